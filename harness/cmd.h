@@ -1,0 +1,27 @@
+/* cmd.h - the commands of the CLI. Each cmd_<name>(argc, argv) gets argv[0] == "<name>", parses
+ * its own options with getopt_long, and returns a process exit code (enum hx_exit). Usage text is
+ * defined once per command, in its file, and printed by `harness help <name>`.
+ *
+ * Checklist for a new command: write cmd_<name>.c with cmd_<name>() and <name>_usage[], declare
+ * both here, add a row to the table in main.c (kept sorted), add the file to harness/meson.build,
+ * and add a transcript test in tests/. */
+#ifndef HX_CMD_H
+#define HX_CMD_H
+
+/* Set by main from the environment and global flags; read by commands. */
+struct hx_global {
+    int quiet;    /* --quiet or $CI: no progress */
+    int color;    /* colour on stderr/stdout (TTY and no $NO_COLOR) */
+    int verbose;  /* -v */
+};
+extern struct hx_global hx_g;
+
+/* Print "harness: <msg>\n" to stderr (lowercase message, no trailing period). */
+void hx_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void hx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* @cmd-decls-begin */
+/* @cmd-decls-end */
+
+#endif

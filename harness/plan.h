@@ -1,0 +1,322 @@
+/* plan.h - the plan: plain structs the scenario engine (scen_) builds from Lua and every later stage
+ * reads: the generator, ledger, replayers, runner, checks and reports. Nothing here touches Lua.
+ *
+ * Ownership: a plan_pack owns every string, array and sub-struct reachable from it, including its
+ * scenarios; free the whole tree with plan_pack_free(). Readers never free parts of it. Indices
+ * (dataset, column) refer into the arrays of the same scenario. */
+#ifndef HX_PLAN_H
+#define HX_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Value types, as the generator produces them and sinks store them. */
+typedef enum plan_type {
+    PLAN_T_INT,       /* int64 */
+    PLAN_T_DECIMAL,   /* fixed point: int64 count of 10^-scale units, e.g. cents */
+    PLAN_T_STRING,    /* UTF-8 text */
+    PLAN_T_TIMESTAMP, /* int64 microseconds since 1970-01-01T00:00:00Z, rendered ISO 8601 UTC */
+    PLAN_T_BOOL,      /* 0 or 1 */
+    PLAN_T_UUID       /* text in 8-4-4-4-12 hex form */
+} plan_type;
+
+/* How a column's values are drawn. Every draw is a pure function of (seed, dataset, column,
+ * record id), see rng.h. */
+typedef enum plan_col_kind {
+    PLAN_COL_SEQUENCE,    /* start + id * step (INT) */
+    PLAN_COL_UUID,        /* random v4-shaped uuid (UUID) */
+    PLAN_COL_INT,         /* uniform integer in [min, max] (INT) */
+    PLAN_COL_DECIMAL,     /* uniform in [min, max], rounded to scale digits (DECIMAL) */
+    PLAN_COL_NORMAL,      /* normal(mean, sd), clamped to [min, max], scale digits (DECIMAL) */
+    PLAN_COL_LOGNORMAL,   /* exp(normal(mu, sigma)), clamped, scale digits (DECIMAL) */
+    PLAN_COL_CATEGORICAL, /* one of values[] by weight (STRING, or INT when all values are ints) */
+    PLAN_COL_TIMESTAMP,   /* start + id / rate seconds + uniform jitter in [0, jitter) (TIMESTAMP) */
+    PLAN_COL_PATTERN,     /* string from a pattern, see gen.h for the pattern language (STRING) */
+    PLAN_COL_FK,          /* the value of column `column` of a record of dataset `dataset` */
+    PLAN_COL_BOOL,        /* true with probability p (BOOL) */
+    PLAN_COL_LUA          /* filled by the dataset's Lua row function (type declared) */
+} plan_col_kind;
+
+/* How a foreign key picks its parent record. */
+typedef enum plan_fk_mode {
+    PLAN_FK_UNIFORM, /* any parent, uniformly */
+    PLAN_FK_ZIPF,    /* skewed: a few parents get most children (skew > 0) */
+    PLAN_FK_SPREAD   /* child id -> parent id * parent_rows / rows: every parent gets ~rows/parent_rows children, in order */
+} plan_fk_mode;
+
+typedef struct plan_column {
+    char *name;         /* column name as written to sinks */
+    plan_col_kind kind; /* how values are drawn */
+    plan_type type;     /* what values are */
+    int scale;          /* digits after the point for DECIMAL (0..9) */
+    double null_frac;   /* base null fraction: part of the clean data, not a fault */
+    union {
+        struct { int64_t start, step; } seq;               /* SEQUENCE */
+        struct { int64_t min, max; } irange;               /* INT */
+        struct { double min, max; } drange;                /* DECIMAL */
+        struct { double mean, sd, min, max; } normal;      /* NORMAL; LOGNORMAL: mean=mu, sd=sigma */
+        struct { char **values; double *cum; size_t n; } cat; /* CATEGORICAL: cum = cumulative weights, last = 1 */
+        struct { int64_t start_us; double rate; int64_t jitter_us; } ts; /* TIMESTAMP: rate in rows/s */
+        struct { char *pattern; } pat;                     /* PATTERN */
+        struct { size_t dataset, column; plan_fk_mode mode; double skew; } fk; /* FK */
+        struct { double p; } boolean;                      /* BOOL */
+    } u;
+} plan_column;
+
+typedef enum plan_fault_kind {
+    PLAN_F_DUPLICATE = 0, /* the record is emitted twice (exact, or same key with changed payload) */
+    PLAN_F_LATE,          /* event time set `delay` behind its arrival position */
+    PLAN_F_OUT_OF_ORDER,  /* event time moved back by up to `delay` (the window) */
+    PLAN_F_NULLS,         /* `column` set to NULL */
+    PLAN_F_CORRUPT,       /* the serialised record is broken, see plan_corrupt_kind */
+    PLAN_F_SCHEMA_DRIFT,  /* from batch `at_batch` on, the schema changes (not per record) */
+    PLAN_F_OUTLIERS,      /* `column` multiplied by `factor` */
+    PLAN_F_ORPHANS,       /* FK `column` points at a parent that does not exist */
+    PLAN_F__COUNT
+} plan_fault_kind;
+
+/* Kinds of corruption, as a bit mask on plan_fault.corrupt_mask. */
+typedef enum plan_corrupt_kind {
+    PLAN_C_TRUNCATE = 1u << 0,      /* the line is cut in the middle */
+    PLAN_C_BAD_TYPE = 1u << 1,      /* a numeric or time field holds text */
+    PLAN_C_BAD_UTF8 = 1u << 2,      /* a string field holds invalid UTF-8 */
+    PLAN_C_EXTRA_COLUMN = 1u << 3,  /* one field too many */
+    PLAN_C_MISSING_COLUMN = 1u << 4 /* one field too few */
+} plan_corrupt_kind;
+#define PLAN_C_ALL 0x1fu
+
+typedef enum plan_drift_kind {
+    PLAN_DRIFT_ADD,    /* a new column `name` appears (type new_type) */
+    PLAN_DRIFT_RENAME, /* `column` is renamed to `name` */
+    PLAN_DRIFT_RETYPE  /* `column` is written as new_type (e.g. DECIMAL as quoted text) */
+} plan_drift_kind;
+
+typedef struct plan_fault {
+    plan_fault_kind kind; /* what is injected */
+    double fraction;      /* share of records hit, 0..1 (not used by SCHEMA_DRIFT) */
+    int column;           /* target column index, -1 when not applicable */
+    int64_t delay_us;     /* LATE: delay; OUT_OF_ORDER: window */
+    double factor;        /* OUTLIERS: multiplier */
+    unsigned corrupt_mask;/* CORRUPT: plan_corrupt_kind bits to choose from */
+    double changed;       /* DUPLICATE: share of copies whose payload changed (same key) */
+    uint64_t gap;         /* DUPLICATE: the copy arrives this many records after the original */
+    plan_drift_kind drift;/* SCHEMA_DRIFT: what changes */
+    uint32_t at_batch;    /* SCHEMA_DRIFT: first batch with the new schema */
+    char *name;           /* SCHEMA_DRIFT: added column name or new name */
+    plan_type new_type;   /* SCHEMA_DRIFT: ADD and RETYPE */
+    char *where;          /* "file:line" of the fault in the scenario */
+} plan_fault;
+
+/* How records are cut into batches (a day's drop, a file, a solution invocation). */
+typedef enum plan_batching {
+    PLAN_BATCH_NONE,  /* one batch */
+    PLAN_BATCH_DAY,   /* by the UTC day of the record's arrival time (needs a time column) */
+    PLAN_BATCH_COUNT  /* `nbatches` equal runs of consecutive records */
+} plan_batching;
+
+struct plan_dataset;
+struct gen_record;
+/* The Lua row function, bound by the scenario engine; the generator calls it for each record after
+ * drawing the other columns. Returns 0, or a negative hx code with a message in errbuf. */
+typedef int (*plan_row_hook)(void *ud, const struct plan_dataset *ds, struct gen_record *rec,
+                             char *errbuf, size_t errlen);
+
+typedef struct plan_dataset {
+    char *name;            /* dataset name, unique in the scenario */
+    uint64_t rows;         /* number of logical records (ids 0..rows-1), duplicates come on top */
+    uint64_t seed;         /* dataset seed, derived from the scenario seed and the name */
+    plan_column *cols;     /* the columns, in output order */
+    size_t ncols;
+    int key_col;           /* key column index (dedup, diff), -1 if none */
+    int time_col;          /* timestamp column that orders arrivals, -1 if none */
+    plan_fault *faults;    /* faults, in the order the scenario applied them */
+    size_t nfaults;
+    plan_batching batching;/* how records group into batches */
+    uint32_t nbatches;     /* COUNT: number of batches; DAY: number of days (computed) */
+    plan_row_hook row_hook;/* Lua row function, NULL if none */
+    void *row_ud;          /* opaque to everyone but the scenario engine */
+    char *where;           /* "file:line" where the dataset was defined */
+} plan_dataset;
+
+/* ---- ledger queries: expectations computed from the ground truth ---- */
+
+typedef enum plan_agg {
+    PLAN_AGG_COUNT,          /* number of records */
+    PLAN_AGG_COUNT_DISTINCT, /* distinct non-null values of col */
+    PLAN_AGG_SUM,            /* sum of col (exact for INT and DECIMAL) */
+    PLAN_AGG_MIN,
+    PLAN_AGG_MAX,
+    PLAN_AGG_AVG,
+    PLAN_AGG_GROUP_SUM,      /* rows (group value, sum of col), by group_col */
+    PLAN_AGG_GROUP_COUNT,    /* rows (group value, count), by group_col */
+    PLAN_AGG_IDS,            /* the list of record ids (for quarantine checks) */
+    PLAN_AGG_ROWS            /* the records themselves, as the expected side of a diff */
+} plan_agg;
+
+/* Which emitted records a query sees. Emissions are original records plus duplicate copies. */
+typedef struct plan_subset {
+    bool valid;             /* drop corrupt emissions */
+    bool corrupt_only;      /* keep only corrupt emissions */
+    int dedup_col;          /* keep one emission per value of this column, -1 = no dedup */
+    bool dedup_last;        /* keep the last emission per key instead of the first */
+    uint32_t with_faults;   /* keep only records carrying any of these (1u << plan_fault_kind) */
+    uint32_t without_faults;/* drop records carrying any of these */
+    int64_t group_day_col;  /* GROUP_*: -1, or a TIMESTAMP column whose UTC day is the group */
+} plan_subset;
+
+typedef struct plan_query {
+    size_t dataset;   /* dataset index in the scenario */
+    plan_subset sub;  /* which records */
+    plan_agg agg;     /* what to compute */
+    int col;          /* aggregated column, -1 for COUNT and IDS */
+    int group_col;    /* GROUP_*: grouping column (a TIMESTAMP groups by UTC day) */
+} plan_query;
+
+/* ---- replay, checks, thresholds ---- */
+
+typedef enum plan_step_kind {
+    PLAN_STEP_INTO,  /* replay a dataset into a source */
+    PLAN_STEP_RUN,   /* run the solution (batch) or start it (service) */
+    PLAN_STEP_WAIT,  /* wait until a check passes, or for quiet */
+    PLAN_STEP_FAULT, /* a source-level fault (broker down/up, pg drop, late or twice-written file) */
+    PLAN_STEP_SLEEP  /* sleep */
+} plan_step_kind;
+
+typedef enum plan_target { PLAN_TGT_FILES, PLAN_TGT_POSTGRES, PLAN_TGT_KAFKA } plan_target;
+typedef enum plan_format { PLAN_FMT_CSV, PLAN_FMT_JSONL } plan_format;
+typedef enum plan_pg_mode { PLAN_PG_COPY, PLAN_PG_OLTP } plan_pg_mode;
+
+typedef struct plan_step {
+    plan_step_kind kind;  /* what this step does */
+    plan_target target;   /* INTO: where to */
+    size_t dataset;       /* INTO: which dataset */
+    char *dir;            /* FILES: folder under the landing dir */
+    char *table;          /* POSTGRES: table name */
+    char *topic;          /* KAFKA: topic name */
+    plan_format format;   /* FILES: csv or jsonl */
+    bool per_batch;       /* INTO: one drop per batch; a following RUN runs after each drop */
+    plan_pg_mode pg_mode; /* POSTGRES: COPY or OLTP transactions */
+    double rate;          /* KAFKA: records per second, 0 = as fast as possible */
+    int partitions;       /* KAFKA: partitions, 0 = sized by the harness */
+    int key_col;          /* KAFKA: message key column, -1 = none */
+    int64_t timeout_us;   /* WAIT/RUN: timeout */
+    int64_t quiet_us;     /* WAIT: "quiet 2s" */
+    int wait_check;       /* WAIT: index into the scenario's checks, -1 = quiet wait */
+    char *fault;          /* FAULT: "broker_down", "broker_up", "pg_drop", "file_late", ... */
+    int64_t sleep_us;     /* SLEEP and fault durations */
+    char *where;          /* "file:line" */
+} plan_step;
+
+typedef enum plan_check_kind {
+    PLAN_CHK_SQL, PLAN_CHK_ROW_COUNT, PLAN_CHK_UNIQUE, PLAN_CHK_NOT_NULL, PLAN_CHK_ACCEPTED_VALUES,
+    PLAN_CHK_REFERENTIAL, PLAN_CHK_SCHEMA, PLAN_CHK_FRESHNESS, PLAN_CHK_DIFF, PLAN_CHK_QUARANTINE,
+    PLAN_CHK_FILE, PLAN_CHK_TOPIC, PLAN_CHK_PRECISION_RECALL, PLAN_CHK_ADR, PLAN_CHK_PLUGIN
+} plan_check_kind;
+
+typedef enum plan_severity { PLAN_SEV_ERROR, PLAN_SEV_WARN } plan_severity;
+
+/* An expected value: a literal, or a ledger query evaluated when the check runs. */
+typedef enum plan_expect_kind { PLAN_EXP_NONE, PLAN_EXP_NUMBER, PLAN_EXP_STRING, PLAN_EXP_QUERY } plan_expect_kind;
+typedef struct plan_expect {
+    plan_expect_kind kind;
+    double number;     /* NUMBER */
+    char *string;      /* STRING */
+    plan_query query;  /* QUERY */
+} plan_expect;
+
+/* A key = value parameter, for plugin checks and free-form options. Values are JSON text. */
+typedef struct plan_param {
+    char *key;
+    char *json;
+} plan_param;
+
+typedef struct plan_check {
+    plan_check_kind kind;
+    char *name;            /* display name, unique in the scenario ("diff fct_orders") */
+    plan_severity severity;
+    char *table;           /* target table or topic */
+    char *column;          /* target column(s), comma separated */
+    char *query;           /* SQL text */
+    char *ref_table;       /* REFERENTIAL: parent table; */
+    char *ref_column;      /*             parent column */
+    char **values;         /* ACCEPTED_VALUES */
+    size_t nvalues;
+    plan_expect expect;    /* equals / expected */
+    double tolerance;      /* approx: relative tolerance, 0 = exact */
+    char *plugin;          /* PLUGIN: plugin name */
+    char *plugin_check;    /* PLUGIN: check name within the plugin */
+    plan_param *params;    /* PLUGIN and extra options */
+    size_t nparams;
+    char *where;           /* "file:line" */
+} plan_check;
+
+typedef enum plan_op { PLAN_OP_LT, PLAN_OP_LE, PLAN_OP_GT, PLAN_OP_GE, PLAN_OP_EQ } plan_op;
+
+typedef struct plan_threshold {
+    char *metric;  /* "latency.e2e.p99", "solution.wall.max", "cost.monthly.usd" */
+    plan_op op;
+    double value;  /* in the metric's base unit: seconds, bytes, USD, or plain */
+    char *text;    /* as written, "< 30s" */
+    char *where;   /* "file:line" */
+} plan_threshold;
+
+typedef enum plan_mode { PLAN_MODE_BATCH, PLAN_MODE_SERVICE } plan_mode;
+
+typedef struct plan_scenario {
+    char *name;              /* unique in the pack */
+    char *file;              /* path of the scenario file */
+    char *description;
+    char **tags;
+    size_t ntags;
+    int phase;               /* 1 = base, 2 = twist */
+    uint64_t seed;           /* effective seed (after --seed) */
+    plan_dataset *datasets;
+    size_t ndatasets;
+    plan_step *steps;
+    size_t nsteps;
+    plan_check *checks;
+    size_t nchecks;
+    plan_threshold *thresholds;
+    size_t nthresholds;
+    plan_mode mode;          /* how the solution runs */
+    int64_t solution_timeout_us; /* per invocation */
+} plan_scenario;
+
+/* The production volume a run stands for, for monthly cost projection. */
+typedef struct plan_scale {
+    double records_per_day; /* production input records per day */
+    double runs_per_day;    /* batch runs per day (service: 0) */
+} plan_scale;
+
+typedef struct plan_pack {
+    char *dir;            /* pack folder */
+    char *name;           /* challenge name */
+    char *level;          /* challenge level, free text */
+    char *description;
+    char **sources;       /* declared sources: "postgres", "kafka", "files" */
+    size_t nsources;
+    char **sinks;
+    size_t nsinks;
+    plan_scale scale;
+    plan_threshold *budgets;  /* pack-wide thresholds, applied to every scenario */
+    size_t nbudgets;
+    plan_scenario *scenarios;
+    size_t nscenarios;
+} plan_pack;
+
+/* Free a pack and everything it owns. NULL is fine. */
+void plan_pack_free(plan_pack *p);
+/* Release one scenario's contents (used by plan_pack_free and by the engine on a failed load). */
+void plan_scenario_release(plan_scenario *s);
+/* Names, for messages and reports. */
+const char *plan_type_name(plan_type t);
+const char *plan_fault_name(plan_fault_kind k);
+const char *plan_check_kind_name(plan_check_kind k);
+const char *plan_col_kind_name(plan_col_kind k);
+/* Index of the column called name, or -1. */
+int plan_dataset_column(const plan_dataset *ds, const char *name);
+/* Index of the dataset called name, or -1. */
+int plan_scenario_dataset(const plan_scenario *s, const char *name);
+
+#endif

@@ -1,0 +1,500 @@
+/* util.c - see util.h. */
+#define _GNU_SOURCE
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int hx_fail(hx_err *e, int code, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+        e->code = code;
+    }
+    return code;
+}
+
+int hx_wrap(hx_err *e, const char *fmt, ...)
+{
+    if (!e)
+        return HX_EUSAGE;
+    char prefix[256], old[sizeof e->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, e->msg, sizeof old);
+    snprintf(e->msg, sizeof e->msg, "%.255s: %.760s", prefix, old);
+    return e->code;
+}
+
+int hx_exit_code(int code)
+{
+    switch (code) {
+    case HX_OK:
+        return HX_EXIT_OK;
+    case HX_EINFRA:
+        return HX_EXIT_INFRA;
+    case HX_EINTR:
+        return HX_EXIT_INTERRUPTED;
+    case HX_EIO:
+    case HX_ENOMEM:
+        return HX_EXIT_INFRA;
+    default:
+        return HX_EXIT_USAGE;
+    }
+}
+
+/* ---- allocation seam ---- */
+
+static long alloc_budget = -1;
+
+static bool alloc_allowed(void)
+{
+    if (alloc_budget < 0)
+        return true;
+    if (alloc_budget == 0)
+        return false;
+    alloc_budget--;
+    return true;
+}
+
+void hx_alloc_fail_after(long n)
+{
+    alloc_budget = n;
+}
+
+void *hx_malloc(size_t n)
+{
+    return alloc_allowed() ? malloc(n ? n : 1) : NULL;
+}
+
+void *hx_calloc(size_t n, size_t size)
+{
+    return alloc_allowed() ? calloc(n ? n : 1, size ? size : 1) : NULL;
+}
+
+void *hx_realloc(void *p, size_t n)
+{
+    return alloc_allowed() ? realloc(p, n ? n : 1) : NULL;
+}
+
+char *hx_strdup(const char *s)
+{
+    return s ? hx_strndup(s, strlen(s)) : NULL;
+}
+
+char *hx_strndup(const char *s, size_t n)
+{
+    char *d = hx_malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+void hx_free(void *p)
+{
+    free(p);
+}
+
+void *hx_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fputs("harness: out of memory\n", stderr);
+        abort();
+    }
+    return p;
+}
+
+char *hx_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(hx_xmalloc(n), s, n);
+}
+
+/* ---- hx_buf ---- */
+
+void hx_buf_init(hx_buf *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void hx_buf_release(hx_buf *b)
+{
+    hx_free(b->data);
+    hx_buf_init(b);
+}
+
+void hx_buf_clear(hx_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+bool hx_buf_reserve(hx_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
+    char *d = hx_realloc(b->data, cap);
+    if (!d) {
+        b->oom = true;
+        return false;
+    }
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+bool hx_buf_append(hx_buf *b, const void *p, size_t n)
+{
+    if (!hx_buf_reserve(b, n))
+        return false;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+bool hx_buf_puts(hx_buf *b, const char *s)
+{
+    return hx_buf_append(b, s, strlen(s));
+}
+
+bool hx_buf_putc(hx_buf *b, char c)
+{
+    if (b->len + 2 > b->cap && !hx_buf_reserve(b, 1))
+        return false;
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return true;
+}
+
+bool hx_buf_vprintf(hx_buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, cp);
+    va_end(cp);
+    if (n < 0)
+        return false;
+    if ((size_t)n < sizeof small)
+        return hx_buf_append(b, small, (size_t)n);
+    if (!hx_buf_reserve(b, (size_t)n))
+        return false;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+    return true;
+}
+
+bool hx_buf_printf(hx_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bool ok = hx_buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return ok;
+}
+
+char *hx_buf_steal(hx_buf *b)
+{
+    char *d = b->data;
+    if (!d)
+        d = hx_strdup("");
+    hx_buf_init(b);
+    return d;
+}
+
+/* ---- did you mean ---- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return (size_t)-1;
+    size_t prev[65], cur[65];
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(size_t) * (lb + 1));
+    }
+    return prev[lb];
+}
+
+const char *hx_suggest(const char *word, const char *const *candidates)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1;
+    for (size_t i = 0; candidates && candidates[i]; i++) {
+        size_t d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    size_t len = strlen(word);
+    size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
+    return best_d <= limit ? best : NULL;
+}
+
+/* ---- files ---- */
+
+int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e)
+{
+    size_t n = strlen(path) + 16;
+    char *tmp = hx_malloc(n);
+    if (!tmp)
+        return hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
+    snprintf(tmp, n, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int rc = hx_fail(e, HX_EIO, "cannot create a temp file beside '%s': %s", path,
+                         strerror(errno));
+        hx_free(tmp);
+        return rc;
+    }
+    const char *p = data;
+    size_t left = len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            int rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            hx_free(tmp);
+            return rc;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    fchmod(fd, 0644);
+    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
+        /* best effort: a tmpfs may not support it, the rename is what makes it atomic */
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        int rc = hx_fail(e, HX_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+        unlink(tmp);
+        hx_free(tmp);
+        return rc;
+    }
+    hx_free(tmp);
+    return 0;
+}
+
+int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hx_fail(e, errno == ENOENT ? HX_EUSAGE : HX_EIO, "cannot open '%s': %s", path,
+                       strerror(errno));
+    hx_buf b;
+    hx_buf_init(&b);
+    char chunk[65536];
+    size_t r;
+    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
+        if (!hx_buf_append(&b, chunk, r))
+            break;
+    int err = ferror(f);
+    fclose(f);
+    if (b.oom) {
+        hx_buf_release(&b);
+        return hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+    }
+    if (err) {
+        hx_buf_release(&b);
+        return hx_fail(e, HX_EIO, "cannot read '%s'", path);
+    }
+    if (len)
+        *len = b.len;
+    *out = hx_buf_steal(&b);
+    return *out ? 0 : hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+}
+
+int hx_mkdir_p(const char *path, hx_err *e)
+{
+    char *p = hx_strdup(path);
+    if (!p)
+        return hx_fail(e, HX_ENOMEM, "out of memory");
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+            int rc = hx_fail(e, HX_EIO, "cannot create directory '%s': %s", p, strerror(errno));
+            hx_free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0755) != 0 && errno != EEXIST)
+        rc = hx_fail(e, HX_EIO, "cannot create directory '%s': %s", p, strerror(errno));
+    hx_free(p);
+    return rc;
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int hx_rm_rf(const char *path)
+{
+    if (!path || !*path || strcmp(path, "/") == 0)
+        return HX_EUSAGE;
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT ? 0 : HX_EIO;
+}
+
+/* ---- time ---- */
+
+int64_t hx_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t hx_wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ---- sha256 (FIPS 180-4) ---- */
+
+static const uint32_t K256[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(hx_sha256 *s, const uint8_t *p)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = s->h[0], b = s->h[1], c = s->h[2], d = s->h[3];
+    uint32_t e = s->h[4], f = s->h[5], g = s->h[6], h = s->h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K256[i] +
+                      w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g;
+        g = f;
+        f = e;
+        e = d + t1;
+        d = c;
+        c = b;
+        b = a;
+        a = t1 + t2;
+    }
+    s->h[0] += a;
+    s->h[1] += b;
+    s->h[2] += c;
+    s->h[3] += d;
+    s->h[4] += e;
+    s->h[5] += f;
+    s->h[6] += g;
+    s->h[7] += h;
+}
+
+void hx_sha256_init(hx_sha256 *s)
+{
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(s->h, iv, sizeof iv);
+    s->nbytes = 0;
+    s->blen = 0;
+}
+
+void hx_sha256_update(hx_sha256 *s, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    s->nbytes += n;
+    if (s->blen) {
+        size_t take = 64 - s->blen < n ? 64 - s->blen : n;
+        memcpy(s->blk + s->blen, p, take);
+        s->blen += take;
+        p += take;
+        n -= take;
+        if (s->blen < 64)
+            return;
+        sha256_block(s, s->blk);
+        s->blen = 0;
+    }
+    for (; n >= 64; p += 64, n -= 64)
+        sha256_block(s, p);
+    memcpy(s->blk, p, n);
+    s->blen = n;
+}
+
+void hx_sha256_final(hx_sha256 *s, char hex[65])
+{
+    uint64_t bits = s->nbytes * 8;
+    uint8_t pad = 0x80;
+    hx_sha256_update(s, &pad, 1);
+    uint8_t zero = 0;
+    while (s->blen != 56)
+        hx_sha256_update(s, &zero, 1);
+    uint8_t len[8];
+    for (int i = 0; i < 8; i++)
+        len[i] = (uint8_t)(bits >> (56 - 8 * i));
+    hx_sha256_update(s, len, 8);
+    for (int i = 0; i < 8; i++)
+        snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
+}
+
+uint64_t hx_hash64(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}

@@ -1,0 +1,112 @@
+/* util.h - the few things every module shares: error reporting, the allocation seam, a growable
+ * buffer, exit codes, "did you mean", atomic file writes, time and sha256.
+ *
+ * Ownership: hx_buf owns its bytes (hx_buf_release frees them); every hx_malloc'd pointer is freed
+ * with hx_free by whoever the returning function's doc names. */
+#ifndef HX_UTIL_H
+#define HX_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Process exit codes (DESIGN §10). Only main() turns a result into one of these. */
+enum hx_exit {
+    HX_EXIT_OK = 0,          /* every check and threshold passed */
+    HX_EXIT_CHECK = 1,       /* a correctness check (severity error) failed */
+    HX_EXIT_USAGE = 2,       /* usage, config, scenario or plugin-load error */
+    HX_EXIT_INFRA = 3,       /* a service was unreachable or broke */
+    HX_EXIT_THRESHOLD = 4,   /* all checks passed but a threshold (SLA or budget) failed */
+    HX_EXIT_INTERRUPTED = 130 /* SIGINT / SIGTERM */
+};
+
+/* Library return codes: 0 is success, these are the failures. The message is in an hx_err. */
+enum hx_code {
+    HX_OK = 0,
+    HX_EUSAGE = -2, /* the user's input is wrong (scenario, flags, config): exit 2 */
+    HX_EINFRA = -3, /* a service or the machine failed us: exit 3 */
+    HX_EIO = -5,    /* a file could not be read or written */
+    HX_ENOMEM = -12,
+    HX_EINTR = -130 /* interrupted by a signal */
+};
+
+/* An error message a user can act on: lowercase, names the file (and line) and what to do. */
+typedef struct hx_err {
+    int code;       /* one of enum hx_code, 0 when no error */
+    char msg[1024]; /* the message, without the "harness: " prefix */
+} hx_err;
+
+/* Fill e (may be NULL) and return code, so callers write `return hx_fail(e, HX_EIO, ...)`. */
+int hx_fail(hx_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prefix an existing message: "context: old message". Returns e->code. */
+int hx_wrap(hx_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Map a library code to a process exit code. */
+int hx_exit_code(int code);
+
+/* The allocation seam. Tests call hx_alloc_fail_after(n) to make the n+1-th allocation fail
+ * (n < 0 disables). hx_malloc & co. return NULL on failure like malloc; the x-variants abort with
+ * a message, for the few places where failing is not worth a code path (CLI argument copies). */
+void *hx_malloc(size_t n);
+void *hx_calloc(size_t n, size_t size);
+void *hx_realloc(void *p, size_t n);
+char *hx_strdup(const char *s);
+char *hx_strndup(const char *s, size_t n);
+void hx_free(void *p);
+void *hx_xmalloc(size_t n);
+char *hx_xstrdup(const char *s);
+void hx_alloc_fail_after(long n);
+
+/* A growable byte buffer, always NUL-terminated (data may be NULL while len == 0 and cap == 0). */
+typedef struct hx_buf {
+    char *data; /* the bytes, owned */
+    size_t len; /* bytes used, excluding the terminating NUL */
+    size_t cap; /* bytes allocated */
+    bool oom;   /* an append failed; the buffer keeps what fitted before */
+} hx_buf;
+
+void hx_buf_init(hx_buf *b);
+void hx_buf_release(hx_buf *b); /* frees data; b can be init'ed again */
+void hx_buf_clear(hx_buf *b);   /* len = 0, keeps the allocation */
+bool hx_buf_reserve(hx_buf *b, size_t extra);
+bool hx_buf_append(hx_buf *b, const void *p, size_t n);
+bool hx_buf_puts(hx_buf *b, const char *s);
+bool hx_buf_putc(hx_buf *b, char c);
+bool hx_buf_printf(hx_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool hx_buf_vprintf(hx_buf *b, const char *fmt, va_list ap);
+/* Hand the bytes to the caller (free with hx_free); b is left empty. */
+char *hx_buf_steal(hx_buf *b);
+
+/* The candidate closest to word by edit distance, or NULL when none is close enough to suggest.
+ * candidates is NULL-terminated. */
+const char *hx_suggest(const char *word, const char *const *candidates);
+
+/* Write data to path atomically: a temp file in the same directory, fsync, rename. */
+int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e);
+/* Read a whole file; *out is NUL-terminated, free with hx_free. */
+int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
+/* mkdir -p with mode 0755 for created directories. */
+int hx_mkdir_p(const char *path, hx_err *e);
+/* rm -rf; returns 0 or HX_EIO. Refuses "" and "/". */
+int hx_rm_rf(const char *path);
+
+/* Monotonic nanoseconds, and wall-clock nanoseconds since the epoch. */
+int64_t hx_now_ns(void);
+int64_t hx_wall_ns(void);
+
+/* SHA-256, streaming. */
+typedef struct hx_sha256 {
+    uint32_t h[8];    /* state */
+    uint64_t nbytes;  /* bytes hashed so far */
+    uint8_t blk[64];  /* pending partial block */
+    size_t blen;      /* bytes in blk */
+} hx_sha256;
+void hx_sha256_init(hx_sha256 *s);
+void hx_sha256_update(hx_sha256 *s, const void *p, size_t n);
+/* Writes 64 lowercase hex digits and a NUL into hex[65]. */
+void hx_sha256_final(hx_sha256 *s, char hex[65]);
+
+/* FNV-1a, for deriving per-name seeds and hashing keys in tables. */
+uint64_t hx_hash64(const void *p, size_t n);
+
+#endif
