@@ -1,0 +1,22 @@
+-- E-commerce batch ETL, foundation level.
+--
+-- Each day the shop drops a CSV of orders into landing/orders/ and keeps its customer master in
+-- PostgreSQL (raw_customers). The contestant's batch job runs after every drop and must maintain:
+--   fct_orders(order_id bigint primary key, customer_id bigint, order_ts timestamptz, status text,
+--              channel text, amount numeric(12,2))      -- one row per order, latest version wins
+--   daily_sales(day date primary key, orders bigint, revenue numeric(14,2))
+--                                                        -- by UTC day of order_ts, restated when
+--                                                        -- late orders arrive
+--   quarantine_orders(order_id bigint, reason text)      -- every unparseable line, and only those
+--   dim_customers(customer_id bigint primary key, email text, country text, segment text)
+-- A missing customer_id is loaded as 0 (the "unknown customer" member).
+return challenge {
+  name = "ecommerce-etl-foundation",
+  level = "foundation",
+  description = "Daily order drops into a star schema: dedup, restate late data, survive drift, quarantine bad rows.",
+  sources = { "files", "postgres" },
+  sinks = { "postgres" },
+  -- One scenario run stands for a day of a mid-size shop: 2M orders a day, loaded hourly.
+  scale = { records_per_day = 2e6, runs_per_day = 24 },
+  budgets = { ["cost.monthly.usd"] = "<= 250" },
+}

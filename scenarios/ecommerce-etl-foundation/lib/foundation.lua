@@ -1,0 +1,51 @@
+-- Shared datasets, replay plan and checks of the foundation pack. Each scenario adds its faults
+-- and its own checks on top.
+local shop = require "lib.ecommerce"
+local M = {}
+
+function M.datasets(orders_rows)
+  local customers = shop.customers { rows = 2000 }
+  local orders = shop.orders { rows = orders_rows or 14000, days = 7, customers = customers }
+  return customers, orders
+end
+
+function M.replay()
+  return {
+    { into = "postgres", dataset = "customers", table = "raw_customers" },
+    { into = "files", dataset = "orders", dir = "orders", format = "csv", per = "batch" },
+    { run = "solution" },
+  }
+end
+
+-- The checks every scenario shares: the fact table holds exactly the valid orders, latest
+-- version per order, and the daily aggregate agrees with it to the cent.
+function M.core_checks(orders)
+  local truth = orders:valid():dedup("order_id", "last")
+  return {
+    row_count { table = "fct_orders", equals = truth:count() },
+    unique { table = "fct_orders", column = "order_id" },
+    diff { table = "fct_orders", key = "order_id", expect = truth,
+           columns = { "order_id", "customer_id", "order_ts", "status", "channel", "amount" } },
+    sql { "select coalesce(sum(revenue), 0) from daily_sales", equals = truth:sum("amount"),
+          name = "daily_sales total revenue" },
+    sql { "select day::text, revenue from daily_sales order by day",
+          equals = truth:group_sum("order_ts", "amount"), name = "daily_sales revenue per day" },
+    referential { table = "fct_orders", column = "customer_id", ref = "dim_customers.customer_id",
+                  severity = "warn" },
+    accepted_values { table = "fct_orders", column = "status",
+                      values = { "placed", "paid", "shipped", "delivered", "cancelled" } },
+  }
+end
+
+function M.thresholds()
+  return { ["solution.wall.max"] = "< 60s", ["solution.rss.peak"] = "< 512MB" }
+end
+
+function M.merge(a, b)
+  local out = {}
+  for _, v in ipairs(a) do out[#out + 1] = v end
+  for _, v in ipairs(b or {}) do out[#out + 1] = v end
+  return out
+end
+
+return M
