@@ -1,0 +1,44 @@
+#!/bin/sh
+# Set up everything harness needs on Debian 12, then build it into ./build.
+#   tools/setup.sh           runtime + build dependencies, build
+#   tools/setup.sh --tests   also what the test suite needs (sanitizer runtime, clang for fuzzing,
+#                            xmllint, Chromium and the npm packages of the browser/JUnit tests)
+# Idempotent: a second run only rebuilds. Needs root (or sudo) for apt-get.
+set -eu
+cd "$(dirname "$0")/.."
+tests=0
+[ "${1:-}" = "--tests" ] && tests=1
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+pkgs="gcc pkg-config meson ninja-build python3 git lua5.4 liblua5.4-dev libpq-dev postgresql
+postgresql-client librdkafka-dev libjansson-dev libcmocka-dev procps ca-certificates"
+if [ "$tests" -eq 1 ]; then
+    pkgs="$pkgs clang libclang-rt-14-dev libxml2-utils chromium kcat time"
+    command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+    command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+fi
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing" >&2
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+if [ "$tests" -eq 1 ]; then
+    for d in tests/junit_consumers tests/browser; do
+        if [ -f "$d/package.json" ] && [ ! -d "$d/node_modules" ]; then
+            echo "setup: npm install in $d" >&2
+            (cd "$d" && npm ci --no-audit --no-fund --loglevel=error 2>/dev/null ||
+                npm install --no-audit --no-fund --loglevel=error)
+        fi
+    done
+fi
+
+[ -f build/build.ninja ] || meson setup build >/dev/null
+ninja -C build >/dev/null
+echo "setup: built build/harness/harness" >&2
