@@ -47,6 +47,9 @@ static void check_release(plan_check *c)
     hx_free(c->ref_column);
     free_strv(c->values, c->nvalues);
     hx_free(c->expect.string);
+    hx_free(c->key);
+    free_strv(c->columns, c->ncolumns);
+    free_strv(c->types, c->types ? c->ncolumns : 0);
     hx_free(c->plugin);
     hx_free(c->plugin_check);
     for (size_t i = 0; i < c->nparams; i++) {

@@ -244,6 +244,11 @@ typedef struct plan_check {
     size_t nvalues;
     plan_expect expect;    /* equals / expected */
     double tolerance;      /* approx: relative tolerance, 0 = exact */
+    char *key;             /* DIFF, QUARANTINE: key column of the sink (defaults to the dataset's key) */
+    char **columns;        /* DIFF: compared columns (default: all of the dataset); SCHEMA: names */
+    char **types;          /* SCHEMA: expected SQL type per entry of columns (NULL = any) */
+    size_t ncolumns;
+    int64_t max_age_us;    /* FRESHNESS: newest row must be at most this old */
     char *plugin;          /* PLUGIN: plugin name */
     char *plugin_check;    /* PLUGIN: check name within the plugin */
     plan_param *params;    /* PLUGIN and extra options */
