@@ -1,0 +1,184 @@
+/* test_units.c - the quantity parsers of units.h against hand-computed values, and their refusals.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "units.h"
+
+static double dur(const char *s)
+{
+    double v = -1;
+    hx_err e = {0};
+    assert_int_equal(units_duration(s, &v, &e), 0);
+    return v;
+}
+
+static void test_units__durations(void **state)
+{
+    (void)state;
+    assert_float_equal(dur("250ms"), 0.25, 1e-12);
+    assert_float_equal(dur("2s"), 2, 0);
+    assert_float_equal(dur("1.5h"), 5400, 0);
+    assert_float_equal(dur("48h"), 172800, 0);
+    assert_float_equal(dur("1d"), 86400, 0);
+    assert_float_equal(dur("1h30m"), 5400, 0);
+    assert_float_equal(dur(" 2 s "), 2, 0);
+    assert_float_equal(dur("10us"), 1e-5, 1e-15);
+    assert_float_equal(dur("3min"), 180, 0);
+    int64_t us = 0;
+    assert_int_equal(units_duration_us("20s", &us, NULL), 0);
+    assert_int_equal(us, 20000000);
+    assert_int_equal(units_duration_us("1.5ms", &us, NULL), 0);
+    assert_int_equal(us, 1500);
+}
+
+static void test_units__duration_garbage(void **state)
+{
+    (void)state;
+    double v = 123;
+    hx_err e = {0};
+    assert_int_equal(units_duration("30", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "missing unit"));
+    assert_int_equal(units_duration("3x", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "unknown unit 'x'"));
+    assert_int_equal(units_duration("5sec5", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_duration("2hr", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "did you mean 'h"));
+    assert_int_equal(units_duration("-1s", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "negative"));
+    assert_int_equal(units_duration("", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_duration("inf s", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_duration("nan s", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_duration("1e400s", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_duration("0x10s", &v, &e), HX_EUSAGE);
+    assert_float_equal(v, 123, 0); /* untouched on failure */
+}
+
+static void test_units__bytes(void **state)
+{
+    (void)state;
+    double v;
+    assert_int_equal(units_bytes("64MB", &v, NULL), 0);
+    assert_float_equal(v, 64e6, 0);
+    assert_int_equal(units_bytes("1GiB", &v, NULL), 0);
+    assert_float_equal(v, 1073741824.0, 0);
+    assert_int_equal(units_bytes("512 KiB", &v, NULL), 0);
+    assert_float_equal(v, 524288.0, 0);
+    assert_int_equal(units_bytes("100", &v, NULL), 0);
+    assert_float_equal(v, 100, 0);
+    hx_err e = {0};
+    assert_int_equal(units_bytes("64mb", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "did you mean 'MB'"));
+    assert_int_equal(units_bytes("-5MB", &v, &e), HX_EUSAGE);
+}
+
+static void test_units__money_and_percent(void **state)
+{
+    (void)state;
+    double v;
+    assert_int_equal(units_money("$40", &v, NULL), 0);
+    assert_float_equal(v, 40, 0);
+    assert_int_equal(units_money("40 usd", &v, NULL), 0);
+    assert_float_equal(v, 40, 0);
+    assert_int_equal(units_money("12.5USD", &v, NULL), 0);
+    assert_float_equal(v, 12.5, 0);
+    hx_err e = {0};
+    assert_int_equal(units_money("40 eur", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "US dollars"));
+    assert_int_equal(units_money("$", &v, &e), HX_EUSAGE);
+    assert_int_equal(units_percent("5%", &v, NULL), 0);
+    assert_float_equal(v, 0.05, 1e-15);
+    assert_int_equal(units_percent("0.25", &v, NULL), 0);
+    assert_float_equal(v, 0.25, 0);
+    assert_int_equal(units_percent("5%%", &v, &e), HX_EUSAGE);
+}
+
+static void test_units__thresholds(void **state)
+{
+    (void)state;
+    plan_op op;
+    double v;
+    units_dim d;
+    assert_int_equal(units_threshold("< 30s", &op, &v, &d, NULL), 0);
+    assert_int_equal(op, PLAN_OP_LT);
+    assert_float_equal(v, 30, 0);
+    assert_int_equal(d, UNITS_DURATION);
+    assert_int_equal(units_threshold("<= 40", &op, &v, &d, NULL), 0);
+    assert_int_equal(op, PLAN_OP_LE);
+    assert_float_equal(v, 40, 0);
+    assert_int_equal(d, UNITS_PLAIN);
+    assert_int_equal(units_threshold(">=0.99", &op, &v, &d, NULL), 0);
+    assert_int_equal(op, PLAN_OP_GE);
+    assert_float_equal(v, 0.99, 0);
+    assert_int_equal(units_threshold("== 0", &op, &v, &d, NULL), 0);
+    assert_int_equal(op, PLAN_OP_EQ);
+    assert_float_equal(v, 0, 0);
+    assert_int_equal(units_threshold("> 500ms", &op, &v, &d, NULL), 0);
+    assert_int_equal(op, PLAN_OP_GT);
+    assert_float_equal(v, 0.5, 0);
+    assert_int_equal(units_threshold("< 512MB", &op, &v, &d, NULL), 0);
+    assert_int_equal(d, UNITS_BYTES);
+    assert_float_equal(v, 512e6, 0);
+    assert_int_equal(units_threshold("<= $250", &op, &v, &d, NULL), 0);
+    assert_int_equal(d, UNITS_MONEY);
+    assert_float_equal(v, 250, 0);
+    assert_int_equal(units_threshold(">= 99%", &op, &v, &d, NULL), 0);
+    assert_int_equal(d, UNITS_PERCENT);
+    assert_float_equal(v, 0.99, 1e-15);
+
+    hx_err e = {0};
+    assert_int_equal(units_threshold("30s", &op, &v, &d, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "start with <"));
+    assert_int_equal(units_threshold("< ", &op, &v, &d, &e), HX_EUSAGE);
+    assert_int_equal(units_threshold("<< 3", &op, &v, &d, &e), HX_EUSAGE);
+    assert_int_equal(units_threshold("< 3 apples", &op, &v, &d, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "bad threshold '< 3 apples'"));
+    assert_int_equal(units_threshold("!= 3", &op, &v, &d, &e), HX_EUSAGE);
+}
+
+static void test_units__timestamps(void **state)
+{
+    (void)state;
+    int64_t us;
+    assert_int_equal(units_timestamp("1970-01-01T00:00:00Z", &us, NULL), 0);
+    assert_int_equal(us, 0);
+    /* date -u -d 2026-01-05T00:00:00Z +%s = 1767571200 */
+    assert_int_equal(units_timestamp("2026-01-05T00:00:00Z", &us, NULL), 0);
+    assert_int_equal(us, INT64_C(1767571200000000));
+    assert_int_equal(units_timestamp("2024-02-29T12:30:15.25Z", &us, NULL), 0);
+    assert_int_equal(us, INT64_C(1709209815250000));
+    assert_int_equal(units_timestamp("2026-01-05", &us, NULL), 0);
+    assert_int_equal(us, INT64_C(1767571200000000));
+    hx_err e = {0};
+    assert_int_equal(units_timestamp("2026-13-01T00:00:00Z", &us, &e), HX_EUSAGE);
+    assert_int_equal(units_timestamp("2026-01-01T00:00:00", &us, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "UTC ISO 8601"));
+    assert_int_equal(units_timestamp("2026-01-01T00:00:00+02:00", &us, &e), HX_EUSAGE);
+    assert_int_equal(units_timestamp("yesterday", &us, &e), HX_EUSAGE);
+}
+
+static void test_units__metric_dims(void **state)
+{
+    (void)state;
+    assert_int_equal(units_metric_dim("cost.monthly.usd"), UNITS_MONEY);
+    assert_int_equal(units_metric_dim("solution.wall.max"), UNITS_DURATION);
+    assert_int_equal(units_metric_dim("latency.e2e.p99"), UNITS_DURATION);
+    assert_int_equal(units_metric_dim("solution.rss.peak"), UNITS_BYTES);
+    assert_int_equal(units_metric_dim("checks.pass_rate"), UNITS_PLAIN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_units__durations),   cmocka_unit_test(test_units__duration_garbage),
+        cmocka_unit_test(test_units__bytes),       cmocka_unit_test(test_units__money_and_percent),
+        cmocka_unit_test(test_units__thresholds),  cmocka_unit_test(test_units__timestamps),
+        cmocka_unit_test(test_units__metric_dims),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
