@@ -1,0 +1,953 @@
+/* pgsvc.c - see pgsvc.h. */
+#include "pgsvc.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PG_SUPERUSER "harness"
+#define STOP_GRACE_MS 10000
+#define EMERGENCY_GRACE_MS 3000
+#define PORT_ATTEMPTS 5
+
+/* ---- the emergency registry: plain static memory a signal handler may read ---- */
+
+#define REG_SLOTS 32
+static struct reg_slot {
+    volatile sig_atomic_t used; /* 1 while a run dir or server of ours exists */
+    volatile pid_t owner;       /* getpid() of the process that started it */
+    volatile pid_t pid;         /* current child (initdb, cp or postmaster), its own pgid; 0 none */
+    volatile sig_atomic_t postmaster; /* pid is the postmaster: SIGQUIT first, not SIGKILL */
+    char dir[PATH_MAX];               /* the run dir to remove */
+} reg[REG_SLOTS];
+
+static int reg_add(const char *dir)
+{
+    if (strlen(dir) >= PATH_MAX) return -1;
+    for (int i = 0; i < REG_SLOTS; i++) {
+        sig_atomic_t expect = 0;
+        if (__atomic_compare_exchange_n(&reg[i].used, &expect, 2, false, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST)) {
+            strcpy(reg[i].dir, dir);
+            reg[i].pid = 0;
+            reg[i].postmaster = 0;
+            reg[i].owner = getpid();
+            __atomic_store_n(&reg[i].used, 1, __ATOMIC_SEQ_CST);
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void reg_set_pid(int slot, pid_t pid, bool postmaster)
+{
+    if (slot < 0) return;
+    reg[slot].postmaster = postmaster;
+    __atomic_store_n(&reg[slot].pid, pid, __ATOMIC_SEQ_CST);
+}
+
+static void reg_drop(int slot)
+{
+    if (slot >= 0) __atomic_store_n(&reg[slot].used, 0, __ATOMIC_SEQ_CST);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/* Wait for pid up to ms; true when it was reaped (or is not our child any more). */
+static bool wait_exit(pid_t pid, long ms, int *status)
+{
+    for (long waited = 0;; waited += 10) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid || (r < 0 && errno == ECHILD)) return true;
+        if (waited >= ms) return false;
+        sleep_ms(10);
+    }
+}
+
+/* Stop a child's whole process group: `first` (SIGINT fast shutdown, SIGQUIT immediate), then
+ * SIGKILL after grace_ms. Async-signal-safe. */
+static void kill_group(pid_t pid, int first, long grace_ms)
+{
+    int st;
+    kill(-pid, first);
+    if (!wait_exit(pid, grace_ms, &st)) {
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    /* Backends outlive a SIGKILLed postmaster; they share its process group. */
+    kill(-pid, SIGKILL);
+}
+
+struct linux_dirent64 {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+
+/* rm -rf of what dirfd contains, with raw syscalls only (no malloc, no stdio). */
+static void sig_rm_contents(int dirfd, int depth)
+{
+    char buf[2048] __attribute__((aligned(8)));
+    if (depth > 32) return;
+    for (int pass = 0; pass < 64; pass++) {
+        bool removed = false, any = false;
+        lseek(dirfd, 0, SEEK_SET);
+        for (;;) {
+            long n = syscall(SYS_getdents64, dirfd, buf, sizeof buf);
+            if (n <= 0) break;
+            for (long off = 0; off < n;) {
+                struct linux_dirent64 *d = (struct linux_dirent64 *)(buf + off);
+                off += d->d_reclen;
+                const char *nm = d->d_name;
+                if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) continue;
+                any = true;
+                if (unlinkat(dirfd, nm, 0) == 0) {
+                    removed = true;
+                    continue;
+                }
+                int sub = openat(dirfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sub >= 0) {
+                    sig_rm_contents(sub, depth + 1);
+                    close(sub);
+                    if (unlinkat(dirfd, nm, AT_REMOVEDIR) == 0) removed = true;
+                }
+            }
+        }
+        if (!any || !removed) return;
+    }
+}
+
+static void sig_rm_rf(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return;
+    sig_rm_contents(fd, 0);
+    close(fd);
+    rmdir(path);
+}
+
+void pgsvc_emergency_cleanup(void)
+{
+    int saved = errno;
+    pid_t me = getpid();
+    for (int i = 0; i < REG_SLOTS; i++) {
+        if (__atomic_load_n(&reg[i].used, __ATOMIC_SEQ_CST) != 1 || reg[i].owner != me) continue;
+        pid_t pid = reg[i].pid;
+        if (pid > 0) kill_group(pid, reg[i].postmaster ? SIGQUIT : SIGKILL, EMERGENCY_GRACE_MS);
+        reg[i].pid = 0;
+        sig_rm_rf(reg[i].dir);
+        __atomic_store_n(&reg[i].used, 0, __ATOMIC_SEQ_CST);
+    }
+    errno = saved;
+}
+
+/* ---- child processes ---- */
+
+/* Who runs the server: ourselves, or an unprivileged user when we are root. */
+typedef struct runas {
+    bool drop; /* setuid in the child */
+    uid_t uid;
+    gid_t gid;
+    char name[64]; /* for messages */
+} runas;
+
+/* fork + exec argv[0] in its own process group, stdout/stderr to log_fd (or /dev/null when -1),
+ * stdin from /dev/null, as ra. Only async-signal-safe calls between fork and exec. */
+static pid_t spawn(char *const argv[], const runas *ra, const char *cwd, int log_fd, bool pdeath)
+{
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull < 0) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        setpgid(0, 0);
+        dup2(devnull, 0);
+        dup2(log_fd >= 0 ? log_fd : devnull, 1);
+        dup2(log_fd >= 0 ? log_fd : devnull, 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGQUIT, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        if (ra && ra->drop) {
+            if (setgroups(0, NULL) < 0 || setgid(ra->gid) < 0 || setuid(ra->uid) < 0) _exit(126);
+        }
+        /* After setuid: a credential change clears the parent-death signal. */
+        if (pdeath) prctl(PR_SET_PDEATHSIG, SIGQUIT);
+        if (cwd && chdir(cwd) < 0) _exit(126);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    if (pid > 0) setpgid(pid, pid);
+    close(devnull);
+    return pid;
+}
+
+/* Run argv to completion; returns its exit status (0 = ok), or -1 if it could not start. */
+static int run_wait(char *const argv[], const runas *ra, const char *cwd, int log_fd, int slot)
+{
+    pid_t pid = spawn(argv, ra, cwd, log_fd, false);
+    if (pid < 0) return -1;
+    reg_set_pid(slot, pid, false);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    reg_set_pid(slot, 0, false);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+/* Run argv and capture the first line of its stdout into out. 0 or -1. */
+static int run_capture(char *const argv[], char *out, size_t n)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) return -1;
+    pid_t pid = spawn(argv, NULL, NULL, p[1], false);
+    close(p[1]);
+    if (pid < 0) {
+        close(p[0]);
+        return -1;
+    }
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < n && (r = read(p[0], out + got, n - 1 - got)) != 0) {
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    out[strcspn(out, "\r\n")] = '\0';
+    close(p[0]);
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 && got ? 0 : -1;
+}
+
+/* ---- finding the binaries ---- */
+
+static bool is_exec(const char *dir, const char *name)
+{
+    char p[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/%s", dir, name) >= (int)sizeof p) return false;
+    return access(p, X_OK) == 0;
+}
+
+static bool bindir_ok(const char *dir)
+{
+    return is_exec(dir, "initdb") && is_exec(dir, "postgres");
+}
+
+/* The directory of the real file behind dir/initdb (PATH often holds symlinks to it). */
+static bool resolve_initdb_dir(const char *dir, char out[PATH_MAX])
+{
+    char p[PATH_MAX], real[PATH_MAX];
+    if (snprintf(p, sizeof p, "%s/initdb", dir) >= (int)sizeof p || !realpath(p, real))
+        return false;
+    char *slash = strrchr(real, '/');
+    if (!slash) return false;
+    *slash = '\0';
+    if (!bindir_ok(real)) return false;
+    strcpy(out, real);
+    return true;
+}
+
+static int major_of(const char *name)
+{
+    char *end;
+    long v = strtol(name, &end, 10);
+    return *end == '\0' && v > 0 && v < 1000 ? (int)v : -1;
+}
+
+static bool find_bindir(char out[PATH_MAX])
+{
+    const char *path = getenv("PATH");
+    if (path) {
+        char *copy = hx_strdup(path), *save = NULL;
+        bool found = false;
+        for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d && !found;
+             d = strtok_r(NULL, ":", &save))
+            if (*d && is_exec(d, "initdb")) found = resolve_initdb_dir(d, out);
+        hx_free(copy);
+        if (found) return true;
+    }
+    char pgc[PATH_MAX] = "";
+    const char *cands[] = {"/usr/bin/pg_config", "/usr/local/bin/pg_config"};
+    for (size_t i = 0; i < 2 && !pgc[0]; i++)
+        if (access(cands[i], X_OK) == 0) strcpy(pgc, cands[i]);
+    if (pgc[0]) {
+        char dir[PATH_MAX];
+        char *argv[] = {pgc, "--bindir", NULL};
+        if (run_capture(argv, dir, sizeof dir) == 0 && bindir_ok(dir)) {
+            strcpy(out, dir);
+            return true;
+        }
+    }
+    DIR *d = opendir("/usr/lib/postgresql");
+    int best = -1;
+    if (d) {
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            int v = major_of(de->d_name);
+            char dir[PATH_MAX];
+            snprintf(dir, sizeof dir, "/usr/lib/postgresql/%s/bin", de->d_name);
+            if (v > best && bindir_ok(dir)) {
+                best = v;
+                strcpy(out, dir);
+            }
+        }
+        closedir(d);
+    }
+    return best >= 0;
+}
+
+/* ---- helpers ---- */
+
+static int oom(hx_err *e)
+{
+    return hx_fail(e, HX_ENOMEM, "out of memory");
+}
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    bool ok = hx_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (!ok) {
+        hx_buf_release(&b);
+        return NULL;
+    }
+    return hx_buf_steal(&b);
+}
+
+/* The last lines of the server log, control characters replaced, joined by " | ". */
+static void log_tail(const char *path, char *out, size_t n)
+{
+    out[0] = '\0';
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    char buf[700];
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)sizeof buf - 1 ? end - (off_t)sizeof buf + 1 : 0;
+    ssize_t r = pread(fd, buf, sizeof buf - 1, start);
+    close(fd);
+    if (r <= 0) return;
+    buf[r] = '\0';
+    char *p = buf;
+    if (start > 0 && strchr(p, '\n')) p = strchr(p, '\n') + 1;
+    size_t o = 0;
+    for (; *p && o + 4 < n; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '\n') {
+            if (p[1] && o + 4 < n) {
+                memcpy(out + o, " | ", 3);
+                o += 3;
+            }
+        } else {
+            out[o++] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static bool log_has(const char *path, const char *needle)
+{
+    char *data = NULL;
+    size_t len = 0;
+    if (hx_read_file(path, &data, &len, NULL) != 0) return false;
+    bool has = strstr(data, needle) != NULL;
+    hx_free(data);
+    return has;
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static bool random_hex(char *out, size_t nbytes)
+{
+    unsigned char raw[64];
+    if (nbytes > sizeof raw) return false;
+    size_t got = 0;
+    while (got < nbytes) {
+        ssize_t r = getrandom(raw + got, nbytes - got, 0);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        got += (size_t)r;
+    }
+    for (size_t i = 0; i < nbytes; i++)
+        snprintf(out + 2 * i, 3, "%02x", raw[i]);
+    return true;
+}
+
+static int cache_root(const pgsvc_opts *o, char out[PATH_MAX])
+{
+    if (o->cache_dir) {
+        snprintf(out, PATH_MAX, "%s", o->cache_dir);
+        return 0;
+    }
+    const char *xdg = getenv("XDG_CACHE_HOME");
+    if (xdg && xdg[0] == '/') {
+        snprintf(out, PATH_MAX, "%s/harness", xdg);
+        return 0;
+    }
+    const char *home = getenv("HOME");
+    if (!home || !home[0]) {
+        struct passwd *pw = getpwuid(geteuid());
+        home = pw ? pw->pw_dir : NULL;
+    }
+    if (!home) return -1;
+    snprintf(out, PATH_MAX, "%s/.cache/harness", home);
+    return 0;
+}
+
+static void pick_runas(runas *ra)
+{
+    memset(ra, 0, sizeof *ra);
+    if (geteuid() != 0) return;
+    const char *names[] = {"postgres", "nobody"};
+    for (size_t i = 0; i < 2; i++) {
+        struct passwd *pw = getpwnam(names[i]);
+        if (pw && pw->pw_uid != 0) {
+            ra->drop = true;
+            ra->uid = pw->pw_uid;
+            ra->gid = pw->pw_gid;
+            snprintf(ra->name, sizeof ra->name, "%s", names[i]);
+            return;
+        }
+    }
+}
+
+static void svc_free(pgsvc *s)
+{
+    if (!s) return;
+    hx_free(s->host);
+    hx_free(s->port);
+    hx_free(s->user);
+    hx_free(s->password);
+    hx_free(s->admin_db);
+    hx_free(s->version);
+    hx_free(s->run_dir);
+    hx_free(s->data_dir);
+    hx_free(s->log_path);
+    hx_free(s->socket_dir);
+    hx_free(s);
+}
+
+static double ms_since(int64_t t0)
+{
+    return (double)(hx_now_ns() - t0) / 1e6;
+}
+
+/* ---- embedded start ---- */
+
+/* initdb into s->data_dir, or copy the cache there; fills the cache on a miss (best effort). */
+static int prepare_data(pgsvc *s, const pgsvc_opts *o, const char *bindir, const char *major,
+                        const runas *ra, int log_fd, hx_err *e)
+{
+    int64_t t0 = hx_now_ns();
+    char root[PATH_MAX], cache[PATH_MAX + 64], probe[PATH_MAX + 96];
+    bool have_root = cache_root(o, root) == 0;
+    if (have_root) {
+        snprintf(cache, sizeof cache, "%s/pg-%s-%u", root, major, (unsigned)geteuid());
+        snprintf(probe, sizeof probe, "%s/PG_VERSION", cache);
+    }
+    const char *cp = access("/bin/cp", X_OK) == 0 ? "/bin/cp" : "/usr/bin/cp";
+    if (have_root && access(probe, R_OK) == 0) {
+        char *argv[] = {(char *)cp, "-a", cache, s->data_dir, NULL};
+        if (run_wait(argv, NULL, NULL, log_fd, s->slot) == 0 && is_exec(bindir, "postgres")) {
+            s->cache_hit = true;
+            s->init_ms = ms_since(t0);
+            return 0;
+        }
+        /* A broken cache: fall through to initdb, and replace the cache below. */
+        hx_rm_rf(s->data_dir);
+    }
+    char initdb[PATH_MAX + 16];
+    snprintf(initdb, sizeof initdb, "%s/initdb", bindir);
+    char *argv[] = {initdb,
+                    "-D",
+                    s->data_dir,
+                    "-U",
+                    PG_SUPERUSER,
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "-E",
+                    "UTF8",
+                    "--locale=C",
+                    "--no-sync",
+                    "--no-instructions",
+                    NULL};
+    int rc = run_wait(argv, ra, s->run_dir, log_fd, s->slot);
+    if (rc != 0) {
+        char tail[600];
+        log_tail(s->log_path, tail, sizeof tail);
+        return hx_fail(e, HX_EINFRA, "initdb failed (status %d) in '%s': %s", rc, s->data_dir,
+                       tail);
+    }
+    s->init_ms = ms_since(t0);
+    if (!have_root || hx_mkdir_p(root, NULL) != 0) return 0;
+    char tmp[PATH_MAX + 32], staged[PATH_MAX + 64];
+    snprintf(tmp, sizeof tmp, "%s/.pg-tmp-XXXXXX", root);
+    if (!mkdtemp(tmp)) return 0;
+    snprintf(staged, sizeof staged, "%s/data", tmp);
+    char *cpv[] = {(char *)cp, "-a", s->data_dir, staged, NULL};
+    /* rename() is the commit point: a concurrent run that lost the race just drops its copy. */
+    if (run_wait(cpv, NULL, NULL, log_fd, s->slot) == 0) (void)rename(staged, cache);
+    hx_rm_rf(tmp);
+    return 0;
+}
+
+static int set_password(pgsvc *s, hx_err *e)
+{
+    char ci[PATH_MAX + 128];
+    snprintf(ci, sizeof ci, "host=%s port=%s user=%s dbname=postgres connect_timeout=5",
+             s->socket_dir, s->port, PG_SUPERUSER);
+    PGconn *c = PQconnectdb(ci);
+    int rc = 0;
+    if (PQstatus(c) != CONNECTION_OK) {
+        rc = hx_fail(e, HX_EINFRA, "cannot connect to the embedded postgres over '%s': %s",
+                     s->socket_dir, PQerrorMessage(c));
+        goto out;
+    }
+    char *enc = PQencryptPasswordConn(c, s->password, PG_SUPERUSER, "scram-sha-256");
+    char *lit = enc ? PQescapeLiteral(c, enc, strlen(enc)) : NULL;
+    char *sql = lit ? xasprintf("ALTER ROLE " PG_SUPERUSER " PASSWORD %s", lit) : NULL;
+    PGresult *r = sql ? PQexec(c, sql) : NULL;
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = hx_fail(e, HX_EINFRA, "cannot set the embedded postgres password: %s",
+                     PQerrorMessage(c));
+    PQclear(r);
+    hx_free(sql);
+    PQfreemem(lit);
+    PQfreemem(enc);
+    const char *v = PQparameterStatus(c, "server_version");
+    if (!rc && !(s->version = hx_strdup(v ? v : "?"))) rc = oom(e);
+out:
+    PQfinish(c);
+    return rc;
+}
+
+/* Boot the postmaster on a free port and wait until it accepts connections. */
+static int boot(pgsvc *s, const pgsvc_opts *o, const char *bindir, const runas *ra, int log_fd,
+                hx_err *e)
+{
+    char postgres[PATH_MAX + 16];
+    snprintf(postgres, sizeof postgres, "%s/postgres", bindir);
+    int64_t timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : 60000;
+    char tail[600];
+    for (int attempt = 1;; attempt++) {
+        int port = free_port();
+        if (port < 0)
+            return hx_fail(e, HX_EINFRA, "cannot find a free port on 127.0.0.1: %s",
+                           strerror(errno));
+        char portbuf[16], sockopt[PATH_MAX + 32];
+        snprintf(portbuf, sizeof portbuf, "%d", port);
+        snprintf(sockopt, sizeof sockopt, "unix_socket_directories=%s", s->socket_dir);
+        hx_free(s->port);
+        if (!(s->port = hx_strdup(portbuf))) return oom(e);
+        char *argv[] = {postgres,
+                        "-D",
+                        s->data_dir,
+                        "-p",
+                        portbuf,
+                        "-c",
+                        "listen_addresses=127.0.0.1",
+                        "-c",
+                        sockopt,
+                        "-c",
+                        "unix_socket_permissions=0700",
+                        "-c",
+                        "fsync=off",
+                        "-c",
+                        "synchronous_commit=off",
+                        "-c",
+                        "full_page_writes=off",
+                        "-c",
+                        "wal_level=logical",
+                        "-c",
+                        "max_wal_size=4GB",
+                        "-c",
+                        "checkpoint_timeout=30min",
+                        "-c",
+                        "dynamic_shared_memory_type=mmap",
+                        "-c",
+                        "max_connections=200",
+                        "-c",
+                        "logging_collector=off",
+                        NULL};
+        pid_t pid = spawn(argv, ra, s->run_dir, log_fd, true);
+        if (pid < 0)
+            return hx_fail(e, HX_EINFRA, "cannot start '%s': %s", postgres, strerror(errno));
+        s->pid = pid;
+        reg_set_pid(s->slot, pid, true);
+        char ci[PATH_MAX + 128];
+        snprintf(ci, sizeof ci, "host=%s port=%d user=%s dbname=postgres connect_timeout=2",
+                 s->socket_dir, port, PG_SUPERUSER);
+        int64_t deadline = hx_now_ns() + timeout_ms * 1000000;
+        bool died = false;
+        for (;;) {
+            if (PQping(ci) == PQPING_OK) return 0;
+            int st;
+            if (waitpid(pid, &st, WNOHANG) == pid) {
+                died = true;
+                break;
+            }
+            if (hx_now_ns() > deadline) break;
+            sleep_ms(10);
+        }
+        if (!died) kill_group(pid, SIGQUIT, 2000);
+        s->pid = 0;
+        reg_set_pid(s->slot, 0, false);
+        bool collided = died && (log_has(s->log_path, "could not bind") ||
+                                 log_has(s->log_path, "already in use"));
+        if (collided && attempt < PORT_ATTEMPTS) {
+            /* Another process took the port between our probe and the bind: pick another. */
+            if (ftruncate(log_fd, 0) < 0) {
+                /* only the log tail in a later message suffers */
+            }
+            continue;
+        }
+        log_tail(s->log_path, tail, sizeof tail);
+        if (died)
+            return hx_fail(e, HX_EINFRA, "embedded postgres exited during startup (log '%s'): %s",
+                           s->log_path, tail);
+        return hx_fail(e, HX_EINFRA,
+                       "embedded postgres did not accept connections within %lld ms (log '%s'): "
+                       "%s",
+                       (long long)timeout_ms, s->log_path, tail);
+    }
+}
+
+static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
+{
+    char bindir[PATH_MAX];
+    if (!find_bindir(bindir))
+        return hx_fail(
+            e, HX_EINFRA,
+            "no postgresql server binaries (initdb, postgres) in PATH, pg_config "
+            "--bindir or /usr/lib/postgresql/*/bin; install postgresql or pass --pg URL");
+    char pgbin[PATH_MAX + 16], verline[256], major[16] = "";
+    snprintf(pgbin, sizeof pgbin, "%s/postgres", bindir);
+    char *vargv[] = {pgbin, "--version", NULL};
+    if (run_capture(vargv, verline, sizeof verline) == 0) {
+        const char *p = verline + strcspn(verline, "0123456789");
+        snprintf(major, sizeof major, "%.*s", (int)strspn(p, "0123456789"), p);
+    }
+    if (!major[0])
+        return hx_fail(e, HX_EINFRA, "cannot tell the version of '%s' (postgres --version)", pgbin);
+
+    runas ra;
+    pick_runas(&ra);
+    const char *tmpdir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
+    if (!tmpdir || !tmpdir[0] || ra.drop) tmpdir = o->tmp_dir ? o->tmp_dir : "/tmp";
+    char tmpl[PATH_MAX];
+    snprintf(tmpl, sizeof tmpl, "%s/hx-pg-XXXXXX", tmpdir);
+    if (!mkdtemp(tmpl))
+        return hx_fail(e, HX_EIO, "cannot create a temp dir under '%s': %s", tmpdir,
+                       strerror(errno));
+    s->slot = reg_add(tmpl);
+    if (!(s->run_dir = hx_strdup(tmpl)) || !(s->socket_dir = hx_strdup(tmpl)) ||
+        !(s->data_dir = xasprintf("%s/data", tmpl)) ||
+        !(s->log_path = xasprintf("%s/postgres.log", tmpl)) ||
+        !(s->host = hx_strdup("127.0.0.1")) || !(s->user = hx_strdup(PG_SUPERUSER)) ||
+        !(s->admin_db = hx_strdup("postgres")) || !(s->password = hx_malloc(33)))
+        return oom(e);
+    if (!random_hex(s->password, 16))
+        return hx_fail(e, HX_EINFRA, "cannot read random bytes for a password: %s",
+                       strerror(errno));
+    if (ra.drop && chown(tmpl, ra.uid, ra.gid) < 0)
+        return hx_fail(e, HX_EIO, "cannot hand '%s' to user '%s': %s", tmpl, ra.name,
+                       strerror(errno));
+    int log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (log_fd < 0)
+        return hx_fail(e, HX_EIO, "cannot create '%s': %s", s->log_path, strerror(errno));
+    if (ra.drop && fchown(log_fd, ra.uid, ra.gid) < 0) {
+        /* not fatal: the server writes through our descriptor */
+    }
+    int rc = prepare_data(s, o, bindir, major, &ra, log_fd, e);
+    if (!rc) rc = boot(s, o, bindir, &ra, log_fd, e);
+    close(log_fd);
+    if (!rc) rc = set_password(s, e);
+    return rc;
+}
+
+/* ---- --pg URL ---- */
+
+static int start_url(const pgsvc_opts *o, pgsvc *s, hx_err *e)
+{
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(o->url, &perr);
+    if (!opts) {
+        int rc = perr ? hx_fail(e, HX_EUSAGE, "malformed --pg url: %s", perr) : oom(e);
+        PQfreemem(perr);
+        return rc;
+    }
+    const char *host = NULL, *port = NULL, *ct = NULL;
+    for (PQconninfoOption *p = opts; p->keyword; p++) {
+        if (!p->val || !p->val[0]) continue;
+        if (!strcmp(p->keyword, "host"))
+            host = p->val;
+        else if (!strcmp(p->keyword, "hostaddr") && !host)
+            host = p->val;
+        else if (!strcmp(p->keyword, "port"))
+            port = p->val;
+        else if (!strcmp(p->keyword, "connect_timeout"))
+            ct = p->val;
+    }
+    char where[300];
+    snprintf(where, sizeof where, "%s:%s", host ? host : "localhost", port ? port : "5432");
+    char tbuf[16];
+    snprintf(tbuf, sizeof tbuf, "%d", o->connect_timeout_s > 0 ? o->connect_timeout_s : 5);
+    const char *kw[] = {"dbname", ct ? NULL : "connect_timeout", NULL};
+    const char *vals[] = {o->url, ct ? NULL : tbuf, NULL};
+    PQconninfoFree(opts);
+    PGconn *c = PQconnectdbParams(kw, vals, 1);
+    int rc = 0;
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        const char *m = PQerrorMessage(c);
+        const char *f = strstr(m, "failed: ");
+        snprintf(msg, sizeof msg, "%s", f ? f + 8 : m);
+        msg[strcspn(msg, "\r\n")] = '\0';
+        msg[0] = (char)tolower((unsigned char)msg[0]);
+        rc = hx_fail(e, HX_EINFRA,
+                     "cannot reach postgres at %s: %s; start it or drop --pg to use the "
+                     "embedded one",
+                     where, msg);
+        goto out;
+    }
+    const char *v = PQparameterStatus(c, "server_version");
+    const char *pw = PQpass(c);
+    if (!(s->host = hx_strdup(PQhost(c))) || !(s->port = hx_strdup(PQport(c))) ||
+        !(s->user = hx_strdup(PQuser(c))) || !(s->admin_db = hx_strdup(PQdb(c))) ||
+        !(s->version = hx_strdup(v ? v : "?")) || (pw && pw[0] && !(s->password = hx_strdup(pw))))
+        rc = oom(e);
+out:
+    PQfinish(c);
+    return rc;
+}
+
+int pgsvc_start(const pgsvc_opts *o, pgsvc **out, hx_err *e)
+{
+    static bool atexit_done;
+    static const pgsvc_opts none;
+    if (!o) o = &none;
+    *out = NULL;
+    int64_t t0 = hx_now_ns();
+    pgsvc *s = hx_calloc(1, sizeof *s);
+    if (!s) return oom(e);
+    s->slot = -1;
+    s->embedded = o->url == NULL;
+    if (s->embedded && !atexit_done) {
+        atexit(pgsvc_emergency_cleanup);
+        atexit_done = true;
+    }
+    int rc = s->embedded ? start_embedded(o, s, e) : start_url(o, s, e);
+    if (rc) {
+        pgsvc_stop(s);
+        return rc;
+    }
+    s->start_ms = ms_since(t0);
+    *out = s;
+    return 0;
+}
+
+void pgsvc_stop(pgsvc *s)
+{
+    if (!s) return;
+    if (s->pid > 0) {
+        kill_group(s->pid, SIGINT, STOP_GRACE_MS);
+        reg_set_pid(s->slot, 0, false);
+    }
+    if (s->run_dir) hx_rm_rf(s->run_dir);
+    reg_drop(s->slot);
+    svc_free(s);
+}
+
+/* ---- databases ---- */
+
+void pgsvc_db_name(const char *name, char buf[64])
+{
+    size_t o = 0;
+    if (!name) name = "";
+    if (!(isalpha((unsigned char)name[0]) || name[0] == '_')) buf[o++] = '_';
+    for (const char *p = name; *p && o < 63; p++) {
+        unsigned char c = (unsigned char)*p;
+        buf[o++] = isalnum(c) && c < 0x80 ? (char)tolower(c) : '_';
+    }
+    buf[o] = '\0';
+}
+
+static void pct_encode(hx_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (isalnum(*p) || strchr("-._~", *p))
+            hx_buf_putc(b, (char)*p);
+        else
+            hx_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+char *pgsvc_url(const pgsvc *s, const char *name)
+{
+    char db[64];
+    if (name) pgsvc_db_name(name, db);
+    hx_buf b;
+    hx_buf_init(&b);
+    hx_buf_puts(&b, "postgresql://");
+    pct_encode(&b, s->user);
+    if (s->password) {
+        hx_buf_putc(&b, ':');
+        pct_encode(&b, s->password);
+    }
+    hx_buf_putc(&b, '@');
+    if (strchr(s->host, ':'))
+        hx_buf_printf(&b, "[%s]", s->host);
+    else
+        pct_encode(&b, s->host);
+    hx_buf_printf(&b, ":%s/", s->port);
+    pct_encode(&b, name ? db : s->admin_db);
+    if (b.oom) {
+        hx_buf_release(&b);
+        return NULL;
+    }
+    return hx_buf_steal(&b);
+}
+
+int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
+{
+    *conn = NULL;
+    char *url = pgsvc_url(s, name);
+    if (!url) return oom(e);
+    const char *kw[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {url, "10", NULL};
+    PGconn *c = PQconnectdbParams(kw, vals, 1);
+    hx_free(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\r\n")] = '\0';
+        PQfinish(c);
+        return hx_fail(e, HX_EINFRA, "cannot connect to postgres at %s:%s: %s", s->host, s->port,
+                       msg);
+    }
+    *conn = c;
+    return 0;
+}
+
+static int admin_exec(pgsvc *s, const char *fmt, const char *db, hx_err *e)
+{
+    PGconn *c;
+    int rc = pgsvc_connect(s, NULL, &c, e);
+    if (rc) return rc;
+    char *id = PQescapeIdentifier(c, db, strlen(db));
+    char *sql = id ? xasprintf(fmt, id) : NULL;
+    PGresult *r = sql ? PQexec(c, sql) : NULL;
+    if (!sql)
+        rc = oom(e);
+    else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\r\n")] = '\0';
+        rc =
+            hx_fail(e, HX_EINFRA, "%s on postgres at %s:%s failed: %s", sql, s->host, s->port, msg);
+    }
+    PQclear(r);
+    hx_free(sql);
+    PQfreemem(id);
+    PQfinish(c);
+    return rc;
+}
+
+int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e)
+{
+    char db[64];
+    pgsvc_db_name(name, db);
+    return admin_exec(s, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db, e);
+}
+
+int pgsvc_create_db(pgsvc *s, const char *name, char **conninfo_out, hx_err *e)
+{
+    char db[64];
+    pgsvc_db_name(name, db);
+    if (conninfo_out) *conninfo_out = NULL;
+    int rc = pgsvc_drop_db(s, db, e);
+    if (!rc) rc = admin_exec(s, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", db, e);
+    if (!rc && conninfo_out && !(*conninfo_out = pgsvc_url(s, db))) rc = oom(e);
+    return rc;
+}
+
+int pgsvc_env(const pgsvc *s, const char *name, char ***env_out, hx_err *e)
+{
+    char db[64];
+    pgsvc_db_name(name, db);
+    char **env = hx_calloc(7, sizeof *env);
+    if (!env) return oom(e);
+    char *url = pgsvc_url(s, db);
+    size_t n = 0;
+    bool ok = url && (env[n++] = xasprintf("DATABASE_URL=%s", url)) &&
+              (env[n++] = xasprintf("PGHOST=%s", s->host)) &&
+              (env[n++] = xasprintf("PGPORT=%s", s->port)) &&
+              (env[n++] = xasprintf("PGUSER=%s", s->user)) &&
+              (env[n++] = xasprintf("PGDATABASE=%s", db)) &&
+              (!s->password || (env[n++] = xasprintf("PGPASSWORD=%s", s->password)));
+    hx_free(url);
+    if (!ok) {
+        pgsvc_env_free(env);
+        return oom(e);
+    }
+    *env_out = env;
+    return 0;
+}
+
+void pgsvc_env_free(char **env)
+{
+    if (!env) return;
+    for (char **p = env; *p; p++)
+        hx_free(*p);
+    hx_free(env);
+}

@@ -1,0 +1,109 @@
+/* pgsvc.h - the PostgreSQL service: a real server given by URL (--pg), or a throwaway embedded
+ * cluster started for the run, plus one database per scenario and the environment a solution
+ * needs to reach it (DESIGN §9).
+ *
+ * Embedded cluster: initdb runs once per PostgreSQL major version and uid into a cache
+ * ($XDG_CACHE_HOME/harness/pg-<version>-<uid>, else ~/.cache/harness/...; built in a temp dir and
+ * renamed into place, so concurrent runs never see half a cache); each run copies the cache into a
+ * fresh 0700 temp dir ($TMPDIR or /tmp, "hx-pg-XXXXXX") and starts `postgres` as a child in its
+ * own process group: 127.0.0.1 on a free port, unix socket in that temp dir, fsync off, a random
+ * scram password for the superuser "harness", wal_level=logical (CDC challenges need it). When
+ * the harness runs as root the server runs as the "postgres" user (else "nobody"), since
+ * postgres refuses root. The server is not daemonised: it dies with the harness.
+ *
+ * Cleanup: pgsvc_stop() on the normal path. For signals the CALLER (the run loop) installs
+ * SIGINT/SIGTERM handlers that call pgsvc_emergency_cleanup() and then _exit(130); pgsvc_start()
+ * itself registers pgsvc_emergency_cleanup() with atexit() once. Cleanup only touches servers
+ * started by the calling process (not by a parent before a fork), so a forked child that calls
+ * exit() does not kill its parent's server. The server also gets SIGQUIT when the thread that
+ * started it exits (PR_SET_PDEATHSIG): start it from the main thread. Never reap children with
+ * waitpid(-1) or SIGCHLD=SIG_IGN while a pgsvc is live: pgsvc_stop() waits for its own child.
+ *
+ * Ownership: pgsvc_start() hands out a pgsvc freed by pgsvc_stop(). Strings returned through
+ * out-parameters (conninfo, env) are the caller's: hx_free / pgsvc_env_free. A pgsvc may be used
+ * from several threads for pgsvc_create_db/drop_db/connect/env (each opens its own connection);
+ * start and stop belong to one thread. */
+#ifndef HX_PGSVC_H
+#define HX_PGSVC_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* How to get a server. Zero-initialise, then set what you need. */
+typedef struct pgsvc_opts {
+    const char *url;          /* --pg URL or conninfo; NULL = start the embedded cluster */
+    int64_t start_timeout_ms; /* embedded: give up waiting for readiness after this; 0 = 60000 */
+    int connect_timeout_s;    /* URL: libpq connect_timeout when the URL has none; 0 = 5 */
+    const char *cache_dir; /* embedded: override the initdb cache folder (tests); NULL = default */
+    const char *tmp_dir;   /* embedded: parent of the per-run temp dir; NULL = $TMPDIR or /tmp */
+} pgsvc_opts;
+
+/* A running (or reached) server. Read the fields; change none of them. */
+typedef struct pgsvc {
+    bool embedded;    /* true: our own cluster, false: the --pg server */
+    char *host;       /* TCP host solutions connect to ("127.0.0.1" when embedded) */
+    char *port;       /* port, as text */
+    char *user;       /* role the harness and solutions use */
+    char *password;   /* its password, NULL when the URL had none (libpq may use ~/.pgpass) */
+    char *admin_db;   /* database to connect to for CREATE/DROP DATABASE */
+    char *version;    /* server_version, e.g. "15.20" */
+    double start_ms;  /* wall time of pgsvc_start: initdb/copy + boot + readiness (or connect) */
+    double init_ms;   /* embedded: part of start_ms spent on initdb (first run) or the cache copy */
+    bool cache_hit;   /* embedded: the initdb cache existed */
+    pid_t pid;        /* embedded: postmaster pid, also its process group id; 0 for --pg */
+    char *run_dir;    /* embedded: the per-run 0700 temp dir (data/, the socket, postgres.log) */
+    char *data_dir;   /* embedded: run_dir/data */
+    char *log_path;   /* embedded: run_dir/postgres.log */
+    char *socket_dir; /* embedded: where the unix socket lives (== run_dir) */
+    int slot;         /* index in the emergency-cleanup registry, -1 if none */
+} pgsvc;
+
+/* Start the embedded cluster, or reach the server at o->url. On success *out is live and must be
+ * given to pgsvc_stop(). Returns 0, HX_EINFRA (no PostgreSQL binaries, initdb/boot failure,
+ * unreachable URL: the message names host:port and the libpq error, or the server log tail),
+ * HX_EUSAGE (a malformed URL), HX_EIO or HX_ENOMEM. */
+int pgsvc_start(const pgsvc_opts *o, pgsvc **out, hx_err *e);
+
+/* Stop and free. Embedded: fast shutdown (SIGINT), SIGKILL to the process group after a grace
+ * period, wait for the postmaster, remove the temp dir. --pg: only frees. NULL is fine. */
+void pgsvc_stop(pgsvc *s);
+
+/* Kill every embedded server this process started and remove its temp dir. Uses only
+ * async-signal-safe calls (kill, waitpid, nanosleep, openat/getdents64/unlinkat): call it from a
+ * SIGINT/SIGTERM handler or atexit. Idempotent. pgsvc structs stay allocated (do not use them
+ * afterwards except to exit). */
+void pgsvc_emergency_cleanup(void);
+
+/* The database name a scenario name maps to: lowercase letters, digits and '_' (others become
+ * '_'), a letter or '_' first, at most 63 bytes; "" becomes "_". Writes into buf (>= 64 bytes).
+ * Every pgsvc function taking a dbname applies this mapping, so callers may pass the raw name. */
+void pgsvc_db_name(const char *name, char buf[64]);
+
+/* Create database `name` (mapped by pgsvc_db_name), dropping it first if it exists (WITH FORCE:
+ * leftover sessions are ended). *conninfo_out (may be NULL) gets its postgresql:// URL, free with
+ * hx_free. Returns 0, HX_EINFRA (SQL or connection error, message has the server's text),
+ * HX_ENOMEM. */
+int pgsvc_create_db(pgsvc *s, const char *name, char **conninfo_out, hx_err *e);
+
+/* Drop database `name` if it exists, ending its sessions. Returns 0 or HX_EINFRA. */
+int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e);
+
+/* The postgresql:// URL of database `name` (NULL = the admin db), user and password
+ * percent-encoded. Free with hx_free. NULL on out of memory. */
+char *pgsvc_url(const pgsvc *s, const char *name);
+
+/* Connect to database `name` (NULL = the admin db). *conn is the caller's (PQfinish). Returns 0
+ * or HX_EINFRA with libpq's message. */
+int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e);
+
+/* The solution's view of database `name`: a NULL-terminated array of "KEY=value" strings,
+ * DATABASE_URL, PGHOST, PGPORT, PGUSER, PGPASSWORD (omitted when unknown) and PGDATABASE, ready
+ * to append to an exec environment. Free with pgsvc_env_free. Returns 0 or HX_ENOMEM. */
+int pgsvc_env(const pgsvc *s, const char *name, char ***env_out, hx_err *e);
+void pgsvc_env_free(char **env);
+
+#endif

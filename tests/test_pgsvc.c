@@ -1,0 +1,310 @@
+/* test_pgsvc.c - the PostgreSQL service against real servers: the embedded cluster's life cycle,
+ * its cache, cleanup after stop and after SIGTERM, per-scenario databases and the solution's
+ * environment, and an unreachable --pg URL. */
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pgfixture.h"
+
+static bool dir_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static bool group_gone(pid_t pgid)
+{
+    return kill(-pgid, 0) < 0 && errno == ESRCH;
+}
+
+/* A private cache and temp dir, so the cache-hit test sees its own first run. */
+static char scratch[256];
+
+static int scratch_setup(void **state)
+{
+    (void)state;
+    snprintf(scratch, sizeof scratch, "/tmp/hx-test-pgsvc-XXXXXX");
+    if (!mkdtemp(scratch)) return -1;
+    chmod(scratch, 0755);
+    unsetenv("HX_TEST_PG_URL"); /* this binary tests the embedded cluster itself */
+    return pgfx_setup(state);
+}
+
+static int scratch_teardown(void **state)
+{
+    hx_rm_rf(scratch);
+    return pgfx_teardown(state);
+}
+
+static void test_pgsvc__start_stop_cleans_up(void **state)
+{
+    (void)state;
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache", scratch);
+    pgsvc_opts o = {.cache_dir = cache};
+    hx_err e = {0};
+    pgsvc *s = NULL;
+    assert_int_equal(pgsvc_start(&o, &s, &e), 0);
+    assert_true(s->embedded);
+    assert_false(s->cache_hit);
+    assert_true(s->start_ms > 0 && s->start_ms >= s->init_ms);
+    assert_true(s->pid > 0);
+    assert_int_equal(kill(s->pid, 0), 0);
+    struct stat st;
+    assert_int_equal(stat(s->run_dir, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0700);
+    assert_string_equal(s->host, "127.0.0.1");
+
+    PGconn *c = NULL;
+    assert_int_equal(pgsvc_connect(s, NULL, &c, &e), 0);
+    assert_string_equal(pgfx_scalar(c, "show listen_addresses"), "127.0.0.1");
+    assert_string_equal(pgfx_scalar(c, "show fsync"), "off");
+    assert_string_equal(pgfx_scalar(c, "show wal_level"), "logical");
+    assert_string_equal(
+        pgfx_scalar(c, "select rolsuper::text from pg_roles where rolname = current_user"), "true");
+    PQfinish(c);
+
+    /* The password is required over TCP: a wrong one is refused. */
+    char ci[256];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=%s password=wrong dbname=postgres",
+             s->port, s->user);
+    c = PQconnectdb(ci);
+    assert_int_not_equal(PQstatus(c), CONNECTION_OK);
+    assert_non_null(strstr(PQerrorMessage(c), "password authentication failed"));
+    PQfinish(c);
+
+    pid_t pid = s->pid;
+    char run_dir[512];
+    snprintf(run_dir, sizeof run_dir, "%s", s->run_dir);
+    pgsvc_stop(s);
+    assert_true(group_gone(pid));
+    assert_false(dir_exists(run_dir));
+    assert_true(dir_exists(cache));
+
+    /* Second start copies the cache instead of running initdb, and gets a new password. */
+    assert_int_equal(pgsvc_start(&o, &s, &e), 0);
+    assert_true(s->cache_hit);
+    assert_int_equal(pgsvc_connect(s, NULL, &c, &e), 0);
+    assert_string_equal(pgfx_scalar(c, "select 1 + 1"), "2");
+    PQfinish(c);
+    pid = s->pid;
+    snprintf(run_dir, sizeof run_dir, "%s", s->run_dir);
+    pgsvc_stop(s);
+    assert_true(group_gone(pid));
+    assert_false(dir_exists(run_dir));
+}
+
+static void on_term(int sig)
+{
+    (void)sig;
+    pgsvc_emergency_cleanup();
+    _exit(130);
+}
+
+static void test_pgsvc__sigterm_child_cleans_up(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(p[0]);
+        struct sigaction sa = {.sa_handler = on_term};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        hx_err e = {0};
+        pgsvc *s = NULL;
+        if (pgsvc_start(NULL, &s, &e) != 0) {
+            fprintf(stderr, "child: %s\n", e.msg);
+            _exit(3);
+        }
+        char line[600];
+        int n = snprintf(line, sizeof line, "%d %s\n", (int)s->pid, s->run_dir);
+        if (write(p[1], line, (size_t)n) != n) _exit(4);
+        for (;;)
+            pause();
+    }
+    close(p[1]);
+    char line[600] = "";
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < sizeof line && (r = read(p[0], line + got, sizeof line - 1 - got)) > 0) {
+        got += (size_t)r;
+        if (memchr(line, '\n', got)) break;
+    }
+    close(p[0]);
+    int pid = 0;
+    char run_dir[512] = "";
+    assert_int_equal(sscanf(line, "%d %511s", &pid, run_dir), 2);
+    assert_int_equal(kill(pid, 0), 0);
+    assert_true(dir_exists(run_dir));
+
+    assert_int_equal(kill(child, SIGTERM), 0);
+    int st = 0;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 130);
+    assert_true(group_gone(pid));
+    assert_false(dir_exists(run_dir));
+}
+
+static void test_pgsvc__forked_child_exit_spares_parent_server(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        pgsvc_emergency_cleanup();
+        exit(0); /* atexit runs the cleanup again */
+    }
+    int st = 0;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_int_equal(kill(pgfx_svc->pid, 0), 0);
+    assert_true(dir_exists(pgfx_svc->run_dir));
+    PGconn *c = NULL;
+    hx_err e = {0};
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &c, &e), 0);
+    PQfinish(c);
+}
+
+static void test_pgsvc__db_name_mapping(void **state)
+{
+    (void)state;
+    char b[64];
+    pgsvc_db_name("Late-Arrivals", b);
+    assert_string_equal(b, "late_arrivals");
+    pgsvc_db_name("9lives", b);
+    assert_string_equal(b, "_9lives");
+    pgsvc_db_name("", b);
+    assert_string_equal(b, "_");
+    pgsvc_db_name("x\"; drop table y; --", b);
+    assert_string_equal(b, "x___drop_table_y____");
+    pgsvc_db_name("\xc3\xa9t\xc3\xa9", b);
+    assert_string_equal(b, "___t__");
+    char longname[200];
+    memset(longname, 'a', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    pgsvc_db_name(longname, b);
+    assert_int_equal(strlen(b), 63);
+}
+
+static void test_pgsvc__create_db_env_drop(void **state)
+{
+    (void)state;
+    hx_err e = {0};
+    char *url = NULL;
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", &url, &e), 0);
+    assert_non_null(strstr(url, "/late_arrivals"));
+    PGconn *c = PQconnectdb(url);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_string_equal(pgfx_scalar(c, "select current_database()"), "late_arrivals");
+    PQclear(PQexec(c, "create table t (x int)"));
+    assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is not null"), "t");
+
+    /* Re-creating drops it first, even with our session still open. */
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", NULL, &e), 0);
+    PQfinish(c);
+    c = PQconnectdb(url);
+    assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is null"), "t");
+    PQfinish(c);
+
+    char **env = NULL;
+    assert_int_equal(pgsvc_env(pgfx_svc, "Late Arrivals", &env, &e), 0);
+    const char *want[] = {
+        "DATABASE_URL=", "PGHOST=", "PGPORT=", "PGUSER=", "PGDATABASE=late_arrivals",
+        "PGPASSWORD="};
+    size_t n = 0;
+    for (; env[n]; n++)
+        ;
+    assert_int_equal(n, pgfx_svc->password ? 6 : 5);
+    for (size_t i = 0; i < n; i++)
+        assert_memory_equal(env[i], want[i], strlen(want[i]));
+    assert_string_equal(env[0] + strlen("DATABASE_URL="), url);
+    /* libpq alone, from the variables a solution gets, reaches the same database. */
+    const char *kw[7], *val[7];
+    size_t k = 0;
+    for (size_t i = 1; i < n; i++) {
+        char *eq = strchr(env[i], '=');
+        *eq = '\0';
+        kw[k] = !strcmp(env[i], "PGHOST")       ? "host"
+                : !strcmp(env[i], "PGPORT")     ? "port"
+                : !strcmp(env[i], "PGUSER")     ? "user"
+                : !strcmp(env[i], "PGDATABASE") ? "dbname"
+                                                : "password";
+        val[k++] = eq + 1;
+    }
+    kw[k] = val[k] = NULL;
+    c = PQconnectdbParams(kw, val, 0);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_string_equal(pgfx_scalar(c, "select current_database()"), "late_arrivals");
+    PQfinish(c);
+    pgsvc_env_free(env);
+
+    assert_int_equal(pgsvc_drop_db(pgfx_svc, "Late Arrivals", &e), 0);
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &c, &e), 0);
+    assert_string_equal(
+        pgfx_scalar(c, "select count(*) from pg_database where datname = 'late_arrivals'"), "0");
+    PQfinish(c);
+    assert_int_not_equal(pgsvc_connect(pgfx_svc, "Late Arrivals", &c, &e), 0);
+    assert_int_equal(e.code, HX_EINFRA);
+    hx_free(url);
+}
+
+static void test_pgsvc__url_mode_reaches_a_real_server(void **state)
+{
+    (void)state;
+    char *url = pgsvc_url(pgfx_svc, NULL);
+    pgsvc_opts o = {.url = url};
+    hx_err e = {0};
+    pgsvc *s = NULL;
+    assert_int_equal(pgsvc_start(&o, &s, &e), 0);
+    assert_false(s->embedded);
+    assert_int_equal(s->pid, 0);
+    assert_string_equal(s->port, pgfx_svc->port);
+    assert_string_equal(s->user, pgfx_svc->user);
+    assert_int_equal(pgsvc_create_db(s, "via_url", NULL, &e), 0);
+    PGconn *c = NULL;
+    assert_int_equal(pgsvc_connect(s, "via_url", &c, &e), 0);
+    PQfinish(c);
+    assert_int_equal(pgsvc_drop_db(s, "via_url", &e), 0);
+    pgsvc_stop(s);
+    /* Stopping a --pg service leaves the server alone. */
+    assert_int_equal(kill(pgfx_svc->pid, 0), 0);
+    hx_free(url);
+}
+
+static void test_pgsvc__closed_port_is_infra_error(void **state)
+{
+    (void)state;
+    pgsvc_opts o = {.url = "postgresql://harness@127.0.0.1:1/postgres"};
+    hx_err e = {0};
+    pgsvc *s = (pgsvc *)1;
+    assert_int_equal(pgsvc_start(&o, &s, &e), HX_EINFRA);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "cannot reach postgres at 127.0.0.1:1: connection refused"));
+    assert_non_null(strstr(e.msg, "drop --pg"));
+
+    o.url = "postgresql://[broken";
+    assert_int_equal(pgsvc_start(&o, &s, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "malformed --pg url"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pgsvc__db_name_mapping),
+        cmocka_unit_test(test_pgsvc__closed_port_is_infra_error),
+        cmocka_unit_test(test_pgsvc__start_stop_cleans_up),
+        cmocka_unit_test(test_pgsvc__sigterm_child_cleans_up),
+        cmocka_unit_test(test_pgsvc__forked_child_exit_spares_parent_server),
+        cmocka_unit_test(test_pgsvc__create_db_env_drop),
+        cmocka_unit_test(test_pgsvc__url_mode_reaches_a_real_server),
+    };
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
+}
