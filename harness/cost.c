@@ -68,7 +68,8 @@ static const struct rate_info {
     [COST_R_REQUESTS] = {"requests", "write requests", DIM_COUNT, -1},
 };
 
-static const char *const group_names[COST_G__COUNT] = {"compute", "db", "kafka"};
+/* NULL-terminated so it doubles as the allowed-keys list of "billing". */
+static const char *const group_names[COST_G__COUNT + 1] = {"compute", "db", "kafka", NULL};
 
 const char *cost_rate_name(cost_rate_id r)
 {
@@ -583,9 +584,10 @@ static void rate_notes(const cost_breakdown *b, cost_line *l)
 
 static void rule_note(const cost_billing *bl, cost_line *l)
 {
-    if (bl->minimum_seconds > 0 || bl->increment_seconds > 0)
-        note(l, "%sminimum %gs, increment %gs", l->note[0] ? "; " : "", bl->minimum_seconds,
-             bl->increment_seconds);
+    if (bl->minimum_seconds > 0)
+        note(l, "%sminimum %gs", l->note[0] ? "; " : "", bl->minimum_seconds);
+    if (bl->increment_seconds > 0)
+        note(l, "%sincrement %gs", l->note[0] ? "; " : "", bl->increment_seconds);
 }
 
 /* Compute cost of a phase priced as its own task. */
@@ -784,7 +786,7 @@ bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
     if (isfinite(b->per_million_input))
         hx_buf_printf(out, "  per million input records %.6f; ", b->per_million_input);
     if (isfinite(b->per_correct_record))
-        hx_buf_printf(out, "per correct output record %.9f", b->per_correct_record);
+        hx_buf_printf(out, "per correct output record %.4g", b->per_correct_record);
     hx_buf_putc(out, '\n');
     for (size_t i = 0; i < b->nphases; i++)
         hx_buf_printf(out, "  phase %-20s %.6f (%.1f%%)\n", b->phases[i].name, b->phases[i].cost,

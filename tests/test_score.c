@@ -224,6 +224,37 @@ static void test_score__rejects_bad_input(void **state)
     assert_int_equal(rc, HX_ENOMEM);
 }
 
+/* The worked example of docs/scoring.md, so the page stays true. */
+static void test_score__docs_worked_example(void **state)
+{
+    (void)state;
+    score_threshold t[] = {{"latency.e2e.p99", PLAN_OP_LT, 0.5, 1.0},
+                           {"cost.monthly.usd", PLAN_OP_LE, 40, 50}};
+    score_input in = {
+        .error_pass = 9, .error_fail = 1, .warn_pass = 2, .thresholds = t, .nthresholds = 2};
+    score_result r = run(&in);
+    NEAR(r.correctness.points, 60.0 * 10 / 11);
+    NEAR(r.performance.points, 25 * 0.5 * (1 - log10(2.0)));
+    NEAR(r.cost.points, 11.25);
+    NEAR(r.total, 40);
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(score_explain(&r, &b));
+    assert_string_equal(
+        b.data, "score 40.0/100: correctness 54.5/60.0, performance 8.7/25.0, cost 11.2/15.0\n"
+                "- fix the failing error-severity checks: the score is capped at 40 while any "
+                "fails (uncapped 74.5; up to +5.5 more with every check passing)\n"
+                "- meet threshold 'latency.e2e.p99' (off by a factor 2): up to +16.3\n"
+                "- meet budget 'cost.monthly.usd' (off by a factor 1.25): up to +3.8\n");
+    hx_buf_release(&b);
+    score_result_release(&r);
+    in.error_pass = 10;
+    in.error_fail = 0;
+    r = run(&in);
+    assert_true(fabs(r.total - 80.0) < 0.05);
+    score_result_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -235,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_score__weights_redistribute_and_override),
         cmocka_unit_test(test_score__explain_orders_by_gain),
         cmocka_unit_test(test_score__rejects_bad_input),
+        cmocka_unit_test(test_score__docs_worked_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
