@@ -1,0 +1,955 @@
+/* runner.c - see runner.h. */
+#include "runner.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define LOG_CAP_DEFAULT (1024 * 1024)
+#define LOG_MARK_MAX 64
+#define GRACE_DEFAULT_US (5 * 1000000LL)
+#define SAMPLE_PERIOD_NS (100 * 1000000LL)
+#define TOKEN_VAR "HARNESS_RUN_TOKEN"
+
+/* One size-capped log: the head goes straight to the file, the tail into a ring. */
+typedef struct logcap {
+    int fd;          /* the log file */
+    int rfd;         /* the pipe's read end, -1 at EOF */
+    size_t head_cap; /* bytes kept from the start */
+    size_t tail_cap; /* bytes kept from the end */
+    size_t head_len; /* head bytes written */
+    char *ring;      /* tail ring, allocated on first overflow */
+    size_t ring_pos; /* next write position */
+    size_t ring_len; /* bytes in the ring */
+    uint64_t total;  /* bytes the solution wrote */
+    bool werr;       /* a write to the file failed */
+} logcap;
+
+struct runner_proc {
+    pid_t pid;                 /* the leader, also the process group id */
+    int pidfd;                 /* pidfd of the leader, or -1 */
+    int wakefd;                /* eventfd: runner_kill wakes runner_wait */
+    int stopfd;                /* eventfd: runner_wait stops the monitor thread */
+    atomic_bool kill_req;      /* runner_kill was called */
+    bool waited;               /* runner_wait ran */
+    bool exited;               /* the leader has exited (maybe not reaped yet) */
+    int64_t t0_ns, t_exit_ns;  /* spawn and leader-exit times */
+    int64_t grace_us;          /* SIGTERM-to-SIGKILL grace */
+    char token[80];            /* TOKEN_VAR=... in the solution's environment */
+    char *cg;                  /* cgroup leaf dir, or NULL on the /proc path */
+    char *out_path, *err_path; /* log paths */
+    logcap out, err;           /* the two logs */
+    sampler *smp;              /* resource sampler, or NULL */
+    pthread_t th;              /* the monitor thread */
+    bool th_running;           /* th is valid */
+    pthread_mutex_t mu;        /* guards ready_seen and the line buffer */
+    pthread_cond_t cv;         /* signalled when ready_seen turns true */
+    solution_ready ready;      /* copy of the readiness rule (pattern borrowed from opts) */
+    char *ready_pattern;       /* owned copy of the pattern */
+    regex_t re;                /* compiled pattern */
+    bool re_ok;                /* re compiled */
+    bool ready_seen;           /* a stdout line matched */
+    char line[4096];           /* the current stdout line, for matching */
+    size_t line_len;           /* bytes in line */
+    pid_t *seen;               /* every pid the kill walk found, to reap adopted orphans */
+    size_t n_seen, cap_seen;
+};
+
+static atomic_uint token_seq;
+
+const char *runner_signal_name(int sig, char *buf, size_t cap)
+{
+    const char *ab = sigabbrev_np(sig);
+    if (ab)
+        snprintf(buf, cap, "SIG%s", ab);
+    else
+        snprintf(buf, cap, "SIG%d", sig);
+    return buf;
+}
+
+/* ---- logs ---- */
+
+static void write_all(logcap *l, const char *p, size_t n)
+{
+    while (n && !l->werr) {
+        ssize_t w = write(l->fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            l->werr = true;
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void log_put(logcap *l, const char *p, size_t n)
+{
+    l->total += n;
+    if (l->head_len < l->head_cap) {
+        size_t k = n < l->head_cap - l->head_len ? n : l->head_cap - l->head_len;
+        write_all(l, p, k);
+        l->head_len += k;
+        p += k;
+        n -= k;
+    }
+    if (!n) return;
+    if (!l->ring && !(l->ring = hx_malloc(l->tail_cap))) {
+        l->werr = true; /* tail lost; the head and the marker still say how much there was */
+        return;
+    }
+    if (n >= l->tail_cap) {
+        memcpy(l->ring, p + n - l->tail_cap, l->tail_cap);
+        l->ring_pos = 0;
+        l->ring_len = l->tail_cap;
+        return;
+    }
+    size_t first = l->tail_cap - l->ring_pos < n ? l->tail_cap - l->ring_pos : n;
+    memcpy(l->ring + l->ring_pos, p, first);
+    memcpy(l->ring, p + first, n - first);
+    l->ring_pos = (l->ring_pos + n) % l->tail_cap;
+    l->ring_len = l->ring_len + n > l->tail_cap ? l->tail_cap : l->ring_len + n;
+}
+
+static void log_finish(logcap *l)
+{
+    if (l->fd < 0) return;
+    uint64_t omitted = l->total - l->head_len - l->ring_len;
+    if (omitted) {
+        char mark[LOG_MARK_MAX];
+        int k = snprintf(mark, sizeof mark, "\n[harness: %llu bytes omitted]\n",
+                         (unsigned long long)omitted);
+        write_all(l, mark, (size_t)k);
+    }
+    if (l->ring_len) {
+        size_t start = (l->ring_pos + l->tail_cap - l->ring_len) % l->tail_cap;
+        size_t first = l->tail_cap - start < l->ring_len ? l->tail_cap - start : l->ring_len;
+        write_all(l, l->ring + start, first);
+        write_all(l, l->ring, l->ring_len - first);
+    }
+    close(l->fd);
+    l->fd = -1;
+    hx_free(l->ring);
+    l->ring = NULL;
+}
+
+/* ---- the monitor thread: drains both pipes, matches readiness, samples ---- */
+
+static void match_lines(runner_proc *p, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '\n' && p->line_len < sizeof p->line - 1) {
+            p->line[p->line_len++] = s[i] ? s[i] : ' ';
+            continue;
+        }
+        if (s[i] != '\n') continue; /* an overlong line is matched on its first 4 KiB */
+        p->line[p->line_len] = 0;
+        if (p->line_len && p->line[p->line_len - 1] == '\r') p->line[p->line_len - 1] = 0;
+        bool hit = strstr(p->line, p->ready_pattern) ||
+                   (p->re_ok && regexec(&p->re, p->line, 0, NULL, 0) == 0);
+        p->line_len = 0;
+        if (hit) {
+            pthread_mutex_lock(&p->mu);
+            p->ready_seen = true;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+            return;
+        }
+    }
+}
+
+static bool drain(runner_proc *p, logcap *l, bool is_out)
+{
+    char buf[65536];
+    ssize_t r = read(l->rfd, buf, sizeof buf);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+    if (r <= 0) {
+        close(l->rfd);
+        l->rfd = -1;
+        return false;
+    }
+    log_put(l, buf, (size_t)r);
+    if (is_out && p->ready_pattern && !p->ready_seen) match_lines(p, buf, (size_t)r);
+    return true;
+}
+
+static void *monitor_main(void *arg)
+{
+    runner_proc *p = arg;
+    int64_t next = hx_now_ns();
+    int64_t stop_deadline = 0;
+    for (;;) {
+        int64_t now = hx_now_ns();
+        if (p->smp && now >= next) {
+            sampler_sample(p->smp);
+            next = now + SAMPLE_PERIOD_NS;
+        }
+        if (stop_deadline && (now >= stop_deadline || (p->out.rfd < 0 && p->err.rfd < 0))) break;
+        struct pollfd fds[3] = {{p->out.rfd, POLLIN, 0},
+                                {p->err.rfd, POLLIN, 0},
+                                {stop_deadline ? -1 : p->stopfd, POLLIN, 0}};
+        int64_t wait_ns = p->smp ? next - now : 1000000000LL;
+        if (stop_deadline && stop_deadline - now < wait_ns) wait_ns = stop_deadline - now;
+        int rc = poll(fds, 3, (int)(wait_ns / 1000000) + 1);
+        if (rc < 0 && errno != EINTR) break;
+        if (rc <= 0) continue;
+        if (fds[0].revents) drain(p, &p->out, true);
+        if (fds[1].revents) drain(p, &p->err, false);
+        if (fds[2].revents) {
+            /* The tree is gone or being killed: read what is left, but do not wait forever on a
+             * pipe that a process we could not find still holds. */
+            stop_deadline = hx_now_ns() + 300 * 1000000LL;
+        }
+    }
+    if (p->out.rfd >= 0) close(p->out.rfd);
+    if (p->err.rfd >= 0) close(p->err.rfd);
+    p->out.rfd = p->err.rfd = -1;
+    log_finish(&p->out);
+    log_finish(&p->err);
+    return NULL;
+}
+
+/* ---- cgroup v2 ---- */
+
+/* The cgroup2 mount (preferring /sys/fs/cgroup) joined with our own cgroup path. */
+static bool cgroup_default_parent(char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f) return false;
+    char line[4096], mnt[4096] = "";
+    while (fgets(line, sizeof line, f)) {
+        char *dash = strstr(line, " - cgroup2 ");
+        if (!dash) continue;
+        char mp[4096];
+        if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+        if (!mnt[0] || strcmp(mp, "/sys/fs/cgroup") == 0) snprintf(mnt, sizeof mnt, "%s", mp);
+    }
+    fclose(f);
+    if (!mnt[0]) return false;
+    f = fopen("/proc/self/cgroup", "re");
+    if (!f) return false;
+    char own[4096] = "";
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "0::", 3) == 0) {
+            line[strcspn(line, "\n")] = 0;
+            snprintf(own, sizeof own, "%s", line + 3);
+        }
+    fclose(f);
+    if (!own[0] || strstr(own, "(deleted)")) return false;
+    int n = snprintf(out, cap, "%s%s", mnt, strcmp(own, "/") == 0 ? "" : own);
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Make a leaf and open its cgroup.procs for the child; NULL when the machine does not allow it. */
+static char *cgroup_make(const runner_opts *o, int *procs_fd)
+{
+    char parent[4096], leaf[4200], path[4300];
+    *procs_fd = -1;
+    if (o->cgroup == RUNNER_CGROUP_OFF) return NULL;
+    if (o->cgroup_parent)
+        snprintf(parent, sizeof parent, "%s", o->cgroup_parent);
+    else if (!cgroup_default_parent(parent, sizeof parent))
+        return NULL;
+    snprintf(path, sizeof path, "%s/cgroup.procs", parent);
+    if (access(path, W_OK) != 0) return NULL;
+    snprintf(leaf, sizeof leaf, "%s/harness-%d-%u", parent, (int)getpid(),
+             atomic_fetch_add(&token_seq, 1));
+    if (mkdir(leaf, 0755) != 0) return NULL;
+    snprintf(path, sizeof path, "%s/cgroup.procs", leaf);
+    *procs_fd = open(path, O_WRONLY | O_CLOEXEC);
+    char *dup = *procs_fd >= 0 ? hx_strdup(leaf) : NULL;
+    if (!dup) {
+        if (*procs_fd >= 0) close(*procs_fd);
+        *procs_fd = -1;
+        rmdir(leaf);
+    }
+    return dup;
+}
+
+static void cgroup_remove(const char *leaf)
+{
+    for (int i = 0; i < 100 && rmdir(leaf) != 0 && errno == EBUSY; i++)
+        usleep(10000);
+}
+
+/* ---- process tree ---- */
+
+static bool environ_has(pid_t pid, const char *token)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    /* Read in chunks, keeping an overlap so a token across a chunk edge is still found. */
+    size_t tl = strlen(token);
+    char buf[8192 + 128];
+    size_t keep = 0;
+    bool hit = false;
+    for (;;) {
+        ssize_t r = read(fd, buf + keep, sizeof buf - keep - 1);
+        if (r <= 0) break;
+        size_t len = keep + (size_t)r;
+        for (size_t i = 0; i + tl <= len; i++)
+            if (buf[i] == token[0] && memcmp(buf + i, token, tl) == 0 &&
+                (i == 0 || buf[i - 1] == 0)) {
+                hit = true;
+                break;
+            }
+        if (hit) break;
+        keep = len < tl ? len : tl;
+        memmove(buf, buf + len - keep, keep);
+    }
+    close(fd);
+    return hit;
+}
+
+typedef struct pent {
+    pid_t pid, ppid, pgid;
+    char state;
+    bool in;
+} pent;
+
+static bool seen_add(runner_proc *p, pid_t pid)
+{
+    for (size_t i = 0; i < p->n_seen; i++)
+        if (p->seen[i] == pid) return true;
+    if (p->n_seen == p->cap_seen) {
+        size_t nc = p->cap_seen ? p->cap_seen * 2 : 32;
+        pid_t *np = hx_realloc(p->seen, nc * sizeof *np);
+        if (!np) return false;
+        p->seen = np;
+        p->cap_seen = nc;
+    }
+    p->seen[p->n_seen++] = pid;
+    return true;
+}
+
+/* Send sig to every process of the tree; returns how many live (non-zombie) members there were,
+ * the leader included. */
+static int signal_tree(runner_proc *p, int sig)
+{
+    if (p->cg && sig == SIGKILL) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/cgroup.kill", p->cg);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, "1", 1);
+            close(fd);
+        }
+    }
+    kill(-p->pid, sig);
+
+    pent *v = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    pid_t self = getpid();
+    while (d && (de = readdir(d))) {
+        if (!isdigit((unsigned char)de->d_name[0])) continue;
+        pent e = {.pid = (pid_t)atoi(de->d_name)};
+        if (e.pid <= 1 || e.pid == self ||
+            !sampler_proc_stat(e.pid, &e.state, &e.ppid, &e.pgid, NULL))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 512;
+            pent *nv = hx_realloc(v, nc * sizeof *nv);
+            if (!nv) break;
+            v = nv;
+            cap = nc;
+        }
+        e.in = e.pid == p->pid || e.pgid == p->pid || environ_has(e.pid, p->token);
+        v[n++] = e;
+    }
+    if (d) closedir(d);
+    pid_t tracked[1024];
+    size_t nt = p->smp ? sampler_tracked(p->smp, tracked, 1024) : 0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < nt && !v[i].in; j++)
+            v[i].in = v[i].pid == tracked[j];
+    if (p->cg) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/cgroup.procs", p->cg);
+        FILE *f = fopen(path, "re");
+        long pid;
+        while (f && fscanf(f, "%ld", &pid) == 1)
+            for (size_t i = 0; i < n; i++)
+                v[i].in |= v[i].pid == pid;
+        if (f) fclose(f);
+    }
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (size_t i = 0; i < n; i++) {
+            if (v[i].in) continue;
+            for (size_t j = 0; j < n; j++)
+                if (v[j].in && v[j].pid == v[i].ppid) {
+                    v[i].in = changed = true;
+                    break;
+                }
+        }
+    }
+    int live = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].in) continue;
+        seen_add(p, v[i].pid);
+        if (v[i].state == 'Z' || v[i].state == 'X') continue;
+        live++;
+        kill(v[i].pid, sig);
+    }
+    hx_free(v);
+    return live;
+}
+
+/* Reap tracked orphans that were re-parented to us (we are their subreaper); never the leader. */
+static void reap_seen(runner_proc *p)
+{
+    for (size_t i = 0; i < p->n_seen; i++)
+        if (p->seen[i] != p->pid)
+            while (waitpid(p->seen[i], NULL, WNOHANG) > 0) {
+            }
+}
+
+static bool leader_exited(runner_proc *p)
+{
+    if (p->exited) return true;
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid) {
+        p->exited = true;
+        p->t_exit_ns = hx_now_ns();
+    }
+    return p->exited;
+}
+
+/* SIGTERM the tree, give it the grace period, SIGKILL what is left; returns the live count seen
+ * at the first signal (leader excluded once it has exited). */
+static int terminate_tree(runner_proc *p, int64_t grace_us)
+{
+    int first = signal_tree(p, SIGTERM);
+    int64_t deadline = hx_now_ns() + grace_us * 1000;
+    int live = first;
+    while (live > 0 && hx_now_ns() < deadline) {
+        usleep(10000);
+        leader_exited(p);
+        reap_seen(p);
+        live = signal_tree(p, 0);
+    }
+    for (int round = 0; live > 0 && round < 200; round++) {
+        live = signal_tree(p, SIGKILL);
+        usleep(5000);
+        leader_exited(p);
+        reap_seen(p);
+        if (live) live = signal_tree(p, 0);
+    }
+    reap_seen(p);
+    return first;
+}
+
+/* ---- spawn ---- */
+
+static char **env_with_token(char *const *env, const char *token)
+{
+    size_t n = 0;
+    while (env[n])
+        n++;
+    char **v = hx_calloc(n + 2, sizeof *v);
+    if (!v) return NULL;
+    size_t k = 0;
+    size_t tl = strlen(TOKEN_VAR "=");
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(env[i], TOKEN_VAR "=", tl) != 0) /* a nested harness gets its own token */
+            v[k++] = env[i];
+    v[k++] = (char *)token;
+    return v;
+}
+
+static void child_fail(int fd, char tag)
+{
+    int err = errno;
+    char msg[1 + sizeof err];
+    msg[0] = tag;
+    memcpy(msg + 1, &err, sizeof err);
+    (void)!write(fd, msg, sizeof msg);
+    _exit(127);
+}
+
+pid_t runner_pid(const runner_proc *p)
+{
+    return p->pid;
+}
+
+const char *runner_isolation(const runner_proc *p)
+{
+    return p->cg ? "cgroup" : "proc";
+}
+
+static char *join_path(const char *dir, const char *name, const char *suffix)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    hx_buf_printf(&b, "%s/%s%s", dir, name, suffix);
+    if (b.oom) {
+        hx_buf_release(&b);
+        return NULL;
+    }
+    return hx_buf_steal(&b);
+}
+
+static void proc_destroy(runner_proc *p)
+{
+    if (p->pidfd >= 0) close(p->pidfd);
+    if (p->wakefd >= 0) close(p->wakefd);
+    if (p->stopfd >= 0) close(p->stopfd);
+    if (p->out.fd >= 0) close(p->out.fd);
+    if (p->err.fd >= 0) close(p->err.fd);
+    if (p->out.rfd >= 0) close(p->out.rfd);
+    if (p->err.rfd >= 0) close(p->err.rfd);
+    hx_free(p->out.ring);
+    hx_free(p->err.ring);
+    if (p->cg) {
+        cgroup_remove(p->cg);
+        hx_free(p->cg);
+    }
+    if (p->re_ok) regfree(&p->re);
+    hx_free(p->ready_pattern);
+    hx_free(p->out_path);
+    hx_free(p->err_path);
+    hx_free(p->seen);
+    sampler_free(p->smp);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    hx_free(p);
+}
+
+int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
+{
+    *out = NULL;
+    if (!o->argv && !o->shell)
+        return hx_fail(e, HX_EUSAGE, "runner: nothing to run (give argv or a shell command)");
+    if (o->argv && !o->argv[0]) return hx_fail(e, HX_EUSAGE, "runner: empty argv");
+    if (!o->log_dir) return hx_fail(e, HX_EUSAGE, "runner: no log folder given");
+    const char *what = o->argv ? o->argv[0] : o->shell;
+
+    runner_proc *p = hx_calloc(1, sizeof *p);
+    if (!p) return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
+    p->pid = -1;
+    p->pidfd = p->wakefd = p->stopfd = -1;
+    p->out.fd = p->err.fd = p->out.rfd = p->err.rfd = -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->grace_us = o->grace_us > 0 ? o->grace_us : GRACE_DEFAULT_US;
+    size_t cap = o->log_cap ? o->log_cap : LOG_CAP_DEFAULT;
+    if (cap < 4096) cap = 4096;
+    p->out.head_cap = p->err.head_cap = cap / 2;
+    p->out.tail_cap = p->err.tail_cap = cap - cap / 2 - LOG_MARK_MAX;
+    snprintf(p->token, sizeof p->token, TOKEN_VAR "=%d-%u-%llx", (int)getpid(),
+             atomic_fetch_add(&token_seq, 1),
+             (unsigned long long)hx_hash64(&(int64_t){hx_now_ns()}, sizeof(int64_t)));
+    if (o->ready) {
+        p->ready = *o->ready;
+        p->ready.pattern = NULL;
+        if (o->ready->kind == SOLUTION_READY_STDOUT && o->ready->pattern) {
+            if (!(p->ready_pattern = hx_strdup(o->ready->pattern))) {
+                proc_destroy(p);
+                return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
+            }
+            p->re_ok = regcomp(&p->re, p->ready_pattern, REG_EXTENDED | REG_NOSUB) == 0;
+        }
+    }
+
+    const char *name = o->log_name ? o->log_name : "solution";
+    p->out_path = join_path(o->log_dir, name, ".stdout.log");
+    p->err_path = join_path(o->log_dir, name, ".stderr.log");
+    if (!p->out_path || !p->err_path) {
+        proc_destroy(p);
+        return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
+    }
+    p->out.fd = open(p->out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    p->err.fd = open(p->err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (p->out.fd < 0 || p->err.fd < 0) {
+        int rc = hx_fail(e, HX_EIO, "cannot create the solution log '%s': %s",
+                         p->out.fd < 0 ? p->out_path : p->err_path, strerror(errno));
+        proc_destroy(p);
+        return rc;
+    }
+
+    char *const *base = o->env ? o->env : environ;
+    char **env = env_with_token(base, p->token);
+    const char *sh_argv[] = {"/bin/sh", "-c", o->shell, NULL};
+    const char *const *argv = o->argv ? o->argv : sh_argv;
+    int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
+    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    p->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (!env || pipe2(po, O_CLOEXEC) || pipe2(pe, O_CLOEXEC) || pipe2(ps, O_CLOEXEC) ||
+        devnull < 0 || p->wakefd < 0 || p->stopfd < 0) {
+        int rc =
+            env ? hx_fail(e, HX_EINFRA, "cannot set up pipes for '%s': %s", what, strerror(errno))
+                : hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
+        int fds[] = {po[0], po[1], pe[0], pe[1], ps[0], ps[1], devnull};
+        for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+            if (fds[i] >= 0) close(fds[i]);
+        hx_free(env);
+        proc_destroy(p);
+        return rc;
+    }
+
+    int cg_fd = -1;
+    p->cg = cgroup_make(o, &cg_fd);
+    if (!o->no_subreaper) prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+    p->t0_ns = hx_now_ns();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* Only async-signal-safe calls from here to exec: the harness has threads. */
+        setpgid(0, 0);
+        if (cg_fd >= 0 && write(cg_fd, "0", 1) != 1) (void)!write(ps[1], "C", 1);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        struct sigaction dfl = {.sa_handler = SIG_DFL};
+        int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2};
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+            sigaction(sigs[i], &dfl, NULL);
+        if (dup2(devnull, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
+            child_fail(ps[1], 'P');
+        if (o->cwd && chdir(o->cwd) != 0) child_fail(ps[1], 'D');
+        execvpe(argv[0], (char *const *)argv, env);
+        child_fail(ps[1], 'E');
+    }
+    int fork_errno = errno;
+    close(po[1]);
+    close(pe[1]);
+    close(ps[1]);
+    close(devnull);
+    if (cg_fd >= 0) close(cg_fd);
+    hx_free(env);
+    p->out.rfd = po[0];
+    p->err.rfd = pe[0];
+    if (pid < 0) {
+        close(ps[0]);
+        proc_destroy(p);
+        return hx_fail(e, HX_EINFRA, "cannot start '%s': fork: %s", what, strerror(fork_errno));
+    }
+    p->pid = pid;
+    setpgid(pid, pid); /* also here, so the group exists before we might signal it */
+
+    /* The status pipe closes on exec; before that the child reports what failed. */
+    char st[16];
+    size_t sl = 0;
+    for (;;) {
+        ssize_t r = read(ps[0], st + sl, sizeof st - sl);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        sl += (size_t)r;
+    }
+    close(ps[0]);
+    size_t off = 0;
+    if (sl && st[0] == 'C') {
+        cgroup_remove(p->cg); /* the child stayed out of it: the /proc path */
+        hx_free(p->cg);
+        p->cg = NULL;
+        off = 1;
+    }
+    if (sl > off) {
+        int err = 0;
+        memcpy(&err, st + off + 1, sizeof err);
+        waitpid(pid, NULL, 0);
+        p->pid = -1;
+        char tag = st[off];
+        int rc =
+            tag == 'D' ? hx_fail(e, HX_EUSAGE, "cannot enter the solution folder '%s': %s", o->cwd,
+                                 strerror(err))
+            : tag == 'E'
+                ? hx_fail(e, HX_EUSAGE,
+                          "cannot run '%s'%s%s: %s (check the command in solution.json)", argv[0],
+                          o->cwd ? " in " : "", o->cwd ? o->cwd : "", strerror(err))
+                : hx_fail(e, HX_EINFRA, "cannot set up the solution's stdio: %s", strerror(err));
+        p->waited = true;
+        proc_destroy(p);
+        return rc;
+    }
+
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (!o->no_sampler) {
+        sampler_opts so = {.cgroup_dir = p->cg};
+        if (sampler_new(pid, &so, &p->smp, e) != 0)
+            p->smp = NULL; /* measurement is best effort; running is not */
+    }
+    if (pthread_create(&p->th, NULL, monitor_main, p) != 0) {
+        int rc = hx_fail(e, HX_EINFRA, "cannot start the log thread for '%s'", what);
+        terminate_tree(p, 0);
+        waitpid(pid, NULL, 0);
+        p->waited = true;
+        proc_destroy(p);
+        return rc;
+    }
+    p->th_running = true;
+    *out = p;
+    return 0;
+}
+
+/* ---- wait ---- */
+
+void runner_kill(runner_proc *p)
+{
+    atomic_store(&p->kill_req, true);
+    if (p->pid > 0 && !p->waited) kill(-p->pid, SIGTERM);
+    uint64_t one = 1;
+    (void)!write(p->wakefd, &one, sizeof one);
+}
+
+/* Block until the leader exits, the deadline passes (deadline_ns 0: never) or runner_kill. */
+static void wait_leader(runner_proc *p, int64_t deadline_ns)
+{
+    while (!leader_exited(p) && !atomic_load(&p->kill_req)) {
+        int64_t left = deadline_ns ? deadline_ns - hx_now_ns() : 1000000000LL;
+        if (left <= 0) return;
+        int ms = (int)(left / 1000000) + 1;
+        if (p->pidfd < 0 && ms > 10) ms = 10; /* no pidfd: poll the leader */
+        struct pollfd fds[2] = {{p->pidfd, POLLIN, 0}, {p->wakefd, POLLIN, 0}};
+        poll(fds, 2, ms);
+    }
+}
+
+int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
+{
+    memset(r, 0, sizeof *r);
+    wait_leader(p, timeout_us > 0 ? p->t0_ns + timeout_us * 1000 : 0);
+    if (!leader_exited(p)) {
+        r->timed_out = !atomic_load(&p->kill_req);
+        r->interrupted = !r->timed_out;
+        terminate_tree(p, p->grace_us);
+    } else {
+        if (atomic_load(&p->kill_req)) r->interrupted = true;
+        int left = terminate_tree(p, p->grace_us);
+        r->leftovers = left;
+    }
+    struct rusage ru = {0};
+    int status = 0;
+    while (wait4(p->pid, &status, 0, &ru) < 0 && errno == EINTR) {
+    }
+    if (!p->t_exit_ns) p->t_exit_ns = hx_now_ns();
+    reap_seen(p);
+    p->waited = true;
+    uint64_t one = 1;
+    (void)!write(p->stopfd, &one, sizeof one);
+    pthread_join(p->th, NULL);
+    p->th_running = false;
+
+    r->wall_ns = p->t_exit_ns - p->t0_ns;
+    if (WIFEXITED(status)) {
+        r->exited = true;
+        r->exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        r->signaled = true;
+        r->sig = WTERMSIG(status);
+        runner_signal_name(r->sig, r->sig_name, sizeof r->sig_name);
+    }
+    r->ru_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    r->ru_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    r->ru_maxrss_kb = ru.ru_maxrss;
+    r->isolation = runner_isolation(p);
+    r->stdout_bytes = p->out.total;
+    r->stderr_bytes = p->err.total;
+    r->stdout_path = hx_strdup(p->out_path);
+    r->stderr_path = hx_strdup(p->err_path);
+    int rc = 0;
+    if (!r->stdout_path || !r->stderr_path)
+        rc = hx_fail(e, HX_ENOMEM, "out of memory finishing a solution run");
+    if (p->smp && !rc) rc = sampler_summarize(p->smp, &ru, &r->res, e);
+    if (p->cg) {
+        cgroup_remove(p->cg);
+        hx_free(p->cg);
+        p->cg = NULL;
+    }
+    return rc;
+}
+
+int runner_wait_ready(runner_proc *p, int64_t timeout_us, hx_err *e)
+{
+    const solution_ready *rd = &p->ready;
+    if (timeout_us <= 0) timeout_us = rd->timeout_us > 0 ? rd->timeout_us : 60 * 1000000LL;
+    int64_t deadline = hx_now_ns() + timeout_us * 1000;
+    if (rd->kind == SOLUTION_READY_DELAY && rd->delay_us * 1000 < deadline - hx_now_ns())
+        deadline = hx_now_ns() + rd->delay_us * 1000;
+    for (;;) {
+        if (leader_exited(p))
+            return hx_fail(e, HX_EUSAGE,
+                           "the solution's service exited before it was ready (see its log '%s')",
+                           p->err_path);
+        switch (rd->kind) {
+        case SOLUTION_READY_NONE:
+            return 0;
+        case SOLUTION_READY_STDOUT: {
+            pthread_mutex_lock(&p->mu);
+            bool ok = p->ready_seen;
+            if (!ok) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+                ok = p->ready_seen;
+            }
+            pthread_mutex_unlock(&p->mu);
+            if (ok) return 0;
+            break;
+        }
+        case SOLUTION_READY_TCP: {
+            int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)rd->port)};
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+            if (fd >= 0) close(fd);
+            if (ok) return 0;
+            usleep(50000);
+            break;
+        }
+        case SOLUTION_READY_DELAY:
+            if (hx_now_ns() >= deadline) return 0;
+            usleep(20000);
+            continue;
+        }
+        if (hx_now_ns() >= deadline) {
+            if (rd->kind == SOLUTION_READY_STDOUT)
+                return hx_fail(e, HX_EUSAGE,
+                               "the solution's service printed no stdout line matching '%s' "
+                               "within %.1fs (see '%s')",
+                               p->ready_pattern, timeout_us / 1e6, p->out_path);
+            return hx_fail(e, HX_EUSAGE,
+                           "the solution's service did not accept connections on "
+                           "127.0.0.1:%d within %.1fs (see '%s')",
+                           rd->port, timeout_us / 1e6, p->err_path);
+        }
+    }
+}
+
+void runner_proc_free(runner_proc *p)
+{
+    if (!p) return;
+    if (!p->waited && p->pid > 0) {
+        runner_result r;
+        runner_wait(p, 1, &r, NULL);
+        runner_result_release(&r);
+    }
+    proc_destroy(p);
+}
+
+void runner_result_release(runner_result *r)
+{
+    hx_free(r->stdout_path);
+    hx_free(r->stderr_path);
+    sampler_summary_release(&r->res);
+    memset(r, 0, sizeof *r);
+}
+
+int runner_log_tail(const char *path, size_t max, char **out, size_t *len, hx_err *e)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT)
+        return hx_fail(e, HX_EIO, "cannot read the solution log '%s': %s", path, strerror(errno));
+    struct stat sb;
+    size_t n = 0;
+    if (fd >= 0 && fstat(fd, &sb) == 0) n = (size_t)sb.st_size < max ? (size_t)sb.st_size : max;
+    char *buf = hx_malloc(n + 1);
+    if (!buf) {
+        if (fd >= 0) close(fd);
+        return hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+    }
+    size_t got = 0;
+    if (fd >= 0) {
+        off_t at = sb.st_size - (off_t)n;
+        while (got < n) {
+            ssize_t r = pread(fd, buf + got, n - got, at + (off_t)got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        close(fd);
+    }
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    return 0;
+}
+
+int runner_env_build(char *const *base, const char *const *overlay, char ***out, hx_err *e)
+{
+    *out = NULL;
+    if (!base) base = environ;
+    size_t nb = 0, no = 0;
+    while (base[nb])
+        nb++;
+    while (overlay && overlay[2 * no])
+        no++;
+    for (size_t i = 0; i < no; i++)
+        if (!overlay[2 * i][0] || strchr(overlay[2 * i], '='))
+            return hx_fail(e, HX_EUSAGE, "'%s' is not a valid environment variable name",
+                           overlay[2 * i]);
+    char **v = hx_calloc(nb + no + 1, sizeof *v);
+    if (!v) return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+    size_t k = 0;
+    for (size_t i = 0; i < nb; i++) {
+        const char *eq = strchr(base[i], '=');
+        size_t kl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
+        bool over = false;
+        for (size_t j = 0; j < no && !over; j++)
+            over = strlen(overlay[2 * j]) == kl && memcmp(overlay[2 * j], base[i], kl) == 0;
+        if (over) continue;
+        if (!(v[k++] = hx_strdup(base[i]))) goto oom;
+    }
+    for (size_t j = 0; j < no; j++) {
+        if (!overlay[2 * j + 1]) continue;
+        bool dup = false; /* a key given twice: the last one wins */
+        for (size_t m = j + 1; m < no && !dup; m++)
+            dup = strcmp(overlay[2 * j], overlay[2 * m]) == 0;
+        if (dup) continue;
+        hx_buf b;
+        hx_buf_init(&b);
+        hx_buf_printf(&b, "%s=%s", overlay[2 * j], overlay[2 * j + 1]);
+        if (b.oom) {
+            hx_buf_release(&b);
+            goto oom;
+        }
+        v[k++] = hx_buf_steal(&b);
+    }
+    *out = v;
+    return 0;
+oom:
+    runner_env_free(v);
+    return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+}
+
+void runner_env_free(char **env)
+{
+    if (!env) return;
+    for (size_t i = 0; env[i]; i++)
+        hx_free(env[i]);
+    hx_free(env);
+}

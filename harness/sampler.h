@@ -1,0 +1,88 @@
+/* sampler.h - measures the resources of a solution's whole process tree (DESIGN §6 Resources):
+ * CPU user/sys, peak and mean RSS, read/write bytes, and a down-sampled time series. It reads the
+ * solution's cgroup v2 files when the runner made one and falls back to a /proc walk for what the
+ * cgroup does not offer; it also remembers every process it saw in the tree so that the runner can
+ * kill descendants that escaped the process group.
+ *
+ * A sampler is driven either by the runner's own loop (sampler_sample at ~10 Hz) or by its own
+ * thread (sampler_start/sampler_stop). Every function is thread-safe.
+ *
+ * Ownership: sampler_new returns a heap sampler freed with sampler_free; sampler_summary owns its
+ * series (sampler_summary_release). */
+#ifndef HX_SAMPLER_H
+#define HX_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* The most points a summary's series keeps; longer runs are averaged down to fit. */
+#define SAMPLER_SERIES_MAX 240
+
+/* One point of the resource timeline. */
+typedef struct sampler_point {
+    double t_s;     /* seconds since the sampler started */
+    double cpu_pct; /* CPU of the whole tree over the interval, 100 = one core */
+    uint64_t rss;   /* resident bytes of the tree (or the cgroup's memory.current) */
+} sampler_point;
+
+/* What a run used. CPU and I/O are totals over the run; RSS is over the samples. */
+typedef struct sampler_summary {
+    double cpu_user_s;     /* user CPU seconds of the tree */
+    double cpu_sys_s;      /* system CPU seconds of the tree */
+    uint64_t rss_peak;     /* peak resident bytes */
+    uint64_t rss_mean;     /* mean resident bytes over the samples */
+    uint64_t read_bytes;   /* bytes read from storage */
+    uint64_t write_bytes;  /* bytes written to storage */
+    uint32_t samples;      /* samples taken */
+    double self_cpu_s;     /* CPU the sampler itself spent sampling */
+    const char *source;    /* "cgroup" or "proc": where CPU numbers came from (static string) */
+    sampler_point *series; /* at most SAMPLER_SERIES_MAX points, owned */
+    size_t n_series;       /* points in series */
+} sampler_summary;
+
+typedef struct sampler sampler;
+
+/* Options; zero means the default. */
+typedef struct sampler_opts {
+    const char *cgroup_dir; /* the solution's cgroup v2 leaf, or NULL for the /proc walk */
+    int hz;                 /* rate for sampler_start (default 10) */
+} sampler_opts;
+
+/* Make a sampler for the tree rooted at root (the solution's leader). Returns 0 or HX_ENOMEM. */
+int sampler_new(pid_t root, const sampler_opts *o, sampler **out, hx_err *e);
+
+/* Take one sample now. Cheap: reads only the tree's /proc files and the new pids' stat. */
+void sampler_sample(sampler *s);
+
+/* Sample from an own thread at o->hz until sampler_stop. Returns 0 or HX_EINFRA. */
+int sampler_start(sampler *s, hx_err *e);
+/* Stop the thread started by sampler_start (no-op otherwise). */
+void sampler_stop(sampler *s);
+
+/* Copy up to cap pids of processes seen in the tree that were alive at the last sample, checking
+ * each is still the same process (start time); returns how many were written. */
+size_t sampler_tracked(sampler *s, pid_t *pids, size_t cap);
+
+/* Fill out from the samples. leader_ru (may be NULL) is the wait4 rusage of the leader: it
+ * counts every descendant the tree waited for, so short-lived children missed between samples are
+ * not lost (totals take the larger of the two views). Call after the tree is gone; out owns its
+ * series, release it with sampler_summary_release. Returns 0 or HX_ENOMEM. */
+int sampler_summarize(sampler *s, const struct rusage *leader_ru, sampler_summary *out, hx_err *e);
+
+/* Free the series; out is zeroed. */
+void sampler_summary_release(sampler_summary *out);
+
+/* Stop the thread if any and free s. NULL is a no-op. */
+void sampler_free(sampler *s);
+
+/* Read /proc/<pid>/stat: state letter ('Z' for a zombie), parent, process group and start time
+ * (clock ticks since boot); any out-pointer may be NULL. Returns false when the process is gone.
+ * Shared with the runner's kill walk. */
+bool sampler_proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, uint64_t *start);
+
+#endif
