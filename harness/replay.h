@@ -1,0 +1,76 @@
+/* replay.h - the replayers: push a dataset's emissions into a source as a producer would, one
+ * step of the replay plan at a time (DESIGN §4): landing files (replay_files.c) and PostgreSQL
+ * tables (replay_pg.c). Kafka lives in its own module.
+ *
+ * Records are serialised by fmt (CSV, with schema drift and corruption applied) and, for
+ * PostgreSQL, that CSV line is split back into fields, so a table holds exactly what the landing
+ * file of the same step would hold.
+ *
+ * PostgreSQL "raw" tables, decided here because the source is what a producer sends, not what a
+ * clean schema would accept:
+ *   - columns: _harness_id bigint (the logical record id; a duplicate copy repeats it),
+ *     _harness_batch integer (arrival batch), then one TEXT column per field of the CSV header
+ *     (drift applied), then _harness_extra text (the surplus of an EXTRA_COLUMN record, else NULL).
+ *     Text keeps corrupt values as they were sent ("n/a" in an amount); a solution casts and
+ *     quarantines, as it would from a file.
+ *   - schema drift: at the drift batch, ADD becomes ALTER TABLE ADD COLUMN (earlier rows NULL),
+ *     RENAME becomes ALTER TABLE RENAME COLUMN (earlier rows move with it, as in a real database),
+ *     RETYPE changes only the text of the values (the column is text already).
+ *   - corruption: TRUNCATE leaves the cut fields NULL and the last one partial; MISSING_COLUMN
+ *     leaves the dropped column NULL (a producer writing by column name); EXTRA_COLUMN fills
+ *     _harness_extra; BAD_TYPE lands as text; BAD_UTF8 cannot enter a UTF8 database, so each
+ *     invalid byte sequence (and any NUL byte) becomes U+FFFD; the row still lands and is still
+ *     counted corrupt by the ledger.
+ *   - COPY mode (PLAN_PG_COPY): one COPY ... FROM STDIN (text format) per batch, fed in 256 KiB
+ *     PQputCopyData chunks. OLTP mode (PLAN_PG_OLTP): each emission is an INSERT, except a
+ *     duplicate copy with a changed payload, which is an UPDATE of the original row (WHERE
+ *     _harness_id = id; an index on _harness_id is created); an exact duplicate is INSERTed again,
+ *     like a retried write. Statements go through libpq pipeline mode, one implicit transaction
+ *     per 1000 statements.
+ *
+ * Landing files: <landing>/<st->dir or dataset name>/<dataset>-<batch, 4 digits, 0-based>.csv or
+ * .jsonl with st->per_batch, else <dataset>.csv|jsonl; each written to a temp file in the same
+ * folder, fsynced and renamed, so a reader never sees a partial file.
+ *
+ * Ownership: replayers borrow everything; replay_stats is caller storage. */
+#ifndef HX_REPLAY_H
+#define HX_REPLAY_H
+
+#include <libpq-fe.h>
+
+#include "gen.h"
+#include "plan.h"
+#include "util.h"
+
+/* What one replay call wrote. */
+typedef struct replay_stats {
+    uint64_t rows;    /* emissions replayed (originals plus duplicate copies) */
+    uint64_t corrupt; /* emissions among them with a corruption applied */
+    uint64_t updates; /* OLTP: changed duplicate copies applied as UPDATE */
+    uint64_t bytes;   /* files: bytes written (headers included); postgres: bytes of the CSV
+                         record lines the rows were taken from */
+    uint32_t files;   /* files written */
+    uint32_t batches; /* batches replayed */
+    double seconds;   /* wall time of the call */
+    char sha256[65];  /* sha256 of exactly the bytes counted in `bytes`, in order */
+} replay_stats;
+
+/* Write dataset ds as step st describes into landing_dir. batch -1 = every batch (one file per
+ * batch with st->per_batch, else one file), else only that batch. Creates folders as needed.
+ * Returns 0, HX_EUSAGE (st->dir absolute or with "..", dataset name with '/'), HX_EIO (message
+ * names the file), HX_ENOMEM or the generator's error. */
+int replay_files(gen *g, size_t ds, const plan_step *st, const char *landing_dir, int64_t batch,
+                 replay_stats *out, hx_err *e);
+
+/* Replay dataset ds into table st->table (or the dataset's name; "schema.table" creates the
+ * schema) over conn, creating the table if absent and applying drift for the batches replayed.
+ * batch -1 = every batch, in order. Mode from st->pg_mode. conn must be idle and not in pipeline
+ * mode; it is left so. Returns 0, HX_EINFRA (the server's message and the record id or batch),
+ * HX_ENOMEM or the generator's error. */
+int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batch,
+              replay_stats *out, hx_err *e);
+
+/* The file name replay_files writes for batch b (-1: the single-file name) into buf. */
+void replay_file_name(const plan_dataset *d, const plan_step *st, int64_t b, char *buf, size_t n);
+
+#endif
