@@ -49,10 +49,8 @@ static char *slurp(const char *path, size_t *len)
     char *s = NULL;
     hx_err e;
     size_t n = 0;
-    if (hx_read_file(path, &s, &n, &e) != 0)
-        return NULL;
-    if (len)
-        *len = n;
+    if (hx_read_file(path, &s, &n, &e) != 0) return NULL;
+    if (len) *len = n;
     return s;
 }
 
@@ -67,8 +65,7 @@ static void run_helper(const char *const *args, runner_cgroup_mode cg, int64_t t
     runner_proc *p;
     hx_err e = {0};
     int rc = runner_spawn(&o, &p, &e);
-    if (rc)
-        fail_msg("spawn: %s", e.msg);
+    if (rc) fail_msg("spawn: %s", e.msg);
     assert_int_equal(runner_wait(p, timeout_us, r, &e), 0);
     runner_proc_free(p);
 }
@@ -121,8 +118,7 @@ static void check_tree_killed(runner_cgroup_mode cg)
     int64_t t0 = hx_now_ns();
     run_helper((const char *[]){"forktree", pidfile, NULL}, cg, 1000000, &r);
     print_message("tree test took the %s path\n", r.isolation);
-    if (cg == RUNNER_CGROUP_OFF)
-        assert_string_equal(r.isolation, "proc");
+    if (cg == RUNNER_CGROUP_OFF) assert_string_equal(r.isolation, "proc");
     assert_true(r.timed_out);
     assert_true(r.signaled);
     assert_int_equal(r.sig, SIGTERM);
@@ -186,7 +182,7 @@ static void test_runner__log_capped(void **state)
     runner_result r;
     run_helper((const char *[]){"noisy", "10000000", NULL}, RUNNER_CGROUP_OFF, 0, &r);
     assert_true(r.exited);
-    size_t len;
+    size_t len = 0;
     char *log = slurp(r.stdout_path, &len);
     assert_non_null(log);
     assert_true(len <= 1024 * 1024);
@@ -200,8 +196,7 @@ static void test_runner__log_capped(void **state)
     const char *m = strstr(log, "\n[harness: ");
     unsigned long long omitted = strtoull(m + 11, NULL, 10);
     const char *after = strchr(m + 1, '\n') + 1;
-    assert_int_equal((uint64_t)(m - log) + omitted + (uint64_t)(log + len - after),
-                     r.stdout_bytes);
+    assert_int_equal((uint64_t)(m - log) + omitted + (uint64_t)(log + len - after), r.stdout_bytes);
     hx_free(log);
     char *tail;
     size_t tl;
@@ -226,7 +221,7 @@ static void test_runner__small_log_whole(void **state)
     (void)state;
     runner_result r;
     run_helper((const char *[]){"noisy", "700000", NULL}, RUNNER_CGROUP_OFF, 0, &r);
-    size_t len;
+    size_t len = 0;
     char *log = slurp(r.stdout_path, &len);
     assert_int_equal(len, r.stdout_bytes); /* over half the cap, under the cap: nothing lost */
     assert_null(strstr(log, "omitted"));
@@ -239,8 +234,13 @@ static void test_runner__env_and_cwd(void **state)
     (void)state;
     char **env;
     hx_err e = {0};
-    const char *overlay[] = {"HARNESS_SCENARIO", "late_arrivals", "HARNESS_GONE", NULL,
-                             "HOME", "/nonexistent-home", NULL};
+    const char *overlay[] = {"HARNESS_SCENARIO",
+                             "late_arrivals",
+                             "HARNESS_GONE",
+                             NULL,
+                             "HOME",
+                             "/nonexistent-home",
+                             NULL};
     setenv("HARNESS_GONE", "x", 1);
     assert_int_equal(runner_env_build(NULL, overlay, &env, &e), 0);
     bool path = false, home = false, scen = false, gonev = false;
@@ -292,8 +292,8 @@ static void test_runner__spawn_errors(void **state)
 static void test_runner__ready_stdout(void **state)
 {
     (void)state;
-    solution_ready rd = {.kind = SOLUTION_READY_STDOUT, .pattern = "listening on [0-9]+$",
-                         .timeout_us = 10000000};
+    solution_ready rd = {
+        .kind = SOLUTION_READY_STDOUT, .pattern = "listening on [0-9]+$", .timeout_us = 10000000};
     const char *argv[] = {helper, "ready-line", NULL};
     runner_opts o = {.argv = argv, .log_dir = tmpdir, .log_name = "svc", .ready = &rd};
     runner_proc *p;
