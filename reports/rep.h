@@ -1,0 +1,61 @@
+/* rep.h - report writers: JUnit XML (junit.c), the Markdown summary (markdown.c) and the text
+ * escaping they share (xmlesc.c). Each renders a settled results_run (results_run_settle) and
+ * never changes it. Every string from the model is treated as untrusted: invalid UTF-8 and
+ * characters the output format cannot carry become U+FFFD, and lengths are capped.
+ *
+ * Ownership: renderers append to a caller-owned hx_buf; the run is only borrowed. */
+#ifndef HX_REP_H
+#define HX_REP_H
+
+#include "results.h"
+#include "util.h"
+
+/* ---- XML-safe text (xmlesc.c) ---- */
+
+/* Append s as XML character data: & < > " ' escaped, \r kept as &#13;, and C0 controls other
+ * than \t \n \r, U+FFFE, U+FFFF and invalid UTF-8 (lone surrogates included) replaced with U+FFFD.
+ * At most max bytes of s are used (0: all); a cut ends in "…". NULL appends nothing. */
+bool rep_xml_text(hx_buf *out, const char *s, size_t max);
+/* Like rep_xml_text, for an attribute value: \t \n \r are also written as character references
+ * so attribute-value normalisation does not eat them. */
+bool rep_xml_attr(hx_buf *out, const char *s, size_t max);
+/* Append s as one CDATA section ("<![CDATA[...]]>"), every "]]>" split across two sections and
+ * characters XML cannot carry replaced as in rep_xml_text. Nothing is escaped otherwise. */
+bool rep_xml_cdata(hx_buf *out, const char *s, size_t max);
+/* Where to start s so that at most max bytes remain, on a UTF-8 boundary: for log tails, whose
+ * end is what matters. */
+const char *rep_tail(const char *s, size_t max);
+
+/* ---- JUnit (junit.c) ---- */
+
+/* Caps on untrusted text in JUnit, in bytes of input. */
+#define REP_JUNIT_MESSAGE_MAX 1024     /* failure/error/skipped message attribute */
+#define REP_JUNIT_BODY_MAX (16 * 1024) /* failure/error text: expected, actual, samples */
+#define REP_JUNIT_LOG_MAX (64 * 1024)  /* each of system-out / system-err per scenario */
+
+/* Render r as JUnit XML that validates against Jenkins xUnit's junit-10.xsd: a <testsuites> root
+ * with a name and no counts, a <testsuite> per scenario whose counts equal results_counts_of(),
+ * a <testcase> per check, per threshold and per scenario error. Returns false when out of
+ * memory. */
+bool rep_junit_render(hx_buf *out, const results_run *r);
+/* Render and write atomically to path. Returns 0 or a negative hx code. */
+int rep_junit_write(const results_run *r, const char *path, hx_err *e);
+
+/* ---- Markdown (markdown.c) ---- */
+
+#define REP_MD_CELL_MAX 200  /* bytes of untrusted text per table cell */
+#define REP_MD_TOP_METRICS 8 /* metrics shown per scenario */
+
+/* Append s escaped for one GitHub-flavoured Markdown table cell: | ` \ * _ [ ] ~ escaped, < > &
+ * as entities, newlines and tabs as spaces, @ kept from pinging anyone, invalid UTF-8 and control
+ * characters as U+FFFD; at most max bytes (0: all), a cut ends in "…". NULL appends "". */
+bool rep_md_cell(hx_buf *out, const char *s, size_t max);
+/* Render r as the summary Markdown: verdict line, score, an overview table, then per scenario its
+ * checks, thresholds, cost per model and top metrics. max_bytes (0: no limit; 65536 fits a PR
+ * comment, 1 MiB a step summary) bounds the output: scenarios that do not fit are listed as
+ * omitted, failing scenarios first. Returns false when out of memory. */
+bool rep_markdown_render(hx_buf *out, const results_run *r, size_t max_bytes);
+/* Render and write atomically to path. */
+int rep_markdown_write(const results_run *r, const char *path, size_t max_bytes, hx_err *e);
+
+#endif
