@@ -16,29 +16,38 @@
 #ifndef HX_GEN_H
 #define HX_GEN_H
 
+#include <stdio.h>
+
 #include "plan.h"
 #include "util.h"
 
 /* One value of a record. Strings point into storage owned by the record. */
 typedef struct gen_value {
-    bool null;    /* SQL NULL */
-    int64_t i;    /* INT, DECIMAL (scaled), TIMESTAMP (us), BOOL */
-    const char *s;/* STRING and UUID: UTF-8 bytes, NUL-terminated */
-    uint32_t len; /* STRING and UUID: byte length */
+    bool null;     /* SQL NULL */
+    int64_t i;     /* INT, DECIMAL (scaled), TIMESTAMP (us), BOOL */
+    const char *s; /* STRING and UUID: UTF-8 bytes, NUL-terminated */
+    uint32_t len;  /* STRING and UUID: byte length */
 } gen_value;
 
 typedef struct gen_record {
     uint64_t id;        /* logical record id, 0..rows-1 */
     uint32_t copy;      /* 0 = original emission, 1 = duplicate copy */
     uint32_t batch;     /* arrival batch (0-based) */
-    int64_t arrival_us; /* when the record arrives (the time column before late/out-of-order shifts; else a synthetic clock) */
+    int64_t arrival_us; /* when the record arrives (the time column before late/out-of-order shifts;
+                           else a synthetic clock) */
     uint32_t faults;    /* 1u << plan_fault_kind for each fault that hit this emission */
     unsigned corrupt;   /* the one plan_corrupt_kind applied when serialised, 0 if none */
-    bool changed;       /* duplicate copy whose payload differs from the original */
-    size_t ncols;       /* == dataset ncols */
-    gen_value *vals;    /* the logical (clean, post-fault) values, ncols of them */
-    hx_buf strings;     /* backing store for string values (owned) */
-    size_t *str_off;    /* per column offset into strings, internal */
+    unsigned corrupt_asked; /* the kind the fault drew; differs from corrupt after a fallback */
+    int corrupt_col;        /* column broken by BAD_TYPE / BAD_UTF8 / MISSING_COLUMN, else -1 */
+    bool changed;           /* duplicate copy whose payload differs from the original */
+    uint64_t hit_mask;      /* bit i set when the dataset's fault i hit this emission */
+    int64_t *aux;           /* per fault index: shift (late, out_of_order), parent id (orphans),
+                               changed column (duplicates), broken column (corrupt); internal */
+    size_t aux_cap;         /* entries allocated in aux */
+    size_t ncols;           /* == dataset ncols */
+    gen_value *vals;        /* the logical (clean, post-fault) values, ncols of them */
+    hx_buf strings;         /* backing store for string values (owned) */
+    size_t *str_off;        /* per column offset into strings, internal */
 } gen_record;
 
 /* Storage for a record, reusable across calls. */
@@ -66,6 +75,12 @@ uint64_t gen_emissions(gen *g, size_t ds);
 /* Whether the dataset's faults hit record id with kind k (cheap: no values are drawn). */
 bool gen_fault_hits(const gen *g, size_t ds, uint64_t id, plan_fault_kind k);
 
+/* The column fault fi of dataset ds acts on after defaults are resolved (LATE / OUT_OF_ORDER: the
+ * dataset's time column; ORPHANS: its first foreign key), -1 when none. */
+int gen_fault_column(const gen *g, size_t ds, size_t fi);
+/* "truncate", "bad_type", "bad_utf8", "extra_column", "missing_column"; "?" otherwise. */
+const char *gen_corrupt_name(unsigned kind);
+
 /* Walks emissions of one dataset in arrival order, optionally one batch only. */
 typedef struct gen_cursor {
     gen *g;             /* borrowed */
@@ -73,6 +88,9 @@ typedef struct gen_cursor {
     int64_t batch;      /* -1 = all batches, else only this one */
     uint64_t next_main; /* internal: next original id */
     uint64_t next_dup;  /* internal: next id whose duplicate copy is pending */
+    uint64_t main_end;  /* internal: originals stop before this id */
+    uint64_t dup_end;   /* internal: copies stop before this id */
+    bool filter;        /* internal: check each emission's batch (DAY batches with jitter) */
     gen_record rec;     /* the current record, owned */
     uint64_t emitted;   /* emissions returned so far */
 } gen_cursor;
@@ -81,5 +99,14 @@ int gen_cursor_init(gen_cursor *c, gen *g, size_t ds, int64_t batch, hx_err *e);
 /* 1 and *out = the next emission; 0 at the end; negative hx code on error. */
 int gen_cursor_next(gen_cursor *c, const gen_record **out, hx_err *e);
 void gen_cursor_release(gen_cursor *c);
+
+/* Write the emissions of dataset ds (batch -1 = all, else that batch) to out in format f: for CSV
+ * one header line first (the schema of `batch`, or of batch 0 when writing all batches; drifted
+ * records of a later batch then carry their own shape), then one line per emission. sha256_hex
+ * (may be NULL) receives the hash of exactly the bytes written, *emitted (may be NULL) the number
+ * of records. Returns 0, HX_EIO when out fails, HX_ENOMEM, or the generator's error. Implemented
+ * in fmt.c. */
+int gen_write_dataset(gen *g, size_t ds, plan_format f, int64_t batch, FILE *out,
+                      char sha256_hex[65], uint64_t *emitted, hx_err *e);
 
 #endif

@@ -12,31 +12,51 @@
 #include "gen.h"
 
 typedef struct ledger_row {
-    char *group; /* the group value as text (UTC date "2026-01-02" for a TIMESTAMP group) */
-    double value;/* the aggregate for the group */
-    int64_t exact;/* exact scaled value for INT/DECIMAL sums and counts */
+    char *group; /* the group value as text (UTC date "2026-01-02" for a TIMESTAMP group), "" for
+                    NULL */
+    bool group_null; /* the group of NULL values (sorted last, as SQL's ORDER BY puts NULLs) */
+    double value;    /* the aggregate for the group */
+    int64_t exact;   /* exact scaled value for INT/DECIMAL sums and counts */
+    bool is_null;    /* GROUP_SUM of a group whose values are all NULL */
 } ledger_row;
 
 typedef struct ledger_result {
-    plan_agg agg;      /* which aggregate this is */
-    bool is_null;      /* MIN/MAX/AVG of nothing */
-    double number;     /* scalar result (COUNT, SUM, MIN, MAX, AVG, COUNT_DISTINCT) */
-    int64_t exact;     /* scalar exact value: counts, and INT/DECIMAL sums/min/max in 10^-scale */
-    int scale;         /* digits of `exact` after the point (DECIMAL sums), 0 otherwise */
-    ledger_row *rows;  /* GROUP_*: rows sorted by group */
+    plan_agg agg;     /* which aggregate this is */
+    bool is_null;     /* MIN/MAX/AVG of nothing */
+    double number;    /* scalar result (COUNT, SUM, MIN, MAX, AVG, COUNT_DISTINCT) */
+    int64_t exact;    /* scalar exact value: counts, and INT/DECIMAL sums/min/max in 10^-scale */
+    int scale;        /* digits of `exact` after the point (DECIMAL sums), 0 otherwise */
+    ledger_row *rows; /* GROUP_*: rows sorted by group */
     size_t nrows;
-    uint64_t *ids;     /* IDS: record ids in ascending order */
+    uint64_t *ids; /* IDS: record ids in ascending order, one per emission (a duplicated
+                      record hit twice appears twice) */
     size_t nids;
+    plan_type type; /* type of the aggregated column (INT for counts) */
+    char *text;     /* MIN/MAX of a STRING or UUID column (owned), else NULL */
 } ledger_result;
 
-/* Evaluate q against generator g. Returns 0 or a negative hx code. */
+/* Evaluate q against generator g by streaming every emission of the dataset in arrival order.
+ * The subset's fault filters (valid, corrupt_only, with_faults, without_faults) apply first, then
+ * dedup (first or last emission per value of dedup_col in arrival order; NULL is one value), then
+ * the aggregate. Values are the logical values after faults (nulls, outliers, late shifts,
+ * orphans, changed copies): what a correct pipeline loads. NULLs are skipped by every aggregate
+ * but COUNT and GROUP_COUNT. A TIMESTAMP group column (or sub.group_day_col >= 0, which then wins)
+ * groups by UTC date. ROWS is not computed here (HX_EUSAGE): walk a gen_cursor instead. out is
+ * filled (release it) on success and zeroed on failure. Returns 0 or a negative hx code. */
 int ledger_eval(gen *g, const plan_query *q, ledger_result *out, hx_err *e);
 void ledger_result_release(ledger_result *r);
 /* The scalar as text, exact for INT/DECIMAL ("1234.50"), into buf (>= 48 bytes). */
 void ledger_result_text(const ledger_result *r, char *buf, size_t n);
 
-/* Write the ledger of dataset ds as JSONL, one line per fault hit:
- * {"dataset":"orders","id":17,"copy":0,"batch":2,"fault":"corrupt","detail":"bad_utf8"} */
+/* Write the ledger of dataset ds as JSONL, one line per fault hit, in arrival order:
+ * {"dataset":"orders","id":17,"copy":0,"batch":2,"fault":"corrupt","column":"name","detail":"bad_utf8"}
+ * "fault" is plan_fault_name(); "fault_index" the fault's position in the dataset; "column" the
+ * affected column or null. "detail" by fault: duplicates "exact" | "changed" (column = the changed
+ * one; the line is on the copy, copy = 1); late "delay" and out_of_order "shift" with "shift_us";
+ * nulls "null"; corrupt the applied kind (gen_corrupt_name) plus "requested" when it fell back;
+ * schema_drift "add" | "rename" | "retype" with "name" / "new_type"; outliers "outlier" with
+ * "factor"; orphans "orphan" with "parent_id". A duplicate copy repeats its original's hits.
+ * Returns 0, HX_EIO when out fails, or the generator's error. */
 int ledger_write(gen *g, size_t ds, FILE *out, hx_err *e);
 
 #endif

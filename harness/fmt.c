@@ -1,0 +1,592 @@
+/* fmt.c - see fmt.h. Hand-written number and time formatting: it is the hot path of `harness gen`
+ * and the replayers, and it must not depend on the locale or the C library's printf. */
+#include "fmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rng.h"
+
+#define DAY_US 86400000000LL
+/* Stream of the values of a column added by schema drift (fault index in the low bits). */
+#define S_DRIFT(f) ((3ULL << 32) | (uint64_t)(f))
+
+/* ---- numbers and times ---- */
+
+static char hexdig(unsigned v)
+{
+    return "0123456789abcdef"[v & 15];
+}
+
+/* Write v's digits ending just before end; returns the first digit. */
+static char *u64_back(char *end, uint64_t v)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+static size_t i64_text(char *buf, int64_t v)
+{
+    char tmp[24], *end = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = u64_back(end, u);
+    if (v < 0) *--p = '-';
+    size_t n = (size_t)(end - p);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return n;
+}
+
+static size_t decimal_text(char *buf, int64_t v, int scale)
+{
+    if (scale <= 0) return i64_text(buf, v);
+    char tmp[40], *end = tmp + sizeof tmp, *p = end;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    for (int i = 0; i < scale; i++) {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    }
+    *--p = '.';
+    p = u64_back(p, u);
+    if (v < 0) *--p = '-';
+    size_t n = (size_t)(end - p);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return n;
+}
+
+void fmt_decimal(char *buf, size_t n, int64_t v, int scale)
+{
+    char tmp[48];
+    size_t len = decimal_text(tmp, v, scale);
+    if (n == 0) return;
+    if (len >= n) len = n - 1;
+    memcpy(buf, tmp, len);
+    buf[len] = '\0';
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, exact for the proleptic
+ * Gregorian calendar). */
+static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+/* "YYYY-MM-DD" (sep 'T': full ISO with microseconds and Z; sep ' ': "YYYY-MM-DD HH:MM:SS";
+ * sep 0: date only). Returns the length. Years outside 0..9999 fall back to snprintf. */
+static size_t ts_text(char *buf, int64_t us, char sep)
+{
+    int64_t day = floor_div(us, DAY_US), rem = us - day * DAY_US, y;
+    unsigned mo, d;
+    civil(day, &y, &mo, &d);
+    unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+    if (y < 0 || y > 9999) {
+        if (!sep) return (size_t)snprintf(buf, 32, "%lld-%02u-%02u", (long long)y, mo, d);
+        return (size_t)snprintf(buf, 40, "%lld-%02u-%02u%c%02u:%02u:%02u.%06uZ", (long long)y, mo,
+                                d, sep, secs / 3600, secs / 60 % 60, secs % 60, frac);
+    }
+    put2(buf, (unsigned)(y / 100));
+    put2(buf + 2, (unsigned)(y % 100));
+    buf[4] = '-';
+    put2(buf + 5, mo);
+    buf[7] = '-';
+    put2(buf + 8, d);
+    if (!sep) {
+        buf[10] = '\0';
+        return 10;
+    }
+    buf[10] = sep;
+    put2(buf + 11, secs / 3600);
+    buf[13] = ':';
+    put2(buf + 14, secs / 60 % 60);
+    buf[16] = ':';
+    put2(buf + 17, secs % 60);
+    if (sep == ' ') {
+        buf[19] = '\0';
+        return 19;
+    }
+    buf[19] = '.';
+    for (int i = 25; i >= 20; i--) {
+        buf[i] = (char)('0' + frac % 10);
+        frac /= 10;
+    }
+    buf[26] = 'Z';
+    buf[27] = '\0';
+    return 27;
+}
+
+void fmt_timestamp(char *buf, size_t n, int64_t us)
+{
+    char tmp[48];
+    size_t len = ts_text(tmp, us, 'T');
+    if (n == 0) return;
+    if (len >= n) len = n - 1;
+    memcpy(buf, tmp, len);
+    buf[len] = '\0';
+}
+
+size_t fmt_date(char *buf, int64_t us)
+{
+    return ts_text(buf, us, 0);
+}
+
+/* ---- strings ---- */
+
+static bool csv_needs_quotes(const char *s, size_t n)
+{
+    if (n == 0) return true; /* "" is the empty string; an empty unquoted field is NULL */
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == ',' || c == '"' || c == '\n' || c == '\r') return true;
+    }
+    return false;
+}
+
+static bool csv_string(hx_buf *b, const char *s, size_t n)
+{
+    if (!csv_needs_quotes(s, n)) return hx_buf_append(b, s, n);
+    if (!hx_buf_reserve(b, 2 * n + 2)) return false;
+    char *p = b->data + b->len;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') *p++ = '"';
+        *p++ = s[i];
+    }
+    *p++ = '"';
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = '\0';
+    return true;
+}
+
+/* The body of a JSON string (no quotes). Bytes >= 0x80 pass through: valid UTF-8 stays valid and
+ * the invalid bytes of a BAD_UTF8 corruption are meant to reach the reader. */
+static bool json_body(hx_buf *b, const char *s, size_t n)
+{
+    if (!hx_buf_reserve(b, 6 * n)) return false;
+    char *p = b->data + b->len;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            *p++ = '\\';
+            *p++ = 'u';
+            *p++ = '0';
+            *p++ = '0';
+            *p++ = hexdig(c >> 4);
+            *p++ = hexdig(c & 15);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = '\0';
+    return true;
+}
+
+static bool json_string(hx_buf *b, const char *s, size_t n)
+{
+    return hx_buf_putc(b, '"') && json_body(b, s, n) && hx_buf_putc(b, '"');
+}
+
+bool fmt_json_string(hx_buf *out, const char *s, size_t n)
+{
+    return json_string(out, s, n);
+}
+
+bool fmt_csv_string(hx_buf *out, const char *s, size_t n)
+{
+    return csv_string(out, s, n);
+}
+
+/* ---- values ---- */
+
+/* Text of a non-string value into buf (>= 48 bytes). */
+static size_t scalar_text(char *buf, plan_type t, int scale, int64_t v)
+{
+    switch (t) {
+    case PLAN_T_DECIMAL:
+        return decimal_text(buf, v, scale);
+    case PLAN_T_TIMESTAMP:
+        return ts_text(buf, v, 'T');
+    case PLAN_T_BOOL:
+        memcpy(buf, v ? "true" : "false", v ? 5 : 6);
+        return v ? 4 : 5;
+    default:
+        return i64_text(buf, v);
+    }
+}
+
+bool fmt_value(hx_buf *out, const plan_column *col, const gen_value *v)
+{
+    if (v->null) return true;
+    if (col->type == PLAN_T_STRING || col->type == PLAN_T_UUID)
+        return hx_buf_append(out, v->s, v->len);
+    char tmp[48];
+    size_t n = scalar_text(tmp, col->type, col->scale, v->i);
+    return hx_buf_append(out, tmp, n);
+}
+
+/* How one output field is written. */
+typedef enum { F_RAW, F_TEXT } field_style; /* unquoted literal / string (quoted in JSON) */
+
+static bool put_field(hx_buf *b, plan_format f, field_style st, const char *s, size_t n)
+{
+    if (st == F_RAW) return hx_buf_append(b, s, n);
+    return f == PLAN_FMT_CSV ? csv_string(b, s, n) : json_string(b, s, n);
+}
+
+/* A clean value in format f. */
+static bool put_value(hx_buf *b, plan_format f, plan_type t, int scale, const gen_value *v)
+{
+    if (v->null) return f == PLAN_FMT_CSV ? true : hx_buf_append(b, "null", 4);
+    if (t == PLAN_T_STRING || t == PLAN_T_UUID) return put_field(b, f, F_TEXT, v->s, v->len);
+    char tmp[48];
+    size_t n = scalar_text(tmp, t, scale, v->i);
+    return put_field(b, f, t == PLAN_T_TIMESTAMP ? F_TEXT : F_RAW, tmp, n);
+}
+
+/* A value of type t written as type nt (schema drift RETYPE). The renderings:
+ *   int/decimal -> string: "$12" / "$12.50" (a currency sign, as text)
+ *   timestamp -> string: "2026-01-02 03:04:05" (no T, no fraction, no zone)
+ *   bool -> string: "yes" / "no"
+ *   int -> decimal: "12.0";  bool -> decimal: "1.0";  timestamp -> decimal: epoch seconds
+ * "1767225600.5" decimal -> int: the integer part "12";  timestamp -> int: epoch seconds;  bool ->
+ * int: 1 / 0 int/decimal -> bool: true when non-zero Any other pair (and string columns) is written
+ * clean. */
+static bool put_retyped(hx_buf *b, plan_format f, const plan_column *col, plan_type nt,
+                        const gen_value *v)
+{
+    plan_type t = col->type;
+    char tmp[64];
+    size_t n;
+    if (v->null || t == nt || t == PLAN_T_STRING || t == PLAN_T_UUID)
+        return put_value(b, f, t, col->scale, v);
+    bool numeric = t == PLAN_T_INT || t == PLAN_T_DECIMAL;
+    switch (nt) {
+    case PLAN_T_STRING:
+        if (numeric) {
+            tmp[0] = '$';
+            n = 1 + decimal_text(tmp + 1, v->i, t == PLAN_T_DECIMAL ? col->scale : 0);
+        } else if (t == PLAN_T_TIMESTAMP) {
+            n = ts_text(tmp, v->i, ' ');
+        } else if (t == PLAN_T_BOOL) {
+            n = v->i ? 3 : 2;
+            memcpy(tmp, v->i ? "yes" : "no", n);
+        } else {
+            break;
+        }
+        return put_field(b, f, F_TEXT, tmp, n);
+    case PLAN_T_DECIMAL:
+        if (t == PLAN_T_INT || t == PLAN_T_BOOL) {
+            n = i64_text(tmp, v->i);
+            memcpy(tmp + n, ".0", 2);
+            return put_field(b, f, F_RAW, tmp, n + 2);
+        }
+        if (t == PLAN_T_TIMESTAMP) return put_field(b, f, F_RAW, tmp, decimal_text(tmp, v->i, 6));
+        break;
+    case PLAN_T_INT:
+        if (t == PLAN_T_DECIMAL) {
+            int64_t p = 1;
+            for (int i = 0; i < col->scale; i++)
+                p *= 10;
+            return put_field(b, f, F_RAW, tmp, i64_text(tmp, v->i / p));
+        }
+        if (t == PLAN_T_TIMESTAMP)
+            return put_field(b, f, F_RAW, tmp, i64_text(tmp, floor_div(v->i, 1000000)));
+        if (t == PLAN_T_BOOL) return put_field(b, f, F_RAW, tmp, i64_text(tmp, v->i));
+        break;
+    case PLAN_T_BOOL:
+        if (numeric) return put_field(b, f, F_RAW, v->i ? "true" : "false", v->i ? 4 : 5);
+        break;
+    default:
+        break;
+    }
+    return put_value(b, f, t, col->scale, v);
+}
+
+/* The value of column added by drift fault fi for record id: a pure function of (seed, fi, id),
+ * so a record's added field is the same in every batch file and shard. */
+static bool put_added(hx_buf *b, plan_format f, const plan_dataset *ds, size_t fi,
+                      const gen_record *r)
+{
+    uint64_t key = rng_key(ds->seed, S_DRIFT(fi));
+    uint64_t x = rng_draw(key, r->id, 0);
+    char tmp[48];
+    switch (ds->faults[fi].new_type) {
+    case PLAN_T_INT:
+        return put_field(b, f, F_RAW, tmp, i64_text(tmp, (int64_t)rng_below(x, 1000)));
+    case PLAN_T_DECIMAL:
+        return put_field(b, f, F_RAW, tmp, decimal_text(tmp, (int64_t)rng_below(x, 100000), 2));
+    case PLAN_T_TIMESTAMP:
+        return put_field(b, f, F_TEXT, tmp, ts_text(tmp, r->arrival_us, 'T'));
+    case PLAN_T_BOOL:
+        return put_field(b, f, F_RAW, x & 1 ? "true" : "false", x & 1 ? 4 : 5);
+    case PLAN_T_UUID: {
+        uint64_t w[2] = {x, rng_draw(key, r->id, 1)};
+        int k = 0;
+        for (int n = 0; n < 32; n++) {
+            if (n == 8 || n == 12 || n == 16 || n == 20) tmp[k++] = '-';
+            unsigned nib = (unsigned)(w[n / 16] >> (60 - 4 * (n % 16))) & 15u;
+            tmp[k++] = hexdig(n == 12 ? 4 : n == 16 ? (8 | (nib & 3)) : nib);
+        }
+        return put_field(b, f, F_TEXT, tmp, 36);
+    }
+    default:
+        for (int i = 0; i < 8; i++)
+            tmp[i] = (char)('a' + rng_below(rng_draw(key, r->id, (uint64_t)i + 1), 26));
+        return put_field(b, f, F_TEXT, tmp, 8);
+    }
+}
+
+/* ---- header and records ---- */
+
+static bool drift_on(const plan_dataset *ds, size_t fi, uint32_t batch)
+{
+    return ds->faults[fi].kind == PLAN_F_SCHEMA_DRIFT && batch >= ds->faults[fi].at_batch;
+}
+
+/* The name column c carries in batch `batch` (RENAME drift applied). */
+static const char *col_name(const plan_dataset *ds, size_t c, uint32_t batch)
+{
+    const char *name = ds->cols[c].name;
+    for (size_t fi = 0; fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, batch) && ds->faults[fi].drift == PLAN_DRIFT_RENAME &&
+            ds->faults[fi].column == (int)c)
+            name = ds->faults[fi].name;
+    return name;
+}
+
+bool fmt_header(hx_buf *out, const plan_dataset *ds, plan_format f, uint32_t batch)
+{
+    if (f != PLAN_FMT_CSV) return true;
+    bool ok = true, first = true;
+    for (size_t c = 0; c < ds->ncols; c++) {
+        if (!first) ok &= hx_buf_putc(out, ',');
+        first = false;
+        const char *n = col_name(ds, c, batch);
+        ok &= csv_string(out, n, strlen(n));
+    }
+    for (size_t fi = 0; fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
+            if (!first) ok &= hx_buf_putc(out, ',');
+            first = false;
+            ok &= csv_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name));
+        }
+    return hx_buf_putc(out, '\n') && ok;
+}
+
+/* BAD_TYPE text: what a broken upstream export writes into a number or time. */
+static const char *bad_type_text(uint64_t id)
+{
+    return id & 1 ? "12,5O" : "n/a";
+}
+
+/* A string field with invalid UTF-8 in the middle: 0xC3 0x28 (a lead byte followed by a
+ * non-continuation) or a lone 0xFF. */
+static bool put_bad_utf8(hx_buf *b, plan_format f, const gen_value *v, uint64_t id)
+{
+    const char *bad = id & 1 ? "\xff" : "\xc3\x28";
+    size_t nb = strlen(bad), n = v->null ? 0 : v->len, half = n / 2;
+    const char *s = v->null ? "" : v->s;
+    while (half > 0 && ((unsigned char)s[half] & 0xC0) == 0x80)
+        half--; /* break the text only where we mean to */
+    if (f == PLAN_FMT_JSONL)
+        return hx_buf_putc(b, '"') && json_body(b, s, half) && hx_buf_append(b, bad, nb) &&
+               json_body(b, s + half, n - half) && hx_buf_putc(b, '"');
+    bool q = csv_needs_quotes(s, n) && n > 0;
+    bool ok = !q || hx_buf_putc(b, '"');
+    for (size_t i = 0; i <= n; i++) {
+        if (i == half) ok &= hx_buf_append(b, bad, nb);
+        if (i == n) break;
+        if (q && s[i] == '"') ok &= hx_buf_putc(b, '"');
+        ok &= hx_buf_putc(b, s[i]);
+    }
+    return ok && (!q || hx_buf_putc(b, '"'));
+}
+
+/* Start of field j of a CSV line (no newline), honouring quotes; sets *quoted. */
+static size_t csv_field_start(const char *s, size_t n, size_t j, bool *quoted)
+{
+    size_t i = 0, field = 0;
+    bool inq = false;
+    for (; i < n && field < j; i++) {
+        if (s[i] == '"')
+            inq = !inq;
+        else if (s[i] == ',' && !inq)
+            field++;
+    }
+    *quoted = i < n && s[i] == '"';
+    return i;
+}
+
+/* Field index at byte offset pos, and the number of fields. */
+static size_t csv_field_at(const char *s, size_t n, size_t pos, size_t *nfields)
+{
+    size_t field = 0, at = 0;
+    bool inq = false;
+    for (size_t i = 0; i < n; i++) {
+        if (i == pos) at = field;
+        if (s[i] == '"')
+            inq = !inq;
+        else if (s[i] == ',' && !inq)
+            field++;
+    }
+    *nfields = field + 1;
+    return at;
+}
+
+/* Cut the line that starts at `start` (and ends in '\n') so that it cannot parse as a record:
+ * CSV keeps fewer fields than the schema has and never stops inside a quoted field (the damage
+ * stays on this line); JSONL keeps a proper prefix of the object, never valid JSON. */
+static void truncate_line(hx_buf *b, size_t start, plan_format f)
+{
+    char *s = b->data + start;
+    size_t n = b->len - start - 1, cut;
+    if (n == 0) return;
+    if (f == PLAN_FMT_CSV) {
+        size_t nf, j = csv_field_at(s, n, n / 2, &nf);
+        if (j + 1 >= nf && nf >= 2) j = nf - 2;
+        bool quoted;
+        size_t fs = csv_field_start(s, n, j, &quoted), fe = fs;
+        while (fe < n && s[fe] != ',')
+            fe++;
+        cut = quoted ? fs : fs + (fe - fs) / 2;
+        if (nf < 2) cut = n / 2;
+    } else {
+        cut = n / 2 ? n / 2 : 1;
+    }
+    while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80)
+        cut--;
+    s[cut] = '\n';
+    b->len = start + cut + 1;
+    b->data[b->len] = '\0';
+}
+
+bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
+{
+    size_t start = out->len;
+    bool ok = true, first = true, json = f == PLAN_FMT_JSONL;
+    if (json) ok &= hx_buf_putc(out, '{');
+    for (size_t c = 0; c < ds->ncols; c++) {
+        if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
+        if (!first) ok &= hx_buf_putc(out, ',');
+        first = false;
+        const plan_column *col = &ds->cols[c];
+        if (json) {
+            const char *n = col_name(ds, c, r->batch);
+            ok &= json_string(out, n, strlen(n)) && hx_buf_putc(out, ':');
+        }
+        const gen_value *v = &r->vals[c];
+        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_TYPE) {
+            const char *t = bad_type_text(r->id);
+            ok &= put_field(out, f, F_TEXT, t, strlen(t));
+            continue;
+        }
+        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_UTF8) {
+            ok &= put_bad_utf8(out, f, v, r->id);
+            continue;
+        }
+        bool retyped = false;
+        for (size_t fi = 0; fi < ds->nfaults && !retyped; fi++)
+            if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_RETYPE &&
+                ds->faults[fi].column == (int)c) {
+                ok &= put_retyped(out, f, col, ds->faults[fi].new_type, v);
+                retyped = true;
+            }
+        if (!retyped) ok &= put_value(out, f, col->type, col->scale, v);
+    }
+    for (size_t fi = 0; fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
+            if (!first) ok &= hx_buf_putc(out, ',');
+            first = false;
+            if (json)
+                ok &= json_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name)) &&
+                      hx_buf_putc(out, ':');
+            ok &= put_added(out, f, ds, fi, r);
+        }
+    if (r->corrupt == PLAN_C_EXTRA_COLUMN) {
+        if (json)
+            ok &= hx_buf_puts(out, first ? "\"_extra\":\"extra\"" : ",\"_extra\":\"extra\"");
+        else
+            ok &= hx_buf_puts(out, first ? "extra" : ",extra");
+    }
+    if (json) ok &= hx_buf_putc(out, '}');
+    ok &= hx_buf_putc(out, '\n');
+    if (ok && r->corrupt == PLAN_C_TRUNCATE) truncate_line(out, start, f);
+    return ok && !out->oom;
+}
+
+/* ---- whole datasets ---- */
+
+int gen_write_dataset(gen *g, size_t ds, plan_format f, int64_t batch, FILE *out,
+                      char sha256_hex[65], uint64_t *emitted, hx_err *e)
+{
+    const plan_scenario *s = gen_scenario(g);
+    gen_cursor cur;
+    hx_sha256 sha;
+    hx_buf b;
+    int rc = gen_cursor_init(&cur, g, ds, batch, e);
+    if (rc < 0) return rc;
+    const plan_dataset *d = &s->datasets[ds];
+    hx_sha256_init(&sha);
+    hx_buf_init(&b);
+    if (!hx_buf_reserve(&b, 1 << 17) || !fmt_header(&b, d, f, batch < 0 ? 0 : (uint32_t)batch)) {
+        rc = hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
+        goto done;
+    }
+    const gen_record *r;
+    for (;;) {
+        rc = gen_cursor_next(&cur, &r, e);
+        if (rc < 0) goto done;
+        if (rc > 0 && !fmt_record(&b, d, f, r)) {
+            rc = hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
+            goto done;
+        }
+        if (b.len >= (1 << 16) || (rc == 0 && b.len)) {
+            hx_sha256_update(&sha, b.data, b.len);
+            if (fwrite(b.data, 1, b.len, out) != b.len) {
+                rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
+                goto done;
+            }
+            hx_buf_clear(&b);
+        }
+        if (rc == 0) break;
+    }
+    if (fflush(out) != 0) {
+        rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
+        goto done;
+    }
+    if (sha256_hex) hx_sha256_final(&sha, sha256_hex);
+    if (emitted) *emitted = cur.emitted;
+    rc = 0;
+done:
+    hx_buf_release(&b);
+    gen_cursor_release(&cur);
+    return rc;
+}
