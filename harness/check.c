@@ -1,0 +1,1214 @@
+/* check.c - see check.h. Each check kind is one static function; chk_run dispatches. Values from
+ * both sides are brought to one canonical text per type before comparing (decimals at the
+ * column's scale, timestamps as epoch microseconds, booleans as true/false), so that "12.5" and
+ * "12.50" or two spellings of one instant compare equal, and nothing else does. */
+#include "check.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fmt.h"
+#include "ledger.h"
+
+#define DEFAULT_SAMPLES 10
+
+const char *chk_status_name(chk_status s)
+{
+    static const char *n[] = {"pass", "fail", "error", "skip"};
+    return (unsigned)s < 4 ? n[s] : "?";
+}
+
+/* ---- outcome helpers ---- */
+
+static void set_text(char **dst, const char *s)
+{
+    hx_free(*dst);
+    *dst = s ? hx_strdup(s) : NULL;
+}
+
+static void setf(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void setf(char **dst, const char *fmt, ...)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    hx_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    hx_free(*dst);
+    *dst = hx_buf_steal(&b);
+}
+
+static void outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
+{
+    o->status = st;
+    if (!fmt)
+        return;
+    hx_buf b;
+    hx_buf_init(&b);
+    va_list ap;
+    va_start(ap, fmt);
+    hx_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    hx_free(o->message);
+    o->message = hx_buf_steal(&b);
+}
+
+static void sample_cols(chk_outcome *o, size_t n, const char *const *titles)
+{
+    chk_sample *s = &o->sample;
+    s->ncols = n;
+    s->cols = hx_calloc(n, sizeof *s->cols);
+    for (size_t i = 0; s->cols && i < n; i++)
+        s->cols[i] = hx_strdup(titles[i]);
+}
+
+/* Append one sample row (copies the cells; NULL cells stay NULL). */
+static void sample_row(chk_outcome *o, const char *const *cells)
+{
+    chk_sample *s = &o->sample;
+    if (!s->cols)
+        return;
+    char **nc = hx_realloc(s->cells, (s->nrows + 1) * s->ncols * sizeof *nc);
+    if (!nc)
+        return;
+    s->cells = nc;
+    for (size_t i = 0; i < s->ncols; i++)
+        nc[s->nrows * s->ncols + i] = cells[i] ? hx_strdup(cells[i]) : NULL;
+    s->nrows++;
+}
+
+void chk_outcome_release(chk_outcome *o)
+{
+    hx_free(o->expected);
+    hx_free(o->actual);
+    hx_free(o->message);
+    for (size_t i = 0; i < o->sample.ncols; i++)
+        hx_free(o->sample.cols[i]);
+    hx_free(o->sample.cols);
+    for (size_t i = 0; i < o->sample.nrows * o->sample.ncols; i++)
+        hx_free(o->sample.cells[i]);
+    hx_free(o->sample.cells);
+    memset(o, 0, sizeof *o);
+}
+
+/* ---- SQL helpers ---- */
+
+char *chk_quote_ident(PGconn *conn, const char *name)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    const char *p = name;
+    while (p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        char *q = conn ? PQescapeIdentifier(conn, p, n) : NULL;
+        if (!q) {
+            hx_buf_release(&b);
+            return NULL;
+        }
+        if (b.len)
+            hx_buf_putc(&b, '.');
+        hx_buf_puts(&b, q);
+        PQfreemem(q);
+        p = dot ? dot + 1 : NULL;
+    }
+    return b.oom ? (hx_buf_release(&b), NULL) : hx_buf_steal(&b);
+}
+
+static char *first_line(const char *s)
+{
+    if (!s)
+        return hx_strdup("");
+    size_t n = strcspn(s, "\n");
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\r'))
+        n--;
+    return hx_strndup(s, n);
+}
+
+/* Run sql; on failure fill o as FAIL (the sink is wrong: missing table, bad type) and return NULL. */
+static PGresult *query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
+{
+    if (!ctx->conn) {
+        outcome(o, CHK_ERROR, "no database connection for this check");
+        return NULL;
+    }
+    PGresult *r = PQexec(ctx->conn, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return r;
+    char *msg = first_line(PQresultErrorMessage(r));
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    /* Connection trouble is ours (error); a missing table or column is the solution's (fail). */
+    bool infra = PQstatus(ctx->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0);
+    outcome(o, infra ? CHK_ERROR : CHK_FAIL, "query failed: %s", msg);
+    hx_free(msg);
+    PQclear(r);
+    return NULL;
+}
+
+/* ---- canonical values ---- */
+
+/* Bring a decimal text to exactly `scale` fraction digits. Digits beyond the scale are kept when
+ * they are not zeros, so that 12.501 never equals 12.50. Returns false for non-numbers. */
+static bool canon_decimal(const char *s, int scale, char *out, size_t n)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    bool neg = false;
+    if (*s == '+' || *s == '-')
+        neg = *s++ == '-';
+    const char *ip = s;
+    while (isdigit((unsigned char)*s))
+        s++;
+    size_t ilen = (size_t)(s - ip);
+    const char *fp = "";
+    size_t flen = 0;
+    if (*s == '.') {
+        fp = ++s;
+        while (isdigit((unsigned char)*s))
+            s++;
+        flen = (size_t)(s - fp);
+    }
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s || (ilen == 0 && flen == 0))
+        return false;
+    while (ilen > 1 && *ip == '0')
+        ip++, ilen--;
+    while (flen > (size_t)scale && fp[flen - 1] == '0')
+        flen--;
+    char frac[64];
+    size_t fl = 0;
+    for (size_t i = 0; i < flen && fl < sizeof frac - 1; i++)
+        frac[fl++] = fp[i];
+    while (fl < (size_t)scale && fl < sizeof frac - 1)
+        frac[fl++] = '0';
+    frac[fl] = '\0';
+    bool zero = true;
+    for (size_t i = 0; i < ilen; i++)
+        zero &= ip[i] == '0';
+    for (size_t i = 0; i < fl; i++)
+        zero &= frac[i] == '0';
+    snprintf(out, n, "%s%.*s%s%s", neg && !zero ? "-" : "", (int)(ilen ? ilen : 1),
+             ilen ? ip : "0", fl ? "." : "", frac);
+    return true;
+}
+
+/* The truth's value of column col in canonical text, or NULL for SQL NULL. */
+static const char *canon_truth(const plan_column *col, const gen_value *v, char *buf, size_t n)
+{
+    if (v->null)
+        return NULL;
+    switch (col->type) {
+    case PLAN_T_INT:
+        snprintf(buf, n, "%lld", (long long)v->i);
+        return buf;
+    case PLAN_T_DECIMAL: {
+        char tmp[48];
+        fmt_decimal(tmp, sizeof tmp, v->i, col->scale);
+        canon_decimal(tmp, col->scale, buf, n);
+        return buf;
+    }
+    case PLAN_T_TIMESTAMP:
+        snprintf(buf, n, "%lld", (long long)v->i);
+        return buf;
+    case PLAN_T_BOOL:
+        snprintf(buf, n, "%s", v->i ? "true" : "false");
+        return buf;
+    default:
+        return v->s;
+    }
+}
+
+/* SQL expression reading column `q` (quoted) of the sink as the canonical text of type t. */
+static void canon_sql(hx_buf *b, const char *q, plan_type t)
+{
+    switch (t) {
+    case PLAN_T_INT:
+        hx_buf_printf(b, "(%s)::numeric::text", q);
+        break;
+    case PLAN_T_DECIMAL:
+        hx_buf_printf(b, "(%s)::numeric::text", q);
+        break;
+    case PLAN_T_TIMESTAMP:
+        hx_buf_printf(b, "(extract(epoch from (%s)::timestamptz) * 1000000)::numeric(30,0)::text", q);
+        break;
+    case PLAN_T_BOOL:
+        hx_buf_printf(b, "(%s)::boolean::text", q);
+        break;
+    default:
+        hx_buf_printf(b, "(%s)::text", q);
+        break;
+    }
+}
+
+/* Canonicalise what the sink returned for a column of type t. */
+static const char *canon_sink(const plan_column *col, const char *s, char *buf, size_t n)
+{
+    if (!s)
+        return NULL;
+    if (col->type == PLAN_T_DECIMAL || col->type == PLAN_T_INT) {
+        if (canon_decimal(s, col->type == PLAN_T_DECIMAL ? col->scale : 0, buf, n))
+            return buf;
+    }
+    return s;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* ---- numbers and ledger expectations ---- */
+
+/* Evaluate an expectation to a scalar text and number. Returns false (o filled) on error. */
+static bool expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome *o, double *num,
+                          char *text, size_t n)
+{
+    switch (e->kind) {
+    case PLAN_EXP_NUMBER:
+        *num = e->number;
+        snprintf(text, n, "%.17g", e->number);
+        return true;
+    case PLAN_EXP_STRING:
+        *num = strtod(e->string, NULL);
+        snprintf(text, n, "%s", e->string);
+        return true;
+    case PLAN_EXP_QUERY: {
+        ledger_result r;
+        hx_err err = {0};
+        if (ledger_eval(ctx->g, &e->query, &r, &err) != 0) {
+            outcome(o, CHK_ERROR, "ledger query failed: %s", err.msg);
+            return false;
+        }
+        if (r.is_null) {
+            snprintf(text, n, "NULL");
+            *num = NAN;
+        } else {
+            ledger_result_text(&r, text, n);
+            *num = r.number;
+        }
+        ledger_result_release(&r);
+        return true;
+    }
+    default:
+        outcome(o, CHK_ERROR, "this check needs an expected value (equals = ...)");
+        return false;
+    }
+}
+
+static bool numbers_match(double exp, double act, double tol)
+{
+    if (isnan(exp) || isnan(act))
+        return isnan(exp) && isnan(act);
+    double d = fabs(exp - act);
+    if (tol > 0)
+        return d <= tol * fmax(1.0, fabs(exp));
+    /* exact: allow only binary floating point noise of decimal sums */
+    return d <= 1e-9 * fmax(1.0, fabs(exp));
+}
+
+static void compare_scalar(const chk_ctx *ctx, const plan_check *c, chk_outcome *o,
+                           const char *actual)
+{
+    char exp_text[128];
+    double exp;
+    if (!expect_scalar(ctx, &c->expect, o, &exp, exp_text, sizeof exp_text))
+        return;
+    set_text(&o->expected, exp_text);
+    set_text(&o->actual, actual ? actual : "NULL");
+    if (c->expect.kind == PLAN_EXP_STRING) {
+        bool ok = actual && strcmp(actual, c->expect.string) == 0;
+        outcome(o, ok ? CHK_PASS : CHK_FAIL, ok ? NULL : "values differ");
+        return;
+    }
+    char *end = NULL;
+    double act = actual ? strtod(actual, &end) : NAN;
+    if (actual && (end == actual || *end)) {
+        outcome(o, CHK_FAIL, "the query returned '%s', not a number", actual);
+        return;
+    }
+    bool ok = numbers_match(exp, act, c->tolerance);
+    if (ok)
+        outcome(o, CHK_PASS, NULL);
+    else if (!isnan(exp) && !isnan(act))
+        outcome(o, CHK_FAIL, "off by %.6g (%+.4g%%)", act - exp,
+                exp != 0 ? 100.0 * (act - exp) / fabs(exp) : INFINITY);
+    else
+        outcome(o, CHK_FAIL, "values differ");
+}
+
+/* ---- the checks ---- */
+
+static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, PGresult *r)
+{
+    ledger_result lr;
+    hx_err err = {0};
+    if (ledger_eval(ctx->g, &c->expect.query, &lr, &err) != 0) {
+        outcome(o, CHK_ERROR, "ledger query failed: %s", err.msg);
+        return;
+    }
+    if (PQnfields(r) < 2) {
+        outcome(o, CHK_ERROR, "a grouped expectation needs a query returning (group, value) rows");
+        ledger_result_release(&lr);
+        return;
+    }
+    const char *titles[] = {"group", "expected", "actual"};
+    sample_cols(o, 3, titles);
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    int nr = PQntuples(r);
+    bool *seen = hx_calloc((size_t)nr + 1, 1);
+    for (size_t i = 0; i < lr.nrows; i++) {
+        char ev[64];
+        snprintf(ev, sizeof ev, "%.17g", lr.rows[i].value);
+        int hit = -1;
+        for (int j = 0; j < nr; j++)
+            if (!PQgetisnull(r, j, 0) && strcmp(PQgetvalue(r, j, 0), lr.rows[i].group) == 0) {
+                hit = j;
+                break;
+            }
+        if (hit < 0) {
+            o->missing++;
+            if (o->sample.nrows < max) {
+                const char *row[] = {lr.rows[i].group, ev, NULL};
+                sample_row(o, row);
+            }
+            continue;
+        }
+        seen[hit] = true;
+        const char *av = PQgetisnull(r, hit, 1) ? NULL : PQgetvalue(r, hit, 1);
+        if (!av || !numbers_match(lr.rows[i].value, strtod(av, NULL), c->tolerance)) {
+            o->mismatched++;
+            if (o->sample.nrows < max) {
+                const char *row[] = {lr.rows[i].group, ev, av};
+                sample_row(o, row);
+            }
+        }
+    }
+    for (int j = 0; j < nr; j++)
+        if (!seen[j]) {
+            o->extra++;
+            if (o->sample.nrows < max) {
+                const char *row[] = {PQgetvalue(r, j, 0), NULL, PQgetvalue(r, j, 1)};
+                sample_row(o, row);
+            }
+        }
+    hx_free(seen);
+    setf(&o->expected, "%zu groups", lr.nrows);
+    setf(&o->actual, "%d groups", nr);
+    if (o->missing + o->extra + o->mismatched == 0)
+        outcome(o, CHK_PASS, NULL);
+    else
+        outcome(o, CHK_FAIL, "%llu groups missing, %llu extra, %llu with a different value",
+                (unsigned long long)o->missing, (unsigned long long)o->extra,
+                (unsigned long long)o->mismatched);
+    ledger_result_release(&lr);
+}
+
+static void check_sql(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    PGresult *r = query(ctx, o, c->query);
+    if (!r)
+        return;
+    bool grouped = c->expect.kind == PLAN_EXP_QUERY && (c->expect.query.agg == PLAN_AGG_GROUP_SUM ||
+                                                        c->expect.query.agg == PLAN_AGG_GROUP_COUNT);
+    if (grouped) {
+        check_sql_rows(ctx, c, o, r);
+    } else if (c->expect.kind == PLAN_EXP_NONE) {
+        /* No expectation: the query selects offending rows, like a dbt test. */
+        int n = PQntuples(r);
+        setf(&o->expected, "0 rows");
+        setf(&o->actual, "%d rows", n);
+        if (n > 0) {
+            int nf = PQnfields(r);
+            const char **titles = hx_calloc((size_t)nf + 1, sizeof *titles);
+            for (int f = 0; titles && f < nf; f++)
+                titles[f] = PQfname(r, f);
+            sample_cols(o, (size_t)nf, titles);
+            size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+            const char **row = hx_calloc((size_t)nf + 1, sizeof *row);
+            for (int i = 0; row && i < n && (size_t)i < max; i++) {
+                for (int f = 0; f < nf; f++)
+                    row[f] = PQgetisnull(r, i, f) ? NULL : PQgetvalue(r, i, f);
+                sample_row(o, row);
+            }
+            hx_free(row);
+            hx_free(titles);
+            outcome(o, CHK_FAIL, "the query returned %d offending rows", n);
+        } else {
+            outcome(o, CHK_PASS, NULL);
+        }
+    } else if (PQntuples(r) != 1 || PQnfields(r) < 1) {
+        setf(&o->actual, "%d rows", PQntuples(r));
+        outcome(o, CHK_FAIL, "expected the query to return one value, it returned %d rows",
+                PQntuples(r));
+    } else {
+        compare_scalar(ctx, c, o, PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0));
+    }
+    PQclear(r);
+}
+
+/* Runs a scalar query built from a format with the quoted table (and column) and compares it. */
+static void scalar_check(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, const char *sql)
+{
+    PGresult *r = query(ctx, o, sql);
+    if (!r)
+        return;
+    compare_scalar(ctx, c, o, PQntuples(r) ? (PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0))
+                                           : NULL);
+    PQclear(r);
+}
+
+/* Quoted table and column of a check; false and an ERROR outcome when they are missing. */
+static bool target(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, char **qt, char **qc,
+                   bool need_col)
+{
+    *qt = *qc = NULL;
+    if (!c->table || (need_col && !c->column)) {
+        outcome(o, CHK_ERROR, "this check needs table%s", need_col ? " and column" : "");
+        return false;
+    }
+    *qt = chk_quote_ident(ctx->conn, c->table);
+    if (c->column)
+        *qc = chk_quote_ident(ctx->conn, c->column);
+    if (!*qt || (c->column && !*qc)) {
+        outcome(o, CHK_ERROR, "cannot quote the table or column name");
+        hx_free(*qt);
+        hx_free(*qc);
+        return false;
+    }
+    return true;
+}
+
+static void check_row_count(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, false))
+        return;
+    hx_buf sql;
+    hx_buf_init(&sql);
+    hx_buf_printf(&sql, "select count(*) from %s", qt);
+    scalar_check(ctx, c, o, sql.data);
+    hx_buf_release(&sql);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+/* Checks whose failing rows are selected by a query: count them, keep samples. */
+static void offending_rows(const chk_ctx *ctx, chk_outcome *o, const char *count_sql,
+                           const char *sample_sql, const char *what)
+{
+    PGresult *r = query(ctx, o, count_sql);
+    if (!r)
+        return;
+    long long bad = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    setf(&o->expected, "0 %s", what);
+    setf(&o->actual, "%lld %s", bad, what);
+    o->extra = (uint64_t)bad;
+    if (bad == 0) {
+        outcome(o, CHK_PASS, NULL);
+        return;
+    }
+    outcome(o, CHK_FAIL, "%lld %s", bad, what);
+    r = query(ctx, o, sample_sql);
+    if (!r) {
+        o->status = CHK_FAIL;
+        return;
+    }
+    int nf = PQnfields(r);
+    const char *titles[8] = {0};
+    const char *row[8] = {0};
+    for (int f = 0; f < nf && f < 8; f++)
+        titles[f] = PQfname(r, f);
+    sample_cols(o, (size_t)(nf < 8 ? nf : 8), titles);
+    for (int i = 0; i < PQntuples(r); i++) {
+        for (int f = 0; f < nf && f < 8; f++)
+            row[f] = PQgetisnull(r, i, f) ? NULL : PQgetvalue(r, i, f);
+        sample_row(o, row);
+    }
+    PQclear(r);
+}
+
+static void check_unique(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, true))
+        return;
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    hx_buf a, b;
+    hx_buf_init(&a);
+    hx_buf_init(&b);
+    hx_buf_printf(&a,
+                  "select count(*) from (select %s from %s where %s is not null group by %s "
+                  "having count(*) > 1) d",
+                  qc, qt, qc, qc);
+    hx_buf_printf(&b,
+                  "select %s::text as value, count(*) as copies from %s where %s is not null "
+                  "group by %s having count(*) > 1 order by 2 desc, 1 limit %zu",
+                  qc, qt, qc, qc, max);
+    offending_rows(ctx, o, a.data, b.data, "duplicated values");
+    hx_buf_release(&a);
+    hx_buf_release(&b);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+static void check_not_null(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, true))
+        return;
+    hx_buf a;
+    hx_buf_init(&a);
+    hx_buf_printf(&a, "select count(*) from %s where %s is null", qt, qc);
+    PGresult *r = query(ctx, o, a.data);
+    if (r) {
+        long long n = atoll(PQgetvalue(r, 0, 0));
+        setf(&o->expected, "0 nulls");
+        setf(&o->actual, "%lld nulls", n);
+        o->extra = (uint64_t)n;
+        outcome(o, n ? CHK_FAIL : CHK_PASS, n ? "%lld rows have no %s" : NULL, n, c->column);
+        PQclear(r);
+    }
+    hx_buf_release(&a);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+static void check_accepted(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, true))
+        return;
+    hx_buf list, a, b;
+    hx_buf_init(&list);
+    hx_buf_init(&a);
+    hx_buf_init(&b);
+    for (size_t i = 0; i < c->nvalues; i++) {
+        char *lit = PQescapeLiteral(ctx->conn, c->values[i], strlen(c->values[i]));
+        if (lit) {
+            hx_buf_printf(&list, "%s%s", i ? ", " : "", lit);
+            PQfreemem(lit);
+        }
+    }
+    if (!list.len)
+        hx_buf_puts(&list, "NULL");
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    hx_buf_printf(&a, "select count(*) from %s where %s is not null and %s::text not in (%s)", qt,
+                  qc, qc, list.data);
+    hx_buf_printf(&b,
+                  "select %s::text as value, count(*) as rows from %s where %s is not null and "
+                  "%s::text not in (%s) group by 1 order by 2 desc limit %zu",
+                  qc, qt, qc, qc, list.data, max);
+    offending_rows(ctx, o, a.data, b.data, "rows with values outside the accepted set");
+    hx_buf_release(&list);
+    hx_buf_release(&a);
+    hx_buf_release(&b);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+static void check_referential(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, true))
+        return;
+    if (!c->ref_table || !c->ref_column) {
+        outcome(o, CHK_ERROR, "referential needs ref = \"table.column\"");
+        hx_free(qt);
+        hx_free(qc);
+        return;
+    }
+    char *rt = chk_quote_ident(ctx->conn, c->ref_table);
+    char *rc = chk_quote_ident(ctx->conn, c->ref_column);
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    hx_buf a, b;
+    hx_buf_init(&a);
+    hx_buf_init(&b);
+    hx_buf_printf(&a,
+                  "select count(*) from %s c where c.%s is not null and not exists "
+                  "(select 1 from %s p where p.%s = c.%s)",
+                  qt, qc, rt, rc, qc);
+    hx_buf_printf(&b,
+                  "select c.%s::text as orphan, count(*) as rows from %s c where c.%s is not null "
+                  "and not exists (select 1 from %s p where p.%s = c.%s) group by 1 order by 2 "
+                  "desc limit %zu",
+                  qc, qt, qc, rt, rc, qc, max);
+    offending_rows(ctx, o, a.data, b.data, "rows without a parent");
+    hx_buf_release(&a);
+    hx_buf_release(&b);
+    hx_free(rt);
+    hx_free(rc);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+static void check_schema(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    if (!c->table) {
+        outcome(o, CHK_ERROR, "schema needs a table");
+        return;
+    }
+    const char *dot = strchr(c->table, '.');
+    char *schema = dot ? hx_strndup(c->table, (size_t)(dot - c->table)) : hx_strdup("public");
+    const char *tname = dot ? dot + 1 : c->table;
+    const char *params[2] = {schema, tname};
+    PGresult *r = PQexecParams(ctx->conn,
+                               "select column_name, data_type from information_schema.columns "
+                               "where table_schema = $1 and table_name = $2 order by ordinal_position",
+                               2, NULL, params, NULL, NULL, 0);
+    hx_free(schema);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char *m = first_line(PQresultErrorMessage(r));
+        outcome(o, CHK_ERROR, "cannot read the schema: %s", m);
+        hx_free(m);
+        PQclear(r);
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        outcome(o, CHK_FAIL, "table %s does not exist", c->table);
+        set_text(&o->actual, "no table");
+        PQclear(r);
+        return;
+    }
+    const char *titles[] = {"column", "expected", "actual"};
+    sample_cols(o, 3, titles);
+    hx_buf exp, act;
+    hx_buf_init(&exp);
+    hx_buf_init(&act);
+    for (size_t i = 0; i < c->ncolumns; i++) {
+        const char *want = c->types ? c->types[i] : NULL;
+        hx_buf_printf(&exp, "%s%s%s%s", i ? ", " : "", c->columns[i], want ? " " : "",
+                      want ? want : "");
+        const char *have = NULL;
+        for (int j = 0; j < PQntuples(r); j++)
+            if (strcmp(PQgetvalue(r, j, 0), c->columns[i]) == 0)
+                have = PQgetvalue(r, j, 1);
+        bool ok = have && (!want || strcasecmp(want, have) == 0 ||
+                           strncasecmp(have, want, strlen(want)) == 0);
+        if (!ok) {
+            o->mismatched++;
+            const char *row[] = {c->columns[i], want ? want : "(any)", have ? have : "(missing)"};
+            sample_row(o, row);
+        }
+    }
+    for (int j = 0; j < PQntuples(r); j++)
+        hx_buf_printf(&act, "%s%s %s", j ? ", " : "", PQgetvalue(r, j, 0), PQgetvalue(r, j, 1));
+    o->expected = hx_buf_steal(&exp);
+    o->actual = hx_buf_steal(&act);
+    outcome(o, o->mismatched ? CHK_FAIL : CHK_PASS,
+            o->mismatched ? "%llu columns missing or of another type" : NULL,
+            (unsigned long long)o->mismatched);
+    PQclear(r);
+}
+
+static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    char *qt, *qc;
+    if (!target(ctx, c, o, &qt, &qc, true))
+        return;
+    hx_buf a;
+    hx_buf_init(&a);
+    hx_buf_printf(&a, "select extract(epoch from (now() - max(%s)::timestamptz))::float8 from %s",
+                  qc, qt);
+    PGresult *r = query(ctx, o, a.data);
+    if (r) {
+        double limit = (double)c->max_age_us / 1e6;
+        setf(&o->expected, "<= %.3fs old", limit);
+        if (PQgetisnull(r, 0, 0)) {
+            set_text(&o->actual, "no rows");
+            outcome(o, CHK_FAIL, "the table has no rows");
+        } else {
+            double age = strtod(PQgetvalue(r, 0, 0), NULL);
+            setf(&o->actual, "%.3fs old", age);
+            outcome(o, age <= limit ? CHK_PASS : CHK_FAIL,
+                    age <= limit ? NULL : "the newest row is too old");
+        }
+        PQclear(r);
+    }
+    hx_buf_release(&a);
+    hx_free(qt);
+    hx_free(qc);
+}
+
+/* ---- row-level comparison against the ledger (diff, quarantine) ---- */
+
+/* An open-addressing map from a key's canonical text to an expected row. */
+typedef struct exp_row {
+    char *key;      /* canonical key text, NULL = empty slot */
+    char **vals;    /* canonical values of the compared columns (NULL = SQL NULL) */
+    uint32_t want;  /* how many times the truth has this key */
+    uint32_t got;   /* how many times the sink had it */
+} exp_row;
+
+typedef struct exp_map {
+    exp_row *slots;
+    size_t cap, n, ncols;
+} exp_map;
+
+static exp_row *map_find(exp_map *m, const char *key, bool insert)
+{
+    if (insert && (m->n + 1) * 10 > m->cap * 7) {
+        size_t ncap = m->cap ? m->cap * 2 : 1024;
+        exp_row *ns = hx_calloc(ncap, sizeof *ns);
+        if (!ns)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++) {
+            if (!m->slots[i].key)
+                continue;
+            size_t h = hx_hash64(m->slots[i].key, strlen(m->slots[i].key)) & (ncap - 1);
+            while (ns[h].key)
+                h = (h + 1) & (ncap - 1);
+            ns[h] = m->slots[i];
+        }
+        hx_free(m->slots);
+        m->slots = ns;
+        m->cap = ncap;
+    }
+    if (!m->cap)
+        return NULL;
+    size_t h = hx_hash64(key, strlen(key)) & (m->cap - 1);
+    while (m->slots[h].key) {
+        if (strcmp(m->slots[h].key, key) == 0)
+            return &m->slots[h];
+        h = (h + 1) & (m->cap - 1);
+    }
+    if (!insert)
+        return NULL;
+    m->slots[h].key = hx_strdup(key);
+    m->slots[h].vals = hx_calloc(m->ncols ? m->ncols : 1, sizeof(char *));
+    m->n++;
+    return &m->slots[h];
+}
+
+static void map_release(exp_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->slots[i].key)
+            continue;
+        hx_free(m->slots[i].key);
+        for (size_t c = 0; c < m->ncols; c++)
+            hx_free(m->slots[i].vals[c]);
+        hx_free(m->slots[i].vals);
+    }
+    hx_free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static bool subset_keeps(const plan_subset *sub, const gen_record *r)
+{
+    bool corrupt = r->faults & (1u << PLAN_F_CORRUPT);
+    if (sub->valid && corrupt)
+        return false;
+    if (sub->corrupt_only && !corrupt)
+        return false;
+    if (sub->with_faults && !(r->faults & sub->with_faults))
+        return false;
+    if (r->faults & sub->without_faults)
+        return false;
+    return true;
+}
+
+/* Stream the truth of query q into m: per key, the compared columns' canonical values. */
+static int load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const int *cols,
+                      size_t ncols, exp_map *m, hx_err *e)
+{
+    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
+    gen_cursor cur;
+    int rc = gen_cursor_init(&cur, ctx->g, q->dataset, -1, e);
+    if (rc)
+        return rc;
+    const gen_record *r;
+    char kb[64], vb[64];
+    m->ncols = ncols;
+    while ((rc = gen_cursor_next(&cur, &r, e)) == 1) {
+        if (!subset_keeps(&q->sub, r))
+            continue;
+        const char *key = canon_truth(&ds->cols[key_col], &r->vals[key_col], kb, sizeof kb);
+        if (!key)
+            continue; /* a NULL key cannot be matched; diff compares keyed rows */
+        bool dedup = q->sub.dedup_col >= 0;
+        exp_row *row = map_find(m, key, true);
+        if (!row) {
+            rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
+            break;
+        }
+        if (dedup && row->want && !q->sub.dedup_last)
+            continue;
+        if (!dedup || !row->want)
+            row->want++;
+        for (size_t c = 0; c < ncols; c++) {
+            const char *v = canon_truth(&ds->cols[cols[c]], &r->vals[cols[c]], vb, sizeof vb);
+            hx_free(row->vals[c]);
+            row->vals[c] = v ? hx_strdup(v) : NULL;
+        }
+    }
+    gen_cursor_release(&cur);
+    return rc < 0 ? rc : 0;
+}
+
+static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    if (c->expect.kind != PLAN_EXP_QUERY) {
+        outcome(o, CHK_ERROR, "diff needs expect = <dataset query>, e.g. orders:valid()");
+        return;
+    }
+    const plan_query *q = &c->expect.query;
+    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
+    int key_col = c->key ? plan_dataset_column(ds, c->key) : ds->key_col;
+    if (key_col < 0) {
+        outcome(o, CHK_ERROR, "diff needs a key column that exists in dataset '%s'", ds->name);
+        return;
+    }
+    size_t ncols = c->ncolumns ? c->ncolumns : ds->ncols;
+    int *cols = hx_calloc(ncols, sizeof *cols);
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i] = c->ncolumns ? plan_dataset_column(ds, c->columns[i]) : (int)i;
+        if (cols[i] < 0) {
+            outcome(o, CHK_ERROR, "column '%s' is not in dataset '%s'", c->columns[i], ds->name);
+            hx_free(cols);
+            return;
+        }
+    }
+    exp_map m = {0};
+    hx_err e = {0};
+    if (load_truth(ctx, q, key_col, cols, ncols, &m, &e) != 0) {
+        outcome(o, CHK_ERROR, "cannot compute the expected rows: %s", e.msg);
+        map_release(&m);
+        hx_free(cols);
+        return;
+    }
+    /* Read the sink: key first, then the compared columns, each as canonical text. */
+    char *qt = chk_quote_ident(ctx->conn, c->table);
+    hx_buf sql;
+    hx_buf_init(&sql);
+    hx_buf_puts(&sql, "select ");
+    char *qk = chk_quote_ident(ctx->conn, ds->cols[key_col].name);
+    canon_sql(&sql, qk ? qk : "?", ds->cols[key_col].type);
+    hx_free(qk);
+    for (size_t i = 0; i < ncols; i++) {
+        char *qc = chk_quote_ident(ctx->conn, ds->cols[cols[i]].name);
+        hx_buf_puts(&sql, ", ");
+        canon_sql(&sql, qc ? qc : "?", ds->cols[cols[i]].type);
+        hx_free(qc);
+    }
+    hx_buf_printf(&sql, " from %s", qt ? qt : "?");
+    hx_free(qt);
+    PGresult *r = query(ctx, o, sql.data);
+    hx_buf_release(&sql);
+    if (!r) {
+        map_release(&m);
+        hx_free(cols);
+        return;
+    }
+    const char *titles[] = {"kind", ds->cols[key_col].name, "column", "expected", "actual"};
+    sample_cols(o, 5, titles);
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    size_t s_missing = 0, s_extra = 0, s_mis = 0;
+    char kb[64], vb[64];
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *key = canon_sink(&ds->cols[key_col],
+                                     PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb,
+                                     sizeof kb);
+        exp_row *row = key ? map_find(&m, key, false) : NULL;
+        if (!row || row->got >= row->want) {
+            o->extra++;
+            if (s_extra++ < max) {
+                const char *cells[] = {"extra", key ? key : "NULL", NULL, NULL, NULL};
+                sample_row(o, cells);
+            }
+            if (row)
+                row->got++;
+            continue;
+        }
+        row->got++;
+        bool differs = false;
+        for (size_t cc = 0; cc < ncols; cc++) {
+            const char *raw = PQgetisnull(r, i, (int)cc + 1) ? NULL : PQgetvalue(r, i, (int)cc + 1);
+            const char *v = canon_sink(&ds->cols[cols[cc]], raw, vb, sizeof vb);
+            if (same(v, row->vals[cc]))
+                continue;
+            if (!differs && s_mis++ < max) {
+                const char *cells[] = {"mismatch", key, ds->cols[cols[cc]].name, row->vals[cc],
+                                       v};
+                sample_row(o, cells);
+            }
+            differs = true;
+        }
+        o->mismatched += differs;
+    }
+    uint64_t expected_rows = 0;
+    for (size_t i = 0; i < m.cap; i++) {
+        exp_row *row = &m.slots[i];
+        if (!row->key)
+            continue;
+        expected_rows += row->want;
+        if (row->got < row->want) {
+            o->missing += row->want - row->got;
+            if (s_missing++ < max) {
+                const char *cells[] = {"missing", row->key, NULL, NULL, NULL};
+                sample_row(o, cells);
+            }
+        }
+    }
+    setf(&o->expected, "%llu rows", (unsigned long long)expected_rows);
+    setf(&o->actual, "%d rows: %llu missing, %llu extra, %llu mismatched", PQntuples(r),
+         (unsigned long long)o->missing, (unsigned long long)o->extra,
+         (unsigned long long)o->mismatched);
+    if (o->missing + o->extra + o->mismatched == 0)
+        outcome(o, CHK_PASS, NULL);
+    else
+        outcome(o, CHK_FAIL, "%llu missing, %llu extra, %llu mismatched rows",
+                (unsigned long long)o->missing, (unsigned long long)o->extra,
+                (unsigned long long)o->mismatched);
+    PQclear(r);
+    map_release(&m);
+    hx_free(cols);
+}
+
+/* The quarantine holds exactly the keys of the corrupt emissions. */
+static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    if (c->expect.kind != PLAN_EXP_QUERY) {
+        outcome(o, CHK_ERROR, "quarantine needs expect = <dataset>:corrupt()");
+        return;
+    }
+    plan_query q = c->expect.query;
+    q.sub.corrupt_only = true;
+    q.sub.valid = false;
+    q.sub.dedup_col = -1;
+    const plan_dataset *ds = &ctx->s->datasets[q.dataset];
+    int key_col = ds->key_col;
+    if (key_col < 0) {
+        outcome(o, CHK_ERROR, "dataset '%s' has no key to match quarantined rows by", ds->name);
+        return;
+    }
+    const char *col = c->key ? c->key : c->column ? c->column : ds->cols[key_col].name;
+    exp_map m = {0};
+    hx_err e = {0};
+    if (load_truth(ctx, &q, key_col, NULL, 0, &m, &e) != 0) {
+        outcome(o, CHK_ERROR, "cannot compute the corrupt records: %s", e.msg);
+        map_release(&m);
+        return;
+    }
+    char *qt = chk_quote_ident(ctx->conn, c->table);
+    char *qc = chk_quote_ident(ctx->conn, col);
+    hx_buf sql;
+    hx_buf_init(&sql);
+    hx_buf_puts(&sql, "select distinct ");
+    canon_sql(&sql, qc ? qc : "?", ds->cols[key_col].type);
+    hx_buf_printf(&sql, " from %s", qt ? qt : "?");
+    hx_free(qt);
+    hx_free(qc);
+    PGresult *r = query(ctx, o, sql.data);
+    hx_buf_release(&sql);
+    if (!r) {
+        map_release(&m);
+        return;
+    }
+    const char *titles[] = {"kind", col};
+    sample_cols(o, 2, titles);
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    size_t s_extra = 0, s_missing = 0;
+    char kb[64];
+    for (int i = 0; i < PQntuples(r); i++) {
+        const char *key = canon_sink(&ds->cols[key_col],
+                                     PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb,
+                                     sizeof kb);
+        exp_row *row = key ? map_find(&m, key, false) : NULL;
+        if (row) {
+            row->got = 1;
+            continue;
+        }
+        if (!key)
+            continue; /* a quarantined line whose key could not be read is not held against it */
+        o->extra++;
+        if (s_extra++ < max) {
+            const char *cells[] = {"not corrupt", key};
+            sample_row(o, cells);
+        }
+    }
+    for (size_t i = 0; i < m.cap; i++) {
+        if (m.slots[i].key && !m.slots[i].got) {
+            o->missing++;
+            if (s_missing++ < max) {
+                const char *cells[] = {"not quarantined", m.slots[i].key};
+                sample_row(o, cells);
+            }
+        }
+    }
+    setf(&o->expected, "%zu corrupt keys", m.n);
+    setf(&o->actual, "%llu quarantined keys of them, %llu others",
+         (unsigned long long)(m.n - o->missing), (unsigned long long)o->extra);
+    if (o->missing + o->extra == 0)
+        outcome(o, CHK_PASS, NULL);
+    else
+        outcome(o, CHK_FAIL, "%llu corrupt records not quarantined, %llu quarantined that were fine",
+                (unsigned long long)o->missing, (unsigned long long)o->extra);
+    PQclear(r);
+    map_release(&m);
+}
+
+/* ---- checks on the solution's folder ---- */
+
+static bool file_has_all(const char *path, const char *const *words, size_t n, char *missing,
+                         size_t mlen)
+{
+    char *text = NULL;
+    if (hx_read_file(path, &text, NULL, NULL) != 0)
+        return false;
+    for (char *p = text; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    bool ok = true;
+    missing[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (!strstr(text, words[i])) {
+            ok = false;
+            size_t l = strlen(missing);
+            snprintf(missing + l, mlen - l, "%s%s", l ? ", " : "", words[i]);
+        }
+    hx_free(text);
+    return ok;
+}
+
+/* adr: the solution documents its decisions (docs/adr/ or adr/: context, decision, trade-off)
+ * and has a README explaining design and cost. */
+static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    (void)c;
+    if (!ctx->solution_dir) {
+        outcome(o, CHK_ERROR, "no solution folder");
+        return;
+    }
+    const char *const sections[] = {"context", "decision", "trade-off"};
+    const char *dirs[] = {"docs/adr", "adr", "docs/decisions"};
+    const char *titles[] = {"file", "problem"};
+    sample_cols(o, 2, titles);
+    int good = 0, bad = 0;
+    char path[4096], miss[256];
+    for (size_t d = 0; d < 3; d++) {
+        snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, dirs[d]);
+        DIR *dir = opendir(path);
+        if (!dir)
+            continue;
+        struct dirent *de;
+        while ((de = readdir(dir))) {
+            size_t l = strlen(de->d_name);
+            if (l < 4 || strcmp(de->d_name + l - 3, ".md") != 0)
+                continue;
+            snprintf(path, sizeof path, "%s/%s/%s", ctx->solution_dir, dirs[d], de->d_name);
+            if (file_has_all(path, sections, 3, miss, sizeof miss)) {
+                good++;
+            } else {
+                bad++;
+                char prob[300];
+                snprintf(prob, sizeof prob, "missing sections: %s", miss);
+                const char *cells[] = {de->d_name, prob};
+                sample_row(o, cells);
+            }
+        }
+        closedir(dir);
+    }
+    const char *const readme_words[] = {"design", "cost"};
+    snprintf(path, sizeof path, "%s/README.md", ctx->solution_dir);
+    bool readme = file_has_all(path, readme_words, 2, miss, sizeof miss);
+    if (!readme) {
+        const char *cells[] = {"README.md", "missing, or does not explain design and cost"};
+        sample_row(o, cells);
+    }
+    set_text(&o->expected, ">= 1 ADR with context, decision and trade-off; README on design and cost");
+    setf(&o->actual, "%d complete ADRs, %d incomplete; README %s", good, bad,
+         readme ? "ok" : "missing or incomplete");
+    outcome(o, good > 0 && bad == 0 && readme ? CHK_PASS : CHK_FAIL,
+            good > 0 && bad == 0 && readme ? NULL : "the decision records are incomplete");
+}
+
+/* file: a file the solution writes into its output folder exists and is not empty. */
+static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    const char *rel = c->table ? c->table : c->column;
+    if (!rel || !ctx->output_dir) {
+        outcome(o, CHK_ERROR, "file needs path = \"...\" relative to the output folder");
+        return;
+    }
+    if (strstr(rel, "..")) {
+        outcome(o, CHK_ERROR, "file path '%s' may not leave the output folder", rel);
+        return;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", ctx->output_dir, rel);
+    struct stat st;
+    setf(&o->expected, "%s exists and is not empty", rel);
+    if (stat(path, &st) != 0) {
+        set_text(&o->actual, "missing");
+        outcome(o, CHK_FAIL, "the solution did not write %s", rel);
+    } else {
+        setf(&o->actual, "%lld bytes", (long long)st.st_size);
+        outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
+    }
+}
+
+void chk_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    int64_t t0 = hx_now_ns();
+    switch (c->kind) {
+    case PLAN_CHK_SQL:
+        check_sql(ctx, c, o);
+        break;
+    case PLAN_CHK_ROW_COUNT:
+        check_row_count(ctx, c, o);
+        break;
+    case PLAN_CHK_UNIQUE:
+        check_unique(ctx, c, o);
+        break;
+    case PLAN_CHK_NOT_NULL:
+        check_not_null(ctx, c, o);
+        break;
+    case PLAN_CHK_ACCEPTED_VALUES:
+        check_accepted(ctx, c, o);
+        break;
+    case PLAN_CHK_REFERENTIAL:
+        check_referential(ctx, c, o);
+        break;
+    case PLAN_CHK_SCHEMA:
+        check_schema(ctx, c, o);
+        break;
+    case PLAN_CHK_FRESHNESS:
+        check_freshness(ctx, c, o);
+        break;
+    case PLAN_CHK_DIFF:
+        check_diff(ctx, c, o);
+        break;
+    case PLAN_CHK_QUARANTINE:
+        check_quarantine(ctx, c, o);
+        break;
+    case PLAN_CHK_ADR:
+        check_adr(ctx, c, o);
+        break;
+    case PLAN_CHK_FILE:
+        check_file(ctx, c, o);
+        break;
+    case PLAN_CHK_PLUGIN:
+        if (ctx->plugin)
+            ctx->plugin(ctx->plugin_ud, c, o);
+        else
+            outcome(o, CHK_SKIP, "plugin checks are not enabled in this run");
+        break;
+    case PLAN_CHK_TOPIC:
+    case PLAN_CHK_PRECISION_RECALL:
+        outcome(o, CHK_SKIP, "%s checks need Kafka replay, which this version does not run yet",
+                plan_check_kind_name(c->kind));
+        break;
+    }
+    o->seconds = (double)(hx_now_ns() - t0) / 1e9;
+}

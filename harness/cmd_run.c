@@ -1,0 +1,1302 @@
+/* cmd_run.c - `harness run`: the main job. Loads the pack, starts the services, and for each
+ * selected scenario replays its data, runs the solution, checks the sinks, measures, prices and
+ * scores; then writes run.json, junit.xml, summary.md and report.html. The scenario loop lives in
+ * run_scenario(); everything it learns goes into the results model (results.h), which is the only
+ * thing the report writers see.
+ *
+ * Interrupts: the first SIGINT/SIGTERM sets a flag and wakes a watcher thread that stops the
+ * running solution (runner_kill); the loop then stops, writes the reports of what finished, stops
+ * PostgreSQL and exits 130. A second signal cleans up the servers at once and exits 130. */
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "cmd.h"
+#include "cost.h"
+#include "hist.h"
+#include "hx_config.h"
+#include "pgsvc.h"
+#include "rep.h"
+#include "replay.h"
+#include "results.h"
+#include "runjson.h"
+#include "runner.h"
+#include "scen.h"
+#include "score.h"
+#include "solution.h"
+#include "units.h"
+
+#ifdef HX_HAVE_PLUGINS
+#include "plug.h"
+#endif
+
+const char run_usage[] =
+    "usage: harness run PACK --solution DIR [options]\n"
+    "\n"
+    "Run a challenge pack's scenarios against a solution and write run.json, junit.xml,\n"
+    "summary.md and report.html.\n"
+    "\n"
+    "  -s, --solution DIR      the solution folder (with solution.json)              (required)\n"
+    "  -o, --out DIR           where the reports go (default runs/<time>-<pack>, runs/latest)\n"
+    "      --pg URL            use this PostgreSQL server instead of a throwaway one\n"
+    "      --scenario GLOB     only scenarios whose name matches (repeatable)\n"
+    "      --tag TAG           only scenarios with this tag (repeatable)\n"
+    "      --phase N           include scenarios up to phase N (default 1; 2 adds the twists)\n"
+    "      --shard I/N         run the I-th of N deterministic slices of the scenarios\n"
+    "      --seed N            override every scenario's seed (XORed in)\n"
+    "      --cost-model LIST   price sheets, comma separated\n"
+    "                          (default aws-us-east-1,gcp-us-central1,azure-eastus)\n"
+    "      --cost-models DIR   folder of price sheets to search first\n"
+    "      --timeout DUR       per solution invocation (default: solution.json, then 120s)\n"
+    "      --plugin-path DIR   extra folder of validator plugins\n"
+    "      --no-isolate        run plugin checks in-process (for gdb)\n"
+    "      --unsafe-lua        give scenarios the full Lua standard library\n"
+    "      --keep              keep the scenario databases and landing files\n"
+    "  -q, --quiet             no progress on stderr\n"
+    "\n"
+    "exit: 0 pass, 1 a check failed, 4 only thresholds failed, 2 usage or scenario error,\n"
+    "      3 infrastructure error, 130 interrupted\n";
+
+struct run_opts {
+    const char *pack;
+    const char *solution;
+    const char *out;
+    const char *pg_url;
+    const char **globs;
+    size_t nglobs;
+    const char **tags;
+    size_t ntags;
+    int phase;
+    int shard_i, shard_n;
+    bool has_seed;
+    uint64_t seed;
+    const char *cost_models;
+    const char *cost_dir;
+    int64_t timeout_us;
+    const char *plugin_path;
+    bool no_isolate;
+    bool unsafe_lua;
+    bool keep;
+};
+
+/* ---- interrupts ---- */
+
+static volatile sig_atomic_t interrupted;
+static int wake_pipe[2] = {-1, -1};
+static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
+static runner_proc *current_proc;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (interrupted) {
+        pgsvc_emergency_cleanup();
+        _exit(HX_EXIT_INTERRUPTED);
+    }
+    interrupted = 1;
+    if (wake_pipe[1] >= 0) {
+        char c = 1;
+        ssize_t w = write(wake_pipe[1], &c, 1);
+        (void)w;
+    }
+}
+
+static void *watcher(void *arg)
+{
+    (void)arg;
+    char c;
+    while (read(wake_pipe[0], &c, 1) < 0 && errno == EINTR)
+        ;
+    if (c == 1) {
+        pthread_mutex_lock(&current_mu);
+        if (current_proc)
+            runner_kill(current_proc);
+        pthread_mutex_unlock(&current_mu);
+    }
+    return NULL;
+}
+
+static void set_current(runner_proc *p)
+{
+    pthread_mutex_lock(&current_mu);
+    current_proc = p;
+    pthread_mutex_unlock(&current_mu);
+    if (p && interrupted)
+        runner_kill(p);
+}
+
+/* ---- small helpers ---- */
+
+static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void progress(const char *fmt, ...)
+{
+    if (hx_g.quiet)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(hx_g.color ? "\033[2m" : "", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(hx_g.color ? "\033[0m\n" : "\n", stderr);
+    va_end(ap);
+}
+
+static char *path_join(const char *a, const char *b)
+{
+    hx_buf p;
+    hx_buf_init(&p);
+    hx_buf_printf(&p, "%s/%s", a, b);
+    return hx_buf_steal(&p);
+}
+
+static results_status status_of_chk(chk_status s)
+{
+    switch (s) {
+    case CHK_PASS:
+        return RESULTS_PASS;
+    case CHK_FAIL:
+        return RESULTS_FAIL;
+    case CHK_ERROR:
+        return RESULTS_ERROR;
+    default:
+        return RESULTS_SKIP;
+    }
+}
+
+/* CPU seconds of the embedded PostgreSQL: every live process of its process group plus what the
+ * postmaster reaped (cutime/cstime), so backends that came and went are counted. The solution's
+ * SQL runs there, not in the solution's own processes, so this is part of what it costs. */
+static double pg_cpu_seconds(pid_t pgid)
+{
+    if (pgid <= 0)
+        return NAN;
+    long tick = sysconf(_SC_CLK_TCK);
+    double total = 0;
+    char path[64], buf[1024];
+    DIR *d = opendir("/proc");
+    if (!d)
+        return NAN;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        long pid = strtol(de->d_name, NULL, 10);
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        char *p = strrchr(buf, ')');
+        if (!p)
+            continue;
+        /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+         * cmajflt utime stime cutime cstime */
+        char state;
+        long ppid, pgrp, sess, tty, tpgid;
+        unsigned long flags, minf, cminf, majf, cmajf, ut, st;
+        long cut, cst;
+        if (sscanf(p + 2, "%c %ld %ld %ld %ld %ld %lu %lu %lu %lu %lu %lu %lu %ld %ld", &state,
+                   &ppid, &pgrp, &sess, &tty, &tpgid, &flags, &minf, &cminf, &majf, &cmajf, &ut,
+                   &st, &cut, &cst) != 15)
+            continue;
+        if (pgrp != pgid)
+            continue;
+        total += (double)(ut + st) / (double)tick;
+        if (pid == pgid)
+            total += (double)(cut + cst) / (double)tick;
+    }
+    closedir(d);
+    return total;
+}
+
+/* ---- scenario selection ---- */
+
+static bool selected(const struct run_opts *o, const plan_scenario *s)
+{
+    if (s->phase > o->phase)
+        return false;
+    if (o->nglobs) {
+        bool any = false;
+        for (size_t i = 0; i < o->nglobs && !any; i++)
+            any = fnmatch(o->globs[i], s->name, 0) == 0;
+        if (!any)
+            return false;
+    }
+    for (size_t t = 0; t < o->ntags; t++) {
+        bool has = false;
+        for (size_t i = 0; i < s->ntags && !has; i++)
+            has = strcmp(s->tags[i], o->tags[t]) == 0;
+        if (!has)
+            return false;
+    }
+    return true;
+}
+
+/* ---- the context of one run ---- */
+
+struct run_ctx {
+    const struct run_opts *o;
+    scen *engine;
+    const plan_pack *pack;
+    solution_spec sol;
+    char *sol_dir;          /* absolute */
+    pgsvc *pg;
+    results_run *run;
+    cost_model **models;
+    size_t nmodels;
+    char *out_dir;
+    runjson_journal *journal;
+    bool build_failed;
+    char *build_error;
+#ifdef HX_HAVE_PLUGINS
+    plug_host_ctx *plugins;
+#endif
+};
+
+/* One solution invocation; fills an invocation record and accumulates into the scenario. */
+struct inv_acc {
+    double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
+    uint64_t rss_peak, rss_mean_sum, read_bytes, write_bytes;
+    unsigned n, failures;
+    hist wall_hist; /* invocation wall times, ns */
+    double t0;      /* scenario start, s (monotonic) */
+};
+
+static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scenario *rs,
+                        const char *dbname, const char *landing, const char *outdir,
+                        const char *logdir, int batch, struct inv_acc *acc, hx_err *e)
+{
+    const char *cmd = c->sol.batch;
+    if (!cmd)
+        return hx_fail(e, HX_EUSAGE,
+                       "solution '%s' has no \"batch\" command; service solutions need a pack "
+                       "with streaming sources",
+                       c->sol.name);
+    char **pgenv = NULL;
+    int rc = pgsvc_env(c->pg, dbname, &pgenv, e);
+    if (rc)
+        return rc;
+    char batch_s[16], seed_s[32];
+    snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)s->seed);
+    const char *overlay[128];
+    size_t n = 0;
+    for (size_t i = 0; pgenv[i] && n < 80; i++) {
+        char *eq = strchr(pgenv[i], '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        overlay[n++] = pgenv[i];
+        overlay[n++] = eq + 1;
+    }
+    const char *fixed[] = {"HARNESS_INPUT_DIR", landing,  "HARNESS_OUTPUT_DIR", outdir,
+                           "HARNESS_SCENARIO",  s->name,  "HARNESS_BATCH",      batch_s,
+                           "HARNESS_SEED",      seed_s,   "KAFKA_BOOTSTRAP_SERVERS", ""};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        overlay[n++] = fixed[i];
+    for (size_t i = 0; i < c->sol.n_env && n < 124; i++) {
+        overlay[n++] = c->sol.env[i].key;
+        overlay[n++] = c->sol.env[i].val;
+    }
+    overlay[n] = NULL;
+    char **env = NULL;
+    rc = runner_env_build(NULL, overlay, &env, e);
+    pgsvc_env_free(pgenv);
+    if (rc)
+        return rc;
+
+    char log_name[32];
+    snprintf(log_name, sizeof log_name, "batch-%04d", batch < 0 ? 0 : batch);
+    runner_opts ro = {.shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = logdir,
+                      .log_name = log_name};
+    int64_t timeout = c->o->timeout_us    ? c->o->timeout_us
+                      : s->solution_timeout_us ? s->solution_timeout_us
+                      : c->sol.timeout_us ? c->sol.timeout_us
+                                          : 120 * (int64_t)1000000;
+    double db0 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+    runner_proc *p = NULL;
+    rc = runner_spawn(&ro, &p, e);
+    runner_env_free(env);
+    if (rc)
+        return rc;
+    set_current(p);
+    runner_result r;
+    memset(&r, 0, sizeof r);
+    rc = runner_wait(p, timeout, &r, e);
+    set_current(NULL);
+    runner_proc_free(p);
+    if (rc) {
+        runner_result_release(&r);
+        return rc;
+    }
+    double db1 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+
+    results_invocation *inv = results_invocation_add(rs, batch);
+    double wall = (double)r.wall_ns / 1e9;
+    double cpu_u = r.res.samples ? r.res.cpu_user_s : r.ru_user_s;
+    double cpu_s = r.res.samples ? r.res.cpu_sys_s : r.ru_sys_s;
+    uint64_t peak = r.res.rss_peak > (uint64_t)r.ru_maxrss_kb * 1024 ? r.res.rss_peak
+                                                                      : (uint64_t)r.ru_maxrss_kb * 1024;
+    if (inv) {
+        inv->exit_code = r.exited ? r.exit_code : -1;
+        if (r.signaled)
+            results_set_str(&inv->signal, r.sig_name);
+        inv->timed_out = r.timed_out;
+        inv->wall_s = wall;
+        inv->cpu_user_s = cpu_u;
+        inv->cpu_sys_s = cpu_s;
+        inv->peak_rss_bytes = (int64_t)peak;
+        char *tail = NULL;
+        if (runner_log_tail(r.stdout_path, 4096, &tail, NULL, NULL) == 0) {
+            results_set_str(&inv->stdout_tail, tail);
+            hx_free(tail);
+        }
+        tail = NULL;
+        if (runner_log_tail(r.stderr_path, 4096, &tail, NULL, NULL) == 0) {
+            results_set_str(&inv->stderr_tail, tail);
+            hx_free(tail);
+        }
+    }
+    acc->n++;
+    acc->wall_sum += wall;
+    acc->wall_max = wall > acc->wall_max ? wall : acc->wall_max;
+    acc->cpu_user += cpu_u;
+    acc->cpu_sys += cpu_s;
+    if (!isnan(db0) && !isnan(db1) && db1 > db0)
+        acc->db_cpu += db1 - db0;
+    acc->rss_peak = peak > acc->rss_peak ? peak : acc->rss_peak;
+    acc->rss_mean_sum += r.res.rss_mean;
+    acc->read_bytes += r.res.read_bytes;
+    acc->write_bytes += r.res.write_bytes;
+    hist_record(&acc->wall_hist, r.wall_ns > 0 ? r.wall_ns : 1);
+    /* The resource series of the scenario: each invocation's points, shifted to scenario time. */
+    if (!rs->resources.source && r.res.source)
+        results_set_str(&rs->resources.source, r.res.source);
+    double shift = (double)hx_now_ns() / 1e9 - acc->t0 - wall;
+    for (size_t i = 0; i < r.res.n_series; i++)
+        results_res_point_add(&rs->resources, shift + r.res.series[i].t_s,
+                              r.res.series[i].cpu_pct, (int64_t)r.res.series[i].rss);
+    bool failed = !r.exited || r.exit_code != 0;
+    if (failed) {
+        acc->failures++;
+        progress("  batch %d: solution %s", batch,
+                 r.timed_out  ? "timed out"
+                 : r.signaled ? r.sig_name
+                              : "exited non-zero");
+    }
+    runner_result_release(&r);
+    return 0;
+}
+
+/* Replay steps and solution runs. Returns 0, or an hx code for a scenario/infra error. */
+static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
+                     PGconn *conn, const char *dbname, const char *landing, const char *outdir,
+                     const char *logdir, struct inv_acc *acc, uint64_t *input_records, hx_err *e)
+{
+    for (size_t i = 0; i < s->nsteps && !interrupted; i++) {
+        const plan_step *st = &s->steps[i];
+        if (st->kind == PLAN_STEP_INTO) {
+            const plan_dataset *ds = &s->datasets[st->dataset];
+            bool interleave = st->per_batch && i + 1 < s->nsteps &&
+                              s->steps[i + 1].kind == PLAN_STEP_RUN;
+            if (st->target == PLAN_TGT_KAFKA)
+                return hx_fail(e, HX_EUSAGE,
+                               "%s: kafka replay is not built in this version of harness",
+                               st->where ? st->where : s->name);
+            uint32_t nb = st->per_batch ? gen_batches(g, st->dataset) : 1;
+            for (uint32_t b = 0; b < nb && !interrupted; b++) {
+                replay_stats rst;
+                memset(&rst, 0, sizeof rst);
+                int64_t batch = st->per_batch ? (int64_t)b : -1;
+                int rc = st->target == PLAN_TGT_FILES
+                             ? replay_files(g, st->dataset, st, landing, batch, &rst, e)
+                             : replay_pg(g, st->dataset, st, conn, batch, &rst, e);
+                if (rc)
+                    return rc;
+                *input_records += rst.rows;
+                char name[160];
+                snprintf(name, sizeof name, "replay.%s.rows", ds->name);
+                results_stat_add(rs, name, (int64_t)rst.rows);
+                if (b == 0 || !st->per_batch) {
+                    results_dataset *rd = results_dataset_add(
+                        c->run, s->name, ds->name,
+                        st->target == PLAN_TGT_FILES
+                            ? (st->format == PLAN_FMT_JSONL ? "jsonl" : "csv")
+                            : "postgres");
+                    if (rd) {
+                        rd->rows = (int64_t)ds->rows;
+                        rd->emissions = (int64_t)gen_emissions(g, st->dataset);
+                        if (!st->per_batch)
+                            results_set_str(&rd->sha256, rst.sha256);
+                    }
+                }
+                if (interleave) {
+                    rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, (int)b, acc, e);
+                    if (rc)
+                        return rc;
+                }
+            }
+            if (interleave)
+                i++; /* the RUN step was done after each drop */
+        } else if (st->kind == PLAN_STEP_RUN) {
+            int rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, -1, acc, e);
+            if (rc)
+                return rc;
+        } else if (st->kind == PLAN_STEP_SLEEP) {
+            struct timespec ts = {.tv_sec = st->sleep_us / 1000000,
+                                  .tv_nsec = (st->sleep_us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        } else if (st->kind == PLAN_STEP_WAIT) {
+            int64_t us = st->quiet_us ? st->quiet_us : st->timeout_us;
+            struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
+            nanosleep(&ts, NULL);
+        } else if (st->kind == PLAN_STEP_FAULT) {
+            if (st->fault && strcmp(st->fault, "pg_drop") == 0 && conn) {
+                /* End every session of the scenario's database but ours, as a failover would. */
+                PGresult *r = PQexec(conn, "select pg_terminate_backend(pid) from pg_stat_activity "
+                                           "where datname = current_database() and pid <> "
+                                           "pg_backend_pid()");
+                PQclear(r);
+            } else {
+                return hx_fail(e, HX_EUSAGE, "%s: fault '%s' is not built in this version",
+                               st->where ? st->where : s->name, st->fault ? st->fault : "?");
+            }
+        }
+    }
+    return interrupted ? HX_EINTR : 0;
+}
+
+#ifdef HX_HAVE_PLUGINS
+static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out);
+#endif
+
+static void add_metrics(results_scenario *rs, const struct inv_acc *acc, PGconn *conn,
+                        const plan_scenario *s, uint64_t input_records, double replay_s,
+                        uint64_t *sink_bytes)
+{
+    results_metric_add(rs, "solution.invocations", acc->n, "");
+    results_metric_add(rs, "solution.failures", acc->failures, "");
+    if (acc->n) {
+        results_metric_add(rs, "solution.wall.max", acc->wall_max, "s");
+        results_metric_add(rs, "solution.wall.sum", acc->wall_sum, "s");
+        results_metric_add(rs, "solution.wall.mean", acc->wall_sum / acc->n, "s");
+        results_metric_add(rs, "solution.cpu.user", acc->cpu_user, "s");
+        results_metric_add(rs, "solution.cpu.sys", acc->cpu_sys, "s");
+        results_metric_add(rs, "solution.cpu.total", acc->cpu_user + acc->cpu_sys, "s");
+        results_metric_add(rs, "solution.rss.peak", (double)acc->rss_peak, "bytes");
+        results_metric_add(rs, "solution.rss.mean", (double)(acc->rss_mean_sum / acc->n), "bytes");
+        results_metric_add(rs, "solution.io.read", (double)acc->read_bytes, "bytes");
+        results_metric_add(rs, "solution.io.write", (double)acc->write_bytes, "bytes");
+        results_metric_add(rs, "db.cpu.solution", acc->db_cpu, "s");
+    }
+    results_metric_add(rs, "replay.records", (double)input_records, "");
+    results_metric_add(rs, "replay.seconds", replay_s, "s");
+    if (replay_s > 0)
+        results_metric_add(rs, "replay.records_per_s", (double)input_records / replay_s, "rows/s");
+    *sink_bytes = 0;
+    if (!conn)
+        return;
+    PGresult *r = PQexec(conn, "select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint, "
+                               "pg_database_size(current_database()) from pg_class c join "
+                               "pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' "
+                               "and n.nspname = 'public'");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        *sink_bytes = (uint64_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        results_metric_add(rs, "sink.bytes", (double)*sink_bytes, "bytes");
+        results_metric_add(rs, "db.size", strtod(PQgetvalue(r, 0, 1), NULL), "bytes");
+    }
+    PQclear(r);
+    (void)s;
+}
+
+static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t n,
+                           score_threshold *out, size_t *nout)
+{
+    for (size_t i = 0; i < n; i++) {
+        double actual = NAN;
+        const char *unit = "";
+        for (size_t m = 0; m < rs->nmetrics; m++)
+            if (strcmp(rs->metrics[m].name, t[i].metric) == 0) {
+                actual = rs->metrics[m].value;
+                unit = rs->metrics[m].unit ? rs->metrics[m].unit : "";
+            }
+        results_status st = isnan(actual) ? RESULTS_SKIP
+                            : score_threshold_passes(t[i].op, t[i].value, actual) ? RESULTS_PASS
+                                                                                  : RESULTS_FAIL;
+        results_threshold *rt = results_threshold_add(rs, t[i].metric, units_op_text(t[i].op),
+                                                      t[i].value, actual, unit, st);
+        if (rt)
+            results_set_str(&rt->where, t[i].where);
+        out[*nout].metric = t[i].metric;
+        out[*nout].op = t[i].op;
+        out[*nout].limit = t[i].value;
+        out[*nout].actual = actual;
+        (*nout)++;
+    }
+}
+
+static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc *acc,
+                  uint64_t input_records, uint64_t correct, uint64_t sink_bytes, double scen_s)
+{
+    if (!c->nmodels)
+        return;
+    cost_usage u = {0};
+    /* The database's CPU during the solution's runs is the solution's work too. */
+    u.cpu_seconds = acc->cpu_user + acc->cpu_sys + acc->db_cpu;
+    u.wall_seconds = acc->wall_sum;
+    u.invocations = acc->n;
+    u.peak_rss_bytes = acc->rss_peak;
+    u.mean_rss_bytes = acc->n ? acc->rss_mean_sum / acc->n : 0;
+    u.storage_bytes = sink_bytes;
+    u.db_instance_seconds = scen_s;
+    u.input_records = input_records;
+    u.correct_output_records = correct;
+    for (size_t m = 0; m < c->nmodels; m++) {
+        cost_breakdown b;
+        memset(&b, 0, sizeof b);
+        hx_err e = {0};
+        if (cost_price(c->models[m], &u, &c->pack->scale, &b, &e) != 0) {
+            hx_warn("pricing under '%s' failed: %s", c->models[m]->name, e.msg);
+            continue;
+        }
+        results_cost *rc = results_cost_add(rs, c->models[m]->name, c->models[m]->currency);
+        if (rc) {
+            for (size_t i = 0; i < b.nlines; i++) {
+                const cost_line *l = &b.lines[i];
+                char comp[160];
+                snprintf(comp, sizeof comp, "%s%s", l->component, l->billed ? "" : " (shown only)");
+                results_cost_line_add(rc, comp, l->quantity, l->unit, l->unit_price,
+                                      l->billed ? l->cost : 0, l->note[0] ? l->note : NULL);
+            }
+            rc->per_run_total = b.total;
+            rc->monthly_total = b.projected ? b.monthly : NAN;
+            rc->per_million_input = b.per_million_input;
+            rc->per_correct_output = b.per_correct_record;
+            for (size_t i = 0; i < b.nphases; i++)
+                results_cost_phase_add(rc, b.phases[i].name, b.phases[i].cost);
+        }
+        char name[200];
+        snprintf(name, sizeof name, "cost.%s.run.usd", c->models[m]->name);
+        results_metric_add(rs, name, b.total, "USD");
+        snprintf(name, sizeof name, "cost.%s.monthly.usd", c->models[m]->name);
+        results_metric_add(rs, name, b.projected ? b.monthly : NAN, "USD");
+        if (m == 0) {
+            /* The first model is the primary one that budgets refer to. */
+            results_metric_add(rs, "cost.run.usd", b.total, "USD");
+            if (b.projected)
+                results_metric_add(rs, "cost.monthly.usd", b.monthly, "USD");
+        }
+        cost_breakdown_release(&b);
+    }
+}
+
+static void score(results_scenario *rs, const score_threshold *th, size_t nth)
+{
+    score_input in = {0};
+    for (size_t i = 0; i < rs->nchecks; i++) {
+        const results_check *k = &rs->checks[i];
+        if (k->status == RESULTS_SKIP)
+            continue;
+        bool ok = k->status == RESULTS_PASS;
+        if (k->severity == RESULTS_SEV_ERROR)
+            ok ? in.error_pass++ : in.error_fail++;
+        else
+            ok ? in.warn_pass++ : in.warn_fail++;
+    }
+    in.thresholds = th;
+    in.nthresholds = nth;
+    score_result sr;
+    memset(&sr, 0, sizeof sr);
+    if (score_compute(&in, &sr, NULL) != 0)
+        return;
+    rs->score.scored = true;
+    rs->score.value = sr.total;
+    results_score_component_add(&rs->score, "correctness", sr.correctness.points,
+                                sr.correctness.weight);
+    results_score_component_add(&rs->score, "performance", sr.performance.points,
+                                sr.performance.weight);
+    results_score_component_add(&rs->score, "cost", sr.cost.points, sr.cost.weight);
+    score_result_release(&sr);
+}
+
+static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
+                       PGconn *conn, const char *outdir, uint64_t *correct)
+{
+    chk_ctx cc = {.conn = conn, .g = g, .s = s, .solution_dir = c->sol_dir, .output_dir = outdir};
+#ifdef HX_HAVE_PLUGINS
+    cc.plugin = plugin_check;
+    cc.plugin_ud = c;
+#endif
+    if (c->build_failed) {
+        results_check *k = results_check_add(rs, "solution builds", "build", RESULTS_SEV_ERROR,
+                                             RESULTS_FAIL);
+        if (k)
+            results_set_str(&k->message, c->build_error);
+    }
+    for (size_t i = 0; i < s->nchecks && !interrupted; i++) {
+        const plan_check *pc = &s->checks[i];
+        chk_outcome o;
+        chk_run(&cc, pc, &o);
+        char kind[128];
+        if (pc->kind == PLAN_CHK_PLUGIN)
+            snprintf(kind, sizeof kind, "plugin:%s.%s", pc->plugin ? pc->plugin : "?",
+                     pc->plugin_check ? pc->plugin_check : "?");
+        else
+            snprintf(kind, sizeof kind, "%s", plan_check_kind_name(pc->kind));
+        results_check *k = results_check_add(
+            rs, pc->name, kind, pc->severity == PLAN_SEV_WARN ? RESULTS_SEV_WARN : RESULTS_SEV_ERROR,
+            status_of_chk(o.status));
+        if (k) {
+            results_set_str(&k->expected, o.expected);
+            results_set_str(&k->actual, o.actual);
+            results_set_str(&k->message, o.message);
+            results_set_str(&k->where, pc->where);
+            k->duration_s = o.seconds;
+            if (o.sample.ncols && o.sample.nrows) {
+                results_check_sample_columns(k, (const char *const *)o.sample.cols,
+                                             o.sample.ncols);
+                for (size_t r = 0; r < o.sample.nrows; r++) {
+                    const char *cells[16];
+                    for (size_t col = 0; col < o.sample.ncols && col < 16; col++) {
+                        const char *v = o.sample.cells[r * o.sample.ncols + col];
+                        cells[col] = v ? v : "NULL";
+                    }
+                    results_check_sample_row(k, cells);
+                }
+            }
+            if (pc->kind == PLAN_CHK_DIFF || pc->kind == PLAN_CHK_QUARANTINE ||
+                o.missing || o.extra || o.mismatched) {
+                results_check_count(k, "missing", (int64_t)o.missing);
+                results_check_count(k, "extra", (int64_t)o.extra);
+                results_check_count(k, "mismatched", (int64_t)o.mismatched);
+            }
+        }
+        if (pc->kind == PLAN_CHK_DIFF && o.expected) {
+            uint64_t exp = strtoull(o.expected, NULL, 10);
+            uint64_t bad = o.missing + o.mismatched;
+            *correct += exp > bad ? exp - bad : 0;
+        }
+        progress("  %-5s %s%s%s", chk_status_name(o.status), pc->name, o.message ? ": " : "",
+                 o.message && o.status != CHK_PASS ? o.message : "");
+        chk_outcome_release(&o);
+    }
+}
+
+/* Run one scenario into rs. Scenario and infrastructure errors land in rs (status error); only
+ * an interrupt is returned. */
+static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scenario *rs)
+{
+    int64_t t0 = hx_now_ns();
+    char started[40];
+    results_iso8601(started, sizeof started, hx_wall_ns());
+    results_set_str(&rs->started, started);
+    results_set_str(&rs->file, s->file);
+    rs->phase = s->phase;
+    for (size_t i = 0; i < s->ntags; i++)
+        results_strv_add(&rs->tags, &rs->ntags, s->tags[i]);
+    results_seed_add(c->run, s->name, s->seed);
+
+    hx_err e = {0};
+    int rc = 0;
+    gen *g = NULL;
+    PGconn *conn = NULL;
+    char dbname[64];
+    pgsvc_db_name(s->name, dbname);
+    char *sdir = path_join(c->out_dir, s->name);
+    char *landing = path_join(sdir, "landing");
+    char *outdir = path_join(sdir, "output");
+    char *logdir = path_join(sdir, "logs");
+    struct inv_acc acc;
+    memset(&acc, 0, sizeof acc);
+    acc.t0 = (double)t0 / 1e9;
+    hist_init(&acc.wall_hist, 1000, (int64_t)3600 * 1000000000, 3);
+    uint64_t input_records = 0, correct = 0, sink_bytes = 0;
+    double replay_s = 0;
+
+    if ((rc = hx_mkdir_p(landing, &e)) || (rc = hx_mkdir_p(outdir, &e)) ||
+        (rc = hx_mkdir_p(logdir, &e)))
+        goto fail;
+    if ((rc = gen_new(s, &g, &e)))
+        goto fail;
+    if ((rc = pgsvc_create_db(c->pg, dbname, NULL, &e)))
+        goto fail;
+    if ((rc = pgsvc_connect(c->pg, dbname, &conn, &e)))
+        goto fail;
+    PQclear(PQexec(conn, "set timezone = 'UTC'"));
+    int64_t r0 = hx_now_ns();
+    rc = run_steps(c, s, rs, g, conn, dbname, landing, outdir, logdir, &acc, &input_records, &e);
+    replay_s = (double)(hx_now_ns() - r0) / 1e9 - acc.wall_sum;
+    if (rc)
+        goto fail;
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    run_checks(c, s, rs, g, conn, outdir, &correct);
+    if (interrupted) {
+        rc = HX_EINTR;
+        goto fail;
+    }
+    double scen_s = (double)(hx_now_ns() - t0) / 1e9;
+    add_metrics(rs, &acc, conn, s, input_records, replay_s, &sink_bytes);
+    if (hist_count(&acc.wall_hist) > 0) {
+        char *enc = hist_encode(&acc.wall_hist);
+        results_hist *h = results_hist_add(rs, "solution.wall", "s", enc);
+        hx_free(enc);
+        if (h) {
+            h->count = hist_count(&acc.wall_hist);
+            h->min = (double)hist_min(&acc.wall_hist) / 1e9;
+            h->max = (double)hist_max(&acc.wall_hist) / 1e9;
+            h->mean = hist_mean(&acc.wall_hist) / 1e9;
+            h->p50 = (double)hist_percentile(&acc.wall_hist, 50) / 1e9;
+            h->p90 = (double)hist_percentile(&acc.wall_hist, 90) / 1e9;
+            h->p99 = (double)hist_percentile(&acc.wall_hist, 99) / 1e9;
+            h->p999 = (double)hist_percentile(&acc.wall_hist, 99.9) / 1e9;
+        }
+    }
+    rs->resources.cpu_user_s = acc.cpu_user;
+    rs->resources.cpu_sys_s = acc.cpu_sys;
+    rs->resources.peak_rss_bytes = (int64_t)acc.rss_peak;
+    rs->resources.mean_rss_bytes = acc.n ? (int64_t)(acc.rss_mean_sum / acc.n) : 0;
+    rs->resources.read_bytes = (int64_t)acc.read_bytes;
+    rs->resources.write_bytes = (int64_t)acc.write_bytes;
+    price(c, rs, &acc, input_records, correct, sink_bytes, scen_s);
+    {
+        size_t nth = s->nthresholds + c->pack->nbudgets;
+        score_threshold *th = hx_calloc(nth ? nth : 1, sizeof *th);
+        size_t n = 0;
+        if (th) {
+            add_thresholds(rs, s->thresholds, s->nthresholds, th, &n);
+            add_thresholds(rs, c->pack->budgets, c->pack->nbudgets, th, &n);
+            score(rs, th, n);
+            hx_free(th);
+        }
+    }
+    goto done;
+fail:
+    if (rc == HX_EINTR || interrupted) {
+        results_scenario_set_error(rs, HX_EXIT_INTERRUPTED, "interrupted");
+        rc = HX_EINTR;
+    } else {
+        results_scenario_set_error(rs, hx_exit_code(rc), e.msg);
+        hx_error("%s: %s", s->name, e.msg);
+        rc = 0;
+    }
+done:
+    rs->duration_s = (double)(hx_now_ns() - t0) / 1e9;
+    results_scenario_settle(rs);
+    if (conn)
+        PQfinish(conn);
+    if (!c->o->keep) {
+        hx_err de = {0};
+        if (c->pg && pgsvc_drop_db(c->pg, dbname, &de) != 0 && !interrupted)
+            hx_warn("cannot drop database %s: %s", dbname, de.msg);
+        hx_rm_rf(landing);
+        hx_rm_rf(outdir);
+    }
+    gen_free(g);
+    hist_release(&acc.wall_hist);
+    hx_free(sdir);
+    hx_free(landing);
+    hx_free(outdir);
+    hx_free(logdir);
+    return rc;
+}
+
+#ifdef HX_HAVE_PLUGINS
+#include "cmd_run_plugins.inc"
+#endif
+
+/* ---- setup ---- */
+
+static void machine_info(results_run *r)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    results_set_str(&r->machine.hostname, host);
+    struct utsname u;
+    if (uname(&u) == 0) {
+        char k[600];
+        snprintf(k, sizeof k, "%s %s", u.sysname, u.release);
+        results_set_str(&r->machine.kernel, k);
+    }
+    r->machine.cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    r->machine.ram_bytes = (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            char *v = strchr(line, ':');
+            if (v) {
+                v += 2;
+                v[strcspn(v, "\n")] = '\0';
+                results_set_str(&r->machine.cpu_model, v);
+            }
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+static int load_models(struct run_ctx *c, hx_err *e)
+{
+    const char *list = c->o->cost_models ? c->o->cost_models
+                                         : "aws-us-east-1,gcp-us-central1,azure-eastus";
+    char *copy = hx_strdup(list);
+    if (!copy)
+        return hx_fail(e, HX_ENOMEM, "out of memory");
+    int rc = 0;
+    for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
+         tok = strtok_r(NULL, ",", &save)) {
+        cost_model *m = NULL;
+        if ((rc = cost_model_load_named(tok, c->o->cost_dir, &m, e)))
+            break;
+        cost_model **nm = hx_realloc(c->models, (c->nmodels + 1) * sizeof *nm);
+        if (!nm) {
+            cost_model_free(m);
+            rc = hx_fail(e, HX_ENOMEM, "out of memory");
+            break;
+        }
+        c->models = nm;
+        c->models[c->nmodels++] = m;
+        results_price_sheet_add(c->run, m->name, m->provider, m->region, m->as_of);
+    }
+    hx_free(copy);
+    return rc;
+}
+
+static int build_solution(struct run_ctx *c, hx_err *e)
+{
+    if (!c->sol.build)
+        return 0;
+    progress("building solution: %s", c->sol.build);
+    char *logdir = path_join(c->out_dir, "build");
+    int rc = hx_mkdir_p(logdir, e);
+    runner_opts ro = {.shell = c->sol.build, .cwd = c->sol_dir, .log_dir = logdir,
+                      .log_name = "build", .no_sampler = true};
+    runner_proc *p = NULL;
+    if (!rc)
+        rc = runner_spawn(&ro, &p, e);
+    if (!rc) {
+        set_current(p);
+        runner_result r;
+        memset(&r, 0, sizeof r);
+        rc = runner_wait(p, (int64_t)600 * 1000000, &r, e);
+        set_current(NULL);
+        if (!rc && (!r.exited || r.exit_code != 0)) {
+            char *tail = NULL;
+            runner_log_tail(r.stderr_path, 2000, &tail, NULL, NULL);
+            hx_buf m;
+            hx_buf_init(&m);
+            hx_buf_printf(&m, "the build command '%s' %s; stderr ends with:\n%s", c->sol.build,
+                          r.timed_out ? "timed out" : "failed", tail ? tail : "");
+            c->build_failed = true;
+            c->build_error = hx_buf_steal(&m);
+            hx_free(tail);
+        }
+        runner_result_release(&r);
+        runner_proc_free(p);
+    }
+    hx_free(logdir);
+    return rc;
+}
+
+static char *default_out_dir(const char *pack_name)
+{
+    char stamp[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    hx_buf b;
+    hx_buf_init(&b);
+    hx_buf_printf(&b, "runs/%s-%s", stamp, pack_name);
+    return hx_buf_steal(&b);
+}
+
+static void link_latest(const char *out_dir)
+{
+    const char *slash = strrchr(out_dir, '/');
+    if (!slash || strncmp(out_dir, "runs/", 5) != 0)
+        return;
+    unlink("runs/latest.tmp");
+    if (symlink(slash + 1, "runs/latest.tmp") == 0)
+        rename("runs/latest.tmp", "runs/latest");
+}
+
+static int write_reports(struct run_ctx *c, hx_err *e)
+{
+    char *p = path_join(c->out_dir, "run.json");
+    int rc = runjson_write(c->run, p, e);
+    hx_free(p);
+    if (rc)
+        return rc;
+    p = path_join(c->out_dir, "junit.xml");
+    rc = rep_junit_write(c->run, p, e);
+    hx_free(p);
+    if (rc)
+        return rc;
+    p = path_join(c->out_dir, "summary.md");
+    rc = rep_markdown_write(c->run, p, 0, e);
+    hx_free(p);
+#ifdef HX_HAVE_HTML
+    if (!rc) {
+        p = path_join(c->out_dir, "report.html");
+        rc = rep_html_write(c->run, p, e);
+        hx_free(p);
+    }
+#endif
+    return rc;
+}
+
+static bool parse_opts(int argc, char **argv, struct run_opts *o)
+{
+    enum { O_PG = 256, O_SCEN, O_TAG, O_PHASE, O_SHARD, O_SEED, O_COST, O_COSTDIR, O_TIMEOUT,
+           O_PLUGPATH, O_NOISO, O_UNSAFE, O_KEEP, O_JOBS, O_KAFKA };
+    static const struct option lo[] = {
+        {"solution", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
+        {"pg", required_argument, 0, O_PG},      {"scenario", required_argument, 0, O_SCEN},
+        {"tag", required_argument, 0, O_TAG},    {"phase", required_argument, 0, O_PHASE},
+        {"shard", required_argument, 0, O_SHARD}, {"seed", required_argument, 0, O_SEED},
+        {"cost-model", required_argument, 0, O_COST},
+        {"cost-models", required_argument, 0, O_COSTDIR},
+        {"timeout", required_argument, 0, O_TIMEOUT},
+        {"plugin-path", required_argument, 0, O_PLUGPATH},
+        {"no-isolate", no_argument, 0, O_NOISO}, {"unsafe-lua", no_argument, 0, O_UNSAFE},
+        {"keep", no_argument, 0, O_KEEP},        {"jobs", required_argument, 0, O_JOBS},
+        {"kafka", required_argument, 0, O_KAFKA}, {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    static const char *globs[64], *tags[64];
+    o->globs = globs;
+    o->tags = tags;
+    o->phase = 1;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "s:o:qh", lo, NULL)) != -1) {
+        hx_err e = {0};
+        switch (ch) {
+        case 's':
+            o->solution = optarg;
+            break;
+        case 'o':
+            o->out = optarg;
+            break;
+        case 'q':
+            hx_g.quiet = 1;
+            break;
+        case 'h':
+            fputs(run_usage, stdout);
+            exit(0);
+        case O_PG:
+            o->pg_url = optarg;
+            break;
+        case O_SCEN:
+            if (o->nglobs < 64)
+                globs[o->nglobs++] = optarg;
+            break;
+        case O_TAG:
+            if (o->ntags < 64)
+                tags[o->ntags++] = optarg;
+            break;
+        case O_PHASE: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 9) {
+                hx_error("--phase: expected a phase number like 1 or 2, got '%s'", optarg);
+                return false;
+            }
+            o->phase = (int)v;
+            break;
+        }
+        case O_SHARD:
+            if (sscanf(optarg, "%d/%d", &o->shard_i, &o->shard_n) != 2 || o->shard_n < 1 ||
+                o->shard_i < 1 || o->shard_i > o->shard_n) {
+                hx_error("--shard: expected I/N with 1 <= I <= N, like 2/4, got '%s'", optarg);
+                return false;
+            }
+            break;
+        case O_SEED: {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(optarg, &end, 0);
+            if (*end || errno || optarg[0] == '-') {
+                hx_error("--seed: expected a non-negative integer, got '%s'", optarg);
+                return false;
+            }
+            o->has_seed = true;
+            o->seed = v;
+            break;
+        }
+        case O_COST:
+            o->cost_models = optarg;
+            break;
+        case O_COSTDIR:
+            o->cost_dir = optarg;
+            break;
+        case O_TIMEOUT:
+            if (units_duration_us(optarg, &o->timeout_us, &e) != 0 || o->timeout_us <= 0) {
+                hx_error("--timeout: %s", e.msg[0] ? e.msg : "must be positive");
+                return false;
+            }
+            break;
+        case O_PLUGPATH:
+            o->plugin_path = optarg;
+            break;
+        case O_NOISO:
+            o->no_isolate = true;
+            break;
+        case O_UNSAFE:
+            o->unsafe_lua = true;
+            break;
+        case O_KEEP:
+            o->keep = true;
+            break;
+        case O_JOBS:
+            if (strcmp(optarg, "1") != 0) {
+                hx_error("--jobs: running scenarios in parallel is not built yet; use --shard "
+                         "I/N across machines or processes");
+                return false;
+            }
+            break;
+        case O_KAFKA:
+            hx_error("--kafka: this version replays into PostgreSQL and files only");
+            return false;
+        default:
+            fputs(run_usage, stderr);
+            return false;
+        }
+    }
+    if (optind >= argc) {
+        hx_error("run: which challenge pack? usage: harness run PACK --solution DIR");
+        return false;
+    }
+    o->pack = argv[optind++];
+    if (optind < argc) {
+        hx_error("run: unexpected argument '%s'", argv[optind]);
+        return false;
+    }
+    if (!o->solution) {
+        hx_error("run: --solution DIR is required (a folder with solution.json)");
+        return false;
+    }
+    return true;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_opts o;
+    memset(&o, 0, sizeof o);
+    if (!parse_opts(argc, argv, &o))
+        return HX_EXIT_USAGE;
+
+    struct run_ctx c;
+    memset(&c, 0, sizeof c);
+    c.o = &o;
+    hx_err e = {0};
+    int exit_code = HX_EXIT_OK;
+    pthread_t wt;
+    bool watcher_started = false;
+
+    /* Load and validate first: a broken scenario costs no server start. */
+    scen_opts so = {.has_seed = o.has_seed, .seed = o.seed, .unsafe_lua = o.unsafe_lua};
+    if (scen_new(&so, &c.engine, &e) != 0) {
+        hx_error("%s", e.msg);
+        return HX_EXIT_INFRA;
+    }
+    if (scen_load_pack(c.engine, o.pack, &e) != 0 || scen_problem_count(c.engine)) {
+        for (size_t i = 0; i < scen_problem_count(c.engine); i++)
+            hx_error("%s", scen_problem_detail(c.engine, i));
+        if (!scen_problem_count(c.engine))
+            hx_error("%s", e.msg);
+        scen_free(c.engine);
+        return HX_EXIT_USAGE;
+    }
+    c.pack = scen_pack(c.engine);
+    if (solution_load(o.solution, &c.sol, &e) != 0) {
+        hx_error("%s", e.msg);
+        scen_free(c.engine);
+        return hx_exit_code(e.code);
+    }
+    c.sol_dir = realpath(o.solution, NULL);
+
+    size_t nsel = 0, *sel = hx_calloc(c.pack->nscenarios + 1, sizeof *sel);
+    for (size_t i = 0, k = 0; i < c.pack->nscenarios; i++) {
+        if (!selected(&o, &c.pack->scenarios[i]))
+            continue;
+        if (o.shard_n > 1 && (int)(k++ % (size_t)o.shard_n) != o.shard_i - 1)
+            continue;
+        sel[nsel++] = i;
+    }
+    if (nsel == 0) {
+        hx_error("no scenario of '%s' matches the selection (see 'harness list %s')", o.pack,
+                 o.pack);
+        exit_code = HX_EXIT_USAGE;
+        goto cleanup;
+    }
+
+    c.run = results_run_new();
+    if (!c.run) {
+        exit_code = HX_EXIT_INFRA;
+        goto cleanup;
+    }
+    {
+        char started[40];
+        results_iso8601(started, sizeof started, hx_wall_ns());
+        results_set_str(&c.run->started, started);
+        for (int i = 0; i < argc; i++)
+            results_strv_add(&c.run->argv, &c.run->nargv, argv[i]);
+        results_set_str(&c.run->pack_name, c.pack->name);
+        results_set_str(&c.run->pack_dir, o.pack);
+        results_set_str(&c.run->level, c.pack->level);
+        results_set_str(&c.run->solution_name, c.sol.name);
+        results_set_str(&c.run->solution_dir, o.solution);
+        machine_info(c.run);
+    }
+    if (load_models(&c, &e) != 0) {
+        hx_error("%s", e.msg);
+        exit_code = hx_exit_code(e.code);
+        goto cleanup;
+    }
+
+    c.out_dir = o.out ? hx_strdup(o.out) : default_out_dir(c.pack->name ? c.pack->name : "pack");
+    if (hx_mkdir_p(c.out_dir, &e) != 0) {
+        hx_error("%s", e.msg);
+        exit_code = HX_EXIT_INFRA;
+        goto cleanup;
+    }
+    {
+        char *jp = path_join(c.out_dir, "run.journal.jsonl");
+        if (runjson_journal_open(jp, c.run, &c.journal, &e) != 0)
+            hx_warn("no journal: %s", e.msg);
+        hx_free(jp);
+    }
+
+    if (pipe(wake_pipe) == 0 && pthread_create(&wt, NULL, watcher, NULL) == 0)
+        watcher_started = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    {
+        pgsvc_opts po = {.url = o.pg_url};
+        int64_t t0 = hx_now_ns();
+        if (pgsvc_start(&po, &c.pg, &e) != 0) {
+            hx_error("%s", e.msg);
+            exit_code = interrupted ? HX_EXIT_INTERRUPTED : hx_exit_code(e.code);
+            goto reports;
+        }
+        if (hx_g.verbose || !hx_g.quiet)
+            progress("postgres %s %s on %s:%s ready in %.0f ms%s", c.pg->version,
+                     c.pg->embedded ? "(embedded)" : "(--pg)", c.pg->host, c.pg->port,
+                     (double)(hx_now_ns() - t0) / 1e6,
+                     c.pg->embedded ? (c.pg->cache_hit ? ", initdb cache hit" : ", initdb") : "");
+    }
+#ifdef HX_HAVE_PLUGINS
+    if (plugins_open(&c, &e) != 0) {
+        hx_error("%s", e.msg);
+        exit_code = hx_exit_code(e.code);
+        goto reports;
+    }
+#endif
+    if (build_solution(&c, &e) != 0) {
+        hx_error("%s", e.msg);
+        exit_code = hx_exit_code(e.code);
+        goto reports;
+    }
+
+    for (size_t k = 0; k < nsel && !interrupted; k++) {
+        const plan_scenario *s = &c.pack->scenarios[sel[k]];
+        progress("[%zu/%zu] %s (phase %d)", k + 1, nsel, s->name, s->phase);
+        results_scenario *rs = results_scenario_add(c.run, s->name);
+        if (!rs) {
+            exit_code = HX_EXIT_INFRA;
+            break;
+        }
+        int rc = run_scenario(&c, s, rs);
+        if (rc == HX_EINTR) {
+            /* An interrupted scenario is not a finished one: the report covers the others. */
+            c.run->nscenarios--;
+            results_release(&results_type_scenario, rs);
+            break;
+        }
+        if (c.journal && runjson_journal_append(c.journal, rs, &e) != 0)
+            hx_warn("journal: %s", e.msg);
+        progress("  -> %s", results_status_name(rs->status));
+    }
+
+reports:
+    if (c.run) {
+        char fin[40];
+        results_iso8601(fin, sizeof fin, hx_wall_ns());
+        results_set_str(&c.run->finished, fin);
+        c.run->interrupted = interrupted;
+        results_run_settle(c.run);
+        if (interrupted)
+            exit_code = HX_EXIT_INTERRUPTED;
+        else if (!exit_code)
+            exit_code = c.run->exit_code;
+        c.run->exit_code = exit_code;
+        hx_err we = {0};
+        if (write_reports(&c, &we) != 0) {
+            hx_error("cannot write the reports: %s", we.msg);
+            if (!exit_code)
+                exit_code = HX_EXIT_INFRA;
+        } else {
+            if (!o.out)
+                link_latest(c.out_dir);
+            fprintf(stderr, "%s: %s, score %.0f; reports in %s/ (report.html, run.json, junit.xml, "
+                            "summary.md)\n",
+                    results_status_name(c.run->verdict),
+                    c.run->pack_name ? c.run->pack_name : o.pack,
+                    c.run->score.scored ? c.run->score.value : 0.0, c.out_dir);
+        }
+    }
+
+cleanup:
+    if (c.journal)
+        runjson_journal_close(c.journal);
+#ifdef HX_HAVE_PLUGINS
+    plugins_close(&c);
+#endif
+    pgsvc_stop(c.pg);
+    if (watcher_started) {
+        char z = 0;
+        ssize_t w = write(wake_pipe[1], &z, 1);
+        (void)w;
+        pthread_join(wt, NULL);
+    }
+    if (wake_pipe[0] >= 0) {
+        close(wake_pipe[0]);
+        close(wake_pipe[1]);
+        wake_pipe[0] = wake_pipe[1] = -1;
+    }
+    for (size_t i = 0; i < c.nmodels; i++)
+        cost_model_free(c.models[i]);
+    hx_free(c.models);
+    results_run_free(c.run);
+    solution_release(&c.sol);
+    free(c.sol_dir);
+    hx_free(c.out_dir);
+    hx_free(c.build_error);
+    hx_free(sel);
+    scen_free(c.engine);
+    return exit_code;
+}
