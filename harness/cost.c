@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "hx_config.h"
@@ -792,4 +793,67 @@ bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
         hx_buf_printf(out, "  phase %-20s %.6f (%.1f%%)\n", b->phases[i].name, b->phases[i].cost,
                       b->phases[i].share * 100);
     return !out->oom;
+}
+
+static const char *const metric_quantities[] = {"run",
+                                                "monthly",
+                                                "per_million_input",
+                                                "per_correct_record",
+                                                "compute_used",
+                                                "compute_provisioned",
+                                                NULL};
+
+int cost_metric_value(const cost_breakdown *bs, size_t n, const char *metric, double *out,
+                      hx_err *e)
+{
+    *out = NAN;
+    char buf[256];
+    if (!metric || strncmp(metric, "cost.", 5) != 0 || strlen(metric) >= sizeof buf)
+        return hx_fail(e, HX_EUSAGE, "'%s' is not a cost metric; write e.g. 'cost.monthly.usd'",
+                       metric ? metric : "(null)");
+    memcpy(buf, metric, strlen(metric) + 1);
+    char *part[5];
+    size_t np = 0;
+    for (char *save = NULL, *t = strtok_r(buf, ".", &save); t; t = strtok_r(NULL, ".", &save)) {
+        if (np == 5) break;
+        part[np++] = t;
+    }
+    if (np != 3 && np != 4)
+        return hx_fail(e, HX_EUSAGE,
+                       "cost metric '%s' should read cost.[<model>.]<quantity>.<currency>, e.g. "
+                       "'cost.monthly.usd'",
+                       metric);
+    if (n == 0)
+        return hx_fail(e, HX_EUSAGE, "cost metric '%s' needs a cost model; pass --cost-model",
+                       metric);
+    const cost_breakdown *b = &bs[0];
+    if (np == 4) {
+        b = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (strcmp(bs[i].model->name, part[1]) == 0) b = &bs[i];
+        if (!b)
+            return hx_fail(e, HX_EUSAGE,
+                           "cost metric '%s' names model '%s', which this run did not price",
+                           metric, part[1]);
+    }
+    const char *q = part[np - 2], *cur = part[np - 1];
+    if (strcasecmp(cur, b->model->currency) != 0)
+        return hx_fail(e, HX_EUSAGE, "cost metric '%s' is in %s but model %s prices in %s", metric,
+                       cur, b->model->name, b->model->currency);
+    int k = -1;
+    for (int i = 0; metric_quantities[i]; i++)
+        if (strcmp(q, metric_quantities[i]) == 0) k = i;
+    if (k < 0) {
+        const char *s = hx_suggest(q, metric_quantities);
+        return hx_fail(e, HX_EUSAGE, "cost metric '%s': unknown quantity '%s'%s%s%s", metric, q,
+                       s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+    }
+    const double v[] = {b->total,
+                        b->projected ? b->monthly : NAN,
+                        b->per_million_input,
+                        b->per_correct_record,
+                        b->compute_used,
+                        b->compute_provisioned};
+    *out = v[k];
+    return 0;
 }

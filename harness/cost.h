@@ -244,4 +244,13 @@ void cost_breakdown_release(cost_breakdown *b);
 /* Append the breakdown as a plain-text table (for the terminal and logs) to out. */
 bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out);
 
+/* The value of a cost metric, for budgets (thresholds on cost). Grammar:
+ * "cost.[<model>.]<quantity>.<currency>" where quantity is run, monthly, per_million_input,
+ * per_correct_record, compute_used or compute_provisioned, and currency (any case) must match the
+ * model's. Without a model name the first breakdown (the primary model) is used. Examples:
+ * "cost.monthly.usd", "cost.gcp-us-central1.run.usd". Returns 0 and *out (NAN when the quantity
+ * is not available, e.g. monthly without a scale), or HX_EUSAGE naming the metric and the fix. */
+int cost_metric_value(const cost_breakdown *bs, size_t n, const char *metric, double *out,
+                      hx_err *e);
+
 #endif

@@ -559,6 +559,50 @@ static void test_cost__out_of_memory(void **state)
     assert_int_equal(rc, 0);
 }
 
+static void test_cost__budget_metrics(void **state)
+{
+    (void)state;
+    char *s = edit("\"provider\": \"test\"", "\"provider\": \"second\"");
+    cost_model *m1 = parse_ok(base_sheet);
+    cost_model *m2 = NULL;
+    hx_err e = {0};
+    assert_int_equal(cost_model_parse(s, strlen(s), "dir/other-r2.json", &m2, &e), 0);
+    assert_string_equal(m2->name, "other-r2");
+    const cost_model *ms[] = {m1, m2};
+    cost_usage u = {.requests = 2000000, .input_records = 1000000};
+    plan_scale sc = {.runs_per_day = 2};
+    cost_breakdown b[2];
+    assert_int_equal(cost_price_all(ms, 2, &u, &sc, b, &e), 0);
+    double v = 0;
+    assert_int_equal(cost_metric_value(b, 2, "cost.run.usd", &v, &e), 0);
+    NEAR(v, 10);
+    assert_int_equal(cost_metric_value(b, 2, "cost.monthly.USD", &v, &e), 0);
+    NEAR(v, 10 * 2 * 365.0 / 12);
+    assert_int_equal(cost_metric_value(b, 2, "cost.per_million_input.usd", &v, &e), 0);
+    NEAR(v, 10);
+    assert_int_equal(cost_metric_value(b, 2, "cost.per_correct_record.usd", &v, &e), 0);
+    assert_true(isnan(v));
+    assert_int_equal(cost_metric_value(b, 2, "cost.other-r2.run.usd", &v, &e), 0);
+    NEAR(v, 10);
+    assert_int_equal(cost_metric_value(b, 2, "cost.mars-1.run.usd", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "model 'mars-1'"));
+    assert_int_equal(cost_metric_value(b, 2, "cost.montly.usd", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "did you mean 'monthly'"));
+    assert_int_equal(cost_metric_value(b, 2, "cost.run.eur", &v, &e), HX_EUSAGE);
+    assert_int_equal(cost_metric_value(b, 2, "latency.p99", &v, &e), HX_EUSAGE);
+    assert_int_equal(cost_metric_value(b, 0, "cost.run.usd", &v, &e), HX_EUSAGE);
+    for (int i = 0; i < 2; i++)
+        cost_breakdown_release(&b[i]);
+    /* Without a scale there is no month to budget. */
+    assert_int_equal(cost_price(m1, &u, NULL, &b[0], &e), 0);
+    assert_int_equal(cost_metric_value(b, 1, "cost.monthly.usd", &v, &e), 0);
+    assert_true(isnan(v));
+    cost_breakdown_release(&b[0]);
+    cost_model_free(m1);
+    cost_model_free(m2);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -578,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_cost__shipped_sheet_numbers),
         cmocka_unit_test(test_cost__find_search_order),
         cmocka_unit_test(test_cost__out_of_memory),
+        cmocka_unit_test(test_cost__budget_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
