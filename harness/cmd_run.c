@@ -41,9 +41,7 @@
 #include "solution.h"
 #include "units.h"
 
-#ifdef HX_HAVE_PLUGINS
 #include "plug.h"
-#endif
 
 const char run_usage[] =
     "usage: harness run PACK --solution DIR [options]\n"
@@ -264,9 +262,12 @@ struct run_ctx {
     runjson_journal *journal;
     bool build_failed;
     char *build_error;
-#ifdef HX_HAVE_PLUGINS
-    plug_host_ctx *plugins;
-#endif
+    plug_path plugin_path;  /* where plugins are searched */
+    plug_plugin **plugins;  /* loaded so far, by name */
+    size_t nplugins;
+    PGconn *cur_conn;       /* the running scenario's database, for plugin checks */
+    gen *cur_gen;           /* and its generator, for the plugins' ledger queries */
+    const plan_scenario *cur_s;
 };
 
 /* One solution invocation; fills an invocation record and accumulates into the scenario. */
@@ -482,9 +483,7 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
     return interrupted ? HX_EINTR : 0;
 }
 
-#ifdef HX_HAVE_PLUGINS
 static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out);
-#endif
 
 static void add_metrics(results_scenario *rs, const struct inv_acc *acc, PGconn *conn,
                         const plan_scenario *s, uint64_t input_records, double replay_s,
@@ -638,11 +637,11 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth)
 static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
                        PGconn *conn, const char *outdir, uint64_t *correct)
 {
-    chk_ctx cc = {.conn = conn, .g = g, .s = s, .solution_dir = c->sol_dir, .output_dir = outdir};
-#ifdef HX_HAVE_PLUGINS
-    cc.plugin = plugin_check;
-    cc.plugin_ud = c;
-#endif
+    chk_ctx cc = {.conn = conn, .g = g, .s = s, .solution_dir = c->sol_dir, .output_dir = outdir,
+                  .plugin = plugin_check, .plugin_ud = c};
+    c->cur_conn = conn;
+    c->cur_gen = g;
+    c->cur_s = s;
     if (c->build_failed) {
         results_check *k = results_check_add(rs, "solution builds", "build", RESULTS_SEV_ERROR,
                                              RESULTS_FAIL);
@@ -817,9 +816,120 @@ done:
     return rc;
 }
 
-#ifdef HX_HAVE_PLUGINS
-#include "cmd_run_plugins.inc"
-#endif
+/* ---- plugin checks ---- */
+
+static plug_plugin *plugin_get(struct run_ctx *c, const char *name, hx_err *e)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (strcmp(c->plugins[i]->name, name) == 0)
+            return c->plugins[i];
+    plug_plugin *p = NULL;
+    if (plug_open(name, &c->plugin_path, &p, e) != 0)
+        return NULL;
+    plug_plugin **np = hx_realloc(c->plugins, (c->nplugins + 1) * sizeof *np);
+    if (!np) {
+        plug_close(p);
+        hx_fail(e, HX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->plugins = np;
+    c->plugins[c->nplugins++] = p;
+    return p;
+}
+
+/* The plugins' ledger service: an aggregate over the valid records of a dataset. */
+static int plugin_ledger(void *ud, const char *dataset, const char *agg, const char *column,
+                         double *out, hx_err *e)
+{
+    struct run_ctx *c = ud;
+    int ds = plan_scenario_dataset(c->cur_s, dataset);
+    if (ds < 0)
+        return hx_fail(e, HX_EUSAGE, "no dataset '%s' in scenario '%s'", dataset, c->cur_s->name);
+    static const char *const aggs[] = {"count", "count_distinct", "sum", "min", "max", "avg", NULL};
+    static const plan_agg codes[] = {PLAN_AGG_COUNT, PLAN_AGG_COUNT_DISTINCT, PLAN_AGG_SUM,
+                                     PLAN_AGG_MIN,   PLAN_AGG_MAX,            PLAN_AGG_AVG};
+    int a = -1;
+    for (int i = 0; aggs[i]; i++)
+        if (strcmp(aggs[i], agg) == 0)
+            a = i;
+    if (a < 0)
+        return hx_fail(e, HX_EUSAGE, "unknown ledger aggregate '%s' (count, count_distinct, sum, "
+                                     "min, max, avg)", agg);
+    plan_query q = {.dataset = (size_t)ds, .agg = codes[a], .col = -1, .group_col = -1};
+    q.sub.valid = true;
+    q.sub.dedup_col = -1;
+    q.sub.group_day_col = -1;
+    if (column && *column) {
+        q.col = plan_dataset_column(&c->cur_s->datasets[ds], column);
+        if (q.col < 0)
+            return hx_fail(e, HX_EUSAGE, "no column '%s' in dataset '%s'", column, dataset);
+    }
+    ledger_result r;
+    int rc = ledger_eval(c->cur_gen, &q, &r, e);
+    if (rc)
+        return rc;
+    *out = r.is_null ? NAN : r.number;
+    ledger_result_release(&r);
+    return 0;
+}
+
+static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
+{
+    struct run_ctx *c = ud;
+    hx_err e = {0};
+    plug_plugin *p = plugin_get(c, pc->plugin, &e);
+    const hx_plugin_check *hc = p ? plug_find_check(p, pc->plugin_check, &e) : NULL;
+    if (!hc) {
+        out->status = CHK_ERROR;
+        out->message = hx_strdup(e.msg);
+        return;
+    }
+    plug_run_opts ro = {.no_isolate = c->o->no_isolate, .conn = (struct pg_conn *)c->cur_conn,
+                        .ledger = plugin_ledger, .ledger_ud = c};
+    plug_result r;
+    plug_result_init(&r);
+    if (plug_run(p, hc, pc->params, pc->nparams, &ro, &r, &e) != 0) {
+        out->status = CHK_ERROR;
+        out->message = hx_strdup(e.msg);
+        plug_result_release(&r);
+        return;
+    }
+    out->status = r.status == PLUG_PASS ? CHK_PASS : r.status == PLUG_FAIL ? CHK_FAIL : CHK_ERROR;
+    out->expected = r.expected ? hx_strdup(r.expected) : NULL;
+    out->actual = r.actual ? hx_strdup(r.actual) : NULL;
+    out->message = r.message ? hx_strdup(r.message) : NULL;
+    if (r.nsamples) {
+        out->sample.ncols = 1;
+        out->sample.cols = hx_calloc(1, sizeof(char *));
+        out->sample.cells = hx_calloc(r.nsamples, sizeof(char *));
+        if (out->sample.cols && out->sample.cells) {
+            out->sample.cols[0] = hx_strdup("sample");
+            for (size_t i = 0; i < r.nsamples; i++)
+                out->sample.cells[i] = hx_strdup(r.samples[i]);
+            out->sample.nrows = r.nsamples;
+        }
+    }
+    out->extra = r.samples_total;
+    plug_result_release(&r);
+}
+
+static int plugins_open(struct run_ctx *c, hx_err *e)
+{
+    plug_path_init(&c->plugin_path);
+    const char *extra[1] = {c->o->plugin_path};
+    if (plug_path_standard(&c->plugin_path, c->o->pack, extra, c->o->plugin_path ? 1 : 0) != 0)
+        return hx_fail(e, HX_ENOMEM, "out of memory building the plugin search path");
+    return 0;
+}
+
+static void plugins_close(struct run_ctx *c)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        plug_close(c->plugins[i]);
+    hx_free(c->plugins);
+    plug_path_release(&c->plugin_path);
+}
+
 
 /* ---- setup ---- */
 
@@ -1209,13 +1319,11 @@ int cmd_run(int argc, char **argv)
                      (double)(hx_now_ns() - t0) / 1e6,
                      c.pg->embedded ? (c.pg->cache_hit ? ", initdb cache hit" : ", initdb") : "");
     }
-#ifdef HX_HAVE_PLUGINS
     if (plugins_open(&c, &e) != 0) {
         hx_error("%s", e.msg);
         exit_code = hx_exit_code(e.code);
         goto reports;
     }
-#endif
     if (build_solution(&c, &e) != 0) {
         hx_error("%s", e.msg);
         exit_code = hx_exit_code(e.code);
@@ -1273,9 +1381,7 @@ reports:
 cleanup:
     if (c.journal)
         runjson_journal_close(c.journal);
-#ifdef HX_HAVE_PLUGINS
     plugins_close(&c);
-#endif
     pgsvc_stop(c.pg);
     if (watcher_started) {
         char z = 0;
