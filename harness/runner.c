@@ -350,17 +350,6 @@ static bool seen_add(runner_proc *p, pid_t pid)
  * the leader included. */
 static int signal_tree(runner_proc *p, int sig)
 {
-    if (p->cg && sig == SIGKILL) {
-        char path[4300];
-        snprintf(path, sizeof path, "%s/cgroup.kill", p->cg);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
-        if (fd >= 0) {
-            (void)!write(fd, "1", 1);
-            close(fd);
-        }
-    }
-    kill(-p->pid, sig);
-
     pent *v = NULL;
     size_t n = 0, cap = 0;
     DIR *d = opendir("/proc");
@@ -409,6 +398,17 @@ static int signal_tree(runner_proc *p, int sig)
                 }
         }
     }
+    /* Signal only after the scan, so the count says what was alive, not what already died. */
+    if (p->cg && sig == SIGKILL) {
+        char path[4300];
+        snprintf(path, sizeof path, "%s/cgroup.kill", p->cg);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            (void)!write(fd, "1", 1);
+            close(fd);
+        }
+    }
+    kill(-p->pid, sig);
     int live = 0;
     for (size_t i = 0; i < n; i++) {
         if (!v[i].in) continue;

@@ -103,8 +103,9 @@ int main(int argc, char **argv)
     if (strcmp(m, "segv") == 0) {
         puts("about to crash");
         fflush(stdout);
-        volatile int *p = NULL;
-        *p = 1;
+        /* raise, not a NULL store: under -fsanitize the store is caught and becomes exit 1. */
+        signal(SIGSEGV, SIG_DFL);
+        raise(SIGSEGV);
         return 0;
     }
     if (strcmp(m, "exit") == 0 && argc == 3) {
