@@ -1,0 +1,111 @@
+#!/bin/sh
+# Transcript tests of `harness run` on the real foundation pack, a real throwaway PostgreSQL and
+# real solution processes. Each case asserts exit codes and report contents.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/scenarios/ecommerce-etl-foundation"
+SOL="$ROOT/examples/solutions/ecommerce-etl-foundation"
+XSD="$ROOT/../shared/schemas/junit-10.xsd"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-run-test.XXXXXX")
+export TMPDIR="$T/tmp"   # the embedded postgres puts its temp dirs here: we can see leftovers
+mkdir -p "$TMPDIR"
+export CI=1
+fails=0
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+no_leftovers() { # name
+    sleep 0.5
+    if ls "$TMPDIR" | grep -q hx-pg; then bad "$1: postgres temp dir left in \$TMPDIR: $(ls "$TMPDIR")"; else ok "$1: no temp dirs left"; fi
+    if pgrep -f "$TMPDIR" >/dev/null 2>&1; then bad "$1: processes left: $(pgrep -af "$TMPDIR")"; else ok "$1: no processes left"; fi
+}
+junit_valid() { # name file
+    if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD (shared/schemas next to the repo)"; return; fi
+    if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-10.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
+}
+
+# 1. The set-based reference solution passes every phase-1 scenario.
+"$BIN" run "$PACK" --solution "$SOL/setbased" --out "$T/setbased" 2>"$T/setbased.err"
+rc=$?
+expect_rc "setbased passes" 0 $rc
+[ $rc = 0 ] || tail -30 "$T/setbased.err"
+for f in run.json junit.xml summary.md; do
+    [ -s "$T/setbased/$f" ] && ok "setbased wrote $f" || bad "setbased did not write $f"
+done
+junit_valid setbased "$T/setbased/junit.xml"
+no_leftovers setbased
+
+# 2. The naive solution fails, and junit.xml names the failing checks with expected and actual.
+"$BIN" run "$PACK" --solution "$SOL/naive" --out "$T/naive" 2>"$T/naive.err"
+expect_rc "naive fails" 1 $?
+junit_valid naive "$T/naive/junit.xml"
+for s in duplicates late_arrivals; do
+    if grep -A3 "<testcase[^>]*classname=\"[^\"]*$s\"" "$T/naive/junit.xml" | grep -q "<failure"; then
+        ok "naive: a check of $s fails in junit.xml"
+    else
+        bad "naive: no failing check of $s in junit.xml"
+    fi
+done
+grep -q "expected" "$T/naive/junit.xml" && grep -q "actual" "$T/naive/junit.xml" &&
+    ok "naive: failures carry expected and actual" || bad "naive: failures lack expected/actual"
+
+# 3. --pg pointing at a closed port is an infrastructure error naming the address.
+"$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
+    --out "$T/closed" 2>"$T/closed.err"
+expect_rc "--pg closed port" 3 $?
+grep -q "127.0.0.1:1" "$T/closed.err" && ok "--pg error names the address" ||
+    bad "--pg error lacks the address: $(cat "$T/closed.err")"
+
+# 4. A hanging solution is killed at its timeout with all its children.
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hang" --scenario baseline --keep \
+    --out "$T/hang" 2>"$T/hang.err"
+expect_rc "hang fails its scenario" 1 $?
+if pgrep -f "sleep 1000" >/dev/null && pgrep -f "sleep 1000" | xargs -r ps -o pid=,args= -p | grep -q .; then
+    # only ours: the hang solution's sleeps run with cwd in tests/solutions/hang
+    left=$(for p in $(pgrep -f "sleep 1000"); do readlink "/proc/$p/cwd"; done | grep -c "tests/solutions/hang")
+    [ "$left" = 0 ] && ok "hang: no children left" || bad "hang: $left children still running"
+else
+    ok "hang: no children left"
+fi
+grep -q '"timed_out": *true' "$T/hang/run.json" && ok "hang: run.json says timed out" ||
+    bad "hang: run.json lacks timed_out"
+no_leftovers hang
+
+# 5. A crashing solution fails its scenario; the other scenarios still run and pass.
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/crash" --scenario baseline \
+    --scenario duplicates --out "$T/crash" 2>"$T/crash.err"
+expect_rc "crash fails the run" 1 $?
+grep -q '"SIGSEGV"' "$T/crash/run.json" && ok "crash: run.json names SIGSEGV" || bad "crash: no SIGSEGV"
+n=$(grep -c '"status": *"pass"' "$T/crash/run.json")
+[ "$n" -ge 1 ] && ok "crash: other scenarios still ran" || bad "crash: nothing passed"
+
+# 6. Hostile output yields well-formed, schema-valid XML.
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hostile" --scenario baseline \
+    --out "$T/hostile" 2>"$T/hostile.err"
+expect_rc "hostile fails" 1 $?
+xmllint --noout "$T/hostile/junit.xml" && ok "hostile: junit.xml well-formed" || bad "hostile: junit.xml broken"
+junit_valid hostile "$T/hostile/junit.xml"
+
+# 7. Ctrl-C mid-run: exit 130, no postgres or temp dir left, run.json covers what finished.
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/slow" --scenario baseline \
+    --scenario duplicates --out "$T/int" 2>"$T/int.err" &
+pid=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q baseline "$T/int/run.journal.jsonl" 2>/dev/null; do
+    sleep 0.2; i=$((i + 1))
+done
+sleep 1
+kill -INT $pid
+wait $pid
+expect_rc "interrupt" 130 $?
+[ -s "$T/int/run.json" ] && grep -q '"baseline"' "$T/int/run.json" &&
+    ok "interrupt: run.json covers the finished scenario" || bad "interrupt: no run.json with baseline"
+no_leftovers interrupt
+
+echo "$fails failures"
+[ "$fails" = 0 ]
