@@ -19,10 +19,16 @@ bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 expect_rc() { # name want got
     if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
 }
-no_leftovers() { # name
+pg_dirs() { ls -d /tmp/hx-pg-* "$TMPDIR"/hx-pg-* 2>/dev/null | sort; }
+pg_procs() { pgrep -x postgres 2>/dev/null | sort; }
+BASE_DIRS=$(pg_dirs)
+BASE_PROCS=$(pg_procs)
+no_leftovers() { # name: no postgres temp dir or server beyond what existed before the test
     sleep 0.5
-    if ls "$TMPDIR" | grep -q hx-pg; then bad "$1: postgres temp dir left in \$TMPDIR: $(ls "$TMPDIR")"; else ok "$1: no temp dirs left"; fi
-    if pgrep -f "$TMPDIR" >/dev/null 2>&1; then bad "$1: processes left: $(pgrep -af "$TMPDIR")"; else ok "$1: no processes left"; fi
+    d=$(pg_dirs)
+    if [ "$d" != "$BASE_DIRS" ]; then bad "$1: postgres temp dirs left: $d"; else ok "$1: no temp dirs left"; fi
+    p=$(pg_procs)
+    if [ "$p" != "$BASE_PROCS" ]; then bad "$1: postgres processes left: $p"; else ok "$1: no postgres left"; fi
 }
 junit_valid() { # name file
     if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD (shared/schemas next to the repo)"; return; fi
