@@ -455,6 +455,19 @@ static int write_line(runjson_journal *j, json_t *o, hx_err *e)
     return rc;
 }
 
+/* Make a new file's directory entry durable, so the journal survives a machine crash too. */
+static void sync_parent_dir(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? hx_strndup(path, slash == path ? 1 : (size_t)(slash - path)) : NULL;
+    int fd = open(dir ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+    hx_free(dir);
+}
+
 int runjson_journal_open(const char *path, const results_run *r, runjson_journal **out, hx_err *e)
 {
     *out = NULL;
@@ -474,6 +487,7 @@ int runjson_journal_open(const char *path, const results_run *r, runjson_journal
         return rc;
     }
     pthread_mutex_init(&j->mu, NULL);
+    sync_parent_dir(path);
     json_t *hdr = json_object();
     json_t *body = write_obj(&results_type_run, r, true);
     int rc = 0;
