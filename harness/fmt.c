@@ -100,10 +100,17 @@ static void put2(char *p, unsigned v)
  * sep 0: date only). Returns the length. Years outside 0..9999 fall back to snprintf. */
 static size_t ts_text(char *buf, int64_t us, char sep)
 {
-    int64_t day = floor_div(us, DAY_US), rem = us - day * DAY_US, y;
-    unsigned mo, d;
-    civil(day, &y, &mo, &d);
+    /* Consecutive records mostly share a day: keep the last date's text. */
+    static _Thread_local int64_t cached_day = INT64_MIN;
+    static _Thread_local char cached[10];
+    int64_t day = floor_div(us, DAY_US), rem = us - day * DAY_US, y = 0;
+    unsigned mo = 0, d = 0;
     unsigned secs = (unsigned)(rem / 1000000), frac = (unsigned)(rem % 1000000);
+    if (day == cached_day) {
+        memcpy(buf, cached, 10);
+        goto time;
+    }
+    civil(day, &y, &mo, &d);
     if (y < 0 || y > 9999) {
         if (!sep) return (size_t)snprintf(buf, 32, "%lld-%02u-%02u", (long long)y, mo, d);
         return (size_t)snprintf(buf, 40, "%lld-%02u-%02u%c%02u:%02u:%02u.%06uZ", (long long)y, mo,
@@ -115,6 +122,9 @@ static size_t ts_text(char *buf, int64_t us, char sep)
     put2(buf + 5, mo);
     buf[7] = '-';
     put2(buf + 8, d);
+    memcpy(cached, buf, 10);
+    cached_day = day;
+time:
     if (!sep) {
         buf[10] = '\0';
         return 10;
@@ -152,6 +162,15 @@ void fmt_timestamp(char *buf, size_t n, int64_t us)
 size_t fmt_date(char *buf, int64_t us)
 {
     return ts_text(buf, us, 0);
+}
+
+/* hx_buf_putc without the call: the separators of every field go through here. */
+static inline bool bput(hx_buf *b, char c)
+{
+    if (b->len + 2 > b->cap) return hx_buf_putc(b, c);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+    return true;
 }
 
 /* ---- strings ---- */
@@ -211,7 +230,7 @@ static bool json_body(hx_buf *b, const char *s, size_t n)
 
 static bool json_string(hx_buf *b, const char *s, size_t n)
 {
-    return hx_buf_putc(b, '"') && json_body(b, s, n) && hx_buf_putc(b, '"');
+    return bput(b, '"') && json_body(b, s, n) && bput(b, '"');
 }
 
 bool fmt_json_string(hx_buf *out, const char *s, size_t n)
@@ -387,18 +406,18 @@ bool fmt_header(hx_buf *out, const plan_dataset *ds, plan_format f, uint32_t bat
     if (f != PLAN_FMT_CSV) return true;
     bool ok = true, first = true;
     for (size_t c = 0; c < ds->ncols; c++) {
-        if (!first) ok &= hx_buf_putc(out, ',');
+        if (!first) ok &= bput(out, ',');
         first = false;
         const char *n = col_name(ds, c, batch);
         ok &= csv_string(out, n, strlen(n));
     }
     for (size_t fi = 0; fi < ds->nfaults; fi++)
         if (drift_on(ds, fi, batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
-            if (!first) ok &= hx_buf_putc(out, ',');
+            if (!first) ok &= bput(out, ',');
             first = false;
             ok &= csv_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name));
         }
-    return hx_buf_putc(out, '\n') && ok;
+    return bput(out, '\n') && ok;
 }
 
 /* BAD_TYPE text: what a broken upstream export writes into a number or time. */
@@ -417,17 +436,17 @@ static bool put_bad_utf8(hx_buf *b, plan_format f, const gen_value *v, uint64_t 
     while (half > 0 && ((unsigned char)s[half] & 0xC0) == 0x80)
         half--; /* break the text only where we mean to */
     if (f == PLAN_FMT_JSONL)
-        return hx_buf_putc(b, '"') && json_body(b, s, half) && hx_buf_append(b, bad, nb) &&
-               json_body(b, s + half, n - half) && hx_buf_putc(b, '"');
+        return bput(b, '"') && json_body(b, s, half) && hx_buf_append(b, bad, nb) &&
+               json_body(b, s + half, n - half) && bput(b, '"');
     bool q = csv_needs_quotes(s, n) && n > 0;
-    bool ok = !q || hx_buf_putc(b, '"');
+    bool ok = !q || bput(b, '"');
     for (size_t i = 0; i <= n; i++) {
         if (i == half) ok &= hx_buf_append(b, bad, nb);
         if (i == n) break;
-        if (q && s[i] == '"') ok &= hx_buf_putc(b, '"');
-        ok &= hx_buf_putc(b, s[i]);
+        if (q && s[i] == '"') ok &= bput(b, '"');
+        ok &= bput(b, s[i]);
     }
-    return ok && (!q || hx_buf_putc(b, '"'));
+    return ok && (!q || bput(b, '"'));
 }
 
 /* Start of field j of a CSV line (no newline), honouring quotes; sets *quoted. */
@@ -492,15 +511,15 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
 {
     size_t start = out->len;
     bool ok = true, first = true, json = f == PLAN_FMT_JSONL;
-    if (json) ok &= hx_buf_putc(out, '{');
+    if (json) ok &= bput(out, '{');
     for (size_t c = 0; c < ds->ncols; c++) {
         if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
-        if (!first) ok &= hx_buf_putc(out, ',');
+        if (!first) ok &= bput(out, ',');
         first = false;
         const plan_column *col = &ds->cols[c];
         if (json) {
             const char *n = col_name(ds, c, r->batch);
-            ok &= json_string(out, n, strlen(n)) && hx_buf_putc(out, ':');
+            ok &= json_string(out, n, strlen(n)) && bput(out, ':');
         }
         const gen_value *v = &r->vals[c];
         if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_TYPE) {
@@ -523,11 +542,11 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
     }
     for (size_t fi = 0; fi < ds->nfaults; fi++)
         if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
-            if (!first) ok &= hx_buf_putc(out, ',');
+            if (!first) ok &= bput(out, ',');
             first = false;
             if (json)
                 ok &= json_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name)) &&
-                      hx_buf_putc(out, ':');
+                      bput(out, ':');
             ok &= put_added(out, f, ds, fi, r);
         }
     if (r->corrupt == PLAN_C_EXTRA_COLUMN) {
@@ -536,8 +555,8 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
         else
             ok &= hx_buf_puts(out, first ? "extra" : ",extra");
     }
-    if (json) ok &= hx_buf_putc(out, '}');
-    ok &= hx_buf_putc(out, '\n');
+    if (json) ok &= bput(out, '}');
+    ok &= bput(out, '\n');
     if (ok && r->corrupt == PLAN_C_TRUNCATE) truncate_line(out, start, f);
     return ok && !out->oom;
 }
@@ -569,7 +588,8 @@ int gen_write_dataset(gen *g, size_t ds, plan_format f, int64_t batch, FILE *out
             goto done;
         }
         if (b.len >= (1 << 16) || (rc == 0 && b.len)) {
-            hx_sha256_update(&sha, b.data, b.len);
+            if (sha256_hex) /* hashing costs as much as generating: only when asked */
+                hx_sha256_update(&sha, b.data, b.len);
             if (fwrite(b.data, 1, b.len, out) != b.len) {
                 rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
                 goto done;

@@ -607,7 +607,11 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
     }
     uint64_t pos = id;
     if (copy) pos = id + gd->gap < d->rows ? id + gd->gap : d->rows - 1;
-    r->arrival_us = arrival_of(g, di, pos);
+    /* An original's arrival is its clean time value, already drawn unless NULL or hooked. */
+    if (!copy && gd->arr_col >= 0 && !d->row_hook && !r->vals[gd->arr_col].null)
+        r->arrival_us = r->vals[gd->arr_col].i;
+    else
+        r->arrival_us = arrival_of(g, di, pos);
     r->batch = batch_of(g, di, pos);
 
     for (size_t fi = 0; fi < d->nfaults; fi++) {
