@@ -6,6 +6,25 @@
  * Emissions: a dataset of N logical records emits N records plus one copy per DUPLICATE fault hit,
  * in arrival order. gen_cursor walks them; gen_record_at() builds any one.
  *
+ * Arrival order: originals in id order; the DUPLICATE copy of record id comes right after original
+ * id + gap (gap of the dataset's first duplicates fault; copies whose id + gap >= rows come after
+ * the last original, in id order). arrival_us is the time column's clean value (start + id/rate +
+ * jitter) when the dataset's time column is a TIMESTAMP-kind column, else a synthetic clock of one
+ * record per ms from 2026-01-01T00:00:00Z; a copy arrives with (and in the batch of) the original
+ * it follows. Batches: NONE 0; COUNT id * nbatches / rows; DAY the UTC day of arrival_us minus
+ * the day of the time column's start. A cursor on one batch jumps to that batch's id range.
+ *
+ * Faults are pure functions of (seed, fault index, id), applied in plan order. Only the first
+ * DUPLICATE and the first CORRUPT fault that hits a record count. The copy (not the original)
+ * carries the DUPLICATE bit and repeats its original's other hits; with probability `changed` it
+ * alters one non-NULL payload column (not the key, sequence, uuid, fk or lua columns): another
+ * category, +1..100 units, +1..3600 s, a flipped bool, or " v2" appended to text. LATE sets the
+ * time column to its clean value - delay and only hits records whose clean value is non-NULL and
+ * whose shifted time stays >= the column's start. OUT_OF_ORDER subtracts uniform [0, window).
+ * ORPHANS regenerates the parent column for a parent id in [parent rows, 2 * parent rows): a key
+ * that cannot exist when the parent key is a sequence or uuid column. ZIPF picks parent 0 most
+ * often (inverse CDF of a bounded power law with exponent skew).
+ *
  * Pattern language (PLAN_COL_PATTERN): '#' a digit, 'A' an upper-case letter, 'a' a lower-case
  * letter, '?' a letter or digit, '\\x' the literal x, '{w1|w2|w3}' one of the words, any other
  * character itself. Example: "{Ana|Bo|Cy} ###-AA".
