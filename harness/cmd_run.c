@@ -364,12 +364,13 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
         inv->cpu_sys_s = cpu_s;
         inv->peak_rss_bytes = (int64_t)peak;
         char *tail = NULL;
-        if (runner_log_tail(r.stdout_path, 4096, &tail, NULL, NULL) == 0) {
+        size_t tail_len = 0;
+        if (runner_log_tail(r.stdout_path, 4096, &tail, &tail_len, NULL) == 0) {
             results_set_str(&inv->stdout_tail, tail);
             hx_free(tail);
         }
         tail = NULL;
-        if (runner_log_tail(r.stderr_path, 4096, &tail, NULL, NULL) == 0) {
+        if (runner_log_tail(r.stderr_path, 4096, &tail, &tail_len, NULL) == 0) {
             results_set_str(&inv->stderr_tail, tail);
             hx_free(tail);
         }
@@ -1010,7 +1011,8 @@ static int build_solution(struct run_ctx *c, hx_err *e)
         set_current(NULL);
         if (!rc && (!r.exited || r.exit_code != 0)) {
             char *tail = NULL;
-            runner_log_tail(r.stderr_path, 2000, &tail, NULL, NULL);
+            size_t tail_len = 0;
+            runner_log_tail(r.stderr_path, 2000, &tail, &tail_len, NULL);
             hx_buf m;
             hx_buf_init(&m);
             hx_buf_printf(&m, "the build command '%s' %s; stderr ends with:\n%s", c->sol.build,
@@ -1049,8 +1051,25 @@ static void link_latest(const char *out_dir)
         rename("runs/latest.tmp", "runs/latest");
 }
 
+static bool html_written;
+
+/* The run's score: the mean of its scenarios' scores, so a leaderboard ranks one number. */
+static void run_score(results_run *r)
+{
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nscenarios; i++)
+        if (r->scenarios[i].score.scored) {
+            sum += r->scenarios[i].score.value;
+            n++;
+        }
+    r->score.scored = n > 0;
+    r->score.value = n ? sum / (double)n : 0;
+}
+
 static int write_reports(struct run_ctx *c, hx_err *e)
 {
+    run_score(c->run);
     char *p = path_join(c->out_dir, "run.json");
     int rc = runjson_write(c->run, p, e);
     hx_free(p);
@@ -1068,6 +1087,7 @@ static int write_reports(struct run_ctx *c, hx_err *e)
     if (!rc) {
         p = path_join(c->out_dir, "report.html");
         rc = rep_html_write(c->run, p, e);
+        html_written = rc == 0;
         hx_free(p);
     }
 #endif
@@ -1370,11 +1390,11 @@ reports:
         } else {
             if (!o.out)
                 link_latest(c.out_dir);
-            fprintf(stderr, "%s: %s, score %.0f; reports in %s/ (report.html, run.json, junit.xml, "
-                            "summary.md)\n",
+            fprintf(stderr, "%s: %s, score %.0f; reports in %s/ (run.json, junit.xml, summary.md%s)\n",
                     results_status_name(c.run->verdict),
                     c.run->pack_name ? c.run->pack_name : o.pack,
-                    c.run->score.scored ? c.run->score.value : 0.0, c.out_dir);
+                    c.run->score.scored ? c.run->score.value : 0.0, c.out_dir,
+                    html_written ? ", report.html" : "");
         }
     }
 

@@ -554,7 +554,13 @@ static void apply_corrupt(const gen *g, size_t di, size_t fi, gen_record *r)
         else
             kind = PLAN_C_TRUNCATE; /* nothing typed to break either */
     }
-    if (kind == PLAN_C_MISSING_COLUMN) r->corrupt_col = (int)rng_below(x, d->ncols);
+    if (kind == PLAN_C_MISSING_COLUMN) {
+        /* any field but the key */
+        size_t n = d->ncols - (d->key_col >= 0 && d->ncols > 1);
+        int c = (int)rng_below(x, n ? n : 1);
+        if (d->key_col >= 0 && c >= d->key_col && d->ncols > 1) c++;
+        r->corrupt_col = c;
+    }
     r->corrupt = kind;
     r->aux[fi] = r->corrupt_col;
 }
@@ -903,7 +909,9 @@ static int setup_dataset(gen *g, size_t di, hx_err *e)
         gd->arr_col = d->time_col;
     for (size_t c = 0; c < d->ncols; c++) {
         const plan_column *col = &d->cols[c];
-        if (col->type == PLAN_T_STRING)
+        /* Corruption never touches the key: a quarantine must be able to name the record. */
+        if ((int)c == d->key_col) {
+        } else if (col->type == PLAN_T_STRING)
             gd->str_cols[gd->nstr++] = (int)c;
         else if (col->type != PLAN_T_UUID)
             gd->num_cols[gd->nnum++] = (int)c;
@@ -913,7 +921,8 @@ static int setup_dataset(gen *g, size_t di, hx_err *e)
     }
     if (!gd->nstr)
         for (size_t c = 0; c < d->ncols; c++)
-            if (d->cols[c].type == PLAN_T_UUID) gd->str_cols[gd->nstr++] = (int)c;
+            if (d->cols[c].type == PLAN_T_UUID && (int)c != d->key_col)
+                gd->str_cols[gd->nstr++] = (int)c;
     for (size_t fi = 0; fi < d->nfaults; fi++)
         if ((rc = setup_fault(g, di, fi, e)) < 0) return rc;
     return setup_batches(g, di, e);
