@@ -1,7 +1,8 @@
-/* rep.h - report writers: JUnit XML (junit.c), the Markdown summary (markdown.c) and the text
- * escaping they share (xmlesc.c). Each renders a settled results_run (results_run_settle) and
- * never changes it. Every string from the model is treated as untrusted: invalid UTF-8 and
- * characters the output format cannot carry become U+FFFD, and lengths are capped.
+/* rep.h - report writers: JUnit XML (junit.c), the Markdown summary (markdown.c), report.html
+ * (html.c) and the text escaping they share (xmlesc.c). Each renders a settled results_run
+ * (results_run_settle) and never changes it. Every string from the model is treated as
+ * untrusted: invalid UTF-8 and characters the output format cannot carry become U+FFFD, and
+ * lengths are capped.
  *
  * Ownership: renderers append to a caller-owned hx_buf; the run is only borrowed. */
 #ifndef HX_REP_H
@@ -57,5 +58,21 @@ bool rep_md_cell(hx_buf *out, const char *s, size_t max);
 bool rep_markdown_render(hx_buf *out, const results_run *r, size_t max_bytes);
 /* Render and write atomically to path. */
 int rep_markdown_write(const results_run *r, const char *path, size_t max_bytes, hx_err *e);
+
+/* ---- HTML (html.c) ---- */
+
+#define REP_HTML_LOG_MAX (16 * 1024) /* bytes of each solution log tail shown */
+
+/* Append s as HTML text, safe in element content and in a quoted attribute: & < > " ' escaped,
+ * CRLF as LF, other C0/C1 controls (but \t \n), noncharacters and invalid UTF-8 as U+FFFD. At
+ * most max bytes of s are used (0: all); a cut ends in "…". NULL appends nothing. */
+bool rep_html_text(hx_buf *out, const char *s, size_t max);
+/* Render r as report.html: one self-contained page (inline CSS, JS and SVG; nothing fetched) with
+ * the header, verdict, score, cost per model and a section per scenario (checks, thresholds,
+ * invocations and log tails, histogram and resource charts, cost breakdown, score). Model text
+ * never lands in the script. Returns false when out of memory. */
+bool rep_html_render(hx_buf *out, const results_run *r);
+/* Render and write atomically to path. Returns 0 or a negative hx code. */
+int rep_html_write(const results_run *r, const char *path, hx_err *e);
 
 #endif

@@ -1,0 +1,235 @@
+/* test_html.c - report.html: the escaping function, every fixture rendered without raw markup
+ * from hostile text, every scenario present, the page self-contained and small. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rep.h"
+#include "runjson.h"
+
+static results_run *load(const char *rel)
+{
+    char path[1024];
+    const char *root = getenv("HX_SOURCE_ROOT");
+    assert_non_null(root);
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", root, rel);
+    results_run *r = NULL;
+    hx_err e = {0};
+    if (runjson_read(path, &r, &e) != 0) fail_msg("%s", e.msg);
+    return r;
+}
+
+static char *render(const results_run *r, size_t *len)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(rep_html_render(&b, r));
+    if (len) *len = b.len;
+    hx_buf_putc(&b, '\0');
+    return hx_buf_steal(&b);
+}
+
+static char *escape(const char *in, size_t max)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(rep_html_text(&b, in, max));
+    hx_buf_putc(&b, '\0');
+    return hx_buf_steal(&b);
+}
+
+static void expect_text(const char *in, size_t max, const char *want)
+{
+    char *got = escape(in, max);
+    assert_string_equal(got, want);
+    hx_free(got);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+static void test_html__text_escaping(void **state)
+{
+    (void)state;
+    expect_text("<script>alert('x')</script>", 0,
+                "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;");
+    expect_text("a & \"b\" > c", 0, "a &amp; &quot;b&quot; &gt; c");
+    expect_text("&amp;", 0, "&amp;amp;");
+    expect_text("l1\r\nl2\tx\n", 0, "l1\nl2\tx\n");
+    /* A lone CR, C0, DEL, C1, noncharacters and invalid bytes all become U+FFFD. */
+    expect_text("\r\x01\x1b\x7f\xc2\x85\xef\xbf\xbe\xff\xed\xa0\x80", 0,
+                "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+                "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    expect_text("caf\xc3\xa9 \xe2\x82\xac", 0, "caf\xc3\xa9 \xe2\x82\xac");
+    /* A cut never splits a UTF-8 sequence and is marked. */
+    expect_text("abc\xe2\x82\xac", 4, "abc\xe2\x80\xa6");
+    expect_text(NULL, 0, "");
+}
+
+/* Every scenario's name, escaped, is in the page exactly as rep_html_text writes it. */
+static void expect_names(const results_run *r, const char *html)
+{
+    for (size_t i = 0; i < r->nscenarios; i++) {
+        char *want = escape(r->scenarios[i].name, 300);
+        if (!strstr(html, want)) fail_msg("scenario %zu's name is missing: %s", i, want);
+        hx_free(want);
+    }
+    assert_int_equal(count(html, "<details class=\"scenario\""), r->nscenarios);
+}
+
+/* The page's only script is its own; no markup from the model survives. */
+static void expect_inert(const char *html)
+{
+    assert_int_equal(count(html, "<script"), 1);
+    assert_int_equal(count(html, "</script>"), 1);
+    assert_null(strstr(html, "<x>"));
+    assert_null(strstr(html, "<img"));
+    assert_null(strstr(html, "onerror"));
+    assert_null(strstr(html, "<a "));
+    /* Nothing is fetched: no src or href attributes at all, no @import or url(). */
+    assert_null(strstr(html, " src="));
+    assert_null(strstr(html, " href="));
+    assert_null(strstr(html, "@import"));
+    assert_null(strstr(html, "url("));
+}
+
+static void test_html__hostile(void **state)
+{
+    (void)state;
+    results_run *r = load("runs/hostile.json");
+    size_t len;
+    char *html = render(r, &len);
+    expect_inert(html);
+    expect_names(r, html);
+    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    /* Control characters from the fixture became U+FFFD, never raw bytes. */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)html[i];
+        if (c < 0x20 && c != '\n' && c != '\t') fail_msg("raw control byte 0x%02x at %zu", c, i);
+    }
+    assert_true(len < 1024 * 1024);
+    hx_free(html);
+    results_run_free(r);
+}
+
+static void test_html__fixtures(void **state)
+{
+    (void)state;
+    const char *names[] = {"runs/pass.json", "runs/mixed.json", "html/charts.json"};
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
+        results_run *r = load(names[k]);
+        size_t len;
+        char *html = render(r, &len);
+        expect_inert(html);
+        expect_names(r, html);
+        char want[64];
+        snprintf(want, sizeof want, "data-verdict=\"%s\"", results_status_name(r->verdict));
+        assert_non_null(strstr(html, want));
+        assert_true(len < 1024 * 1024);
+        hx_free(html);
+        results_run_free(r);
+    }
+}
+
+/* The six-scenario fixture: a chart per histogram (two), per resource series and per cost model
+ * with lines, and the page well under the 1 MB budget. */
+static void test_html__charts(void **state)
+{
+    (void)state;
+    results_run *r = load("html/charts.json");
+    assert_int_equal(r->nscenarios, 6);
+    size_t len;
+    char *html = render(r, &len);
+    size_t hist = 0, res = 0, cost = 0;
+    for (size_t i = 0; i < r->nscenarios; i++) {
+        const results_scenario *sc = &r->scenarios[i];
+        hist += sc->nhistograms;
+        res += sc->resources.nseries > 0;
+        for (size_t c = 0; c < sc->ncost; c++)
+            cost += sc->cost[c].nlines > 0;
+    }
+    assert_true(hist > 0 && res > 0 && cost > 0);
+    assert_int_equal(count(html, "data-chart=\"hist-bars\""), hist);
+    assert_int_equal(count(html, "data-chart=\"hist-curve\""), hist);
+    assert_int_equal(count(html, "data-chart=\"resources\""), res);
+    assert_int_equal(count(html, "data-chart=\"cost\""), cost);
+    assert_int_equal(count(html, "<svg"), 2 * hist + res + cost);
+    assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
+    /* Units are shown: ms for sub-second latency, MB for memory, the currency for cost. */
+    assert_non_null(strstr(html, " ms"));
+    assert_non_null(strstr(html, " MB"));
+    assert_non_null(strstr(html, " USD"));
+    assert_true(len < 512 * 1024);
+    hx_free(html);
+    results_run_free(r);
+}
+
+static void test_html__write(void **state)
+{
+    (void)state;
+    results_run *r = load("runs/pass.json");
+    char path[] = "/tmp/hx-test-html-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    hx_err e = {0};
+    assert_int_equal(rep_html_write(r, path, &e), 0);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(hx_read_file(path, &data, &len, &e), 0);
+    char *html = render(r, NULL);
+    assert_string_equal(data, html);
+    hx_free(data);
+    hx_free(html);
+    unlink(path);
+    results_run_free(r);
+}
+
+/* Every failing allocation is reported, until enough succeed to render the page whole. */
+static void test_html__oom(void **state)
+{
+    (void)state;
+    results_run *r = load("runs/mixed.json");
+    char *whole = render(r, NULL);
+    bool ok = false;
+    long n = 0;
+    for (; !ok && n < 64; n++) {
+        hx_buf b;
+        hx_buf_init(&b);
+        hx_alloc_fail_after(n);
+        ok = rep_html_render(&b, r);
+        hx_alloc_fail_after(-1);
+        if (ok) {
+            hx_buf_putc(&b, '\0');
+            assert_string_equal(b.data, whole);
+        } else {
+            assert_true(b.oom);
+        }
+        hx_buf_release(&b);
+    }
+    assert_true(ok);
+    assert_true(n > 1);
+    hx_free(whole);
+    results_run_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_html__text_escaping), cmocka_unit_test(test_html__hostile),
+        cmocka_unit_test(test_html__fixtures),      cmocka_unit_test(test_html__charts),
+        cmocka_unit_test(test_html__write),         cmocka_unit_test(test_html__oom),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
