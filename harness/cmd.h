@@ -22,6 +22,8 @@ void hx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* @cmd-decls-begin */
+int cmd_report(int argc, char **argv);
+extern const char report_usage[];
 /* @cmd-decls-end */
 
 #endif

@@ -62,7 +62,7 @@ static const struct cmd commands[] = {
     {"gen", NULL, NULL, "write a scenario's generated data (and its ledger) to CSV or JSONL"},
     {"list", NULL, NULL, "list a pack's scenarios with tags, datasets and row counts"},
     {"merge", NULL, NULL, "merge shard results into one run"},
-    {"report", NULL, NULL, "render reports from a run.json or journal"},
+    {"report", cmd_report, report_usage, "render reports from a run.json or journal"},
     {"run", NULL, NULL, "run a challenge pack against a solution and write the reports"},
     /* @cmd-table-end */
 };
