@@ -1,0 +1,529 @@
+/* cmd_compare.c - `harness compare BASE.json HEAD.json`: what changed between two runs, as a
+ * terminal table, a Markdown PR comment or JSON, with --fail-on gates for CI. */
+#include <getopt.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "compare.h"
+#include "rep.h"
+#include "runjson.h"
+
+const char compare_usage[] =
+    "usage: harness compare BASE.json HEAD.json [--md | --json] [--fail-on GATE]...\n"
+    "\n"
+    "Compare two run.json files scenario by scenario: scenarios added and removed, checks that\n"
+    "flipped, latency percentiles, wall time, CPU, memory, cost per model and score, each with\n"
+    "base, head, delta and delta percent (no percent when base is 0 or missing).\n"
+    "\n"
+    "options:\n"
+    "  --md               GitHub-flavoured Markdown, for a pull-request comment\n"
+    "  --json             one JSON document\n"
+    "  --fail-on GATE     exit 1 when GATE trips (repeatable):\n"
+    "                       checks               a check newly fails in HEAD\n"
+    "                       <metric>:+N%         HEAD exceeds BASE by more than N percent in any\n"
+    "                                            scenario, e.g. cost.monthly.usd:+10%,\n"
+    "                                            latency.e2e.p99:+20%, solution.wall.max:+20%;\n"
+    "                                            cost.X also covers every model's cost.<model>.X\n"
+    "                       score:-N             the score dropped by more than N points\n"
+    "  -h, --help         this text\n"
+    "\n"
+    "exit codes: 0 no gate tripped, 1 a gate tripped, 2 usage error or unreadable file\n";
+
+#define GREEN "\x1b[32m"
+#define RED "\x1b[31m"
+#define BOLD "\x1b[1m"
+#define RESET "\x1b[0m"
+
+/* Untrusted text for a terminal: controls (escape sequences included) and invalid UTF-8 become
+ * '?', at most max bytes. */
+static void term_text(hx_buf *b, const char *s, size_t max)
+{
+    if (!s) return;
+    size_t len = strlen(s), used = 0;
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t k = results_utf8_next(s + i, len - i, &cp);
+        if (used + k > max) {
+            hx_buf_puts(b, "\xe2\x80\xa6");
+            return;
+        }
+        if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+            hx_buf_putc(b, '?');
+        else
+            hx_buf_append(b, s + i, k);
+        used += k;
+        i += k;
+    }
+}
+
+/* Valid UTF-8 for jansson (which refuses anything else): invalid sequences become U+FFFD. */
+static json_t *jstr(const char *s)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    size_t len = s ? strlen(s) : 0;
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t k = results_utf8_next(s + i, len - i, &cp);
+        if (cp < 0)
+            hx_buf_puts(&b, "\xef\xbf\xbd");
+        else
+            hx_buf_append(&b, s + i, k);
+        i += k;
+    }
+    json_t *j = json_stringn(b.data ? b.data : "", b.len);
+    hx_buf_release(&b);
+    return j;
+}
+
+static json_t *jnum(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* A number with its unit, compact: bytes in MB, money with 4 decimals. */
+static void fmt_num(char *out, size_t n, double v, const char *unit)
+{
+    if (!isfinite(v)) {
+        snprintf(out, n, "-");
+    } else if (unit && strcmp(unit, "bytes") == 0) {
+        snprintf(out, n, "%.1f MB", v / 1e6);
+    } else if (unit && strcmp(unit, "USD") == 0) {
+        snprintf(out, n, "$%.4f", v);
+    } else if (unit && *unit && strlen(unit) <= 8) {
+        char u[9];
+        size_t k = 0;
+        for (; unit[k]; k++)
+            u[k] = unit[k] >= 0x21 && unit[k] < 0x7f && unit[k] != '|' && unit[k] != '`' &&
+                           unit[k] != '<' && unit[k] != '&'
+                       ? unit[k]
+                       : '?';
+        u[k] = 0;
+        snprintf(out, n, "%.4g %s", v, u);
+    } else {
+        snprintf(out, n, "%.4g", v);
+    }
+}
+
+static void fmt_delta(char *out, size_t n, double v, const char *unit)
+{
+    if (!isfinite(v)) {
+        snprintf(out, n, "-");
+        return;
+    }
+    char tmp[48];
+    fmt_num(tmp, sizeof tmp, fabs(v), unit);
+    snprintf(out, n, "%s%s", v < 0 ? "-" : "+", tmp);
+}
+
+static void fmt_pct(char *out, size_t n, double pct)
+{
+    if (isfinite(pct))
+        snprintf(out, n, "%+.1f%%", pct);
+    else
+        snprintf(out, n, "-");
+}
+
+/* -1 worse, 0 same or unknown, +1 better. */
+static int verdict(const cmp_value *v)
+{
+    if (!isfinite(v->delta) || v->delta == 0) return 0;
+    bool up = v->delta > 0;
+    return (up == (v->better == CMP_HIGHER_BETTER)) ? 1 : -1;
+}
+
+static bool shown(const cmp_value *v)
+{
+    return !(isnan(v->base) && isnan(v->head));
+}
+
+/* ---- terminal ---- */
+
+static void term_values(hx_buf *b, const cmp_scenario *s, bool color)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nvalues; i++)
+        any |= shown(&s->values[i]);
+    if (!any) return;
+    hx_buf_printf(b, "  %-36s %14s %14s %14s %9s\n", "metric", "base", "head", "delta", "%");
+    for (size_t i = 0; i < s->nvalues; i++) {
+        const cmp_value *v = &s->values[i];
+        if (!shown(v)) continue;
+        char bs[64], hs[64], ds[64], ps[32];
+        fmt_num(bs, sizeof bs, v->base, v->unit);
+        fmt_num(hs, sizeof hs, v->head, v->unit);
+        fmt_delta(ds, sizeof ds, v->delta, v->unit);
+        fmt_pct(ps, sizeof ps, v->pct);
+        hx_buf t;
+        hx_buf_init(&t);
+        term_text(&t, v->name, 36);
+        int vd = verdict(v);
+        const char *on = color && vd ? (vd > 0 ? GREEN : RED) : "", *off = color && vd ? RESET : "";
+        hx_buf_printf(b, "  %-36s %14s %14s %s%14s %9s%s\n", t.data ? t.data : "", bs, hs, on, ds,
+                      ps, off);
+        hx_buf_release(&t);
+    }
+}
+
+static void term_checks(hx_buf *b, const cmp_scenario *s, bool color)
+{
+    for (size_t i = 0; i < s->nchecks; i++) {
+        const cmp_check *c = &s->checks[i];
+        bool good = c->change == CMP_FIXED;
+        hx_buf_puts(b, "  check '");
+        term_text(b, c->name, 120);
+        hx_buf_printf(
+            b, "': %s -> %s  %s%s%s\n", c->in_base ? results_status_name(c->base) : "absent",
+            c->in_head ? results_status_name(c->head) : "absent", color ? (good ? GREEN : RED) : "",
+            cmp_change_names[c->change], color ? RESET : "");
+    }
+}
+
+static void term_scenario(hx_buf *b, const cmp_scenario *s, bool added, bool color)
+{
+    hx_buf_puts(b, "\n");
+    if (color) hx_buf_puts(b, BOLD);
+    hx_buf_puts(b, added ? "added scenario " : "scenario ");
+    term_text(b, s->name, 120);
+    if (color) hx_buf_puts(b, RESET);
+    if (added)
+        hx_buf_printf(b, ": %s\n", results_status_name(s->head_status));
+    else
+        hx_buf_printf(b, ": %s -> %s\n", results_status_name(s->base_status),
+                      results_status_name(s->head_status));
+    term_checks(b, s, color);
+    term_values(b, s, color);
+}
+
+static void render_term(hx_buf *b, const cmp_diff *d, const char *bp, const char *hp, bool color)
+{
+    hx_buf_puts(b, "base: ");
+    term_text(b, bp, 200);
+    hx_buf_puts(b, "\nhead: ");
+    term_text(b, hp, 200);
+    char bs[64], hs[64], ds[64], ps[32];
+    fmt_num(bs, sizeof bs, d->score.base, "");
+    fmt_num(hs, sizeof hs, d->score.head, "");
+    fmt_delta(ds, sizeof ds, d->score.delta, "");
+    fmt_pct(ps, sizeof ps, d->score.pct);
+    hx_buf_printf(b, "\nscore: %s -> %s (%s, %s)\n", bs, hs, ds, ps);
+    hx_buf_printf(b, "scenarios: %zu compared, %zu added, %zu removed\n", d->nscenarios, d->nadded,
+                  d->nremoved);
+    for (size_t i = 0; i < d->nremoved; i++) {
+        hx_buf_puts(b, "removed scenario ");
+        term_text(b, d->removed[i], 120);
+        hx_buf_puts(b, "\n");
+    }
+    for (size_t i = 0; i < d->nscenarios; i++)
+        term_scenario(b, &d->scenarios[i], false, color);
+    for (size_t i = 0; i < d->nadded; i++)
+        term_scenario(b, &d->added[i], true, color);
+}
+
+/* ---- Markdown ---- */
+
+static void md_values(hx_buf *b, const cmp_scenario *s)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nvalues; i++)
+        any |= shown(&s->values[i]);
+    if (!any) return;
+    hx_buf_puts(b, "\n| metric | base | head | Δ | Δ% | |\n|---|---:|---:|---:|---:|---|\n");
+    for (size_t i = 0; i < s->nvalues; i++) {
+        const cmp_value *v = &s->values[i];
+        if (!shown(v)) continue;
+        char bs[64], hs[64], ds[64], ps[32];
+        fmt_num(bs, sizeof bs, v->base, v->unit);
+        fmt_num(hs, sizeof hs, v->head, v->unit);
+        fmt_delta(ds, sizeof ds, v->delta, v->unit);
+        fmt_pct(ps, sizeof ps, v->pct);
+        int vd = verdict(v);
+        hx_buf_puts(b, "| ");
+        rep_md_cell(b, v->name, 80);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, bs, 0);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, hs, 0);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, ds, 0);
+        hx_buf_printf(b, " | %s | %s |\n", ps, vd > 0 ? "🟢" : vd < 0 ? "🔴" : "");
+    }
+}
+
+static void md_scenario(hx_buf *b, const cmp_scenario *s, bool added)
+{
+    hx_buf_puts(b, added ? "\n### Added scenario " : "\n### Scenario ");
+    rep_md_cell(b, s->name, REP_MD_CELL_MAX);
+    if (added)
+        hx_buf_printf(b, " (%s)\n", results_status_name(s->head_status));
+    else
+        hx_buf_printf(b, " (%s → %s)\n", results_status_name(s->base_status),
+                      results_status_name(s->head_status));
+    if (s->nchecks) {
+        hx_buf_puts(b, "\n| check | base | head | change |\n|---|---|---|---|\n");
+        for (size_t i = 0; i < s->nchecks; i++) {
+            const cmp_check *c = &s->checks[i];
+            hx_buf_puts(b, "| ");
+            rep_md_cell(b, c->name, REP_MD_CELL_MAX);
+            hx_buf_printf(b, " | %s | %s | %s %s |\n",
+                          c->in_base ? results_status_name(c->base) : "absent",
+                          c->in_head ? results_status_name(c->head) : "absent",
+                          c->change == CMP_FIXED ? "✅" : "❌", cmp_change_names[c->change]);
+        }
+    }
+    md_values(b, s);
+}
+
+static void render_md(hx_buf *b, const cmp_diff *d, const hx_buf *gates)
+{
+    char bs[64], hs[64], ds[64], ps[32];
+    fmt_num(bs, sizeof bs, d->score.base, "");
+    fmt_num(hs, sizeof hs, d->score.head, "");
+    fmt_delta(ds, sizeof ds, d->score.delta, "");
+    fmt_pct(ps, sizeof ps, d->score.pct);
+    hx_buf_printf(b, "## harness compare\n\n**Score:** %s → %s (%s, %s)  \n", bs, hs, ds, ps);
+    hx_buf_printf(b, "**Scenarios:** %zu compared, %zu added, %zu removed\n", d->nscenarios,
+                  d->nadded, d->nremoved);
+    if (gates->len) {
+        hx_buf_puts(b, "\n### Gates\n\n");
+        hx_buf_append(b, gates->data, gates->len);
+    }
+    for (size_t i = 0; i < d->nremoved; i++) {
+        hx_buf_puts(b, i ? ", " : "\n**Removed:** ");
+        rep_md_cell(b, d->removed[i], REP_MD_CELL_MAX);
+        if (i + 1 == d->nremoved) hx_buf_puts(b, "\n");
+    }
+    for (size_t i = 0; i < d->nscenarios; i++)
+        md_scenario(b, &d->scenarios[i], false);
+    for (size_t i = 0; i < d->nadded; i++)
+        md_scenario(b, &d->added[i], true);
+}
+
+/* ---- JSON ---- */
+
+static json_t *json_value(const cmp_value *v)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", jstr(v->name));
+    json_object_set_new(o, "unit", jstr(v->unit));
+    json_object_set_new(o, "base", jnum(v->base));
+    json_object_set_new(o, "head", jnum(v->head));
+    json_object_set_new(o, "delta", jnum(v->delta));
+    json_object_set_new(o, "delta_pct", jnum(v->pct));
+    json_object_set_new(o, "better",
+                        json_string(v->better == CMP_HIGHER_BETTER ? "higher" : "lower"));
+    return o;
+}
+
+static json_t *json_scenario(const cmp_scenario *s, bool added)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", jstr(s->name));
+    json_object_set_new(o, "base_status",
+                        added ? json_null() : json_string(results_status_name(s->base_status)));
+    json_object_set_new(o, "head_status", json_string(results_status_name(s->head_status)));
+    json_t *cs = json_array();
+    for (size_t i = 0; i < s->nchecks; i++) {
+        const cmp_check *c = &s->checks[i];
+        json_t *co = json_object();
+        json_object_set_new(co, "name", jstr(c->name));
+        json_object_set_new(co, "base",
+                            c->in_base ? json_string(results_status_name(c->base)) : json_null());
+        json_object_set_new(co, "head",
+                            c->in_head ? json_string(results_status_name(c->head)) : json_null());
+        json_object_set_new(co, "change", json_string(cmp_change_names[c->change]));
+        json_array_append_new(cs, co);
+    }
+    json_object_set_new(o, "checks", cs);
+    json_t *vs = json_array();
+    for (size_t i = 0; i < s->nvalues; i++)
+        if (shown(&s->values[i])) json_array_append_new(vs, json_value(&s->values[i]));
+    json_object_set_new(o, "values", vs);
+    return o;
+}
+
+static char *render_json(const cmp_diff *d, const char *bp, const char *hp, json_t *gates)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "schema", json_string("harness.compare/1"));
+    json_object_set_new(o, "base", jstr(bp));
+    json_object_set_new(o, "head", jstr(hp));
+    json_object_set_new(o, "score", json_value(&d->score));
+    json_t *a = json_array();
+    for (size_t i = 0; i < d->nscenarios; i++)
+        json_array_append_new(a, json_scenario(&d->scenarios[i], false));
+    json_object_set_new(o, "scenarios", a);
+    a = json_array();
+    for (size_t i = 0; i < d->nadded; i++)
+        json_array_append_new(a, json_scenario(&d->added[i], true));
+    json_object_set_new(o, "added", a);
+    a = json_array();
+    for (size_t i = 0; i < d->nremoved; i++)
+        json_array_append_new(a, jstr(d->removed[i]));
+    json_object_set_new(o, "removed", a);
+    json_object_set(o, "gates", gates);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+/* ---- the command ---- */
+
+enum { FMT_TERM, FMT_MD, FMT_JSON };
+
+static int load(const char *path, results_run **out)
+{
+    hx_err e = {0};
+    if (runjson_read(path, out, &e) != 0) {
+        hx_error("%s", e.msg);
+        return HX_EXIT_USAGE;
+    }
+    return 0;
+}
+
+int cmd_compare(int argc, char **argv)
+{
+    static const struct option opts[] = {{"md", no_argument, NULL, 'm'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"fail-on", required_argument, NULL, 'f'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    int fmt = FMT_TERM, rc = HX_EXIT_OK, c;
+    cmp_gate *gates = NULL;
+    size_t ngates = 0;
+    results_run *base = NULL, *head = NULL;
+    cmp_diff d = {0};
+    bool built = false;
+    hx_buf out, md_gates;
+    hx_buf_init(&out);
+    hx_buf_init(&md_gates);
+    json_t *jgates = json_array();
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+        case 'j':
+            if (fmt != FMT_TERM) {
+                hx_error("--md and --json are exclusive");
+                rc = HX_EXIT_USAGE;
+                goto done;
+            }
+            fmt = c == 'm' ? FMT_MD : FMT_JSON;
+            break;
+        case 'f': {
+            cmp_gate *p = hx_realloc(gates, (ngates + 1) * sizeof *p);
+            if (!p) {
+                hx_error("out of memory");
+                rc = HX_EXIT_INFRA;
+                goto done;
+            }
+            gates = p;
+            hx_err e = {0};
+            if (cmp_gate_parse(optarg, &gates[ngates], &e) != 0) {
+                hx_error("%s", e.msg);
+                rc = HX_EXIT_USAGE;
+                goto done;
+            }
+            ngates++;
+            break;
+        }
+        case 'h':
+            fputs(compare_usage, stdout);
+            goto done;
+        default:
+            hx_error("compare: unknown or incomplete option '%s'; see 'harness help compare'",
+                     argv[optind - 1]);
+            rc = HX_EXIT_USAGE;
+            goto done;
+        }
+    }
+    if (argc - optind != 2) {
+        hx_error("compare: expected BASE.json and HEAD.json; see 'harness help compare'");
+        rc = HX_EXIT_USAGE;
+        goto done;
+    }
+    const char *bp = argv[optind], *hp = argv[optind + 1];
+    if ((rc = load(bp, &base)) != 0 || (rc = load(hp, &head)) != 0) goto done;
+    hx_err e = {0};
+    if (cmp_diff_build(&d, base, head, &e) != 0) {
+        hx_error("%s", e.msg);
+        rc = HX_EXIT_INFRA;
+        goto done;
+    }
+    built = true;
+
+    int tripped = 0;
+    for (size_t i = 0; i < ngates; i++) {
+        hx_buf why;
+        hx_buf_init(&why);
+        bool t = cmp_gate_eval(&gates[i], &d, &why);
+        tripped += t;
+        json_t *go = json_object();
+        json_object_set_new(go, "gate", jstr(gates[i].text));
+        json_object_set_new(go, "tripped", json_boolean(t));
+        json_t *reasons = json_array();
+        hx_buf_printf(&md_gates, "- %s `", t ? "❌" : "✅");
+        for (const char *g = gates[i].text; *g; g++)
+            hx_buf_putc(&md_gates, *g == '`' || (unsigned char)*g < 0x20 ? '?' : *g);
+        hx_buf_printf(&md_gates, "` %s\n", t ? "tripped" : "passed");
+        for (char *line = why.data; line && *line;) {
+            char *nl = strchr(line, '\n');
+            if (nl) *nl = 0;
+            json_array_append_new(reasons, jstr(line));
+            hx_buf_puts(&md_gates, "  - ");
+            rep_md_cell(&md_gates, line, 400);
+            hx_buf_puts(&md_gates, "\n");
+            hx_buf t2;
+            hx_buf_init(&t2);
+            term_text(&t2, line, 400);
+            hx_error("gate '%s' tripped: %s", gates[i].text, t2.data ? t2.data : "");
+            hx_buf_release(&t2);
+            line = nl ? nl + 1 : NULL;
+        }
+        json_object_set_new(go, "reasons", reasons);
+        json_array_append_new(jgates, go);
+        hx_buf_release(&why);
+    }
+
+    if (fmt == FMT_JSON) {
+        char *s = render_json(&d, bp, hp, jgates);
+        if (!s) {
+            hx_error("out of memory");
+            rc = HX_EXIT_INFRA;
+            goto done;
+        }
+        fputs(s, stdout);
+        fputc('\n', stdout);
+        free(s);
+    } else {
+        if (fmt == FMT_MD) {
+            render_md(&out, &d, &md_gates);
+        } else {
+            const char *nc = getenv("NO_COLOR");
+            render_term(&out, &d, bp, hp, !(nc && *nc) && isatty(STDOUT_FILENO));
+        }
+        if (out.oom) {
+            hx_error("out of memory");
+            rc = HX_EXIT_INFRA;
+            goto done;
+        }
+        fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    }
+    rc = tripped ? HX_EXIT_CHECK : HX_EXIT_OK;
+done:
+    json_decref(jgates);
+    hx_buf_release(&out);
+    hx_buf_release(&md_gates);
+    if (built) cmp_diff_release(&d);
+    results_run_free(base);
+    results_run_free(head);
+    hx_free(gates);
+    return rc;
+}

@@ -1,0 +1,399 @@
+/* compare.c - base vs head: matching scenarios and checks by name, the numbers worth comparing,
+ * and the --fail-on gates. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compare.h"
+
+const char *const cmp_change_names[] = {"newly failing", "fixed", "new and failing",
+                                        "gone (was failing)", NULL};
+
+/* Float noise must not trip a gate written at the exact boundary (+10% on 100 -> 110). */
+#define CMP_EPS 1e-9
+
+void cmp_value_compute(cmp_value *v)
+{
+    v->delta = NAN;
+    v->pct = NAN;
+    if (isfinite(v->base) && isfinite(v->head)) {
+        v->delta = v->head - v->base;
+        if (v->base != 0) v->pct = v->delta / fabs(v->base) * 100.0;
+    }
+}
+
+static bool failing(const results_check *c)
+{
+    return c->status == RESULTS_ERROR ||
+           (c->status == RESULTS_FAIL && c->severity == RESULTS_SEV_ERROR);
+}
+
+static void scenario_release(cmp_scenario *s)
+{
+    hx_free(s->name);
+    for (size_t i = 0; i < s->nchecks; i++)
+        hx_free(s->checks[i].name);
+    hx_free(s->checks);
+    for (size_t i = 0; i < s->nvalues; i++) {
+        hx_free(s->values[i].name);
+        hx_free(s->values[i].unit);
+    }
+    hx_free(s->values);
+    memset(s, 0, sizeof *s);
+}
+
+void cmp_diff_release(cmp_diff *d)
+{
+    for (size_t i = 0; i < d->nscenarios; i++)
+        scenario_release(&d->scenarios[i]);
+    hx_free(d->scenarios);
+    for (size_t i = 0; i < d->nadded; i++)
+        scenario_release(&d->added[i]);
+    hx_free(d->added);
+    for (size_t i = 0; i < d->nremoved; i++)
+        hx_free(d->removed[i]);
+    hx_free(d->removed);
+    hx_free(d->score.name);
+    hx_free(d->score.unit);
+    memset(d, 0, sizeof *d);
+}
+
+/* Grow *arr (of n elements of size sz) by one zeroed element; NULL when out of memory. */
+static void *grow(void *arr, size_t *n, size_t sz, void **slot)
+{
+    void *p = hx_realloc(arr, (*n + 1) * sz);
+    if (!p) return NULL;
+    *slot = (char *)p + *n * sz;
+    memset(*slot, 0, sz);
+    (*n)++;
+    return p;
+}
+
+static cmp_value *value_find(const cmp_scenario *s, const char *name)
+{
+    for (size_t i = 0; i < s->nvalues; i++)
+        if (strcmp(s->values[i].name, name) == 0) return &s->values[i];
+    return NULL;
+}
+
+/* Set one side of the value called name, creating it (NAN both sides) on first sight. A side
+ * already holding a number keeps it: cost models also appear as cost.* metrics, and the metric
+ * (what budgets read) comes first. */
+static bool value_put(cmp_scenario *s, const char *name, const char *unit, bool head, double x,
+                      cmp_better better)
+{
+    cmp_value *v = value_find(s, name);
+    if (!v) {
+        void *slot;
+        void *p = grow(s->values, &s->nvalues, sizeof *s->values, &slot);
+        if (!p) return false;
+        s->values = p;
+        v = slot;
+        v->base = v->head = v->delta = v->pct = NAN;
+        v->better = better;
+        v->name = hx_strdup(name);
+        v->unit = hx_strdup(unit ? unit : "");
+        if (!v->name || !v->unit) return false;
+    }
+    double *side = head ? &v->head : &v->base;
+    if (isnan(*side)) *side = x;
+    return true;
+}
+
+static bool compared_metric(const char *name)
+{
+    return strncmp(name, "solution.wall.", 14) == 0 || strcmp(name, "solution.cpu.total") == 0 ||
+           strcmp(name, "solution.rss.peak") == 0 || strncmp(name, "cost.", 5) == 0 ||
+           strncmp(name, "latency.", 8) == 0;
+}
+
+/* Every number of one side of a scenario, in the order the report shows them. */
+static bool values_of(cmp_scenario *s, const results_scenario *sc, bool head)
+{
+    char name[256];
+    static const char *const pn[] = {"p50", "p90", "p99", "p999"};
+    for (size_t i = 0; i < sc->nhistograms; i++) {
+        const results_hist *h = &sc->histograms[i];
+        const double pv[] = {h->p50, h->p90, h->p99, h->p999};
+        for (size_t k = 0; k < 4; k++) {
+            snprintf(name, sizeof name, "%s.%s", h->name ? h->name : "", pn[k]);
+            if (!value_put(s, name, h->unit, head, pv[k], CMP_LOWER_BETTER)) return false;
+        }
+    }
+    for (size_t i = 0; i < sc->nmetrics; i++) {
+        const results_metric *m = &sc->metrics[i];
+        if (!m->name || !compared_metric(m->name)) continue;
+        if (!value_put(s, m->name, m->unit, head, m->value, CMP_LOWER_BETTER)) return false;
+    }
+    for (size_t i = 0; i < sc->ncost; i++) {
+        const results_cost *c = &sc->cost[i];
+        char cur[16] = "usd";
+        if (c->currency && *c->currency) {
+            size_t k = 0;
+            for (; c->currency[k] && k < sizeof cur - 1; k++)
+                cur[k] = (char)(c->currency[k] >= 'A' && c->currency[k] <= 'Z'
+                                    ? c->currency[k] - 'A' + 'a'
+                                    : c->currency[k]);
+            cur[k] = 0;
+        }
+        const char *unit = c->currency ? c->currency : "USD";
+        snprintf(name, sizeof name, "cost.%s.run.%s", c->model ? c->model : "", cur);
+        if (!value_put(s, name, unit, head, c->per_run_total, CMP_LOWER_BETTER)) return false;
+        snprintf(name, sizeof name, "cost.%s.monthly.%s", c->model ? c->model : "", cur);
+        if (!value_put(s, name, unit, head, c->monthly_total, CMP_LOWER_BETTER)) return false;
+    }
+    return value_put(s, "score", "", head, sc->score.scored ? sc->score.value : NAN,
+                     CMP_HIGHER_BETTER);
+}
+
+static bool check_add(cmp_scenario *s, const char *name, cmp_change ch, const results_check *b,
+                      const results_check *h)
+{
+    void *slot;
+    void *p = grow(s->checks, &s->nchecks, sizeof *s->checks, &slot);
+    if (!p) return false;
+    s->checks = p;
+    cmp_check *c = slot;
+    c->change = ch;
+    c->in_base = b != NULL;
+    c->in_head = h != NULL;
+    c->base = b ? b->status : RESULTS_SKIP;
+    c->head = h ? h->status : RESULTS_SKIP;
+    c->name = hx_strdup(name ? name : "");
+    return c->name != NULL;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* Pair base and head checks by name (the k-th of a name with the k-th) and record the flips. */
+static bool checks_of(cmp_scenario *s, const results_scenario *b, const results_scenario *h)
+{
+    size_t nb = b ? b->nchecks : 0;
+    bool *used = hx_calloc(nb + 1, sizeof *used);
+    if (!used) return false;
+    bool ok = true;
+    for (size_t i = 0; ok && i < h->nchecks; i++) {
+        const results_check *hc = &h->checks[i], *bc = NULL;
+        for (size_t j = 0; j < nb; j++)
+            if (!used[j] && same(b->checks[j].name, hc->name)) {
+                used[j] = true;
+                bc = &b->checks[j];
+                break;
+            }
+        if (!bc) {
+            if (failing(hc)) ok = check_add(s, hc->name, CMP_NEW_FAILING, NULL, hc);
+        } else if (failing(hc) && !failing(bc)) {
+            ok = check_add(s, hc->name, CMP_NEWLY_FAILING, bc, hc);
+        } else if (!failing(hc) && failing(bc) && hc->status == RESULTS_PASS) {
+            ok = check_add(s, hc->name, CMP_FIXED, bc, hc);
+        }
+    }
+    for (size_t j = 0; ok && j < nb; j++)
+        if (!used[j] && failing(&b->checks[j]))
+            ok = check_add(s, b->checks[j].name, CMP_GONE_FAILING, &b->checks[j], NULL);
+    hx_free(used);
+    return ok;
+}
+
+static bool scenario_fill(cmp_scenario *s, const results_scenario *b, const results_scenario *h)
+{
+    s->name = hx_strdup(h->name ? h->name : "");
+    if (!s->name) return false;
+    s->base_status = b ? b->status : RESULTS_SKIP;
+    s->head_status = h->status;
+    if (b && !values_of(s, b, false)) return false;
+    if (!values_of(s, h, true)) return false;
+    for (size_t i = 0; i < s->nvalues; i++)
+        cmp_value_compute(&s->values[i]);
+    return checks_of(s, b, h);
+}
+
+int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head, hx_err *e)
+{
+    memset(d, 0, sizeof *d);
+    bool *used = hx_calloc(base->nscenarios + 1, sizeof *used);
+    if (!used) return hx_fail(e, HX_ENOMEM, "out of memory comparing runs");
+    for (size_t i = 0; i < head->nscenarios; i++) {
+        const results_scenario *h = &head->scenarios[i], *b = NULL;
+        for (size_t j = 0; j < base->nscenarios; j++)
+            if (!used[j] && same(base->scenarios[j].name, h->name)) {
+                used[j] = true;
+                b = &base->scenarios[j];
+                break;
+            }
+        void *slot, *p;
+        if (b)
+            p = grow(d->scenarios, &d->nscenarios, sizeof *d->scenarios, &slot);
+        else
+            p = grow(d->added, &d->nadded, sizeof *d->added, &slot);
+        if (!p) goto oom;
+        if (b)
+            d->scenarios = p;
+        else
+            d->added = p;
+        if (!scenario_fill(slot, b, h)) goto oom;
+    }
+    for (size_t j = 0; j < base->nscenarios; j++) {
+        if (used[j]) continue;
+        char **p = hx_realloc(d->removed, (d->nremoved + 1) * sizeof *p);
+        if (!p) goto oom;
+        d->removed = p;
+        p[d->nremoved] = hx_strdup(base->scenarios[j].name ? base->scenarios[j].name : "");
+        if (!p[d->nremoved]) goto oom;
+        d->nremoved++;
+    }
+    hx_free(used);
+    d->score.name = hx_strdup("score");
+    d->score.unit = hx_strdup("");
+    if (!d->score.name || !d->score.unit) {
+        used = NULL;
+        goto oom;
+    }
+    d->score.better = CMP_HIGHER_BETTER;
+    d->score.base = base->score.scored ? base->score.value : NAN;
+    d->score.head = head->score.scored ? head->score.value : NAN;
+    cmp_value_compute(&d->score);
+    return 0;
+oom:
+    hx_free(used);
+    cmp_diff_release(d);
+    return hx_fail(e, HX_ENOMEM, "out of memory comparing runs");
+}
+
+/* ---- gates ---- */
+
+int cmp_gate_parse(const char *s, cmp_gate *g, hx_err *e)
+{
+    memset(g, 0, sizeof *g);
+    snprintf(g->text, sizeof g->text, "%s", s);
+    if (strcmp(s, "checks") == 0) {
+        g->kind = CMP_GATE_CHECKS;
+        return 0;
+    }
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return hx_fail(e, HX_EUSAGE,
+                       "bad --fail-on '%s': expected 'checks', '<metric>:+N%%' or 'score:-N'", s);
+    size_t mlen = (size_t)(colon - s);
+    const char *num = colon + 1;
+    char *end;
+    if (mlen == 5 && strncmp(s, "score", 5) == 0) {
+        if (*num != '-')
+            return hx_fail(e, HX_EUSAGE, "bad --fail-on '%s': write the allowed drop as 'score:-N'",
+                           s);
+        errno = 0;
+        g->limit = strtod(num + 1, &end);
+        if (end == num + 1 || *end || errno || !isfinite(g->limit) || g->limit < 0)
+            return hx_fail(e, HX_EUSAGE,
+                           "bad --fail-on '%s': N in 'score:-N' must be a number of points >= 0",
+                           s);
+        g->kind = CMP_GATE_SCORE;
+        return 0;
+    }
+    if (mlen >= sizeof g->metric)
+        return hx_fail(e, HX_EUSAGE, "bad --fail-on '%.40s...': metric name too long", s);
+    if (*num != '+')
+        return hx_fail(e, HX_EUSAGE,
+                       "bad --fail-on '%s': write the allowed rise as '<metric>:+N%%'", s);
+    errno = 0;
+    g->limit = strtod(num + 1, &end);
+    if (end == num + 1 || strcmp(end, "%") != 0 || errno || !isfinite(g->limit) || g->limit < 0)
+        return hx_fail(e, HX_EUSAGE,
+                       "bad --fail-on '%s': N in '<metric>:+N%%' must be a percentage >= 0 "
+                       "followed by '%%'",
+                       s);
+    memcpy(g->metric, s, mlen);
+    g->metric[mlen] = 0;
+    g->kind = CMP_GATE_METRIC;
+    return 0;
+}
+
+/* Does the gate metric cover value name? "cost.X" also covers "cost.<model>.X". */
+static bool metric_covers(const char *gate, const char *name)
+{
+    if (strcmp(gate, name) == 0) return true;
+    if (strncmp(gate, "cost.", 5) != 0 || strncmp(name, "cost.", 5) != 0) return false;
+    const char *suffix = gate + 5;
+    size_t ls = strlen(suffix), ln = strlen(name);
+    if (ln <= 5 + ls + 1) return false;
+    const char *model_end = name + ln - ls - 1;
+    return *model_end == '.' && strcmp(model_end + 1, suffix) == 0 &&
+           memchr(name + 5, '.', (size_t)(model_end - (name + 5))) == NULL;
+}
+
+static bool check_gate(const cmp_gate *g, const cmp_scenario *s, hx_buf *why)
+{
+    (void)g;
+    bool trip = false;
+    for (size_t i = 0; i < s->nchecks; i++) {
+        const cmp_check *c = &s->checks[i];
+        if (c->change != CMP_NEWLY_FAILING && c->change != CMP_NEW_FAILING) continue;
+        trip = true;
+        if (why)
+            hx_buf_printf(why, "check '%s' in '%s' is %s (%s -> %s)\n", c->name, s->name,
+                          cmp_change_names[c->change],
+                          c->in_base ? results_status_name(c->base) : "absent",
+                          results_status_name(c->head));
+    }
+    return trip;
+}
+
+static bool metric_gate(const cmp_gate *g, const cmp_scenario *s, hx_buf *why)
+{
+    bool trip = false;
+    for (size_t i = 0; i < s->nvalues; i++) {
+        const cmp_value *v = &s->values[i];
+        if (!metric_covers(g->metric, v->name) || isnan(v->pct)) continue;
+        if (v->pct <= g->limit + CMP_EPS * (1 + fabs(g->limit))) continue;
+        trip = true;
+        if (why)
+            hx_buf_printf(why, "%s %+.4g%% in '%s' (%.6g -> %.6g) exceeds +%g%%\n", v->name, v->pct,
+                          s->name, v->base, v->head, g->limit);
+    }
+    return trip;
+}
+
+static bool score_trips(const cmp_gate *g, const cmp_value *v)
+{
+    return isfinite(v->delta) && -v->delta > g->limit + CMP_EPS * (1 + fabs(g->limit));
+}
+
+bool cmp_gate_eval(const cmp_gate *g, const cmp_diff *d, hx_buf *why)
+{
+    bool trip = false;
+    if (g->kind == CMP_GATE_SCORE) {
+        if (score_trips(g, &d->score)) {
+            trip = true;
+            if (why)
+                hx_buf_printf(why, "run score dropped %.4g points (%.4g -> %.4g), more than %g\n",
+                              -d->score.delta, d->score.base, d->score.head, g->limit);
+        }
+        for (size_t i = 0; i < d->nscenarios; i++) {
+            const cmp_value *v = value_find(&d->scenarios[i], "score");
+            if (v && score_trips(g, v)) {
+                trip = true;
+                if (why)
+                    hx_buf_printf(
+                        why, "score of '%s' dropped %.4g points (%.4g -> %.4g), more than %g\n",
+                        d->scenarios[i].name, -v->delta, v->base, v->head, g->limit);
+            }
+        }
+        return trip;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        const cmp_scenario *arr = pass ? d->added : d->scenarios;
+        size_t n = pass ? d->nadded : d->nscenarios;
+        for (size_t i = 0; i < n; i++) {
+            if (g->kind == CMP_GATE_CHECKS)
+                trip |= check_gate(g, &arr[i], why);
+            else if (!pass)
+                trip |= metric_gate(g, &arr[i], why);
+        }
+    }
+    return trip;
+}
