@@ -1,0 +1,411 @@
+/* test_compare.c - the run diff and the --fail-on gates, on runs built in memory and on the
+ * checked-in run fixtures. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "compare.h"
+#include "runjson.h"
+
+/* Debian 12's cmocka has no assert_double_equal. */
+#define assert_double_equal(a, b, eps) near((a), (b), (eps), #a, __FILE__, __LINE__)
+static void near(double a, double b, double eps, const char *what, const char *file, int line)
+{
+    if (!(fabs(a - b) <= eps)) {
+        print_error("%s = %.17g, expected %.17g (+- %g)\n", what, a, b, eps);
+        _fail(file, line);
+    }
+}
+
+/* One scenario with the numbers compare looks at; the caller picks them. */
+static results_scenario *scenario(results_run *r, const char *name, double wall, double p99,
+                                  double monthly, double sc_score)
+{
+    results_scenario *sc = results_scenario_add(r, name);
+    assert_non_null(sc);
+    assert_non_null(results_metric_add(sc, "solution.wall.max", wall, "s"));
+    assert_non_null(results_metric_add(sc, "solution.cpu.total", 2.0, "s"));
+    assert_non_null(results_metric_add(sc, "solution.rss.peak", 100e6, "bytes"));
+    assert_non_null(results_metric_add(sc, "rows.in", 1000, ""));
+    assert_non_null(results_metric_add(sc, "cost.monthly.usd", monthly, "USD"));
+    results_hist *h = results_hist_add(sc, "latency.e2e", "s", "");
+    assert_non_null(h);
+    h->count = 10;
+    h->p50 = p99 / 4;
+    h->p90 = p99 / 2;
+    h->p99 = p99;
+    h->p999 = NAN;
+    results_cost *c = results_cost_add(sc, "aws", "USD");
+    assert_non_null(c);
+    c->per_run_total = monthly / 30;
+    c->monthly_total = monthly;
+    if (!isnan(sc_score)) {
+        sc->score.scored = true;
+        sc->score.value = sc_score;
+    }
+    return sc;
+}
+
+static const cmp_value *val(const cmp_scenario *s, const char *name)
+{
+    for (size_t i = 0; i < s->nvalues; i++)
+        if (strcmp(s->values[i].name, name) == 0) return &s->values[i];
+    return NULL;
+}
+
+static const cmp_scenario *scen(const cmp_diff *d, const char *name)
+{
+    for (size_t i = 0; i < d->nscenarios; i++)
+        if (strcmp(d->scenarios[i].name, name) == 0) return &d->scenarios[i];
+    return NULL;
+}
+
+typedef struct pair {
+    results_run *base, *head;
+} pair;
+
+/* base: a (checks ok, broken, flaky), b (removed later); head: a (ok fails, broken passes, new
+ * one fails), c (added). */
+static pair make_pair(double base_wall, double head_wall, double base_score, double head_score)
+{
+    pair p = {results_run_new(), results_run_new()};
+    assert_non_null(p.base);
+    assert_non_null(p.head);
+    results_scenario *a = scenario(p.base, "a", base_wall, 0.2, 100, 80);
+    results_check_add(a, "ok", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_check_add(a, "broken", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    results_check_add(a, "warned", "sql", RESULTS_SEV_WARN, RESULTS_PASS);
+    results_check_add(a, "dropped", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    scenario(p.base, "b", 1, 0.1, 10, NAN);
+    p.base->score.scored = true;
+    p.base->score.value = base_score;
+
+    a = scenario(p.head, "a", head_wall, 0.3, 110, 70);
+    results_check_add(a, "ok", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    results_check_add(a, "broken", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    /* A warning fails nothing, so it is not a flip. */
+    results_check_add(a, "warned", "sql", RESULTS_SEV_WARN, RESULTS_FAIL);
+    results_check_add(a, "brand new", "plugin:x", RESULTS_SEV_ERROR, RESULTS_ERROR);
+    results_scenario *c = scenario(p.head, "c", 1, 0.1, 10, NAN);
+    results_check_add(c, "in added", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    p.head->score.scored = true;
+    p.head->score.value = head_score;
+    return p;
+}
+
+static void pair_free(pair *p)
+{
+    results_run_free(p->base);
+    results_run_free(p->head);
+}
+
+static void test_compare__scenarios_and_flips(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    assert_int_equal(d.nscenarios, 1);
+    assert_string_equal(d.scenarios[0].name, "a");
+    assert_int_equal(d.nadded, 1);
+    assert_string_equal(d.added[0].name, "c");
+    assert_int_equal(d.nremoved, 1);
+    assert_string_equal(d.removed[0], "b");
+
+    const cmp_scenario *a = scen(&d, "a");
+    assert_int_equal(a->nchecks, 4);
+    assert_string_equal(a->checks[0].name, "ok");
+    assert_int_equal(a->checks[0].change, CMP_NEWLY_FAILING);
+    assert_int_equal(a->checks[0].base, RESULTS_PASS);
+    assert_int_equal(a->checks[0].head, RESULTS_FAIL);
+    assert_string_equal(a->checks[1].name, "broken");
+    assert_int_equal(a->checks[1].change, CMP_FIXED);
+    assert_string_equal(a->checks[2].name, "brand new");
+    assert_int_equal(a->checks[2].change, CMP_NEW_FAILING);
+    assert_false(a->checks[2].in_base);
+    assert_string_equal(a->checks[3].name, "dropped");
+    assert_int_equal(a->checks[3].change, CMP_GONE_FAILING);
+    assert_false(a->checks[3].in_head);
+
+    assert_int_equal(d.added[0].nchecks, 1);
+    assert_int_equal(d.added[0].checks[0].change, CMP_NEW_FAILING);
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+static void test_compare__deltas_and_percent(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    const cmp_scenario *a = scen(&d, "a");
+
+    const cmp_value *v = val(a, "solution.wall.max");
+    assert_non_null(v);
+    assert_double_equal(v->base, 10, 1e-12);
+    assert_double_equal(v->head, 12, 1e-12);
+    assert_double_equal(v->delta, 2, 1e-12);
+    assert_double_equal(v->pct, 20, 1e-9);
+    assert_int_equal(v->better, CMP_LOWER_BETTER);
+
+    v = val(a, "latency.e2e.p99");
+    assert_non_null(v);
+    assert_double_equal(v->pct, 50, 1e-9);
+    assert_non_null(val(a, "latency.e2e.p50"));
+    assert_non_null(val(a, "latency.e2e.p90"));
+    v = val(a, "latency.e2e.p999");
+    assert_non_null(v);
+    assert_true(isnan(v->delta));
+    assert_true(isnan(v->pct));
+
+    assert_non_null(val(a, "solution.cpu.total"));
+    assert_double_equal(val(a, "solution.cpu.total")->delta, 0, 0);
+    assert_double_equal(val(a, "solution.rss.peak")->pct, 0, 0);
+    /* Only the metrics compare is about: rows.in is not a cost, latency or resource. */
+    assert_null(val(a, "rows.in"));
+
+    v = val(a, "cost.aws.monthly.usd");
+    assert_non_null(v);
+    assert_string_equal(v->unit, "USD");
+    assert_double_equal(v->pct, 10, 1e-9);
+    v = val(a, "cost.aws.run.usd");
+    assert_non_null(v);
+    assert_double_equal(v->base, 100.0 / 30, 1e-12);
+    assert_double_equal(val(a, "cost.monthly.usd")->delta, 10, 1e-12);
+
+    v = val(a, "score");
+    assert_int_equal(v->better, CMP_HIGHER_BETTER);
+    assert_double_equal(v->delta, -10, 1e-12);
+    assert_double_equal(v->pct, -12.5, 1e-9);
+    assert_double_equal(d.score.delta, -5, 1e-12);
+
+    /* The added scenario has nothing to compare against. */
+    v = val(&d.added[0], "solution.wall.max");
+    assert_true(isnan(v->base));
+    assert_double_equal(v->head, 1, 0);
+    assert_true(isnan(v->delta) && isnan(v->pct));
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+static void test_compare__nan_safe_percent(void **state)
+{
+    (void)state;
+    cmp_value v = {.base = 0, .head = 5};
+    cmp_value_compute(&v);
+    assert_double_equal(v.delta, 5, 0);
+    assert_true(isnan(v.pct));
+    v = (cmp_value){.base = NAN, .head = 5};
+    cmp_value_compute(&v);
+    assert_true(isnan(v.delta) && isnan(v.pct));
+    v = (cmp_value){.base = 4, .head = NAN};
+    cmp_value_compute(&v);
+    assert_true(isnan(v.delta) && isnan(v.pct));
+    v = (cmp_value){.base = INFINITY, .head = 5};
+    cmp_value_compute(&v);
+    assert_true(isnan(v.delta) && isnan(v.pct));
+    /* A negative base still gives the rise as positive. */
+    v = (cmp_value){.base = -4, .head = -2};
+    cmp_value_compute(&v);
+    assert_double_equal(v.pct, 50, 1e-12);
+
+    /* A rise from 0 has no percentage, so a percent gate cannot trip on it. */
+    pair p = make_pair(0, 12, 90, 85);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    cmp_gate g;
+    assert_int_equal(cmp_gate_parse("solution.wall.max:+0%", &g, &e), 0);
+    assert_false(cmp_gate_eval(&g, &d, NULL));
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+static bool trips(const cmp_diff *d, const char *gate)
+{
+    cmp_gate g;
+    hx_err e = {0};
+    assert_int_equal(cmp_gate_parse(gate, &g, &e), 0);
+    return cmp_gate_eval(&g, d, NULL);
+}
+
+static void test_compare__gates_at_the_boundary(void **state)
+{
+    (void)state;
+    pair p = make_pair(100, 110, 90, 85);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    /* wall 100 -> 110 is exactly +10%: "more than 10" does not trip, 9.99 does. */
+    assert_false(trips(&d, "solution.wall.max:+10%"));
+    assert_true(trips(&d, "solution.wall.max:+9.99%"));
+    /* cost.monthly.usd (metric) and every model's cost.<m>.monthly.usd: 100 -> 110. */
+    assert_false(trips(&d, "cost.monthly.usd:+10%"));
+    assert_true(trips(&d, "cost.monthly.usd:+9.9%"));
+    assert_false(trips(&d, "cost.aws.monthly.usd:+10%"));
+    assert_true(trips(&d, "cost.aws.monthly.usd:+9.9%"));
+    /* latency 0.2 -> 0.3 is +50%. */
+    assert_false(trips(&d, "latency.e2e.p99:+50%"));
+    assert_true(trips(&d, "latency.e2e.p99:+49%"));
+    assert_false(trips(&d, "latency.e2e.p999:+0%")); /* NAN on both sides */
+    assert_false(trips(&d, "no.such.metric:+0%"));
+    /* run score 90 -> 85 and scenario a 80 -> 70: dropped 5 and 10 points. */
+    assert_false(trips(&d, "score:-10"));
+    assert_true(trips(&d, "score:-9.5"));
+    assert_true(trips(&d, "checks"));
+
+    hx_buf why;
+    hx_buf_init(&why);
+    cmp_gate g;
+    assert_int_equal(cmp_gate_parse("score:-4", &g, &e), 0);
+    assert_true(cmp_gate_eval(&g, &d, &why));
+    assert_non_null(strstr(why.data, "run score dropped 5 points (90 -> 85)"));
+    assert_non_null(strstr(why.data, "score of 'a' dropped 10 points"));
+    hx_buf_clear(&why);
+    assert_int_equal(cmp_gate_parse("checks", &g, &e), 0);
+    assert_true(cmp_gate_eval(&g, &d, &why));
+    assert_non_null(strstr(why.data, "check 'ok' in 'a' is newly failing (pass -> fail)"));
+    assert_non_null(strstr(why.data, "check 'brand new' in 'a' is new and failing"));
+    assert_non_null(strstr(why.data, "check 'in added' in 'c'"));
+    assert_null(strstr(why.data, "broken"));
+    assert_null(strstr(why.data, "warned"));
+    hx_buf_release(&why);
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+static void test_compare__checks_gate_quiet_when_nothing_new_fails(void **state)
+{
+    (void)state;
+    results_run *b = results_run_new(), *h = results_run_new();
+    results_scenario *s = results_scenario_add(b, "s");
+    results_check_add(s, "x", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    results_check_add(s, "y", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    s = results_scenario_add(h, "s");
+    results_check_add(s, "x", "sql", RESULTS_SEV_ERROR, RESULTS_ERROR); /* still failing */
+    results_check_add(s, "y", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, b, h, &e), 0);
+    assert_int_equal(d.scenarios[0].nchecks, 0);
+    assert_false(trips(&d, "checks"));
+    assert_false(trips(&d, "score:-0")); /* neither run is scored */
+    assert_true(isnan(d.score.delta));
+    cmp_diff_release(&d);
+    results_run_free(b);
+    results_run_free(h);
+}
+
+static void test_compare__gate_parse_errors(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "cost", "cost:10%", "cost:+10", ":+10%",      "score:5", "score:-",       "score:-x",
+        "x:+%", "x:+-5%",   "x:+5%%",   "score:-inf", "check",   "cost.x:+1e999%"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cmp_gate g;
+        hx_err e = {0};
+        assert_int_equal(cmp_gate_parse(bad[i], &g, &e), HX_EUSAGE);
+        assert_non_null(strstr(e.msg, "--fail-on"));
+    }
+    cmp_gate g;
+    hx_err e = {0};
+    assert_int_equal(cmp_gate_parse("latency.e2e.p99:+20%", &g, &e), 0);
+    assert_int_equal(g.kind, CMP_GATE_METRIC);
+    assert_string_equal(g.metric, "latency.e2e.p99");
+    assert_double_equal(g.limit, 20, 0);
+    assert_int_equal(cmp_gate_parse("score:-2.5", &g, &e), 0);
+    assert_int_equal(g.kind, CMP_GATE_SCORE);
+    assert_double_equal(g.limit, 2.5, 0);
+}
+
+/* The fixtures: mixed.json against pass.json has a removed scenario, added ones and no crash on
+ * hostile names (duplicates pair up in order). */
+static void test_compare__fixtures(void **state)
+{
+    (void)state;
+    const char *root = getenv("HX_SOURCE_ROOT");
+    if (!root) root = "..";
+    char pb[1024], pm[1024], ph[1024];
+    snprintf(pb, sizeof pb, "%s/tests/fixtures/runs/pass.json", root);
+    snprintf(pm, sizeof pm, "%s/tests/fixtures/runs/mixed.json", root);
+    snprintf(ph, sizeof ph, "%s/tests/fixtures/runs/hostile.json", root);
+    results_run *pass = NULL, *mixed = NULL, *hostile = NULL;
+    hx_err e = {0};
+    assert_int_equal(runjson_read(pb, &pass, &e), 0);
+    assert_int_equal(runjson_read(pm, &mixed, &e), 0);
+    assert_int_equal(runjson_read(ph, &hostile, &e), 0);
+
+    cmp_diff d;
+    assert_int_equal(cmp_diff_build(&d, pass, mixed, &e), 0);
+    assert_int_equal(d.nscenarios, 0);
+    assert_int_equal(d.nadded, 4);
+    assert_int_equal(d.nremoved, 1);
+    assert_string_equal(d.removed[0], "baseline");
+    assert_true(trips(&d, "checks")); /* late_arrivals has failing checks */
+    cmp_diff_release(&d);
+
+    assert_int_equal(cmp_diff_build(&d, hostile, hostile, &e), 0);
+    assert_int_equal(d.nscenarios, 3);
+    assert_int_equal(d.nadded, 0);
+    assert_int_equal(d.nremoved, 0);
+    for (size_t i = 0; i < d.nscenarios; i++) {
+        assert_int_equal(d.scenarios[i].nchecks, 0);
+        for (size_t k = 0; k < d.scenarios[i].nvalues; k++) {
+            const cmp_value *v = &d.scenarios[i].values[k];
+            assert_true(isnan(v->delta) || v->delta == 0);
+        }
+    }
+    assert_false(trips(&d, "checks"));
+    cmp_diff_release(&d);
+    results_run_free(pass);
+    results_run_free(mixed);
+    results_run_free(hostile);
+}
+
+/* Every allocation failure is reported as HX_ENOMEM and leaks nothing (ASan checks the latter). */
+static void test_compare__out_of_memory(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    int ok = 0;
+    for (long n = 0; n < 400; n++) {
+        cmp_diff d;
+        hx_err e = {0};
+        hx_alloc_fail_after(n);
+        int rc = cmp_diff_build(&d, p.base, p.head, &e);
+        hx_alloc_fail_after(-1);
+        if (rc == 0) {
+            ok = 1;
+            cmp_diff_release(&d);
+            break;
+        }
+        assert_int_equal(rc, HX_ENOMEM);
+    }
+    assert_true(ok);
+    pair_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare__scenarios_and_flips),
+        cmocka_unit_test(test_compare__deltas_and_percent),
+        cmocka_unit_test(test_compare__nan_safe_percent),
+        cmocka_unit_test(test_compare__gates_at_the_boundary),
+        cmocka_unit_test(test_compare__checks_gate_quiet_when_nothing_new_fails),
+        cmocka_unit_test(test_compare__gate_parse_errors),
+        cmocka_unit_test(test_compare__fixtures),
+        cmocka_unit_test(test_compare__out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
