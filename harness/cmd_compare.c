@@ -367,7 +367,7 @@ static char *render_json(const cmp_diff *d, const char *bp, const char *hp, json
         json_array_append_new(a, jstr(d->removed[i]));
     json_object_set_new(o, "removed", a);
     json_object_set(o, "gates", gates);
-    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
     json_decref(o);
     return s;
 }

@@ -1,0 +1,122 @@
+#!/bin/sh
+# transcript_compare.sh - `harness compare` on real run.json files: a head derived from the pass
+# fixture (one check flips, cost +12.5%, wall +20%, score -6.5), each output format, the gates and
+# the exit codes (0 nothing tripped, 1 a gate tripped, 2 usage or unreadable file).
+set -u
+: "${HARNESS_BIN:?}" "${HX_SOURCE_ROOT:?}"
+F="$HX_SOURCE_ROOT/tests/fixtures/runs"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+fail() {
+    echo "FAIL: $*"
+    fails=$((fails + 1))
+}
+
+# expect CODE DESC CMD...: run CMD (stdout to $T/out, stderr to $T/err), check its exit code.
+expect() {
+    want=$1 desc=$2
+    shift 2
+    "$@" >"$T/out" 2>"$T/err"
+    got=$?
+    if [ "$got" -ne "$want" ]; then
+        fail "$desc: exit $got, want $want"
+        sed 's/^/  | /' "$T/err"
+    fi
+}
+
+has() { # has FILE TEXT DESC
+    grep -qF -- "$2" "$1" || { fail "$3: no '$2' in $(basename "$1")"; sed 's/^/  | /' "$1" | head -40; }
+}
+
+hasnt() {
+    if grep -qF -- "$2" "$1"; then fail "$3: unexpected '$2'"; fi
+}
+
+# head: same run, "daily_sales total" now fails, monthly cost 0.036 -> 0.0405, wall 4.2 -> 5.04,
+# run score 96.5 -> 90. Edited with sed on the fixture's known lines so no JSON tool is needed.
+awk '
+    /"name": "daily_sales total"/ { in_check = 1 }
+    in_check && /"status": "pass"/ { sub(/"pass"/, "\"fail\""); in_check = 0 }
+    /"monthly_total": 0.036/ { sub(/0.036/, "0.0405") }
+    /"value": 4.2,/ { sub(/4.2/, "5.04") }
+    /"value": 96.5,/ { sub(/96.5/, "90") }
+    { print }
+' "$F/pass.json" >"$T/head.json"
+
+C="$HARNESS_BIN compare"
+
+expect 0 "same run, no gates" $C "$F/pass.json" "$F/pass.json"
+has "$T/out" "scenarios: 1 compared, 0 added, 0 removed" "terminal summary"
+hasnt "$T/out" "newly failing" "same run has no flips"
+
+expect 0 "terminal, no gates" $C "$F/pass.json" "$T/head.json"
+has "$T/out" "check 'daily_sales total': pass -> fail  newly failing" "terminal flip"
+has "$T/out" "+12.5%" "terminal cost percent"
+has "$T/out" "score: 96.5 -> 90 (-6.5, -6.7%)" "terminal score"
+# Not a TTY: no colour.
+if grep -q "$(printf '\033')" "$T/out"; then fail "colour written to a pipe"; fi
+
+expect 1 "checks gate" $C "$F/pass.json" "$T/head.json" --fail-on checks
+has "$T/err" "gate 'checks' tripped: check 'daily_sales total' in 'baseline' is newly failing" \
+    "checks gate message"
+expect 0 "checks gate, reverse direction fixes the check" $C "$T/head.json" "$F/pass.json" \
+    --fail-on checks
+
+expect 1 "cost gate +10%" $C "$F/pass.json" "$T/head.json" --fail-on cost.monthly.usd:+10%
+has "$T/err" "cost.aws-us-east-1.monthly.usd +12.5% in 'baseline'" "cost gate names the model"
+expect 0 "cost gate at +12.5% (boundary)" $C "$F/pass.json" "$T/head.json" \
+    --fail-on cost.monthly.usd:+12.5%
+expect 0 "wall gate at +20% (boundary)" $C "$F/pass.json" "$T/head.json" \
+    --fail-on solution.wall.max:+20%
+expect 1 "wall gate +19%" $C "$F/pass.json" "$T/head.json" --fail-on solution.wall.max:+19%
+expect 1 "score gate -5" $C "$F/pass.json" "$T/head.json" --fail-on score:-5
+has "$T/err" "run score dropped 6.5 points (96.5 -> 90), more than 5" "score gate message"
+expect 0 "score gate -6.5 (boundary)" $C "$F/pass.json" "$T/head.json" --fail-on score:-6.5
+expect 0 "latency gate, no histogram" $C "$F/pass.json" "$T/head.json" \
+    --fail-on latency.e2e.p99:+0%
+
+expect 1 "markdown with gates" $C --md "$F/pass.json" "$T/head.json" --fail-on checks \
+    --fail-on score:-10
+has "$T/out" "## harness compare" "md title"
+has "$T/out" "- ❌ \`checks\` tripped" "md tripped gate"
+has "$T/out" "- ✅ \`score:-10\` passed" "md passed gate"
+has "$T/out" "| daily\\_sales total | pass | fail | ❌ newly failing |" "md escaped check row"
+has "$T/out" "| cost.aws-us-east-1.monthly.usd | \$0.0360 | \$0.0405 | +\$0.0045 | +12.5% | 🔴 |" \
+    "md cost row"
+
+expect 0 "json" $C --json "$F/pass.json" "$T/head.json" --fail-on score:-10
+has "$T/out" '"schema": "harness.compare/1"' "json schema"
+has "$T/out" '"change": "newly failing"' "json flip"
+has "$T/out" '"tripped": false' "json gate"
+
+# Hostile names: Markdown must not carry raw HTML or a working mention.
+expect 0 "hostile md" $C --md "$F/hostile.json" "$F/mixed.json"
+hasnt "$T/out" "<script>" "hostile md has no raw HTML"
+hasnt "$T/out" "$(printf '\033')" "hostile md has no escape sequences"
+expect 0 "hostile terminal" $C "$F/hostile.json" "$F/mixed.json"
+hasnt "$T/out" "$(printf '\033')" "hostile terminal has no escape sequences"
+expect 0 "hostile json" $C --json "$F/mixed.json" "$F/hostile.json"
+has "$T/out" '"removed": [' "hostile json removed list"
+has "$T/out" '"delta_pct": null' "json NAN percent is null"
+
+# Usage errors and bad files: exit 2, naming the file.
+expect 2 "one file" $C "$F/pass.json"
+expect 2 "bad gate" $C "$F/pass.json" "$T/head.json" --fail-on cost.monthly.usd:10
+has "$T/err" "bad --fail-on 'cost.monthly.usd:10'" "bad gate message"
+expect 2 "md and json" $C --md --json "$F/pass.json" "$T/head.json"
+expect 2 "missing file" $C "$F/pass.json" "$T/nope.json"
+has "$T/err" "nope.json" "missing file is named"
+printf '{"schema": "harness.run/1", "scenarios": [{"name": 5}]}' >"$T/bad.json"
+expect 2 "invalid file" $C "$T/bad.json" "$F/pass.json"
+has "$T/err" "bad.json" "invalid file is named"
+has "$T/err" "scenarios[0].name" "invalid file names the JSON path"
+expect 0 "help" "$HARNESS_BIN" help compare
+has "$T/out" "--fail-on GATE" "help text"
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails failure(s)"
+    exit 1
+fi
+echo "ok"
