@@ -24,6 +24,8 @@ void hx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* @cmd-decls-begin */
 int cmd_report(int argc, char **argv);
 extern const char report_usage[];
+int cmd_compare(int argc, char **argv);
+extern const char compare_usage[];
 /* @cmd-decls-end */
 
 #endif

@@ -58,7 +58,7 @@ struct cmd {
 static const struct cmd commands[] = {
     /* @cmd-table-begin */
     {"check", NULL, NULL, "load and validate every scenario of a challenge pack"},
-    {"compare", NULL, NULL, "compare two runs: checks, latency, resources, cost, score"},
+    {"compare", cmd_compare, compare_usage, "compare two runs: checks, latency, resources, cost, score"},
     {"gen", NULL, NULL, "write a scenario's generated data (and its ledger) to CSV or JSONL"},
     {"list", NULL, NULL, "list a pack's scenarios with tags, datasets and row counts"},
     {"merge", NULL, NULL, "merge shard results into one run"},
