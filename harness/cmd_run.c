@@ -275,6 +275,7 @@ struct inv_acc {
     double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
     uint64_t rss_peak, rss_mean_sum, read_bytes, write_bytes;
     unsigned n, failures;
+    bool timed_out; /* an invocation hit its timeout: later batches are not run */
     hist wall_hist; /* invocation wall times, ns */
     double t0;      /* scenario start, s (monotonic) */
 };
@@ -326,10 +327,12 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
     snprintf(log_name, sizeof log_name, "batch-%04d", batch < 0 ? 0 : batch);
     runner_opts ro = {.shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = logdir,
                       .log_name = log_name};
-    int64_t timeout = c->o->timeout_us    ? c->o->timeout_us
-                      : s->solution_timeout_us ? s->solution_timeout_us
-                      : c->sol.timeout_us ? c->sol.timeout_us
-                                          : 120 * (int64_t)1000000;
+    /* --timeout wins; else the stricter of the scenario's limit and the solution's own. */
+    int64_t timeout = s->solution_timeout_us ? s->solution_timeout_us : 120 * (int64_t)1000000;
+    if (c->sol.timeout_us && c->sol.timeout_us < timeout)
+        timeout = c->sol.timeout_us;
+    if (c->o->timeout_us)
+        timeout = c->o->timeout_us;
     double db0 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
     runner_proc *p = NULL;
     rc = runner_spawn(&ro, &p, e);
@@ -394,6 +397,7 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
     for (size_t i = 0; i < r.res.n_series; i++)
         results_res_point_add(&rs->resources, shift + r.res.series[i].t_s,
                               r.res.series[i].cpu_pct, (int64_t)r.res.series[i].rss);
+    acc->timed_out |= r.timed_out;
     bool failed = !r.exited || r.exit_code != 0;
     if (failed) {
         acc->failures++;
@@ -448,7 +452,7 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
                             results_set_str(&rd->sha256, rst.sha256);
                     }
                 }
-                if (interleave) {
+                if (interleave && !acc->timed_out) {
                     rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, (int)b, acc, e);
                     if (rc)
                         return rc;
@@ -1083,14 +1087,12 @@ static int write_reports(struct run_ctx *c, hx_err *e)
     p = path_join(c->out_dir, "summary.md");
     rc = rep_markdown_write(c->run, p, 0, e);
     hx_free(p);
-#ifdef HX_HAVE_HTML
     if (!rc) {
         p = path_join(c->out_dir, "report.html");
         rc = rep_html_write(c->run, p, e);
         html_written = rc == 0;
         hx_free(p);
     }
-#endif
     return rc;
 }
 
