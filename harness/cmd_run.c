@@ -1231,6 +1231,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
 
 int cmd_run(int argc, char **argv)
 {
+    int64_t run_t0 = hx_now_ns();
     struct run_opts o;
     memset(&o, 0, sizeof o);
     if (!parse_opts(argc, argv, &o))
@@ -1377,6 +1378,7 @@ reports:
         char fin[40];
         results_iso8601(fin, sizeof fin, hx_wall_ns());
         results_set_str(&c.run->finished, fin);
+        c.run->duration_s = (double)(hx_now_ns() - run_t0) / 1e9;
         c.run->interrupted = interrupted;
         results_run_settle(c.run);
         if (interrupted)
