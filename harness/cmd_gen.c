@@ -1,0 +1,267 @@
+/* cmd_gen.c - `harness gen SCENARIO.lua`: write one dataset of a scenario (and optionally its
+ * ledger) as CSV or JSONL, so contestants can develop against the exact data a run replays. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "gen.h"
+#include "ledger.h"
+#include "scen.h"
+
+const char gen_usage[] =
+    "usage: harness gen PACK/SCENARIO.lua --out FILE [--dataset NAME] [--format csv|jsonl]\n"
+    "                  [--ledger FILE] [--seed N] [--batch K] [--unsafe-lua]\n"
+    "\n"
+    "Generate one dataset of a scenario exactly as a run would replay it (faults included) and\n"
+    "write it to FILE ('-' for standard output). Prints the record count and the sha256 of the\n"
+    "bytes to standard error. Files are written to a temporary name and renamed, so a failed run\n"
+    "leaves no partial file.\n"
+    "\n"
+    "options:\n"
+    "  --out FILE      where to write the records (required; '-' = stdout)\n"
+    "  --dataset NAME  which dataset (required when the scenario has several)\n"
+    "  --format F      csv (default, or from a .jsonl FILE) or jsonl\n"
+    "  --ledger FILE   also write the ground truth: one JSON line per fault hit\n"
+    "  --seed N        XOR the scenario seed with N (as 'harness run --seed N')\n"
+    "  --batch K       only batch K (0-based)\n"
+    "  --unsafe-lua    open Lua's full standard libraries\n"
+    "  -h, --help      this text\n";
+
+/* A FILE that becomes `path` only on commit. */
+struct out_file {
+    const char *path; /* final name, or "-" */
+    char *tmp;        /* temp name beside it, owned */
+    FILE *f;
+};
+
+static int out_open(struct out_file *o, const char *path, hx_err *e)
+{
+    o->path = path;
+    o->tmp = NULL;
+    if (strcmp(path, "-") == 0) {
+        o->f = stdout;
+        return 0;
+    }
+    /* A device or FIFO (/dev/null, a pipe) is written in place: a temp file renamed over it
+     * would replace the device itself with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        o->f = fopen(path, "w");
+        if (!o->f) return hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
+        return 0;
+    }
+    size_t n = strlen(path) + 16;
+    o->tmp = hx_malloc(n);
+    if (!o->tmp) return hx_fail(e, HX_ENOMEM, "out of memory");
+    snprintf(o->tmp, n, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd < 0) {
+        hx_free(o->tmp);
+        o->tmp = NULL;
+        return hx_fail(e, HX_EIO, "cannot create '%s': %s", path, strerror(errno));
+    }
+    o->f = fdopen(fd, "w");
+    if (!o->f) {
+        close(fd);
+        unlink(o->tmp);
+        return hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+static int out_commit(struct out_file *o, hx_err *e)
+{
+    if (!o->tmp && o->f == stdout)
+        return fflush(o->f) == 0 ? 0 : hx_fail(e, HX_EIO, "cannot write to standard output");
+    if (!o->tmp) {
+        int bad = fflush(o->f) != 0 || ferror(o->f);
+        bad |= fclose(o->f) != 0;
+        o->f = NULL;
+        return bad ? hx_fail(e, HX_EIO, "cannot write '%s': %s", o->path, strerror(errno)) : 0;
+    }
+    int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (bad || rename(o->tmp, o->path) != 0) {
+        int rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", o->path, strerror(errno));
+        unlink(o->tmp);
+        return rc;
+    }
+    hx_free(o->tmp);
+    o->tmp = NULL;
+    return 0;
+}
+
+static void out_abort(struct out_file *o)
+{
+    if (o->tmp) {
+        if (o->f) fclose(o->f);
+        unlink(o->tmp);
+        hx_free(o->tmp);
+        o->tmp = NULL;
+    } else if (o->f && o->f != stdout) {
+        fclose(o->f);
+    }
+    o->f = NULL;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+int cmd_gen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
+                                         {"dataset", required_argument, NULL, 'd'},
+                                         {"format", required_argument, NULL, 'f'},
+                                         {"ledger", required_argument, NULL, 'l'},
+                                         {"seed", required_argument, NULL, 's'},
+                                         {"batch", required_argument, NULL, 'b'},
+                                         {"unsafe-lua", no_argument, NULL, 'u'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    scen_opts so = {0};
+    const char *out = NULL, *dsname = NULL, *format = NULL, *ledger = NULL;
+    long long batch = -1;
+    int c;
+    char *end;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'd':
+            dsname = optarg;
+            break;
+        case 'f':
+            format = optarg;
+            break;
+        case 'l':
+            ledger = optarg;
+            break;
+        case 's':
+            errno = 0;
+            so.seed = strtoull(optarg, &end, 0);
+            if (errno || *end || !*optarg || optarg[0] == '-') {
+                hx_error("gen: --seed takes a non-negative integer, got '%s'", optarg);
+                return HX_EXIT_USAGE;
+            }
+            so.has_seed = true;
+            break;
+        case 'b':
+            errno = 0;
+            batch = strtoll(optarg, &end, 10);
+            if (errno || *end || !*optarg || batch < 0) {
+                hx_error("gen: --batch takes a batch number (0-based), got '%s'", optarg);
+                return HX_EXIT_USAGE;
+            }
+            break;
+        case 'u':
+            so.unsafe_lua = true;
+            break;
+        case 'h':
+            fputs(gen_usage, stdout);
+            return HX_EXIT_OK;
+        default:
+            fputs(gen_usage, stderr);
+            return HX_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        hx_error("gen: expected one scenario file (PACK/SCENARIO.lua); see 'harness help gen'");
+        return HX_EXIT_USAGE;
+    }
+    if (!out) {
+        hx_error("gen: --out FILE is required ('-' for standard output)");
+        return HX_EXIT_USAGE;
+    }
+    plan_format fmt = ends_with(out, ".jsonl") ? PLAN_FMT_JSONL : PLAN_FMT_CSV;
+    if (format && strcmp(format, "csv") == 0)
+        fmt = PLAN_FMT_CSV;
+    else if (format && strcmp(format, "jsonl") == 0)
+        fmt = PLAN_FMT_JSONL;
+    else if (format) {
+        hx_error("gen: --format is csv or jsonl, got '%s'", format);
+        return HX_EXIT_USAGE;
+    }
+
+    int ret = HX_EXIT_OK, rc;
+    hx_err e = {0};
+    scen *s = NULL;
+    gen *g = NULL;
+    struct out_file of = {0}, lf = {0};
+    rc = scen_new(&so, &s, &e);
+    if (!rc) rc = scen_load_file(s, argv[optind], &e);
+    if (rc) {
+        for (size_t i = 0; s && i < scen_problem_count(s); i++)
+            hx_error("%s", hx_g.verbose ? scen_problem_detail(s, i) : scen_problem(s, i));
+        if (!s || scen_problem_count(s) == 0) hx_error("%s", e.msg);
+        ret = hx_exit_code(rc);
+        goto cleanup;
+    }
+    const plan_scenario *sc = &scen_pack(s)->scenarios[0];
+    int ds = -1;
+    if (dsname) {
+        ds = plan_scenario_dataset(sc, dsname);
+    } else if (sc->ndatasets == 1) {
+        ds = 0;
+    }
+    if (ds < 0) {
+        hx_buf names;
+        hx_buf_init(&names);
+        for (size_t i = 0; i < sc->ndatasets; i++)
+            hx_buf_printf(&names, "%s%s", i ? ", " : "", sc->datasets[i].name);
+        if (sc->ndatasets == 0)
+            hx_error("gen: scenario '%s' has no datasets", sc->name);
+        else if (dsname)
+            hx_error("gen: scenario '%s' has no dataset '%s' (it has: %s)", sc->name, dsname,
+                     names.data);
+        else
+            hx_error("gen: scenario '%s' has several datasets; choose one with --dataset (%s)",
+                     sc->name, names.data);
+        hx_buf_release(&names);
+        ret = HX_EXIT_USAGE;
+        goto cleanup;
+    }
+    rc = gen_new(sc, &g, &e);
+    if (rc) goto fail;
+    if (batch >= 0 && (uint64_t)batch >= gen_batches(g, (size_t)ds)) {
+        hx_error("gen: dataset '%s' has batches 0..%u, not %lld", sc->datasets[ds].name,
+                 gen_batches(g, (size_t)ds) - 1, batch);
+        ret = HX_EXIT_USAGE;
+        goto cleanup;
+    }
+    rc = out_open(&of, out, &e);
+    if (rc) goto fail;
+    char sha[65];
+    uint64_t n = 0;
+    rc = gen_write_dataset(g, (size_t)ds, fmt, batch, of.f, sha, &n, &e);
+    if (!rc) rc = out_commit(&of, &e);
+    if (rc) goto fail;
+    if (ledger) {
+        rc = out_open(&lf, ledger, &e);
+        if (!rc) rc = ledger_write(g, (size_t)ds, lf.f, &e);
+        if (!rc) rc = out_commit(&lf, &e);
+        if (rc) goto fail;
+    }
+    fprintf(stderr, "harness: wrote %llu records of dataset '%s' to %s (sha256 %s)\n",
+            (unsigned long long)n, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout", sha);
+    goto cleanup;
+fail:
+    hx_error("%s", e.msg);
+    ret = hx_exit_code(rc);
+cleanup:
+    out_abort(&of);
+    out_abort(&lf);
+    gen_free(g);
+    scen_free(s);
+    return ret;
+}

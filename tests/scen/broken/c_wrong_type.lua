@@ -1,0 +1,5 @@
+local d = dataset { rows = 10, columns = { { "id", "sequence" } } }
+return scenario {
+  name = "wrong_type", seed = "forty-two",
+  datasets = { d = d },
+}

@@ -1,0 +1,7 @@
+-- Fixture pack for test_scen.c: one scenario using every DSL feature.
+return challenge {
+  name = "fixture-broken", level = "foundation", description = "test pack",
+  sources = { "files", "postgres" }, sinks = { "postgres" },
+  scale = { records_per_day = 5e6, runs_per_day = 24 },
+  budgets = { ["cost.monthly.usd"] = "<= 250" },
+}
