@@ -94,12 +94,9 @@ int hx_rm_rf(const char *path);
 int64_t hx_now_ns(void);
 int64_t hx_wall_ns(void);
 
-/* SHA-256, streaming. */
+/* SHA-256, streaming (OpenSSL's libcrypto underneath). Caller storage, nothing to free. */
 typedef struct hx_sha256 {
-    uint32_t h[8];    /* state */
-    uint64_t nbytes;  /* bytes hashed so far */
-    uint8_t blk[64];  /* pending partial block */
-    size_t blen;      /* bytes in blk */
+    _Alignas(16) unsigned char ctx[128]; /* libcrypto's SHA256_CTX; util.c checks that it fits */
 } hx_sha256;
 void hx_sha256_init(hx_sha256 *s);
 void hx_sha256_update(hx_sha256 *s, const void *p, size_t n);

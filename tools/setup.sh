@@ -13,7 +13,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 pkgs="gcc pkg-config meson ninja-build python3 git lua5.4 liblua5.4-dev libpq-dev postgresql
-postgresql-client librdkafka-dev libjansson-dev libcmocka-dev procps ca-certificates"
+postgresql-client librdkafka-dev libjansson-dev libcmocka-dev libssl-dev procps ca-certificates"
 if [ "$tests" -eq 1 ]; then
     pkgs="$pkgs clang libclang-rt-14-dev libxml2-utils chromium kcat time"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
