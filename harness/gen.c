@@ -28,6 +28,10 @@ typedef struct gen_col {
     int64_t *cat_int; /* CATEGORICAL of INT type: the parsed values */
     int64_t lo, hi;   /* DECIMAL: bounds in 10^-scale units */
     double pow10;     /* 10^scale */
+    /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
+     * computed once instead of a pow() per row. */
+    double zipf_a;    /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
+    double zipf_e;    /* 1 / (1 - skew) */
 } gen_col;
 
 typedef struct gen_fault {
@@ -214,19 +218,32 @@ static bool put_pattern(hx_buf *sb, const char *p, uint64_t key, uint64_t id)
     return hx_buf_putc(sb, '\0');
 }
 
-static uint64_t fk_parent(const plan_column *col, uint64_t x, uint64_t id, uint64_t rows,
-                          uint64_t prows)
+/* The per-column constants of the ZIPF inverse CDF; fk_parent must see exactly these doubles. */
+static void zipf_setup(gen_col *gc, double s, uint64_t prows)
+{
+    double n1 = (double)prows + 1.0;
+    if (fabs(s - 1.0) < 1e-9) {
+        gc->zipf_a = log(n1);
+    } else {
+        gc->zipf_a = pow(n1, 1.0 - s) - 1.0;
+        gc->zipf_e = 1.0 / (1.0 - s);
+    }
+}
+
+static uint64_t fk_parent(const plan_column *col, const gen_col *gc, uint64_t x, uint64_t id,
+                          uint64_t rows, uint64_t prows)
 {
     switch (col->u.fk.mode) {
     case PLAN_FK_SPREAD:
         return rows ? (uint64_t)(((unsigned __int128)id * prows) / rows) : 0;
     case PLAN_FK_ZIPF: {
-        /* Inverse CDF of the continuous power law on [1, N+1): parent 0 is the most popular. */
-        double s = col->u.fk.skew, u = rng_unit(x), n1 = (double)prows + 1.0, r;
-        if (fabs(s - 1.0) < 1e-9)
-            r = exp(u * log(n1));
+        /* Inverse CDF of the continuous power law on [1, N+1): parent 0 is the most popular.
+         * r = exp(u * log(N+1)) at skew 1, else (1 + u * ((N+1)^(1-s) - 1))^(1/(1-s)). */
+        double u = rng_unit(x), r;
+        if (fabs(col->u.fk.skew - 1.0) < 1e-9)
+            r = exp(u * gc->zipf_a);
         else
-            r = pow(1.0 + u * (pow(n1, 1.0 - s) - 1.0), 1.0 / (1.0 - s));
+            r = pow(1.0 + u * gc->zipf_a, gc->zipf_e);
         uint64_t pid = r < 1.0 ? 0 : (uint64_t)r - 1;
         return pid < prows ? pid : prows - 1;
     }
@@ -313,7 +330,7 @@ static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow
     }
     case PLAN_COL_FK: {
         const plan_dataset *pd = &g->s->datasets[col->u.fk.dataset];
-        uint64_t pid = fk_parent(col, rng_draw(gc->vkey, id, 0), id, d->rows, pd->rows);
+        uint64_t pid = fk_parent(col, gc, rng_draw(gc->vkey, id, 0), id, d->rows, pd->rows);
         if (depth >= GEN_MAX_FK_DEPTH) /* gen_new rejects cycles; this is a backstop */
             return true;
         return col_value(g, col->u.fk.dataset, col->u.fk.column, pid, true, v, sb, off, depth + 1);
@@ -785,8 +802,12 @@ static int setup_column(gen *g, size_t di, size_t c, hx_err *e)
         if (!col->u.pat.pattern)
             return hx_fail(e, HX_EUSAGE, "%s: column '%s' has no pattern", ds_where(d), col->name);
         break;
-    case PLAN_COL_FK:
-        return check_fk_chain(g->s, di, c, e);
+    case PLAN_COL_FK: {
+        int rc = check_fk_chain(g->s, di, c, e);
+        if (rc < 0) return rc;
+        zipf_setup(gc, col->u.fk.skew, g->s->datasets[col->u.fk.dataset].rows);
+        return 0;
+    }
     default:
         break;
     }
