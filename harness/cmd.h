@@ -26,6 +26,12 @@ int cmd_report(int argc, char **argv);
 extern const char report_usage[];
 int cmd_compare(int argc, char **argv);
 extern const char compare_usage[];
+int cmd_check(int argc, char **argv);
+extern const char check_usage[];
+int cmd_gen(int argc, char **argv);
+extern const char gen_usage[];
+int cmd_list(int argc, char **argv);
+extern const char list_usage[];
 /* @cmd-decls-end */
 
 #endif

@@ -585,7 +585,7 @@ static int list_lua(const char *dir, char ***out, size_t *n, hx_err *e)
         (*n)++;
     }
     closedir(d);
-    qsort(*out, *n, sizeof **out, cmp_str);
+    if (*n) qsort(*out, *n, sizeof **out, cmp_str);
     return rc;
 }
 
