@@ -22,16 +22,18 @@ void hx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void hx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* @cmd-decls-begin */
-int cmd_report(int argc, char **argv);
-extern const char report_usage[];
-int cmd_compare(int argc, char **argv);
-extern const char compare_usage[];
+int cmd_run(int argc, char **argv);
+extern const char run_usage[];
 int cmd_check(int argc, char **argv);
 extern const char check_usage[];
 int cmd_gen(int argc, char **argv);
 extern const char gen_usage[];
 int cmd_list(int argc, char **argv);
 extern const char list_usage[];
+int cmd_report(int argc, char **argv);
+extern const char report_usage[];
+int cmd_compare(int argc, char **argv);
+extern const char compare_usage[];
 /* @cmd-decls-end */
 
 #endif

@@ -37,8 +37,7 @@ void hx_warn(const char *fmt, ...)
 
 void hx_info(const char *fmt, ...)
 {
-    if (hx_g.quiet)
-        return;
+    if (hx_g.quiet) return;
     va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -63,15 +62,14 @@ static const struct cmd commands[] = {
     {"list", cmd_list, list_usage, "list a pack's scenarios with tags, datasets and row counts"},
     {"merge", NULL, NULL, "merge shard results into one run"},
     {"report", cmd_report, report_usage, "render reports from a run.json or journal"},
-    {"run", NULL, NULL, "run a challenge pack against a solution and write the reports"},
+    {"run", cmd_run, run_usage, "run a challenge pack against a solution and write the reports"},
     /* @cmd-table-end */
 };
 
 static const struct cmd *find_cmd(const char *name)
 {
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0)
-            return &commands[i];
+        if (strcmp(commands[i].name, name) == 0) return &commands[i];
     return NULL;
 }
 
@@ -118,8 +116,7 @@ static int cmd_help(int argc, char **argv)
 static int finish_stdout(int rc)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        if (errno != EPIPE)
-            hx_error("cannot write to standard output: %s", strerror(errno));
+        if (errno != EPIPE) hx_error("cannot write to standard output: %s", strerror(errno));
         return rc ? rc : HX_EXIT_INFRA;
     }
     return rc;
@@ -156,8 +153,7 @@ int main(int argc, char **argv)
         main_usage(stderr);
         return HX_EXIT_USAGE;
     }
-    if (strcmp(argv[i], "help") == 0)
-        return finish_stdout(cmd_help(argc - i, argv + i));
+    if (strcmp(argv[i], "help") == 0) return finish_stdout(cmd_help(argc - i, argv + i));
     const struct cmd *c = find_cmd(argv[i]);
     if (!c) {
         char *h[] = {"help", argv[i], NULL};
