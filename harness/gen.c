@@ -30,8 +30,8 @@ typedef struct gen_col {
     double pow10;     /* 10^scale */
     /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
      * computed once instead of a pow() per row. */
-    double zipf_a;    /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
-    double zipf_e;    /* 1 / (1 - skew) */
+    double zipf_a; /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
+    double zipf_e; /* 1 / (1 - skew) */
 } gen_col;
 
 typedef struct gen_fault {
@@ -1066,6 +1066,24 @@ int gen_cursor_init(gen_cursor *c, gen *g, size_t ds, int64_t batch, hx_err *e)
         hi = batch == (int64_t)gd->nbatches - 1 ? rows : first_base_at(g, ds, dstart + DAY_US);
         c->filter = jit > 0 || batch == 0 || batch == (int64_t)gd->nbatches - 1;
     }
+    c->next_main = lo;
+    c->main_end = hi;
+    c->next_dup = lo > gd->gap ? lo - gd->gap : 0;
+    c->dup_end = hi == rows ? rows : (hi > gd->gap ? hi - gd->gap : 0);
+    if (!gd->has_dup) c->next_dup = c->dup_end = 0;
+    return 0;
+}
+
+int gen_cursor_init_range(gen_cursor *c, gen *g, size_t ds, uint64_t lo, uint64_t hi, hx_err *e)
+{
+    int rc = gen_cursor_init(c, g, ds, -1, e);
+    if (rc < 0) return rc;
+    const gen_ds *gd = &g->ds[ds];
+    uint64_t rows = g->s->datasets[ds].rows;
+    if (hi > rows) hi = rows;
+    if (lo > hi) lo = hi;
+    /* The same cut gen_cursor_init makes for a COUNT batch: a copy belongs to the range holding
+     * the original it follows (id + gap), and the last range takes the copies past the end. */
     c->next_main = lo;
     c->main_end = hi;
     c->next_dup = lo > gd->gap ? lo - gd->gap : 0;

@@ -115,6 +115,11 @@ typedef struct gen_cursor {
 } gen_cursor;
 
 int gen_cursor_init(gen_cursor *c, gen *g, size_t ds, int64_t batch, hx_err *e);
+/* A cursor over the emissions that arrive in the slots of originals lo..hi-1 (all batches): those
+ * originals and the duplicate copies that follow them (the range ending at rows also takes the
+ * copies past the end). Consecutive ranges concatenate to the whole arrival order, so ranges can
+ * be generated in parallel. Returns 0 or a negative hx code. */
+int gen_cursor_init_range(gen_cursor *c, gen *g, size_t ds, uint64_t lo, uint64_t hi, hx_err *e);
 /* 1 and *out = the next emission; 0 at the end; negative hx code on error. */
 int gen_cursor_next(gen_cursor *c, const gen_record **out, hx_err *e);
 void gen_cursor_release(gen_cursor *c);

@@ -165,6 +165,89 @@ static void test_gen__duplicates_order_and_bytes(void **state)
     fx_free(s);
 }
 
+/* Cursors over consecutive id ranges hand out exactly the emissions of one cursor over all ids,
+ * in the same order, for gaps shorter and longer than a range. */
+static void test_gen__ranges_concatenate(void **state)
+{
+    (void)state;
+    static const uint64_t gaps[] = {0, 3, 40};
+    static const uint64_t cuts[] = {0, 1, 7, 30, 31, 500, 1999, 2000};
+    for (size_t gi = 0; gi < sizeof gaps / sizeof gaps[0]; gi++) {
+        plan_scenario *s = fx_scenario();
+        plan_dataset *d = fx_orders(s, 2000, 11);
+        fx_fault(d, PLAN_F_DUPLICATE, 0.2, -1)->gap = gaps[gi];
+        gen *g = must_gen(s);
+        gen_cursor c;
+        hx_err e = {0};
+        const gen_record *r;
+        uint64_t *want = calloc(4000, sizeof *want), n = 0;
+        assert_int_equal(gen_cursor_init(&c, g, 0, -1, &e), 0);
+        while (gen_cursor_next(&c, &r, &e) > 0)
+            want[n++] = r->id * 2 + r->copy;
+        gen_cursor_release(&c);
+        uint64_t k = 0;
+        for (size_t ci = 0; ci + 1 < sizeof cuts / sizeof cuts[0]; ci++) {
+            assert_int_equal(gen_cursor_init_range(&c, g, 0, cuts[ci], cuts[ci + 1], &e), 0);
+            while (gen_cursor_next(&c, &r, &e) > 0) {
+                assert_true(k < n);
+                assert_int_equal(want[k], r->id * 2 + r->copy);
+                k++;
+            }
+            gen_cursor_release(&c);
+        }
+        assert_int_equal(k, n);
+        assert_true(n > 2000);
+        free(want);
+        gen_free(g);
+        fx_free(s);
+    }
+}
+
+/* A dataset big enough for gen_write_dataset's worker threads writes exactly the bytes of one
+ * cursor formatted in order, in both formats, with every record-shaping fault on. */
+static void test_gen__parallel_write_matches_cursor(void **state)
+{
+    (void)state;
+    plan_scenario *s = fx_scenario();
+    plan_dataset *d = fx_orders(s, 150001, 5);
+    fx_fault(d, PLAN_F_DUPLICATE, 0.05, -1)->gap = 100;
+    d->faults[0].changed = 0.5;
+    fx_fault(d, PLAN_F_NULLS, 0.05, 1);
+    fx_fault(d, PLAN_F_LATE, 0.05, -1)->delay_us = 3600000000LL;
+    fx_fault(d, PLAN_F_CORRUPT, 0.01, -1);
+    gen *g = must_gen(s);
+    static const plan_format fmts[] = {PLAN_FMT_CSV, PLAN_FMT_JSONL};
+    for (size_t fi = 0; fi < 2; fi++) {
+        hx_buf want;
+        hx_buf_init(&want);
+        gen_cursor c;
+        hx_err e = {0};
+        const gen_record *r;
+        assert_true(fmt_header(&want, d, fmts[fi], 0));
+        assert_int_equal(gen_cursor_init(&c, g, 0, -1, &e), 0);
+        while (gen_cursor_next(&c, &r, &e) > 0)
+            assert_true(fmt_record(&want, d, fmts[fi], r));
+        uint64_t emitted = c.emitted, em = 0;
+        gen_cursor_release(&c);
+        char sha[65], hex[65];
+        size_t n;
+        char *got = fx_write(g, 0, fmts[fi], -1, &n, sha, &em);
+        assert_non_null(got);
+        assert_int_equal(n, want.len);
+        assert_memory_equal(got, want.data, n);
+        assert_int_equal(em, emitted);
+        hx_sha256 h;
+        hx_sha256_init(&h);
+        hx_sha256_update(&h, want.data, want.len);
+        hx_sha256_final(&h, hex);
+        assert_string_equal(sha, hex);
+        free(got);
+        hx_buf_release(&want);
+    }
+    gen_free(g);
+    fx_free(s);
+}
+
 static void test_gen__column_kinds(void **state)
 {
     (void)state;
@@ -668,6 +751,8 @@ int main(void)
         cmocka_unit_test(test_gen__same_seed_same_bytes),
         cmocka_unit_test(test_gen__record_at_matches_cursor),
         cmocka_unit_test(test_gen__duplicates_order_and_bytes),
+        cmocka_unit_test(test_gen__ranges_concatenate),
+        cmocka_unit_test(test_gen__parallel_write_matches_cursor),
         cmocka_unit_test(test_gen__column_kinds),
         cmocka_unit_test(test_gen__foreign_keys),
         cmocka_unit_test(test_gen__faults_and_ledger_lines),
