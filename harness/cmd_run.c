@@ -1293,6 +1293,9 @@ int cmd_run(int argc, char **argv)
         results_set_str(&c.run->started, started);
         for (int i = 0; i < argc; i++)
             results_strv_add(&c.run->argv, &c.run->nargv, argv[i]);
+        results_set_str(&c.run->harness_version, HX_VERSION);
+        results_set_str(&c.run->harness_commit, HX_COMMIT);
+        c.run->plugin_abi = HX_PLUGIN_ABI_VERSION;
         results_set_str(&c.run->pack_name, c.pack->name);
         results_set_str(&c.run->pack_dir, o.pack);
         results_set_str(&c.run->level, c.pack->level);
