@@ -34,6 +34,23 @@ for run in "$src"/tests/fixtures/runs/*.json "$src"/tests/fixtures/html/*.json; 
     pairs+=("$run" "$html")
 done
 
+# Real runs too: the hostile solution (its name, stdout and stderr carry markup, ]]> and invalid
+# UTF-8) and the six-scenario pack with the reference solution, as `harness run` writes them.
+if [ -n "${HARNESS_BIN:-}" ]; then
+    pack="$src/scenarios/ecommerce-etl-foundation"
+    CI=1 "$HARNESS_BIN" run "$pack" --solution "$src/tests/solutions/hostile" --scenario baseline \
+        --out "$out/run-hostile" 2>/dev/null || true
+    CI=1 "$HARNESS_BIN" run "$pack" \
+        --solution "$src/examples/solutions/ecommerce-etl-foundation/setbased" \
+        --out "$out/run-setbased" 2>/dev/null || true
+    for r in run-hostile run-setbased; do
+        [ -s "$out/$r/report.html" ] || fail "$r: harness run wrote no report.html"
+        pairs+=("$out/$r/run.json" "$out/$r/report.html")
+    done
+    size=$(stat -c %s "$out/run-setbased/report.html")
+    [ "$size" -lt 1048576 ] || fail "the six-scenario report is $size bytes, over 1 MB"
+fi
+
 HX_CHROMIUM="$chromium" HX_ARTIFACTS="$out" node "$browser/browser.test.js" "${pairs[@]}" ||
     fail "the browser check failed (see above)"
 echo "transcript_browser: ok ($(( ${#pairs[@]} / 2 )) reports, screenshots in $out)"
