@@ -21,42 +21,85 @@ static char hexdig(unsigned v)
     return "0123456789abcdef"[v & 15];
 }
 
-/* Write v's digits ending just before end; returns the first digit. */
-static char *u64_back(char *end, uint64_t v)
+/* "00" "01" ... "99": numbers are written two digits per division. */
+static const char dig2[201] = "00010203040506070809101112131415161718192021222324252627282930313233"
+                              "34353637383940414243444546474849505152535455565758596061626364656667"
+                              "6869707172737475767778798081828384858687888990919293949596979899";
+
+/* Number of decimal digits of v (>= 1). */
+static size_t u64_len(uint64_t v)
 {
-    do {
-        *--end = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    return end;
+    size_t n = 1;
+    for (; v >= 100; v /= 100)
+        n += 2;
+    return n + (v >= 10);
+}
+
+/* Write exactly `width` digits of v (zero-padded, v < 10^width) ending just before end. Writing
+ * in place (length known first) instead of into a scratch buffer saves a copy per field. */
+static void u64_back(char *end, uint64_t v, size_t width)
+{
+    for (; width >= 2; width -= 2, v /= 100) {
+        end -= 2;
+        memcpy(end, dig2 + 2 * (v % 100), 2);
+    }
+    if (width) *--end = (char)('0' + v % 10);
 }
 
 static size_t i64_text(char *buf, int64_t v)
 {
-    char tmp[24], *end = tmp + sizeof tmp;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    char *p = u64_back(end, u);
-    if (v < 0) *--p = '-';
-    size_t n = (size_t)(end - p);
-    memcpy(buf, p, n);
+    size_t neg = v < 0, n = neg + u64_len(u);
+    buf[0] = '-'; /* overwritten by the first digit when v >= 0 */
+    u64_back(buf + n, u, n - neg);
     buf[n] = '\0';
     return n;
 }
 
+static const uint64_t pow10_u64[] = {1,
+                                     10,
+                                     100,
+                                     1000,
+                                     10000,
+                                     100000,
+                                     1000000,
+                                     10000000,
+                                     100000000,
+                                     1000000000,
+                                     10000000000ULL,
+                                     100000000000ULL,
+                                     1000000000000ULL,
+                                     10000000000000ULL,
+                                     100000000000000ULL,
+                                     1000000000000000ULL,
+                                     10000000000000000ULL,
+                                     100000000000000000ULL,
+                                     1000000000000000000ULL};
+
+/* v / 10^scale with exactly `scale` fraction digits. buf holds >= 48 bytes. */
 static size_t decimal_text(char *buf, int64_t v, int scale)
 {
     if (scale <= 0) return i64_text(buf, v);
-    char tmp[40], *end = tmp + sizeof tmp, *p = end;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    for (int i = 0; i < scale; i++) {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, ip, fp;
+    size_t fw = (size_t)scale;
+    if (scale < 19) {
+        ip = u / pow10_u64[scale];
+        fp = u % pow10_u64[scale];
+    } else { /* every digit of u is a fraction digit, zero-padded on the left */
+        ip = 0;
+        fp = u;
     }
-    *--p = '.';
-    p = u64_back(p, u);
-    if (v < 0) *--p = '-';
-    size_t n = (size_t)(end - p);
-    memcpy(buf, p, n);
+    size_t neg = v < 0, il = u64_len(ip), n = neg + il + 1 + fw;
+    buf[0] = '-';
+    u64_back(buf + neg + il, ip, il);
+    buf[neg + il] = '.';
+    if (scale < 19) {
+        u64_back(buf + n, fp, fw);
+    } else {
+        size_t fl = u64_len(fp);
+        memset(buf + neg + il + 1, '0', fw - fl);
+        u64_back(buf + n, fp, fl);
+    }
     buf[n] = '\0';
     return n;
 }
@@ -142,10 +185,7 @@ time:
         return 19;
     }
     buf[19] = '.';
-    for (int i = 25; i >= 20; i--) {
-        buf[i] = (char)('0' + frac % 10);
-        frac /= 10;
-    }
+    u64_back(buf + 26, frac, 6);
     buf[26] = 'Z';
     buf[27] = '\0';
     return 27;
@@ -175,6 +215,16 @@ static inline bool bput(hx_buf *b, char c)
     return true;
 }
 
+/* hx_buf_append without the call, for the many short fields of a record. */
+static inline bool bapp(hx_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) return hx_buf_append(b, s, n);
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return true;
+}
+
 /* ---- strings ---- */
 
 static bool csv_needs_quotes(const char *s, size_t n)
@@ -189,7 +239,7 @@ static bool csv_needs_quotes(const char *s, size_t n)
 
 static bool csv_string(hx_buf *b, const char *s, size_t n)
 {
-    if (!csv_needs_quotes(s, n)) return hx_buf_append(b, s, n);
+    if (!csv_needs_quotes(s, n)) return bapp(b, s, n);
     if (!hx_buf_reserve(b, 2 * n + 2)) return false;
     char *p = b->data + b->len;
     *p++ = '"';
@@ -278,18 +328,26 @@ typedef enum { F_RAW, F_TEXT } field_style; /* unquoted literal / string (quoted
 
 static bool put_field(hx_buf *b, plan_format f, field_style st, const char *s, size_t n)
 {
-    if (st == F_RAW) return hx_buf_append(b, s, n);
+    if (st == F_RAW) return bapp(b, s, n);
     return f == PLAN_FMT_CSV ? csv_string(b, s, n) : json_string(b, s, n);
 }
 
 /* A clean value in format f. */
 static bool put_value(hx_buf *b, plan_format f, plan_type t, int scale, const gen_value *v)
 {
-    if (v->null) return f == PLAN_FMT_CSV ? true : hx_buf_append(b, "null", 4);
+    if (v->null) return f == PLAN_FMT_CSV ? true : bapp(b, "null", 4);
     if (t == PLAN_T_STRING || t == PLAN_T_UUID) return put_field(b, f, F_TEXT, v->s, v->len);
-    char tmp[48];
-    size_t n = scalar_text(tmp, t, scale, v->i);
-    return put_field(b, f, t == PLAN_T_TIMESTAMP ? F_TEXT : F_RAW, tmp, n);
+    /* Numbers, times and bools are written straight into b: their text never needs CSV quotes or
+     * JSON escapes (a timestamp is only quoted in JSON). */
+    if (!hx_buf_reserve(b, 64)) return false;
+    char *p = b->data + b->len;
+    bool q = f == PLAN_FMT_JSONL && t == PLAN_T_TIMESTAMP;
+    if (q) *p++ = '"';
+    p += scalar_text(p, t, scale, v->i);
+    if (q) *p++ = '"';
+    *p = '\0';
+    b->len = (size_t)(p - b->data);
+    return true;
 }
 
 /* A value of type t written as type nt (schema drift RETYPE). The renderings:
@@ -512,7 +570,10 @@ static void truncate_line(hx_buf *b, size_t start, plan_format f)
 bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
 {
     size_t start = out->len;
-    bool ok = true, first = true, json = f == PLAN_FMT_JSONL;
+    bool ok = true, first = true, json = f == PLAN_FMT_JSONL, drift = false;
+    /* Most records have no drift in effect: look once, not once per column. */
+    for (size_t fi = 0; fi < ds->nfaults && !drift; fi++)
+        drift = drift_on(ds, fi, r->batch);
     if (json) ok &= bput(out, '{');
     for (size_t c = 0; c < ds->ncols; c++) {
         if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
@@ -534,7 +595,7 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
             continue;
         }
         bool retyped = false;
-        for (size_t fi = 0; fi < ds->nfaults && !retyped; fi++)
+        for (size_t fi = 0; drift && fi < ds->nfaults && !retyped; fi++)
             if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_RETYPE &&
                 ds->faults[fi].column == (int)c) {
                 ok &= put_retyped(out, f, col, ds->faults[fi].new_type, v);
@@ -542,7 +603,7 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
             }
         if (!retyped) ok &= put_value(out, f, col->type, col->scale, v);
     }
-    for (size_t fi = 0; fi < ds->nfaults; fi++)
+    for (size_t fi = 0; drift && fi < ds->nfaults; fi++)
         if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
             if (!first) ok &= bput(out, ',');
             first = false;
