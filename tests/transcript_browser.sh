@@ -45,7 +45,8 @@ if [ -n "${HARNESS_BIN:-}" ]; then
         --out "$out/run-setbased" 2>/dev/null || true
     for r in run-hostile run-setbased; do
         [ -s "$out/$r/report.html" ] || fail "$r: harness run wrote no report.html"
-        pairs+=("$out/$r/run.json" "$out/$r/report.html")
+        cp "$out/$r/report.html" "$out/$r.html" # screenshots are named after the file
+        pairs+=("$out/$r/run.json" "$out/$r.html")
     done
     size=$(stat -c %s "$out/run-setbased/report.html")
     [ "$size" -lt 1048576 ] || fail "the six-scenario report is $size bytes, over 1 MB"
