@@ -60,6 +60,18 @@ done
 grep -q "expected" "$T/naive/junit.xml" && grep -q "actual" "$T/naive/junit.xml" &&
     ok "naive: failures carry expected and actual" || bad "naive: failures lack expected/actual"
 
+# 2b. compare: the checks that differ between the two solutions, and the --fail-on gates.
+"$BIN" compare "$T/setbased/run.json" "$T/naive/run.json" --md >"$T/cmp.md" 2>"$T/cmp.err"
+expect_rc "compare without gates" 0 $?
+grep -q "duplicates" "$T/cmp.md" && grep -qi "fail" "$T/cmp.md" &&
+    ok "compare lists the flipped checks" || bad "compare output lacks flips: $(head -20 "$T/cmp.md")"
+"$BIN" compare "$T/setbased/run.json" "$T/naive/run.json" --fail-on checks >/dev/null 2>&1
+expect_rc "compare --fail-on checks trips on newly failing checks" 1 $?
+"$BIN" compare "$T/naive/run.json" "$T/setbased/run.json" --fail-on checks >/dev/null 2>&1
+expect_rc "compare --fail-on checks passes when checks were fixed" 0 $?
+"$BIN" compare "$T/setbased/run.json" "$T/setbased/run.json" --fail-on cost.monthly.usd:+10% >/dev/null 2>&1
+expect_rc "compare --fail-on cost gate passes on equal runs" 0 $?
+
 # 3. --pg pointing at a closed port is an infrastructure error naming the address.
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
     --out "$T/closed" 2>"$T/closed.err"
