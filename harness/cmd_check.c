@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "plug.h"
 #include "scen.h"
 
 const char check_usage[] =
@@ -17,20 +18,67 @@ const char check_usage[] =
     "\n"
     "options:\n"
     "  --unsafe-lua   open Lua's full standard libraries (io, os, package, debug)\n"
+    "  --plugin-path DIR  another folder of validator plugins (plugin checks are validated\n"
+    "                 against the parameters each plugin declares)\n"
     "  -h, --help     this text\n";
+
+/* Every plugin check of the pack: the plugin loads, has the check, and the scenario's parameters
+ * match what the check declares. Returns the number of problems printed. */
+static size_t check_plugins(const plan_pack *p, const char *pack_dir, const char *extra_dir)
+{
+    plug_path pp;
+    plug_path_init(&pp);
+    const char *extra[1] = {extra_dir};
+    size_t problems = 0;
+    char last[1400] = "";
+    if (plug_path_standard(&pp, pack_dir, extra, extra_dir ? 1 : 0) != 0) {
+        hx_error("out of memory");
+        return 1;
+    }
+    for (size_t i = 0; i < p->nscenarios; i++) {
+        const plan_scenario *sc = &p->scenarios[i];
+        for (size_t k = 0; k < sc->nchecks; k++) {
+            const plan_check *c = &sc->checks[k];
+            if (c->kind != PLAN_CHK_PLUGIN)
+                continue;
+            hx_err e = {0};
+            plug_plugin *pl = NULL;
+            const hx_plugin_check *hc = NULL;
+            if (plug_open(c->plugin, &pp, &pl, &e) == 0 &&
+                (hc = plug_find_check(pl, c->plugin_check, &e)) != NULL)
+                plug_validate_params(pl, hc, c->params, c->nparams, &e);
+            char line[1400];
+            snprintf(line, sizeof line, "%s: %s", c->where ? c->where : sc->name, e.msg);
+            /* a check defined once in a shared helper module is reported once */
+            if (e.code && strcmp(line, last) != 0) {
+                hx_error("%s", line);
+                snprintf(last, sizeof last, "%s", line);
+                problems++;
+            }
+            plug_close(pl);
+        }
+    }
+    plug_path_release(&pp);
+    return problems;
+}
 
 int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {{"unsafe-lua", no_argument, NULL, 'u'},
+                                         {"plugin-path", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     scen_opts so = {0};
+    const char *plugin_dir = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'u':
             so.unsafe_lua = true;
+            break;
+        case 'p':
+            plugin_dir = optarg;
             break;
         case 'h':
             fputs(check_usage, stdout);
@@ -62,6 +110,8 @@ int cmd_check(int argc, char **argv)
     } else if (rc) {
         hx_error("%s", e.msg);
         ret = hx_exit_code(rc);
+    } else if (check_plugins(scen_pack(s), argv[optind], plugin_dir) > 0) {
+        ret = HX_EXIT_USAGE;
     } else {
         const plan_pack *p = scen_pack(s);
         printf("%zu scenario%s ok\n", p->nscenarios, p->nscenarios == 1 ? "" : "s");

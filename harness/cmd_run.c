@@ -63,6 +63,7 @@ const char run_usage[] =
     "      --timeout DUR       per solution invocation (default: solution.json, then 120s)\n"
     "      --plugin-path DIR   extra folder of validator plugins\n"
     "      --no-isolate        run plugin checks in-process (for gdb)\n"
+    "      --plugin-timeout DUR  limit of one isolated plugin check (default 30s)\n"
     "      --unsafe-lua        give scenarios the full Lua standard library\n"
     "      --keep              keep the scenario databases and landing files\n"
     "  -q, --quiet             no progress on stderr\n"
@@ -87,6 +88,7 @@ struct run_opts {
     const char *cost_dir;
     int64_t timeout_us;
     const char *plugin_path;
+    int64_t plugin_timeout_us;
     bool no_isolate;
     bool unsafe_lua;
     bool keep;
@@ -889,7 +891,9 @@ static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
         out->message = hx_strdup(e.msg);
         return;
     }
-    plug_run_opts ro = {.no_isolate = c->o->no_isolate, .conn = (struct pg_conn *)c->cur_conn,
+    plug_run_opts ro = {.no_isolate = c->o->no_isolate,
+                        .timeout_ms = c->o->plugin_timeout_us / 1000,
+                        .conn = (struct pg_conn *)c->cur_conn,
                         .ledger = plugin_ledger, .ledger_ud = c};
     plug_result r;
     plug_result_init(&r);
@@ -1099,7 +1103,7 @@ static int write_reports(struct run_ctx *c, hx_err *e)
 static bool parse_opts(int argc, char **argv, struct run_opts *o)
 {
     enum { O_PG = 256, O_SCEN, O_TAG, O_PHASE, O_SHARD, O_SEED, O_COST, O_COSTDIR, O_TIMEOUT,
-           O_PLUGPATH, O_NOISO, O_UNSAFE, O_KEEP, O_JOBS, O_KAFKA };
+           O_PLUGPATH, O_NOISO, O_UNSAFE, O_KEEP, O_JOBS, O_KAFKA, O_PLUGTIMEOUT };
     static const struct option lo[] = {
         {"solution", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
         {"pg", required_argument, 0, O_PG},      {"scenario", required_argument, 0, O_SCEN},
@@ -1110,6 +1114,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
         {"timeout", required_argument, 0, O_TIMEOUT},
         {"plugin-path", required_argument, 0, O_PLUGPATH},
         {"no-isolate", no_argument, 0, O_NOISO}, {"unsafe-lua", no_argument, 0, O_UNSAFE},
+        {"plugin-timeout", required_argument, 0, O_PLUGTIMEOUT},
         {"keep", no_argument, 0, O_KEEP},        {"jobs", required_argument, 0, O_JOBS},
         {"kafka", required_argument, 0, O_KAFKA}, {"quiet", no_argument, 0, 'q'},
         {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
@@ -1191,6 +1196,13 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
             break;
         case O_NOISO:
             o->no_isolate = true;
+            break;
+        case O_PLUGTIMEOUT:
+            if (units_duration_us(optarg, &o->plugin_timeout_us, &e) != 0 ||
+                o->plugin_timeout_us <= 0) {
+                hx_error("--plugin-timeout: %s", e.msg[0] ? e.msg : "must be positive");
+                return false;
+            }
             break;
         case O_UNSAFE:
             o->unsafe_lua = true;

@@ -34,6 +34,10 @@ function M.core_checks(orders)
                   severity = "warn" },
     accepted_values { table = "fct_orders", column = "status",
                       values = { "placed", "paid", "shipped", "delivered", "cancelled" } },
+    -- The star schema's own rules, checked by the built-in star_schema plugin.
+    plugin "star_schema".fact_grain { table = "fct_orders", keys = { "order_id" } },
+    plugin "star_schema".orphan_keys { table = "fct_orders", column = "customer_id",
+                                       dimension = "dim_customers", severity = "warn" },
   }
 end
 

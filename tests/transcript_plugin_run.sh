@@ -1,0 +1,42 @@
+#!/bin/sh
+# Plugins through the real CLI: `harness check` refuses a plugin parameter the plugin does not
+# declare, and `harness run` turns a segfaulting, hanging, exiting and wrong-ABI plugin into error
+# results (with the cause in run.json and junit.xml) while the checks around them still run.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+BUILD=${HX_BUILD_ROOT:?}
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-plugrun.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+export CI=1
+fails=0
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+
+cp -r "$ROOT/scenarios/ecommerce-etl-foundation" "$T/pack"
+sed -i 's/fact_grain { table = "fct_orders"/fact_grain { tabel = "fct_orders"/' "$T/pack/lib/foundation.lua"
+"$BIN" check "$T/pack" 2>"$T/check.err"
+rc=$?
+[ $rc = 2 ] && ok "check: unknown plugin parameter exits 2" || bad "check exit $rc"
+grep -q "foundation.lua:[0-9]*: .*'tabel' (did you mean 'table'?)" "$T/check.err" &&
+    ok "check: names file:line and suggests the parameter" || bad "check said: $(cat "$T/check.err")"
+
+"$BIN" run "$ROOT/tests/packs/plugins" --solution "$ROOT/tests/solutions/noop" \
+    --plugin-path "$BUILD/tests/plugins" --plugin-timeout 2s --out "$T/run" 2>"$T/run.err"
+rc=$?
+[ $rc = 3 ] && ok "run: plugin errors make the run an error (exit 3)" || bad "run exit $rc: $(tail -5 "$T/run.err")"
+for cause in SIGSEGV "timed out" "status 3" "ABI version 99"; do
+    grep -q "$cause" "$T/run/run.json" && ok "run.json names '$cause'" || bad "run.json lacks '$cause'"
+    grep -q "$cause" "$T/run/junit.xml" && ok "junit.xml names '$cause'" || bad "junit.xml lacks '$cause'"
+done
+n=$(grep -c "<error" "$T/run/junit.xml")
+[ "$n" = 4 ] && ok "junit.xml has 4 errors" || bad "junit.xml has $n errors, want 4"
+grep -q '"after the plugins"' "$T/run/run.json" &&
+    python3 -c "
+import json,sys
+r=json.load(open('$T/run/run.json'))
+c={k['name']:k['status'] for k in r['scenarios'][0]['checks']}
+sys.exit(0 if c['after the plugins']=='pass' and c['misbehave.ok']=='pass' else 1)" &&
+    ok "the checks after the broken plugins still ran and passed" || bad "later checks did not pass"
+echo "$fails failures"
+[ "$fails" = 0 ]
