@@ -16,6 +16,10 @@
 #define SYNTH_EPOCH_US 1767225600000000LL
 #define SYNTH_STEP_US 1000
 #define NO_OFF ((size_t)-1)
+/* ZIPF foreign keys: buckets of the guide table that saves most rows their pow(). */
+#define ZIPF_BITS 16
+#define ZIPF_BUCKETS (1u << ZIPF_BITS)
+#define ZIPF_SLOW UINT32_MAX /* this bucket straddles two parents: compute */
 
 /* Stream numbers: the high half says what, the low half which column or fault. */
 #define S_VALUE(c) ((uint64_t)(c))
@@ -30,8 +34,10 @@ typedef struct gen_col {
     double pow10;     /* 10^scale */
     /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
      * computed once instead of a pow() per row. */
-    double zipf_a; /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
-    double zipf_e; /* 1 / (1 - skew) */
+    double zipf_a;      /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
+    double zipf_e;      /* 1 / (1 - skew) */
+    uint32_t *zipf_tab; /* per bucket of draws (ZIPF_BITS top bits): the parent every draw in it
+                           maps to, or ZIPF_SLOW; NULL for small datasets (see zipf_table) */
 } gen_col;
 
 typedef struct gen_fault {
@@ -230,6 +236,43 @@ static void zipf_setup(gen_col *gc, double s, uint64_t prows)
     }
 }
 
+/* Inverse CDF of the continuous power law on [1, N+1): parent 0 is the most popular.
+ * r = exp(u * log(N+1)) at skew 1, else (1 + u * ((N+1)^(1-s) - 1))^(1/(1-s)). */
+static double zipf_r(const gen_col *gc, double skew, double u)
+{
+    if (fabs(skew - 1.0) < 1e-9) return exp(u * gc->zipf_a);
+    return pow(1.0 + u * gc->zipf_a, gc->zipf_e);
+}
+
+static uint64_t zipf_pid(double r, uint64_t prows)
+{
+    uint64_t pid = r < 1.0 ? 0 : (uint64_t)r - 1;
+    return pid < prows ? pid : prows - 1;
+}
+
+/* The guide table: r(u) is monotone in u (the base 1 + u * a is rounded monotonically and the
+ * true pow / exp is monotone; libm's result is within an ulp of it), so when both ends of a
+ * bucket of u, widened by a relative 1e-12 (far more than an ulp), map to one parent, every u
+ * inside maps to it too and the table answers exactly what pow() would. Buckets where the
+ * parent changes, mostly the steep tail near u = 1, stay ZIPF_SLOW. Built only where rows pay
+ * for its 2^16 pow() calls. Returns false on OOM. */
+static bool zipf_table(gen_col *gc, double skew, uint64_t rows, uint64_t prows)
+{
+    if (rows < 8 * (uint64_t)ZIPF_BUCKETS || prows >= ZIPF_SLOW) return true;
+    gc->zipf_tab = hx_malloc(ZIPF_BUCKETS * sizeof *gc->zipf_tab);
+    if (!gc->zipf_tab) return false;
+    double r_hi = zipf_r(gc, skew, 0.0);
+    for (uint32_t b = 0; b < ZIPF_BUCKETS; b++) {
+        double r_lo = r_hi;
+        r_hi = zipf_r(gc, skew, (double)(b + 1) * (1.0 / ZIPF_BUCKETS));
+        double lo = fmin(r_lo, r_hi) * (1.0 - 1e-12), hi = fmax(r_lo, r_hi) * (1.0 + 1e-12);
+        uint64_t p = zipf_pid(lo, prows);
+        gc->zipf_tab[b] =
+            isfinite(lo) && isfinite(hi) && p == zipf_pid(hi, prows) ? (uint32_t)p : ZIPF_SLOW;
+    }
+    return true;
+}
+
 static uint64_t fk_parent(const plan_column *col, const gen_col *gc, uint64_t x, uint64_t id,
                           uint64_t rows, uint64_t prows)
 {
@@ -237,15 +280,11 @@ static uint64_t fk_parent(const plan_column *col, const gen_col *gc, uint64_t x,
     case PLAN_FK_SPREAD:
         return rows ? (uint64_t)(((unsigned __int128)id * prows) / rows) : 0;
     case PLAN_FK_ZIPF: {
-        /* Inverse CDF of the continuous power law on [1, N+1): parent 0 is the most popular.
-         * r = exp(u * log(N+1)) at skew 1, else (1 + u * ((N+1)^(1-s) - 1))^(1/(1-s)). */
-        double u = rng_unit(x), r;
-        if (fabs(col->u.fk.skew - 1.0) < 1e-9)
-            r = exp(u * gc->zipf_a);
-        else
-            r = pow(1.0 + u * gc->zipf_a, gc->zipf_e);
-        uint64_t pid = r < 1.0 ? 0 : (uint64_t)r - 1;
-        return pid < prows ? pid : prows - 1;
+        if (gc->zipf_tab) {
+            uint32_t p = gc->zipf_tab[x >> (64 - ZIPF_BITS)]; /* the bucket of rng_unit(x) */
+            if (p != ZIPF_SLOW) return p;
+        }
+        return zipf_pid(zipf_r(gc, col->u.fk.skew, rng_unit(x)), prows);
     }
     default:
         return rng_below(x, prows);
@@ -805,7 +844,10 @@ static int setup_column(gen *g, size_t di, size_t c, hx_err *e)
     case PLAN_COL_FK: {
         int rc = check_fk_chain(g->s, di, c, e);
         if (rc < 0) return rc;
-        zipf_setup(gc, col->u.fk.skew, g->s->datasets[col->u.fk.dataset].rows);
+        uint64_t prows = g->s->datasets[col->u.fk.dataset].rows;
+        zipf_setup(gc, col->u.fk.skew, prows);
+        if (col->u.fk.mode == PLAN_FK_ZIPF && !zipf_table(gc, col->u.fk.skew, d->rows, prows))
+            return hx_fail(e, HX_ENOMEM, "out of memory");
         return 0;
     }
     default:
@@ -976,8 +1018,10 @@ void gen_free(gen *g)
     if (!g) return;
     for (size_t di = 0; g->ds && di < g->s->ndatasets; di++) {
         gen_ds *gd = &g->ds[di];
-        for (size_t c = 0; gd->cols && c < g->s->datasets[di].ncols; c++)
+        for (size_t c = 0; gd->cols && c < g->s->datasets[di].ncols; c++) {
             hx_free(gd->cols[c].cat_int);
+            hx_free(gd->cols[c].zipf_tab);
+        }
         hx_free(gd->cols);
         hx_free(gd->faults);
         hx_free(gd->str_cols);

@@ -13,6 +13,7 @@
 #include "fmt.h"
 #include "gen_fixture.h"
 #include "ledger.h"
+#include "rng.h"
 
 /* |observed - expected| within 5 binomial standard deviations (false failure ~ 6e-7). */
 static void assert_binomial(uint64_t hits, uint64_t n, double p)
@@ -244,6 +245,49 @@ static void test_gen__parallel_write_matches_cursor(void **state)
         free(got);
         hx_buf_release(&want);
     }
+    gen_free(g);
+    fx_free(s);
+}
+
+/* ZIPF parents of a dataset big enough for the generator's lookup table are exactly the inverse
+ * CDF computed with pow() / exp() on every draw, at skew 1 and off it. */
+static void test_gen__zipf_table_is_exact(void **state)
+{
+    (void)state;
+    static const double skews[] = {1.1, 1.0, 0.7};
+    plan_scenario *s = fx_scenario();
+    plan_dataset *cust = fx_dataset(s, "customers", 100000, 1);
+    fx_col(cust, "cid", PLAN_COL_SEQUENCE, PLAN_T_INT)->u.seq.step = 1;
+    plan_dataset *ord = fx_dataset(s, "orders", 600000, 2);
+    for (int k = 0; k < 3; k++) {
+        plan_column *c = fx_col(ord, k == 0 ? "z0" : k == 1 ? "z1" : "z2", PLAN_COL_FK, PLAN_T_INT);
+        c->u.fk.dataset = 0;
+        c->u.fk.column = 0;
+        c->u.fk.mode = PLAN_FK_ZIPF;
+        c->u.fk.skew = skews[k];
+    }
+    gen *g = must_gen(s);
+    gen_record r;
+    hx_err e = {0};
+    assert_int_equal(gen_record_init(&r, 3), 0);
+    double n1 = 100001.0;
+    uint64_t keys[3];
+    for (int k = 0; k < 3; k++)
+        keys[k] = rng_key(ord->seed, (uint64_t)k); /* the value stream of column k */
+    for (uint64_t id = 0; id < 600000; id++) {
+        assert_int_equal(gen_record_at(g, 1, id, 0, &r, &e), 0);
+        for (int k = 0; k < 3; k++) {
+            double sk = skews[k], u = rng_unit(rng_draw(keys[k], id, 0));
+            double x = sk == 1.0 ? exp(u * log(n1))
+                                 : pow(1.0 + u * (pow(n1, 1.0 - sk) - 1.0), 1.0 / (1.0 - sk));
+            uint64_t pid = x < 1.0 ? 0 : (uint64_t)x - 1;
+            if (pid > 99999) pid = 99999;
+            if ((uint64_t)r.vals[k].i != pid)
+                fail_msg("record %llu column %d: %lld, pow() says %llu", (unsigned long long)id, k,
+                         (long long)r.vals[k].i, (unsigned long long)pid);
+        }
+    }
+    gen_record_release(&r);
     gen_free(g);
     fx_free(s);
 }
@@ -753,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_gen__duplicates_order_and_bytes),
         cmocka_unit_test(test_gen__ranges_concatenate),
         cmocka_unit_test(test_gen__parallel_write_matches_cursor),
+        cmocka_unit_test(test_gen__zipf_table_is_exact),
         cmocka_unit_test(test_gen__column_kinds),
         cmocka_unit_test(test_gen__foreign_keys),
         cmocka_unit_test(test_gen__faults_and_ledger_lines),
