@@ -12,6 +12,8 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
+#include "gen.h"
+#include "gen_fixture.h"
 #include "pgfixture.h"
 #include "plug.h"
 
@@ -523,6 +525,83 @@ static void test_plug__quality_outliers_exact(void **state)
     PQfinish(c);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The outliers the generator planted (its ledger: the OUTLIERS bit of each emission) are exactly
+ * what quality finds, with both methods: nothing more, nothing less. */
+static void test_plug__quality_finds_the_planted_outliers(void **state)
+{
+    (void)state;
+    plan_scenario *s = fx_scenario();
+    plan_dataset *d = fx_dataset(s, "m", 3000, 20261123);
+    fx_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT)->u.seq.step = 1;
+    d->cols[0].u.seq.start = 1;
+    d->key_col = 0;
+    plan_column *v = fx_col(d, "v", PLAN_COL_INT, PLAN_T_INT);
+    v->u.irange.min = 90;
+    v->u.irange.max = 110;
+    fx_fault(d, PLAN_F_OUTLIERS, 0.004, 1)->factor = 10;
+    gen *g = NULL;
+    hx_err e = {0};
+    assert_int_equal(gen_new(s, &g, &e), 0);
+
+    PGconn *c = pgfx_fresh_db("plug_planted");
+    exec_ok(c, "create table m (id bigint, v bigint)");
+    PGresult *res = PQexec(c, "copy m from stdin");
+    assert_int_equal(PQresultStatus(res), PGRES_COPY_IN);
+    PQclear(res);
+    int64_t planted[64];
+    size_t nplanted = 0;
+    gen_cursor cur;
+    assert_int_equal(gen_cursor_init(&cur, g, 0, -1, &e), 0);
+    const gen_record *r;
+    while (gen_cursor_next(&cur, &r, &e) == 1) {
+        char line[64];
+        int n = snprintf(line, sizeof line, "%lld\t%lld\n", (long long)r->vals[0].i,
+                         (long long)r->vals[1].i);
+        assert_int_equal(PQputCopyData(c, line, n), 1);
+        if (r->faults & (1u << PLAN_F_OUTLIERS)) {
+            assert_true(nplanted < 64);
+            planted[nplanted++] = r->vals[0].i;
+        }
+    }
+    gen_cursor_release(&cur);
+    assert_int_equal(PQputCopyEnd(c, NULL), 1);
+    res = PQgetResult(c);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+    /* enough to mean something, few enough that every one is a kept sample */
+    assert_in_range(nplanted, 3, 20);
+    qsort(planted, nplanted, sizeof *planted, cmp_i64);
+
+    plug_plugin *p = open_plugin("quality");
+    plug_run_opts o = {.conn = c};
+    const char *methods[] = {"zscore_outliers", "iqr_outliers"};
+    for (size_t m = 0; m < 2; m++) {
+        plan_param params[] = {P("table", "\"m\""), P("column", "\"v\""), P("key", "\"id\"")};
+        plug_result pr = run_check(p, methods[m], params, 3, &o);
+        assert_int_equal(pr.status, PLUG_FAIL);
+        char want[64];
+        snprintf(want, sizeof want, "%zu outliers", nplanted);
+        assert_string_equal(pr.actual, want);
+        assert_int_equal(pr.nsamples, nplanted);
+        int64_t found[64];
+        for (size_t i = 0; i < pr.nsamples; i++)
+            found[i] = strtoll(pr.samples[i], NULL, 10);
+        qsort(found, pr.nsamples, sizeof *found, cmp_i64);
+        assert_memory_equal(found, planted, nplanted * sizeof *planted);
+        plug_result_release(&pr);
+    }
+    plug_close(p);
+    PQfinish(c);
+    gen_free(g);
+    fx_free(s);
+}
+
 static void test_plug__quality_drift_and_nulls(void **state)
 {
     (void)state;
@@ -718,6 +797,7 @@ int main(void)
     const struct CMUnitTest pg[] = {
         cmocka_unit_test(test_plug__example_against_postgres),
         cmocka_unit_test(test_plug__quality_outliers_exact),
+        cmocka_unit_test(test_plug__quality_finds_the_planted_outliers),
         cmocka_unit_test(test_plug__quality_drift_and_nulls),
         cmocka_unit_test(test_plug__star_schema_grain_and_orphans),
         cmocka_unit_test(test_plug__star_schema_scd2_exact),
