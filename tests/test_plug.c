@@ -724,6 +724,136 @@ static void test_plug__star_schema_grain_and_orphans(void **state)
     PQfinish(c);
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Stream dataset ds of g into table `table` (columns in order, all bigint) with COPY. */
+static void copy_dataset(PGconn *c, gen *g, size_t ds, const char *table)
+{
+    char sql[128];
+    snprintf(sql, sizeof sql, "copy %s from stdin", table);
+    PGresult *res = PQexec(c, sql);
+    assert_int_equal(PQresultStatus(res), PGRES_COPY_IN);
+    PQclear(res);
+    gen_cursor cur;
+    hx_err e = {0};
+    assert_int_equal(gen_cursor_init(&cur, g, ds, -1, &e), 0);
+    const gen_record *r;
+    while (gen_cursor_next(&cur, &r, &e) == 1) {
+        char line[128];
+        int n = 0;
+        for (size_t i = 0; i < r->ncols; i++)
+            n += snprintf(line + n, sizeof line - (size_t)n, "%s%lld", i ? "\t" : "",
+                          (long long)r->vals[i].i);
+        line[n++] = '\n';
+        assert_int_equal(PQputCopyData(c, line, n), 1);
+    }
+    gen_cursor_release(&cur);
+    assert_int_equal(PQputCopyEnd(c, NULL), 1);
+    res = PQgetResult(c);
+    assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+    PQclear(res);
+}
+
+/* The duplicate grain keys and orphan foreign keys the generator planted (its ledger: the
+ * DUPLICATE and ORPHANS bits) are exactly what star_schema reports. */
+static void test_plug__star_schema_finds_the_planted_faults(void **state)
+{
+    (void)state;
+    plan_scenario *s = fx_scenario();
+    plan_dataset *dim = fx_dataset(s, "dim_customer", 200, 11);
+    fx_col(dim, "customer_id", PLAN_COL_SEQUENCE, PLAN_T_INT)->u.seq.step = 1;
+    plan_dataset *f = fx_dataset(s, "fct", 3000, 12);
+    fx_col(f, "order_id", PLAN_COL_SEQUENCE, PLAN_T_INT)->u.seq.step = 1;
+    f->key_col = 0;
+    plan_column *fk = fx_col(f, "customer_id", PLAN_COL_FK, PLAN_T_INT);
+    fk->u.fk.dataset = 0;
+    fk->u.fk.column = 0;
+    plan_fault *dup = fx_fault(f, PLAN_F_DUPLICATE, 0.004, -1);
+    dup->gap = 7;
+    dup->changed = 0;
+    fx_fault(f, PLAN_F_ORPHANS, 0.004, -1);
+    gen *g = NULL;
+    hx_err e = {0};
+    assert_int_equal(gen_new(s, &g, &e), 0);
+
+    PGconn *c = pgfx_fresh_db("plug_star_planted");
+    exec_ok(c, "create table dim_customer (customer_id bigint)");
+    exec_ok(c, "create table fct (order_id bigint, customer_id bigint)");
+    copy_dataset(c, g, 0, "dim_customer");
+    copy_dataset(c, g, 1, "fct");
+
+    /* what the ledger says: copies (one per duplicated order) and orphan rows and keys */
+    char *grain[32], *orphan_keys[32];
+    size_t ngrain = 0, norphan_keys = 0, norphan_rows = 0;
+    gen_cursor cur;
+    assert_int_equal(gen_cursor_init(&cur, g, 1, -1, &e), 0);
+    const gen_record *r;
+    while (gen_cursor_next(&cur, &r, &e) == 1) {
+        char buf[64];
+        if (r->copy) {
+            assert_true(ngrain < 32);
+            snprintf(buf, sizeof buf, "%lld: 2 rows", (long long)r->vals[0].i);
+            grain[ngrain++] = strdup(buf);
+        }
+        if (r->faults & (1u << PLAN_F_ORPHANS)) {
+            norphan_rows++;
+            snprintf(buf, sizeof buf, "customer_id = %lld", (long long)r->vals[1].i);
+            bool seen = false;
+            for (size_t i = 0; i < norphan_keys; i++)
+                seen |= strcmp(orphan_keys[i], buf) == 0;
+            if (!seen) {
+                assert_true(norphan_keys < 32);
+                orphan_keys[norphan_keys++] = strdup(buf);
+            }
+        }
+    }
+    gen_cursor_release(&cur);
+    assert_in_range(ngrain, 3, 20);
+    assert_in_range(norphan_keys, 3, 20);
+    qsort(grain, ngrain, sizeof *grain, cmp_str);
+    qsort(orphan_keys, norphan_keys, sizeof *orphan_keys, cmp_str);
+
+    plug_plugin *p = open_plugin("star_schema");
+    plug_run_opts o = {.conn = c};
+    char want[64];
+    plan_param gp[] = {P("table", "\"fct\""), P("keys", "[\"order_id\"]")};
+    plug_result pr = run_check(p, "fact_grain", gp, 2, &o);
+    assert_int_equal(pr.status, PLUG_FAIL);
+    snprintf(want, sizeof want, "%zu duplicated keys (%zu rows)", ngrain, 2 * ngrain);
+    assert_string_equal(pr.actual, want);
+    assert_int_equal(pr.nsamples, ngrain);
+    qsort(pr.samples, pr.nsamples, sizeof *pr.samples, cmp_str);
+    for (size_t i = 0; i < ngrain; i++)
+        assert_string_equal(pr.samples[i], grain[i]);
+    plug_result_release(&pr);
+
+    plan_param op[] = {P("table", "\"fct\""), P("column", "\"customer_id\""),
+                       P("dimension", "\"dim_customer\"")};
+    pr = run_check(p, "orphan_keys", op, 3, &o);
+    assert_int_equal(pr.status, PLUG_FAIL);
+    snprintf(want, sizeof want, "%zu orphan keys (%zu rows)", norphan_keys, norphan_rows);
+    assert_string_equal(pr.actual, want);
+    assert_int_equal(pr.nsamples, norphan_keys);
+    for (size_t i = 0; i < pr.nsamples; i++) /* a sample may add detail after the key */
+        pr.samples[i][strcspn(pr.samples[i], ":")] = '\0';
+    qsort(pr.samples, pr.nsamples, sizeof *pr.samples, cmp_str);
+    for (size_t i = 0; i < norphan_keys; i++)
+        assert_string_equal(pr.samples[i], orphan_keys[i]);
+    plug_result_release(&pr);
+
+    for (size_t i = 0; i < ngrain; i++)
+        free(grain[i]);
+    for (size_t i = 0; i < norphan_keys; i++)
+        free(orphan_keys[i]);
+    plug_close(p);
+    PQfinish(c);
+    gen_free(g);
+    fx_free(s);
+}
+
 static void test_plug__star_schema_scd2_exact(void **state)
 {
     (void)state;
@@ -798,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_plug__example_against_postgres),
         cmocka_unit_test(test_plug__quality_outliers_exact),
         cmocka_unit_test(test_plug__quality_finds_the_planted_outliers),
+        cmocka_unit_test(test_plug__star_schema_finds_the_planted_faults),
         cmocka_unit_test(test_plug__quality_drift_and_nulls),
         cmocka_unit_test(test_plug__star_schema_grain_and_orphans),
         cmocka_unit_test(test_plug__star_schema_scd2_exact),
