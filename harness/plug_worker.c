@@ -154,9 +154,14 @@ static void worker_main(int fd, const plug_plugin *p, const hx_plugin_check *c,
             plug_result_set(&r, PLUG_ERROR, NULL, NULL, e.msg);
     }
     char *text = result_to_json(&r);
+    int status = text ? 0 : 70;
     if (text) send_frame(fd, 'R', text, strlen(text));
-    /* No free: _exit does not run the parent's atexit handlers or flush its stdio copies. */
-    _exit(text ? 0 : 70);
+    /* Free what this process made (so valgrind's leak check of workers stays meaningful), then
+     * _exit: the parent's atexit handlers and stdio buffers are not ours to run or flush. */
+    free(text);
+    plug_result_release(&r);
+    PQfinish(conn);
+    _exit(status);
 }
 
 /* ---- parent side ---- */

@@ -57,6 +57,7 @@ static plug_result run_check(plug_plugin *p, const char *check, const plan_param
     plug_result_init(&r);
     if (plug_run(p, c, params, n, o, &r, &e) != 0) fail_msg("plug_run: %s", e.msg);
     assert_non_null(r.message);
+    if (r.status == PLUG_ERROR) print_message("%s: error: %s\n", check, r.message);
     return r;
 }
 

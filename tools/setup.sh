@@ -2,7 +2,7 @@
 # Set up everything harness needs on Debian 12, then build it into ./build.
 #   tools/setup.sh           runtime + build dependencies, build
 #   tools/setup.sh --tests   also what the test suite needs (sanitizer runtime, clang for fuzzing,
-#                            xmllint, Chromium and the npm packages of the browser/JUnit tests)
+#                            valgrind, xmllint, Chromium and the npm packages of the browser/JUnit tests)
 # Idempotent: a second run only rebuilds. Needs root (or sudo) for apt-get.
 set -eu
 cd "$(dirname "$0")/.."
@@ -15,7 +15,7 @@ SUDO=""
 pkgs="gcc pkg-config meson ninja-build python3 git lua5.4 liblua5.4-dev libpq-dev postgresql
 postgresql-client librdkafka-dev libjansson-dev libcmocka-dev libssl-dev procps ca-certificates"
 if [ "$tests" -eq 1 ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev libxml2-utils chromium kcat time"
+    pkgs="$pkgs clang libclang-rt-14-dev libxml2-utils chromium kcat time valgrind"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

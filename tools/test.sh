@@ -1,12 +1,17 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: set up, then the suite twice (plain and under
-# AddressSanitizer + UndefinedBehaviorSanitizer), then each fuzz target briefly.
+# AddressSanitizer + UndefinedBehaviorSanitizer), the plugin loader and worker protocol under
+# valgrind (the forked workers included), then each fuzz target briefly.
 set -eu
 cd "$(dirname "$0")/.."
 tools/setup.sh --tests
 
 echo "== plain build" >&2
 meson test -C build --print-errorlogs --num-processes 2
+
+echo "== valgrind: plugin loader and workers" >&2
+meson test -C build --print-errorlogs --timeout-multiplier 4 \
+    --wrapper "valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite" plug
 
 echo "== ASan + UBSan build" >&2
 [ -f build-asan/build.ninja ] ||
