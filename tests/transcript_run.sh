@@ -19,8 +19,14 @@ bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 expect_rc() { # name want got
     if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
 }
-pg_dirs() { ls -d /tmp/hx-pg-* "$TMPDIR"/hx-pg-* 2>/dev/null | sort; }
-pg_procs() { pgrep -x postgres 2>/dev/null | sort; }
+# Only what this test's runs made: their TMPDIR is ours, and a postgres process's working
+# directory is its data directory (other suites may run their own servers meanwhile).
+pg_dirs() { ls -d "$TMPDIR"/hx-pg-* 2>/dev/null | sort; }
+pg_procs() {
+    for p in $(pgrep -x postgres 2>/dev/null); do
+        case $(readlink "/proc/$p/cwd" 2>/dev/null) in "$T"/*) echo "$p" ;; esac
+    done | sort
+}
 BASE_DIRS=$(pg_dirs)
 BASE_PROCS=$(pg_procs)
 no_leftovers() { # name: no postgres temp dir or server beyond what existed before the test
@@ -118,6 +124,9 @@ while [ $i -lt 600 ] && ! grep -q baseline "$T/int/run.journal.jsonl" 2>/dev/nul
     sleep 0.2; i=$((i + 1))
 done
 sleep 1
+# the leftover checks can see a live server of ours (else they would prove nothing)
+[ -n "$(pg_procs)" ] && [ -n "$(pg_dirs)" ] && ok "interrupt: the running server is visible" ||
+    bad "interrupt: no server of ours visible while running"
 kill -INT $pid
 wait $pid
 expect_rc "interrupt" 130 $?
