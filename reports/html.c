@@ -52,7 +52,7 @@ bool rep_html_text(hx_buf *out, const char *s, size_t max)
     return !out->oom;
 }
 
-/* ---- small formatting helpers (trusted output only: numbers and enum names) ---- */
+/* ---- small formatting helpers (numbers and enum names; text goes through rep_html_text) ---- */
 
 #define TXT(out, s, max) rep_html_text((out), (s), (max))
 
@@ -94,8 +94,7 @@ static void put_money(hx_buf *out, double v, const char *currency)
     TXT(out, currency ? currency : "", 8);
 }
 
-/* A value in its unit: seconds as s/ms/µs, bytes as MB, anything else as "%.4g unit". */
-static void put_val(hx_buf *out, double v, const char *unit)
+void rep_html_val(hx_buf *out, double v, const char *unit)
 {
     if (isnan(v) || isinf(v)) {
         hx_buf_puts(out, "n/a");
@@ -114,12 +113,22 @@ static void put_val(hx_buf *out, double v, const char *unit)
     }
 }
 
-static void put_status(hx_buf *out, results_status s)
+void rep_html_status(hx_buf *out, results_status s)
 {
     hx_buf_printf(out, "<span class=\"st-%s\">%s</span>", status_class(s), results_status_name(s));
 }
 
-static void td_text(hx_buf *out, const char *s, size_t max)
+void rep_html_controls(hx_buf *out, const char *filter)
+{
+    hx_buf_printf(out,
+                  "<div id=\"controls\" class=\"controls\" hidden><label><input "
+                  "type=\"checkbox\" id=\"only-failed\"> %s</label> \xc2\xb7 "
+                  "<button type=\"button\" id=\"expand-all\">expand all</button> "
+                  "<button type=\"button\" id=\"collapse-all\">collapse all</button></div>",
+                  filter);
+}
+
+void rep_html_td(hx_buf *out, const char *s, size_t max)
 {
     if (!s) {
         hx_buf_puts(out, "<td class=\"null\">\xe2\x80\x94</td>");
@@ -172,7 +181,7 @@ static void chart_hist_bars(hx_buf *out, const results_hist *h)
                           i == 4 ? " max" : "", x, H - B - hgt, bw * 0.7, hgt, label[i]);
             hx_buf_printf(out, "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">", x + bw * 0.35,
                           H - B + 26);
-            put_val(out, v[i], h->unit);
+            rep_html_val(out, v[i], h->unit);
             hx_buf_puts(out, "</text>");
         }
         hx_buf_puts(out, "<text x=\"12\" y=\"20\">log scale</text>");
@@ -222,7 +231,7 @@ static void chart_hist_curve(hx_buf *out, const results_hist *h)
                           xl[i]);
         }
         hx_buf_puts(out, "<text x=\"14\" y=\"22\">max ");
-        put_val(out, hi, h->unit);
+        rep_html_val(out, hi, h->unit);
         hx_buf_puts(out, "</text>");
     } else {
         hx_buf_printf(out, "<text x=\"%d\" y=\"%d\">no values</text>", L + 10, H / 2);
@@ -319,7 +328,7 @@ static void put_samples(hx_buf *out, const results_table *t)
     for (size_t r = 0; r < t->nrows && r < 50; r++) {
         hx_buf_puts(out, "<tr>");
         for (size_t c = 0; c < t->rows[r].ncells; c++)
-            td_text(out, t->rows[r].cells[c], 200);
+            rep_html_td(out, t->rows[r].cells[c], 200);
         hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
@@ -338,16 +347,16 @@ static void put_checks(hx_buf *out, const results_scenario *sc)
         const results_check *c = &sc->checks[i];
         bool warn = c->status == RESULTS_FAIL && c->severity == RESULTS_SEV_WARN;
         hx_buf_printf(out, "<tr class=\"check%s\">", c->status == RESULTS_PASS ? " ok" : "");
-        td_text(out, c->name, 300);
-        td_text(out, c->kind, 120);
+        rep_html_td(out, c->name, 300);
+        rep_html_td(out, c->kind, 120);
         hx_buf_printf(out, "<td>%s</td><td>", c->severity == RESULTS_SEV_WARN ? "warn" : "error");
         if (warn)
             hx_buf_puts(out, "<span class=\"st-warn\">warn</span>");
         else
-            put_status(out, c->status);
+            rep_html_status(out, c->status);
         hx_buf_puts(out, "</td>");
-        td_text(out, c->expected, 1000);
-        td_text(out, c->actual, 1000);
+        rep_html_td(out, c->expected, 1000);
+        rep_html_td(out, c->actual, 1000);
         hx_buf_puts(out, "<td>");
         TXT(out, c->message, 2000);
         for (size_t k = 0; k < c->ncounts; k++) {
@@ -359,7 +368,7 @@ static void put_checks(hx_buf *out, const results_scenario *sc)
         }
         put_samples(out, &c->samples);
         hx_buf_puts(out, "</td>");
-        td_text(out, c->where, 200);
+        rep_html_td(out, c->where, 200);
         hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
@@ -374,16 +383,16 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
     for (size_t i = 0; i < sc->nthresholds; i++) {
         const results_threshold *t = &sc->thresholds[i];
         hx_buf_printf(out, "<tr class=\"threshold%s\">", t->status == RESULTS_PASS ? " ok" : "");
-        td_text(out, t->metric, 200);
-        td_text(out, t->op, 8);
+        rep_html_td(out, t->metric, 200);
+        rep_html_td(out, t->op, 8);
         hx_buf_puts(out, "<td class=\"num\">");
-        put_val(out, t->limit, t->unit);
+        rep_html_val(out, t->limit, t->unit);
         hx_buf_puts(out, "</td><td class=\"num\">");
-        put_val(out, t->actual, t->unit);
+        rep_html_val(out, t->actual, t->unit);
         hx_buf_puts(out, "</td><td>");
-        put_status(out, t->status);
+        rep_html_status(out, t->status);
         hx_buf_puts(out, "</td>");
-        td_text(out, t->where, 200);
+        rep_html_td(out, t->where, 200);
         hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
@@ -446,7 +455,7 @@ static void put_histograms(hx_buf *out, const results_scenario *sc)
         hx_buf_puts(out, "<div class=\"hist\"><div>");
         TXT(out, h->name, 120);
         hx_buf_printf(out, " <span class=\"dim\">n=%lld, mean ", (long long)h->count);
-        put_val(out, h->mean, h->unit);
+        rep_html_val(out, h->mean, h->unit);
         hx_buf_puts(out, "</span></div><div class=\"charts\"><figure>");
         chart_hist_bars(out, h);
         hx_buf_puts(out, "<figcaption>percentiles, log scale</figcaption></figure><figure>");
@@ -502,7 +511,7 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
             for (size_t k = 0; k < c->nlines; k++) {
                 const results_cost_line *ln = &c->lines[k];
                 hx_buf_puts(out, "<tr>");
-                td_text(out, ln->component, 120);
+                rep_html_td(out, ln->component, 120);
                 hx_buf_printf(out, "<td class=\"num\">%.4g ", ln->quantity);
                 TXT(out, ln->unit, 40);
                 hx_buf_puts(out, "</td><td class=\"num\">");
@@ -510,7 +519,7 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
                 hx_buf_puts(out, "</td><td class=\"num\">");
                 put_money(out, ln->cost, c->currency);
                 hx_buf_puts(out, "</td>");
-                td_text(out, ln->note, 200);
+                rep_html_td(out, ln->note, 200);
                 hx_buf_puts(out, "</tr>");
             }
             hx_buf_puts(out, "</table>");
@@ -529,7 +538,7 @@ static void put_score(hx_buf *out, const results_score *s)
                      "</tr>");
     for (size_t i = 0; i < s->ncomponents; i++) {
         hx_buf_puts(out, "<tr>");
-        td_text(out, s->components[i].name, 80);
+        rep_html_td(out, s->components[i].name, 80);
         hx_buf_printf(out, "<td class=\"num\">%.1f</td><td class=\"num\">%.2f</td></tr>",
                       s->components[i].value, s->components[i].weight);
     }
@@ -543,14 +552,14 @@ static void put_metrics(hx_buf *out, const results_scenario *sc)
                      "</tr>");
     for (size_t i = 0; i < sc->nmetrics; i++) {
         hx_buf_puts(out, "<tr>");
-        td_text(out, sc->metrics[i].name, 200);
+        rep_html_td(out, sc->metrics[i].name, 200);
         hx_buf_puts(out, "<td class=\"num\">");
-        put_val(out, sc->metrics[i].value, sc->metrics[i].unit);
+        rep_html_val(out, sc->metrics[i].value, sc->metrics[i].unit);
         hx_buf_puts(out, "</td></tr>");
     }
     for (size_t i = 0; i < sc->nstats; i++) {
         hx_buf_puts(out, "<tr>");
-        td_text(out, sc->stats[i].name, 200);
+        rep_html_td(out, sc->stats[i].name, 200);
         hx_buf_printf(out, "<td class=\"num\">%lld</td></tr>", (long long)sc->stats[i].value);
     }
     hx_buf_puts(out, "</table>");
@@ -631,7 +640,7 @@ static void put_cost_summary(hx_buf *out, const results_run *r)
                      "<th>per month</th></tr>");
     for (size_t k = 0; k < n; k++) {
         hx_buf_puts(out, "<tr>");
-        td_text(out, models[k], 80);
+        rep_html_td(out, models[k], 80);
         hx_buf_puts(out, "<td class=\"num\">");
         put_money(out, run[k], cur[k]);
         hx_buf_puts(out, "</td><td class=\"num\">");
@@ -641,8 +650,9 @@ static void put_cost_summary(hx_buf *out, const results_run *r)
     hx_buf_puts(out, "</table>");
 }
 
-static void put_body(hx_buf *out, const results_run *r)
+static void put_body(hx_buf *out, const void *ctx)
 {
+    const results_run *r = ctx;
     hx_buf_puts(out, "<header><h1>harness ");
     TXT(out, r->pack_name ? r->pack_name : "run", 200);
     hx_buf_puts(out, "</h1><dl class=\"meta\">");
@@ -693,10 +703,7 @@ static void put_body(hx_buf *out, const results_run *r)
                   (long long)t->thresholds_skipped);
     if (r->score.scored && r->score.ncomponents) put_score(out, &r->score);
     put_cost_summary(out, r);
-    hx_buf_puts(out, "<div id=\"controls\" class=\"controls\" hidden><label><input "
-                     "type=\"checkbox\" id=\"only-failed\"> only failures</label> \xc2\xb7 "
-                     "<button type=\"button\" id=\"expand-all\">expand all</button> "
-                     "<button type=\"button\" id=\"collapse-all\">collapse all</button></div>");
+    rep_html_controls(out, "only failures");
     hx_buf_puts(out, "<main>");
     for (size_t i = 0; i < r->nscenarios; i++)
         put_scenario(out, &r->scenarios[i], i);
@@ -707,10 +714,10 @@ static void put_body(hx_buf *out, const results_run *r)
         for (size_t i = 0; i < r->nprice_sheets; i++) {
             const results_price_sheet *p = &r->price_sheets[i];
             hx_buf_puts(out, "<tr>");
-            td_text(out, p->name, 80);
-            td_text(out, p->provider, 40);
-            td_text(out, p->region, 40);
-            td_text(out, p->as_of, 40);
+            rep_html_td(out, p->name, 80);
+            rep_html_td(out, p->provider, 40);
+            rep_html_td(out, p->region, 40);
+            rep_html_td(out, p->as_of, 40);
             hx_buf_puts(out, "</tr>");
         }
         hx_buf_puts(out, "</table><p class=\"dim\">seeds: ");
@@ -723,7 +730,7 @@ static void put_body(hx_buf *out, const results_run *r)
     }
 }
 
-bool rep_html_render(hx_buf *out, const results_run *r)
+bool rep_html_page(hx_buf *out, rep_html_fill title, rep_html_fill body, const void *ctx)
 {
     const struct hx_embedded *tpl = hx_embedded_find(hx_html_assets, "template.html");
     const struct hx_embedded *css = hx_embedded_find(hx_html_assets, "style.css");
@@ -746,26 +753,42 @@ bool rep_html_render(hx_buf *out, const results_run *r)
         else if (nlen == 6 && !memcmp(name, "SCRIPT", 6))
             hx_buf_append(out, js->data, js->len);
         else if (nlen == 4 && !memcmp(name, "BODY", 4))
-            put_body(out, r);
-        else if (nlen == 5 && !memcmp(name, "TITLE", 5)) {
-            hx_buf_puts(out, "harness: ");
-            TXT(out, r->pack_name ? r->pack_name : "run", 120);
-            hx_buf_printf(out, " \xe2\x80\x94 %s", results_status_name(r->verdict));
-        }
+            body(out, ctx);
+        else if (nlen == 5 && !memcmp(name, "TITLE", 5))
+            title(out, ctx);
         p = close + 3;
     }
     return !out->oom;
 }
 
-int rep_html_write(const results_run *r, const char *path, hx_err *e)
+static void put_title(hx_buf *out, const void *ctx)
+{
+    const results_run *r = ctx;
+    hx_buf_puts(out, "harness: ");
+    TXT(out, r->pack_name ? r->pack_name : "run", 120);
+    hx_buf_printf(out, " \xe2\x80\x94 %s", results_status_name(r->verdict));
+}
+
+bool rep_html_render(hx_buf *out, const results_run *r)
+{
+    return rep_html_page(out, put_title, put_body, r);
+}
+
+int rep_html_page_write(const char *path, rep_html_fill title, rep_html_fill body, const void *ctx,
+                        hx_err *e)
 {
     hx_buf b;
     hx_buf_init(&b);
     int rc;
-    if (!rep_html_render(&b, r))
+    if (!rep_html_page(&b, title, body, ctx))
         rc = hx_fail(e, HX_ENOMEM, "out of memory rendering '%s'", path);
     else
         rc = hx_write_atomic(path, b.data, b.len, e);
     hx_buf_release(&b);
     return rc;
+}
+
+int rep_html_write(const results_run *r, const char *path, hx_err *e)
+{
+    return rep_html_page_write(path, put_title, put_body, r, e);
 }

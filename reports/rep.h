@@ -75,4 +75,25 @@ bool rep_html_render(hx_buf *out, const results_run *r);
 /* Render and write atomically to path. Returns 0 or a negative hx code. */
 int rep_html_write(const results_run *r, const char *path, hx_err *e);
 
+/* Building blocks for other pages in the same shell and theme (the compare page). */
+
+/* Writes one part of a page (the <title> text or the <body> content) from ctx. */
+typedef void (*rep_html_fill)(hx_buf *out, const void *ctx);
+/* Expand the embedded template.html: style.css and app.js inline, title and body from the
+ * callbacks. Returns false when out of memory. */
+bool rep_html_page(hx_buf *out, rep_html_fill title, rep_html_fill body, const void *ctx);
+/* rep_html_page, written atomically to path. Returns 0 or a negative hx code. */
+int rep_html_page_write(const char *path, rep_html_fill title, rep_html_fill body, const void *ctx,
+                        hx_err *e);
+/* A number in its unit: "s" as s/ms/µs, "bytes" as MB/GB, "USD" as money, else "%.4g unit"
+ * (the unit escaped); NAN and infinities as "n/a". */
+void rep_html_val(hx_buf *out, double v, const char *unit);
+/* A status name in its colour: <span class="st-fail">fail</span>. */
+void rep_html_status(hx_buf *out, results_status s);
+/* A <td> with s escaped (at most max bytes), or a dimmed dash for NULL. */
+void rep_html_td(hx_buf *out, const char *s, size_t max);
+/* The controls app.js shows when JavaScript runs: a filter checkbox labelled filter (trusted
+ * text) that hides rows of class "ok", and expand / collapse all details.scenario. */
+void rep_html_controls(hx_buf *out, const char *filter);
+
 #endif

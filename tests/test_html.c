@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "render_oom.h"
 #include "rep.h"
 #include "runjson.h"
 
@@ -196,31 +197,17 @@ static void test_html__write(void **state)
     results_run_free(r);
 }
 
+static bool render_run(hx_buf *out, const void *ctx)
+{
+    return rep_html_render(out, ctx);
+}
+
 /* Every failing allocation is reported, until enough succeed to render the page whole. */
 static void test_html__oom(void **state)
 {
     (void)state;
     results_run *r = load("runs/mixed.json");
-    char *whole = render(r, NULL);
-    bool ok = false;
-    long n = 0;
-    for (; !ok && n < 64; n++) {
-        hx_buf b;
-        hx_buf_init(&b);
-        hx_alloc_fail_after(n);
-        ok = rep_html_render(&b, r);
-        hx_alloc_fail_after(-1);
-        if (ok) {
-            hx_buf_putc(&b, '\0');
-            assert_string_equal(b.data, whole);
-        } else {
-            assert_true(b.oom);
-        }
-        hx_buf_release(&b);
-    }
-    assert_true(ok);
-    assert_true(n > 1);
-    hx_free(whole);
+    expect_render_survives_oom(render_run, r, 64);
     results_run_free(r);
 }
 
