@@ -1,5 +1,6 @@
 /* cmd_compare.c - `harness compare BASE.json HEAD.json`: what changed between two runs, as a
- * terminal table, a Markdown PR comment or JSON, with --fail-on gates for CI. */
+ * terminal table, a Markdown PR comment or JSON, and optionally an HTML page, with --fail-on
+ * gates for CI. */
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
@@ -14,7 +15,7 @@
 #include "runjson.h"
 
 const char compare_usage[] =
-    "usage: harness compare BASE.json HEAD.json [--md | --json] [--fail-on GATE]...\n"
+    "usage: harness compare BASE.json HEAD.json [--md | --json] [--html OUT] [--fail-on GATE]...\n"
     "\n"
     "Compare two run.json files scenario by scenario: scenarios added and removed, checks that\n"
     "flipped, latency percentiles, wall time, CPU, memory, cost per model and score, each with\n"
@@ -23,6 +24,8 @@ const char compare_usage[] =
     "options:\n"
     "  --md               GitHub-flavoured Markdown, for a pull-request comment\n"
     "  --json             one JSON document\n"
+    "  --html OUT         also write the comparison to OUT as one self-contained HTML page\n"
+    "                     (both runs side by side, deltas coloured); stdout is unchanged\n"
     "  --fail-on GATE     exit 1 when GATE trips (repeatable):\n"
     "                       checks               a check newly fails in HEAD\n"
     "                       <metric>:+N%         HEAD exceeds BASE by more than N percent in any\n"
@@ -32,7 +35,8 @@ const char compare_usage[] =
     "                       score:-N             the score dropped by more than N points\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit codes: 0 no gate tripped, 1 a gate tripped, 2 usage error or unreadable file\n";
+    "exit codes: 0 no gate tripped, 1 a gate tripped, 2 usage error or unreadable file,\n"
+    "            3 the HTML page could not be written\n";
 
 #define GREEN "\x1b[32m"
 #define RED "\x1b[31m"
@@ -129,31 +133,18 @@ static void fmt_pct(char *out, size_t n, double pct)
         snprintf(out, n, "-");
 }
 
-/* -1 worse, 0 same or unknown, +1 better. */
-static int verdict(const cmp_value *v)
-{
-    if (!isfinite(v->delta) || v->delta == 0) return 0;
-    bool up = v->delta > 0;
-    return (up == (v->better == CMP_HIGHER_BETTER)) ? 1 : -1;
-}
-
-static bool shown(const cmp_value *v)
-{
-    return !(isnan(v->base) && isnan(v->head));
-}
-
 /* ---- terminal ---- */
 
 static void term_values(hx_buf *b, const cmp_scenario *s, bool color)
 {
     bool any = false;
     for (size_t i = 0; i < s->nvalues; i++)
-        any |= shown(&s->values[i]);
+        any |= cmp_value_shown(&s->values[i]);
     if (!any) return;
     hx_buf_printf(b, "  %-36s %14s %14s %14s %9s\n", "metric", "base", "head", "delta", "%");
     for (size_t i = 0; i < s->nvalues; i++) {
         const cmp_value *v = &s->values[i];
-        if (!shown(v)) continue;
+        if (!cmp_value_shown(v)) continue;
         char bs[64], hs[64], ds[64], ps[32];
         fmt_num(bs, sizeof bs, v->base, v->unit);
         fmt_num(hs, sizeof hs, v->head, v->unit);
@@ -162,7 +153,7 @@ static void term_values(hx_buf *b, const cmp_scenario *s, bool color)
         hx_buf t;
         hx_buf_init(&t);
         term_text(&t, v->name, 36);
-        int vd = verdict(v);
+        int vd = cmp_value_verdict(v);
         const char *on = color && vd ? (vd > 0 ? GREEN : RED) : "", *off = color && vd ? RESET : "";
         hx_buf_printf(b, "  %-36s %14s %14s %s%14s %9s%s\n", t.data ? t.data : "", bs, hs, on, ds,
                       ps, off);
@@ -231,18 +222,18 @@ static void md_values(hx_buf *b, const cmp_scenario *s)
 {
     bool any = false;
     for (size_t i = 0; i < s->nvalues; i++)
-        any |= shown(&s->values[i]);
+        any |= cmp_value_shown(&s->values[i]);
     if (!any) return;
     hx_buf_puts(b, "\n| metric | base | head | Δ | Δ% | |\n|---|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < s->nvalues; i++) {
         const cmp_value *v = &s->values[i];
-        if (!shown(v)) continue;
+        if (!cmp_value_shown(v)) continue;
         char bs[64], hs[64], ds[64], ps[32];
         fmt_num(bs, sizeof bs, v->base, v->unit);
         fmt_num(hs, sizeof hs, v->head, v->unit);
         fmt_delta(ds, sizeof ds, v->delta, v->unit);
         fmt_pct(ps, sizeof ps, v->pct);
-        int vd = verdict(v);
+        int vd = cmp_value_verdict(v);
         hx_buf_puts(b, "| ");
         rep_md_cell(b, v->name, 80);
         hx_buf_puts(b, " | ");
@@ -342,7 +333,7 @@ static json_t *json_scenario(const cmp_scenario *s, bool added)
     json_object_set_new(o, "checks", cs);
     json_t *vs = json_array();
     for (size_t i = 0; i < s->nvalues; i++)
-        if (shown(&s->values[i])) json_array_append_new(vs, json_value(&s->values[i]));
+        if (cmp_value_shown(&s->values[i])) json_array_append_new(vs, json_value(&s->values[i]));
     json_object_set_new(o, "values", vs);
     return o;
 }
@@ -388,14 +379,14 @@ static int load(const char *path, results_run **out)
 
 int cmd_compare(int argc, char **argv)
 {
-    static const struct option opts[] = {{"md", no_argument, NULL, 'm'},
-                                         {"json", no_argument, NULL, 'j'},
-                                         {"fail-on", required_argument, NULL, 'f'},
-                                         {"help", no_argument, NULL, 'h'},
-                                         {NULL, 0, NULL, 0}};
+    static const struct option opts[] = {
+        {"md", no_argument, NULL, 'm'},         {"json", no_argument, NULL, 'j'},
+        {"html", required_argument, NULL, 'H'}, {"fail-on", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0}};
     int fmt = FMT_TERM, rc = HX_EXIT_OK, c;
     cmp_gate *gates = NULL;
     size_t ngates = 0;
+    const char *html = NULL;
     results_run *base = NULL, *head = NULL;
     cmp_diff d = {0};
     bool built = false;
@@ -416,6 +407,9 @@ int cmd_compare(int argc, char **argv)
                 goto done;
             }
             fmt = c == 'm' ? FMT_MD : FMT_JSON;
+            break;
+        case 'H':
+            html = optarg;
             break;
         case 'f': {
             cmp_gate *p = hx_realloc(gates, (ngates + 1) * sizeof *p);
@@ -517,6 +511,20 @@ int cmd_compare(int argc, char **argv)
         fwrite(out.data ? out.data : "", 1, out.len, stdout);
     }
     rc = tripped ? HX_EXIT_CHECK : HX_EXIT_OK;
+    if (html) {
+        cmp_html_input in = {.base = base,
+                             .head = head,
+                             .base_path = bp,
+                             .head_path = hp,
+                             .diff = &d,
+                             .gates = gates,
+                             .ngates = ngates};
+        int wrc = cmp_html_write(&in, html, &e);
+        if (wrc) {
+            hx_error("compare: %s", e.msg);
+            rc = hx_exit_code(wrc);
+        }
+    }
 done:
     json_decref(jgates);
     hx_buf_release(&out);

@@ -24,6 +24,18 @@ void cmp_value_compute(cmp_value *v)
     }
 }
 
+int cmp_value_verdict(const cmp_value *v)
+{
+    if (!isfinite(v->delta) || v->delta == 0) return 0;
+    bool up = v->delta > 0;
+    return (up == (v->better == CMP_HIGHER_BETTER)) ? 1 : -1;
+}
+
+bool cmp_value_shown(const cmp_value *v)
+{
+    return !(isnan(v->base) && isnan(v->head));
+}
+
 static bool failing(const results_check *c)
 {
     return c->status == RESULTS_ERROR ||
@@ -33,8 +45,16 @@ static bool failing(const results_check *c)
 static void scenario_release(cmp_scenario *s)
 {
     hx_free(s->name);
-    for (size_t i = 0; i < s->nchecks; i++)
-        hx_free(s->checks[i].name);
+    for (size_t i = 0; i < s->nchecks; i++) {
+        cmp_check *c = &s->checks[i];
+        hx_free(c->name);
+        hx_free(c->base_expected);
+        hx_free(c->base_actual);
+        hx_free(c->base_message);
+        hx_free(c->head_expected);
+        hx_free(c->head_actual);
+        hx_free(c->head_message);
+    }
     hx_free(s->checks);
     for (size_t i = 0; i < s->nvalues; i++) {
         hx_free(s->values[i].name);
@@ -55,8 +75,10 @@ void cmp_diff_release(cmp_diff *d)
     for (size_t i = 0; i < d->nremoved; i++)
         hx_free(d->removed[i]);
     hx_free(d->removed);
+    hx_free(d->removed_status);
     hx_free(d->score.name);
     hx_free(d->score.unit);
+    scenario_release(&d->totals);
     memset(d, 0, sizeof *d);
 }
 
@@ -78,11 +100,15 @@ static cmp_value *value_find(const cmp_scenario *s, const char *name)
     return NULL;
 }
 
-/* Set one side of the value called name, creating it (NAN both sides) on first sight. A side
- * already holding a number keeps it: cost models also appear as cost.* metrics, and the metric
- * (what budgets read) comes first. */
-static bool value_put(cmp_scenario *s, const char *name, const char *unit, bool head, double x,
-                      cmp_better better)
+/* How value_put treats a side that already holds a number. */
+typedef enum combine { KEEP_FIRST, SUM, MAX } combine;
+
+/* Set one side of the value called name, creating it (NAN both sides) on first sight. NAN x
+ * changes nothing. A side already holding a number keeps it under KEEP_FIRST (cost models also
+ * appear as cost.* metrics, and the metric, which budgets read, comes first); SUM and MAX fold x
+ * in, for the run totals. */
+static bool value_fold(cmp_scenario *s, const char *name, const char *unit, bool head, double x,
+                       cmp_better better, combine how)
 {
     cmp_value *v = value_find(s, name);
     if (!v) {
@@ -98,8 +124,34 @@ static bool value_put(cmp_scenario *s, const char *name, const char *unit, bool 
         if (!v->name || !v->unit) return false;
     }
     double *side = head ? &v->head : &v->base;
-    if (isnan(*side)) *side = x;
+    if (isnan(*side))
+        *side = x;
+    else if (how == SUM && !isnan(x))
+        *side += x;
+    else if (how == MAX && !isnan(x))
+        *side = fmax(*side, x);
     return true;
+}
+
+static bool value_put(cmp_scenario *s, const char *name, const char *unit, bool head, double x,
+                      cmp_better better)
+{
+    return value_fold(s, name, unit, head, x, better, KEEP_FIRST);
+}
+
+/* "cost.<model>.<what>.<currency in lower case>", the name a cost model's total goes by. */
+static void cost_name(char *buf, size_t n, const results_cost *c, const char *what)
+{
+    char cur[16] = "usd";
+    if (c->currency && *c->currency) {
+        size_t k = 0;
+        for (; c->currency[k] && k < sizeof cur - 1; k++)
+            cur[k] =
+                (char)(c->currency[k] >= 'A' && c->currency[k] <= 'Z' ? c->currency[k] - 'A' + 'a'
+                                                                      : c->currency[k]);
+        cur[k] = 0;
+    }
+    snprintf(buf, n, "cost.%s.%s.%s", c->model ? c->model : "", what, cur);
 }
 
 static bool compared_metric(const char *name)
@@ -129,23 +181,21 @@ static bool values_of(cmp_scenario *s, const results_scenario *sc, bool head)
     }
     for (size_t i = 0; i < sc->ncost; i++) {
         const results_cost *c = &sc->cost[i];
-        char cur[16] = "usd";
-        if (c->currency && *c->currency) {
-            size_t k = 0;
-            for (; c->currency[k] && k < sizeof cur - 1; k++)
-                cur[k] = (char)(c->currency[k] >= 'A' && c->currency[k] <= 'Z'
-                                    ? c->currency[k] - 'A' + 'a'
-                                    : c->currency[k]);
-            cur[k] = 0;
-        }
         const char *unit = c->currency ? c->currency : "USD";
-        snprintf(name, sizeof name, "cost.%s.run.%s", c->model ? c->model : "", cur);
+        cost_name(name, sizeof name, c, "run");
         if (!value_put(s, name, unit, head, c->per_run_total, CMP_LOWER_BETTER)) return false;
-        snprintf(name, sizeof name, "cost.%s.monthly.%s", c->model ? c->model : "", cur);
+        cost_name(name, sizeof name, c, "monthly");
         if (!value_put(s, name, unit, head, c->monthly_total, CMP_LOWER_BETTER)) return false;
     }
     return value_put(s, "score", "", head, sc->score.scored ? sc->score.value : NAN,
                      CMP_HIGHER_BETTER);
+}
+
+/* Copy s into *slot (NULL stays NULL). */
+static bool dup_opt(char **slot, const char *s)
+{
+    *slot = s ? hx_strdup(s) : NULL;
+    return !s || *slot;
 }
 
 static bool check_add(cmp_scenario *s, const char *name, cmp_change ch, const results_check *b,
@@ -162,7 +212,12 @@ static bool check_add(cmp_scenario *s, const char *name, cmp_change ch, const re
     c->base = b ? b->status : RESULTS_SKIP;
     c->head = h ? h->status : RESULTS_SKIP;
     c->name = hx_strdup(name ? name : "");
-    return c->name != NULL;
+    if (!c->name) return false;
+    if (b && !(dup_opt(&c->base_expected, b->expected) && dup_opt(&c->base_actual, b->actual) &&
+               dup_opt(&c->base_message, b->message)))
+        return false;
+    return !h || (dup_opt(&c->head_expected, h->expected) && dup_opt(&c->head_actual, h->actual) &&
+                  dup_opt(&c->head_message, h->message));
 }
 
 static bool same(const char *a, const char *b)
@@ -213,6 +268,35 @@ static bool scenario_fill(cmp_scenario *s, const results_scenario *b, const resu
     return checks_of(s, b, h);
 }
 
+/* One side of the run totals: every scenario of r folded in. */
+static bool totals_of(cmp_scenario *t, const results_run *r, bool head)
+{
+    char name[256];
+    for (size_t i = 0; i < r->nscenarios; i++) {
+        const results_scenario *sc = &r->scenarios[i];
+        for (size_t k = 0; k < sc->nmetrics; k++) {
+            const results_metric *m = &sc->metrics[k];
+            if (!m->name) continue;
+            combine how = strcmp(m->name, "solution.rss.peak") == 0 ? MAX : SUM;
+            if ((how == MAX || strcmp(m->name, "solution.wall.sum") == 0 ||
+                 strcmp(m->name, "solution.cpu.total") == 0) &&
+                !value_fold(t, m->name, m->unit, head, m->value, CMP_LOWER_BETTER, how))
+                return false;
+        }
+        for (size_t k = 0; k < sc->ncost; k++) {
+            const results_cost *c = &sc->cost[k];
+            const char *unit = c->currency ? c->currency : "USD";
+            cost_name(name, sizeof name, c, "run");
+            if (!value_fold(t, name, unit, head, c->per_run_total, CMP_LOWER_BETTER, SUM))
+                return false;
+            cost_name(name, sizeof name, c, "monthly");
+            if (!value_fold(t, name, unit, head, c->monthly_total, CMP_LOWER_BETTER, SUM))
+                return false;
+        }
+    }
+    return value_fold(t, "run.duration", "s", head, r->duration_s, CMP_LOWER_BETTER, KEEP_FIRST);
+}
+
 int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head, hx_err *e)
 {
     memset(d, 0, sizeof *d);
@@ -240,6 +324,10 @@ int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head
     }
     for (size_t j = 0; j < base->nscenarios; j++) {
         if (used[j]) continue;
+        results_status *st = hx_realloc(d->removed_status, (d->nremoved + 1) * sizeof *st);
+        if (!st) goto oom;
+        d->removed_status = st;
+        st[d->nremoved] = base->scenarios[j].status;
         char **p = hx_realloc(d->removed, (d->nremoved + 1) * sizeof *p);
         if (!p) goto oom;
         d->removed = p;
@@ -258,6 +346,16 @@ int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head
     d->score.base = base->score.scored ? base->score.value : NAN;
     d->score.head = head->score.scored ? head->score.value : NAN;
     cmp_value_compute(&d->score);
+    d->totals.base_status = base->verdict;
+    d->totals.head_status = head->verdict;
+    d->totals.name = hx_strdup("run");
+    if (!d->totals.name || !totals_of(&d->totals, base, false) ||
+        !totals_of(&d->totals, head, true)) {
+        used = NULL;
+        goto oom;
+    }
+    for (size_t i = 0; i < d->totals.nvalues; i++)
+        cmp_value_compute(&d->totals.values[i]);
     return 0;
 oom:
     hx_free(used);

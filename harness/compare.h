@@ -2,7 +2,7 @@
  * name (added and removed ones listed), checks that flipped, and per scenario the numbers a
  * reviewer weighs (latency percentiles, wall time, CPU, memory, cost per model, score) with base,
  * head, delta and delta percent; plus the --fail-on gates evaluated against that difference.
- * `harness compare` renders it; this module never prints.
+ * `harness compare` prints it; compare_html.c renders it as a page. This module never prints.
  *
  * Missing numbers are NAN. A percent is only given when base is finite and non-zero and head is
  * finite: a rise from 0 has no meaningful percentage, so it is NAN and never trips a percent gate.
@@ -35,6 +35,12 @@ typedef struct cmp_check {
     results_status base;   /* status in base (RESULTS_SKIP when absent) */
     results_status head;   /* status in head (RESULTS_SKIP when absent) */
     bool in_base, in_head; /* presence on each side */
+    char *base_expected;   /* the base check's expected, actual and message (untrusted; NULL */
+    char *base_actual;     /*   when absent or unset) */
+    char *base_message;
+    char *head_expected; /* the same for the head check */
+    char *head_actual;
+    char *head_message;
 } cmp_check;
 
 /* Which way is better for a number, for colouring and for the summary. */
@@ -69,7 +75,13 @@ typedef struct cmp_diff {
     size_t nadded;
     char **removed; /* names only in base */
     size_t nremoved;
-    cmp_value score; /* the run-level score ("score") */
+    results_status *removed_status; /* base status of each removed scenario */
+    cmp_value score;                /* the run-level score ("score") */
+    /* Whole runs, every scenario of each side (added and removed ones too): name "run", statuses
+     * the verdicts, no checks; values solution.wall.sum and solution.cpu.total summed,
+     * solution.rss.peak the largest, cost.<model>.run.<cur> and cost.<model>.monthly.<cur>
+     * summed per model, run.duration the run's own wall time. */
+    cmp_scenario totals;
 } cmp_diff;
 
 /* Fill d (caller storage) with the difference from base to head. Returns 0 or HX_ENOMEM (d is then
@@ -80,6 +92,10 @@ void cmp_diff_release(cmp_diff *d);
 
 /* delta and pct of a value from base and head, NAN-safe as described at the top. */
 void cmp_value_compute(cmp_value *v);
+/* +1 when head is better than base (by v->better), -1 when worse, 0 when equal or unknown. */
+int cmp_value_verdict(const cmp_value *v);
+/* Whether v has a number on either side (values absent from both runs are not shown). */
+bool cmp_value_shown(const cmp_value *v);
 
 /* A --fail-on gate. */
 typedef enum cmp_gate_kind {
@@ -102,5 +118,28 @@ int cmp_gate_parse(const char *s, cmp_gate *g, hx_err *e);
  * on "cost.X" also covers every model's "cost.<model>.X". Scenario names in why are raw
  * (untrusted): the caller escapes them for its output. */
 bool cmp_gate_eval(const cmp_gate *g, const cmp_diff *d, hx_buf *why);
+
+/* ---- the compare page (compare_html.c) ---- */
+
+/* What the page shows: both runs (borrowed), their file names as given (untrusted), the diff
+ * built from them, and the gates (ngates 0: no gates section). */
+typedef struct cmp_html_input {
+    const results_run *base, *head; /* the two runs */
+    const char *base_path;          /* BASE.json as given on the command line */
+    const char *head_path;          /* HEAD.json */
+    const cmp_diff *diff;           /* cmp_diff_build(base, head) */
+    const cmp_gate *gates;          /* --fail-on gates, evaluated while rendering */
+    size_t ngates;
+} cmp_html_input;
+
+/* Render the comparison as one self-contained page in report.html's shell and theme (inline CSS,
+ * JS and SVG; nothing fetched; reads fully without JavaScript): both runs side by side, overall
+ * deltas, the gates, then per scenario the flipped checks with both sides' expected and actual,
+ * latency, resources, cost and score with deltas coloured by direction and a bar pair per key
+ * number. Every string from the runs is escaped with rep_html_text. Returns false when out of
+ * memory. */
+bool cmp_html_render(hx_buf *out, const cmp_html_input *in);
+/* Render and write atomically to path. Returns 0 or a negative hx code. */
+int cmp_html_write(const cmp_html_input *in, const char *path, hx_err *e);
 
 #endif

@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "compare.h"
+#include "render_oom.h"
+#include "rep.h"
 #include "runjson.h"
 
 /* Debian 12's cmocka has no assert_double_equal. */
@@ -372,6 +375,303 @@ static void test_compare__fixtures(void **state)
     results_run_free(hostile);
 }
 
+/* Flipped checks carry both sides' expected, actual and message; the run totals fold every
+ * scenario of each side; removed scenarios keep their base status. */
+static void test_compare__check_sides_and_totals(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    results_check *c = &p.base->scenarios[0].checks[0]; /* "ok", passes in base */
+    assert_true(results_set_str(&c->expected, "3") && results_set_str(&c->actual, "3"));
+    c = &p.head->scenarios[0].checks[0]; /* fails in head */
+    assert_true(results_set_str(&c->expected, "3") && results_set_str(&c->actual, "4"));
+    assert_true(results_set_str(&c->message, "one row too many"));
+    assert_non_null(results_metric_add(&p.base->scenarios[1], "solution.rss.peak", 300e6, "bytes"));
+    p.base->scenarios[1].status = RESULTS_FAIL;
+    p.base->duration_s = 60;
+    p.head->duration_s = 90;
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    const cmp_check *k = &scen(&d, "a")->checks[0];
+    assert_string_equal(k->name, "ok");
+    assert_string_equal(k->base_expected, "3");
+    assert_string_equal(k->base_actual, "3");
+    assert_null(k->base_message);
+    assert_string_equal(k->head_actual, "4");
+    assert_string_equal(k->head_message, "one row too many");
+    k = &scen(&d, "a")->checks[2]; /* brand new: nothing on the base side */
+    assert_false(k->in_base);
+    assert_null(k->base_expected);
+
+    assert_int_equal(d.removed_status[0], RESULTS_FAIL);
+    assert_string_equal(d.totals.name, "run");
+    /* base: a (cpu 2, monthly 100) + b (cpu 2, monthly 10); head: a (110) + c (10). */
+    const cmp_value *v = val(&d.totals, "solution.cpu.total");
+    assert_non_null(v);
+    assert_double_equal(v->base, 4, 1e-12);
+    assert_double_equal(v->head, 4, 1e-12);
+    v = val(&d.totals, "solution.rss.peak"); /* the largest of the scenarios */
+    assert_double_equal(v->base, 300e6, 1e-3);
+    assert_double_equal(v->head, 100e6, 1e-3);
+    v = val(&d.totals, "cost.aws.monthly.usd");
+    assert_double_equal(v->base, 110, 1e-9);
+    assert_double_equal(v->head, 120, 1e-9);
+    assert_int_equal(cmp_value_verdict(v), -1);
+    v = val(&d.totals, "run.duration");
+    assert_double_equal(v->pct, 50, 1e-9);
+    assert_null(val(&d.totals, "latency.e2e.p99"));    /* percentiles do not add up */
+    assert_int_equal(cmp_value_verdict(&d.score), -1); /* 90 -> 85: the score fell */
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+/* ---- the compare page ---- */
+
+/* Everything an attacker might try, in one string: markup, a script, a textarea breakout, CDATA's
+ * end, quotes and ampersands, a C0 control and invalid UTF-8 (a stray continuation byte, an
+ * overlong '<', a surrogate and a truncated sequence). */
+#define HOSTILE                                                                                    \
+    "<script>alert(1)</script><img src=x onerror=alert(1)></textarea>]]>\"'&\x01"                  \
+    "\x80\xc0\xbc\xed\xa0\x80\xe2\x82"
+
+static char *render_page(const cmp_html_input *in, size_t *len)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(cmp_html_render(&b, in));
+    if (len) *len = b.len;
+    hx_buf_putc(&b, '\0');
+    return hx_buf_steal(&b);
+}
+
+static size_t count(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Every tag in the page is one the writer emits, and no attribute is an event handler or fetches
+ * anything: injected markup would show up as an unknown tag or attribute. */
+static void expect_only_own_markup(const char *html)
+{
+    static const char *const tags[] = {
+        "html", "head", "meta", "title",   "style",   "body",  "script", "header",
+        "h1",   "h2",   "h4",   "table",   "tr",      "th",    "td",     "section",
+        "span", "p",    "main", "details", "summary", "div",   "dl",     "dt",
+        "dd",   "code", "svg",  "rect",    "label",   "input", "button", NULL};
+    bool in_script = false;
+    for (const char *p = html; (p = strchr(p, '<')); p++) {
+        bool close = p[1] == '/';
+        const char *n = p + 1 + close;
+        size_t len = 0;
+        while ((n[len] >= 'a' && n[len] <= 'z') || (n[len] >= '0' && n[len] <= '9'))
+            len++;
+        if (in_script && !(close && len == 6 && strncmp(n, "script", 6) == 0)) continue;
+        if (p[1] == '!' || len == 0) continue; /* the doctype; '<' in the script or CSS */
+        bool known = false;
+        for (size_t i = 0; tags[i] && !known; i++)
+            known = strlen(tags[i]) == len && strncmp(tags[i], n, len) == 0;
+        if (!known) fail_msg("unexpected tag <%.*s> at byte %zu", (int)len, n, (size_t)(p - html));
+        if (len == 6 && strncmp(n, "script", 6) == 0) in_script = !close;
+        const char *end = strchr(n, '>');
+        assert_non_null(end);
+        /* Attribute names: a space, then a name, then '=' or another space or the end. */
+        for (const char *a = n + len; a < end; a++) {
+            if (*a == '"') {
+                a = strchr(a + 1, '"');
+                assert_true(a && a < end);
+                continue;
+            }
+            if (*a != ' ') continue;
+            if ((a[1] == 'o' || a[1] == 'O') && (a[2] == 'n' || a[2] == 'N'))
+                fail_msg("event handler attribute at byte %zu", (size_t)(a - html));
+            if (!strncmp(a + 1, "src", 3) || !strncmp(a + 1, "href", 4))
+                fail_msg("fetching attribute at byte %zu", (size_t)(a - html));
+        }
+    }
+}
+
+static void expect_valid_utf8(const char *html, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t k = results_utf8_next(html + i, len - i, &cp);
+        if (cp < 0) fail_msg("invalid UTF-8 at byte %zu", i);
+        if (cp < 0x20 && cp != '\n' && cp != '\t') fail_msg("raw control 0x%02x at %zu", cp, i);
+        i += k;
+    }
+}
+
+static char *escaped(const char *s, size_t max)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(rep_html_text(&b, s, max));
+    hx_buf_putc(&b, '\0');
+    return hx_buf_steal(&b);
+}
+
+static void test_compare__html_hostile(void **state)
+{
+    (void)state;
+    results_run *r[2] = {results_run_new(), results_run_new()};
+    for (int k = 0; k < 2; k++) {
+        assert_non_null(r[k]);
+        assert_true(results_set_str(&r[k]->pack_name, HOSTILE));
+        assert_true(results_set_str(&r[k]->solution_name, HOSTILE));
+        assert_true(results_set_str(&r[k]->level, HOSTILE));
+        assert_true(results_set_str(&r[k]->harness_version, HOSTILE));
+        assert_true(results_set_str(&r[k]->harness_commit, HOSTILE));
+        assert_true(results_set_str(&r[k]->started, HOSTILE));
+        /* A scenario in both runs, one only in each; every name hostile. */
+        results_scenario *sc = scenario(r[k], "both " HOSTILE, k ? 12 : 10, 0.2, 100, 80);
+        assert_non_null(results_hist_add(sc, HOSTILE, HOSTILE, ""));
+        assert_non_null(results_metric_add(sc, "cost." HOSTILE ".monthly.usd", k ? 2 : 1, "USD"));
+        results_cost *c = results_cost_add(sc, HOSTILE, HOSTILE);
+        c->per_run_total = k ? 3 : 2;
+        c->monthly_total = k ? 30 : 20;
+        results_check *ch = results_check_add(sc, "check " HOSTILE, "plugin:" HOSTILE,
+                                              RESULTS_SEV_ERROR, k ? RESULTS_FAIL : RESULTS_PASS);
+        assert_true(results_set_str(&ch->expected, "expected " HOSTILE));
+        assert_true(results_set_str(&ch->actual, "actual " HOSTILE));
+        assert_true(results_set_str(&ch->message, "message " HOSTILE));
+        sc->status = k ? RESULTS_FAIL : RESULTS_PASS;
+        sc = scenario(r[k], k ? "head " HOSTILE : "base " HOSTILE, 1, 0.1, 10, NAN);
+        ch = results_check_add(sc, "new " HOSTILE, "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+        assert_true(results_set_str(&ch->message, HOSTILE));
+    }
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, r[0], r[1], &e), 0);
+    cmp_gate g[2];
+    assert_int_equal(cmp_gate_parse("checks", &g[0], &e), 0);
+    assert_int_equal(cmp_gate_parse("cost." HOSTILE ".monthly.usd:+1%", &g[1], &e), 0);
+    cmp_html_input in = {.base = r[0],
+                         .head = r[1],
+                         .base_path = "base/" HOSTILE,
+                         .head_path = "head/" HOSTILE,
+                         .diff = &d,
+                         .gates = g,
+                         .ngates = 2};
+    size_t len;
+    char *html = render_page(&in, &len);
+
+    expect_only_own_markup(html);
+    expect_valid_utf8(html, len);
+    assert_int_equal(count(html, "<script"), 1);
+    assert_int_equal(count(html, "</script>"), 1);
+    assert_null(strstr(html, "<img"));
+    assert_null(strstr(html, "</textarea>"));
+    assert_null(strstr(html, "]]>"));
+    assert_null(strstr(html, "\"'&"));
+    assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x "
+                                 "onerror=alert(1)&gt;&lt;/textarea&gt;]]&gt;&quot;&#39;&amp;"));
+    /* Every scenario is there, escaped, each in its own section; both gates tripped. */
+    const char *names[] = {"both " HOSTILE,   "head " HOSTILE,     "base " HOSTILE,
+                           "check " HOSTILE,  "expected " HOSTILE, "actual " HOSTILE,
+                           "message " HOSTILE};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char *want = escaped(names[i], 300);
+        if (!strstr(html, want)) fail_msg("missing: %s", want);
+        hx_free(want);
+    }
+    assert_int_equal(count(html, "<details class=\"scenario"), 3);
+    assert_int_equal(count(html, "only in head</span>"), 1);
+    assert_int_equal(count(html, "only in base</span>"), 1);
+    assert_int_equal(count(html, "<tr class=\"gate\">"), 2);
+    assert_non_null(strstr(html, "2 of 2 gates tripped"));
+    assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
+    hx_free(html);
+    cmp_diff_release(&d);
+    results_run_free(r[0]);
+    results_run_free(r[1]);
+}
+
+/* What the page says about a plain pair: both verdicts, the deltas coloured by direction, bar
+ * pairs for the key numbers, the gates, and the page small and self-contained. */
+static void test_compare__html_content(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    p.base->verdict = RESULTS_FAIL;
+    p.head->verdict = RESULTS_PASS;
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    cmp_html_input in = {.base = p.base, .head = p.head, .diff = &d};
+    char *html = render_page(&in, NULL);
+    assert_non_null(strstr(html, "data-base=\"fail\" data-head=\"pass\""));
+    assert_null(strstr(html, "id=\"gates\"")); /* no --fail-on, no gates section */
+    /* score 90 -> 85 is worse, wall 10 -> 12 worse, cpu unchanged (a row the filter hides). */
+    assert_non_null(strstr(html, "<td class=\"num d-worse\">-5</td><td class=\"num d-worse\">"
+                                 "-5.6%</td>"));
+    assert_non_null(strstr(html, "<td class=\"num d-worse\">+2 s</td><td class=\"num d-worse\">"
+                                 "+20.0%</td>"));
+    assert_non_null(strstr(html, "<tr class=\"value ok\"><td>solution.cpu.total</td>"));
+    /* The fixed check is better, the newly failing one worse. */
+    assert_non_null(strstr(html, "<td class=\"d-better\">fixed</td>"));
+    assert_non_null(strstr(html, "<td class=\"d-worse\">newly failing</td>"));
+    assert_true(count(html, "data-chart=\"bar-pair\"") >= 5);
+    assert_non_null(strstr(html, "<span class=\"scenario-name\">b</span> <span class=\"badge\">"
+                                 "only in base</span>"));
+    hx_free(html);
+
+    cmp_gate g[2];
+    assert_int_equal(cmp_gate_parse("score:-10", &g[0], &e), 0);
+    assert_int_equal(cmp_gate_parse("solution.wall.max:+10%", &g[1], &e), 0);
+    in.gates = g;
+    in.ngates = 2;
+    html = render_page(&in, NULL);
+    assert_non_null(strstr(html, "<tr class=\"gate ok\"><td><code>score:-10</code></td>"
+                                 "<td class=\"d-better\">passed</td>"));
+    assert_non_null(strstr(html, "<tr class=\"gate\"><td><code>solution.wall.max:+10%</code>"
+                                 "</td><td class=\"d-worse\">tripped</td><td><div>"
+                                 "solution.wall.max +20% in &#39;a&#39;"));
+    assert_non_null(strstr(html, "1 of 2 gates tripped"));
+    hx_free(html);
+
+    /* Written atomically, the same bytes. */
+    char path[] = "/tmp/hx-test-compare-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(cmp_html_write(&in, path, &e), 0);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(hx_read_file(path, &data, &len, &e), 0);
+    html = render_page(&in, NULL);
+    assert_string_equal(data, html);
+    unlink(path);
+    hx_free(data);
+    hx_free(html);
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
+static bool render_cmp(hx_buf *out, const void *ctx)
+{
+    return cmp_html_render(out, ctx);
+}
+
+/* Every failing allocation while rendering is reported, until the page renders whole. */
+static void test_compare__html_out_of_memory(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    cmp_gate g;
+    assert_int_equal(cmp_gate_parse("checks", &g, &e), 0);
+    cmp_html_input in = {.base = p.base, .head = p.head, .diff = &d, .gates = &g, .ngates = 1};
+    expect_render_survives_oom(render_cmp, &in, 200);
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
 /* Every allocation failure is reported as HX_ENOMEM and leaks nothing (ASan checks the latter). */
 static void test_compare__out_of_memory(void **state)
 {
@@ -406,6 +706,10 @@ int main(void)
         cmocka_unit_test(test_compare__gate_parse_errors),
         cmocka_unit_test(test_compare__fixtures),
         cmocka_unit_test(test_compare__out_of_memory),
+        cmocka_unit_test(test_compare__check_sides_and_totals),
+        cmocka_unit_test(test_compare__html_hostile),
+        cmocka_unit_test(test_compare__html_content),
+        cmocka_unit_test(test_compare__html_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
