@@ -176,6 +176,28 @@ typedef struct runas {
     char name[64]; /* for messages */
 } runas;
 
+/* Whether ra's user can reach entries of dir: every component up to it lets it search. A
+ * TMPDIR private to root (mktemp -d is 0700) does not, and the server would fail to start. */
+static bool traversable(const char *dir, const runas *ra)
+{
+    char path[PATH_MAX];
+    if (dir[0] != '/' || strlen(dir) >= sizeof path) return false;
+    strcpy(path, dir);
+    size_t n = strlen(path);
+    for (size_t i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0') continue;
+        char c = path[i];
+        path[i] = '\0';
+        struct stat st;
+        bool ok = stat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
+                  ((st.st_mode & S_IXOTH) || (st.st_uid == ra->uid && (st.st_mode & S_IXUSR)) ||
+                   (st.st_gid == ra->gid && (st.st_mode & S_IXGRP)));
+        path[i] = c;
+        if (!ok) return false;
+    }
+    return true;
+}
+
 /* fork + exec argv[0] in its own process group, stdout/stderr to log_fd (or /dev/null when -1),
  * stdin from /dev/null, as ra. Only async-signal-safe calls between fork and exec. */
 static pid_t spawn(char *const argv[], const runas *ra, const char *cwd, int log_fd, bool pdeath)
@@ -683,7 +705,11 @@ static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
     runas ra;
     pick_runas(&ra);
     const char *tmpdir = o->tmp_dir ? o->tmp_dir : getenv("TMPDIR");
-    if (!tmpdir || !tmpdir[0] || ra.drop) tmpdir = o->tmp_dir ? o->tmp_dir : "/tmp";
+    /* The server's Unix socket lives in the run dir: "<dir>/hx-pg-XXXXXX/.s.PGSQL.65535" must
+     * fit a sockaddr_un path (108 bytes), so a deep TMPDIR falls back to /tmp as well. */
+    if (!tmpdir || !tmpdir[0] || strlen(tmpdir) > 80 ||
+        (ra.drop && !o->tmp_dir && !traversable(tmpdir, &ra)))
+        tmpdir = "/tmp";
     char tmpl[PATH_MAX];
     snprintf(tmpl, sizeof tmpl, "%s/hx-pg-XXXXXX", tmpdir);
     if (!mkdtemp(tmpl))

@@ -10,6 +10,7 @@ XSD="$ROOT/../shared/schemas/junit-10.xsd"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-run-test.XXXXXX")
 export TMPDIR="$T/tmp"   # the embedded postgres puts its temp dirs here: we can see leftovers
 mkdir -p "$TMPDIR"
+chmod 711 "$T"           # as root the server runs as an unprivileged user, who must reach them
 export CI=1
 fails=0
 trap 'rm -rf "$T"' EXIT
