@@ -91,6 +91,32 @@ has "$T/out" '"schema": "harness.compare/1"' "json schema"
 has "$T/out" '"change": "newly failing"' "json flip"
 has "$T/out" '"tripped": false' "json gate"
 
+# --html OUT: the page is written beside the usual output; stdout and the exit code are unchanged.
+expect 1 "html with gates" $C "$F/pass.json" "$T/head.json" --html "$T/cmp.html" --fail-on checks \
+    --fail-on score:-10
+has "$T/out" "check 'daily_sales total': pass -> fail  newly failing" "html keeps the terminal table"
+has "$T/err" "gate 'checks' tripped" "html keeps the gate messages"
+has "$T/cmp.html" '<!DOCTYPE html>' "html page"
+has "$T/cmp.html" 'data-base="pass" data-head="pass"' "html verdicts"
+has "$T/cmp.html" '<td class="d-worse">newly failing</td>' "html flipped check"
+has "$T/cmp.html" '<td class="num d-worse">+12.5%</td>' "html cost percent coloured worse"
+has "$T/cmp.html" '<td class="num d-worse">-6.5</td>' "html score drop coloured worse"
+has "$T/cmp.html" '1 of 2 gates tripped' "html gates"
+has "$T/cmp.html" 'data-chart="bar-pair"' "html bar pairs"
+hasnt "$T/cmp.html" ' src=' "html fetches nothing"
+hasnt "$T/cmp.html" ' href=' "html links nowhere"
+expect 0 "html with --md" $C --md "$F/pass.json" "$T/head.json" --html "$T/cmp-md.html"
+has "$T/out" "## harness compare" "html keeps --md on stdout"
+[ -s "$T/cmp-md.html" ] || fail "html with --md: no page written"
+expect 0 "hostile html" $C "$F/mixed.json" "$F/hostile.json" --html "$T/hostile.html"
+hasnt "$T/hostile.html" "<script>alert" "hostile html has no raw script"
+hasnt "$T/hostile.html" "<x>" "hostile html has no injected element"
+has "$T/hostile.html" "&lt;script&gt;alert(1)&lt;/script&gt;" "hostile html shows the text"
+if [ "$(grep -c '<script' "$T/hostile.html")" -ne 1 ]; then fail "hostile html: more than one script"; fi
+expect 3 "html to a missing folder" $C "$F/pass.json" "$F/pass.json" --html "$T/no/such/cmp.html"
+has "$T/err" "no/such/cmp.html" "unwritable html is named"
+expect 2 "html without a path" $C "$F/pass.json" "$F/pass.json" --html
+
 # Hostile names: Markdown must not carry raw HTML or a working mention.
 expect 0 "hostile md" $C --md "$F/hostile.json" "$F/mixed.json"
 hasnt "$T/out" "<script>" "hostile md has no raw HTML"
