@@ -272,6 +272,9 @@ struct run_ctx {
     const plan_scenario *cur_s;
 };
 
+/* Phases a scenario's cost is attributed to: replay, up to 62 invocations, checks. */
+#define MAX_PHASES 64
+
 /* One solution invocation; fills an invocation record and accumulates into the scenario. */
 struct inv_acc {
     double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
@@ -280,7 +283,43 @@ struct inv_acc {
     bool timed_out; /* an invocation hit its timeout: later batches are not run */
     hist wall_hist; /* invocation wall times, ns */
     double t0;      /* scenario start, s (monotonic) */
+    /* Per-phase usage for cost attribution: replay, each invocation ("batch N"), checks. The
+     * harness's own phases are priced at the same rates but are not the solution's bill. */
+    cost_phase_usage phases[MAX_PHASES];
+    char phase_names[MAX_PHASES][24];
+    size_t nphases;
 };
+
+/* Append a phase (dropped past MAX_PHASES: attribution is a view, not the bill). */
+static void phase_add(struct inv_acc *acc, const char *name, double cpu, double wall,
+                      uint64_t rss, bool outside_bill)
+{
+    if (acc->nphases >= MAX_PHASES)
+        return;
+    size_t i = acc->nphases++;
+    snprintf(acc->phase_names[i], sizeof acc->phase_names[i], "%s", name);
+    acc->phases[i] = (cost_phase_usage){.name = acc->phase_names[i],
+                                        .cpu_seconds = cpu > 0 ? cpu : 0,
+                                        .wall_seconds = wall > 0 ? wall : 0,
+                                        .peak_rss_bytes = rss,
+                                        .outside_bill = outside_bill};
+}
+
+/* CPU seconds (user + sys) this process has used so far. */
+static double self_cpu_seconds(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static uint64_t self_peak_rss(void)
+{
+    struct rusage ru;
+    return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
+}
 
 static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scenario *rs,
                         const char *dbname, const char *landing, const char *outdir,
@@ -385,8 +424,11 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
     acc->wall_max = wall > acc->wall_max ? wall : acc->wall_max;
     acc->cpu_user += cpu_u;
     acc->cpu_sys += cpu_s;
-    if (!isnan(db0) && !isnan(db1) && db1 > db0)
-        acc->db_cpu += db1 - db0;
+    double inv_db = !isnan(db0) && !isnan(db1) && db1 > db0 ? db1 - db0 : 0;
+    acc->db_cpu += inv_db;
+    char phase[24];
+    snprintf(phase, sizeof phase, "batch %d", batch < 0 ? 0 : batch);
+    phase_add(acc, phase, cpu_u + cpu_s + inv_db, wall, peak, false);
     acc->rss_peak = peak > acc->rss_peak ? peak : acc->rss_peak;
     acc->rss_mean_sum += r.res.rss_mean;
     acc->read_bytes += r.res.read_bytes;
@@ -573,6 +615,8 @@ static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc 
     u.db_instance_seconds = scen_s;
     u.input_records = input_records;
     u.correct_output_records = correct;
+    u.phases = acc->phases;
+    u.nphases = acc->nphases;
     for (size_t m = 0; m < c->nmodels; m++) {
         cost_breakdown b;
         memset(&b, 0, sizeof b);
@@ -746,13 +790,34 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
         goto fail;
     PQclear(PQexec(conn, "set timezone = 'UTC'"));
     int64_t r0 = hx_now_ns();
+    double cpu0 = self_cpu_seconds();
     rc = run_steps(c, s, rs, g, conn, dbname, landing, outdir, logdir, &acc, &input_records, &e);
     replay_s = (double)(hx_now_ns() - r0) / 1e9 - acc.wall_sum;
+    /* The harness's own CPU while replaying (generation, COPY, file writes): the work a
+     * producer would do in production. The database's share of it is not separable here. */
+    {
+        struct inv_acc tmp = acc;
+        acc.nphases = 0;
+        phase_add(&acc, "replay (harness)", self_cpu_seconds() - cpu0, replay_s,
+                  self_peak_rss(), true);
+        for (size_t i = 0; i < tmp.nphases; i++)
+            phase_add(&acc, tmp.phase_names[i], tmp.phases[i].cpu_seconds,
+                      tmp.phases[i].wall_seconds, tmp.phases[i].peak_rss_bytes, false);
+    }
     if (rc)
         goto fail;
     if (PQstatus(conn) != CONNECTION_OK)
         PQreset(conn);
-    run_checks(c, s, rs, g, conn, outdir, &correct);
+    {
+        int64_t k0 = hx_now_ns();
+        double kc0 = self_cpu_seconds();
+        double kdb0 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+        run_checks(c, s, rs, g, conn, outdir, &correct);
+        double kdb1 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+        double kdb = !isnan(kdb0) && !isnan(kdb1) && kdb1 > kdb0 ? kdb1 - kdb0 : 0;
+        phase_add(&acc, "checks (harness)", self_cpu_seconds() - kc0 + kdb,
+                  (double)(hx_now_ns() - k0) / 1e9, self_peak_rss(), true);
+    }
     if (interrupted) {
         rc = HX_EINTR;
         goto fail;

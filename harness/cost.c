@@ -591,7 +591,7 @@ static void rule_note(const cost_billing *bl, cost_line *l)
         note(l, "%sincrement %gs", l->note[0] ? "; " : "", bl->increment_seconds);
 }
 
-/* Compute cost of a phase priced as its own task. */
+/* Compute cost of raw phase usage, before the run's billing rule (the weight of a phase). */
 static double phase_compute(const cost_model *m, double vcpu_s, double byte_s)
 {
     const cost_rate *v = &m->rates[COST_R_COMPUTE_VCPU], *mem = &m->rates[COST_R_COMPUTE_MEMORY];
@@ -736,16 +736,29 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
                 cost_breakdown_release(out);
                 return hx_fail(e, HX_ENOMEM, "cost: out of memory attributing phases");
             }
-            double w = cost_billed_seconds(cb, p->wall_seconds, 1);
+            /* Raw usage, no minimum or increment: a minimum is paid once per run, not once
+             * per phase, so it must not decide where the money went. */
+            double w = p->wall_seconds;
             double pv = vcpus * w;
             pc->vcpu_seconds = p->cpu_seconds > pv ? p->cpu_seconds : pv;
             double bs = (double)p->peak_rss_bytes * w;
             pc->gib_seconds = bs / 1073741824.0;
             pc->cost = phase_compute(m, pc->vcpu_seconds, bs);
-            sum += pc->cost;
+            pc->outside_bill = p->outside_bill;
+            if (!p->outside_bill) sum += pc->cost;
         }
-        for (size_t i = 0; i < out->nphases; i++)
+        /* The billed compute of the run, split by each billed phase's share of the raw usage:
+         * those phase costs add up to the compute lines of the bill. */
+        double billed = 0;
+        for (size_t i = 0; i < out->nlines; i++)
+            if (out->lines[i].billed && (out->lines[i].rate == COST_R_COMPUTE_VCPU ||
+                                         out->lines[i].rate == COST_R_COMPUTE_MEMORY))
+                billed += out->lines[i].cost;
+        for (size_t i = 0; i < out->nphases; i++) {
+            if (out->phases[i].outside_bill) continue;
             out->phases[i].share = sum > 0 ? out->phases[i].cost / sum : 0;
+            out->phases[i].cost = out->phases[i].share * billed;
+        }
     }
     return 0;
 }
@@ -789,9 +802,14 @@ bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
     if (isfinite(b->per_correct_record))
         hx_buf_printf(out, "per correct output record %.4g", b->per_correct_record);
     hx_buf_putc(out, '\n');
-    for (size_t i = 0; i < b->nphases; i++)
-        hx_buf_printf(out, "  phase %-20s %.6f (%.1f%%)\n", b->phases[i].name, b->phases[i].cost,
-                      b->phases[i].share * 100);
+    for (size_t i = 0; i < b->nphases; i++) {
+        if (b->phases[i].outside_bill)
+            hx_buf_printf(out, "  phase %-20s %.6f (outside the bill)\n", b->phases[i].name,
+                          b->phases[i].cost);
+        else
+            hx_buf_printf(out, "  phase %-20s %.6f (%.1f%%)\n", b->phases[i].name,
+                          b->phases[i].cost, b->phases[i].share * 100);
+    }
     return !out->oom;
 }
 

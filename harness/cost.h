@@ -142,6 +142,7 @@ typedef struct cost_phase_usage {
     double cpu_seconds;      /* user + sys */
     double wall_seconds;     /* elapsed */
     uint64_t peak_rss_bytes; /* high-water resident memory */
+    bool outside_bill;       /* the harness's own work (replay, checks): priced, not billed */
 } cost_phase_usage;
 
 /* What a run consumed. All quantities are for the whole run (every invocation of the solution).
@@ -192,13 +193,17 @@ typedef struct cost_line {
     char note[200];        /* billing rules applied, conversions, unverified flags */
 } cost_line;
 
-/* Per-phase attribution: each phase priced as its own task (compute only). */
+/* Per-phase attribution of the billed compute: each phase weighs its raw usage (max of CPU and
+ * provisioned vCPUs x wall, and peak RSS x wall, at the compute rates, with no minimum or
+ * increment); the run's billed compute lines are split among the billed phases by those weights.
+ * A phase outside the bill costs its raw weight: what that work would cost at the same rates. */
 typedef struct cost_phase_cost {
     char *name;          /* (owned) */
-    double vcpu_seconds; /* billed vCPU-seconds */
-    double gib_seconds;  /* billed GiB-seconds of memory */
-    double cost;         /* compute cost of the phase */
-    double share;        /* cost / sum of phase costs, 0..1 */
+    double vcpu_seconds; /* raw vCPU-seconds of the phase */
+    double gib_seconds;  /* raw GiB-seconds of memory */
+    double cost;         /* share x the run's billed compute (vCPU + memory lines) */
+    double share;        /* of the billed phases' weights, 0..1 (0 outside the bill) */
+    bool outside_bill;   /* copied from the usage */
 } cost_phase_cost;
 
 #define COST_MAX_LINES 16

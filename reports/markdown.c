@@ -162,6 +162,37 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
         money(out, c->per_correct_output, c->currency);
         hx_buf_puts(out, " |\n");
     }
+    /* Where the primary model's money went: the costliest phases, in run order. */
+    const results_cost *c = &sc->cost[0];
+    if (!c->nphases) return;
+    enum { TOP = 6 };
+    double cut = -1;
+    if (c->nphases > TOP) {
+        double top[TOP] = {0};
+        for (size_t i = 0; i < c->nphases; i++) {
+            double v = c->phases[i].cost;
+            for (size_t k = 0; k < TOP; k++)
+                if (v > top[k]) {
+                    double t = top[k];
+                    top[k] = v;
+                    v = t;
+                }
+        }
+        cut = top[TOP - 1];
+    }
+    hx_buf_puts(out, "\nBy phase (");
+    rep_md_cell(out, c->model, 80);
+    hx_buf_puts(out, "):");
+    size_t shown = 0;
+    for (size_t i = 0; i < c->nphases && shown < TOP; i++) {
+        if (c->phases[i].cost < cut) continue;
+        hx_buf_puts(out, shown++ ? ", " : " ");
+        rep_md_cell(out, c->phases[i].name, 60);
+        hx_buf_puts(out, " ");
+        money(out, c->phases[i].cost, c->currency);
+    }
+    if (c->nphases > shown) hx_buf_printf(out, " (and %zu more)", c->nphases - shown);
+    hx_buf_puts(out, ".\n");
 }
 
 static void put_metrics(hx_buf *out, const results_scenario *sc)

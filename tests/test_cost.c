@@ -334,26 +334,35 @@ static void test_cost__phase_attribution(void **state)
 {
     (void)state;
     cost_model *m = parse_ok(base_sheet);
-    /* Each phase is priced as its own task: ingest 30 s -> 60 s minimum; solution 180 s. */
+    /* Raw weights, no minimum: ingest max(5 cpu, 1 vCPU x 30 s) = 30 vCPU-s, solution 180;
+     * the run's billed compute (210 s wall, 185 cpu -> 210 vCPU-s at 0.036 per vCPU-hour) is
+     * split 30:180, so the phases add up to the bill even though ingest alone is under the
+     * 60 s minimum. */
     cost_phase_usage ph[] = {
-        {"ingest", 5, 30, 0},
-        {"solution", 180, 180, 0},
+        {"ingest", 5, 30, 0, false},
+        {"solution", 180, 180, 0, false},
+        {"checks", 12, 4, 0, true}, /* outside the bill: its raw 12 vCPU-s at the rate */
     };
-    cost_usage u = {.cpu_seconds = 185, .wall_seconds = 210, .phases = ph, .nphases = 2};
+    cost_usage u = {.cpu_seconds = 185, .wall_seconds = 210, .phases = ph, .nphases = 3};
     cost_breakdown b;
     hx_err e = {0};
     assert_int_equal(cost_price(m, &u, NULL, &b, &e), 0);
-    assert_int_equal(b.nphases, 2);
+    assert_int_equal(b.nphases, 3);
     assert_string_equal(b.phases[0].name, "ingest");
-    NEAR(b.phases[0].vcpu_seconds, 60);
+    NEAR(b.phases[0].vcpu_seconds, 30);
     NEAR(b.phases[1].vcpu_seconds, 180);
-    NEAR(b.phases[0].cost, 60.0 / 3600 * 0.036);
-    NEAR(b.phases[0].share, 0.25);
-    NEAR(b.phases[1].share, 0.75);
+    NEAR(b.phases[0].share, 30.0 / 210);
+    NEAR(b.phases[1].share, 180.0 / 210);
+    NEAR(b.phases[0].cost, 30.0 / 3600 * 0.036);
+    NEAR(b.phases[0].cost + b.phases[1].cost, 210.0 / 3600 * 0.036);
+    NEAR(b.phases[2].cost, 12.0 / 3600 * 0.036);
+    NEAR(b.phases[2].share, 0);
+    NEAR(b.total, 210.0 / 3600 * 0.036); /* the harness phase is not in the bill */
     hx_buf out;
     hx_buf_init(&out);
     assert_true(cost_breakdown_format(&b, &out));
     assert_non_null(strstr(out.data, "phase ingest"));
+    assert_non_null(strstr(out.data, "(outside the bill)"));
     assert_non_null(strstr(out.data, "compute vCPU (used view)"));
     hx_buf_release(&out);
     cost_breakdown_release(&b);
@@ -542,7 +551,7 @@ static void test_cost__out_of_memory(void **state)
             assert_int_equal(rc, HX_ENOMEM);
             assert_null(m);
         } else {
-            cost_phase_usage ph[] = {{"a", 1, 1, 1}, {"b", 1, 1, 1}};
+            cost_phase_usage ph[] = {{"a", 1, 1, 1, false}, {"b", 1, 1, 1, true}};
             cost_usage u = {.wall_seconds = 1, .phases = ph, .nphases = 2};
             cost_breakdown b;
             for (long k = 0; k < 3; k++) {

@@ -133,6 +133,7 @@ static void test_markdown__mixed_content(void **state)
     assert_non_null(strstr(md, "| no negative amounts | \xe2\x9a\xa0\xef\xb8\x8f warn |"));
     assert_non_null(strstr(md, "| solution.wall.max | &lt; 30 s | 41.5 s | \xe2\x9d\x8c fail |"));
     assert_non_null(strstr(md, "| gcp-us-central1 | 0.0119 USD | 0.357 USD |"));
+    assert_non_null(strstr(md, "By phase (aws-us-east-1): solution\\#0 0.0123 USD.\n"));
     assert_non_null(strstr(md, "> **error:** kafka: mock cluster broker 1 unreachable"));
     assert_non_null(strstr(md, "> solution batch 1 exited with 1 after 1.0 s"));
     assert_non_null(strstr(md, "| solution.wall.max | 41.5 s |"));
