@@ -46,7 +46,7 @@ static void put_pct(hx_buf *out, const cmp_value *v)
 /* Two horizontal bars, base above head, on a shared linear scale from zero. */
 static void bar_pair(hx_buf *out, const cmp_value *v)
 {
-    const int W = 140, H = 24, BH = 9;
+    const int W = 140, H = 18, BH = 7;
     double m = 0;
     if (isfinite(v->base)) m = fmax(m, fabs(v->base));
     if (isfinite(v->head)) m = fmax(m, fabs(v->head));
@@ -62,7 +62,7 @@ static void bar_pair(hx_buf *out, const cmp_value *v)
                       "<rect class=\"%s%s\" x=\"1\" y=\"%d\" width=\"%.1f\" height=\"%d\">"
                       "<title>%s ",
                       k ? "b-head " : "b-base", k ? dir_class(cmp_value_verdict(v)) : "",
-                      k ? H - BH - 2 : 2, w, BH, k ? "head" : "base");
+                      k ? H - BH - 1 : 1, w, BH, k ? "head" : "base");
         rep_html_val(out, x[k], v->unit);
         hx_buf_puts(out, "</title></rect>");
     }
