@@ -2,7 +2,9 @@
 # Render report.html from every run fixture (tests/fixtures/runs/*.json and
 # tests/fixtures/html/*.json) and open each in headless Chromium offline (tests/browser): no
 # request leaves the page, no console or page error, one section per scenario, every chart,
-# hostile text shown as text and never as markup. Screenshots land in $HX_BUILD_ROOT/browser/.
+# hostile text shown as text and never as markup. Compare pages (`harness compare --html`) of the
+# real runs and of the hostile fixture too, with JavaScript on and off. Screenshots land in
+# $HX_BUILD_ROOT/browser/.
 # usage: transcript_browser.sh HTML_DRIVER   (env: HX_SOURCE_ROOT, HX_BUILD_ROOT)
 set -euo pipefail
 driver=${1:?usage: transcript_browser.sh path/to/html_driver}
@@ -27,6 +29,7 @@ fi
 out="$build/browser"
 mkdir -p "$out"
 pairs=()
+compares=()
 for run in "$src"/tests/fixtures/runs/*.json "$src"/tests/fixtures/html/*.json; do
     name=$(basename "$run" .json)
     html="$out/$name.html"
@@ -50,8 +53,21 @@ if [ -n "${HARNESS_BIN:-}" ]; then
     done
     size=$(stat -c %s "$out/run-setbased/report.html")
     [ "$size" -lt 1048576 ] || fail "the six-scenario report is $size bytes, over 1 MB"
+
+    # Compare pages from the same runs (no new run): the reference solution against the hostile
+    # one (flipped checks, scenarios only in base, real deltas, a tripped gate), and the hostile
+    # fixture as head of mixed.json (markup, ]]> and invalid UTF-8 in every name).
+    cmp() { # cmp BASE HEAD NAME WANT_EXIT
+        rc=0
+        "$HARNESS_BIN" compare "$1" "$2" --html "$out/$3.html" --fail-on checks \
+            --fail-on cost.monthly.usd:+10% >/dev/null 2>&1 || rc=$?
+        [ "$rc" -eq "$4" ] || fail "$3: harness compare exited $rc, want $4"
+        compares+=(--compare "$1" "$2" "$out/$3.html")
+    }
+    cmp "$out/run-setbased/run.json" "$out/run-hostile/run.json" compare-runs 1
+    cmp "$src/tests/fixtures/runs/mixed.json" "$src/tests/fixtures/runs/hostile.json" compare-hostile 1
 fi
 
-HX_CHROMIUM="$chromium" HX_ARTIFACTS="$out" node "$browser/browser.test.js" "${pairs[@]}" ||
-    fail "the browser check failed (see above)"
-echo "transcript_browser: ok ($(( ${#pairs[@]} / 2 )) reports, screenshots in $out)"
+HX_CHROMIUM="$chromium" HX_ARTIFACTS="$out" node "$browser/browser.test.js" "${pairs[@]}" \
+    "${compares[@]}" || fail "the browser check failed (see above)"
+echo "transcript_browser: ok ($(( ${#pairs[@]} / 2 )) reports, $(( ${#compares[@]} / 4 )) compare pages, screenshots in $out)"
