@@ -14,6 +14,8 @@
 
 #include "fmt.h"
 #include "ledger.h"
+#include "rd.h"
+#include "units.h"
 
 #define DEFAULT_SAMPLES 10
 
@@ -856,37 +858,148 @@ static int load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, cons
     return rc < 0 ? rc : 0;
 }
 
+/* Comparing sink rows with the truth, shared by diff (rows from SQL) and file (rows from a file).
+ * The sink hands over one row at a time: its canonical key and, through val(), the canonical
+ * value of each compared column. */
+typedef struct diff_state {
+    exp_map m;                        /* the truth, by key */
+    const plan_dataset *ds;           /* the dataset compared with */
+    int key_col;                      /* its key column */
+    const int *cols;                  /* its compared columns */
+    size_t ncols;                     /* number of compared columns */
+    size_t max;                       /* samples per category */
+    size_t s_missing, s_extra, s_mis; /* samples kept per category */
+} diff_state;
+
+/* Canonical value of compared column cc of the current sink row (NULL = SQL NULL), in buf. */
+typedef const char *(*diff_val_fn)(void *ud, size_t cc, char *buf, size_t n);
+
+static void diff_sample_titles(const diff_state *d, chk_outcome *o)
+{
+    const char *titles[] = {"kind", d->ds->cols[d->key_col].name, "column", "expected", "actual"};
+    sample_cols(o, 5, titles);
+}
+
+static void diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud)
+{
+    exp_row *row = key ? map_find(&d->m, key, false) : NULL;
+    if (!row || row->got >= row->want) {
+        o->extra++;
+        if (d->s_extra++ < d->max) {
+            const char *cells[] = {"extra", key ? key : "NULL", NULL, NULL, NULL};
+            sample_row(o, cells);
+        }
+        if (row) row->got++;
+        return;
+    }
+    row->got++;
+    bool differs = false;
+    char vb[64];
+    for (size_t cc = 0; cc < d->ncols; cc++) {
+        const char *v = val(ud, cc, vb, sizeof vb);
+        if (same(v, row->vals[cc])) continue;
+        if (!differs && d->s_mis++ < d->max) {
+            const char *cells[] = {"mismatch", key, d->ds->cols[d->cols[cc]].name, row->vals[cc],
+                                   v};
+            sample_row(o, cells);
+        }
+        differs = true;
+    }
+    o->mismatched += differs;
+}
+
+/* Count the truth's rows the sink lacked; returns the number of expected rows. */
+static uint64_t diff_missing(diff_state *d, chk_outcome *o)
+{
+    uint64_t expected_rows = 0;
+    for (size_t i = 0; i < d->m.cap; i++) {
+        exp_row *row = &d->m.slots[i];
+        if (!row->key) continue;
+        expected_rows += row->want;
+        if (row->got < row->want) {
+            o->missing += row->want - row->got;
+            if (d->s_missing++ < d->max) {
+                const char *cells[] = {"missing", row->key, NULL, NULL, NULL};
+                sample_row(o, cells);
+            }
+        }
+    }
+    return expected_rows;
+}
+
+/* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared columns
+ * (c->columns or all). False with an ERROR outcome when the check is broken. */
+static bool diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,
+                      int **cols_out)
+{
+    const plan_query *q = &c->expect.query;
+    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
+    memset(d, 0, sizeof *d);
+    *cols_out = NULL;
+    int key_col = c->key ? plan_dataset_column(ds, c->key) : ds->key_col;
+    if (key_col < 0) {
+        outcome(o, CHK_ERROR, "%s needs a key column that exists in dataset '%s'",
+                plan_check_kind_name(c->kind), ds->name);
+        return false;
+    }
+    size_t ncols = c->ncolumns ? c->ncolumns : ds->ncols;
+    int *cols = hx_calloc(ncols, sizeof *cols);
+    if (!cols) {
+        outcome(o, CHK_ERROR, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i] = c->ncolumns ? plan_dataset_column(ds, c->columns[i]) : (int)i;
+        if (cols[i] < 0) {
+            outcome(o, CHK_ERROR, "column '%s' is not in dataset '%s'", c->columns[i], ds->name);
+            hx_free(cols);
+            return false;
+        }
+    }
+    hx_err e = {0};
+    if (load_truth(ctx, q, key_col, cols, ncols, &d->m, &e) != 0) {
+        outcome(o, CHK_ERROR, "cannot compute the expected rows: %s", e.msg);
+        map_release(&d->m);
+        hx_free(cols);
+        return false;
+    }
+    d->ds = ds;
+    d->key_col = key_col;
+    d->cols = cols;
+    d->ncols = ncols;
+    d->max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    *cols_out = cols;
+    return true;
+}
+
+/* A row of a diff's query result: PGresult and row index. */
+typedef struct pg_row {
+    const plan_dataset *ds;
+    const int *cols;
+    PGresult *r;
+    int i;
+} pg_row;
+
+static const char *pg_val(void *ud, size_t cc, char *buf, size_t n)
+{
+    pg_row *pr = ud;
+    const char *raw =
+        PQgetisnull(pr->r, pr->i, (int)cc + 1) ? NULL : PQgetvalue(pr->r, pr->i, (int)cc + 1);
+    return canon_sink(&pr->ds->cols[pr->cols[cc]], raw, buf, n);
+}
+
 static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     if (c->expect.kind != PLAN_EXP_QUERY) {
         outcome(o, CHK_ERROR, "diff needs expect = <dataset query>, e.g. orders:valid()");
         return;
     }
-    const plan_query *q = &c->expect.query;
-    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
-    int key_col = c->key ? plan_dataset_column(ds, c->key) : ds->key_col;
-    if (key_col < 0) {
-        outcome(o, CHK_ERROR, "diff needs a key column that exists in dataset '%s'", ds->name);
-        return;
-    }
-    size_t ncols = c->ncolumns ? c->ncolumns : ds->ncols;
-    int *cols = hx_calloc(ncols, sizeof *cols);
-    for (size_t i = 0; i < ncols; i++) {
-        cols[i] = c->ncolumns ? plan_dataset_column(ds, c->columns[i]) : (int)i;
-        if (cols[i] < 0) {
-            outcome(o, CHK_ERROR, "column '%s' is not in dataset '%s'", c->columns[i], ds->name);
-            hx_free(cols);
-            return;
-        }
-    }
-    exp_map m = {0};
-    hx_err e = {0};
-    if (load_truth(ctx, q, key_col, cols, ncols, &m, &e) != 0) {
-        outcome(o, CHK_ERROR, "cannot compute the expected rows: %s", e.msg);
-        map_release(&m);
-        hx_free(cols);
-        return;
-    }
+    diff_state d;
+    int *cols;
+    if (!diff_init(ctx, c, o, &d, &cols)) return;
+    const plan_dataset *ds = d.ds;
+    int key_col = d.key_col;
+    size_t ncols = d.ncols;
     /* Read the sink: key first, then the compared columns, each as canonical text. */
     char *qt = chk_quote_ident(ctx->conn, c->table);
     hx_buf sql;
@@ -906,60 +1019,20 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     PGresult *r = query(ctx, o, sql.data);
     hx_buf_release(&sql);
     if (!r) {
-        map_release(&m);
+        map_release(&d.m);
         hx_free(cols);
         return;
     }
-    const char *titles[] = {"kind", ds->cols[key_col].name, "column", "expected", "actual"};
-    sample_cols(o, 5, titles);
-    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
-    size_t s_missing = 0, s_extra = 0, s_mis = 0;
-    char kb[64], vb[64];
+    diff_sample_titles(&d, o);
+    char kb[64];
     for (int i = 0; i < PQntuples(r); i++) {
         const char *key = canon_sink(&ds->cols[key_col],
                                      PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb,
                                      sizeof kb);
-        exp_row *row = key ? map_find(&m, key, false) : NULL;
-        if (!row || row->got >= row->want) {
-            o->extra++;
-            if (s_extra++ < max) {
-                const char *cells[] = {"extra", key ? key : "NULL", NULL, NULL, NULL};
-                sample_row(o, cells);
-            }
-            if (row)
-                row->got++;
-            continue;
-        }
-        row->got++;
-        bool differs = false;
-        for (size_t cc = 0; cc < ncols; cc++) {
-            const char *raw = PQgetisnull(r, i, (int)cc + 1) ? NULL : PQgetvalue(r, i, (int)cc + 1);
-            const char *v = canon_sink(&ds->cols[cols[cc]], raw, vb, sizeof vb);
-            if (same(v, row->vals[cc]))
-                continue;
-            if (!differs && s_mis++ < max) {
-                const char *cells[] = {"mismatch", key, ds->cols[cols[cc]].name, row->vals[cc],
-                                       v};
-                sample_row(o, cells);
-            }
-            differs = true;
-        }
-        o->mismatched += differs;
+        pg_row pr = {ds, cols, r, i};
+        diff_row(&d, o, key, pg_val, &pr);
     }
-    uint64_t expected_rows = 0;
-    for (size_t i = 0; i < m.cap; i++) {
-        exp_row *row = &m.slots[i];
-        if (!row->key)
-            continue;
-        expected_rows += row->want;
-        if (row->got < row->want) {
-            o->missing += row->want - row->got;
-            if (s_missing++ < max) {
-                const char *cells[] = {"missing", row->key, NULL, NULL, NULL};
-                sample_row(o, cells);
-            }
-        }
-    }
+    uint64_t expected_rows = diff_missing(&d, o);
     setf(&o->expected, "%llu rows", (unsigned long long)expected_rows);
     setf(&o->actual, "%d rows: %llu missing, %llu extra, %llu mismatched", PQntuples(r),
          (unsigned long long)o->missing, (unsigned long long)o->extra,
@@ -971,7 +1044,7 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
                 (unsigned long long)o->missing, (unsigned long long)o->extra,
                 (unsigned long long)o->mismatched);
     PQclear(r);
-    map_release(&m);
+    map_release(&d.m);
     hx_free(cols);
 }
 
@@ -1132,7 +1205,142 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
             good > 0 && bad == 0 && readme ? NULL : "the decision records are incomplete");
 }
 
-/* file: a file the solution writes into its output folder exists and is not empty. */
+/* ---- file: a file the solution writes into its output folder ---- */
+
+/* The JSON text of free-form option key, or NULL. Borrowed from c. */
+static const char *param_json(const plan_check *c, const char *key)
+{
+    for (size_t i = 0; i < c->nparams; i++)
+        if (strcmp(c->params[i].key, key) == 0) return c->params[i].json;
+    return NULL;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+/* A timestamp as a file may hold it: ISO 8601 with 'T' or ' ', zone Z, +00:00, +00 or none (UTC).
+ */
+static bool file_timestamp(const char *s, int64_t *us)
+{
+    if (units_timestamp(s, us, NULL) == 0) return true;
+    char b[64];
+    size_t n = strlen(s);
+    if (n < 10 || n + 4 >= sizeof b) return false;
+    memcpy(b, s, n + 1);
+    if (n > 3 && strcmp(b + n - 3, "+00") == 0)
+        memcpy(b + n, ":00", 4);
+    else
+        memcpy(b + n, "Z", 2);
+    return units_timestamp(b, us, NULL) == 0;
+}
+
+/* Canonicalise a value read from a file like canon_sql does for the database: numbers at the
+ * column's scale, timestamps as epoch microseconds, booleans as true/false. Text that is not of
+ * the column's type stays as it is (and then differs from the truth). */
+static const char *canon_file(const plan_column *col, const char *s, char *buf, size_t n)
+{
+    if (!s) return NULL;
+    switch (col->type) {
+    case PLAN_T_INT:
+    case PLAN_T_DECIMAL:
+        return canon_sink(col, s, buf, n);
+    case PLAN_T_TIMESTAMP: {
+        int64_t us;
+        if (!file_timestamp(s, &us)) return s;
+        snprintf(buf, n, "%lld", (long long)us);
+        return buf;
+    }
+    case PLAN_T_BOOL: {
+        static const char *const yes[] = {"true", "t", "1", "yes", "y", "on"};
+        static const char *const no[] = {"false", "f", "0", "no", "n", "off"};
+        for (size_t i = 0; i < 6; i++) {
+            if (strcasecmp(s, yes[i]) == 0) return snprintf(buf, n, "true"), buf;
+            if (strcasecmp(s, no[i]) == 0) return snprintf(buf, n, "false"), buf;
+        }
+        return s;
+    }
+    default:
+        return s;
+    }
+}
+
+/* Index of the field named name in rec (guess first), or -1. */
+static int field_index(const rd_record *rec, const char *name, int guess)
+{
+    if (guess >= 0 && (size_t)guess < rec->ncols && rec->names[guess] &&
+        strcmp(rec->names[guess], name) == 0)
+        return guess;
+    for (size_t i = 0; i < rec->ncols; i++)
+        if (rec->names[i] && strcmp(rec->names[i], name) == 0) return (int)i;
+    return -1;
+}
+
+/* A record of the file during a diff: where each compared column is. */
+typedef struct file_row {
+    const diff_state *d;
+    const rd_record *rec;
+    int *idx; /* per compared column: its field in the record (a guess, refreshed), -1 = none */
+} file_row;
+
+static const char *file_val(void *ud, size_t cc, char *buf, size_t n)
+{
+    file_row *fr = ud;
+    const plan_column *col = &fr->d->ds->cols[fr->d->cols[cc]];
+    fr->idx[cc] = field_index(fr->rec, col->name, fr->idx[cc]);
+    if (fr->idx[cc] < 0)
+        return NULL; /* a JSON key left out is a NULL; a CSV column left out fails before this */
+    return canon_file(col, fr->rec->values[fr->idx[cc]], buf, n);
+}
+
+/* Resolve rel under the output folder: no absolute paths, no "..", and (symlinks resolved) the
+ * file must still be inside the folder. Fills path; false with the outcome set otherwise. */
+static bool file_path(const chk_ctx *ctx, const char *rel, chk_outcome *o, char *path, size_t n)
+{
+    if (rel[0] == '/') {
+        outcome(o, CHK_ERROR, "file path '%s' must be relative to the output folder", rel);
+        return false;
+    }
+    for (const char *p = rel; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            outcome(o, CHK_ERROR, "file path '%s' may not leave the output folder", rel);
+            return false;
+        }
+        p += len + (p[len] == '/');
+    }
+    snprintf(path, n, "%s/%s", ctx->output_dir, rel);
+    char *root = realpath(ctx->output_dir, NULL);
+    char *real = realpath(path, NULL);
+    bool ok = true;
+    if (!real) {
+        set_text(&o->actual, "missing");
+        outcome(o, CHK_FAIL, "the solution did not write %s", rel);
+        ok = false;
+    } else if (!root) {
+        outcome(o, CHK_ERROR, "cannot resolve the output folder '%s'", ctx->output_dir);
+        ok = false;
+    } else {
+        size_t rl = strlen(root);
+        bool inside = strncmp(real, root, rl) == 0 && (real[rl] == '/' || rl == 1);
+        if (!inside) {
+            setf(&o->actual, "a link to %s", real);
+            outcome(o, CHK_FAIL, "%s leads outside the output folder (to %s)", rel, real);
+            ok = false;
+        }
+    }
+    free(root);
+    free(real);
+    return ok;
+}
+
+/* file: the solution wrote path into its output folder. It must exist and not be empty; in CSV or
+ * JSONL (format = "csv" | "jsonl", else by the extension) every record must parse, and:
+ * equals/expect a number: that many rows; a query without aggregate and a key: the rows of the
+ * query, compared by key like diff (columns = the compared ones); any other row query or
+ * :count(): that many rows. */
 static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     const char *rel = c->table ? c->table : c->column;
@@ -1140,21 +1348,173 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         outcome(o, CHK_ERROR, "file needs path = \"...\" relative to the output folder");
         return;
     }
-    if (strstr(rel, "..")) {
-        outcome(o, CHK_ERROR, "file path '%s' may not leave the output folder", rel);
+    char path[4096];
+    if (!file_path(ctx, rel, o, path, sizeof path)) return;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+        set_text(&o->actual, "not a regular file");
+        outcome(o, CHK_FAIL, "%s is not a regular file", rel);
         return;
     }
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", ctx->output_dir, rel);
-    struct stat st;
-    setf(&o->expected, "%s exists and is not empty", rel);
-    if (stat(path, &st) != 0) {
-        set_text(&o->actual, "missing");
-        outcome(o, CHK_FAIL, "the solution did not write %s", rel);
-    } else {
-        setf(&o->actual, "%lld bytes", (long long)st.st_size);
-        outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
+    const char *fmt = param_json(c, "format");
+    int format = -1;
+    if (fmt && strcmp(fmt, "\"csv\"") == 0)
+        format = RD_CSV;
+    else if (fmt && strcmp(fmt, "\"jsonl\"") == 0)
+        format = RD_JSONL;
+    else if (fmt) {
+        outcome(o, CHK_ERROR, "file.format must be \"csv\" or \"jsonl\", got %s", fmt);
+        return;
+    } else if (ends_with(rel, ".csv"))
+        format = RD_CSV;
+    else if (ends_with(rel, ".jsonl") || ends_with(rel, ".ndjson"))
+        format = RD_JSONL;
+
+    const plan_expect *x = &c->expect;
+    bool by_key = x->kind == PLAN_EXP_QUERY && c->key;
+    if (st.st_size == 0 || format < 0) {
+        if (x->kind != PLAN_EXP_NONE && format < 0) {
+            outcome(o, CHK_ERROR, "cannot tell the format of %s: add format = \"csv\" or \"jsonl\"",
+                    rel);
+            return;
+        }
+        if (x->kind == PLAN_EXP_NONE || st.st_size == 0) {
+            setf(&o->expected, "%s exists and is not empty", rel);
+            setf(&o->actual, "%lld bytes", (long long)st.st_size);
+            outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
+            return;
+        }
     }
+    if (x->kind == PLAN_EXP_STRING) {
+        outcome(o, CHK_ERROR, "file compares rows: expect a number of rows or a query");
+        return;
+    }
+    if (x->kind == PLAN_EXP_QUERY && x->query.agg != PLAN_AGG_ROWS &&
+        (by_key || x->query.agg != PLAN_AGG_COUNT)) {
+        outcome(o, CHK_ERROR, "file compares rows: expect %s",
+                by_key ? "a query without aggregate (e.g. orders:valid()) to compare by key"
+                       : "a query without aggregate or ending in :count()");
+        return;
+    }
+
+    /* What the rows must be: a count, or the truth by key. */
+    double want_rows = NAN;
+    diff_state d;
+    int *cols = NULL;
+    memset(&d, 0, sizeof d);
+    if (by_key) {
+        if (!diff_init(ctx, c, o, &d, &cols)) return;
+    } else if (x->kind == PLAN_EXP_QUERY) {
+        plan_expect cx = *x;
+        cx.query.agg = PLAN_AGG_COUNT;
+        char text[64];
+        if (!expect_scalar(ctx, &cx, o, &want_rows, text, sizeof text)) return;
+    } else if (x->kind == PLAN_EXP_NUMBER) {
+        want_rows = x->number;
+    }
+
+    rd_opts ro = {.format = (rd_format)format, .tolerant = true, .utf8 = true};
+    hx_err e = {0};
+    rd_reader *r = rd_open(path, &ro, &e);
+    if (!r) {
+        set_text(&o->actual, "unreadable");
+        outcome(o, e.code == HX_EIO ? CHK_ERROR : CHK_FAIL, "%s", e.msg);
+        goto done;
+    }
+    size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
+    if (by_key) {
+        /* A CSV file names its columns once: a missing one fails the check here. */
+        const char *const *hdr;
+        size_t nh = rd_columns(r, &hdr);
+        for (size_t i = 0; format == RD_CSV && i <= d.ncols; i++) {
+            const char *want = d.ds->cols[i < d.ncols ? cols[i] : d.key_col].name;
+            size_t k = 0;
+            while (k < nh && strcmp(hdr[k], want) != 0)
+                k++;
+            if (k == nh) {
+                setf(&o->actual, "no column %s", want);
+                outcome(o, CHK_FAIL, "%s has no column '%s'", rel, want);
+                goto done;
+            }
+        }
+        diff_sample_titles(&d, o);
+    } else {
+        const char *titles[] = {"where", "problem"};
+        sample_cols(o, 2, titles);
+    }
+    int *idx = by_key ? hx_malloc(d.ncols * sizeof *idx + 1) : NULL;
+    for (size_t i = 0; idx && i < d.ncols; i++)
+        idx[i] = -1;
+    uint64_t rows = 0, malformed = 0;
+    size_t s_bad = 0;
+    int key_guess = -1, rc;
+    rd_record rec;
+    char where[4200], kb[64];
+    while ((rc = rd_next(r, &rec, &e)) == 1) {
+        if (rec.error) {
+            malformed++;
+            if (s_bad++ < max) {
+                snprintf(where, sizeof where, "%s:%llu", rel, (unsigned long long)rec.line);
+                if (by_key) {
+                    const char *cells[] = {"malformed", where, NULL, NULL, rec.error};
+                    sample_row(o, cells);
+                } else {
+                    const char *cells[] = {where, rec.error};
+                    sample_row(o, cells);
+                }
+            }
+            continue;
+        }
+        rows++;
+        if (!by_key) continue;
+        const plan_column *kc = &d.ds->cols[d.key_col];
+        key_guess = field_index(&rec, kc->name, key_guess);
+        const char *key =
+            key_guess < 0 ? NULL : canon_file(kc, rec.values[key_guess], kb, sizeof kb);
+        file_row fr = {&d, &rec, idx};
+        diff_row(&d, o, key, file_val, &fr);
+    }
+    hx_free(idx);
+    if (rc < 0) {
+        outcome(o, e.code == HX_EIO || e.code == HX_ENOMEM ? CHK_ERROR : CHK_FAIL, "%s", e.msg);
+        goto done;
+    }
+    char bad[64] = "";
+    if (malformed) snprintf(bad, sizeof bad, ", %llu malformed", (unsigned long long)malformed);
+    if (by_key) {
+        uint64_t expected_rows = diff_missing(&d, o);
+        setf(&o->expected, "%llu rows", (unsigned long long)expected_rows);
+        setf(&o->actual, "%llu rows: %llu missing, %llu extra, %llu mismatched%s",
+             (unsigned long long)rows, (unsigned long long)o->missing, (unsigned long long)o->extra,
+             (unsigned long long)o->mismatched, bad);
+        if (o->missing + o->extra + o->mismatched + malformed == 0)
+            outcome(o, CHK_PASS, NULL);
+        else
+            outcome(o, CHK_FAIL, "%llu missing, %llu extra, %llu mismatched rows%s%s",
+                    (unsigned long long)o->missing, (unsigned long long)o->extra,
+                    (unsigned long long)o->mismatched, malformed ? "; " : "",
+                    malformed ? bad + 2 : "");
+    } else if (!isnan(want_rows)) {
+        setf(&o->expected, "%.17g rows", want_rows);
+        setf(&o->actual, "%llu rows%s", (unsigned long long)rows, bad);
+        bool count_ok = (double)rows == want_rows;
+        if (count_ok && !malformed)
+            outcome(o, CHK_PASS, NULL);
+        else if (count_ok)
+            outcome(o, CHK_FAIL, "%llu malformed records", (unsigned long long)malformed);
+        else
+            outcome(o, CHK_FAIL, "%llu rows, expected %.17g%s", (unsigned long long)rows, want_rows,
+                    bad);
+    } else {
+        setf(&o->expected, "%s exists, is not empty and every record parses", rel);
+        setf(&o->actual, "%llu rows%s", (unsigned long long)rows, bad);
+        outcome(o, malformed ? CHK_FAIL : CHK_PASS, malformed ? "%llu malformed records" : NULL,
+                (unsigned long long)malformed);
+    }
+done:
+    rd_close(r);
+    map_release(&d.m);
+    hx_free(cols);
 }
 
 void chk_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)

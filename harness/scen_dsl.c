@@ -1319,7 +1319,7 @@ static const struct chkdef chkdefs[] = {
                        0},
     [PLAN_CHK_QUARANTINE] = {PLAN_CHK_QUARANTINE, K("table", "topic", "column", "key", "expect"),
                              0},
-    [PLAN_CHK_FILE] = {PLAN_CHK_FILE, K("path", "format", "expect", "equals", "columns"), 0},
+    [PLAN_CHK_FILE] = {PLAN_CHK_FILE, K("path", "format", "expect", "equals", "columns", "key"), 0},
     [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "key", "columns", "format"), 0},
     [PLAN_CHK_PRECISION_RECALL] = {PLAN_CHK_PRECISION_RECALL,
                                    K("table", "topic", "column", "expect", "min_precision",
@@ -1547,7 +1547,7 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
     if (k == PLAN_CHK_DIFF || k == PLAN_CHK_FILE || k == PLAN_CHK_TOPIC)
         opt_strv(L, t, "columns", path, &c->columns, &c->ncolumns);
     const char *key = NULL;
-    if (k == PLAN_CHK_DIFF || k == PLAN_CHK_QUARANTINE || k == PLAN_CHK_TOPIC)
+    if (k == PLAN_CHK_DIFF || k == PLAN_CHK_QUARANTINE || k == PLAN_CHK_TOPIC || k == PLAN_CHK_FILE)
         key = opt_string(L, t, "key", path);
     if (k == PLAN_CHK_QUARANTINE && !key && c->column) key = c->column;
     c->key = ldup(L, key);
