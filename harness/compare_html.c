@@ -287,8 +287,10 @@ static enum group group_of(const char *name)
     return G_LATENCY;
 }
 
-static void put_values(hx_buf *out, const cmp_scenario *s)
+/* Returns whether any number was shown. */
+static bool put_values(hx_buf *out, const cmp_scenario *s)
 {
+    bool any = false;
     static const char *const title[G_COUNT] = {"latency", "resources", "cost per model", "score"};
     for (int g = 0; g < G_COUNT; g++) {
         bool open = false;
@@ -303,7 +305,9 @@ static void put_values(hx_buf *out, const cmp_scenario *s)
             value_row(out, v, key_value(v->name));
         }
         if (open) hx_buf_puts(out, "</table>");
+        any |= open;
     }
+    return any;
 }
 
 static void put_scenario(hx_buf *out, const cmp_scenario *s, bool added, size_t idx)
@@ -324,7 +328,8 @@ static void put_scenario(hx_buf *out, const cmp_scenario *s, bool added, size_t 
         hx_buf_printf(out, " <span class=\"dim\">" DOT "%zu checks flipped</span>", s->nchecks);
     hx_buf_puts(out, "</summary>");
     put_flips(out, s);
-    put_values(out, s);
+    if (!put_values(out, s) && !s->nchecks)
+        hx_buf_puts(out, "<p class=\"dim\">no check flipped and no numbers to compare.</p>");
     hx_buf_puts(out, "</details>");
 }
 
