@@ -1349,6 +1349,7 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         return;
     }
     char path[4096];
+    setf(&o->expected, "%s in the output folder", rel);
     if (!file_path(ctx, rel, o, path, sizeof path)) return;
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
