@@ -20,6 +20,8 @@
 #define ZIPF_BITS 16
 #define ZIPF_BUCKETS (1u << ZIPF_BITS)
 #define ZIPF_SLOW UINT32_MAX /* this bucket straddles two parents: compute */
+/* CATEGORICAL columns: buckets of the guide table that starts each row's search. */
+#define CAT_BITS 8
 
 /* Stream numbers: the high half says what, the low half which column or fault. */
 #define S_VALUE(c) ((uint64_t)(c))
@@ -27,11 +29,15 @@
 #define S_FAULT(f) ((2ULL << 32) | (uint64_t)(f))
 
 typedef struct gen_col {
-    uint64_t vkey;    /* value stream key */
-    uint64_t nkey;    /* null stream key */
-    int64_t *cat_int; /* CATEGORICAL of INT type: the parsed values */
-    int64_t lo, hi;   /* DECIMAL: bounds in 10^-scale units */
-    double pow10;     /* 10^scale */
+    uint64_t vkey;     /* value stream key */
+    uint64_t nkey;     /* null stream key */
+    int64_t *cat_int;  /* CATEGORICAL of INT type: the parsed values */
+    uint32_t *cat_len; /* CATEGORICAL of text: the byte length of each value (no strlen per row) */
+    /* CATEGORICAL: per bucket of draws (CAT_BITS top bits), the first value whose cumulative
+     * weight exceeds the bucket's lowest draw; a row scans on from there (see cat_pick). */
+    uint8_t cat_guide[1u << CAT_BITS];
+    int64_t lo, hi; /* DECIMAL: bounds in 10^-scale units */
+    double pow10;   /* 10^scale */
     /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
      * computed once instead of a pow() per row. */
     double zipf_a;      /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
@@ -146,12 +152,23 @@ static double std_normal(uint64_t key, uint64_t id)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* llround(y) for |y| < 9.2e18 without the libm call: truncation is exact in that range, and so
+ * is the fraction y - trunc(y) (zero once |y| >= 2^52), so halves round away from zero exactly as
+ * llround does. NaN goes to llround. */
+static inline int64_t round_half_away(double y)
+{
+    if (y != y) return llround(y);
+    int64_t t = (int64_t)y;
+    double f = y - (double)t;
+    return t + (f >= 0.5) - (f <= -0.5);
+}
+
 static int64_t scaled(double x, double pow10)
 {
     double y = x * pow10;
     if (y >= 9.2e18) return INT64_MAX;
     if (y <= -9.2e18) return INT64_MIN;
-    return llround(y);
+    return round_half_away(y);
 }
 
 static const char hexd[] = "0123456789abcdef";
@@ -291,14 +308,40 @@ static uint64_t fk_parent(const plan_column *col, const gen_col *gc, uint64_t x,
     }
 }
 
+/* First index whose cumulative weight exceeds u = rng_unit(x) (the last when none does): the
+ * bucket's guide entry is that index for the bucket's lowest u, so u's index is at or after it. */
+static inline size_t cat_pick(const plan_column *col, const gen_col *gc, uint64_t x)
+{
+    double u = rng_unit(x);
+    size_t k = gc->cat_guide[x >> (64 - CAT_BITS)], last = col->u.cat.n - 1;
+    while (k < last && !(col->u.cat.cum[k] > u))
+        k++;
+    return k;
+}
+
+/* The guide of cat_pick; values past 255 are found by scanning from the last entry. */
+static void cat_guide(gen_col *gc, const plan_column *col)
+{
+    size_t k = 0, last = col->u.cat.n - 1;
+    for (uint32_t b = 0; b < (1u << CAT_BITS); b++) {
+        double u = (double)b * (1.0 / (1u << CAT_BITS)); /* the bucket's lowest rng_unit */
+        while (k < last && k < 255 && !(col->u.cat.cum[k] > u))
+            k++;
+        gc->cat_guide[b] = (uint8_t)k;
+    }
+}
+
 /* Column c of record id of dataset di, clean (before faults). Strings are appended to sb with
  * their offset in *off, or point into the plan (*off = NO_OFF). Returns false on OOM. */
 static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow_null, gen_value *v,
-                      hx_buf *sb, size_t *off, int depth)
+                      hx_buf *sb, size_t *off, int depth);
+
+/* col_value with the dataset, column and its constants looked up: inlined into the per-record
+ * column loop, where the call and the lookups would cost as much as most values. */
+static inline __attribute__((always_inline)) bool
+col_fill(const gen *g, const plan_dataset *d, const plan_column *col, const gen_col *gc,
+         uint64_t id, bool allow_null, gen_value *v, hx_buf *sb, size_t *off, int depth)
 {
-    const plan_dataset *d = &g->s->datasets[di];
-    const plan_column *col = &d->cols[c];
-    const gen_col *gc = &g->ds[di].cols[c];
     *off = NO_OFF;
     v->null = false;
     v->i = 0;
@@ -340,20 +383,12 @@ static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow
         return true;
     }
     case PLAN_COL_CATEGORICAL: {
-        double u = rng_unit(rng_draw(gc->vkey, id, 0));
-        size_t lo = 0, hi = col->u.cat.n - 1;
-        while (lo < hi) { /* first index whose cumulative weight exceeds u */
-            size_t mid = lo + (hi - lo) / 2;
-            if (col->u.cat.cum[mid] > u)
-                hi = mid;
-            else
-                lo = mid + 1;
-        }
+        size_t k = cat_pick(col, gc, rng_draw(gc->vkey, id, 0));
         if (gc->cat_int) {
-            v->i = gc->cat_int[lo];
+            v->i = gc->cat_int[k];
         } else {
-            v->s = col->u.cat.values[lo];
-            v->len = (uint32_t)strlen(v->s);
+            v->s = col->u.cat.values[k];
+            v->len = gc->cat_len[k];
         }
         return true;
     }
@@ -372,6 +407,11 @@ static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow
         uint64_t pid = fk_parent(col, gc, rng_draw(gc->vkey, id, 0), id, d->rows, pd->rows);
         if (depth >= GEN_MAX_FK_DEPTH) /* gen_new rejects cycles; this is a backstop */
             return true;
+        const plan_column *pc = &pd->cols[col->u.fk.column];
+        if (pc->kind == PLAN_COL_SEQUENCE && !(pc->null_frac > 0)) { /* the common key: inline */
+            v->i = (int64_t)((uint64_t)pc->u.seq.start + pid * (uint64_t)pc->u.seq.step);
+            return true;
+        }
         return col_value(g, col->u.fk.dataset, col->u.fk.column, pid, true, v, sb, off, depth + 1);
     }
     case PLAN_COL_BOOL:
@@ -382,6 +422,13 @@ static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow
         return true;
     }
     return true;
+}
+
+static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow_null, gen_value *v,
+                      hx_buf *sb, size_t *off, int depth)
+{
+    const plan_dataset *d = &g->s->datasets[di];
+    return col_fill(g, d, &d->cols[c], &g->ds[di].cols[c], id, allow_null, v, sb, off, depth);
 }
 
 /* ---- arrivals and batches ---- */
@@ -415,6 +462,16 @@ static uint32_t batch_of(const gen *g, size_t di, uint64_t id)
     default:
         return 0;
     }
+}
+
+/* batch_of(g, di, pos) when arrival_of(g, di, pos) is known already. */
+static uint32_t batch_at(const gen *g, size_t di, uint64_t pos, int64_t arrival)
+{
+    const gen_ds *gd = &g->ds[di];
+    if (g->s->datasets[di].batching != PLAN_BATCH_DAY) return batch_of(g, di, pos);
+    int64_t b = floor_div(arrival, DAY_US) - gd->day0;
+    if (b < 0) return 0;
+    return b >= gd->nbatches ? gd->nbatches - 1 : (uint32_t)b;
 }
 
 /* Arrival before jitter, monotone in id; and the largest jitter. */
@@ -508,7 +565,7 @@ static int64_t sat_mul(int64_t v, double factor)
     double y = (double)v * factor;
     if (y >= 9.2e18) return INT64_MAX;
     if (y <= -9.2e18) return INT64_MIN;
-    return llround(y);
+    return round_half_away(y);
 }
 
 /* A changed duplicate: alter one payload column so that the copy differs from the original. */
@@ -656,11 +713,13 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
     r->changed = false;
     hx_buf_clear(&r->strings);
     for (size_t c = 0; c < d->ncols; c++)
-        if (!col_value(g, di, c, id, true, &r->vals[c], &r->strings, &r->str_off[c], 0)) goto oom;
+        if (!col_fill(g, d, &d->cols[c], &gd->cols[c], id, true, &r->vals[c], &r->strings,
+                      &r->str_off[c], 0))
+            goto oom;
     if (r->strings.oom) goto oom;
-    rec_fix_strings(r);
     if (d->row_hook) {
         char msg[512] = "";
+        rec_fix_strings(r);
         int rc = d->row_hook(d->row_ud, d, r, msg, sizeof msg);
         if (rc < 0)
             return hx_fail(e, rc, "%s: row function of dataset '%s' failed on record %llu: %s",
@@ -674,7 +733,7 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
         r->arrival_us = r->vals[gd->arr_col].i;
     else
         r->arrival_us = arrival_of(g, di, pos);
-    r->batch = batch_of(g, di, pos);
+    r->batch = batch_at(g, di, pos, r->arrival_us);
 
     for (size_t fi = 0; fi < d->nfaults; fi++) {
         const plan_fault *f = &d->faults[fi];
@@ -746,7 +805,7 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
         r->aux[dupf] = ccol;
     }
     if (r->strings.oom) goto oom;
-    rec_fix_strings(r);
+    if (r->strings.len) rec_fix_strings(r); /* else no value points into strings */
     return 0;
 oom:
     return hx_fail(e, HX_ENOMEM, "out of memory generating record %llu of dataset '%s'",
@@ -819,6 +878,13 @@ static int setup_column(gen *g, size_t di, size_t c, hx_err *e)
         if (col->u.cat.n == 0 || !col->u.cat.cum || !col->u.cat.values)
             return hx_fail(e, HX_EUSAGE, "%s: categorical column '%s' has no values", ds_where(d),
                            col->name);
+        cat_guide(gc, col);
+        if (col->type != PLAN_T_INT) {
+            gc->cat_len = hx_calloc(col->u.cat.n, sizeof *gc->cat_len);
+            if (!gc->cat_len) return hx_fail(e, HX_ENOMEM, "out of memory");
+            for (size_t i = 0; i < col->u.cat.n; i++)
+                gc->cat_len[i] = (uint32_t)strlen(col->u.cat.values[i]);
+        }
         if (col->type == PLAN_T_INT) {
             gc->cat_int = hx_calloc(col->u.cat.n, sizeof *gc->cat_int);
             if (!gc->cat_int) return hx_fail(e, HX_ENOMEM, "out of memory");
@@ -1020,6 +1086,7 @@ void gen_free(gen *g)
         gen_ds *gd = &g->ds[di];
         for (size_t c = 0; gd->cols && c < g->s->datasets[di].ncols; c++) {
             hx_free(gd->cols[c].cat_int);
+            hx_free(gd->cols[c].cat_len);
             hx_free(gd->cols[c].zipf_tab);
         }
         hx_free(gd->cols);

@@ -292,6 +292,69 @@ static void test_gen__zipf_table_is_exact(void **state)
     fx_free(s);
 }
 
+/* Categorical picks (a guide table and a short scan) are exactly the first value whose cumulative
+ * weight exceeds the draw, also past 256 values and with zero weights; rounding to the scale and
+ * outliers' factors round halves away from zero, exactly as llround(). */
+static void test_gen__exact_shortcuts(void **state)
+{
+    (void)state;
+    enum { N = 200000, NV = 300 };
+    static const char *few[] = {"x", "y", "z", NULL};
+    static const double few_w[] = {0, 1, 0};
+    const char *many[NV + 1];
+    double many_w[NV];
+    char names[NV][8];
+    for (int i = 0; i < NV; i++) {
+        snprintf(names[i], sizeof names[i], "v%d", i);
+        many[i] = names[i];
+        many_w[i] = i < 10 ? 1000 : i % 7 == 0 ? 0 : 1 + i % 3; /* a head, then a long thin tail */
+    }
+    many[NV] = NULL;
+    plan_scenario *s = fx_scenario();
+    for (int k = 0; k < 2; k++) { /* dataset 1 is dataset 0 hit by outliers on every record */
+        plan_dataset *d = fx_dataset(s, k ? "hit" : "clean", N, 4242);
+        fx_cat(d, "many", PLAN_T_STRING, many, many_w);
+        fx_cat(d, "few", PLAN_T_STRING, few, few_w);
+        plan_column *c = fx_col(d, "odd", PLAN_COL_INT, PLAN_T_INT);
+        c->u.irange.min = -1001;
+        c->u.irange.max = 1001;
+        c = fx_col(d, "half", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
+        c->scale = 2;
+        c->u.drange.min = c->u.drange.max = k ? -0.125 : 0.125; /* 12.5 cents */
+        if (k) fx_fault(d, PLAN_F_OUTLIERS, 1.0, 2)->factor = 0.5;
+    }
+    gen *g = must_gen(s);
+    gen_record a, b;
+    hx_err e = {0};
+    assert_int_equal(gen_record_init(&a, 4), 0);
+    assert_int_equal(gen_record_init(&b, 4), 0);
+    const plan_column *cols = s->datasets[0].cols;
+    for (uint64_t id = 0; id < N; id++) {
+        assert_int_equal(gen_record_at(g, 0, id, 0, &a, &e), 0);
+        assert_int_equal(gen_record_at(g, 1, id, 0, &b, &e), 0);
+        for (int c = 0; c < 2; c++) {
+            double u = rng_unit(rng_draw(rng_key(4242, (uint64_t)c), id, 0));
+            size_t lo = 0, hi = cols[c].u.cat.n - 1;
+            while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (cols[c].u.cat.cum[mid] > u)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            assert_string_equal(a.vals[c].s, cols[c].u.cat.values[lo]);
+            assert_int_equal(a.vals[c].len, strlen(cols[c].u.cat.values[lo]));
+        }
+        assert_int_equal(b.vals[2].i, llround(a.vals[2].i * 0.5));
+        assert_int_equal(a.vals[3].i, 13);
+        assert_int_equal(b.vals[3].i, -13);
+    }
+    gen_record_release(&a);
+    gen_record_release(&b);
+    gen_free(g);
+    fx_free(s);
+}
+
 static void test_gen__column_kinds(void **state)
 {
     (void)state;
@@ -798,6 +861,7 @@ int main(void)
         cmocka_unit_test(test_gen__ranges_concatenate),
         cmocka_unit_test(test_gen__parallel_write_matches_cursor),
         cmocka_unit_test(test_gen__zipf_table_is_exact),
+        cmocka_unit_test(test_gen__exact_shortcuts),
         cmocka_unit_test(test_gen__column_kinds),
         cmocka_unit_test(test_gen__foreign_keys),
         cmocka_unit_test(test_gen__faults_and_ledger_lines),
