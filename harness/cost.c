@@ -488,10 +488,39 @@ int cost_model_load_named(const char *name, const char *dir, cost_model **out, h
 double cost_runs_per_month(const plan_scale *scale, uint64_t input_records)
 {
     if (!scale) return 0;
+    if (scale->runs_per_day > 0) return scale->runs_per_day * COST_DAYS_PER_MONTH;
     if (scale->records_per_day > 0 && input_records > 0)
         return scale->records_per_day / (double)input_records * COST_DAYS_PER_MONTH;
-    if (scale->runs_per_day > 0) return scale->runs_per_day * COST_DAYS_PER_MONTH;
     return 0;
+}
+
+double cost_scale_factor(const plan_scale *scale, uint64_t input_records)
+{
+    if (!scale || !(scale->records_per_day > 0) || !(scale->runs_per_day > 0) || !input_records)
+        return 1;
+    return scale->records_per_day / scale->runs_per_day / (double)input_records;
+}
+
+/* u with every volume-driven quantity multiplied by k (peak and mean RSS stay: a bigger run
+ * runs longer, it does not need a bigger box in this model). Phases are dropped. */
+static cost_usage scaled_usage(const cost_usage *u, double k)
+{
+    cost_usage s = *u;
+    s.cpu_seconds *= k;
+    s.wall_seconds *= k;
+    s.rss_byte_seconds *= k;
+    s.storage_bytes = (uint64_t)llround((double)u->storage_bytes * k);
+    s.egress_bytes = (uint64_t)llround((double)u->egress_bytes * k);
+    s.kafka_bytes_in = (uint64_t)llround((double)u->kafka_bytes_in * k);
+    s.kafka_bytes_out = (uint64_t)llround((double)u->kafka_bytes_out * k);
+    s.kafka_partition_seconds *= k;
+    s.db_instance_seconds *= k;
+    s.requests = (uint64_t)llround((double)u->requests * k);
+    s.input_records = (uint64_t)llround((double)u->input_records * k);
+    s.correct_output_records = (uint64_t)llround((double)u->correct_output_records * k);
+    s.phases = NULL;
+    s.nphases = 0;
+    return s;
 }
 
 double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launches)
@@ -700,10 +729,25 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
         out->total += out->lines[i].cost;
 
     out->runs_per_month = cost_runs_per_month(scale, u->input_records);
+    out->scale_factor = cost_scale_factor(scale, u->input_records);
     out->projected = out->runs_per_month > 0;
     if (out->projected) {
-        for (size_t i = 0; i < out->nlines; i++)
-            out->lines[i].monthly = out->lines[i].cost * out->runs_per_month;
+        /* A month is runs_per_month production runs, each priced on its own scaled usage
+         * (lines come out in the same order for any usage). */
+        cost_breakdown prod;
+        const cost_breakdown *src = out;
+        if (out->scale_factor != 1) {
+            cost_usage su = scaled_usage(u, out->scale_factor);
+            int rc = cost_price(m, &su, NULL, &prod, e);
+            if (rc) {
+                cost_breakdown_release(out);
+                return rc;
+            }
+            src = &prod;
+        }
+        for (size_t i = 0; i < out->nlines && i < src->nlines; i++)
+            out->lines[i].monthly = src->lines[i].cost * out->runs_per_month;
+        if (src != out) cost_breakdown_release(&prod);
         if (db->always_on && u->db_instance_seconds > 0) {
             double full = COST_HOURS_PER_MONTH * 3600.0 /
                           units[m->rates[COST_R_DB_INSTANCE].unit].per_unit * dbl->unit_price;
@@ -792,8 +836,8 @@ bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
     }
     hx_buf_printf(out, "  total per run %.6f %s", b->total, m->currency);
     if (b->projected)
-        hx_buf_printf(out, "; per month %.2f %s (%.4g runs)", b->monthly, m->currency,
-                      b->runs_per_month);
+        hx_buf_printf(out, "; per month %.2f %s (%.4g runs, each %.4gx this one)", b->monthly,
+                      m->currency, b->runs_per_month, b->scale_factor);
     else
         hx_buf_puts(out, "; per month: not projected (the pack declares no scale)");
     hx_buf_putc(out, '\n');

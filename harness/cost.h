@@ -221,6 +221,7 @@ typedef struct cost_breakdown {
     double total;                    /* per run: sum of billed lines */
     bool projected;                  /* the scale allowed a monthly projection */
     double runs_per_month;           /* production runs a month stands for */
+    double scale_factor;             /* a production run's volume / this run's (1 = as measured) */
     double monthly;                  /* projected per month: sum of billed lines' monthly */
     double per_million_input;        /* total / input_records x 1e6; NAN when no input records */
     double per_correct_record;       /* total / correct_output_records; NAN when none */
@@ -228,9 +229,14 @@ typedef struct cost_breakdown {
     size_t nphases;
 } cost_breakdown;
 
-/* Runs per month the scale stands for: records_per_day / input_records x 365/12 when both are
- * given, else runs_per_day x 365/12, else 0 (no projection). */
+/* Production runs a month: runs_per_day x 365/12 when declared; else, with only a volume,
+ * records_per_day / input_records x 365/12 (runs the size of this one); else 0 (no projection). */
 double cost_runs_per_month(const plan_scale *scale, uint64_t input_records);
+/* How much bigger a production run is than the measured one: records_per_day / runs_per_day /
+ * input_records when the scale declares both and the run fed records, else 1. Usage that grows
+ * with volume (CPU, wall, memory-time, bytes, requests) is multiplied by it before the billing
+ * rules apply, so a minimum is paid once per production run, not once per test-sized run. */
+double cost_scale_factor(const plan_scale *scale, uint64_t input_records);
 /* Billed seconds for `seconds` of use under rule b, for `launches` separate launches (each pays
  * the minimum): max(minimum x launches, ceil(seconds / increment) x increment). */
 double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launches);

@@ -225,13 +225,19 @@ static void test_cost__gb_and_gib(void **state)
 static void test_cost__monthly_projection(void **state)
 {
     (void)state;
-    /* 1M records a day, 100k per run: 10 runs a day, 304.1667 a month. */
+    /* 1M records a day in 3 runs: a production run is 333,333 records, 3.333x this 100k run. */
     plan_scale sc = {.records_per_day = 1e6, .runs_per_day = 3};
-    NEAR(cost_runs_per_month(&sc, 100000), 10 * 365.0 / 12);
-    /* Without a volume the declared runs per day count. */
+    NEAR(cost_runs_per_month(&sc, 100000), 3 * 365.0 / 12);
+    NEAR(cost_scale_factor(&sc, 100000), 1e6 / 3 / 100000);
+    /* Without runs per day: runs the size of this one; without a volume: as measured. */
+    plan_scale vol = {.records_per_day = 1e6};
+    NEAR(cost_runs_per_month(&vol, 100000), 10 * 365.0 / 12);
+    NEAR(cost_scale_factor(&vol, 100000), 1);
     plan_scale runs = {.runs_per_day = 24};
     NEAR(cost_runs_per_month(&runs, 100000), 24 * 365.0 / 12);
+    NEAR(cost_scale_factor(&runs, 100000), 1);
     NEAR(cost_runs_per_month(&sc, 0), 3 * 365.0 / 12);
+    NEAR(cost_scale_factor(&sc, 0), 1);
     plan_scale none = {0};
     NEAR(cost_runs_per_month(&none, 100000), 0);
     NEAR(cost_runs_per_month(NULL, 100000), 0);
@@ -247,8 +253,19 @@ static void test_cost__monthly_projection(void **state)
     assert_true(b.projected);
     double per_run = 120.0 / 3600 * 0.036 + 0.1;
     NEAR(b.total, per_run);
-    NEAR(b.runs_per_month, 10 * 365.0 / 12);
-    NEAR(b.monthly, per_run * 10 * 365.0 / 12);
+    NEAR(b.runs_per_month, 3 * 365.0 / 12);
+    NEAR(b.scale_factor, 1e6 / 3 / 100000);
+    /* a production run: 400 s wall (200 s CPU) and 3.333 GB of egress */
+    double prod_run = 400.0 / 3600 * 0.036 + (1e6 / 3 / 100000) * 0.1;
+    NEAR(b.monthly, prod_run * 3 * 365.0 / 12);
+    cost_breakdown_release(&b);
+
+    /* A 10 s run scales to a 33 s production run, which still pays the 60 s minimum - once per
+     * production run, not once per test-sized run (that would be 3.333x as many minimums). */
+    cost_usage small = {.wall_seconds = 10, .cpu_seconds = 5, .input_records = 100000};
+    assert_int_equal(cost_price(m, &small, &sc, &b, &e), 0);
+    NEAR(b.total, 60.0 / 3600 * 0.036);
+    NEAR(b.monthly, 60.0 / 3600 * 0.036 * 3 * 365.0 / 12);
     cost_breakdown_release(&b);
 
     assert_int_equal(cost_price(m, &u, &none, &b, &e), 0);
