@@ -26,46 +26,16 @@ static const char dig2[201] = "0001020304050607080910111213141516171819202122232
                               "34353637383940414243444546474849505152535455565758596061626364656667"
                               "6869707172737475767778798081828384858687888990919293949596979899";
 
-/* Number of decimal digits of v (>= 1). */
-static size_t u64_len(uint64_t v)
-{
-    size_t n = 1;
-    for (; v >= 100; v /= 100)
-        n += 2;
-    return n + (v >= 10);
-}
-
-/* Write exactly `width` digits of v (zero-padded, v < 10^width) ending just before end. Writing
- * in place (length known first) instead of into a scratch buffer saves a copy per field. */
-static void u64_back(char *end, uint64_t v, size_t width)
-{
-    for (; width >= 2; width -= 2, v /= 100) {
-        end -= 2;
-        memcpy(end, dig2 + 2 * (v % 100), 2);
-    }
-    if (width) *--end = (char)('0' + v % 10);
-}
-
-static size_t i64_text(char *buf, int64_t v)
-{
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t neg = v < 0, n = neg + u64_len(u);
-    buf[0] = '-'; /* overwritten by the first digit when v >= 0 */
-    u64_back(buf + n, u, n - neg);
-    buf[n] = '\0';
-    return n;
-}
-
-static const uint64_t pow10_u64[] = {1,
-                                     10,
-                                     100,
-                                     1000,
-                                     10000,
-                                     100000,
-                                     1000000,
-                                     10000000,
-                                     100000000,
-                                     1000000000,
+static const uint64_t pow10_u64[] = {1ULL,
+                                     10ULL,
+                                     100ULL,
+                                     1000ULL,
+                                     10000ULL,
+                                     100000ULL,
+                                     1000000ULL,
+                                     10000000ULL,
+                                     100000000ULL,
+                                     1000000000ULL,
                                      10000000000ULL,
                                      100000000000ULL,
                                      1000000000000ULL,
@@ -74,7 +44,71 @@ static const uint64_t pow10_u64[] = {1,
                                      1000000000000000ULL,
                                      10000000000000000ULL,
                                      100000000000000000ULL,
-                                     1000000000000000000ULL};
+                                     1000000000000000000ULL,
+                                     10000000000000000000ULL};
+
+/* Number of decimal digits of v (>= 1), without a loop: log10 from the bit length (1233 / 4096
+ * is just above log10(2)), corrected by one comparison. v | 1 has v's digit count and is > 0. */
+static inline size_t u64_len(uint64_t v)
+{
+    v |= 1;
+    unsigned t = (unsigned)(64 - __builtin_clzll(v)) * 1233 >> 12;
+    return t + (v >= pow10_u64[t]);
+}
+
+/* The 8 digits of v < 10^8, zero-padded, as ASCII with the first digit in the lowest byte. All
+ * digits at once (SWAR): v splits into two 4-digit halves in 32-bit lanes, each half into pairs in
+ * 16-bit lanes (x * 10486 >> 20 is x / 100 for x < 10^4), each pair into two bytes (x * 103 >> 10
+ * is x / 10 for x < 100). No lane overflows into the next. */
+static inline uint64_t digits8(uint32_t v)
+{
+    uint64_t m = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
+    uint64_t top = ((m * 10486) >> 20) & 0x0000007F0000007FULL;
+    uint64_t pairs = ((m - 100 * top) << 16) + top;
+    uint64_t tens = ((pairs * 103) >> 10) & 0x000F000F000F000FULL;
+    return (tens + ((pairs - 10 * tens) << 8)) | 0x3030303030303030ULL;
+}
+
+/* Store the last n (1..8) digits of v < 10^n at p, zero-padded. Writes 8 bytes: up to 8 - n
+ * bytes past the digits, which the caller has room for and overwrites or ignores. */
+static inline void digits_put(char *p, uint32_t v, size_t n)
+{
+    uint64_t x = digits8(v) >> (8 * (8 - n)); /* drop the leading zeros we do not want */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    x = __builtin_bswap64(x);
+#endif
+    memcpy(p, &x, 8);
+}
+
+/* Write the n (1..20) digits of v < 10^n at p, zero-padded; may write 8 bytes past them. */
+static inline void u64_put(char *p, uint64_t v, size_t n)
+{
+    if (n > 8) {
+        uint64_t hi = v / 100000000;
+        if (n > 16) {
+            digits_put(p, (uint32_t)(hi / 100000000), n - 16);
+            p += n - 16;
+            hi %= 100000000;
+            n = 16;
+        }
+        digits_put(p, (uint32_t)hi, n - 8);
+        p += n - 8;
+        v %= 100000000;
+        n = 8;
+    }
+    digits_put(p, (uint32_t)v, n);
+}
+
+/* v as text; buf holds >= 32 bytes. */
+static size_t i64_text(char *buf, int64_t v)
+{
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    size_t neg = v < 0, n = neg + u64_len(u);
+    buf[0] = '-'; /* overwritten by the first digit when v >= 0 */
+    u64_put(buf + neg, u, n - neg);
+    buf[n] = '\0';
+    return n;
+}
 
 /* v / 10^scale with exactly `scale` fraction digits. buf holds >= 48 bytes. */
 static size_t decimal_text(char *buf, int64_t v, int scale)
@@ -82,7 +116,10 @@ static size_t decimal_text(char *buf, int64_t v, int scale)
     if (scale <= 0) return i64_text(buf, v);
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, ip, fp;
     size_t fw = (size_t)scale;
-    if (scale < 19) {
+    if (scale == 2) { /* money: a constant divisor, no division instruction */
+        ip = u / 100;
+        fp = u % 100;
+    } else if (scale < 19) {
         ip = u / pow10_u64[scale];
         fp = u % pow10_u64[scale];
     } else { /* every digit of u is a fraction digit, zero-padded on the left */
@@ -91,14 +128,14 @@ static size_t decimal_text(char *buf, int64_t v, int scale)
     }
     size_t neg = v < 0, il = u64_len(ip), n = neg + il + 1 + fw;
     buf[0] = '-';
-    u64_back(buf + neg + il, ip, il);
+    u64_put(buf + neg, ip, il);
     buf[neg + il] = '.';
     if (scale < 19) {
-        u64_back(buf + n, fp, fw);
+        u64_put(buf + neg + il + 1, fp, fw);
     } else {
         size_t fl = u64_len(fp);
         memset(buf + neg + il + 1, '0', fw - fl);
-        u64_back(buf + n, fp, fl);
+        u64_put(buf + n - fl, fp, fl);
     }
     buf[n] = '\0';
     return n;
@@ -141,9 +178,48 @@ static void put2(char *p, unsigned v)
     p[1] = (char)('0' + v % 10);
 }
 
+static size_t ts_text_slow(char *buf, int64_t us, char sep);
+
+/* The ISO text of a timestamp ("YYYY-MM-DDTHH:MM:SS.ffffffZ", 27 bytes and a NUL; buf >= 32
+ * bytes). Consecutive records mostly share a day: its text is kept per thread, and the time of
+ * day is a few multiplications. */
+static size_t ts_iso(char *buf, int64_t us)
+{
+    static _Thread_local int64_t day_us = INT64_MIN; /* start of the cached day, or none */
+    static _Thread_local char day_text[10];
+    uint64_t rem = (uint64_t)us - (uint64_t)day_us;
+    if (day_us == INT64_MIN || rem >= (uint64_t)DAY_US) {
+        size_t n = ts_text_slow(buf, us, 'T');
+        if (n != 27) return n; /* a year snprintf wrote: nothing to cache */
+        memcpy(day_text, buf, 10);
+        day_us = floor_div(us, DAY_US) * DAY_US;
+        return n;
+    }
+    uint64_t secs = rem / 1000000;
+    uint32_t frac = (uint32_t)(rem - secs * 1000000), s = (uint32_t)secs;
+    uint32_t h = s / 3600, ms = s - h * 3600, m = ms / 60, sec = ms - m * 60;
+    memcpy(buf, day_text, 10);
+    buf[10] = 'T';
+    memcpy(buf + 11, dig2 + 2 * h, 2);
+    buf[13] = ':';
+    memcpy(buf + 14, dig2 + 2 * m, 2);
+    buf[16] = ':';
+    memcpy(buf + 17, dig2 + 2 * sec, 2);
+    buf[19] = '.';
+    digits_put(buf + 20, frac, 6);
+    buf[26] = 'Z';
+    buf[27] = '\0';
+    return 27;
+}
+
+static size_t ts_text(char *buf, int64_t us, char sep)
+{
+    return sep == 'T' ? ts_iso(buf, us) : ts_text_slow(buf, us, sep);
+}
+
 /* "YYYY-MM-DD" (sep 'T': full ISO with microseconds and Z; sep ' ': "YYYY-MM-DD HH:MM:SS";
  * sep 0: date only). Returns the length. Years outside 0..9999 fall back to snprintf. */
-static size_t ts_text(char *buf, int64_t us, char sep)
+static size_t ts_text_slow(char *buf, int64_t us, char sep)
 {
     /* Consecutive records mostly share a day: keep the last date's text. */
     static _Thread_local int64_t cached_day = INT64_MIN;
@@ -185,7 +261,7 @@ time:
         return 19;
     }
     buf[19] = '.';
-    u64_back(buf + 26, frac, 6);
+    u64_put(buf + 20, frac, 6);
     buf[26] = 'Z';
     buf[27] = '\0';
     return 27;
@@ -567,6 +643,49 @@ static void truncate_line(hx_buf *b, size_t start, plan_format f)
     b->data[b->len] = '\0';
 }
 
+/* Bytes a clean non-string field may take, with its separator and the NUL scalar_text writes. */
+#define CSV_FIELD_MAX 48
+
+/* fmt_record of the common record: CSV, no drift in effect, no corruption. Every field is written
+ * in place after one reservation (strings longer than the field budget reserve their own). */
+static bool csv_clean(hx_buf *out, const plan_dataset *ds, const gen_record *r)
+{
+    size_t nc = ds->ncols;
+    if (!hx_buf_reserve(out, CSV_FIELD_MAX * nc + 2)) return false;
+    char *p = out->data + out->len;
+    for (size_t c = 0; c < nc; c++) {
+        const plan_column *col = &ds->cols[c];
+        const gen_value *v = &r->vals[c];
+        if (c) *p++ = ',';
+        if (v->null) continue;
+        if (col->type != PLAN_T_STRING && col->type != PLAN_T_UUID) {
+            p += scalar_text(p, col->type, col->scale, v->i);
+            continue;
+        }
+        size_t n = v->len;
+        if (2 * n + 2 > CSV_FIELD_MAX - 1) { /* room for the worst case, quoted and doubled */
+            out->len = (size_t)(p - out->data);
+            if (!hx_buf_reserve(out, 2 * n + 2 + CSV_FIELD_MAX * (nc - c))) return false;
+            p = out->data + out->len;
+        }
+        if (!csv_needs_quotes(v->s, n)) {
+            memcpy(p, v->s, n);
+            p += n;
+            continue;
+        }
+        *p++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (v->s[i] == '"') *p++ = '"';
+            *p++ = v->s[i];
+        }
+        *p++ = '"';
+    }
+    *p++ = '\n';
+    *p = '\0';
+    out->len = (size_t)(p - out->data);
+    return true;
+}
+
 bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
 {
     size_t start = out->len;
@@ -574,6 +693,7 @@ bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_re
     /* Most records have no drift in effect: look once, not once per column. */
     for (size_t fi = 0; fi < ds->nfaults && !drift; fi++)
         drift = drift_on(ds, fi, r->batch);
+    if (!json && !drift && !r->corrupt) return csv_clean(out, ds, r);
     if (json) ok &= bput(out, '{');
     for (size_t c = 0; c < ds->ncols; c++) {
         if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;

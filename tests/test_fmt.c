@@ -47,6 +47,23 @@ static void test_fmt__timestamps_match_gmtime(void **state)
         assert_int_equal(n, 10);
         assert_memory_equal(buf, want, 10);
     }
+    /* Neighbouring times, as records come (the day's text is cached): to and fro across
+     * midnights, the epoch, and the last day of year 9999. */
+    static const int64_t starts[] = {1767571200000000LL, 0, 253402214400000000LL};
+    for (int k = 0; k < 3; k++)
+        for (uint64_t i = 0; i < 200000; i++) {
+            int64_t us = starts[k] + (int64_t)(i * 433000) - 43200000000LL +
+                         (int64_t)rng_below(rng_mix(i), 90000000000ULL) - 45000000000LL;
+            if (us > 253402300799999999LL) continue;
+            time_t t = (time_t)(us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000));
+            int64_t frac = us - (int64_t)t * 1000000;
+            struct tm tm;
+            gmtime_r(&t, &tm);
+            snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long long)frac);
+            fmt_timestamp(buf, sizeof buf, us);
+            assert_string_equal(buf, want);
+        }
 }
 
 static void test_fmt__decimals(void **state)
@@ -65,6 +82,26 @@ static void test_fmt__decimals(void **state)
     assert_string_equal(buf, "9223372036.854775807");
     fmt_decimal(buf, 4, 123456, 2); /* truncated to the buffer, NUL-terminated */
     assert_string_equal(buf, "123");
+    /* Against printf: every scale, every digit count, both sides of each power of ten. */
+    char want[64];
+    for (uint64_t i = 0; i < 400000; i++) {
+        int scale = (int)(i % 10), digits = (int)(i / 10 % 20);
+        uint64_t p = 1, u;
+        for (int k = 0; k < digits; k++)
+            p *= 10;
+        u = i % 3 == 0 ? p - 1 + i / 200 % 3 : rng_mix(i) >> (rng_mix(i + 1) % 64);
+        int64_t v = (int64_t)(u & (uint64_t)INT64_MAX) * (i & 1 ? -1 : 1);
+        uint64_t a = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, q = 1;
+        for (int k = 0; k < scale; k++)
+            q *= 10;
+        if (scale)
+            snprintf(want, sizeof want, "%s%llu.%0*llu", v < 0 ? "-" : "",
+                     (unsigned long long)(a / q), scale, (unsigned long long)(a % q));
+        else
+            snprintf(want, sizeof want, "%lld", (long long)v);
+        fmt_decimal(buf, sizeof buf, v, scale);
+        assert_string_equal(buf, want);
+    }
 }
 
 /* A hand-made record of (int, decimal, string, timestamp, bool). */
