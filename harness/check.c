@@ -1373,18 +1373,17 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 
     const plan_expect *x = &c->expect;
     bool by_key = x->kind == PLAN_EXP_QUERY && c->key;
-    if (st.st_size == 0 || format < 0) {
-        if (x->kind != PLAN_EXP_NONE && format < 0) {
+    /* With an expectation an empty file is a file of no rows (JSONL has no other way to say it). */
+    if (format < 0 || (x->kind == PLAN_EXP_NONE && st.st_size == 0)) {
+        if (x->kind != PLAN_EXP_NONE) {
             outcome(o, CHK_ERROR, "cannot tell the format of %s: add format = \"csv\" or \"jsonl\"",
                     rel);
             return;
         }
-        if (x->kind == PLAN_EXP_NONE || st.st_size == 0) {
-            setf(&o->expected, "%s exists and is not empty", rel);
-            setf(&o->actual, "%lld bytes", (long long)st.st_size);
-            outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
-            return;
-        }
+        setf(&o->expected, "%s exists and is not empty", rel);
+        setf(&o->actual, "%lld bytes", (long long)st.st_size);
+        outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
+        return;
     }
     if (x->kind == PLAN_EXP_STRING) {
         outcome(o, CHK_ERROR, "file compares rows: expect a number of rows or a query");
@@ -1424,10 +1423,11 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
     size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
     if (by_key) {
-        /* A CSV file names its columns once: a missing one fails the check here. */
+        /* A CSV file names its columns once: a missing one fails the check here (an empty file
+         * has no header, and no rows to compare either). */
         const char *const *hdr;
         size_t nh = rd_columns(r, &hdr);
-        for (size_t i = 0; format == RD_CSV && i <= d.ncols; i++) {
+        for (size_t i = 0; format == RD_CSV && nh && i <= d.ncols; i++) {
             const char *want = d.ds->cols[i < d.ncols ? cols[i] : d.key_col].name;
             size_t k = 0;
             while (k < nh && strcmp(hdr[k], want) != 0)
@@ -1444,6 +1444,10 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         sample_cols(o, 2, titles);
     }
     int *idx = by_key ? hx_malloc(d.ncols * sizeof *idx + 1) : NULL;
+    if (by_key && !idx) {
+        outcome(o, CHK_ERROR, "out of memory");
+        goto done;
+    }
     for (size_t i = 0; idx && i < d.ncols; i++)
         idx[i] = -1;
     uint64_t rows = 0, malformed = 0;

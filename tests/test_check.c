@@ -189,6 +189,18 @@ static void test_check__file_row_count(void **state)
     o = run(f, &c);
     assert_int_equal(o.status, CHK_PASS);
     chk_outcome_release(&o);
+    /* with an expectation an empty file is no rows: the only way JSONL says it */
+    put_file(f, "none.jsonl", "");
+    plan_check c0 = file_check("none.jsonl");
+    c0.expect = (plan_expect){.kind = PLAN_EXP_NUMBER, .number = 0};
+    o = run(f, &c0);
+    assert_int_equal(o.status, CHK_PASS);
+    chk_outcome_release(&o);
+    c0.expect.number = 1;
+    o = run(f, &c0);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_string_equal(o.message, "0 rows, expected 1");
+    chk_outcome_release(&o);
     set_format(&c, "\"xml\"");
     o = run(f, &c);
     assert_int_equal(o.status, CHK_ERROR);
