@@ -1049,29 +1049,27 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 }
 
 /* The quarantine holds exactly the keys of the corrupt emissions. */
-static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+/* The distinct keys in c->table.col against the key set of query q (by its dataset's key
+ * column): o->extra counts table keys outside the set, o->missing set keys absent from the table,
+ * with samples labelled extra_label / missing_label. Returns the size of the set, or -1 after
+ * setting the outcome. `what` names the set in error messages. */
+static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_outcome *o,
+                                  const plan_query *q, const char *what, const char *extra_label,
+                                  const char *missing_label)
 {
-    if (c->expect.kind != PLAN_EXP_QUERY) {
-        outcome(o, CHK_ERROR, "quarantine needs expect = <dataset>:corrupt()");
-        return;
-    }
-    plan_query q = c->expect.query;
-    q.sub.corrupt_only = true;
-    q.sub.valid = false;
-    q.sub.dedup_col = -1;
-    const plan_dataset *ds = &ctx->s->datasets[q.dataset];
+    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
     int key_col = ds->key_col;
     if (key_col < 0) {
-        outcome(o, CHK_ERROR, "dataset '%s' has no key to match quarantined rows by", ds->name);
-        return;
+        outcome(o, CHK_ERROR, "dataset '%s' has no key to match %s by", ds->name, what);
+        return -1;
     }
     const char *col = c->key ? c->key : c->column ? c->column : ds->cols[key_col].name;
     exp_map m = {0};
     hx_err e = {0};
-    if (load_truth(ctx, &q, key_col, NULL, 0, &m, &e) != 0) {
-        outcome(o, CHK_ERROR, "cannot compute the corrupt records: %s", e.msg);
+    if (load_truth(ctx, q, key_col, NULL, 0, &m, &e) != 0) {
+        outcome(o, CHK_ERROR, "cannot compute the %s: %s", what, e.msg);
         map_release(&m);
-        return;
+        return -1;
     }
     char *qt = chk_quote_ident(ctx->conn, c->table);
     char *qc = chk_quote_ident(ctx->conn, col);
@@ -1086,7 +1084,7 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
     hx_buf_release(&sql);
     if (!r) {
         map_release(&m);
-        return;
+        return -1;
     }
     const char *titles[] = {"kind", col};
     sample_cols(o, 2, titles);
@@ -1103,10 +1101,10 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
             continue;
         }
         if (!key)
-            continue; /* a quarantined line whose key could not be read is not held against it */
+            continue; /* a row whose key could not be read is not held against the solution */
         o->extra++;
         if (s_extra++ < max) {
-            const char *cells[] = {"not corrupt", key};
+            const char *cells[] = {extra_label, key};
             sample_row(o, cells);
         }
     }
@@ -1114,21 +1112,78 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
         if (m.slots[i].key && !m.slots[i].got) {
             o->missing++;
             if (s_missing++ < max) {
-                const char *cells[] = {"not quarantined", m.slots[i].key};
+                const char *cells[] = {missing_label, m.slots[i].key};
                 sample_row(o, cells);
             }
         }
     }
-    setf(&o->expected, "%zu corrupt keys", m.n);
+    long long n = (long long)m.n;
+    PQclear(r);
+    map_release(&m);
+    return n;
+}
+
+static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    if (c->expect.kind != PLAN_EXP_QUERY) {
+        outcome(o, CHK_ERROR, "quarantine needs expect = <dataset>:corrupt()");
+        return;
+    }
+    plan_query q = c->expect.query;
+    q.sub.corrupt_only = true;
+    q.sub.valid = false;
+    q.sub.dedup_col = -1;
+    long long n = compare_key_sets(ctx, c, o, &q, "the corrupt records", "not corrupt",
+                                   "not quarantined");
+    if (n < 0)
+        return;
+    setf(&o->expected, "%lld corrupt keys", n);
     setf(&o->actual, "%llu quarantined keys of them, %llu others",
-         (unsigned long long)(m.n - o->missing), (unsigned long long)o->extra);
+         (unsigned long long)(n - (long long)o->missing), (unsigned long long)o->extra);
     if (o->missing + o->extra == 0)
         outcome(o, CHK_PASS, NULL);
     else
         outcome(o, CHK_FAIL, "%llu corrupt records not quarantined, %llu quarantined that were fine",
                 (unsigned long long)o->missing, (unsigned long long)o->extra);
-    PQclear(r);
-    map_release(&m);
+}
+
+/* A bound in [0, 1] from option key (default 1: every flag right, every record found). */
+static bool ratio_param(const plan_check *c, const char *key, double *out, chk_outcome *o);
+
+/* Flags the solution raised (distinct keys in table.column) against the records the ledger says
+ * should be flagged: precision = right flags / all flags, recall = right flags / records to flag.
+ * No flag at all has precision 1 (nothing wrong was said); nothing to flag has recall 1. */
+static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
+{
+    if (!c->table) {
+        outcome(o, CHK_SKIP, "precision_recall on a topic needs Kafka replay, which this version "
+                             "does not run yet");
+        return;
+    }
+    if (c->expect.kind != PLAN_EXP_QUERY) {
+        outcome(o, CHK_ERROR, "precision_recall needs expect = <dataset>:with(\"<fault>\") or "
+                              "another record set");
+        return;
+    }
+    double min_p, min_r;
+    if (!ratio_param(c, "min_precision", &min_p, o) || !ratio_param(c, "min_recall", &min_r, o))
+        return;
+    long long n = compare_key_sets(ctx, c, o, &c->expect.query, "the records to flag",
+                                   "false positive", "missed");
+    if (n < 0)
+        return;
+    double tp = (double)(n - (long long)o->missing), fp = (double)o->extra;
+    double precision = tp + fp > 0 ? tp / (tp + fp) : 1;
+    double recall = n > 0 ? tp / (double)n : 1;
+    setf(&o->expected, "precision >= %.4g, recall >= %.4g", min_p, min_r);
+    setf(&o->actual, "precision %.4f (%.0f of %.0f flags), recall %.4f (%.0f of %lld records)",
+         precision, tp, tp + fp, recall, tp, n);
+    bool ok = precision + 1e-12 >= min_p && recall + 1e-12 >= min_r;
+    if (ok)
+        outcome(o, CHK_PASS, NULL);
+    else
+        outcome(o, CHK_FAIL, "%llu records missed, %llu flagged wrongly",
+                (unsigned long long)o->missing, (unsigned long long)o->extra);
 }
 
 /* ---- checks on the solution's folder ---- */
@@ -1213,6 +1268,22 @@ static const char *param_json(const plan_check *c, const char *key)
     for (size_t i = 0; i < c->nparams; i++)
         if (strcmp(c->params[i].key, key) == 0) return c->params[i].json;
     return NULL;
+}
+
+static bool ratio_param(const plan_check *c, const char *key, double *out, chk_outcome *o)
+{
+    const char *j = param_json(c, key);
+    *out = 1;
+    if (!j)
+        return true;
+    char *end = NULL;
+    double v = strtod(j, &end);
+    if (end == j || *end || !(v >= 0 && v <= 1)) {
+        outcome(o, CHK_ERROR, "%s must be a number from 0 to 1 (got %s)", key, j);
+        return false;
+    }
+    *out = v;
+    return true;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -1569,8 +1640,10 @@ void chk_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         else
             outcome(o, CHK_SKIP, "plugin checks are not enabled in this run");
         break;
-    case PLAN_CHK_TOPIC:
     case PLAN_CHK_PRECISION_RECALL:
+        check_precision_recall(ctx, c, o);
+        break;
+    case PLAN_CHK_TOPIC:
         outcome(o, CHK_SKIP, "%s checks need Kafka replay, which this version does not run yet",
                 plan_check_kind_name(c->kind));
         break;
