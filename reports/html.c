@@ -525,6 +525,19 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
             hx_buf_puts(out, "</table>");
             chart_cost(out, c);
         }
+        if (c->nphases) {
+            /* Where the money went: the solution's phases split the billed compute; phases
+             * marked "(harness)" are the harness's own work, priced outside the bill. */
+            hx_buf_puts(out, "<table class=\"cost-phases\"><tr><th>phase</th><th>cost</th></tr>");
+            for (size_t k = 0; k < c->nphases; k++) {
+                hx_buf_puts(out, "<tr>");
+                rep_html_td(out, c->phases[k].name, 80);
+                hx_buf_puts(out, "<td class=\"num\">");
+                put_money(out, c->phases[k].cost, c->currency);
+                hx_buf_puts(out, "</td></tr>");
+            }
+            hx_buf_puts(out, "</table>");
+        }
         hx_buf_puts(out, "</div>");
     }
 }

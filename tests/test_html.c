@@ -153,14 +153,18 @@ static void test_html__charts(void **state)
     assert_int_equal(r->nscenarios, 6);
     size_t len;
     char *html = render(r, &len);
-    size_t hist = 0, res = 0, cost = 0;
+    size_t hist = 0, res = 0, cost = 0, phases = 0;
     for (size_t i = 0; i < r->nscenarios; i++) {
         const results_scenario *sc = &r->scenarios[i];
         hist += sc->nhistograms;
         res += sc->resources.nseries > 0;
-        for (size_t c = 0; c < sc->ncost; c++)
+        for (size_t c = 0; c < sc->ncost; c++) {
             cost += sc->cost[c].nlines > 0;
+            phases += sc->cost[c].nphases > 0;
+        }
     }
+    /* a table of where the money went per model with phases */
+    assert_int_equal(count(html, "class=\"cost-phases\""), phases);
     assert_true(hist > 0 && res > 0 && cost > 0);
     assert_int_equal(count(html, "data-chart=\"hist-bars\""), hist);
     assert_int_equal(count(html, "data-chart=\"hist-curve\""), hist);
