@@ -48,6 +48,7 @@ typedef struct gen_col {
 
 typedef struct gen_fault {
     uint64_t key; /* the fault's stream key */
+    uint64_t thr; /* hits when the draw's top 53 bits are below this (see unit_threshold) */
     int col;      /* resolved target column, -1 when none */
 } gen_fault;
 
@@ -67,6 +68,8 @@ typedef struct gen_ds {
     size_t nnum;
     int *chg_cols; /* payload columns a changed duplicate may alter */
     size_t nchg;
+    size_t *dup_faults; /* indices of the DUPLICATE faults, in plan order */
+    size_t ndup;
 } gen_ds;
 
 struct gen {
@@ -504,9 +507,19 @@ static uint64_t first_base_at(const gen *g, size_t di, int64_t t)
 
 /* ---- faults ---- */
 
-static bool draw_hits(const plan_fault *f, const gen_fault *gf, uint64_t id)
+/* rng_unit(x) < p, for any x, exactly when (x >> 11) < unit_threshold(p): rng_unit is
+ * (x >> 11) * 2^-53 exactly, and scaling p by 2^53 is exact, so the compare is k < p * 2^53 for
+ * an integer k, that is k < ceil(p * 2^53). NaN and p <= 0 never hit; p >= 1 always does. */
+static uint64_t unit_threshold(double p)
 {
-    return f->fraction > 0 && rng_unit(rng_draw(gf->key, id, 0)) < f->fraction;
+    if (!(p > 0)) return 0;
+    if (p >= 1) return 1ULL << 53;
+    return (uint64_t)ceil(p * 9007199254740992.0);
+}
+
+static inline bool draw_hits(const gen_fault *gf, uint64_t id)
+{
+    return (rng_draw(gf->key, id, 0) >> 11) < gf->thr;
 }
 
 /* Whether fault fi hits record id (the original emission's view). Pure in (seed, fi, id). */
@@ -521,13 +534,12 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
     case PLAN_F_DUPLICATE:
     case PLAN_F_CORRUPT:
         /* Only the first fault of these kinds that hits counts: one copy, one corruption. */
-        if (!draw_hits(f, gf, id)) return false;
+        if (!draw_hits(gf, id)) return false;
         for (size_t k = 0; k < fi; k++)
-            if (d->faults[k].kind == f->kind && draw_hits(&d->faults[k], &g->ds[di].faults[k], id))
-                return false;
+            if (d->faults[k].kind == f->kind && draw_hits(&g->ds[di].faults[k], id)) return false;
         return true;
     case PLAN_F_LATE: {
-        if (!draw_hits(f, gf, id)) return false;
+        if (!draw_hits(gf, id)) return false;
         const plan_column *col = &d->cols[gf->col];
         const gen_col *gc = &g->ds[di].cols[gf->col];
         if (col->null_frac > 0 && rng_unit(rng_draw(gc->nkey, id, 0)) < col->null_frac)
@@ -535,20 +547,20 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
         return ts_value(col, gc, id) - f->delay_us >= col->u.ts.start_us;
     }
     default:
-        return draw_hits(f, gf, id);
+        return draw_hits(gf, id);
     }
 }
 
-static bool dup_hit(const gen *g, size_t di, uint64_t id, size_t *which)
+static inline bool dup_hit(const gen *g, size_t di, uint64_t id, size_t *which)
 {
-    const plan_dataset *d = &g->s->datasets[di];
-    if (!g->ds[di].has_dup) return false;
-    for (size_t k = 0; k < d->nfaults; k++)
-        if (d->faults[k].kind == PLAN_F_DUPLICATE &&
-            draw_hits(&d->faults[k], &g->ds[di].faults[k], id)) {
+    const gen_ds *gd = &g->ds[di];
+    for (size_t j = 0; j < gd->ndup; j++) {
+        size_t k = gd->dup_faults[j];
+        if (draw_hits(&gd->faults[k], id)) {
             if (which) *which = k;
             return true;
         }
+    }
     return false;
 }
 
@@ -753,7 +765,7 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
             r->aux[fi] = f->delay_us;
             break;
         case PLAN_F_OUT_OF_ORDER: {
-            if (!draw_hits(f, gf, id)) break;
+            if (!draw_hits(gf, id)) break;
             int64_t shift = f->delay_us > 0 ? (int64_t)rng_below(rng_draw(gf->key, id, 1),
                                                                  (uint64_t)f->delay_us)
                                             : 0;
@@ -763,17 +775,17 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
             break;
         }
         case PLAN_F_NULLS:
-            if (!draw_hits(f, gf, id)) break;
+            if (!draw_hits(gf, id)) break;
             mark(r, fi, f->kind);
             v->null = true;
             break;
         case PLAN_F_OUTLIERS:
-            if (!draw_hits(f, gf, id)) break;
+            if (!draw_hits(gf, id)) break;
             mark(r, fi, f->kind);
             if (!v->null) v->i = sat_mul(v->i, f->factor);
             break;
         case PLAN_F_ORPHANS: {
-            if (!draw_hits(f, gf, id)) break;
+            if (!draw_hits(gf, id)) break;
             const plan_column *col = &d->cols[gf->col];
             uint64_t prows = g->s->datasets[col->u.fk.dataset].rows;
             uint64_t pid = prows + rng_below(rng_draw(gf->key, id, 1), prows ? prows : 1);
@@ -785,7 +797,7 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
             break;
         }
         case PLAN_F_CORRUPT:
-            if (r->corrupt || !draw_hits(f, gf, id)) break;
+            if (r->corrupt || !draw_hits(gf, id)) break;
             mark(r, fi, f->kind);
             apply_corrupt(g, di, fi, r);
             break;
@@ -930,6 +942,7 @@ static int setup_fault(gen *g, size_t di, size_t fi, hx_err *e)
     gen_fault *gf = &gd->faults[fi];
     const char *w = f->where ? f->where : ds_where(d);
     gf->key = rng_key(d->seed, S_FAULT(fi));
+    gf->thr = unit_threshold(f->fraction);
     gf->col = f->column;
     if (f->column >= (int)d->ncols)
         return hx_fail(e, HX_EUSAGE, "%s: %s fault names column %d of '%s', which has %zu", w,
@@ -938,6 +951,7 @@ static int setup_fault(gen *g, size_t di, size_t fi, hx_err *e)
     case PLAN_F_DUPLICATE:
         if (!gd->has_dup) gd->gap = f->gap; /* every copy uses the first duplicates fault's gap */
         gd->has_dup = true;
+        gd->dup_faults[gd->ndup++] = fi;
         break;
     case PLAN_F_LATE:
     case PLAN_F_OUT_OF_ORDER:
@@ -1026,7 +1040,9 @@ static int setup_dataset(gen *g, size_t di, hx_err *e)
     gd->str_cols = hx_calloc(d->ncols ? d->ncols : 1, sizeof(int));
     gd->num_cols = hx_calloc(d->ncols ? d->ncols : 1, sizeof(int));
     gd->chg_cols = hx_calloc(d->ncols ? d->ncols : 1, sizeof(int));
-    if (!gd->cols || !gd->faults || !gd->str_cols || !gd->num_cols || !gd->chg_cols)
+    gd->dup_faults = hx_calloc(d->nfaults ? d->nfaults : 1, sizeof *gd->dup_faults);
+    if (!gd->cols || !gd->faults || !gd->str_cols || !gd->num_cols || !gd->chg_cols ||
+        !gd->dup_faults)
         return hx_fail(e, HX_ENOMEM, "out of memory");
     for (size_t c = 0; c < d->ncols; c++)
         if ((rc = setup_column(g, di, c, e)) < 0) return rc;
@@ -1094,6 +1110,7 @@ void gen_free(gen *g)
         hx_free(gd->str_cols);
         hx_free(gd->num_cols);
         hx_free(gd->chg_cols);
+        hx_free(gd->dup_faults);
     }
     hx_free(g->ds);
     hx_free(g);
