@@ -60,7 +60,7 @@ static inline size_t u64_len(uint64_t v)
  * digits at once (SWAR): v splits into two 4-digit halves in 32-bit lanes, each half into pairs in
  * 16-bit lanes (x * 10486 >> 20 is x / 100 for x < 10^4), each pair into two bytes (x * 103 >> 10
  * is x / 10 for x < 100). No lane overflows into the next. */
-static inline uint64_t digits8(uint32_t v)
+static inline __attribute__((always_inline)) uint64_t digits8(uint32_t v)
 {
     uint64_t m = (uint64_t)(v / 10000) | ((uint64_t)(v % 10000) << 32);
     uint64_t top = ((m * 10486) >> 20) & 0x0000007F0000007FULL;
@@ -71,8 +71,12 @@ static inline uint64_t digits8(uint32_t v)
 
 /* Store the last n (1..8) digits of v < 10^n at p, zero-padded. Writes 8 bytes: up to 8 - n
  * bytes past the digits, which the caller has room for and overwrites or ignores. */
-static inline void digits_put(char *p, uint32_t v, size_t n)
+static inline __attribute__((always_inline)) void digits_put(char *p, uint32_t v, size_t n)
 {
+    if (n <= 2) { /* most fractions, small counts: one pair from the table */
+        memcpy(p, dig2 + 2 * v + (2 - n), 2);
+        return;
+    }
     uint64_t x = digits8(v) >> (8 * (8 - n)); /* drop the leading zeros we do not want */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     x = __builtin_bswap64(x);
@@ -80,23 +84,27 @@ static inline void digits_put(char *p, uint32_t v, size_t n)
     memcpy(p, &x, 8);
 }
 
-/* Write the n (1..20) digits of v < 10^n at p, zero-padded; may write 8 bytes past them. */
-static inline void u64_put(char *p, uint64_t v, size_t n)
+/* u64_put of more than 8 digits. */
+static void u64_put_long(char *p, uint64_t v, size_t n)
 {
-    if (n > 8) {
-        uint64_t hi = v / 100000000;
-        if (n > 16) {
-            digits_put(p, (uint32_t)(hi / 100000000), n - 16);
-            p += n - 16;
-            hi %= 100000000;
-            n = 16;
-        }
-        digits_put(p, (uint32_t)hi, n - 8);
-        p += n - 8;
-        v %= 100000000;
-        n = 8;
+    uint64_t hi = v / 100000000;
+    if (n > 16) {
+        digits_put(p, (uint32_t)(hi / 100000000), n - 16);
+        p += n - 16;
+        hi %= 100000000;
+        n = 16;
     }
-    digits_put(p, (uint32_t)v, n);
+    digits_put(p, (uint32_t)hi, n - 8);
+    digits_put(p + n - 8, (uint32_t)(v % 100000000), 8);
+}
+
+/* Write the n (1..20) digits of v < 10^n at p, zero-padded; may write 8 bytes past them. */
+static inline __attribute__((always_inline)) void u64_put(char *p, uint64_t v, size_t n)
+{
+    if (n > 8)
+        u64_put_long(p, v, n);
+    else
+        digits_put(p, (uint32_t)v, n);
 }
 
 /* v as text; buf holds >= 32 bytes. */
@@ -185,16 +193,28 @@ static size_t ts_text_slow(char *buf, int64_t us, char sep);
  * day is a few multiplications. */
 static size_t ts_iso(char *buf, int64_t us)
 {
-    static _Thread_local int64_t day_us = INT64_MIN; /* start of the cached day, or none */
-    static _Thread_local char day_text[10];
-    uint64_t rem = (uint64_t)us - (uint64_t)day_us;
-    if (day_us == INT64_MIN || rem >= (uint64_t)DAY_US) {
-        size_t n = ts_text_slow(buf, us, 'T');
-        if (n != 27) return n; /* a year snprintf wrote: nothing to cache */
-        memcpy(day_text, buf, 10);
-        day_us = floor_div(us, DAY_US) * DAY_US;
-        return n;
+    /* Two days, the one used last first: late records (days back) keep their own. */
+    static _Thread_local struct {
+        int64_t day_us; /* start of the day, or INT64_MIN */
+        char text[10];  /* "YYYY-MM-DD" */
+    } days[2] = {{INT64_MIN, ""}, {INT64_MIN, ""}};
+    static _Thread_local unsigned last;
+    unsigned slot = last;
+    uint64_t rem = (uint64_t)us - (uint64_t)days[slot].day_us;
+    if (days[slot].day_us == INT64_MIN || rem >= (uint64_t)DAY_US) {
+        slot ^= 1;
+        rem = (uint64_t)us - (uint64_t)days[slot].day_us;
+        if (days[slot].day_us == INT64_MIN || rem >= (uint64_t)DAY_US) {
+            size_t n = ts_text_slow(buf, us, 'T'); /* replaces the day used less recently */
+            if (n != 27) return n;                 /* a year snprintf wrote: nothing to cache */
+            memcpy(days[slot].text, buf, 10);
+            days[slot].day_us = floor_div(us, DAY_US) * DAY_US;
+            last = slot;
+            return n;
+        }
+        last = slot;
     }
+    const char *day_text = days[slot].text;
     uint64_t secs = rem / 1000000;
     uint32_t frac = (uint32_t)(rem - secs * 1000000), s = (uint32_t)secs;
     uint32_t h = s / 3600, ms = s - h * 3600, m = ms / 60, sec = ms - m * 60;
