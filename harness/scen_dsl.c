@@ -679,6 +679,44 @@ static int col_or_error(lua_State *L, const plan_dataset *d, const char *col, co
     return i;
 }
 
+/* Names that become file and folder names (scenario -> run folder, dataset -> landing files,
+ * challenge -> runs/<stamp>-<name>) must stay one plain path segment: a hostile or careless
+ * "../x" would otherwise write outside the run folder. */
+static void check_path_name(lua_State *L, const char *what, const char *name)
+{
+    size_t n = strlen(name);
+    bool ok = n > 0 && n <= 100 && name[0] != '.' && name[0] != '-';
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '_' || ch == '-' || ch == '.';
+    }
+    if (!ok)
+        luaL_error(L, "%s: '%s' is not a usable name: it names files and folders, so use 1-100 "
+                      "letters, digits, '_', '-' or '.', not starting with '.' or '-'",
+                   what, name);
+}
+
+/* A landing folder below the run's landing root: plain segments joined by '/'. */
+static void check_rel_dir(lua_State *L, const char *what, const char *dir)
+{
+    char seg[128];
+    const char *p = dir;
+    if (!*dir || *dir == '/')
+        luaL_error(L, "%s: '%s' must be a relative folder like \"orders\" or \"in/orders\"", what,
+                   dir);
+    while (*p) {
+        size_t k = strcspn(p, "/");
+        if (k == 0 || k >= sizeof seg)
+            luaL_error(L, "%s: '%s' has an empty or overlong folder name", what, dir);
+        memcpy(seg, p, k);
+        seg[k] = '\0';
+        check_path_name(L, what, seg);
+        p += k;
+        if (*p == '/') p++;
+    }
+}
+
 static int l_dataset(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
@@ -1989,7 +2027,10 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
                                                  : "topic");
         if (ti == PLAN_TGT_POSTGRES) st->table = ldup(L, table ? table : d->name);
         if (ti == PLAN_TGT_KAFKA) st->topic = ldup(L, topic ? topic : d->name);
-        if (ti == PLAN_TGT_FILES) st->dir = ldup(L, dir ? dir : d->name);
+        if (ti == PLAN_TGT_FILES) {
+            if (dir) check_rel_dir(L, path, dir);
+            st->dir = ldup(L, dir ? dir : d->name);
+        }
         const char *fmt = opt_string(L, t, "format", path);
         if (fmt && strcmp(fmt, "jsonl") == 0)
             st->format = PLAN_FMT_JSONL;
@@ -2126,6 +2167,7 @@ static int l_scenario(lua_State *L)
 
     const char *name = req_string(L, 1, "name", "scenario");
     if (!*name) luaL_error(L, "scenario.name: must not be empty");
+    check_path_name(L, "scenario.name", name);
     sc->name = ldup(L, name);
     sc->description = ldup(L, opt_string(L, 1, "description", "scenario"));
     opt_strv(L, 1, "tags", "scenario", &sc->tags, &sc->ntags);
@@ -2190,6 +2232,11 @@ static int l_scenario(lua_State *L)
             if (lua_rawequal(L, dsfirst + (int)i, dsfirst + (int)j))
                 luaL_error(L, "scenario.datasets: '%s' and '%s' are the same dataset", names[j],
                            names[i]);
+    for (i = 0; i < n; i++) {
+        char what[160];
+        snprintf(what, sizeof what, "scenario.datasets.%.120s", names[i]);
+        check_path_name(L, what, names[i]);
+    }
     sc->datasets = lcalloc(L, n ? n : 1, sizeof *sc->datasets);
     for (i = 0; i < n; i++) {
         sc->ndatasets = i + 1;
@@ -2441,6 +2488,7 @@ static int l_challenge(lua_State *L)
     int ud = lua_gettop(L);
     plan_pack *p = o->p = lcalloc(L, 1, sizeof *p);
     p->name = ldup(L, req_string(L, 1, "name", "challenge"));
+    check_path_name(L, "challenge.name", p->name);
     p->level = ldup(L, opt_string(L, 1, "level", "challenge"));
     p->description = ldup(L, opt_string(L, 1, "description", "challenge"));
     opt_strv(L, 1, "sources", "challenge", &p->sources, &p->nsources);

@@ -411,6 +411,21 @@ static void test_scen__misuse(void **state)
     expect_misuse(src, 3, "is not a numeric measure", NULL);
     snprintf(src, sizeof src, "%sreturn 42\n", ds);
     expect_misuse(src, 0, "must return scenario { ... } (it returned number)", NULL);
+    /* names that become paths stay one plain segment */
+    snprintf(src, sizeof src, "%sreturn scenario { name = '../../x', datasets = { d = d } }\n", ds);
+    expect_misuse(src, 3, "scenario.name: '../../x' is not a usable name", NULL);
+    snprintf(src, sizeof src, "%sreturn scenario { name = 'x', datasets = { ['a/b'] = d } }\n", ds);
+    expect_misuse(src, 3, "scenario.datasets.a/b: 'a/b' is not a usable name", NULL);
+    snprintf(src, sizeof src,
+             "%sreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  replay = { { into = 'files', dataset = 'd', dir = '../../etc' } } }\n",
+             ds);
+    expect_misuse(src, 3, "'..' is not a usable name", NULL);
+    snprintf(src, sizeof src,
+             "%sreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  replay = { { into = 'files', dataset = 'd', dir = '/tmp/x' } } }\n",
+             ds);
+    expect_misuse(src, 3, "must be a relative folder", NULL);
 }
 
 static void test_scen__sandbox(void **state)
