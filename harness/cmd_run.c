@@ -1126,23 +1126,9 @@ static void link_latest(const char *out_dir)
 
 static bool html_written;
 
-/* The run's score: the mean of its scenarios' scores, so a leaderboard ranks one number. */
-static void run_score(results_run *r)
-{
-    double sum = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < r->nscenarios; i++)
-        if (r->scenarios[i].score.scored) {
-            sum += r->scenarios[i].score.value;
-            n++;
-        }
-    r->score.scored = n > 0;
-    r->score.value = n ? sum / (double)n : 0;
-}
-
 static int write_reports(struct run_ctx *c, hx_err *e)
 {
-    run_score(c->run);
+    results_run_score(c->run);
     char *p = path_join(c->out_dir, "run.json");
     int rc = runjson_write(c->run, p, e);
     hx_free(p);

@@ -797,6 +797,19 @@ void results_run_settle(results_run *r)
         r->exit_code = HX_EXIT_OK;
 }
 
+void results_run_score(results_run *r)
+{
+    double sum = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < r->nscenarios; i++)
+        if (r->scenarios[i].score.scored) {
+            sum += r->scenarios[i].score.value;
+            n++;
+        }
+    r->score.scored = n > 0;
+    r->score.value = n ? sum / (double)n : 0;
+}
+
 results_counts results_counts_of(const results_run *r, const results_scenario *sc)
 {
     results_totals t = {0};

@@ -351,6 +351,9 @@ typedef struct results_counts {
     int64_t tests, failures, errors, skipped;
 } results_counts;
 results_counts results_counts_of(const results_run *r, const results_scenario *sc);
+/* The run's score: the mean of its scored scenarios' scores (so a leaderboard ranks one number);
+ * scored is false when no scenario was scored. `run` and `merge` both use this. */
+void results_run_score(results_run *r);
 
 /* Decode one UTF-8 sequence at s (len > 0 bytes left). Returns the bytes consumed (>= 1) and sets
  * *cp to the code point, or to -1 for an invalid, overlong, surrogate or truncated sequence (one
