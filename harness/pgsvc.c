@@ -838,9 +838,19 @@ void pgsvc_stop(pgsvc *s)
 
 void pgsvc_db_name(const char *name, char buf[64])
 {
+    /* The prefix keeps us in our own namespace on a real server (--pg): a scenario named
+     * "postgres" or after someone's database must never have it dropped and recreated. */
     size_t o = 0;
     if (!name) name = "";
-    if (!(isalpha((unsigned char)name[0]) || name[0] == '_')) buf[o++] = '_';
+    /* Idempotent: a name that is already a mapped one stays as it is (the functions below map
+     * whatever they are given, and pass mapped names to each other). */
+    bool mapped = strncmp(name, "hx_", 3) == 0 && strlen(name) <= 63;
+    for (const char *p = name; mapped && *p; p++)
+        mapped = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_';
+    if (!mapped) {
+        memcpy(buf, "hx_", 3);
+        o = 3;
+    }
     for (const char *p = name; *p && o < 63; p++) {
         unsigned char c = (unsigned char)*p;
         buf[o++] = isalnum(c) && c < 0x80 ? (char)tolower(c) : '_';

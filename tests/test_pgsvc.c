@@ -179,20 +179,26 @@ static void test_pgsvc__db_name_mapping(void **state)
     (void)state;
     char b[64];
     pgsvc_db_name("Late-Arrivals", b);
-    assert_string_equal(b, "late_arrivals");
+    assert_string_equal(b, "hx_late_arrivals");
     pgsvc_db_name("9lives", b);
-    assert_string_equal(b, "_9lives");
+    assert_string_equal(b, "hx_9lives");
     pgsvc_db_name("", b);
-    assert_string_equal(b, "_");
+    assert_string_equal(b, "hx_");
     pgsvc_db_name("x\"; drop table y; --", b);
-    assert_string_equal(b, "x___drop_table_y____");
+    assert_string_equal(b, "hx_x___drop_table_y____");
     pgsvc_db_name("\xc3\xa9t\xc3\xa9", b);
-    assert_string_equal(b, "___t__");
+    assert_string_equal(b, "hx___t__");
     char longname[200];
     memset(longname, 'a', sizeof longname - 1);
     longname[sizeof longname - 1] = '\0';
     pgsvc_db_name(longname, b);
     assert_int_equal(strlen(b), 63);
+    /* a scenario named after a server's own database never maps onto it */
+    pgsvc_db_name("postgres", b);
+    assert_string_equal(b, "hx_postgres");
+    char again[64];
+    pgsvc_db_name(b, again);
+    assert_string_equal(again, "hx_postgres");
 }
 
 static void test_pgsvc__create_db_env_drop(void **state)
@@ -201,10 +207,10 @@ static void test_pgsvc__create_db_env_drop(void **state)
     hx_err e = {0};
     char *url = NULL;
     assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", &url, &e), 0);
-    assert_non_null(strstr(url, "/late_arrivals"));
+    assert_non_null(strstr(url, "/hx_late_arrivals"));
     PGconn *c = PQconnectdb(url);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
-    assert_string_equal(pgfx_scalar(c, "select current_database()"), "late_arrivals");
+    assert_string_equal(pgfx_scalar(c, "select current_database()"), "hx_late_arrivals");
     PQclear(PQexec(c, "create table t (x int)"));
     assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is not null"), "t");
 
@@ -218,7 +224,7 @@ static void test_pgsvc__create_db_env_drop(void **state)
     char **env = NULL;
     assert_int_equal(pgsvc_env(pgfx_svc, "Late Arrivals", &env, &e), 0);
     const char *want[] = {
-        "DATABASE_URL=", "PGHOST=", "PGPORT=", "PGUSER=", "PGDATABASE=late_arrivals",
+        "DATABASE_URL=", "PGHOST=", "PGPORT=", "PGUSER=", "PGDATABASE=hx_late_arrivals",
         "PGPASSWORD="};
     size_t n = 0;
     for (; env[n]; n++)
@@ -243,14 +249,14 @@ static void test_pgsvc__create_db_env_drop(void **state)
     kw[k] = val[k] = NULL;
     c = PQconnectdbParams(kw, val, 0);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
-    assert_string_equal(pgfx_scalar(c, "select current_database()"), "late_arrivals");
+    assert_string_equal(pgfx_scalar(c, "select current_database()"), "hx_late_arrivals");
     PQfinish(c);
     pgsvc_env_free(env);
 
     assert_int_equal(pgsvc_drop_db(pgfx_svc, "Late Arrivals", &e), 0);
     assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &c, &e), 0);
     assert_string_equal(
-        pgfx_scalar(c, "select count(*) from pg_database where datname = 'late_arrivals'"), "0");
+        pgfx_scalar(c, "select count(*) from pg_database where datname = 'hx_late_arrivals'"), "0");
     PQfinish(c);
     assert_int_not_equal(pgsvc_connect(pgfx_svc, "Late Arrivals", &c, &e), 0);
     assert_int_equal(e.code, HX_EINFRA);
