@@ -514,6 +514,54 @@ static void test_cost__shipped_sheet_numbers(void **state)
     }
 }
 
+/* The naive-vs-setbased question, deterministic: under every shipped sheet and the ecommerce
+ * pack's scale (2M records a day, a run = a week of drops), a solution that needs more CPU and
+ * wall time for the same input costs more a month, and more sink data costs more too - each
+ * line moves with the figure that drives it. The run transcript compares real runs, whose
+ * timings are too noisy on a shared machine to assert a direction on. */
+static void test_cost__deltas_follow_usage(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cost-models", src_root());
+    const char *names[3] = {"aws-us-east-1", "gcp-us-central1", "azure-eastus"};
+    plan_scale sc = {.records_per_day = 2e6, .runs_per_day = 1.0 / 7};
+    /* measured shapes of the pack's baseline: 16,000 input records, 7 invocations */
+    cost_usage lean = {.cpu_seconds = 0.8, .wall_seconds = 1.5, .invocations = 7,
+                       .peak_rss_bytes = 15000000, .mean_rss_bytes = 8000000,
+                       .storage_bytes = 2000000, .db_instance_seconds = 4,
+                       .input_records = 16000, .correct_output_records = 14000};
+    cost_usage heavy = lean;
+    heavy.cpu_seconds = 1.4;
+    heavy.wall_seconds = 5.5;
+    heavy.db_instance_seconds = 8;
+    cost_usage bulky = lean;
+    bulky.storage_bytes = 3000000;
+    for (int i = 0; i < 3; i++) {
+        cost_model *m = NULL;
+        hx_err e = {0};
+        if (cost_model_load_named(names[i], dir, &m, &e)) fail_msg("%s", e.msg);
+        cost_breakdown a, b, c;
+        assert_int_equal(cost_price(m, &lean, &sc, &a, &e), 0);
+        assert_int_equal(cost_price(m, &heavy, &sc, &b, &e), 0);
+        assert_int_equal(cost_price(m, &bulky, &sc, &c, &e), 0);
+        assert_true(a.projected && b.projected && c.projected);
+        if (!(b.monthly > a.monthly))
+            fail_msg("%s: more CPU and wall cost no more a month (%g vs %g)", names[i], b.monthly,
+                     a.monthly);
+        const cost_line *la = line(&a, COST_R_COMPUTE_VCPU, COST_VIEW_BILLED);
+        const cost_line *lb = line(&b, COST_R_COMPUTE_VCPU, COST_VIEW_BILLED);
+        assert_true(lb->monthly > la->monthly);
+        assert_true(c.monthly > a.monthly);
+        assert_true(line(&c, COST_R_STORAGE, COST_VIEW_NONE)->monthly >
+                    line(&a, COST_R_STORAGE, COST_VIEW_NONE)->monthly);
+        cost_breakdown_release(&a);
+        cost_breakdown_release(&b);
+        cost_breakdown_release(&c);
+        cost_model_free(m);
+    }
+}
+
 static void test_cost__find_search_order(void **state)
 {
     (void)state;
@@ -646,6 +694,7 @@ int main(void)
         cmocka_unit_test(test_cost__load_reports_missing_file),
         cmocka_unit_test(test_cost__shipped_sheets_are_complete),
         cmocka_unit_test(test_cost__shipped_sheet_numbers),
+        cmocka_unit_test(test_cost__deltas_follow_usage),
         cmocka_unit_test(test_cost__find_search_order),
         cmocka_unit_test(test_cost__out_of_memory),
         cmocka_unit_test(test_cost__budget_metrics),
