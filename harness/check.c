@@ -744,11 +744,15 @@ static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome
 
 /* ---- row-level comparison against the ledger (diff, quarantine) ---- */
 
-/* An open-addressing map from a key's canonical text to an expected row. */
+/* An open-addressing map from a key's canonical text to an expected row. Without dedup the truth
+ * may hold a key several times (a duplicate copy, a non-unique key), each time with its own
+ * values: every version is kept, and a sink row is matched to a version it equals. */
 typedef struct exp_row {
     char *key;      /* canonical key text, NULL = empty slot */
-    char **vals;    /* canonical values of the compared columns (NULL = SQL NULL) */
-    uint32_t want;  /* how many times the truth has this key */
+    char **vals;    /* canonical values of the compared columns (NULL = SQL NULL), one run of
+                       ncols per version: version v's column c is vals[v * ncols + c] */
+    uint8_t *used;  /* per version, when want > 1: a sink row has been matched to it */
+    uint32_t want;  /* how many times the truth has this key (its versions) */
     uint32_t got;   /* how many times the sink had it */
 } exp_row;
 
@@ -786,10 +790,33 @@ static exp_row *map_find(exp_map *m, const char *key, bool insert)
     }
     if (!insert)
         return NULL;
-    m->slots[h].key = hx_strdup(key);
-    m->slots[h].vals = hx_calloc(m->ncols ? m->ncols : 1, sizeof(char *));
+    char *k = hx_strdup(key);
+    char **vals = hx_calloc(m->ncols ? m->ncols : 1, sizeof(char *));
+    if (!k || !vals) {
+        hx_free(k);
+        hx_free(vals);
+        return NULL;
+    }
+    m->slots[h].key = k;
+    m->slots[h].vals = vals;
     m->n++;
     return &m->slots[h];
+}
+
+/* Room for one more version of row (its values NULL, not used). False when out of memory. */
+static bool map_add_version(exp_map *m, exp_row *row)
+{
+    size_t nv = (size_t)row->want + 1, nc = m->ncols ? m->ncols : 1;
+    char **vals = hx_realloc(row->vals, nv * nc * sizeof *vals);
+    if (!vals) return false;
+    row->vals = vals;
+    memset(vals + (nv - 1) * nc, 0, nc * sizeof *vals);
+    uint8_t *used = hx_realloc(row->used, nv);
+    if (!used) return false;
+    if (!row->used) memset(used, 0, nv);
+    used[nv - 1] = 0;
+    row->used = used;
+    return true;
 }
 
 static void map_release(exp_map *m)
@@ -798,9 +825,11 @@ static void map_release(exp_map *m)
         if (!m->slots[i].key)
             continue;
         hx_free(m->slots[i].key);
-        for (size_t c = 0; c < m->ncols; c++)
+        size_t nv = m->slots[i].want ? m->slots[i].want : 1;
+        for (size_t c = 0; c < nv * m->ncols; c++)
             hx_free(m->slots[i].vals[c]);
         hx_free(m->slots[i].vals);
+        hx_free(m->slots[i].used);
     }
     hx_free(m->slots);
     memset(m, 0, sizeof *m);
@@ -846,13 +875,25 @@ static int load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, cons
         }
         if (dedup && row->want && !q->sub.dedup_last)
             continue;
-        if (!dedup || !row->want)
-            row->want++;
+        size_t ver = 0; /* dedup keeps one version: the last one overwrites it */
+        if (!dedup || !row->want) {
+            if (row->want && !map_add_version(m, row)) {
+                rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
+                break;
+            }
+            ver = row->want++;
+        }
+        char **dst = row->vals + ver * ncols;
         for (size_t c = 0; c < ncols; c++) {
             const char *v = canon_truth(&ds->cols[cols[c]], &r->vals[cols[c]], vb, sizeof vb);
-            hx_free(row->vals[c]);
-            row->vals[c] = v ? hx_strdup(v) : NULL;
+            hx_free(dst[c]);
+            dst[c] = v ? hx_strdup(v) : NULL;
+            if (v && !dst[c]) {
+                rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
+                break;
+            }
         }
+        if (rc < 0) break;
     }
     gen_cursor_release(&cur);
     return rc < 0 ? rc : 0;
@@ -893,14 +934,31 @@ static void diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn
         return;
     }
     row->got++;
-    bool differs = false;
     char vb[64];
+    /* The version this row stands for: one it equals, else the first one still unmatched. */
+    char **want = row->vals;
+    if (row->want > 1) {
+        size_t pick = SIZE_MAX;
+        for (size_t v = 0; v < row->want; v++) {
+            if (row->used[v]) continue;
+            if (pick == SIZE_MAX) pick = v;
+            size_t cc = 0;
+            while (cc < d->ncols && same(val(ud, cc, vb, sizeof vb), row->vals[v * d->ncols + cc]))
+                cc++;
+            if (cc == d->ncols) {
+                pick = v;
+                break;
+            }
+        }
+        row->used[pick] = 1;
+        want = row->vals + pick * d->ncols;
+    }
+    bool differs = false;
     for (size_t cc = 0; cc < d->ncols; cc++) {
         const char *v = val(ud, cc, vb, sizeof vb);
-        if (same(v, row->vals[cc])) continue;
+        if (same(v, want[cc])) continue;
         if (!differs && d->s_mis++ < d->max) {
-            const char *cells[] = {"mismatch", key, d->ds->cols[d->cols[cc]].name, row->vals[cc],
-                                   v};
+            const char *cells[] = {"mismatch", key, d->ds->cols[d->cols[cc]].name, want[cc], v};
             sample_row(o, cells);
         }
         differs = true;

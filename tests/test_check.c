@@ -350,6 +350,59 @@ static void test_check__file_by_key(void **state)
     }
 }
 
+/* Without dedup the truth holds every version of a key: a file with each emission, original and
+ * changed copy, in any order, is right; a file with only one of them lacks the other. */
+static void test_check__file_by_key_every_version(void **state)
+{
+    fx *f = *state;
+    plan_dataset *d = &f->s->datasets[0];
+    plan_fault *dup = fx_fault(d, PLAN_F_DUPLICATE, 0.2, -1);
+    dup->changed = 1;
+    dup->gap = 5;
+    gen_free(f->g);
+    hx_err e = {0};
+    assert_int_equal(gen_new(f->s, &f->g, &e), 0);
+    f->ctx.g = f->g;
+    plan_check c = file_check("all.csv");
+    c.expect = rows_query();
+    c.key = "id";
+    /* every emission, copies first: a copy must not be held against its original's values */
+    hx_buf b;
+    hx_buf_init(&b);
+    fmt_header(&b, d, PLAN_FMT_CSV, 0);
+    gen_record r;
+    assert_int_equal(gen_record_init(&r, d->ncols), 0);
+    uint64_t copies = 0;
+    for (int pass = 1; pass >= 0; pass--)
+        for (uint64_t id = 0; id < d->rows; id++) {
+            if (pass && !gen_fault_hits(f->g, 0, id, PLAN_F_DUPLICATE)) continue;
+            assert_int_equal(gen_record_at(f->g, 0, id, (uint32_t)pass, &r, &e), 0);
+            copies += pass;
+            fmt_record(&b, d, PLAN_FMT_CSV, &r);
+        }
+    assert_true(copies > 10);
+    put_file(f, "all.csv", b.data);
+    chk_outcome o = run(f, &c);
+    if (o.status != CHK_PASS) fail_msg("%s (%s)", o.message, o.actual);
+    chk_outcome_release(&o);
+    /* the originals alone: each changed copy is a missing row, nothing mismatches */
+    hx_buf_clear(&b);
+    fmt_header(&b, d, PLAN_FMT_CSV, 0);
+    for (uint64_t id = 0; id < d->rows; id++) {
+        assert_int_equal(gen_record_at(f->g, 0, id, 0, &r, &e), 0);
+        fmt_record(&b, d, PLAN_FMT_CSV, &r);
+    }
+    put_file(f, "all.csv", b.data);
+    o = run(f, &c);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_int_equal(o.missing, copies);
+    assert_int_equal(o.mismatched, 0);
+    assert_int_equal(o.extra, 0);
+    chk_outcome_release(&o);
+    gen_record_release(&r);
+    hx_buf_release(&b);
+}
+
 /* Values are compared by meaning: 12.5 is 12.50, "t" is true, a timestamp may be written with a
  * space and +00; a JSON key left out is a NULL; a CSV file without a compared column fails. */
 static void test_check__file_canonical_values(void **state)
@@ -417,6 +470,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check__file_row_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check__file_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check__file_by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check__file_by_key_every_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check__file_canonical_values, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
