@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -295,6 +296,109 @@ int kafkasvc_watermarks(kafkasvc *svc, const char *topic, int32_t partition, int
                        "kafka at '%s': watermarks of '%s' [%d]: %s", svc->bootstrap, topic,
                        (int)partition, rd_kafka_err2str(err));
     return 0;
+}
+
+int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, int timeout_ms,
+                     kafkasvc_msg_fn fn, void *ud, kafkasvc_consumed *out, hx_err *e)
+{
+    kafkasvc_consumed got = {0};
+    if (out) *out = got;
+    if (!max_messages) max_messages = 10000000;
+    if (timeout_ms <= 0) timeout_ms = 60000;
+    int parts = kafkasvc_topic_partitions(svc, topic, e);
+    if (parts < 0) return parts;
+    int64_t *low = hx_calloc((size_t)parts, sizeof *low), *high = hx_calloc((size_t)parts, sizeof *high);
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(parts);
+    rd_kafka_t *rk = NULL;
+    int rc = 0, open = 0;
+    if (!low || !high || !tp) {
+        rc = hx_fail(e, HX_ENOMEM, "kafka: out of memory");
+        goto done;
+    }
+    for (int p = 0; p < parts; p++) {
+        if ((rc = kafkasvc_watermarks(svc, topic, p, &low[p], &high[p], e))) goto done;
+        got.trimmed += low[p];
+        if (high[p] > low[p]) {
+            rd_kafka_topic_partition_list_add(tp, topic, p)->offset = low[p];
+            open++;
+        }
+    }
+    got.partitions = parts;
+    if (!open) goto done;
+    char errstr[512], group[96];
+    /* A group of its own: nothing the solution's consumers commit is touched or reused. */
+    snprintf(group, sizeof group, "hx-check-%ld-%lld", (long)getpid(), (long long)hx_now_ns());
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *kv[][2] = {
+        {"bootstrap.servers", svc->bootstrap}, {"group.id", group},
+        {"client.id", "harness-check"},        {"enable.auto.commit", "false"},
+        {"enable.partition.eof", "true"},      {"log.connection.close", "false"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            rc = hx_fail(e, HX_EINFRA, "kafka: consumer setting %s: %s", kv[i][0], errstr);
+            goto done;
+        }
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_opaque(conf, svc);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rc = hx_fail(e, HX_EINFRA, "kafka: cannot create a consumer: %s", errstr);
+        goto done;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(rk, tp);
+    if (err) {
+        rc = hx_fail(e, HX_EINFRA, "kafka at '%s': cannot read '%s': %s", svc->bootstrap, topic,
+                     rd_kafka_err2str(err));
+        goto done;
+    }
+    int64_t deadline = hx_now_ns() + (int64_t)timeout_ms * 1000000;
+    while (open > 0) {
+        if (hx_now_ns() > deadline) {
+            rc = hx_fail(e, HX_EINFRA,
+                         "kafka at '%s': reading '%s' took longer than %d ms (%llu messages read, "
+                         "%d partitions unfinished)",
+                         svc->bootstrap, topic, timeout_ms, (unsigned long long)got.messages, open);
+            goto done;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m) continue;
+        int32_t p = m->partition;
+        bool in = m->rkt && p >= 0 && p < parts;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (in && high[p] >= 0 && m->offset >= high[p]) high[p] = -1, open--;
+        } else if (m->err) {
+            rc = hx_fail(e, HX_EINFRA, "kafka at '%s': reading '%s': %s", svc->bootstrap, topic,
+                         rd_kafka_message_errstr(m));
+        } else if (in && high[p] >= 0 && m->offset < high[p]) {
+            if (got.messages >= max_messages) {
+                rc = hx_fail(e, HX_EINFRA,
+                             "kafka: topic '%s' holds more than %llu messages, the most a check "
+                             "reads",
+                             topic, (unsigned long long)max_messages);
+            } else {
+                kafkasvc_msg km = {p, m->offset, m->key, m->key_len, m->payload, m->len};
+                got.messages++;
+                got.bytes += m->key_len + m->len;
+                if (!fn(ud, &km)) open = 0;
+                if (m->offset + 1 >= high[p]) high[p] = -1, open--;
+            }
+        }
+        rd_kafka_message_destroy(m);
+        if (rc) goto done;
+    }
+done:
+    if (rk) {
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+    }
+    if (tp) rd_kafka_topic_partition_list_destroy(tp);
+    hx_free(low);
+    hx_free(high);
+    if (out) *out = got;
+    return rc;
 }
 
 static int need_mock(kafkasvc *svc, const char *what, hx_err *e)

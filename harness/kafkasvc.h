@@ -79,6 +79,36 @@ int kafkasvc_topic_partitions(kafkasvc *svc, const char *name, hx_err *e);
 int kafkasvc_watermarks(kafkasvc *svc, const char *topic, int32_t partition, int64_t *low,
                         int64_t *high, hx_err *e);
 
+/* One message handed to a kafkasvc_consume callback; pointers live until the callback returns. */
+typedef struct kafkasvc_msg {
+    int32_t partition; /* partition it was read from */
+    int64_t offset;    /* its offset there */
+    const void *key;   /* key bytes, NULL when the message has no key */
+    size_t key_len;    /* key length */
+    const void *value; /* value bytes, NULL for a tombstone */
+    size_t value_len;  /* value length */
+} kafkasvc_msg;
+
+/* Called per message; return false to stop reading (kafkasvc_consume then returns 0). */
+typedef bool (*kafkasvc_msg_fn)(void *ud, const kafkasvc_msg *m);
+
+/* What kafkasvc_consume read. */
+typedef struct kafkasvc_consumed {
+    uint64_t messages; /* messages handed to the callback */
+    uint64_t bytes;    /* their key + value bytes */
+    int64_t trimmed;   /* messages below the partitions' low watermarks (gone from the log before
+                          the read: the mock's 5 MiB limit, or a real cluster's retention) */
+    int32_t partitions;/* partitions read */
+} kafkasvc_consumed;
+
+/* Read the whole topic as it is now: every partition from its low to its high watermark (taken
+ * when the call starts; later messages are not waited for), with a fresh consumer of its own
+ * (assigned partitions, no group offsets committed). Stops with HX_EINFRA after max_messages (0 =
+ * 10M) or timeout_ms (0 = 60000) with a message saying which limit, and HX_EUSAGE when the topic
+ * does not exist. out may be NULL. Returns 0 or a negative hx code. */
+int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, int timeout_ms,
+                     kafkasvc_msg_fn fn, void *ud, kafkasvc_consumed *out, hx_err *e);
+
 /* Fault injection, mock only (HX_EUSAGE on a real cluster). broker_id is 1..brokers, or -1 for
  * every broker. A broker that is down closes its connections and refuses new ones; it keeps its
  * data and comes back with kafkasvc_broker_up. */

@@ -1,6 +1,6 @@
 /* replay.h - the replayers: push a dataset's emissions into a source as a producer would, one
  * step of the replay plan at a time (DESIGN §4): landing files (replay_files.c) and PostgreSQL
- * tables (replay_pg.c). Kafka lives in its own module.
+ * tables (replay_pg.c), and Kafka topics (replay_kafka.c; the cluster itself is kafkasvc's).
  *
  * Records are serialised by fmt (CSV, with schema drift and corruption applied) and, for
  * PostgreSQL, that CSV line is split back into fields, so a table holds exactly what the landing
@@ -69,6 +69,18 @@ int replay_files(gen *g, size_t ds, const plan_step *st, const char *landing_dir
  * HX_ENOMEM or the generator's error. */
 int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batch,
               replay_stats *out, hx_err *e);
+
+/* Produce dataset ds into Kafka topic `topic` (created beforehand, e.g. by kafkasvc) on the
+ * cluster at `bootstrap`, batch -1 = every batch. One message per emission, as a producer would
+ * send it: value = the record's JSONL line without its '\n' (the bytes `harness gen --format
+ * jsonl` writes, drift and corruption included; out->sha256 covers the lines with their '\n', so
+ * it equals that file's), key = the text of column st->key_col (else the dataset's key; no key
+ * when NULL or none), header harness-id = the record id. acks=all, no idempotence; st->rate > 0
+ * paces sends at that many records per second. Returns when every record is acknowledged: 0, or
+ * HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or the generator's
+ * error. */
+int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
+                 int64_t batch, replay_stats *out, hx_err *e);
 
 /* The file name replay_files writes for batch b (-1: the single-file name) into buf. */
 void replay_file_name(const plan_dataset *d, const plan_step *st, int64_t b, char *buf, size_t n);

@@ -1,0 +1,160 @@
+/* replay_kafka.c - a dataset into a Kafka topic through a real librdkafka producer. See replay.h. */
+#include "replay.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "fmt.h"
+
+/* Delivery outcomes, written by librdkafka's callback (on our thread, inside poll/flush). */
+typedef struct delivery {
+    uint64_t ok, failed;
+    rd_kafka_resp_err_t first_err;
+} delivery;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    (void)rk;
+    delivery *d = opaque;
+    if (m->err) {
+        if (!d->failed++) d->first_err = m->err;
+    } else {
+        d->ok++;
+    }
+}
+
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (getenv("HARNESS_KAFKA_LOG")) fprintf(stderr, "harness: kafka: %d %s: %s\n", level, fac, buf);
+}
+
+static rd_kafka_t *producer(const char *bootstrap, delivery *d, char *errstr, size_t n)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    /* acks=all and no idempotence: what a plain, careful producer sends. Without a key, spread
+     * records one by one over the partitions, so a mock topic sized for the volume is not
+     * trimmed (kafkasvc.h). */
+    const char *kv[][2] = {
+        {"bootstrap.servers", bootstrap},      {"client.id", "harness-replay"},
+        {"acks", "all"},                       {"enable.idempotence", "false"},
+        {"linger.ms", "5"},                    {"sticky.partitioning.linger.ms", "0"},
+        {"queue.buffering.max.messages", "100000"}, {"message.timeout.ms", "60000"},
+        {"log.connection.close", "false"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, n) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    rd_kafka_conf_set_opaque(conf, d);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, n);
+    if (!rk) rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+/* Sleep until the monotonic time t_ns. */
+static void sleep_until(int64_t t_ns)
+{
+    int64_t d = t_ns - hx_now_ns();
+    if (d <= 0) return;
+    struct timespec ts = {.tv_sec = d / 1000000000, .tv_nsec = d % 1000000000};
+    nanosleep(&ts, NULL);
+}
+
+int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
+                 int64_t batch, replay_stats *out, hx_err *e)
+{
+    memset(out, 0, sizeof *out);
+    const plan_dataset *d = &gen_scenario(g)->datasets[ds];
+    int key_col = st->key_col >= 0 ? st->key_col : d->key_col;
+    delivery dv = {0};
+    char errstr[512];
+    rd_kafka_t *rk = producer(bootstrap, &dv, errstr, sizeof errstr);
+    if (!rk) return hx_fail(e, HX_EINFRA, "kafka replay: cannot create a producer: %s", errstr);
+    hx_buf val, key;
+    hx_buf_init(&val);
+    hx_buf_init(&key);
+    hx_sha256 sha;
+    hx_sha256_init(&sha);
+    gen_cursor c;
+    int rc = gen_cursor_init(&c, g, ds, batch, e);
+    if (rc) {
+        rd_kafka_destroy(rk);
+        return rc;
+    }
+    int64_t t0 = hx_now_ns();
+    int64_t last_batch = -1;
+    const gen_record *r;
+    while ((rc = gen_cursor_next(&c, &r, e)) == 1) {
+        if (st->rate > 0) sleep_until(t0 + (int64_t)((double)out->rows * 1e9 / st->rate));
+        hx_buf_clear(&val);
+        hx_buf_clear(&key);
+        bool has_key = key_col >= 0 && !r->vals[key_col].null;
+        if (!fmt_record(&val, d, PLAN_FMT_JSONL, r) ||
+            (has_key && !fmt_value(&key, &d->cols[key_col], &r->vals[key_col]))) {
+            rc = hx_fail(e, HX_ENOMEM, "out of memory");
+            break;
+        }
+        /* The message is the JSONL line without its line break (a truncated record stays cut). */
+        size_t vlen = val.len && val.data[val.len - 1] == '\n' ? val.len - 1 : val.len;
+        hx_sha256_update(&sha, val.data, val.len);
+        char id[24];
+        int idlen = snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
+        for (;;) {
+            rd_kafka_resp_err_t err = rd_kafka_producev(
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_VALUE(val.data, vlen),
+                RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
+                RD_KAFKA_V_HEADER("harness-id", id, idlen), RD_KAFKA_V_END);
+            if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                rd_kafka_poll(rk, 50);
+                continue;
+            }
+            if (err)
+                rc = hx_fail(e, HX_EINFRA, "kafka replay into '%s': record %llu: %s", topic,
+                             (unsigned long long)r->id, rd_kafka_err2str(err));
+            break;
+        }
+        if (rc < 0) break;
+        rd_kafka_poll(rk, 0);
+        out->rows++;
+        out->bytes += vlen + (has_key ? key.len : 0);
+        out->corrupt += r->corrupt != 0;
+        if ((int64_t)r->batch != last_batch) {
+            out->batches++;
+            last_batch = r->batch;
+        }
+    }
+    gen_cursor_release(&c);
+    /* acks=all: the step ends when every record is acknowledged, so the solution that runs next
+     * finds them all. */
+    if (rc >= 0) {
+        rd_kafka_resp_err_t ferr = rd_kafka_flush(rk, 120000);
+        if (ferr)
+            rc = hx_fail(e, HX_EINFRA,
+                         "kafka replay into '%s': %d records still unacknowledged after 120 s",
+                         topic, rd_kafka_outq_len(rk));
+        else if (dv.failed)
+            rc = hx_fail(e, HX_EINFRA,
+                         "kafka replay into '%s': %llu of %llu records were not delivered (first "
+                         "error: %s); the broker refused or was down longer than the producer "
+                         "retries (60 s)",
+                         topic, (unsigned long long)dv.failed, (unsigned long long)out->rows,
+                         rd_kafka_err2str(dv.first_err));
+        else
+            rc = 0;
+    }
+    rd_kafka_destroy(rk);
+    hx_sha256_final(&sha, out->sha256);
+    out->seconds = (double)(hx_now_ns() - t0) / 1e9;
+    hx_buf_release(&val);
+    hx_buf_release(&key);
+    return rc;
+}
