@@ -19,7 +19,8 @@
 /* ZIPF foreign keys: buckets of the guide table that saves most rows their pow(). */
 #define ZIPF_BITS 16
 #define ZIPF_BUCKETS (1u << ZIPF_BITS)
-#define ZIPF_SLOW UINT32_MAX /* this bucket straddles two parents: compute */
+#define ZIPF_BLOCK_BITS 6 /* buckets that share one base parent */
+#define ZIPF_SLOW 0xffu   /* the delta of a bucket that straddles two parents: compute */
 /* CATEGORICAL columns: buckets of the guide table that starts each row's search. */
 #define CAT_BITS 8
 
@@ -40,10 +41,13 @@ typedef struct gen_col {
     double pow10;   /* 10^scale */
     /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
      * computed once instead of a pow() per row. */
-    double zipf_a;      /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
-    double zipf_e;      /* 1 / (1 - skew) */
-    uint32_t *zipf_tab; /* per bucket of draws (ZIPF_BITS top bits): the parent every draw in it
-                           maps to, or ZIPF_SLOW; NULL for small datasets (see zipf_table) */
+    double zipf_a; /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
+    double zipf_e; /* 1 / (1 - skew) */
+    /* The guide table (see zipf_table), NULL for small datasets: a bucket's parent is its block's
+     * base plus its delta. A byte per bucket keeps the table (68 KiB) in cache: rows hit it at
+     * random, and a 4-byte parent per bucket (256 KiB) made every lookup a cache miss. */
+    uint32_t *zipf_base; /* per block of 2^ZIPF_BLOCK_BITS buckets; owns zipf_delta too */
+    uint8_t *zipf_delta; /* per bucket of draws (ZIPF_BITS top bits), or ZIPF_SLOW */
 } gen_col;
 
 typedef struct gen_fault {
@@ -278,17 +282,26 @@ static uint64_t zipf_pid(double r, uint64_t prows)
  * for its 2^16 pow() calls. Returns false on OOM. */
 static bool zipf_table(gen_col *gc, double skew, uint64_t rows, uint64_t prows)
 {
-    if (rows < 8 * (uint64_t)ZIPF_BUCKETS || prows >= ZIPF_SLOW) return true;
-    gc->zipf_tab = hx_malloc(ZIPF_BUCKETS * sizeof *gc->zipf_tab);
-    if (!gc->zipf_tab) return false;
+    enum { BLOCK = 1u << ZIPF_BLOCK_BITS, NBLOCKS = ZIPF_BUCKETS / BLOCK };
+    if (rows < 8 * (uint64_t)ZIPF_BUCKETS || prows >= UINT32_MAX) return true;
+    gc->zipf_base = hx_malloc(NBLOCKS * sizeof *gc->zipf_base + ZIPF_BUCKETS);
+    if (!gc->zipf_base) return false;
+    gc->zipf_delta = (uint8_t *)(gc->zipf_base + NBLOCKS);
     double r_hi = zipf_r(gc, skew, 0.0);
-    for (uint32_t b = 0; b < ZIPF_BUCKETS; b++) {
-        double r_lo = r_hi;
-        r_hi = zipf_r(gc, skew, (double)(b + 1) * (1.0 / ZIPF_BUCKETS));
-        double lo = fmin(r_lo, r_hi) * (1.0 - 1e-12), hi = fmax(r_lo, r_hi) * (1.0 + 1e-12);
-        uint64_t p = zipf_pid(lo, prows);
-        gc->zipf_tab[b] =
-            isfinite(lo) && isfinite(hi) && p == zipf_pid(hi, prows) ? (uint32_t)p : ZIPF_SLOW;
+    for (uint32_t k = 0; k < NBLOCKS; k++) {
+        uint64_t p[BLOCK], base = UINT64_MAX; /* UINT64_MAX: this bucket is slow */
+        for (uint32_t i = 0; i < BLOCK; i++) {
+            double r_lo = r_hi;
+            r_hi = zipf_r(gc, skew, (double)(k * BLOCK + i + 1) * (1.0 / ZIPF_BUCKETS));
+            double lo = fmin(r_lo, r_hi) * (1.0 - 1e-12), hi = fmax(r_lo, r_hi) * (1.0 + 1e-12);
+            p[i] = zipf_pid(lo, prows);
+            if (!isfinite(lo) || !isfinite(hi) || p[i] != zipf_pid(hi, prows)) p[i] = UINT64_MAX;
+            if (p[i] < base) base = p[i];
+        }
+        gc->zipf_base[k] = base == UINT64_MAX ? 0 : (uint32_t)base;
+        for (uint32_t i = 0; i < BLOCK; i++) /* a parent too far from the base computes too */
+            gc->zipf_delta[k * BLOCK + i] =
+                p[i] != UINT64_MAX && p[i] - base < ZIPF_SLOW ? (uint8_t)(p[i] - base) : ZIPF_SLOW;
     }
     return true;
 }
@@ -300,9 +313,10 @@ static uint64_t fk_parent(const plan_column *col, const gen_col *gc, uint64_t x,
     case PLAN_FK_SPREAD:
         return rows ? (uint64_t)(((unsigned __int128)id * prows) / rows) : 0;
     case PLAN_FK_ZIPF: {
-        if (gc->zipf_tab) {
-            uint32_t p = gc->zipf_tab[x >> (64 - ZIPF_BITS)]; /* the bucket of rng_unit(x) */
-            if (p != ZIPF_SLOW) return p;
+        if (gc->zipf_delta) {
+            uint64_t b = x >> (64 - ZIPF_BITS); /* the bucket of rng_unit(x) */
+            unsigned delta = gc->zipf_delta[b];
+            if (delta != ZIPF_SLOW) return gc->zipf_base[b >> ZIPF_BLOCK_BITS] + delta;
         }
         return zipf_pid(zipf_r(gc, col->u.fk.skew, rng_unit(x)), prows);
     }
@@ -1103,7 +1117,7 @@ void gen_free(gen *g)
         for (size_t c = 0; gd->cols && c < g->s->datasets[di].ncols; c++) {
             hx_free(gd->cols[c].cat_int);
             hx_free(gd->cols[c].cat_len);
-            hx_free(gd->cols[c].zipf_tab);
+            hx_free(gd->cols[c].zipf_base);
         }
         hx_free(gd->cols);
         hx_free(gd->faults);
