@@ -331,6 +331,12 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
                        "solution '%s' has no \"batch\" command; service solutions need a pack "
                        "with streaming sources",
                        c->sol.name);
+    /* The solution runs in its own folder: its paths must be absolute, whatever --out was. */
+    char in_abs[PATH_MAX], out_abs[PATH_MAX];
+    if (!realpath(landing, in_abs))
+        return hx_fail(e, HX_EIO, "cannot resolve '%s': %s", landing, strerror(errno));
+    if (!realpath(outdir, out_abs))
+        return hx_fail(e, HX_EIO, "cannot resolve '%s': %s", outdir, strerror(errno));
     char **pgenv = NULL;
     int rc = pgsvc_env(c->pg, dbname, &pgenv, e);
     if (rc)
@@ -348,9 +354,9 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
         overlay[n++] = pgenv[i];
         overlay[n++] = eq + 1;
     }
-    const char *fixed[] = {"HARNESS_INPUT_DIR", landing,  "HARNESS_OUTPUT_DIR", outdir,
-                           "HARNESS_SCENARIO",  s->name,  "HARNESS_BATCH",      batch_s,
-                           "HARNESS_SEED",      seed_s,   "KAFKA_BOOTSTRAP_SERVERS", ""};
+    const char *fixed[] = {"HARNESS_INPUT_DIR", in_abs,  "HARNESS_OUTPUT_DIR",      out_abs,
+                           "HARNESS_SCENARIO",  s->name, "HARNESS_BATCH",           batch_s,
+                           "HARNESS_SEED",      seed_s,  "KAFKA_BOOTSTRAP_SERVERS", ""};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         overlay[n++] = fixed[i];
     for (size_t i = 0; i < c->sol.n_env && n < 124; i++) {
