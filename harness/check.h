@@ -41,6 +41,16 @@ typedef struct chk_outcome {
  * Fills out like chk_run does. */
 typedef void (*chk_plugin_fn)(void *ud, const plan_check *c, chk_outcome *out);
 
+/* Topic checks read messages through this pair, bound by the run loop to its Kafka cluster (so
+ * this module needs no Kafka client and tests can feed messages). A chk_topic_fn calls each() for
+ * every message of the scenario's topic `topic` as it is now (from the beginning to the end of
+ * every partition, any order), stopping when each() returns false; it returns 0, or a negative hx
+ * code with e filled (the check then errors with that message). Values are untrusted bytes. */
+typedef bool (*chk_msg_fn)(void *ud, int32_t partition, int64_t offset, const char *value,
+                           size_t len);
+typedef int (*chk_topic_fn)(void *ud, const char *topic, chk_msg_fn each, void *each_ud,
+                            hx_err *e);
+
 typedef struct chk_ctx {
     PGconn *conn;              /* the scenario's sink database (may be NULL: SQL checks error) */
     gen *g;                    /* generator of the scenario, for ledger expectations */
@@ -50,6 +60,8 @@ typedef struct chk_ctx {
     size_t max_samples;        /* sample rows per category, 0 = 10 */
     chk_plugin_fn plugin;      /* runs PLUGIN checks; NULL = they are skipped with a reason */
     void *plugin_ud;           /* passed to plugin */
+    chk_topic_fn topic;        /* reads topics; NULL = topic checks are skipped with a reason */
+    void *topic_ud;            /* passed to topic */
 } chk_ctx;
 
 /* Run check c. Never fails as a function: every problem becomes the outcome's status and message
