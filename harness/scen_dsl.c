@@ -660,6 +660,17 @@ static void parse_column(lua_State *L, int t, plan_dataset *d, size_t ci, int uv
     }
 }
 
+/* " (did you mean 'x'?)" for a column name d lacks, or "". */
+static const char *column_hint(const plan_dataset *d, const char *col, char *dm, size_t n)
+{
+    const char *names[64];
+    size_t nn = 0;
+    for (size_t j = 0; j < d->ncols && nn < 63; j++)
+        names[nn++] = d->cols[j].name;
+    names[nn] = NULL;
+    return did_you_mean(col, names, dm, n);
+}
+
 static const char *const dataset_keys[] = {"rows",    "key", "time", "batches",
                                            "columns", "row", NULL};
 
@@ -2358,11 +2369,17 @@ static int l_scenario(lua_State *L)
                              plan_check_kind_name(c->kind), d->name);
                 c->key = ldup(L, d->cols[d->key_col].name);
             }
-            if (c->kind == PLAN_CHK_DIFF)
-                for (size_t j = 0; j < c->ncolumns; j++)
-                    if (plan_dataset_column(d, c->columns[j]) < 0)
-                        raise_at(L, c->where, "diff.columns: dataset '%s' has no column '%s'",
-                                 d->name, c->columns[j]);
+            /* diff and file look the key and the compared columns up in the dataset. */
+            const char *kn = plan_check_kind_name(c->kind);
+            char dm[80];
+            bool by_key = c->kind == PLAN_CHK_DIFF || (c->kind == PLAN_CHK_FILE && c->key);
+            if (by_key && c->key && plan_dataset_column(d, c->key) < 0)
+                raise_at(L, c->where, "%s.key: dataset '%s' has no column '%s'%s", kn, d->name,
+                         c->key, column_hint(d, c->key, dm, sizeof dm));
+            for (size_t j = 0; by_key && j < c->ncolumns; j++)
+                if (plan_dataset_column(d, c->columns[j]) < 0)
+                    raise_at(L, c->where, "%s.columns: dataset '%s' has no column '%s'%s", kn,
+                             d->name, c->columns[j], column_hint(d, c->columns[j], dm, sizeof dm));
         }
         lua_pop(L, 1);
     }

@@ -428,6 +428,67 @@ static void test_scen__misuse(void **state)
     expect_misuse(src, 3, "must be a relative folder", NULL);
 }
 
+/* file { path, key, columns, format } reaches the plan: the path as its table, the key, the
+ * compared columns, the format as a parameter. An unknown key on file is named with a hint, and so
+ * is a key or a compared column the expected dataset lacks: harness check finds it, not the run. */
+static void test_scen__file_check(void **state)
+{
+    (void)state;
+    const char *ds = "local d = dataset { rows = 10, key = 'id', columns = {\n"
+                     "  { 'id', 'sequence' }, { 'amount', 'decimal', min = 1, max = 9 } } }\n";
+    char src[2048], path[128];
+    snprintf(src, sizeof src,
+             "%sreturn scenario { name = 'x', datasets = { d = d }, checks = {\n"
+             "  file { path = 'out/d.csv', key = 'id', expect = d:valid():dedup('id', 'last'),\n"
+             "         columns = { 'id', 'amount' }, format = 'csv' },\n"
+             "  file { path = 'out/n.jsonl', equals = 10 } } }\n",
+             ds);
+    snprintf(path, sizeof path, "%s/file_ok.lua", tmpdir);
+    hx_err e = {0};
+    assert_int_equal(hx_write_atomic(path, src, strlen(src), &e), 0);
+    scen *s = NULL;
+    assert_int_equal(scen_new(NULL, &s, &e), 0);
+    if (scen_load_file(s, path, &e) != 0) fail_msg("load failed: %s", e.msg);
+    const plan_scenario *sc = &scen_pack(s)->scenarios[0];
+    const plan_check *c = find_check(sc, "file out/d.csv");
+    assert_int_equal(c->kind, PLAN_CHK_FILE);
+    assert_string_equal(c->table, "out/d.csv");
+    assert_string_equal(c->key, "id");
+    assert_int_equal(c->ncolumns, 2);
+    assert_string_equal(c->columns[0], "id");
+    assert_string_equal(c->columns[1], "amount");
+    assert_int_equal(c->expect.kind, PLAN_EXP_QUERY);
+    assert_int_equal(c->expect.query.agg, PLAN_AGG_ROWS);
+    assert_int_equal(c->expect.query.sub.dedup_col, 0);
+    assert_true(c->expect.query.sub.dedup_last);
+    assert_int_equal(c->nparams, 1);
+    assert_string_equal(c->params[0].key, "format");
+    assert_string_equal(c->params[0].json, "\"csv\"");
+    c = find_check(sc, "file out/n.jsonl");
+    assert_null(c->key);
+    assert_int_equal(c->expect.kind, PLAN_EXP_NUMBER);
+    assert_float_equal(c->expect.number, 10, 0);
+    scen_free(s);
+
+    expect_misuse("local c = file { path = 'o.csv', colums = { 'id' } }\n", 1,
+                  "file: unknown key 'colums'", "(did you mean 'columns'?)");
+    expect_misuse("local c = file { pth = 'o.csv' }\n", 1, "file: unknown key 'pth'",
+                  "(did you mean 'path'?)");
+    expect_misuse("local c = file { key = 'id' }\n", 1, "file.path: required", NULL);
+    snprintf(src, sizeof src,
+             "%sreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  checks = { file { path = 'o.csv', key = 'id', expect = d:valid(),\n"
+             "                    columns = { 'id', 'amout' } } } }\n",
+             ds);
+    expect_misuse(src, 4, "file.columns: dataset 'd' has no column 'amout'",
+                  "(did you mean 'amount'?)");
+    snprintf(src, sizeof src,
+             "%sreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  checks = { file { path = 'o.csv', key = 'idd', expect = d:valid() } } }\n",
+             ds);
+    expect_misuse(src, 4, "file.key: dataset 'd' has no column 'idd'", "(did you mean 'id'?)");
+}
+
 static void test_scen__sandbox(void **state)
 {
     (void)state;
@@ -625,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_scen__row_function),
         cmocka_unit_test(test_scen__row_function_errors),
         cmocka_unit_test(test_scen__misuse),
+        cmocka_unit_test(test_scen__file_check),
         cmocka_unit_test(test_scen__sandbox),
         cmocka_unit_test(test_scen__endless_loop),
         cmocka_unit_test(test_scen__memory_bomb),
