@@ -1492,7 +1492,8 @@ static bool file_path(const chk_ctx *ctx, const char *rel, chk_outcome *o, char 
         ok = false;
     } else {
         size_t rl = strlen(root);
-        bool inside = strncmp(real, root, rl) == 0 && (real[rl] == '/' || rl == 1);
+        bool inside =
+            strncmp(real, root, rl) == 0 && (real[rl] == '/' || real[rl] == '\0' || rl == 1);
         if (!inside) {
             setf(&o->actual, "a link to %s", real);
             outcome(o, CHK_FAIL, "%s leads outside the output folder (to %s)", rel, real);

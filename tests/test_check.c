@@ -127,6 +127,12 @@ static void test_check__file_exists(void **state)
     assert_int_equal(o.status, CHK_FAIL);
     assert_string_equal(o.message, "sub is not a regular file");
     chk_outcome_release(&o);
+    /* the folder itself is inside it, and no file */
+    c = file_check(".");
+    o = run(f, &c);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_string_equal(o.message, ". is not a regular file");
+    chk_outcome_release(&o);
 }
 
 static void test_check__file_path_guards(void **state)
