@@ -34,6 +34,8 @@ int cmd_report(int argc, char **argv);
 extern const char report_usage[];
 int cmd_compare(int argc, char **argv);
 extern const char compare_usage[];
+int cmd_merge(int argc, char **argv);
+extern const char merge_usage[];
 /* @cmd-decls-end */
 
 #endif

@@ -60,7 +60,7 @@ static const struct cmd commands[] = {
     {"compare", cmd_compare, compare_usage, "compare two runs: checks, latency, resources, cost, score"},
     {"gen", cmd_gen, gen_usage, "write a scenario's generated data (and its ledger) to CSV or JSONL"},
     {"list", cmd_list, list_usage, "list a pack's scenarios with tags, datasets and row counts"},
-    {"merge", NULL, NULL, "merge shard results into one run"},
+    {"merge", cmd_merge, merge_usage, "merge shard results into one run and render its reports"},
     {"report", cmd_report, report_usage, "render reports from a run.json or journal"},
     {"run", cmd_run, run_usage, "run a challenge pack against a solution and write the reports"},
     /* @cmd-table-end */
