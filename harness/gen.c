@@ -536,6 +536,18 @@ static inline bool draw_hits(const gen_fault *gf, uint64_t id)
     return (rng_draw(gf->key, id, 0) >> 11) < gf->thr;
 }
 
+/* Whether a LATE fault fi that drew a hit on record id applies: only to a non-NULL time that
+ * stays at or after the column's start. */
+static bool late_fits(const gen *g, size_t di, size_t fi, uint64_t id)
+{
+    const plan_dataset *d = &g->s->datasets[di];
+    const gen_fault *gf = &g->ds[di].faults[fi];
+    const plan_column *col = &d->cols[gf->col];
+    const gen_col *gc = &g->ds[di].cols[gf->col];
+    if (col->null_frac > 0 && rng_unit(rng_draw(gc->nkey, id, 0)) < col->null_frac) return false;
+    return ts_value(col, gc, id) - d->faults[fi].delay_us >= col->u.ts.start_us;
+}
+
 /* Whether fault fi hits record id (the original emission's view). Pure in (seed, fi, id). */
 static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
 {
@@ -552,14 +564,8 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
         for (size_t k = 0; k < fi; k++)
             if (d->faults[k].kind == f->kind && draw_hits(&g->ds[di].faults[k], id)) return false;
         return true;
-    case PLAN_F_LATE: {
-        if (!draw_hits(gf, id)) return false;
-        const plan_column *col = &d->cols[gf->col];
-        const gen_col *gc = &g->ds[di].cols[gf->col];
-        if (col->null_frac > 0 && rng_unit(rng_draw(gc->nkey, id, 0)) < col->null_frac)
-            return false;
-        return ts_value(col, gc, id) - f->delay_us >= col->u.ts.start_us;
-    }
+    case PLAN_F_LATE:
+        return draw_hits(gf, id) && late_fits(g, di, fi, id);
     default:
         return draw_hits(gf, id);
     }
@@ -737,11 +743,14 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
     r->corrupt = r->corrupt_asked = 0;
     r->corrupt_col = -1;
     r->changed = false;
-    hx_buf_clear(&r->strings);
-    for (size_t c = 0; c < d->ncols; c++)
-        if (!col_fill(g, d, &d->cols[c], &gd->cols[c], id, true, &r->vals[c], &r->strings,
-                      &r->str_off[c], 0))
-            goto oom;
+    r->strings.len = 0; /* hx_buf_clear, inline */
+    if (r->strings.data) r->strings.data[0] = '\0';
+    const plan_column *cc = d->cols;
+    const gen_col *cg = gd->cols;
+    gen_value *cv = r->vals;
+    size_t *co = r->str_off;
+    for (size_t c = 0; c < d->ncols; c++, cc++, cg++, cv++, co++)
+        if (!col_fill(g, d, cc, cg, id, true, cv, &r->strings, co, 0)) goto oom;
     if (r->strings.oom) goto oom;
     if (d->row_hook) {
         char msg[512] = "";
@@ -773,7 +782,7 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
             if (r->batch >= f->at_batch) mark(r, fi, f->kind);
             break;
         case PLAN_F_LATE:
-            if (!fault_hit(g, di, fi, id)) break;
+            if (!draw_hits(gf, id) || !late_fits(g, di, fi, id)) break;
             mark(r, fi, f->kind);
             if (!v->null) v->i -= f->delay_us;
             r->aux[fi] = f->delay_us;
