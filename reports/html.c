@@ -692,8 +692,9 @@ static void put_body(hx_buf *out, const void *ctx)
     }
     hx_buf_puts(out, "</dd></dl></header>");
     if (r->partial)
-        hx_buf_puts(out, "<p class=\"banner\">partial run: rebuilt from the journal; the run did "
-                         "not finish.</p>");
+        hx_buf_puts(out, "<p class=\"banner\">partial run: the run did not finish (rebuilt from a "
+                         "journal, or merged without every shard); scenarios that did not run are "
+                         "not listed.</p>");
     if (r->interrupted)
         hx_buf_puts(out, "<p class=\"banner\">interrupted: the run was stopped before every "
                          "scenario ran.</p>");

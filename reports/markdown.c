@@ -259,7 +259,8 @@ static void put_head(hx_buf *out, const results_run *r)
     hx_buf_printf(out, " \xe2\x80\x94 %s\n\n", results_status_name(r->verdict));
     if (r->partial)
         hx_buf_puts(out,
-                    "> **partial run:** rebuilt from the journal; the run did not finish.\n\n");
+                    "> **partial run:** the run did not finish (rebuilt from a journal, or merged "
+                    "without every shard); scenarios that did not run are not listed.\n\n");
     if (r->interrupted)
         hx_buf_puts(out, "> **interrupted:** the run was stopped before every scenario ran.\n\n");
     if (r->score.scored) {
