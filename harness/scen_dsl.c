@@ -1369,7 +1369,7 @@ static const struct chkdef chkdefs[] = {
     [PLAN_CHK_QUARANTINE] = {PLAN_CHK_QUARANTINE, K("table", "topic", "column", "key", "expect"),
                              0},
     [PLAN_CHK_FILE] = {PLAN_CHK_FILE, K("path", "format", "expect", "equals", "columns", "key"), 0},
-    [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "key", "columns", "format"), 0},
+    [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "expect", "key", "columns", "format"), 0},
     [PLAN_CHK_PRECISION_RECALL] = {PLAN_CHK_PRECISION_RECALL,
                                    K("table", "topic", "column", "expect", "min_precision",
                                      "min_recall"),
@@ -1421,7 +1421,8 @@ static void parse_expect(lua_State *L, int t, int ud, const char *k, plan_check 
     } else if (luaL_testudata(L, -1, T_QUERY)) {
         qobj *q = check_q(L, -1);
         bool rows_ok = c->kind == PLAN_CHK_DIFF || c->kind == PLAN_CHK_QUARANTINE ||
-                       c->kind == PLAN_CHK_FILE || c->kind == PLAN_CHK_PRECISION_RECALL ||
+                       c->kind == PLAN_CHK_FILE || c->kind == PLAN_CHK_TOPIC ||
+                       c->kind == PLAN_CHK_PRECISION_RECALL ||
                        c->kind == PLAN_CHK_PLUGIN;
         if (!q->has_agg && !rows_ok)
             luaL_error(L,
