@@ -30,6 +30,7 @@
 #include "cost.h"
 #include "hist.h"
 #include "hx_config.h"
+#include "kafkasvc.h"
 #include "pgsvc.h"
 #include "rep.h"
 #include "replay.h"
@@ -52,6 +53,8 @@ const char run_usage[] =
     "  -s, --solution DIR      the solution folder (with solution.json)              (required)\n"
     "  -o, --out DIR           where the reports go (default runs/<time>-<pack>, runs/latest)\n"
     "      --pg URL            use this PostgreSQL server instead of a throwaway one\n"
+    "      --kafka HOST:PORT   use this Kafka cluster instead of the in-process mock\n"
+    "                          (topics hx_<scenario>_<topic>; never deleted)\n"
     "      --scenario GLOB     only scenarios whose name matches (repeatable)\n"
     "      --tag TAG           only scenarios with this tag (repeatable)\n"
     "      --phase N           include scenarios up to phase N (default 1; 2 adds the twists)\n"
@@ -76,6 +79,7 @@ struct run_opts {
     const char *solution;
     const char *out;
     const char *pg_url;
+    const char *kafka_url;
     const char **globs;
     size_t nglobs;
     const char **tags;
@@ -257,6 +261,7 @@ struct run_ctx {
     solution_spec sol;
     char *sol_dir;          /* absolute */
     pgsvc *pg;
+    kafkasvc *kafka;        /* started when a selected scenario uses Kafka, else NULL */
     results_run *run;
     cost_model **models;
     size_t nmodels;
@@ -321,6 +326,149 @@ static uint64_t self_peak_rss(void)
     return getrusage(RUSAGE_SELF, &ru) == 0 ? (uint64_t)ru.ru_maxrss * 1024 : 0;
 }
 
+/* The Kafka topic of scenario topic t: hx_<scenario>_<t>. The prefix keeps scenarios sharing one
+ * cluster apart and marks the harness's topics on a --kafka cluster; solutions get it as
+ * KAFKA_TOPIC_PREFIX. */
+static void kafka_topic(const plan_scenario *s, const char *t, char *buf, size_t n)
+{
+    snprintf(buf, n, "hx_%s_%s", s->name, t);
+}
+
+static bool check_on_topic(const plan_check *pc)
+{
+    if (pc->kind == PLAN_CHK_TOPIC) return true;
+    for (size_t i = 0; i < pc->nparams; i++)
+        if (strcmp(pc->params[i].key, "sink") == 0 && strcmp(pc->params[i].json, "\"topic\"") == 0)
+            return true;
+    return false;
+}
+
+static bool kafka_fault_name(const char *f)
+{
+    return f && (strcmp(f, "broker_down") == 0 || strcmp(f, "broker_up") == 0 ||
+                 strcmp(f, "rtt") == 0 || strcmp(f, "request_errors") == 0);
+}
+
+static bool scenario_uses_kafka(const plan_scenario *s)
+{
+    for (size_t i = 0; i < s->nsteps; i++)
+        if ((s->steps[i].kind == PLAN_STEP_INTO && s->steps[i].target == PLAN_TGT_KAFKA) ||
+            (s->steps[i].kind == PLAN_STEP_FAULT && kafka_fault_name(s->steps[i].fault)))
+            return true;
+    for (size_t i = 0; i < s->nchecks; i++)
+        if (check_on_topic(&s->checks[i])) return true;
+    return false;
+}
+
+/* Create one topic for the scenario. On a --kafka cluster a topic left from an earlier run with
+ * messages in it is refused: the harness does not delete topics, and stale messages would make
+ * the checks wrong. */
+static int ensure_topic(struct run_ctx *c, const char *name, int partitions, hx_err *e)
+{
+    int rc = kafkasvc_create_topic(c->kafka, name, partitions, e);
+    if (rc || kafkasvc_is_mock(c->kafka)) return rc;
+    int parts = kafkasvc_topic_partitions(c->kafka, name, e);
+    if (parts < 0) return parts;
+    for (int p = 0; p < parts; p++) {
+        int64_t lo, hi;
+        if ((rc = kafkasvc_watermarks(c->kafka, name, p, &lo, &hi, e))) return rc;
+        if (hi > lo)
+            return hx_fail(e, HX_EUSAGE,
+                           "kafka at '%s': topic '%s' already holds messages (from an earlier "
+                           "run?); harness never deletes topics: delete it yourself "
+                           "(kafka-topics.sh --delete --topic %s) or use a fresh cluster",
+                           kafkasvc_bootstrap(c->kafka), name, name);
+    }
+    return 0;
+}
+
+/* Create the scenario's topics: those it replays into (sized so the mock keeps every record,
+ * unless the step says how many partitions) and those its checks read (as many partitions as
+ * the largest input topic). */
+static int create_topics(struct run_ctx *c, const plan_scenario *s, gen *g, hx_err *e)
+{
+    int most = 1, rc;
+    char name[300];
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const plan_step *st = &s->steps[i];
+        if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA) continue;
+        /* 256 bytes a record: a JSONL line with its key and harness-id header */
+        int parts = st->partitions > 0
+                        ? st->partitions
+                        : (int)kafkasvc_partitions_for(gen_emissions(g, st->dataset), 256);
+        most = parts > most ? parts : most;
+        kafka_topic(s, st->topic, name, sizeof name);
+        if ((rc = ensure_topic(c, name, parts, e))) return rc;
+    }
+    for (size_t i = 0; i < s->nchecks; i++) {
+        if (!check_on_topic(&s->checks[i]) || !s->checks[i].table) continue;
+        kafka_topic(s, s->checks[i].table, name, sizeof name);
+        hx_err probe = {0};
+        if (kafkasvc_topic_partitions(c->kafka, name, &probe) > 0) continue; /* made above */
+        if ((rc = ensure_topic(c, name, most, e))) return rc;
+    }
+    return 0;
+}
+
+/* A source fault of the replay plan on the mock cluster (kafkasvc refuses them on --kafka):
+ * broker_down (every broker; with duration, back up after it), broker_up, rtt (duration = the
+ * added round-trip time, 0 removes it), request_errors (the next 5 Produce and 5 Fetch requests
+ * fail with NOT_LEADER_FOR_PARTITION, retriable, as during a leader election). */
+static int kafka_fault(struct run_ctx *c, const plan_step *st, hx_err *e)
+{
+    if (!c->kafka) return hx_fail(e, HX_EINFRA, "fault '%s': no Kafka cluster was started", st->fault);
+    int rc;
+    if (strcmp(st->fault, "broker_down") == 0) {
+        if ((rc = kafkasvc_broker_down(c->kafka, -1, e)) || !st->sleep_us) return rc;
+        struct timespec ts = {.tv_sec = st->sleep_us / 1000000,
+                              .tv_nsec = (st->sleep_us % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+        return kafkasvc_broker_up(c->kafka, -1, e);
+    }
+    if (strcmp(st->fault, "broker_up") == 0) return kafkasvc_broker_up(c->kafka, -1, e);
+    if (strcmp(st->fault, "rtt") == 0)
+        return kafkasvc_set_rtt(c->kafka, -1, (int)(st->sleep_us / 1000), e);
+    int errs[5] = {6, 6, 6, 6, 6};
+    if ((rc = kafkasvc_request_errors(c->kafka, KAFKASVC_API_PRODUCE, 5, errs, e))) return rc;
+    return kafkasvc_request_errors(c->kafka, KAFKASVC_API_FETCH, 5, errs, e);
+}
+
+/* The checks' topic reader: the scenario's topic, read whole from the cluster. */
+struct topic_reader {
+    struct run_ctx *c;
+    const plan_scenario *s;
+};
+
+struct topic_fwd {
+    chk_msg_fn each;
+    void *ud;
+};
+
+static bool topic_fwd_msg(void *ud, const kafkasvc_msg *m)
+{
+    struct topic_fwd *f = ud;
+    return f->each(f->ud, m->partition, m->offset, m->value, m->value ? m->value_len : 0);
+}
+
+static int read_topic(void *ud, const char *topic, chk_msg_fn each, void *each_ud, hx_err *e)
+{
+    struct topic_reader *tr = ud;
+    char name[300];
+    kafka_topic(tr->s, topic, name, sizeof name);
+    struct topic_fwd f = {each, each_ud};
+    kafkasvc_consumed got;
+    int rc = kafkasvc_consume(tr->c->kafka, name, 0, 120000, topic_fwd_msg, &f, &got, e);
+    if (!rc && got.trimmed > 0)
+        rc = hx_fail(e, HX_EINFRA,
+                     "topic '%s': %lld messages were gone from the log before the check read it "
+                     "(%s): an infrastructure limit, not the solution's data loss; give the topic "
+                     "more partitions",
+                     name, (long long)got.trimmed,
+                     kafkasvc_is_mock(tr->c->kafka) ? "the mock cluster keeps 5 MiB a partition"
+                                                    : "the cluster's retention");
+    return rc;
+}
+
 static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scenario *rs,
                         const char *dbname, const char *landing, const char *outdir,
                         const char *logdir, int batch, struct inv_acc *acc, hx_err *e)
@@ -341,8 +489,9 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
     int rc = pgsvc_env(c->pg, dbname, &pgenv, e);
     if (rc)
         return rc;
-    char batch_s[16], seed_s[32];
+    char batch_s[16], seed_s[32], prefix[300];
     snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
+    kafka_topic(s, "", prefix, sizeof prefix);
     snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)s->seed);
     const char *overlay[128];
     size_t n = 0;
@@ -356,7 +505,9 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
     }
     const char *fixed[] = {"HARNESS_INPUT_DIR", in_abs,  "HARNESS_OUTPUT_DIR",      out_abs,
                            "HARNESS_SCENARIO",  s->name, "HARNESS_BATCH",           batch_s,
-                           "HARNESS_SEED",      seed_s,  "KAFKA_BOOTSTRAP_SERVERS", ""};
+                           "HARNESS_SEED",      seed_s,
+                           "KAFKA_BOOTSTRAP_SERVERS", c->kafka ? kafkasvc_bootstrap(c->kafka) : "",
+                           "KAFKA_TOPIC_PREFIX", c->kafka ? prefix : ""};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         overlay[n++] = fixed[i];
     for (size_t i = 0; i < c->sol.n_env && n < 124; i++) {
@@ -471,10 +622,13 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
             const plan_dataset *ds = &s->datasets[st->dataset];
             bool interleave = st->per_batch && i + 1 < s->nsteps &&
                               s->steps[i + 1].kind == PLAN_STEP_RUN;
-            if (st->target == PLAN_TGT_KAFKA)
-                return hx_fail(e, HX_EUSAGE,
-                               "%s: kafka replay is not built in this version of harness",
-                               st->where ? st->where : s->name);
+            char topic[300];
+            if (st->target == PLAN_TGT_KAFKA) {
+                if (!c->kafka)
+                    return hx_fail(e, HX_EINFRA, "%s: no Kafka cluster was started",
+                                   st->where ? st->where : s->name);
+                kafka_topic(s, st->topic, topic, sizeof topic);
+            }
             uint32_t nb = st->per_batch ? gen_batches(g, st->dataset) : 1;
             for (uint32_t b = 0; b < nb && !interrupted; b++) {
                 replay_stats rst;
@@ -482,6 +636,9 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
                 int64_t batch = st->per_batch ? (int64_t)b : -1;
                 int rc = st->target == PLAN_TGT_FILES
                              ? replay_files(g, st->dataset, st, landing, batch, &rst, e)
+                         : st->target == PLAN_TGT_KAFKA
+                             ? replay_kafka(g, st->dataset, st, kafkasvc_bootstrap(c->kafka),
+                                            topic, batch, &rst, e)
                              : replay_pg(g, st->dataset, st, conn, batch, &rst, e);
                 if (rc)
                     return rc;
@@ -494,7 +651,8 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
                         c->run, s->name, ds->name,
                         st->target == PLAN_TGT_FILES
                             ? (st->format == PLAN_FMT_JSONL ? "jsonl" : "csv")
-                            : "postgres");
+                        : st->target == PLAN_TGT_KAFKA ? "kafka"
+                                                       : "postgres");
                     if (rd) {
                         rd->rows = (int64_t)ds->rows;
                         rd->emissions = (int64_t)gen_emissions(g, st->dataset);
@@ -529,6 +687,10 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
                                            "where datname = current_database() and pid <> "
                                            "pg_backend_pid()");
                 PQclear(r);
+            } else if (kafka_fault_name(st->fault)) {
+                int rc = kafka_fault(c, st, e);
+                if (rc)
+                    return rc;
             } else {
                 return hx_fail(e, HX_EUSAGE, "%s: fault '%s' is not built in this version",
                                st->where ? st->where : s->name, st->fault ? st->fault : "?");
@@ -694,8 +856,10 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth)
 static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
                        PGconn *conn, const char *outdir, uint64_t *correct)
 {
+    struct topic_reader tr = {c, s};
     chk_ctx cc = {.conn = conn, .g = g, .s = s, .solution_dir = c->sol_dir, .output_dir = outdir,
-                  .plugin = plugin_check, .plugin_ud = c};
+                  .plugin = plugin_check, .plugin_ud = c, .topic = c->kafka ? read_topic : NULL,
+                  .topic_ud = &tr};
     c->cur_conn = conn;
     c->cur_gen = g;
     c->cur_s = s;
@@ -795,6 +959,8 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     if ((rc = pgsvc_connect(c->pg, dbname, &conn, &e)))
         goto fail;
     PQclear(PQexec(conn, "set timezone = 'UTC'"));
+    if (c->kafka && scenario_uses_kafka(s) && (rc = create_topics(c, s, g, &e)))
+        goto fail;
     int64_t r0 = hx_now_ns();
     double cpu0 = self_cpu_seconds();
     rc = run_steps(c, s, rs, g, conn, dbname, landing, outdir, logdir, &acc, &input_records, &e);
@@ -1275,8 +1441,8 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
             }
             break;
         case O_KAFKA:
-            hx_error("--kafka: this version replays into PostgreSQL and files only");
-            return false;
+            o->kafka_url = optarg;
+            break;
         default:
             fputs(run_usage, stderr);
             return false;
@@ -1296,6 +1462,19 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
         return false;
     }
     return true;
+}
+
+/* Kafka starts when the pack names it as a source or sink, or a selected scenario uses it. */
+static bool kafka_needed(const struct run_ctx *c)
+{
+    for (size_t i = 0; i < c->pack->nsources; i++)
+        if (strcmp(c->pack->sources[i], "kafka") == 0) return true;
+    for (size_t i = 0; i < c->pack->nsinks; i++)
+        if (strcmp(c->pack->sinks[i], "kafka") == 0) return true;
+    for (size_t i = 0; i < c->pack->nscenarios; i++)
+        if (selected(c->o, &c->pack->scenarios[i]) && scenario_uses_kafka(&c->pack->scenarios[i]))
+            return true;
+    return false;
 }
 
 int cmd_run(int argc, char **argv)
@@ -1414,6 +1593,18 @@ int cmd_run(int argc, char **argv)
                      (double)(hx_now_ns() - t0) / 1e6,
                      c.pg->embedded ? (c.pg->cache_hit ? ", initdb cache hit" : ", initdb") : "");
     }
+    if (kafka_needed(&c)) {
+        kafkasvc_opts ko = {.bootstrap = o.kafka_url};
+        int64_t t0 = hx_now_ns();
+        if (kafkasvc_start(&ko, &c.kafka, &e) != 0) {
+            hx_error("%s", e.msg);
+            exit_code = interrupted ? HX_EXIT_INTERRUPTED : hx_exit_code(e.code);
+            goto reports;
+        }
+        progress("kafka %s %s ready in %.0f ms", kafkasvc_bootstrap(c.kafka),
+                 kafkasvc_is_mock(c.kafka) ? "(mock)" : "(--kafka)",
+                 (double)(hx_now_ns() - t0) / 1e6);
+    }
     if (plugins_open(&c, &e) != 0) {
         hx_error("%s", e.msg);
         exit_code = hx_exit_code(e.code);
@@ -1478,6 +1669,7 @@ cleanup:
     if (c.journal)
         runjson_journal_close(c.journal);
     plugins_close(&c);
+    kafkasvc_stop(c.kafka);
     pgsvc_stop(c.pg);
     if (watcher_started) {
         char z = 0;
