@@ -158,6 +158,19 @@ static void test_fmt__csv_quoting_and_nulls(void **state)
                  cases[k].csv);
         assert_string_equal(b.data, want);
     }
+    /* Every length of a plain field, each copied in place whole (and nothing past it). */
+    char text[200];
+    for (size_t n = 1; n < 100; n++) {
+        for (size_t i = 0; i < n; i++)
+            text[i] = (char)('a' + (i * 7 + n) % 26);
+        text[n] = '\0';
+        set_rec(&r, 7, -5, text, 0, 0);
+        hx_buf_clear(&b);
+        assert_true(fmt_record(&b, d, PLAN_FMT_CSV, &r));
+        char want[256];
+        snprintf(want, sizeof want, "7,-0.05,%s,1970-01-01T00:00:00.000000Z,false\n", text);
+        assert_string_equal(b.data, want);
+    }
     set_rec(&r, 0, 0, NULL, 0, 0);
     r.vals[0].null = r.vals[1].null = r.vals[3].null = r.vals[4].null = true;
     hx_buf_clear(&b);
