@@ -16,6 +16,9 @@ return scenario {
   datasets = { orders = orders },
   solution = { mode = "batch", timeout = "60s" },
   replay = {
+    -- source faults on the mock cluster: the replay's producer retries through them
+    { fault = "request_errors" }, { fault = "rtt", duration = "5ms" },
+    { fault = "broker_down", duration = "200ms" },
     { into = "kafka", dataset = "orders", topic = "orders", per = "batch" },
     { run = "solution" },
   },

@@ -1,0 +1,79 @@
+#!/bin/sh
+# Transcript tests of Kafka replay and topic checks: `harness run` on tests/packs/kafka, with the
+# in-process mock cluster, a real throwaway PostgreSQL and kcat solutions. A good solution passes
+# (exit 0); one that drops every tenth order fails (exit 1) with the missing keys in junit.xml;
+# --kafka to a closed port is an infrastructure error (exit 3); nothing is left running.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/tests/packs/kafka"
+SOLS="$ROOT/tests/solutions"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-kafka-test.XXXXXX")
+export TMPDIR="$T/tmp"
+mkdir -p "$TMPDIR"
+chmod 711 "$T"
+export CI=1
+fails=0
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+if ! command -v kcat >/dev/null 2>&1; then
+    echo "1..0 # SKIP kcat is not installed (tools/setup.sh --tests installs it)"
+    exit 77
+fi
+# The solutions' processes carry the run's token; none may outlive the run.
+procs() {
+    for p in $(pgrep -x kcat 2>/dev/null) $(pgrep -x lua5.4 2>/dev/null); do
+        grep -qz HARNESS_RUN_TOKEN "/proc/$p/environ" 2>/dev/null && echo "$p"
+    done | sort
+}
+BASE=$(procs)
+no_leftovers() {
+    sleep 0.3
+    if [ "$(procs)" != "$BASE" ]; then bad "$1: solution processes left: $(procs)"; else ok "$1: nothing left running"; fi
+}
+reports() { # name dir
+    for f in run.json junit.xml summary.md report.html; do
+        [ -s "$2/$f" ] || { bad "$1: no $f"; return; }
+    done
+    ok "$1: reports written"
+}
+
+# 1. the good solution
+"$BIN" run "$PACK" --solution "$SOLS/kafka_echo" -o "$T/good" -q 2>"$T/good.err"
+expect_rc "kafka_echo passes" 0 $?
+reports "kafka_echo" "$T/good"
+n=$(jq '[.scenarios[0].checks[] | select(.status == "pass")] | length' "$T/good/run.json")
+[ "$n" = 2 ] && ok "both topic checks pass" || bad "topic checks passed: $n of 2"
+rows=$(jq '.scenarios[0].metrics[] | select(.name == "replay.records") | .value' "$T/good/run.json")
+[ "$rows" = 419 ] && ok "419 records replayed into the topic" || bad "replay.records = $rows"
+inv=$(jq '.scenarios[0].invocations | length' "$T/good/run.json")
+[ "$inv" = 2 ] && ok "the solution ran after each of 2 batches" || bad "invocations: $inv"
+no_leftovers "kafka_echo"
+
+# 2. a solution that drops every tenth order
+"$BIN" run "$PACK" --solution "$SOLS/kafka_drop" -o "$T/drop" -q 2>"$T/drop.err"
+expect_rc "kafka_drop fails" 1 $?
+reports "kafka_drop" "$T/drop"
+if grep -Eq 'missing=[1-9][0-9]* extra=0 mismatched=0' "$T/drop/junit.xml"; then
+    ok "junit.xml counts the dropped orders as missing, and nothing else"
+else
+    bad "junit.xml lacks the missing count: $(grep -o 'missing=[0-9]*[^"<]*' "$T/drop/junit.xml" | head -3)"
+fi
+grep -q 'missing | [0-9]' "$T/drop/junit.xml" && ok "junit.xml samples missing keys" \
+    || bad "junit.xml has no missing-key samples"
+no_leftovers "kafka_drop"
+
+# 3. --kafka to a port nobody listens on: an infrastructure error naming the address
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$BIN" run "$PACK" --solution "$SOLS/kafka_echo" -o "$T/down" -q --kafka "127.0.0.1:$port" 2>"$T/down.err"
+expect_rc "--kafka to a closed port" 3 $?
+grep -q "127.0.0.1:$port" "$T/down.err" && ok "the error names the address" \
+    || bad "error lacks the address: $(cat "$T/down.err")"
+
+[ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
+exit $((fails > 0))
