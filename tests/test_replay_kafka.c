@@ -1,0 +1,217 @@
+/* test_replay_kafka.c - replay_kafka into librdkafka's mock cluster (kafkasvc) and reading it
+ * back with kafkasvc_consume: the messages are exactly the lines `harness gen --format jsonl`
+ * writes (corrupt ones included), keyed by the key column, with a harness-id header; per-batch
+ * replay; pacing; the consumer's limits. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <librdkafka/rdkafka.h>
+
+#include "gen_fixture.h"
+#include "kafkasvc.h"
+#include "replay.h"
+
+typedef struct fx {
+    plan_scenario *s;
+    gen *g;
+    kafkasvc *svc;
+    plan_step st;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->s = fx_scenario();
+    plan_dataset *d = fx_orders(f->s, 500, 11);
+    d->batching = PLAN_BATCH_COUNT;
+    d->nbatches = 2;
+    fx_fault(d, PLAN_F_DUPLICATE, 0.05, -1);
+    fx_fault(d, PLAN_F_CORRUPT, 0.05, -1)->corrupt_mask = PLAN_C_ALL;
+    hx_err e = {0};
+    if (gen_new(f->s, &f->g, &e) != 0) fail_msg("gen_new: %s", e.msg);
+    if (kafkasvc_start(NULL, &f->svc, &e) != 0) fail_msg("kafkasvc_start: %s", e.msg);
+    f->st = (plan_step){.kind = PLAN_STEP_INTO, .target = PLAN_TGT_KAFKA, .topic = "orders",
+                        .key_col = -1};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    kafkasvc_stop(f->svc);
+    gen_free(f->g);
+    fx_free(f->s);
+    free(f);
+    return 0;
+}
+
+/* What was read: each message as "key\tvalue\n" text in `lines`, one string per message. */
+typedef struct got {
+    char **lines;
+    size_t n, cap;
+    size_t stop_after; /* 0 = read all */
+} got;
+
+static bool collect(void *ud, const kafkasvc_msg *m)
+{
+    got *g = ud;
+    if (g->n == g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 256;
+        g->lines = realloc(g->lines, g->cap * sizeof *g->lines);
+    }
+    char *s = malloc(m->key_len + m->value_len + 3);
+    memcpy(s, m->key, m->key_len);
+    s[m->key_len] = '\t';
+    memcpy(s + m->key_len + 1, m->value, m->value_len);
+    s[m->key_len + 1 + m->value_len] = '\0';
+    g->lines[g->n++] = s;
+    return !g->stop_after || g->n < g->stop_after;
+}
+
+static void got_free(got *g)
+{
+    for (size_t i = 0; i < g->n; i++)
+        free(g->lines[i]);
+    free(g->lines);
+    memset(g, 0, sizeof *g);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void test_replay_kafka__messages_are_the_jsonl_lines(void **state)
+{
+    fx *f = *state;
+    hx_err e = {0};
+    assert_int_equal(kafkasvc_create_topic(f->svc, "orders", 3, &e), 0);
+    replay_stats rst;
+    int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "orders", -1, &rst, &e);
+    if (rc) fail_msg("replay_kafka: %s", e.msg);
+    uint64_t emissions = gen_emissions(f->g, 0);
+    assert_int_equal(rst.rows, emissions);
+    assert_true(rst.corrupt > 0);
+    assert_int_equal(rst.batches, 2);
+
+    size_t len = 0;
+    char sha[65];
+    uint64_t emitted;
+    char *jsonl = fx_write(f->g, 0, PLAN_FMT_JSONL, -1, &len, sha, &emitted);
+    assert_non_null(jsonl);
+    assert_string_equal(rst.sha256, sha); /* the same bytes as harness gen --format jsonl */
+
+    got g = {0};
+    kafkasvc_consumed kc;
+    rc = kafkasvc_consume(f->svc, "orders", 0, 30000, collect, &g, &kc, &e);
+    if (rc) fail_msg("kafkasvc_consume: %s", e.msg);
+    assert_int_equal(kc.messages, emissions);
+    assert_int_equal(kc.partitions, 3);
+    assert_int_equal(kc.trimmed, 0);
+    assert_int_equal(g.n, emissions);
+
+    /* The multiset of values equals the file's lines; each key is the record's id. */
+    char **want = calloc(emissions, sizeof *want);
+    size_t nw = 0;
+    for (char *p = jsonl, *nl; nw < emissions && (nl = memchr(p, '\n', len - (size_t)(p - jsonl)));
+         p = nl + 1)
+        want[nw++] = strndup(p, (size_t)(nl - p));
+    assert_int_equal(nw, emissions);
+    char **have = calloc(emissions, sizeof *have);
+    size_t keyed = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        char *tab = strchr(g.lines[i], '\t');
+        have[i] = tab + 1;
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "{\"id\":%.*s,", (int)(tab - g.lines[i]), g.lines[i]);
+        if (strncmp(have[i], prefix, strlen(prefix)) == 0) keyed++;
+    }
+    assert_true(keyed > emissions * 9 / 10); /* a truncated record may lose its own id */
+    qsort(want, nw, sizeof *want, cmp_str);
+    qsort(have, g.n, sizeof *have, cmp_str);
+    for (size_t i = 0; i < nw; i++)
+        assert_string_equal(have[i], want[i]);
+    for (size_t i = 0; i < nw; i++)
+        free(want[i]);
+    free(want);
+    free(have);
+    free(jsonl);
+    got_free(&g);
+
+    /* a callback that stops early */
+    g.stop_after = 5;
+    assert_int_equal(kafkasvc_consume(f->svc, "orders", 0, 30000, collect, &g, &kc, &e), 0);
+    assert_int_equal(kc.messages, 5);
+    got_free(&g);
+    /* the cap on messages read */
+    assert_int_equal(kafkasvc_consume(f->svc, "orders", 10, 30000, collect, &g, &kc, &e),
+                     HX_EINFRA);
+    assert_non_null(strstr(e.msg, "more than 10 messages"));
+    got_free(&g);
+    /* a topic that does not exist */
+    assert_int_equal(kafkasvc_consume(f->svc, "nope", 0, 5000, collect, &g, &kc, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "'nope' does not exist"));
+    /* an empty topic reads as nothing, at once */
+    assert_int_equal(kafkasvc_create_topic(f->svc, "empty", 2, &e), 0);
+    assert_int_equal(kafkasvc_consume(f->svc, "empty", 0, 5000, collect, &g, &kc, &e), 0);
+    assert_int_equal(kc.messages, 0);
+}
+
+/* One batch at a time, paced: batch 0 then batch 1 add up to the whole dataset. */
+static void test_replay_kafka__per_batch_and_rate(void **state)
+{
+    fx *f = *state;
+    hx_err e = {0};
+    assert_int_equal(kafkasvc_create_topic(f->svc, "b", 1, &e), 0);
+    replay_stats r0, r1;
+    assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 0, &r0, &e), 0);
+    assert_int_equal(r0.batches, 1);
+    f->st.rate = 1000; /* ~250 records: at least ~0.2 s */
+    int64_t t0 = hx_now_ns();
+    assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 1, &r1, &e), 0);
+    assert_true(hx_now_ns() - t0 >= (int64_t)((double)(r1.rows - 1) / 1000 * 1e9));
+    assert_int_equal(r0.rows + r1.rows, gen_emissions(f->g, 0));
+    got g = {0};
+    kafkasvc_consumed kc;
+    assert_int_equal(kafkasvc_consume(f->svc, "b", 0, 30000, collect, &g, &kc, &e), 0);
+    assert_int_equal(kc.messages, r0.rows + r1.rows);
+    got_free(&g);
+}
+
+/* Retriable request errors (a leader election) are retried through: every record lands once. */
+static void test_replay_kafka__retries_request_errors(void **state)
+{
+    fx *f = *state;
+    hx_err e = {0};
+    assert_int_equal(kafkasvc_create_topic(f->svc, "r", 2, &e), 0);
+    int errs[3] = {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                   RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                   RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT};
+    assert_int_equal(kafkasvc_request_errors(f->svc, KAFKASVC_API_PRODUCE, 3, errs, &e), 0);
+    replay_stats r;
+    int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "r", -1, &r, &e);
+    if (rc) fail_msg("replay_kafka: %s", e.msg);
+    got g = {0};
+    kafkasvc_consumed kc;
+    assert_int_equal(kafkasvc_consume(f->svc, "r", 0, 30000, collect, &g, &kc, &e), 0);
+    assert_int_equal(kc.messages, gen_emissions(f->g, 0));
+    got_free(&g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_replay_kafka__messages_are_the_jsonl_lines, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_kafka__per_batch_and_rate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replay_kafka__retries_request_errors, setup,
+                                        teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rd_kafka_wait_destroyed(5000);
+    return rc;
+}
