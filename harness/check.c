@@ -1897,6 +1897,12 @@ static void check_topic(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     const plan_expect *x = &c->expect;
     bool rows_query = x->kind == PLAN_EXP_QUERY && x->query.agg == PLAN_AGG_ROWS;
+    const char *fmt = param_json(c, "format");
+    if (fmt && strcmp(fmt, "\"json\"") != 0 && strcmp(fmt, "\"jsonl\"") != 0) {
+        outcome(o, CHK_ERROR, "%s on a topic reads JSON messages: format must be \"json\", got %s",
+                plan_check_kind_name(c->kind), fmt);
+        return;
+    }
     if (x->kind == PLAN_EXP_STRING ||
         (x->kind == PLAN_EXP_QUERY && !rows_query && x->query.agg != PLAN_AGG_COUNT)) {
         outcome(o, CHK_ERROR, "%s on a topic: expect a number of messages, a query ending in "
