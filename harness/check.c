@@ -1126,8 +1126,7 @@ typedef struct keyset {
 
 static void keyset_feed(keyset *ks, chk_outcome *o, const char *key)
 {
-    if (!key)
-        return; /* a row whose key could not be read is not held against the solution */
+    if (!key) return; /* a row whose key could not be read is not held against the solution */
     exp_row *row = map_find(&ks->m, key, false);
     if (row) {
         row->got = 1;
@@ -1709,15 +1708,15 @@ static bool on_topic(const plan_check *c)
  * read exactly as a line of a .jsonl file the solution wrote would be. */
 typedef struct topic_scanner {
     const char *topic;
-    hx_buf chunk;       /* the gathered values, '\n' after each */
-    int32_t *part;      /* per line: partition */
-    int64_t *off;       /*           offset */
-    size_t n, cap;      /* lines gathered, room */
-    topic_rec_fn fn;    /* per record */
+    hx_buf chunk;    /* the gathered values, '\n' after each */
+    int32_t *part;   /* per line: partition */
+    int64_t *off;    /*           offset */
+    size_t n, cap;   /* lines gathered, room */
+    topic_rec_fn fn; /* per record */
     void *ud;
-    uint64_t messages;  /* messages seen */
-    hx_err err;         /* the first error of parsing */
-    int rc;             /* and its code */
+    uint64_t messages; /* messages seen */
+    hx_err err;        /* the first error of parsing */
+    int rc;            /* and its code */
 } topic_scanner;
 
 static void scan_where(const topic_scanner *ts, size_t line, char *buf, size_t n)
@@ -1759,8 +1758,10 @@ static bool scan_msg(void *ud, int32_t partition, int64_t offset, const char *va
     topic_scanner *ts = ud;
     ts->messages++;
     if (ts->messages > TOPIC_MAX_MESSAGES) {
-        ts->rc = hx_fail(&ts->err, HX_EINFRA, "topic '%s' holds more than %u messages, the most a "
-                                              "check reads", ts->topic, TOPIC_MAX_MESSAGES);
+        ts->rc = hx_fail(&ts->err, HX_EINFRA,
+                         "topic '%s' holds more than %u messages, the most a "
+                         "check reads",
+                         ts->topic, TOPIC_MAX_MESSAGES);
         return false;
     }
     if (!len) { /* an empty value or a tombstone is no record; rd would skip the blank line */
@@ -1821,8 +1822,10 @@ static int topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, t
         uint64_t n = 0;
         rc = ctx->topic(ctx->topic_ud, c->table, count_msg, &n, &e);
         if (!rc && n > TOPIC_MAX_MESSAGES)
-            rc = hx_fail(&e, HX_EINFRA, "topic '%s' holds more than %u messages, the most a "
-                                        "check reads", c->table, TOPIC_MAX_MESSAGES);
+            rc = hx_fail(&e, HX_EINFRA,
+                         "topic '%s' holds more than %u messages, the most a "
+                         "check reads",
+                         c->table, TOPIC_MAX_MESSAGES);
         if (messages) *messages = n;
     } else {
         topic_scanner ts = {.topic = c->table, .fn = fn, .ud = ud};
@@ -1848,11 +1851,11 @@ static int topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, t
 /* One parsed message of a keyed topic check. */
 typedef struct topic_keyed {
     chk_outcome *o;
-    diff_state *d;       /* by expectation: the truth by key; NULL = only unique keys */
-    exp_map seen;        /* without expectation: keys seen so far */
-    const char *key;     /* the key field */
+    diff_state *d;           /* by expectation: the truth by key; NULL = only unique keys */
+    exp_map seen;            /* without expectation: keys seen so far */
+    const char *key;         /* the key field */
     const plan_column *kcol; /* how to read it (NULL: as text) */
-    int *idx;            /* per compared column: where it was last */
+    int *idx;                /* per compared column: where it was last */
     int key_guess;
     uint64_t rows, malformed, dup;
     size_t max, s_bad, s_dup;
@@ -1905,8 +1908,9 @@ static void check_topic(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
     if (x->kind == PLAN_EXP_STRING ||
         (x->kind == PLAN_EXP_QUERY && !rows_query && x->query.agg != PLAN_AGG_COUNT)) {
-        outcome(o, CHK_ERROR, "%s on a topic: expect a number of messages, a query ending in "
-                              ":count(), or a query without aggregate with a key",
+        outcome(o, CHK_ERROR,
+                "%s on a topic: expect a number of messages, a query ending in "
+                ":count(), or a query without aggregate with a key",
                 plan_check_kind_name(c->kind));
         return;
     }

@@ -416,7 +416,8 @@ static int create_topics(struct run_ctx *c, const plan_scenario *s, gen *g, hx_e
  * fail with NOT_LEADER_FOR_PARTITION, retriable, as during a leader election). */
 static int kafka_fault(struct run_ctx *c, const plan_step *st, hx_err *e)
 {
-    if (!c->kafka) return hx_fail(e, HX_EINFRA, "fault '%s': no Kafka cluster was started", st->fault);
+    if (!c->kafka)
+        return hx_fail(e, HX_EINFRA, "fault '%s': no Kafka cluster was started", st->fault);
     int rc;
     if (strcmp(st->fault, "broker_down") == 0) {
         if ((rc = kafkasvc_broker_down(c->kafka, -1, e)) || !st->sleep_us) return rc;

@@ -1,4 +1,5 @@
-/* replay_kafka.c - a dataset into a Kafka topic through a real librdkafka producer. See replay.h. */
+/* replay_kafka.c - a dataset into a Kafka topic through a real librdkafka producer. See replay.h.
+ */
 #include "replay.h"
 
 #include <stdio.h>
@@ -30,7 +31,8 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    if (getenv("HARNESS_KAFKA_LOG")) fprintf(stderr, "harness: kafka: %d %s: %s\n", level, fac, buf);
+    if (getenv("HARNESS_KAFKA_LOG"))
+        fprintf(stderr, "harness: kafka: %d %s: %s\n", level, fac, buf);
 }
 
 static rd_kafka_t *producer(const char *bootstrap, delivery *d, char *errstr, size_t n)
@@ -40,10 +42,14 @@ static rd_kafka_t *producer(const char *bootstrap, delivery *d, char *errstr, si
      * records one by one over the partitions, so a mock topic sized for the volume is not
      * trimmed (kafkasvc.h). */
     const char *kv[][2] = {
-        {"bootstrap.servers", bootstrap},      {"client.id", "harness-replay"},
-        {"acks", "all"},                       {"enable.idempotence", "false"},
-        {"linger.ms", "5"},                    {"sticky.partitioning.linger.ms", "0"},
-        {"queue.buffering.max.messages", "100000"}, {"message.timeout.ms", "60000"},
+        {"bootstrap.servers", bootstrap},
+        {"client.id", "harness-replay"},
+        {"acks", "all"},
+        {"enable.idempotence", "false"},
+        {"linger.ms", "5"},
+        {"sticky.partitioning.linger.ms", "0"},
+        {"queue.buffering.max.messages", "100000"},
+        {"message.timeout.ms", "60000"},
         {"log.connection.close", "false"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)

@@ -14,11 +14,11 @@
 
 /* A topic in memory: NUL-terminated message values. */
 typedef struct fake_topic {
-    const char *name;   /* the scenario's topic name */
+    const char *name; /* the scenario's topic name */
     char **msgs;
     size_t n, cap;
-    int fail;           /* nonzero: the reader fails with this hx code */
-    int reads;          /* reads so far */
+    int fail;  /* nonzero: the reader fails with this hx code */
+    int reads; /* reads so far */
 } fake_topic;
 
 static void push(fake_topic *t, const char *v, size_t len)
@@ -215,8 +215,13 @@ static void test_check_topic__by_key(void **state)
 
     /* diff { topic = ... } is the same comparison */
     plan_param sink = {.key = "sink", .json = "\"topic\""};
-    plan_check d = {.kind = PLAN_CHK_DIFF, .name = "diff out", .table = "out", .key = "id",
-                    .params = &sink, .nparams = 1, .expect = rows_query()};
+    plan_check d = {.kind = PLAN_CHK_DIFF,
+                    .name = "diff out",
+                    .table = "out",
+                    .key = "id",
+                    .params = &sink,
+                    .nparams = 1,
+                    .expect = rows_query()};
     fill(f, 4, -1);
     chk_run(&f->ctx, &d, &o);
     assert_int_equal(o.status, CHK_FAIL);
@@ -268,10 +273,15 @@ static void test_check_topic__precision_recall(void **state)
 {
     fx *f = *state;
     plan_param sink = {.key = "sink", .json = "\"topic\""};
-    plan_param params[3] = {sink, {.key = "min_precision", .json = "0.5"},
-                            {.key = "min_recall", .json = "0.9"}};
-    plan_check c = {.kind = PLAN_CHK_PRECISION_RECALL, .name = "pr", .table = "out",
-                    .column = "id", .params = params, .nparams = 3, .expect = rows_query()};
+    plan_param params[3] = {
+        sink, {.key = "min_precision", .json = "0.5"}, {.key = "min_recall", .json = "0.9"}};
+    plan_check c = {.kind = PLAN_CHK_PRECISION_RECALL,
+                    .name = "pr",
+                    .table = "out",
+                    .column = "id",
+                    .params = params,
+                    .nparams = 3,
+                    .expect = rows_query()};
     /* flags for ids 1..180 (180 of 200 records), 10 of them twice, and 20 unknown ids */
     clear(&f->t);
     char m[64];

@@ -33,8 +33,8 @@ static int setup(void **state)
     hx_err e = {0};
     if (gen_new(f->s, &f->g, &e) != 0) fail_msg("gen_new: %s", e.msg);
     if (kafkasvc_start(NULL, &f->svc, &e) != 0) fail_msg("kafkasvc_start: %s", e.msg);
-    f->st = (plan_step){.kind = PLAN_STEP_INTO, .target = PLAN_TGT_KAFKA, .topic = "orders",
-                        .key_col = -1};
+    f->st = (plan_step){
+        .kind = PLAN_STEP_INTO, .target = PLAN_TGT_KAFKA, .topic = "orders", .key_col = -1};
     *state = f;
     return 0;
 }
@@ -189,8 +189,7 @@ static void test_replay_kafka__retries_request_errors(void **state)
     hx_err e = {0};
     assert_int_equal(kafkasvc_create_topic(f->svc, "r", 2, &e), 0);
     int errs[3] = {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                   RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
-                   RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT};
+                   RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT};
     assert_int_equal(kafkasvc_request_errors(f->svc, KAFKASVC_API_PRODUCE, 3, errs, &e), 0);
     replay_stats r;
     int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "r", -1, &r, &e);
@@ -208,8 +207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_replay_kafka__messages_are_the_jsonl_lines, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_kafka__per_batch_and_rate, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_replay_kafka__retries_request_errors, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_replay_kafka__retries_request_errors, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rd_kafka_wait_destroyed(5000);
