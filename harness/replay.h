@@ -75,8 +75,9 @@ int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batc
  * send it: value = the record's JSONL line without its '\n' (the bytes `harness gen --format
  * jsonl` writes, drift and corruption included; out->sha256 covers the lines with their '\n', so
  * it equals that file's), key = the text of column st->key_col (else the dataset's key; no key
- * when NULL or none), header harness-id = the record id. acks=all, no idempotence; st->rate > 0
- * paces sends at that many records per second. Returns when every record is acknowledged: 0, or
+ * when NULL or none), headers harness-id = the record id and harness-ts = the intended send time
+ * (ns since the epoch, decimal; on the schedule when paced, else the send time). acks=all, no
+ * idempotence; st->rate > 0 paces sends at that many records per second. Returns when every record is acknowledged: 0, or
  * HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or the generator's
  * error. */
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,

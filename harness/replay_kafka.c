@@ -95,11 +95,14 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         rd_kafka_destroy(rk);
         return rc;
     }
-    int64_t t0 = hx_now_ns();
+    int64_t t0 = hx_now_ns(), wall0 = hx_wall_ns();
     int64_t last_batch = -1;
     const gen_record *r;
     while ((rc = gen_cursor_next(&c, &r, e)) == 1) {
-        if (st->rate > 0) sleep_until(t0 + (int64_t)((double)out->rows * 1e9 / st->rate));
+        /* The intended send time: on the schedule when paced (a stalled send keeps its slot, so
+         * latency measured from it is free of coordinated omission), else now. */
+        int64_t due = st->rate > 0 ? (int64_t)((double)out->rows * 1e9 / st->rate) : -1;
+        if (due >= 0) sleep_until(t0 + due);
         hx_buf_clear(&val);
         hx_buf_clear(&key);
         bool has_key = key_col >= 0 && !r->vals[key_col].null;
@@ -113,12 +116,16 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         hx_sha256_update(&sha, val.data, val.len);
         char id[24];
         int idlen = snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
+        char ts[24];
+        int tslen =
+            snprintf(ts, sizeof ts, "%lld", (long long)(due >= 0 ? wall0 + due : hx_wall_ns()));
         for (;;) {
             rd_kafka_resp_err_t err = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_VALUE(val.data, vlen),
                 RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
-                RD_KAFKA_V_HEADER("harness-id", id, idlen), RD_KAFKA_V_END);
+                RD_KAFKA_V_HEADER("harness-id", id, idlen),
+                RD_KAFKA_V_HEADER("harness-ts", ts, tslen), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
                 continue;

@@ -161,6 +161,44 @@ static void test_replay_kafka__messages_are_the_jsonl_lines(void **state)
     assert_int_equal(kc.messages, 0);
 }
 
+/* Header h of message m as a number, -1 when absent. */
+static long long header_num(rd_kafka_message_t *m, const char *h)
+{
+    rd_kafka_headers_t *hs = NULL;
+    const void *v;
+    size_t n;
+    if (rd_kafka_message_headers(m, &hs) || rd_kafka_header_get_last(hs, h, &v, &n)) return -1;
+    char b[32];
+    snprintf(b, sizeof b, "%.*s", (int)n, (const char *)v);
+    return atoll(b);
+}
+
+/* The first message of partition 0 of topic t. */
+static rd_kafka_message_t *first_message(kafkasvc *svc, const char *t, rd_kafka_t **rk_out)
+{
+    char err[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", kafkasvc_bootstrap(svc), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "hx-test-headers", err, sizeof err);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    assert_non_null(rk);
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(tp, t, 0)->offset = 0;
+    assert_int_equal(rd_kafka_assign(rk, tp), 0);
+    rd_kafka_topic_partition_list_destroy(tp);
+    rd_kafka_message_t *m = NULL;
+    for (int i = 0; i < 100 && !m; i++) {
+        m = rd_kafka_consumer_poll(rk, 100);
+        if (m && m->err) {
+            rd_kafka_message_destroy(m);
+            m = NULL;
+        }
+    }
+    assert_non_null(m);
+    *rk_out = rk;
+    return m;
+}
+
 /* One batch at a time, paced: batch 0 then batch 1 add up to the whole dataset. */
 static void test_replay_kafka__per_batch_and_rate(void **state)
 {
@@ -168,8 +206,19 @@ static void test_replay_kafka__per_batch_and_rate(void **state)
     hx_err e = {0};
     assert_int_equal(kafkasvc_create_topic(f->svc, "b", 1, &e), 0);
     replay_stats r0, r1;
+    int64_t w0 = hx_wall_ns();
     assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 0, &r0, &e), 0);
+    int64_t w1 = hx_wall_ns();
     assert_int_equal(r0.batches, 1);
+    /* headers: the first record's id, and a send time within the replay */
+    rd_kafka_t *rk;
+    rd_kafka_message_t *m = first_message(f->svc, "b", &rk);
+    assert_int_equal(header_num(m, "harness-id"), 0);
+    long long ts = header_num(m, "harness-ts");
+    assert_true(ts >= w0 && ts <= w1);
+    rd_kafka_message_destroy(m);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
     f->st.rate = 1000; /* ~250 records: at least ~0.2 s */
     int64_t t0 = hx_now_ns();
     assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 1, &r1, &e), 0);
