@@ -98,6 +98,13 @@ grep -q "shard 2/2 is not among the inputs" "$T/half.err" && ok "the missing sha
 grep -q '"partial": true' "$T/half/run.json" && grep -q "partial run" "$T/half/summary.md" &&
     ok "the merged run is partial, and summary.md says so" || bad "half merge not marked partial"
 
+# 4b. A shard that left only its journal (it did not finish): read, and the merged run is partial.
+"$BIN" merge "$T/S1/run.journal.jsonl" "$T/S2" --out "$T/journal" 2>"$T/journal.err"
+expect_rc "a shard's journal and a run" 0 $?
+grep -q "run.journal.jsonl' is partial" "$T/journal.err" && grep -q '"partial": true' "$T/journal/run.json" &&
+    ok "a journal input makes the merged run partial, and merge says so" ||
+    bad "journal merge: $(cat "$T/journal.err")"
+
 # 5. The same scenario twice: refused, naming it and both files.
 "$BIN" merge "$T/S1/run.json" "$T/S1" --out "$T/dup" 2>"$T/dup.err"
 expect_rc "the same shard twice" 2 $?
