@@ -912,7 +912,9 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
                 results_check_count(k, "mismatched", (int64_t)o.mismatched);
             }
         }
-        if (pc->kind == PLAN_CHK_DIFF && o.expected) {
+        bool keyed_topic = pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
+                           pc->expect.query.agg == PLAN_AGG_ROWS;
+        if ((pc->kind == PLAN_CHK_DIFF || keyed_topic) && o.expected) {
             uint64_t exp = strtoull(o.expected, NULL, 10);
             uint64_t bad = o.missing + o.mismatched;
             *correct += exp > bad ? exp - bad : 0;
