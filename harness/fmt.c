@@ -108,7 +108,7 @@ static inline __attribute__((always_inline)) void u64_put(char *p, uint64_t v, s
 }
 
 /* v as text; buf holds >= 32 bytes. */
-static size_t i64_text(char *buf, int64_t v)
+static inline __attribute__((always_inline)) size_t i64_text(char *buf, int64_t v)
 {
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
     size_t neg = v < 0, n = neg + u64_len(u);
@@ -119,7 +119,7 @@ static size_t i64_text(char *buf, int64_t v)
 }
 
 /* v / 10^scale with exactly `scale` fraction digits. buf holds >= 48 bytes. */
-static size_t decimal_text(char *buf, int64_t v, int scale)
+static inline __attribute__((always_inline)) size_t decimal_text(char *buf, int64_t v, int scale)
 {
     if (scale <= 0) return i64_text(buf, v);
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v, ip, fp;
@@ -226,7 +226,10 @@ static size_t ts_iso(char *buf, int64_t us)
     buf[16] = ':';
     memcpy(buf + 17, dig2 + 2 * sec, 2);
     buf[19] = '.';
-    digits_put(buf + 20, frac, 6);
+    uint32_t f1 = frac / 10000, f23 = frac - f1 * 10000, f2 = f23 / 100;
+    memcpy(buf + 20, dig2 + 2 * f1, 2);
+    memcpy(buf + 22, dig2 + 2 * f2, 2);
+    memcpy(buf + 24, dig2 + 2 * (f23 - f2 * 100), 2);
     buf[26] = 'Z';
     buf[27] = '\0';
     return 27;
@@ -703,13 +706,15 @@ static bool csv_clean(hx_buf *out, const plan_dataset *ds, const gen_record *r)
     size_t nc = ds->ncols;
     if (!hx_buf_reserve(out, CSV_FIELD_MAX * nc + 2)) return false;
     char *p = out->data + out->len;
-    for (size_t c = 0; c < nc; c++) {
-        const plan_column *col = &ds->cols[c];
-        const gen_value *v = &r->vals[c];
-        if (c) *p++ = ',';
+    const plan_column *col = ds->cols;
+    const gen_value *v = r->vals;
+    for (size_t c = 0; c < nc; c++, col++, v++) {
+        *p = ','; /* every field but the first follows a comma */
+        p += c != 0;
         if (v->null) continue;
-        if (col->type != PLAN_T_STRING && col->type != PLAN_T_UUID) {
-            p += scalar_text(p, col->type, col->scale, v->i);
+        plan_type t = col->type;
+        if (t != PLAN_T_STRING && t != PLAN_T_UUID) {
+            p += scalar_text(p, t, col->scale, v->i);
             continue;
         }
         size_t n = v->len;
