@@ -23,7 +23,7 @@ echo "== fuzz targets (${FUZZ_SECONDS:-20}s each)" >&2
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true >/dev/null
 ninja -C build-fuzz >/dev/null
 for t in build-fuzz/tests/fuzz/fuzz_*; do
-    [ -x "$t" ] || continue
+    [ -f "$t" ] && [ -x "$t" ] || continue # not the fuzz_*.p object folders
     name=$(basename "$t")
     corpus="tests/fuzz/corpus/${name#fuzz_}"
     mkdir -p "build-fuzz/corpus-$name"
