@@ -18,11 +18,13 @@ typedef struct fields {
     bool *null;  /* field i was an empty unquoted field (CSV NULL) */
     size_t n;    /* fields parsed */
     size_t cap;  /* entries allocated in off and null */
+    hx_buf tmp;  /* scratch: a quoted field's unquoted bytes (kept across records) */
 } fields;
 
 static void fields_release(fields *f)
 {
     hx_buf_release(&f->data);
+    hx_buf_release(&f->tmp);
     hx_free(f->off);
     hx_free(f->null);
     memset(f, 0, sizeof *f);
@@ -51,7 +53,13 @@ static bool fields_push(fields *f, bool null)
 static bool put_utf8_fixed(hx_buf *b, const unsigned char *s, size_t n)
 {
     static const char fffd[] = "\xef\xbf\xbd";
-    size_t i = 0;
+    /* The common case, printable ASCII with no NUL, is one copy. */
+    size_t ascii = 0;
+    while (ascii < n && s[ascii] >= 0x01 && s[ascii] < 0x80)
+        ascii++;
+    if (ascii == n) return hx_buf_append(b, s, n);
+    if (!hx_buf_append(b, s, ascii)) return false;
+    size_t i = ascii;
     while (i < n) {
         unsigned char c = s[i];
         size_t len = 0;
@@ -93,45 +101,52 @@ static bool parse_csv(fields *f, const char *s, size_t len)
     f->n = 0;
     if (len && s[len - 1] == '\n') len--;
     if (len && s[len - 1] == '\r') len--;
-    hx_buf tmp; /* the unquoted bytes of the current field, before the UTF-8 fix */
-    hx_buf_init(&tmp);
+    hx_buf *tmp = &f->tmp; /* a quoted field's unquoted bytes, before the UTF-8 fix */
     bool ok = true;
     size_t i = 0;
     for (;;) {
-        hx_buf_clear(&tmp);
+        const unsigned char *val;
+        size_t vlen;
         bool null = false;
         if (i < len && s[i] == '"') {
+            hx_buf_clear(tmp);
             for (i++; i < len; i++) {
                 if (s[i] == '"') {
                     if (i + 1 < len && s[i + 1] == '"') {
-                        ok &= hx_buf_putc(&tmp, '"');
+                        ok &= hx_buf_putc(tmp, '"');
                         i++;
                         continue;
                     }
                     i++;
                     break;
                 }
-                ok &= hx_buf_putc(&tmp, s[i]);
+                /* a run up to the next quote in one append */
+                const char *q = memchr(s + i, '"', len - i);
+                size_t run = q ? (size_t)(q - (s + i)) : len - i;
+                ok &= hx_buf_append(tmp, s + i, run);
+                i += run - 1;
             }
             size_t j = i;
             while (i < len && s[i] != ',')
                 i++;
-            ok &= hx_buf_append(&tmp, s + j, i - j);
+            ok &= hx_buf_append(tmp, s + j, i - j);
+            val = (const unsigned char *)tmp->data;
+            vlen = tmp->len;
         } else {
+            /* an unquoted field goes straight from the line */
+            const char *comma = memchr(s + i, ',', len - i);
             size_t j = i;
-            while (i < len && s[i] != ',')
-                i++;
-            ok &= hx_buf_append(&tmp, s + j, i - j);
+            i = comma ? (size_t)(comma - s) : len;
+            val = (const unsigned char *)s + j;
+            vlen = i - j;
             null = i == j;
         }
-        ok &= fields_push(f, null) &&
-              put_utf8_fixed(&f->data, (const unsigned char *)tmp.data, tmp.len) &&
+        ok &= fields_push(f, null) && put_utf8_fixed(&f->data, val, vlen) &&
               hx_buf_putc(&f->data, '\0');
         if (!ok || i >= len) break;
         i++; /* the comma */
     }
-    hx_buf_release(&tmp);
-    return ok && !f->data.oom;
+    return ok && !f->data.oom && !tmp->oom;
 }
 
 /* ---- per-call state ---- */
@@ -412,6 +427,18 @@ static int next_fields(pgrep *p, const gen_record *r, hx_err *e)
     return 0;
 }
 
+/* Decimal digits of v, without printf's parsing: two of these run per replayed row. */
+static void put_u64(hx_buf *b, uint64_t v)
+{
+    char d[20];
+    size_t n = 0;
+    do {
+        d[sizeof d - 1 - n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    hx_buf_append(b, d + sizeof d - n, n);
+}
+
 static void copy_escape(hx_buf *b, const char *s)
 {
     if (!s) {
@@ -465,7 +492,9 @@ static int copy_batch(pgrep *p, uint32_t b, const char **vals, hx_err *e)
     while (!rc && (more = gen_cursor_next(&c, &r, e)) > 0) {
         if ((rc = next_fields(p, r, e))) break;
         map_fields(p, r, vals);
-        hx_buf_printf(&p->out, "%llu\t%u", (unsigned long long)r->id, r->batch);
+        put_u64(&p->out, r->id);
+        hx_buf_putc(&p->out, '\t');
+        put_u64(&p->out, r->batch);
         for (size_t i = 0; i <= p->nhdr; i++) {
             hx_buf_putc(&p->out, '\t');
             copy_escape(&p->out, vals[i]);
