@@ -81,6 +81,10 @@ char *hx_buf_steal(hx_buf *b);
  * candidates is NULL-terminated. */
 const char *hx_suggest(const char *word, const char *const *candidates);
 
+/* The git commit the harness binary was built from (HX_COMMIT), "unknown" outside a checkout.
+ * Defined in the build-generated hx_commit.c, linked into the harness executable only. */
+const char *hx_build_commit(void);
+
 /* Write data to path atomically: a temp file in the same directory, fsync, rename. */
 int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e);
 /* Read a whole file; *out is NUL-terminated, free with hx_free. */
