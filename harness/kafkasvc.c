@@ -298,6 +298,30 @@ int kafkasvc_watermarks(kafkasvc *svc, const char *topic, int32_t partition, int
     return 0;
 }
 
+/* The harness's own headers (replay.h): harness-id and harness-ts, decimal. */
+static void read_harness_headers(rd_kafka_message_t *m, kafkasvc_msg *km)
+{
+    rd_kafka_headers_t *h = NULL;
+    if (rd_kafka_message_headers(m, &h) || !h) return;
+    const void *v;
+    size_t n;
+    char buf[32];
+    if (rd_kafka_header_get_last(h, "harness-id", &v, &n) == 0 && v && n && n < sizeof buf) {
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        char *end;
+        unsigned long long id = strtoull(buf, &end, 10);
+        if (!*end) km->has_id = true, km->id = id;
+    }
+    if (rd_kafka_header_get_last(h, "harness-ts", &v, &n) == 0 && v && n && n < sizeof buf) {
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        char *end;
+        long long ts = strtoll(buf, &end, 10);
+        if (!*end && ts > 0) km->sent_ns = ts;
+    }
+}
+
 int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, int timeout_ms,
                      kafkasvc_msg_fn fn, void *ud, kafkasvc_consumed *out, hx_err *e)
 {
@@ -379,7 +403,9 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
                              "reads",
                              topic, (unsigned long long)max_messages);
             } else {
-                kafkasvc_msg km = {p, m->offset, m->key, m->key_len, m->payload, m->len};
+                kafkasvc_msg km = {p, m->offset, m->key, m->key_len, m->payload, m->len,
+                                   rd_kafka_message_timestamp(m, NULL), false, 0, -1};
+                read_harness_headers(m, &km);
                 got.messages++;
                 got.bytes += m->key_len + m->len;
                 if (!fn(ud, &km)) open = 0;

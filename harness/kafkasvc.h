@@ -87,6 +87,10 @@ typedef struct kafkasvc_msg {
     size_t key_len;    /* key length */
     const void *value; /* value bytes, NULL for a tombstone */
     size_t value_len;  /* value length */
+    int64_t ts_ms;     /* the message timestamp (create or log-append time), ms, -1 when none */
+    bool has_id;       /* it carries the header harness-id (the replayer's, or forwarded) */
+    uint64_t id;       /* that header's record id */
+    int64_t sent_ns;   /* header harness-ts (intended send time, ns since the epoch), or -1 */
 } kafkasvc_msg;
 
 /* Called per message; return false to stop reading (kafkasvc_consume then returns 0). */

@@ -9,9 +9,10 @@
 #include <string.h>
 
 #define READY_TIMEOUT_DEFAULT_US (60 * 1000000LL)
+#define DRAIN_DEFAULT_US (10 * 1000000LL)
 
 static const char *const top_keys[] = {"name", "build", "batch", "service", "env", "timeout", NULL};
-static const char *const service_keys[] = {"command", "ready", NULL};
+static const char *const service_keys[] = {"command", "ready", "drain", NULL};
 static const char *const ready_keys[] = {"stdout", "tcp", "delay", "timeout", NULL};
 
 bool solution_parse_duration(const char *text, int64_t *out_us)
@@ -185,6 +186,9 @@ static int parse_root(json_t *root, const char *origin, solution_spec *out, hx_e
         json_t *r = json_object_get(svc, "ready");
         if (r && (rc = parse_ready(r, origin, &out->ready, e))) return rc;
         if (!r) out->ready.timeout_us = READY_TIMEOUT_DEFAULT_US;
+        out->drain_us = DRAIN_DEFAULT_US;
+        json_t *d = json_object_get(svc, "drain");
+        if (d && (rc = get_duration(d, origin, ".service.drain", &out->drain_us, e))) return rc;
     }
     json_t *env = json_object_get(root, "env");
     if (env && (rc = parse_env(env, origin, out, e))) return rc;

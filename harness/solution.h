@@ -42,6 +42,8 @@ typedef struct solution_spec {
     char *batch;          /* "batch": shell command per batch invocation, or NULL */
     char *service;        /* "service.command", or NULL */
     solution_ready ready; /* "service.ready" */
+    int64_t drain_us;     /* "service.drain": after the replay, how long the output topics may
+                             keep growing before the service is stopped (default 10 s) */
     solution_env *env;    /* "env", in file order, owned */
     size_t n_env;         /* entries in env */
     int64_t timeout_us;   /* "timeout": default per invocation, 0 when absent */

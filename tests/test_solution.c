@@ -68,6 +68,11 @@ static void test_solution__ready_kinds(void **state)
     solution_release(&s);
     assert_int_equal(parse("{\"name\":\"n\",\"service\":{\"command\":\"x\"}}", &s, &e), 0);
     assert_int_equal(s.ready.kind, SOLUTION_READY_NONE);
+    assert_int_equal(s.drain_us, 10000000); /* the default drain */
+    solution_release(&s);
+    assert_int_equal(
+        parse("{\"name\":\"n\",\"service\":{\"command\":\"x\",\"drain\":\"3s\"}}", &s, &e), 0);
+    assert_int_equal(s.drain_us, 3000000);
     solution_release(&s);
 }
 
