@@ -48,7 +48,10 @@ void e2e_free(e2e *t)
     hx_free(t);
 }
 
-size_t e2e_size(const e2e *t) { return t->used; }
+size_t e2e_size(const e2e *t)
+{
+    return t->used;
+}
 
 static slot *lookup(const e2e *t, const char *k, size_t klen, uint64_t h)
 {

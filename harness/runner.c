@@ -441,6 +441,8 @@ static bool leader_exited(runner_proc *p)
     return p->exited;
 }
 
+bool runner_running(runner_proc *p) { return !leader_exited(p); }
+
 /* SIGTERM the tree, give it the grace period, SIGKILL what is left; returns the live count seen
  * at the first signal (leader excluded once it has exited). */
 static int terminate_tree(runner_proc *p, int64_t grace_us)

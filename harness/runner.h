@@ -106,6 +106,9 @@ void runner_kill(runner_proc *p);
  * get ready in time (the message says which and quotes the rule). */
 int runner_wait_ready(runner_proc *p, int64_t timeout_us, hx_err *e);
 
+/* Whether the leader is still running (a service between start and stop). Does not reap. */
+bool runner_running(runner_proc *p);
+
 /* Free p. If it was never waited, kills and reaps the tree first. NULL is a no-op. */
 void runner_proc_free(runner_proc *p);
 

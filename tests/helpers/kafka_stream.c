@@ -1,0 +1,109 @@
+/* kafka_stream.c - the streaming core of tests/solutions/kafka_stream: follows topic argv[1] from
+ * the beginning and produces every message, same key, value and harness headers, to topic
+ * argv[2] as it comes (kcat -P batches its stdin, so a kcat pipeline does not forward a message
+ * until the next ones arrive). Prints "consuming" once it has its partitions. Environment:
+ * KAFKA_BOOTSTRAP_SERVERS; DELAY_MS sleeps that long per message (a slow service). Ends on
+ * SIGTERM after flushing what it produced. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+static volatile sig_atomic_t stop;
+static void on_term(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, err, sizeof err)) goto fail;
+    for (size_t i = 0; kv[i]; i += 2)
+        if (rd_kafka_conf_set(conf, kv[i], kv[i + 1], err, sizeof err)) goto fail;
+    rd_kafka_t *rk = rd_kafka_new(type, conf, err, sizeof err);
+    if (rk) return rk;
+fail:
+    fprintf(stderr, "kafka_stream: %s\n", err);
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *bootstrap = getenv("KAFKA_BOOTSTRAP_SERVERS");
+    if (argc != 3 || !bootstrap) {
+        fprintf(stderr, "usage: KAFKA_BOOTSTRAP_SERVERS=... kafka_stream IN OUT\n");
+        return 2;
+    }
+    long delay_ms = getenv("DELAY_MS") ? atol(getenv("DELAY_MS")) : 0;
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    rd_kafka_t *c = client(RD_KAFKA_CONSUMER, bootstrap,
+                           (const char *const[]){"group.id", "kafka_stream", "auto.offset.reset",
+                                                 "earliest", "fetch.wait.max.ms", "5", NULL});
+    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, bootstrap,
+                           (const char *const[]){"linger.ms", "0", "acks", "all", NULL});
+    /* Assign every partition from the beginning (no group join to wait for): once this prints
+     * "consuming", it reads whatever the replay sends. */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, argv[1], NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(c, 0, rkt, &md, 10000);
+    if (err || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "kafka_stream: metadata of %s: %s\n", argv[1],
+                rd_kafka_err2str(err ? err : md->topics[0].err));
+        return 1;
+    }
+    rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(t, argv[1], i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_poll_set_consumer(c);
+    err = rd_kafka_assign(c, t);
+    rd_kafka_topic_partition_list_destroy(t);
+    if (err) {
+        fprintf(stderr, "kafka_stream: assign %s: %s\n", argv[1], rd_kafka_err2str(err));
+        return 1;
+    }
+    printf("consuming %s\n", argv[1]);
+    fflush(stdout);
+    unsigned long n = 0;
+    while (!stop) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        rd_kafka_poll(p, 0);
+        if (!m) continue;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fprintf(stderr, "kafka_stream: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (delay_ms > 0) {
+            struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        rd_kafka_headers_t *h = NULL, *copy = NULL;
+        if (rd_kafka_message_headers(m, &h) == 0 && h) copy = rd_kafka_headers_copy(h);
+        err = rd_kafka_producev(
+            p, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
+            RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
+        if (err) {
+            fprintf(stderr, "kafka_stream: produce: %s\n", rd_kafka_err2str(err));
+            if (copy) rd_kafka_headers_destroy(copy);
+        }
+        n++;
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_flush(p, 5000);
+    fprintf(stderr, "kafka_stream: forwarded %lu messages\n", n);
+    rd_kafka_consumer_close(c);
+    rd_kafka_destroy(c);
+    rd_kafka_destroy(p);
+    return 0;
+}
