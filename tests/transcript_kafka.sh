@@ -3,6 +3,9 @@
 # in-process mock cluster, a real throwaway PostgreSQL and kcat solutions. A good solution passes
 # (exit 0); one that drops every tenth order fails (exit 1) with the missing keys in junit.xml;
 # --kafka to a closed port is an infrastructure error (exit 3); nothing is left running.
+# Streaming (tests/packs/kafka_stream, a paced replay while a service solution runs): a forwarding
+# service passes with an end-to-end latency histogram; a slow one trips only the latency
+# threshold (exit 4); one that crashes fails naming SIGSEGV (exit 1).
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -27,7 +30,8 @@ if ! command -v kcat >/dev/null 2>&1; then
 fi
 # The solutions' processes carry the run's token; none may outlive the run.
 procs() {
-    for p in $(pgrep -x kcat 2>/dev/null) $(pgrep -x lua5.4 2>/dev/null); do
+    for p in $(pgrep -x kcat 2>/dev/null) $(pgrep -x lua5.4 2>/dev/null) \
+             $(pgrep -x hx_kafka_stream 2>/dev/null); do
         grep -qz HARNESS_RUN_TOKEN "/proc/$p/environ" 2>/dev/null && echo "$p"
     done | sort
 }
@@ -74,6 +78,41 @@ port=1 # tcpmux: nothing listens there on a test machine
 expect_rc "--kafka to a closed port" 3 $?
 grep -q "127.0.0.1:$port" "$T/down.err" && ok "the error names the address" \
     || bad "error lacks the address: $(cat "$T/down.err")"
+
+# 4. streaming: a service forwards the paced input topic as it comes
+export HX_KAFKA_STREAM="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
+SPACK="$ROOT/tests/packs/kafka_stream"
+"$BIN" run "$SPACK" --solution "$SOLS/kafka_stream" -o "$T/stream" -q 2>"$T/stream.err"
+expect_rc "kafka_stream (service) passes" 0 $?
+reports "kafka_stream" "$T/stream"
+h=$(jq -c '.scenarios[0].histograms[] | select(.name == "latency.e2e") | [.count, .p99 > 0, .unit]' "$T/stream/run.json")
+[ "$h" = '[100,true,"s"]' ] && ok "run.json has the latency.e2e histogram: 100 matched, p99 > 0" \
+    || bad "latency.e2e histogram: $h"
+m=$(jq '[.scenarios[0].metrics[] | select(.name == "latency.e2e.matched") | .value][0]' "$T/stream/run.json")
+[ "$m" = 100 ] && ok "latency.e2e.matched = 100" || bad "latency.e2e.matched = $m"
+t=$(jq -r '.scenarios[0].thresholds[] | select(.metric == "latency.e2e.p99") | .status' "$T/stream/run.json")
+[ "$t" = pass ] && ok "latency.e2e.p99 < 500ms passes" || bad "latency threshold: $t"
+r=$(jq '.scenarios[0].metrics[] | select(.name == "replay.seconds") | .value >= 0.9' "$T/stream/run.json")
+[ "$r" = true ] && ok "the replay was paced (100 records at 100/s)" || bad "replay not paced"
+inv=$(jq -c '.scenarios[0].invocations | map([.batch, .exit_code])' "$T/stream/run.json")
+[ "$inv" = '[[-1,0]]' ] && ok "one service invocation, stopped cleanly" || bad "invocations: $inv"
+no_leftovers "kafka_stream"
+
+# 5. a slow service: the data is right, the latency threshold fails (thresholds only: exit 4)
+"$BIN" run "$SPACK" --solution "$SOLS/kafka_stream_slow" -o "$T/slow" -q 2>"$T/slow.err"
+expect_rc "kafka_stream_slow trips the latency threshold" 4 $?
+c=$(jq -r '.scenarios[0].checks[0].status' "$T/slow/run.json")
+[ "$c" = pass ] && ok "the slow service's output is still correct" || bad "slow check: $c"
+no_leftovers "kafka_stream_slow"
+
+# 6. a service that crashes mid-run: the scenario fails naming the signal
+"$BIN" run "$SPACK" --solution "$SOLS/kafka_stream_crash" -o "$T/crash" 2>"$T/crash.err"
+expect_rc "kafka_stream_crash fails" 1 $?
+sig=$(jq -r '.scenarios[0].invocations[0].signal' "$T/crash/run.json")
+[ "$sig" = SIGSEGV ] && ok "the service's SIGSEGV is recorded" || bad "signal: $sig"
+grep -q SIGSEGV "$T/crash/summary.md" && ok "summary.md names SIGSEGV" \
+    || bad "summary.md does not name SIGSEGV"
+no_leftovers "kafka_stream_crash"
 
 [ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
 exit $((fails > 0))
