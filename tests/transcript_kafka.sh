@@ -103,6 +103,8 @@ no_leftovers "kafka_stream"
 expect_rc "kafka_stream_slow trips the latency threshold" 4 $?
 c=$(jq -r '.scenarios[0].checks[0].status' "$T/slow/run.json")
 [ "$c" = pass ] && ok "the slow service's output is still correct" || bad "slow check: $c"
+m=$(jq '[.scenarios[0].metrics[] | select(.name == "latency.e2e.matched") | .value][0]' "$T/slow/run.json")
+[ "$m" = 100 ] && ok "without forwarded headers, all 100 are matched by key" || bad "matched by key: $m"
 no_leftovers "kafka_stream_slow"
 
 # 6. a service that crashes mid-run: the scenario fails naming the signal

@@ -2,9 +2,11 @@
  * the beginning and produces every message, same key, value and harness headers, to topic
  * argv[2] as it comes (kcat -P batches its stdin, so a kcat pipeline does not forward a message
  * until the next ones arrive). Prints "consuming" once it has its partitions. Environment:
- * KAFKA_BOOTSTRAP_SERVERS; DELAY_MS sleeps that long per message (a slow service). Ends on
+ * KAFKA_BOOTSTRAP_SERVERS; DELAY_MS sleeps that long per message (a slow service); DROP_HEADERS
+ * forwards no headers (the harness then matches latency by key). Ends on
  * SIGTERM after flushing what it produced. */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +43,7 @@ int main(int argc, char **argv)
         return 2;
     }
     long delay_ms = getenv("DELAY_MS") ? atol(getenv("DELAY_MS")) : 0;
+    bool drop_headers = getenv("DROP_HEADERS") != NULL;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     rd_kafka_t *c = client(RD_KAFKA_CONSUMER, bootstrap,
@@ -88,7 +91,8 @@ int main(int argc, char **argv)
             nanosleep(&ts, NULL);
         }
         rd_kafka_headers_t *h = NULL, *copy = NULL;
-        if (rd_kafka_message_headers(m, &h) == 0 && h) copy = rd_kafka_headers_copy(h);
+        if (!drop_headers && rd_kafka_message_headers(m, &h) == 0 && h)
+            copy = rd_kafka_headers_copy(h);
         err = rd_kafka_producev(
             p, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),

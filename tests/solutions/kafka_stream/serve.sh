@@ -3,7 +3,8 @@
 # (tests/helpers/kafka_stream.c, path in $HX_KAFKA_STREAM) follows the input topic and produces
 # each record, same key, value and harness headers, to the output topic as it comes: the output
 # message's create time is when it was produced, which end-to-end latency is measured by.
-# Variants (environment): DELAY_MS per message (a slow service), CRASH_AFTER seconds after which
+# Variants (environment): DELAY_MS per message (a slow service), DROP_HEADERS (latency is then
+# matched by key), CRASH_AFTER seconds after which
 # the service kills itself with SIGSEGV.
 set -eu
 : "${KAFKA_BOOTSTRAP_SERVERS:?not set}" "${KAFKA_TOPIC_PREFIX:?not set}" "${HX_KAFKA_STREAM:?not set}"
