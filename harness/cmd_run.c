@@ -481,8 +481,7 @@ static int read_topic(void *ud, const char *topic, chk_msg_fn each, void *each_u
 /* The solution's environment (docs/solutions.md "What the solution gets"); *out is freed with
  * runner_env_free. */
 static int sol_env(struct run_ctx *c, const plan_scenario *s, const char *dbname,
-                   const char *landing, const char *outdir, int batch, char ***out,
-                        hx_err *e)
+                   const char *landing, const char *outdir, int batch, char ***out, hx_err *e)
 {
     /* The solution runs in its own folder: its paths must be absolute, whatever --out was. */
     char in_abs[PATH_MAX], out_abs[PATH_MAX];
@@ -586,13 +585,13 @@ static void record_invocation(struct run_ctx *c, results_scenario *rs, struct in
     double wall = (double)r->wall_ns / 1e9;
     double cpu_u = r->res.samples ? r->res.cpu_user_s : r->ru_user_s;
     double cpu_s = r->res.samples ? r->res.cpu_sys_s : r->ru_sys_s;
-    uint64_t peak = r->res.rss_peak > (uint64_t)r->ru_maxrss_kb * 1024 ? r->res.rss_peak
-                                                                      : (uint64_t)r->ru_maxrss_kb * 1024;
+    uint64_t peak = r->res.rss_peak > (uint64_t)r->ru_maxrss_kb * 1024
+                        ? r->res.rss_peak
+                        : (uint64_t)r->ru_maxrss_kb * 1024;
     if (inv) {
         /* A service the harness stopped ended as asked: not a failure. */
         inv->exit_code = stopped ? 0 : r->exited ? r->exit_code : -1;
-        if (r->signaled && !stopped)
-            results_set_str(&inv->signal, r->sig_name);
+        if (r->signaled && !stopped) results_set_str(&inv->signal, r->sig_name);
         inv->timed_out = r->timed_out;
         inv->wall_s = wall;
         inv->cpu_user_s = cpu_u;
@@ -641,7 +640,7 @@ static void record_invocation(struct run_ctx *c, results_scenario *rs, struct in
         progress("  %s: solution %s", phase,
                  r->timed_out  ? "timed out"
                  : r->signaled ? r->sig_name
-                              : "exited non-zero");
+                               : "exited non-zero");
     }
 }
 
@@ -664,8 +663,7 @@ static bool replayed_topic(const plan_scenario *s, const char *t)
 static const char *output_topic(const plan_scenario *s, size_t i)
 {
     const plan_check *pc = &s->checks[i];
-    if (!check_on_topic(pc) || !pc->table || replayed_topic(s, pc->table))
-        return NULL;
+    if (!check_on_topic(pc) || !pc->table || replayed_topic(s, pc->table)) return NULL;
     for (size_t j = 0; j < i; j++)
         if (check_on_topic(&s->checks[j]) && s->checks[j].table &&
             strcmp(s->checks[j].table, pc->table) == 0)
@@ -681,18 +679,15 @@ static int64_t output_messages(struct run_ctx *c, const plan_scenario *s)
     bool any = false;
     for (size_t i = 0; i < s->nchecks; i++) {
         const char *t = output_topic(s, i);
-        if (!t)
-            continue;
+        if (!t) continue;
         char name[300];
         kafka_topic(s, t, name, sizeof name);
         hx_err e = {0};
         int parts = kafkasvc_topic_partitions(c->kafka, name, &e);
-        if (parts < 0)
-            return -1;
+        if (parts < 0) return -1;
         for (int p = 0; p < parts; p++) {
             int64_t lo, hi;
-            if (kafkasvc_watermarks(c->kafka, name, p, &lo, &hi, &e))
-                return -1;
+            if (kafkasvc_watermarks(c->kafka, name, p, &lo, &hi, &e)) return -1;
             total += hi;
         }
         any = true;
@@ -714,16 +709,18 @@ static int service_start(struct run_ctx *c, const plan_scenario *s, results_scen
                        s->name, c->sol.name);
     char **env = NULL;
     int rc = sol_env(c, s, dbname, landing, outdir, -1, &env, e);
-    if (rc)
-        return rc;
-    runner_opts ro = {.shell = c->sol.service, .cwd = c->sol_dir, .env = env,
-                      .log_dir = logdir, .log_name = "service", .ready = &c->sol.ready};
+    if (rc) return rc;
+    runner_opts ro = {.shell = c->sol.service,
+                      .cwd = c->sol_dir,
+                      .env = env,
+                      .log_dir = logdir,
+                      .log_name = "service",
+                      .ready = &c->sol.ready};
     runner_proc *p = NULL;
     int64_t t0 = hx_now_ns();
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     set_current(p);
     hx_err re = {0};
     if (runner_wait_ready(p, 0, &re) != 0) {
@@ -739,22 +736,17 @@ static int service_start(struct run_ctx *c, const plan_scenario *s, results_scen
 /* After the replay: wait while the output topics grow. Ends when they hold as many messages as
  * were replayed into Kafka, when they have held some and gained none for 1 s, when the service
  * exits, or when solution.json's service.drain has passed. No output topic: no wait. */
-static void service_drain(struct run_ctx *c, const plan_scenario *s, runner_proc *p,
-                          uint64_t sent)
+static void service_drain(struct run_ctx *c, const plan_scenario *s, runner_proc *p, uint64_t sent)
 {
-    if (!c->kafka)
-        return;
+    if (!c->kafka) return;
     int64_t t0 = hx_now_ns(), changed = t0, last = -2;
     int64_t deadline = t0 + c->sol.drain_us * 1000;
     while (!interrupted && runner_running(p) && hx_now_ns() < deadline) {
         int64_t n = output_messages(c, s);
-        if (n < 0)
-            return;
+        if (n < 0) return;
         int64_t now = hx_now_ns();
-        if (n != last)
-            last = n, changed = now;
-        if ((sent && n >= (int64_t)sent) || (n > 0 && now - changed >= 1000000000LL))
-            break;
+        if (n != last) last = n, changed = now;
+        if ((sent && n >= (int64_t)sent) || (n > 0 && now - changed >= 1000000000LL)) break;
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -770,8 +762,7 @@ static void service_stop(struct run_ctx *c, results_scenario *rs, struct inv_acc
                          runner_proc *p, bool not_ready)
 {
     bool running = runner_running(p);
-    if (running)
-        runner_kill(p);
+    if (running) runner_kill(p);
     runner_result r;
     memset(&r, 0, sizeof r);
     hx_err e = {0};
@@ -786,8 +777,8 @@ static void service_stop(struct run_ctx *c, results_scenario *rs, struct inv_acc
 }
 
 struct lat_ctx {
-    e2e *in;       /* the inputs' send times */
-    hist *h;       /* latency, ns */
+    e2e *in; /* the inputs' send times */
+    hist *h; /* latency, ns */
     uint64_t unmatched;
     bool oom;
 };
@@ -821,16 +812,13 @@ static bool lat_output(void *ud, const kafkasvc_msg *m)
  * errors are warnings: the checks read the same topics and report them. */
 static void measure_latency(struct run_ctx *c, const plan_scenario *s, struct inv_acc *acc)
 {
-    if (!c->kafka)
-        return;
+    if (!c->kafka) return;
     struct lat_ctx l = {.h = &acc->lat_hist};
-    if (e2e_new(&l.in))
-        return;
+    if (e2e_new(&l.in)) return;
     hx_err e = {0};
     for (size_t i = 0; i < s->nsteps; i++) {
         const plan_step *st = &s->steps[i];
-        if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA || !st->topic)
-            continue;
+        if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA || !st->topic) continue;
         bool seen = false;
         for (size_t j = 0; j < i; j++)
             seen |= s->steps[j].kind == PLAN_STEP_INTO && s->steps[j].target == PLAN_TGT_KAFKA &&
@@ -842,15 +830,13 @@ static void measure_latency(struct run_ctx *c, const plan_scenario *s, struct in
     }
     for (size_t i = 0; i < s->nchecks && e2e_size(l.in) && !l.oom; i++) {
         const char *t = output_topic(s, i);
-        if (!t)
-            continue;
+        if (!t) continue;
         char name[300];
         kafka_topic(s, t, name, sizeof name);
         if (kafkasvc_consume(c->kafka, name, 0, 120000, lat_output, &l, NULL, &e))
             hx_warn("latency: %s", e.msg);
     }
-    if (l.oom)
-        hx_warn("latency: out of memory matching messages");
+    if (l.oom) hx_warn("latency: out of memory matching messages");
     acc->lat_unmatched += l.unmatched;
     e2e_free(l.in);
 }
@@ -865,8 +851,9 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
         const plan_step *st = &s->steps[i];
         if (st->kind == PLAN_STEP_INTO) {
             const plan_dataset *ds = &s->datasets[st->dataset];
+            /* A service is started once, by its run step, and sees every batch arrive. */
             bool interleave = st->per_batch && i + 1 < s->nsteps &&
-                              s->steps[i + 1].kind == PLAN_STEP_RUN;
+                              s->steps[i + 1].kind == PLAN_STEP_RUN && s->mode != PLAN_MODE_SERVICE;
             char topic[300];
             if (st->target == PLAN_TGT_KAFKA) {
                 if (!c->kafka)
@@ -888,8 +875,7 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
                 if (rc)
                     return rc;
                 *input_records += rst.rows;
-                if (st->target == PLAN_TGT_KAFKA)
-                    *kafka_sent += rst.rows;
+                if (st->target == PLAN_TGT_KAFKA) *kafka_sent += rst.rows;
                 char name[160];
                 snprintf(name, sizeof name, "replay.%s.rows", ds->name);
                 results_stat_add(rs, name, (int64_t)rst.rows);
@@ -916,11 +902,9 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
             if (interleave)
                 i++; /* the RUN step was done after each drop */
         } else if (st->kind == PLAN_STEP_RUN && s->mode == PLAN_MODE_SERVICE) {
-            if (*svc)
-                continue; /* started already: it runs until the plan ends */
+            if (*svc) continue; /* started already: it runs until the plan ends */
             int rc = service_start(c, s, rs, dbname, landing, outdir, logdir, acc, svc, e);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         } else if (st->kind == PLAN_STEP_RUN) {
             int rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, -1, acc, e);
             if (rc)
@@ -966,12 +950,10 @@ static int run_steps(struct run_ctx *c, const plan_scenario *s, results_scenario
                    &kafka_sent, e);
     acc->steps_s = (double)(hx_now_ns() - t0) / 1e9;
     if (svc) {
-        if (!rc)
-            service_drain(c, s, svc, kafka_sent);
+        if (!rc) service_drain(c, s, svc, kafka_sent);
         service_stop(c, rs, acc, svc, false);
     }
-    if (!rc && s->mode == PLAN_MODE_SERVICE)
-        measure_latency(c, s, acc);
+    if (!rc && s->mode == PLAN_MODE_SERVICE) measure_latency(c, s, acc);
     return rc;
 }
 
@@ -1198,8 +1180,7 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
 /* Store h (values in ns) as run.json histogram `name` in seconds; false when it is empty. */
 static bool add_hist(results_scenario *rs, const char *name, const hist *h)
 {
-    if (hist_count(h) <= 0)
-        return false;
+    if (hist_count(h) <= 0) return false;
     char *enc = hist_encode(h);
     results_hist *rh = results_hist_add(rs, name, "s", enc);
     hx_free(enc);
@@ -1215,7 +1196,6 @@ static bool add_hist(results_scenario *rs, const char *name, const hist *h)
     }
     return true;
 }
-
 
 /* Run one scenario into rs. Scenario and infrastructure errors land in rs (status error); only
  * an interrupt is returned. */
@@ -1306,8 +1286,8 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
         for (size_t i = 0; i < 4 && hist_count(&acc.lat_hist); i++) {
             char name[32];
             snprintf(name, sizeof name, "latency.e2e.%s", sfx[i]);
-            int64_t v = pct[i] < 100 ? hist_percentile(&acc.lat_hist, pct[i])
-                                     : hist_max(&acc.lat_hist);
+            int64_t v =
+                pct[i] < 100 ? hist_percentile(&acc.lat_hist, pct[i]) : hist_max(&acc.lat_hist);
             results_metric_add(rs, name, (double)v / 1e9, "s");
         }
         results_metric_add(rs, "latency.e2e.matched", (double)hist_count(&acc.lat_hist), "");
