@@ -105,6 +105,8 @@ c=$(jq -r '.scenarios[0].checks[0].status' "$T/slow/run.json")
 [ "$c" = pass ] && ok "the slow service's output is still correct" || bad "slow check: $c"
 m=$(jq '[.scenarios[0].metrics[] | select(.name == "latency.e2e.matched") | .value][0]' "$T/slow/run.json")
 [ "$m" = 100 ] && ok "without forwarded headers, all 100 are matched by key" || bad "matched by key: $m"
+"$BIN" compare "$T/stream/run.json" "$T/slow/run.json" --fail-on 'latency.e2e.p99:+20%' >/dev/null 2>"$T/cmp.err"
+expect_rc "compare gate latency.e2e.p99:+20% trips on the slow service" 1 $?
 no_leftovers "kafka_stream_slow"
 
 # 6. a service that crashes mid-run: the scenario fails naming the signal
