@@ -278,6 +278,18 @@ struct run_ctx {
     const plan_scenario *cur_s;
 };
 
+/* The embedded server's CPU seconds so far, NAN when it is not ours to measure (--pg). */
+static double db_cpu_now(const struct run_ctx *c)
+{
+    return c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+}
+
+/* CPU the database spent between two db_cpu_now() readings; 0 when either is unknown. */
+static double db_cpu_delta(double before, double after)
+{
+    return !isnan(before) && !isnan(after) && after > before ? after - before : 0;
+}
+
 /* Phases a scenario's cost is attributed to: replay, up to 62 invocations, checks. */
 #define MAX_PHASES 64
 
@@ -552,7 +564,7 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
         timeout = c->sol.timeout_us;
     if (c->o->timeout_us)
         timeout = c->o->timeout_us;
-    double db0 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+    double db0 = db_cpu_now(c);
     runner_proc *p = NULL;
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
@@ -568,9 +580,7 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
         runner_result_release(&r);
         return rc;
     }
-    double db1 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
-    record_invocation(c, rs, acc, &r, batch, false,
-                      !isnan(db0) && !isnan(db1) && db1 > db0 ? db1 - db0 : 0);
+    record_invocation(c, rs, acc, &r, batch, false, db_cpu_delta(db0, db_cpu_now(c)));
     runner_result_release(&r);
     return 0;
 }
@@ -1243,21 +1253,17 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
         goto fail;
     int64_t r0 = hx_now_ns();
     double cpu0 = self_cpu_seconds();
+    /* The replay phase comes first in the list; its numbers are known once the steps ran. */
+    phase_add(&acc, "replay (harness)", 0, 0, 0, true);
     rc = run_steps(c, s, rs, g, conn, dbname, landing, outdir, logdir, &acc, &input_records, &e);
     /* A service runs alongside the replay: its lifetime is not taken off the replay's. */
     replay_s = s->mode == PLAN_MODE_SERVICE ? acc.steps_s
                                             : (double)(hx_now_ns() - r0) / 1e9 - acc.wall_sum;
     /* The harness's own CPU while replaying (generation, COPY, file writes): the work a
      * producer would do in production. The database's share of it is not separable here. */
-    {
-        struct inv_acc tmp = acc;
-        acc.nphases = 0;
-        phase_add(&acc, "replay (harness)", self_cpu_seconds() - cpu0, replay_s,
-                  self_peak_rss(), true);
-        for (size_t i = 0; i < tmp.nphases; i++)
-            phase_add(&acc, tmp.phase_names[i], tmp.phases[i].cpu_seconds,
-                      tmp.phases[i].wall_seconds, tmp.phases[i].peak_rss_bytes, false);
-    }
+    acc.phases[0].cpu_seconds = fmax(self_cpu_seconds() - cpu0, 0);
+    acc.phases[0].wall_seconds = fmax(replay_s, 0);
+    acc.phases[0].peak_rss_bytes = self_peak_rss();
     if (rc)
         goto fail;
     if (PQstatus(conn) != CONNECTION_OK)
@@ -1265,10 +1271,9 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     {
         int64_t k0 = hx_now_ns();
         double kc0 = self_cpu_seconds();
-        double kdb0 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+        double kdb0 = db_cpu_now(c);
         run_checks(c, s, rs, g, conn, outdir, &correct);
-        double kdb1 = c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
-        double kdb = !isnan(kdb0) && !isnan(kdb1) && kdb1 > kdb0 ? kdb1 - kdb0 : 0;
+        double kdb = db_cpu_delta(kdb0, db_cpu_now(c));
         phase_add(&acc, "checks (harness)", self_cpu_seconds() - kc0 + kdb,
                   (double)(hx_now_ns() - k0) / 1e9, self_peak_rss(), true);
     }
