@@ -10,20 +10,13 @@
 #include "embed.h"
 #include "rep.h"
 
-#define REPLACEMENT "\xef\xbf\xbd"
-#define ELLIPSIS "\xe2\x80\xa6"
 
 extern const struct hx_embedded hx_html_assets[];
 
 bool rep_html_text(hx_buf *out, const char *s, size_t max)
 {
     if (!s) return !out->oom;
-    size_t len = strlen(s), end = len;
-    if (max && len > max) {
-        end = max;
-        while (end > 0 && ((unsigned char)s[end] & 0xc0) == 0x80)
-            end--;
-    }
+    size_t len = strlen(s), end = rep_utf8_cut(s, len, max);
     for (size_t i = 0; i < end;) {
         int32_t cp;
         size_t k = results_utf8_next(s + i, end - i, &cp);
@@ -32,7 +25,7 @@ bool rep_html_text(hx_buf *out, const char *s, size_t max)
         } else if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f ||
                    (cp >= 0x80 && cp < 0xa0) || cp == 0xfffe || cp == 0xffff ||
                    (cp >= 0xfdd0 && cp <= 0xfdef)) {
-            hx_buf_puts(out, REPLACEMENT);
+            hx_buf_puts(out, REP_REPLACEMENT);
         } else if (cp == '&') {
             hx_buf_puts(out, "&amp;");
         } else if (cp == '<') {
@@ -48,7 +41,7 @@ bool rep_html_text(hx_buf *out, const char *s, size_t max)
         }
         i += k;
     }
-    if (end < len) hx_buf_puts(out, ELLIPSIS);
+    if (end < len) hx_buf_puts(out, REP_ELLIPSIS);
     return !out->oom;
 }
 

@@ -7,25 +7,18 @@
 
 #include "rep.h"
 
-#define REPLACEMENT "\xef\xbf\xbd"
-#define ELLIPSIS "\xe2\x80\xa6"
 #define ZWSP "\xe2\x80\x8b"
 
 bool rep_md_cell(hx_buf *out, const char *s, size_t max)
 {
     if (!s) return !out->oom;
-    size_t len = strlen(s), end = len;
-    if (max && len > max) {
-        end = max;
-        while (end > 0 && ((unsigned char)s[end] & 0xc0) == 0x80)
-            end--;
-    }
+    size_t len = strlen(s), end = rep_utf8_cut(s, len, max);
     for (size_t i = 0; i < end;) {
         int32_t cp;
         size_t k = results_utf8_next(s + i, end - i, &cp);
         if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f ||
             (cp >= 0x80 && cp < 0xa0) || cp == 0xfffe || cp == 0xffff) {
-            hx_buf_puts(out, REPLACEMENT);
+            hx_buf_puts(out, REP_REPLACEMENT);
         } else if (cp == '\t' || cp == '\n' || cp == '\r') {
             hx_buf_putc(out, ' ');
         } else if (cp == '<') {
@@ -45,7 +38,7 @@ bool rep_md_cell(hx_buf *out, const char *s, size_t max)
         }
         i += k;
     }
-    if (end < len) hx_buf_puts(out, ELLIPSIS);
+    if (end < len) hx_buf_puts(out, REP_ELLIPSIS);
     return !out->oom;
 }
 

@@ -26,6 +26,13 @@ bool rep_xml_cdata(hx_buf *out, const char *s, size_t max);
 /* Where to start s so that at most max bytes remain, on a UTF-8 boundary: for log tails, whose
  * end is what matters. */
 const char *rep_tail(const char *s, size_t max);
+/* The end of the first max bytes of s (len bytes; max 0 = all), backed off to a UTF-8 boundary:
+ * how every escaper caps a string. */
+size_t rep_utf8_cut(const char *s, size_t len, size_t max);
+
+/* What the escapers write for a character the format cannot carry, and after a cut. */
+#define REP_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
+#define REP_ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
 
 /* ---- JUnit (junit.c) ---- */
 

@@ -3,8 +3,6 @@
 
 #include "rep.h"
 
-#define REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
-#define ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
 
 enum mode { TEXT, ATTR, CDATA };
 
@@ -16,8 +14,7 @@ static bool xml_char(int32_t cp)
     return cp != 0xfffe && cp != 0xffff;
 }
 
-/* The end of the first max bytes of s (len bytes), backed off to a UTF-8 boundary. */
-static size_t cut(const char *s, size_t len, size_t max)
+size_t rep_utf8_cut(const char *s, size_t len, size_t max)
 {
     if (max == 0 || len <= max) return len;
     size_t n = max;
@@ -29,7 +26,7 @@ static size_t cut(const char *s, size_t len, size_t max)
 static bool emit(hx_buf *out, const char *s, size_t max, enum mode m)
 {
     if (!s) return !out->oom;
-    size_t len = strlen(s), end = cut(s, len, max);
+    size_t len = strlen(s), end = rep_utf8_cut(s, len, max);
     /* "]]" pending at the end of the last code point, to spot "]]>" inside CDATA. */
     int brackets = 0;
     for (size_t i = 0; i < end;) {
@@ -37,7 +34,7 @@ static bool emit(hx_buf *out, const char *s, size_t max, enum mode m)
         size_t k = results_utf8_next(s + i, end - i, &cp);
         const char *rep = NULL;
         if (cp < 0 || !xml_char(cp))
-            rep = REPLACEMENT;
+            rep = REP_REPLACEMENT;
         else if (m != CDATA) {
             switch (cp) {
             case '&':
@@ -78,7 +75,7 @@ static bool emit(hx_buf *out, const char *s, size_t max, enum mode m)
         brackets = cp == ']' ? brackets + 1 : 0;
         i += k;
     }
-    if (end < len) hx_buf_puts(out, ELLIPSIS);
+    if (end < len) hx_buf_puts(out, REP_ELLIPSIS);
     return !out->oom;
 }
 
