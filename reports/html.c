@@ -10,7 +10,6 @@
 #include "embed.h"
 #include "rep.h"
 
-
 extern const struct hx_embedded hx_html_assets[];
 
 bool rep_html_text(hx_buf *out, const char *s, size_t max)

@@ -3,7 +3,6 @@
 
 #include "rep.h"
 
-
 enum mode { TEXT, ATTR, CDATA };
 
 /* XML 1.0 Char: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]. The

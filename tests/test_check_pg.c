@@ -85,8 +85,12 @@ static void fill(PGconn *c, const char *t, const int64_t *ids, size_t from, size
 
 static plan_check pr_check(plan_param *params, size_t n)
 {
-    plan_check c = {.kind = PLAN_CHK_PRECISION_RECALL, .name = "pr", .table = "flags",
-                    .column = "id", .params = params, .nparams = n};
+    plan_check c = {.kind = PLAN_CHK_PRECISION_RECALL,
+                    .name = "pr",
+                    .table = "flags",
+                    .column = "id",
+                    .params = params,
+                    .nparams = n};
     c.expect.kind = PLAN_EXP_QUERY;
     c.expect.query.dataset = 0;
     c.expect.query.agg = PLAN_AGG_IDS;
@@ -121,8 +125,8 @@ static void test_check_pg__precision_recall(void **state)
     assert_int_equal(o.extra, 2);
     double n = (double)f->nhit, p = (n - 4) / (n - 2), r = (n - 4) / n;
     char want[200];
-    snprintf(want, sizeof want, "precision %.4f (%.0f of %.0f flags), recall %.4f (%.0f of %zu",
-             p, n - 4, n - 2, r, n - 4, f->nhit);
+    snprintf(want, sizeof want, "precision %.4f (%.0f of %.0f flags), recall %.4f (%.0f of %zu", p,
+             n - 4, n - 2, r, n - 4, f->nhit);
     assert_non_null(strstr(o.actual, want));
     chk_outcome_release(&o);
 
@@ -160,8 +164,8 @@ static void test_check_pg__quarantine(void **state)
     fx *f = *state;
     assert_in_range(f->ncorrupt, 20, 80);
     chk_outcome o;
-    plan_check c = {.kind = PLAN_CHK_QUARANTINE, .name = "q", .table = "quarantine",
-                    .column = "id"};
+    plan_check c = {
+        .kind = PLAN_CHK_QUARANTINE, .name = "q", .table = "quarantine", .column = "id"};
     c.expect.kind = PLAN_EXP_QUERY;
     c.expect.query.dataset = 0;
     c.expect.query.agg = PLAN_AGG_IDS;

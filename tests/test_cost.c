@@ -527,10 +527,15 @@ static void test_cost__deltas_follow_usage(void **state)
     const char *names[3] = {"aws-us-east-1", "gcp-us-central1", "azure-eastus"};
     plan_scale sc = {.records_per_day = 2e6, .runs_per_day = 1.0 / 7};
     /* measured shapes of the pack's baseline: 16,000 input records, 7 invocations */
-    cost_usage lean = {.cpu_seconds = 0.8, .wall_seconds = 1.5, .invocations = 7,
-                       .peak_rss_bytes = 15000000, .mean_rss_bytes = 8000000,
-                       .storage_bytes = 2000000, .db_instance_seconds = 4,
-                       .input_records = 16000, .correct_output_records = 14000};
+    cost_usage lean = {.cpu_seconds = 0.8,
+                       .wall_seconds = 1.5,
+                       .invocations = 7,
+                       .peak_rss_bytes = 15000000,
+                       .mean_rss_bytes = 8000000,
+                       .storage_bytes = 2000000,
+                       .db_instance_seconds = 4,
+                       .input_records = 16000,
+                       .correct_output_records = 14000};
     cost_usage heavy = lean;
     heavy.cpu_seconds = 1.4;
     heavy.wall_seconds = 5.5;

@@ -48,8 +48,7 @@ static void test_pgsvc__start_stop_cleans_up(void **state)
     pgsvc_opts o = {.cache_dir = cache};
     hx_err e = {0};
     pgsvc *s = NULL;
-    if (pgsvc_start(&o, &s, &e) != 0)
-        fail_msg("pgsvc_start: %s", e.msg);
+    if (pgsvc_start(&o, &s, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
     assert_true(s->embedded);
     assert_false(s->cache_hit);
     assert_true(s->start_ms > 0 && s->start_ms >= s->init_ms);

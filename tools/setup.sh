@@ -23,9 +23,9 @@ if [ "$tests" -eq 1 ] && [ "$os_id" != debian ]; then
 fi
 
 pkgs="gcc pkg-config meson ninja-build python3 git lua5.4 liblua5.4-dev libpq-dev postgresql
-postgresql-client librdkafka-dev libjansson-dev libcmocka-dev libssl-dev procps ca-certificates"
+postgresql-client bubblewrap librdkafka-dev libjansson-dev libcmocka-dev libssl-dev procps ca-certificates"
 if [ "$tests" -eq 1 ]; then
-    pkgs="$pkgs clang libclang-rt-14-dev libxml2-utils chromium kcat time valgrind strace"
+    pkgs="$pkgs clang clang-format libclang-rt-14-dev libxml2-utils chromium kcat time valgrind strace"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

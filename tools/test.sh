@@ -6,6 +6,9 @@ set -eu
 cd "$(dirname "$0")/.."
 tools/setup.sh --tests
 
+echo "== clang-format" >&2
+tools/format.sh --check
+
 echo "== plain build" >&2
 meson test -C build --print-errorlogs --num-processes 2
 

@@ -51,8 +51,7 @@ static void outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
 static void outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
 {
     o->status = st;
-    if (!fmt)
-        return;
+    if (!fmt) return;
     hx_buf b;
     hx_buf_init(&b);
     va_list ap;
@@ -76,11 +75,9 @@ static void sample_cols(chk_outcome *o, size_t n, const char *const *titles)
 static void sample_row(chk_outcome *o, const char *const *cells)
 {
     chk_sample *s = &o->sample;
-    if (!s->cols)
-        return;
+    if (!s->cols) return;
     char **nc = hx_realloc(s->cells, (s->nrows + 1) * s->ncols * sizeof *nc);
-    if (!nc)
-        return;
+    if (!nc) return;
     s->cells = nc;
     for (size_t i = 0; i < s->ncols; i++)
         nc[s->nrows * s->ncols + i] = cells[i] ? hx_strdup(cells[i]) : NULL;
@@ -116,8 +113,7 @@ char *chk_quote_ident(PGconn *conn, const char *name)
             hx_buf_release(&b);
             return NULL;
         }
-        if (b.len)
-            hx_buf_putc(&b, '.');
+        if (b.len) hx_buf_putc(&b, '.');
         hx_buf_puts(&b, q);
         PQfreemem(q);
         p = dot ? dot + 1 : NULL;
@@ -127,15 +123,15 @@ char *chk_quote_ident(PGconn *conn, const char *name)
 
 static char *first_line(const char *s)
 {
-    if (!s)
-        return hx_strdup("");
+    if (!s) return hx_strdup("");
     size_t n = strcspn(s, "\n");
     while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\r'))
         n--;
     return hx_strndup(s, n);
 }
 
-/* Run sql; on failure fill o as FAIL (the sink is wrong: missing table, bad type) and return NULL. */
+/* Run sql; on failure fill o as FAIL (the sink is wrong: missing table, bad type) and return NULL.
+ */
 static PGresult *query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
 {
     if (!ctx->conn) {
@@ -144,8 +140,7 @@ static PGresult *query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
     }
     PGresult *r = PQexec(ctx->conn, sql);
     ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return r;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
     char *msg = first_line(PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
     /* Connection trouble is ours (error); a missing table or column is the solution's (fail). */
@@ -165,8 +160,7 @@ static bool canon_decimal(const char *s, int scale, char *out, size_t n)
     while (isspace((unsigned char)*s))
         s++;
     bool neg = false;
-    if (*s == '+' || *s == '-')
-        neg = *s++ == '-';
+    if (*s == '+' || *s == '-') neg = *s++ == '-';
     const char *ip = s;
     while (isdigit((unsigned char)*s))
         s++;
@@ -181,8 +175,7 @@ static bool canon_decimal(const char *s, int scale, char *out, size_t n)
     }
     while (isspace((unsigned char)*s))
         s++;
-    if (*s || (ilen == 0 && flen == 0))
-        return false;
+    if (*s || (ilen == 0 && flen == 0)) return false;
     while (ilen > 1 && *ip == '0')
         ip++, ilen--;
     while (flen > (size_t)scale && fp[flen - 1] == '0')
@@ -199,16 +192,15 @@ static bool canon_decimal(const char *s, int scale, char *out, size_t n)
         zero &= ip[i] == '0';
     for (size_t i = 0; i < fl; i++)
         zero &= frac[i] == '0';
-    snprintf(out, n, "%s%.*s%s%s", neg && !zero ? "-" : "", (int)(ilen ? ilen : 1),
-             ilen ? ip : "0", fl ? "." : "", frac);
+    snprintf(out, n, "%s%.*s%s%s", neg && !zero ? "-" : "", (int)(ilen ? ilen : 1), ilen ? ip : "0",
+             fl ? "." : "", frac);
     return true;
 }
 
 /* The truth's value of column col in canonical text, or NULL for SQL NULL. */
 static const char *canon_truth(const plan_column *col, const gen_value *v, char *buf, size_t n)
 {
-    if (v->null)
-        return NULL;
+    if (v->null) return NULL;
     switch (col->type) {
     case PLAN_T_INT:
         snprintf(buf, n, "%lld", (long long)v->i);
@@ -241,7 +233,8 @@ static void canon_sql(hx_buf *b, const char *q, plan_type t)
         hx_buf_printf(b, "(%s)::numeric::text", q);
         break;
     case PLAN_T_TIMESTAMP:
-        hx_buf_printf(b, "(extract(epoch from (%s)::timestamptz) * 1000000)::numeric(30,0)::text", q);
+        hx_buf_printf(b, "(extract(epoch from (%s)::timestamptz) * 1000000)::numeric(30,0)::text",
+                      q);
         break;
     case PLAN_T_BOOL:
         hx_buf_printf(b, "(%s)::boolean::text", q);
@@ -255,11 +248,9 @@ static void canon_sql(hx_buf *b, const char *q, plan_type t)
 /* Canonicalise what the sink returned for a column of type t. */
 static const char *canon_sink(const plan_column *col, const char *s, char *buf, size_t n)
 {
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     if (col->type == PLAN_T_DECIMAL || col->type == PLAN_T_INT) {
-        if (canon_decimal(s, col->type == PLAN_T_DECIMAL ? col->scale : 0, buf, n))
-            return buf;
+        if (canon_decimal(s, col->type == PLAN_T_DECIMAL ? col->scale : 0, buf, n)) return buf;
     }
     return s;
 }
@@ -309,11 +300,9 @@ static bool expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome 
 
 static bool numbers_match(double exp, double act, double tol)
 {
-    if (isnan(exp) || isnan(act))
-        return isnan(exp) && isnan(act);
+    if (isnan(exp) || isnan(act)) return isnan(exp) && isnan(act);
     double d = fabs(exp - act);
-    if (tol > 0)
-        return d <= tol * fmax(1.0, fabs(exp));
+    if (tol > 0) return d <= tol * fmax(1.0, fabs(exp));
     /* exact: allow only binary floating point noise of decimal sums */
     return d <= 1e-9 * fmax(1.0, fabs(exp));
 }
@@ -323,8 +312,7 @@ static void compare_scalar(const chk_ctx *ctx, const plan_check *c, chk_outcome 
 {
     char exp_text[128];
     double exp;
-    if (!expect_scalar(ctx, &c->expect, o, &exp, exp_text, sizeof exp_text))
-        return;
+    if (!expect_scalar(ctx, &c->expect, o, &exp, exp_text, sizeof exp_text)) return;
     set_text(&o->expected, exp_text);
     set_text(&o->actual, actual ? actual : "NULL");
     if (c->expect.kind == PLAN_EXP_STRING) {
@@ -418,10 +406,10 @@ static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome 
 static void check_sql(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     PGresult *r = query(ctx, o, c->query);
-    if (!r)
-        return;
-    bool grouped = c->expect.kind == PLAN_EXP_QUERY && (c->expect.query.agg == PLAN_AGG_GROUP_SUM ||
-                                                        c->expect.query.agg == PLAN_AGG_GROUP_COUNT);
+    if (!r) return;
+    bool grouped =
+        c->expect.kind == PLAN_EXP_QUERY &&
+        (c->expect.query.agg == PLAN_AGG_GROUP_SUM || c->expect.query.agg == PLAN_AGG_GROUP_COUNT);
     if (grouped) {
         check_sql_rows(ctx, c, o, r);
     } else if (c->expect.kind == PLAN_EXP_NONE) {
@@ -462,10 +450,9 @@ static void check_sql(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 static void scalar_check(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, const char *sql)
 {
     PGresult *r = query(ctx, o, sql);
-    if (!r)
-        return;
-    compare_scalar(ctx, c, o, PQntuples(r) ? (PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0))
-                                           : NULL);
+    if (!r) return;
+    compare_scalar(ctx, c, o,
+                   PQntuples(r) ? (PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0)) : NULL);
     PQclear(r);
 }
 
@@ -479,8 +466,7 @@ static bool target(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, char
         return false;
     }
     *qt = chk_quote_ident(ctx->conn, c->table);
-    if (c->column)
-        *qc = chk_quote_ident(ctx->conn, c->column);
+    if (c->column) *qc = chk_quote_ident(ctx->conn, c->column);
     if (!*qt || (c->column && !*qc)) {
         outcome(o, CHK_ERROR, "cannot quote the table or column name");
         hx_free(*qt);
@@ -493,8 +479,7 @@ static bool target(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, char
 static void check_row_count(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, false))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, false)) return;
     hx_buf sql;
     hx_buf_init(&sql);
     hx_buf_printf(&sql, "select count(*) from %s", qt);
@@ -509,8 +494,7 @@ static void offending_rows(const chk_ctx *ctx, chk_outcome *o, const char *count
                            const char *sample_sql, const char *what)
 {
     PGresult *r = query(ctx, o, count_sql);
-    if (!r)
-        return;
+    if (!r) return;
     long long bad = atoll(PQgetvalue(r, 0, 0));
     PQclear(r);
     setf(&o->expected, "0 %s", what);
@@ -543,8 +527,7 @@ static void offending_rows(const chk_ctx *ctx, chk_outcome *o, const char *count
 static void check_unique(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, true))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, true)) return;
     size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
     hx_buf a, b;
     hx_buf_init(&a);
@@ -567,8 +550,7 @@ static void check_unique(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
 static void check_not_null(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, true))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, true)) return;
     hx_buf a;
     hx_buf_init(&a);
     hx_buf_printf(&a, "select count(*) from %s where %s is null", qt, qc);
@@ -589,8 +571,7 @@ static void check_not_null(const chk_ctx *ctx, const plan_check *c, chk_outcome 
 static void check_accepted(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, true))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, true)) return;
     hx_buf list, a, b;
     hx_buf_init(&list);
     hx_buf_init(&a);
@@ -602,8 +583,7 @@ static void check_accepted(const chk_ctx *ctx, const plan_check *c, chk_outcome 
             PQfreemem(lit);
         }
     }
-    if (!list.len)
-        hx_buf_puts(&list, "NULL");
+    if (!list.len) hx_buf_puts(&list, "NULL");
     size_t max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
     hx_buf_printf(&a, "select count(*) from %s where %s is not null and %s::text not in (%s)", qt,
                   qc, qc, list.data);
@@ -622,8 +602,7 @@ static void check_accepted(const chk_ctx *ctx, const plan_check *c, chk_outcome 
 static void check_referential(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, true))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, true)) return;
     if (!c->ref_table || !c->ref_column) {
         outcome(o, CHK_ERROR, "referential needs ref = \"table.column\"");
         hx_free(qt);
@@ -664,10 +643,11 @@ static void check_schema(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
     char *schema = dot ? hx_strndup(c->table, (size_t)(dot - c->table)) : hx_strdup("public");
     const char *tname = dot ? dot + 1 : c->table;
     const char *params[2] = {schema, tname};
-    PGresult *r = PQexecParams(ctx->conn,
-                               "select column_name, data_type from information_schema.columns "
-                               "where table_schema = $1 and table_name = $2 order by ordinal_position",
-                               2, NULL, params, NULL, NULL, 0);
+    PGresult *r =
+        PQexecParams(ctx->conn,
+                     "select column_name, data_type from information_schema.columns "
+                     "where table_schema = $1 and table_name = $2 order by ordinal_position",
+                     2, NULL, params, NULL, NULL, 0);
     hx_free(schema);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         char *m = first_line(PQresultErrorMessage(r));
@@ -693,8 +673,7 @@ static void check_schema(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
                       want ? want : "");
         const char *have = NULL;
         for (int j = 0; j < PQntuples(r); j++)
-            if (strcmp(PQgetvalue(r, j, 0), c->columns[i]) == 0)
-                have = PQgetvalue(r, j, 1);
+            if (strcmp(PQgetvalue(r, j, 0), c->columns[i]) == 0) have = PQgetvalue(r, j, 1);
         bool ok = have && (!want || strcasecmp(want, have) == 0 ||
                            strncasecmp(have, want, strlen(want)) == 0);
         if (!ok) {
@@ -716,8 +695,7 @@ static void check_schema(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
 static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     char *qt, *qc;
-    if (!target(ctx, c, o, &qt, &qc, true))
-        return;
+    if (!target(ctx, c, o, &qt, &qc, true)) return;
     hx_buf a;
     hx_buf_init(&a);
     hx_buf_printf(&a, "select extract(epoch from (now() - max(%s)::timestamptz))::float8 from %s",
@@ -748,12 +726,12 @@ static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome
  * may hold a key several times (a duplicate copy, a non-unique key), each time with its own
  * values: every version is kept, and a sink row is matched to a version it equals. */
 typedef struct exp_row {
-    char *key;      /* canonical key text, NULL = empty slot */
-    char **vals;    /* canonical values of the compared columns (NULL = SQL NULL), one run of
-                       ncols per version: version v's column c is vals[v * ncols + c] */
-    uint8_t *used;  /* per version, when want > 1: a sink row has been matched to it */
-    uint32_t want;  /* how many times the truth has this key (its versions) */
-    uint32_t got;   /* how many times the sink had it */
+    char *key;     /* canonical key text, NULL = empty slot */
+    char **vals;   /* canonical values of the compared columns (NULL = SQL NULL), one run of
+                      ncols per version: version v's column c is vals[v * ncols + c] */
+    uint8_t *used; /* per version, when want > 1: a sink row has been matched to it */
+    uint32_t want; /* how many times the truth has this key (its versions) */
+    uint32_t got;  /* how many times the sink had it */
 } exp_row;
 
 typedef struct exp_map {
@@ -766,11 +744,9 @@ static exp_row *map_find(exp_map *m, const char *key, bool insert)
     if (insert && (m->n + 1) * 10 > m->cap * 7) {
         size_t ncap = m->cap ? m->cap * 2 : 1024;
         exp_row *ns = hx_calloc(ncap, sizeof *ns);
-        if (!ns)
-            return NULL;
+        if (!ns) return NULL;
         for (size_t i = 0; i < m->cap; i++) {
-            if (!m->slots[i].key)
-                continue;
+            if (!m->slots[i].key) continue;
             size_t h = hx_hash64(m->slots[i].key, strlen(m->slots[i].key)) & (ncap - 1);
             while (ns[h].key)
                 h = (h + 1) & (ncap - 1);
@@ -780,16 +756,13 @@ static exp_row *map_find(exp_map *m, const char *key, bool insert)
         m->slots = ns;
         m->cap = ncap;
     }
-    if (!m->cap)
-        return NULL;
+    if (!m->cap) return NULL;
     size_t h = hx_hash64(key, strlen(key)) & (m->cap - 1);
     while (m->slots[h].key) {
-        if (strcmp(m->slots[h].key, key) == 0)
-            return &m->slots[h];
+        if (strcmp(m->slots[h].key, key) == 0) return &m->slots[h];
         h = (h + 1) & (m->cap - 1);
     }
-    if (!insert)
-        return NULL;
+    if (!insert) return NULL;
     char *k = hx_strdup(key);
     char **vals = hx_calloc(m->ncols ? m->ncols : 1, sizeof(char *));
     if (!k || !vals) {
@@ -822,8 +795,7 @@ static bool map_add_version(exp_map *m, exp_row *row)
 static void map_release(exp_map *m)
 {
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].key)
-            continue;
+        if (!m->slots[i].key) continue;
         hx_free(m->slots[i].key);
         size_t nv = m->slots[i].want ? m->slots[i].want : 1;
         for (size_t c = 0; c < nv * m->ncols; c++)
@@ -838,14 +810,10 @@ static void map_release(exp_map *m)
 static bool subset_keeps(const plan_subset *sub, const gen_record *r)
 {
     bool corrupt = r->faults & (1u << PLAN_F_CORRUPT);
-    if (sub->valid && corrupt)
-        return false;
-    if (sub->corrupt_only && !corrupt)
-        return false;
-    if (sub->with_faults && !(r->faults & sub->with_faults))
-        return false;
-    if (r->faults & sub->without_faults)
-        return false;
+    if (sub->valid && corrupt) return false;
+    if (sub->corrupt_only && !corrupt) return false;
+    if (sub->with_faults && !(r->faults & sub->with_faults)) return false;
+    if (r->faults & sub->without_faults) return false;
     return true;
 }
 
@@ -856,25 +824,21 @@ static int load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, cons
     const plan_dataset *ds = &ctx->s->datasets[q->dataset];
     gen_cursor cur;
     int rc = gen_cursor_init(&cur, ctx->g, q->dataset, -1, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     const gen_record *r;
     char kb[64], vb[64];
     m->ncols = ncols;
     while ((rc = gen_cursor_next(&cur, &r, e)) == 1) {
-        if (!subset_keeps(&q->sub, r))
-            continue;
+        if (!subset_keeps(&q->sub, r)) continue;
         const char *key = canon_truth(&ds->cols[key_col], &r->vals[key_col], kb, sizeof kb);
-        if (!key)
-            continue; /* a NULL key cannot be matched; diff compares keyed rows */
+        if (!key) continue; /* a NULL key cannot be matched; diff compares keyed rows */
         bool dedup = q->sub.dedup_col >= 0;
         exp_row *row = map_find(m, key, true);
         if (!row) {
             rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
             break;
         }
-        if (dedup && row->want && !q->sub.dedup_last)
-            continue;
+        if (dedup && row->want && !q->sub.dedup_last) continue;
         size_t ver = 0; /* dedup keeps one version: the last one overwrites it */
         if (!dedup || !row->want) {
             if (row->want && !map_add_version(m, row)) {
@@ -1084,9 +1048,8 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     diff_sample_titles(&d, o);
     char kb[64];
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *key = canon_sink(&ds->cols[key_col],
-                                     PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb,
-                                     sizeof kb);
+        const char *key = canon_sink(
+            &ds->cols[key_col], PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb, sizeof kb);
         pg_row pr = {ds, cols, r, i};
         diff_row(&d, o, key, pg_val, &pr);
     }
@@ -1234,17 +1197,17 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
     q.sub.corrupt_only = true;
     q.sub.valid = false;
     q.sub.dedup_col = -1;
-    long long n = compare_key_sets(ctx, c, o, &q, "the corrupt records", "not corrupt",
-                                   "not quarantined");
-    if (n < 0)
-        return;
+    long long n =
+        compare_key_sets(ctx, c, o, &q, "the corrupt records", "not corrupt", "not quarantined");
+    if (n < 0) return;
     setf(&o->expected, "%lld corrupt keys", n);
     setf(&o->actual, "%llu quarantined keys of them, %llu others",
          (unsigned long long)(n - (long long)o->missing), (unsigned long long)o->extra);
     if (o->missing + o->extra == 0)
         outcome(o, CHK_PASS, NULL);
     else
-        outcome(o, CHK_FAIL, "%llu corrupt records not quarantined, %llu quarantined that were fine",
+        outcome(o, CHK_FAIL,
+                "%llu corrupt records not quarantined, %llu quarantined that were fine",
                 (unsigned long long)o->missing, (unsigned long long)o->extra);
 }
 
@@ -1257,8 +1220,9 @@ static bool ratio_param(const plan_check *c, const char *key, double *out, chk_o
 static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     if (c->expect.kind != PLAN_EXP_QUERY) {
-        outcome(o, CHK_ERROR, "precision_recall needs expect = <dataset>:with(\"<fault>\") or "
-                              "another record set");
+        outcome(o, CHK_ERROR,
+                "precision_recall needs expect = <dataset>:with(\"<fault>\") or "
+                "another record set");
         return;
     }
     double min_p, min_r;
@@ -1266,8 +1230,7 @@ static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_
         return;
     long long n = compare_key_sets(ctx, c, o, &c->expect.query, "the records to flag",
                                    "false positive", "missed");
-    if (n < 0)
-        return;
+    if (n < 0) return;
     double tp = (double)(n - (long long)o->missing), fp = (double)o->extra;
     double precision = tp + fp > 0 ? tp / (tp + fp) : 1;
     double recall = n > 0 ? tp / (double)n : 1;
@@ -1288,8 +1251,7 @@ static bool file_has_all(const char *path, const char *const *words, size_t n, c
                          size_t mlen)
 {
     char *text = NULL;
-    if (hx_read_file(path, &text, NULL, NULL) != 0)
-        return false;
+    if (hx_read_file(path, &text, NULL, NULL) != 0) return false;
     for (char *p = text; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     bool ok = true;
@@ -1322,13 +1284,11 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     for (size_t d = 0; d < 3; d++) {
         snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, dirs[d]);
         DIR *dir = opendir(path);
-        if (!dir)
-            continue;
+        if (!dir) continue;
         struct dirent *de;
         while ((de = readdir(dir))) {
             size_t l = strlen(de->d_name);
-            if (l < 4 || strcmp(de->d_name + l - 3, ".md") != 0)
-                continue;
+            if (l < 4 || strcmp(de->d_name + l - 3, ".md") != 0) continue;
             snprintf(path, sizeof path, "%s/%s/%s", ctx->solution_dir, dirs[d], de->d_name);
             if (file_has_all(path, sections, 3, miss, sizeof miss)) {
                 good++;
@@ -1349,7 +1309,8 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         const char *cells[] = {"README.md", "missing, or does not explain design and cost"};
         sample_row(o, cells);
     }
-    set_text(&o->expected, ">= 1 ADR with context, decision and trade-off; README on design and cost");
+    set_text(&o->expected,
+             ">= 1 ADR with context, decision and trade-off; README on design and cost");
     setf(&o->actual, "%d complete ADRs, %d incomplete; README %s", good, bad,
          readme ? "ok" : "missing or incomplete");
     outcome(o, good > 0 && bad == 0 && readme ? CHK_PASS : CHK_FAIL,
@@ -1370,8 +1331,7 @@ static bool ratio_param(const plan_check *c, const char *key, double *out, chk_o
 {
     const char *j = param_json(c, key);
     *out = 1;
-    if (!j)
-        return true;
+    if (!j) return true;
     char *end = NULL;
     double v = strtod(j, &end);
     if (end == j || *end || !(v >= 0 && v <= 1)) {

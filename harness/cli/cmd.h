@@ -10,9 +10,9 @@
 
 /* Set by main from the environment and global flags; read by commands. */
 struct hx_global {
-    int quiet;    /* --quiet or $CI: no progress */
-    int color;    /* colour on stderr/stdout (TTY and no $NO_COLOR) */
-    int verbose;  /* -v */
+    int quiet;   /* --quiet or $CI: no progress */
+    int color;   /* colour on stderr/stdout (TTY and no $NO_COLOR) */
+    int verbose; /* -v */
 };
 extern struct hx_global hx_g;
 

@@ -129,8 +129,7 @@ static void *watcher(void *arg)
         ;
     if (c == 1) {
         pthread_mutex_lock(&current_mu);
-        if (current_proc)
-            runner_kill(current_proc);
+        if (current_proc) runner_kill(current_proc);
         pthread_mutex_unlock(&current_mu);
     }
     return NULL;
@@ -141,8 +140,7 @@ static void set_current(runner_proc *p)
     pthread_mutex_lock(&current_mu);
     current_proc = p;
     pthread_mutex_unlock(&current_mu);
-    if (p && interrupted)
-        runner_kill(p);
+    if (p && interrupted) runner_kill(p);
 }
 
 /* ---- small helpers ---- */
@@ -150,8 +148,7 @@ static void set_current(runner_proc *p)
 static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void progress(const char *fmt, ...)
 {
-    if (hx_g.quiet)
-        return;
+    if (hx_g.quiet) return;
     va_list ap;
     va_start(ap, fmt);
     fputs(hx_g.color ? "\033[2m" : "", stderr);
@@ -187,29 +184,24 @@ static results_status status_of_chk(chk_status s)
  * SQL runs there, not in the solution's own processes, so this is part of what it costs. */
 static double pg_cpu_seconds(pid_t pgid)
 {
-    if (pgid <= 0)
-        return NAN;
+    if (pgid <= 0) return NAN;
     long tick = sysconf(_SC_CLK_TCK);
     double total = 0;
     char path[64], buf[1024];
     DIR *d = opendir("/proc");
-    if (!d)
-        return NAN;
+    if (!d) return NAN;
     struct dirent *de;
     while ((de = readdir(d))) {
         long pid = strtol(de->d_name, NULL, 10);
-        if (pid <= 0)
-            continue;
+        if (pid <= 0) continue;
         snprintf(path, sizeof path, "/proc/%ld/stat", pid);
         FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
+        if (!f) continue;
         size_t n = fread(buf, 1, sizeof buf - 1, f);
         fclose(f);
         buf[n] = '\0';
         char *p = strrchr(buf, ')');
-        if (!p)
-            continue;
+        if (!p) continue;
         /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
          * cmajflt utime stime cutime cstime */
         char state;
@@ -220,11 +212,9 @@ static double pg_cpu_seconds(pid_t pgid)
                    &ppid, &pgrp, &sess, &tty, &tpgid, &flags, &minf, &cminf, &majf, &cmajf, &ut,
                    &st, &cut, &cst) != 15)
             continue;
-        if (pgrp != pgid)
-            continue;
+        if (pgrp != pgid) continue;
         total += (double)(ut + st) / (double)tick;
-        if (pid == pgid)
-            total += (double)(cut + cst) / (double)tick;
+        if (pid == pgid) total += (double)(cut + cst) / (double)tick;
     }
     closedir(d);
     return total;
@@ -234,21 +224,18 @@ static double pg_cpu_seconds(pid_t pgid)
 
 static bool selected(const struct run_opts *o, const plan_scenario *s)
 {
-    if (s->phase > o->phase)
-        return false;
+    if (s->phase > o->phase) return false;
     if (o->nglobs) {
         bool any = false;
         for (size_t i = 0; i < o->nglobs && !any; i++)
             any = fnmatch(o->globs[i], s->name, 0) == 0;
-        if (!any)
-            return false;
+        if (!any) return false;
     }
     for (size_t t = 0; t < o->ntags; t++) {
         bool has = false;
         for (size_t i = 0; i < s->ntags && !has; i++)
             has = strcmp(s->tags[i], o->tags[t]) == 0;
-        if (!has)
-            return false;
+        if (!has) return false;
     }
     return true;
 }
@@ -260,9 +247,9 @@ struct run_ctx {
     scen *engine;
     const plan_pack *pack;
     solution_spec sol;
-    char *sol_dir;          /* absolute */
+    char *sol_dir; /* absolute */
     pgsvc *pg;
-    kafkasvc *kafka;        /* started when a selected scenario uses Kafka, else NULL */
+    kafkasvc *kafka; /* started when a selected scenario uses Kafka, else NULL */
     results_run *run;
     cost_model **models;
     size_t nmodels;
@@ -270,11 +257,11 @@ struct run_ctx {
     runjson_journal *journal;
     bool build_failed;
     char *build_error;
-    plug_path plugin_path;  /* where plugins are searched */
-    plug_plugin **plugins;  /* loaded so far, by name */
+    plug_path plugin_path; /* where plugins are searched */
+    plug_plugin **plugins; /* loaded so far, by name */
     size_t nplugins;
-    PGconn *cur_conn;       /* the running scenario's database, for plugin checks */
-    gen *cur_gen;           /* and its generator, for the plugins' ledger queries */
+    PGconn *cur_conn; /* the running scenario's database, for plugin checks */
+    gen *cur_gen;     /* and its generator, for the plugins' ledger queries */
     const plan_scenario *cur_s;
 };
 
@@ -298,9 +285,9 @@ struct inv_acc {
     double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
     uint64_t rss_peak, rss_mean_sum, read_bytes, write_bytes;
     unsigned n, failures;
-    bool timed_out; /* an invocation hit its timeout: later batches are not run */
-    hist wall_hist; /* invocation wall times, ns */
-    hist lat_hist;  /* end-to-end latency of the output messages matched to an input, ns */
+    bool timed_out;         /* an invocation hit its timeout: later batches are not run */
+    hist wall_hist;         /* invocation wall times, ns */
+    hist lat_hist;          /* end-to-end latency of the output messages matched to an input, ns */
     uint64_t lat_unmatched; /* output messages with no input to match (no id, key or timestamp) */
     double steps_s; /* service mode: seconds of the plan's steps (the service runs alongside) */
     double t0;      /* scenario start, s (monotonic) */
@@ -312,11 +299,10 @@ struct inv_acc {
 };
 
 /* Append a phase (dropped past MAX_PHASES: attribution is a view, not the bill). */
-static void phase_add(struct inv_acc *acc, const char *name, double cpu, double wall,
-                      uint64_t rss, bool outside_bill)
+static void phase_add(struct inv_acc *acc, const char *name, double cpu, double wall, uint64_t rss,
+                      bool outside_bill)
 {
-    if (acc->nphases >= MAX_PHASES)
-        return;
+    if (acc->nphases >= MAX_PHASES) return;
     size_t i = acc->nphases++;
     snprintf(acc->phase_names[i], sizeof acc->phase_names[i], "%s", name);
     acc->phases[i] = (cost_phase_usage){.name = acc->phase_names[i],
@@ -330,8 +316,7 @@ static void phase_add(struct inv_acc *acc, const char *name, double cpu, double 
 static double self_cpu_seconds(void)
 {
     struct rusage ru;
-    if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return 0;
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
@@ -420,8 +405,7 @@ static int create_topics(struct run_ctx *c, const plan_scenario *s, gen *g, hx_e
         if (!check_on_topic(&s->checks[i]) || !s->checks[i].table) continue;
         bool replayed = false;
         for (size_t j = 0; j < s->nsteps && !replayed; j++)
-            replayed = s->steps[j].kind == PLAN_STEP_INTO &&
-                       s->steps[j].target == PLAN_TGT_KAFKA &&
+            replayed = s->steps[j].kind == PLAN_STEP_INTO && s->steps[j].target == PLAN_TGT_KAFKA &&
                        strcmp(s->steps[j].topic, s->checks[i].table) == 0;
         if (replayed) continue; /* made above */
         kafka_topic(s, s->checks[i].table, name, sizeof name);
@@ -503,8 +487,7 @@ static int sol_env(struct run_ctx *c, const plan_scenario *s, const char *dbname
         return hx_fail(e, HX_EIO, "cannot resolve '%s': %s", outdir, strerror(errno));
     char **pgenv = NULL;
     int rc = pgsvc_env(c->pg, dbname, &pgenv, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     char batch_s[16], seed_s[32], prefix[300];
     snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
     kafka_topic(s, "", prefix, sizeof prefix);
@@ -513,17 +496,25 @@ static int sol_env(struct run_ctx *c, const plan_scenario *s, const char *dbname
     size_t n = 0;
     for (size_t i = 0; pgenv[i] && n < 80; i++) {
         char *eq = strchr(pgenv[i], '=');
-        if (!eq)
-            continue;
+        if (!eq) continue;
         *eq = '\0';
         overlay[n++] = pgenv[i];
         overlay[n++] = eq + 1;
     }
-    const char *fixed[] = {"HARNESS_INPUT_DIR", in_abs,  "HARNESS_OUTPUT_DIR",      out_abs,
-                           "HARNESS_SCENARIO",  s->name, "HARNESS_BATCH",           batch_s,
-                           "HARNESS_SEED",      seed_s,
-                           "KAFKA_BOOTSTRAP_SERVERS", c->kafka ? kafkasvc_bootstrap(c->kafka) : "",
-                           "KAFKA_TOPIC_PREFIX", c->kafka ? prefix : ""};
+    const char *fixed[] = {"HARNESS_INPUT_DIR",
+                           in_abs,
+                           "HARNESS_OUTPUT_DIR",
+                           out_abs,
+                           "HARNESS_SCENARIO",
+                           s->name,
+                           "HARNESS_BATCH",
+                           batch_s,
+                           "HARNESS_SEED",
+                           seed_s,
+                           "KAFKA_BOOTSTRAP_SERVERS",
+                           c->kafka ? kafkasvc_bootstrap(c->kafka) : "",
+                           "KAFKA_TOPIC_PREFIX",
+                           c->kafka ? prefix : ""};
     for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
         overlay[n++] = fixed[i];
     for (size_t i = 0; i < c->sol.n_env && n < 124; i++) {
@@ -551,25 +542,21 @@ static int run_solution(struct run_ctx *c, const plan_scenario *s, results_scena
                        c->sol.name, s->name);
     char **env = NULL;
     int rc = sol_env(c, s, dbname, landing, outdir, batch, &env, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
 
     char log_name[32];
     snprintf(log_name, sizeof log_name, "batch-%04d", batch < 0 ? 0 : batch);
-    runner_opts ro = {.shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = logdir,
-                      .log_name = log_name};
+    runner_opts ro = {
+        .shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = logdir, .log_name = log_name};
     /* --timeout wins; else the stricter of the scenario's limit and the solution's own. */
     int64_t timeout = s->solution_timeout_us ? s->solution_timeout_us : 120 * (int64_t)1000000;
-    if (c->sol.timeout_us && c->sol.timeout_us < timeout)
-        timeout = c->sol.timeout_us;
-    if (c->o->timeout_us)
-        timeout = c->o->timeout_us;
+    if (c->sol.timeout_us && c->sol.timeout_us < timeout) timeout = c->sol.timeout_us;
+    if (c->o->timeout_us) timeout = c->o->timeout_us;
     double db0 = db_cpu_now(c);
     runner_proc *p = NULL;
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     set_current(p);
     runner_result r;
     memset(&r, 0, sizeof r);
@@ -879,46 +866,41 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
                 int rc = st->target == PLAN_TGT_FILES
                              ? replay_files(g, st->dataset, st, landing, batch, &rst, e)
                          : st->target == PLAN_TGT_KAFKA
-                             ? replay_kafka(g, st->dataset, st, kafkasvc_bootstrap(c->kafka),
-                                            topic, batch, &rst, e)
+                             ? replay_kafka(g, st->dataset, st, kafkasvc_bootstrap(c->kafka), topic,
+                                            batch, &rst, e)
                              : replay_pg(g, st->dataset, st, conn, batch, &rst, e);
-                if (rc)
-                    return rc;
+                if (rc) return rc;
                 *input_records += rst.rows;
                 if (st->target == PLAN_TGT_KAFKA) *kafka_sent += rst.rows;
                 char name[160];
                 snprintf(name, sizeof name, "replay.%s.rows", ds->name);
                 results_stat_add(rs, name, (int64_t)rst.rows);
                 if (b == 0 || !st->per_batch) {
-                    results_dataset *rd = results_dataset_add(
-                        c->run, s->name, ds->name,
-                        st->target == PLAN_TGT_FILES
-                            ? (st->format == PLAN_FMT_JSONL ? "jsonl" : "csv")
-                        : st->target == PLAN_TGT_KAFKA ? "kafka"
-                                                       : "postgres");
+                    results_dataset *rd =
+                        results_dataset_add(c->run, s->name, ds->name,
+                                            st->target == PLAN_TGT_FILES
+                                                ? (st->format == PLAN_FMT_JSONL ? "jsonl" : "csv")
+                                            : st->target == PLAN_TGT_KAFKA ? "kafka"
+                                                                           : "postgres");
                     if (rd) {
                         rd->rows = (int64_t)ds->rows;
                         rd->emissions = (int64_t)gen_emissions(g, st->dataset);
-                        if (!st->per_batch)
-                            results_set_str(&rd->sha256, rst.sha256);
+                        if (!st->per_batch) results_set_str(&rd->sha256, rst.sha256);
                     }
                 }
                 if (interleave && !acc->timed_out) {
                     rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, (int)b, acc, e);
-                    if (rc)
-                        return rc;
+                    if (rc) return rc;
                 }
             }
-            if (interleave)
-                i++; /* the RUN step was done after each drop */
+            if (interleave) i++; /* the RUN step was done after each drop */
         } else if (st->kind == PLAN_STEP_RUN && s->mode == PLAN_MODE_SERVICE) {
             if (*svc) continue; /* started already: it runs until the plan ends */
             int rc = service_start(c, s, rs, dbname, landing, outdir, logdir, acc, svc, e);
             if (rc) return rc;
         } else if (st->kind == PLAN_STEP_RUN) {
             int rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, -1, acc, e);
-            if (rc)
-                return rc;
+            if (rc) return rc;
         } else if (st->kind == PLAN_STEP_SLEEP) {
             struct timespec ts = {.tv_sec = st->sleep_us / 1000000,
                                   .tv_nsec = (st->sleep_us % 1000000) * 1000};
@@ -936,8 +918,7 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
                 PQclear(r);
             } else if (kafka_fault_name(st->fault)) {
                 int rc = kafka_fault(c, st, e);
-                if (rc)
-                    return rc;
+                if (rc) return rc;
             } else {
                 return hx_fail(e, HX_EUSAGE, "%s: fault '%s' is not built in this version",
                                st->where ? st->where : s->name, st->fault ? st->fault : "?");
@@ -993,8 +974,7 @@ static void add_metrics(results_scenario *rs, const struct inv_acc *acc, PGconn 
     if (replay_s > 0)
         results_metric_add(rs, "replay.records_per_s", (double)input_records / replay_s, "rows/s");
     *sink_bytes = 0;
-    if (!conn)
-        return;
+    if (!conn) return;
     PGresult *r = PQexec(conn, "select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint, "
                                "pg_database_size(current_database()) from pg_class c join "
                                "pg_namespace n on n.oid = c.relnamespace where c.relkind = 'r' "
@@ -1019,13 +999,12 @@ static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t
                 actual = rs->metrics[m].value;
                 unit = rs->metrics[m].unit ? rs->metrics[m].unit : "";
             }
-        results_status st = isnan(actual) ? RESULTS_SKIP
+        results_status st = isnan(actual)                                         ? RESULTS_SKIP
                             : score_threshold_passes(t[i].op, t[i].value, actual) ? RESULTS_PASS
                                                                                   : RESULTS_FAIL;
         results_threshold *rt = results_threshold_add(rs, t[i].metric, units_op_text(t[i].op),
                                                       t[i].value, actual, unit, st);
-        if (rt)
-            results_set_str(&rt->where, t[i].where);
+        if (rt) results_set_str(&rt->where, t[i].where);
         out[*nout].metric = t[i].metric;
         out[*nout].op = t[i].op;
         out[*nout].limit = t[i].value;
@@ -1037,8 +1016,7 @@ static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t
 static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc *acc,
                   uint64_t input_records, uint64_t correct, uint64_t sink_bytes, double scen_s)
 {
-    if (!c->nmodels)
-        return;
+    if (!c->nmodels) return;
     cost_usage u = {0};
     /* The database's CPU during the solution's runs is the solution's work too. */
     u.cpu_seconds = acc->cpu_user + acc->cpu_sys + acc->db_cpu;
@@ -1084,8 +1062,7 @@ static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc 
         if (m == 0) {
             /* The first model is the primary one that budgets refer to. */
             results_metric_add(rs, "cost.run.usd", b.total, "USD");
-            if (b.projected)
-                results_metric_add(rs, "cost.monthly.usd", b.monthly, "USD");
+            if (b.projected) results_metric_add(rs, "cost.monthly.usd", b.monthly, "USD");
         }
         cost_breakdown_release(&b);
     }
@@ -1096,8 +1073,7 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth)
     score_input in = {0};
     for (size_t i = 0; i < rs->nchecks; i++) {
         const results_check *k = &rs->checks[i];
-        if (k->status == RESULTS_SKIP)
-            continue;
+        if (k->status == RESULTS_SKIP) continue;
         bool ok = k->status == RESULTS_PASS;
         if (k->severity == RESULTS_SEV_ERROR)
             ok ? in.error_pass++ : in.error_fail++;
@@ -1108,8 +1084,7 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth)
     in.nthresholds = nth;
     score_result sr;
     memset(&sr, 0, sizeof sr);
-    if (score_compute(&in, &sr, NULL) != 0)
-        return;
+    if (score_compute(&in, &sr, NULL) != 0) return;
     rs->score.scored = true;
     rs->score.value = sr.total;
     results_score_component_add(&rs->score, "correctness", sr.correctness.points,
@@ -1124,17 +1099,22 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
                        PGconn *conn, const char *outdir, uint64_t *correct)
 {
     struct topic_reader tr = {c, s};
-    chk_ctx cc = {.conn = conn, .g = g, .s = s, .solution_dir = c->sol_dir, .output_dir = outdir,
-                  .plugin = plugin_check, .plugin_ud = c, .topic = c->kafka ? read_topic : NULL,
+    chk_ctx cc = {.conn = conn,
+                  .g = g,
+                  .s = s,
+                  .solution_dir = c->sol_dir,
+                  .output_dir = outdir,
+                  .plugin = plugin_check,
+                  .plugin_ud = c,
+                  .topic = c->kafka ? read_topic : NULL,
                   .topic_ud = &tr};
     c->cur_conn = conn;
     c->cur_gen = g;
     c->cur_s = s;
     if (c->build_failed) {
-        results_check *k = results_check_add(rs, "solution builds", "build", RESULTS_SEV_ERROR,
-                                             RESULTS_FAIL);
-        if (k)
-            results_set_str(&k->message, c->build_error);
+        results_check *k =
+            results_check_add(rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
+        if (k) results_set_str(&k->message, c->build_error);
     }
     for (size_t i = 0; i < s->nchecks && !interrupted; i++) {
         const plan_check *pc = &s->checks[i];
@@ -1146,9 +1126,10 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
                      pc->plugin_check ? pc->plugin_check : "?");
         else
             snprintf(kind, sizeof kind, "%s", plan_check_kind_name(pc->kind));
-        results_check *k = results_check_add(
-            rs, pc->name, kind, pc->severity == PLAN_SEV_WARN ? RESULTS_SEV_WARN : RESULTS_SEV_ERROR,
-            status_of_chk(o.status));
+        results_check *k =
+            results_check_add(rs, pc->name, kind,
+                              pc->severity == PLAN_SEV_WARN ? RESULTS_SEV_WARN : RESULTS_SEV_ERROR,
+                              status_of_chk(o.status));
         if (k) {
             results_set_str(&k->expected, o.expected);
             results_set_str(&k->actual, o.actual);
@@ -1156,8 +1137,7 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
             results_set_str(&k->where, pc->where);
             k->duration_s = o.seconds;
             if (o.sample.ncols && o.sample.nrows) {
-                results_check_sample_columns(k, (const char *const *)o.sample.cols,
-                                             o.sample.ncols);
+                results_check_sample_columns(k, (const char *const *)o.sample.cols, o.sample.ncols);
                 for (size_t r = 0; r < o.sample.nrows; r++) {
                     const char *cells[16];
                     for (size_t col = 0; col < o.sample.ncols && col < 16; col++) {
@@ -1167,8 +1147,8 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
                     results_check_sample_row(k, cells);
                 }
             }
-            if (pc->kind == PLAN_CHK_DIFF || pc->kind == PLAN_CHK_QUARANTINE ||
-                o.missing || o.extra || o.mismatched) {
+            if (pc->kind == PLAN_CHK_DIFF || pc->kind == PLAN_CHK_QUARANTINE || o.missing ||
+                o.extra || o.mismatched) {
                 results_check_count(k, "missing", (int64_t)o.missing);
                 results_check_count(k, "extra", (int64_t)o.extra);
                 results_check_count(k, "mismatched", (int64_t)o.mismatched);
@@ -1242,15 +1222,11 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     if ((rc = hx_mkdir_p(landing, &e)) || (rc = hx_mkdir_p(outdir, &e)) ||
         (rc = hx_mkdir_p(logdir, &e)))
         goto fail;
-    if ((rc = gen_new(s, &g, &e)))
-        goto fail;
-    if ((rc = pgsvc_create_db(c->pg, dbname, NULL, &e)))
-        goto fail;
-    if ((rc = pgsvc_connect(c->pg, dbname, &conn, &e)))
-        goto fail;
+    if ((rc = gen_new(s, &g, &e))) goto fail;
+    if ((rc = pgsvc_create_db(c->pg, dbname, NULL, &e))) goto fail;
+    if ((rc = pgsvc_connect(c->pg, dbname, &conn, &e))) goto fail;
     PQclear(PQexec(conn, "set timezone = 'UTC'"));
-    if (c->kafka && scenario_uses_kafka(s) && (rc = create_topics(c, s, g, &e)))
-        goto fail;
+    if (c->kafka && scenario_uses_kafka(s) && (rc = create_topics(c, s, g, &e))) goto fail;
     int64_t r0 = hx_now_ns();
     double cpu0 = self_cpu_seconds();
     /* The replay phase comes first in the list; its numbers are known once the steps ran. */
@@ -1264,10 +1240,8 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     acc.phases[0].cpu_seconds = fmax(self_cpu_seconds() - cpu0, 0);
     acc.phases[0].wall_seconds = fmax(replay_s, 0);
     acc.phases[0].peak_rss_bytes = self_peak_rss();
-    if (rc)
-        goto fail;
-    if (PQstatus(conn) != CONNECTION_OK)
-        PQreset(conn);
+    if (rc) goto fail;
+    if (PQstatus(conn) != CONNECTION_OK) PQreset(conn);
     {
         int64_t k0 = hx_now_ns();
         double kc0 = self_cpu_seconds();
@@ -1329,8 +1303,7 @@ fail:
 done:
     rs->duration_s = (double)(hx_now_ns() - t0) / 1e9;
     results_scenario_settle(rs);
-    if (conn)
-        PQfinish(conn);
+    if (conn) PQfinish(conn);
     if (!c->o->keep) {
         hx_err de = {0};
         if (c->pg && pgsvc_drop_db(c->pg, dbname, &de) != 0 && !interrupted)
@@ -1353,11 +1326,9 @@ done:
 static plug_plugin *plugin_get(struct run_ctx *c, const char *name, hx_err *e)
 {
     for (size_t i = 0; i < c->nplugins; i++)
-        if (strcmp(c->plugins[i]->name, name) == 0)
-            return c->plugins[i];
+        if (strcmp(c->plugins[i]->name, name) == 0) return c->plugins[i];
     plug_plugin *p = NULL;
-    if (plug_open(name, &c->plugin_path, &p, e) != 0)
-        return NULL;
+    if (plug_open(name, &c->plugin_path, &p, e) != 0) return NULL;
     plug_plugin **np = hx_realloc(c->plugins, (c->nplugins + 1) * sizeof *np);
     if (!np) {
         plug_close(p);
@@ -1378,15 +1349,17 @@ static int plugin_ledger(void *ud, const char *dataset, const char *agg, const c
     if (ds < 0)
         return hx_fail(e, HX_EUSAGE, "no dataset '%s' in scenario '%s'", dataset, c->cur_s->name);
     static const char *const aggs[] = {"count", "count_distinct", "sum", "min", "max", "avg", NULL};
-    static const plan_agg codes[] = {PLAN_AGG_COUNT, PLAN_AGG_COUNT_DISTINCT, PLAN_AGG_SUM,
-                                     PLAN_AGG_MIN,   PLAN_AGG_MAX,            PLAN_AGG_AVG};
+    static const plan_agg codes[] = {PLAN_AGG_COUNT, PLAN_AGG_COUNT_DISTINCT,
+                                     PLAN_AGG_SUM,   PLAN_AGG_MIN,
+                                     PLAN_AGG_MAX,   PLAN_AGG_AVG};
     int a = -1;
     for (int i = 0; aggs[i]; i++)
-        if (strcmp(aggs[i], agg) == 0)
-            a = i;
+        if (strcmp(aggs[i], agg) == 0) a = i;
     if (a < 0)
-        return hx_fail(e, HX_EUSAGE, "unknown ledger aggregate '%s' (count, count_distinct, sum, "
-                                     "min, max, avg)", agg);
+        return hx_fail(e, HX_EUSAGE,
+                       "unknown ledger aggregate '%s' (count, count_distinct, sum, "
+                       "min, max, avg)",
+                       agg);
     plan_query q = {.dataset = (size_t)ds, .agg = codes[a], .col = -1, .group_col = -1};
     q.sub.valid = true;
     q.sub.dedup_col = -1;
@@ -1398,8 +1371,7 @@ static int plugin_ledger(void *ud, const char *dataset, const char *agg, const c
     }
     ledger_result r;
     int rc = ledger_eval(c->cur_gen, &q, &r, e);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     *out = r.is_null ? NAN : r.number;
     ledger_result_release(&r);
     return 0;
@@ -1419,7 +1391,8 @@ static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
     plug_run_opts ro = {.no_isolate = c->o->no_isolate,
                         .timeout_ms = c->o->plugin_timeout_us / 1000,
                         .conn = (struct pg_conn *)c->cur_conn,
-                        .ledger = plugin_ledger, .ledger_ud = c};
+                        .ledger = plugin_ledger,
+                        .ledger_ud = c};
     plug_result r;
     plug_result_init(&r);
     if (plug_run(p, hc, pc->params, pc->nparams, &ro, &r, &e) != 0) {
@@ -1464,7 +1437,6 @@ static void plugins_close(struct run_ctx *c)
     plug_path_release(&c->plugin_path);
 }
 
-
 /* ---- setup ---- */
 
 static void machine_info(results_run *r)
@@ -1493,23 +1465,20 @@ static void machine_info(results_run *r)
             break;
         }
     }
-    if (f)
-        fclose(f);
+    if (f) fclose(f);
 }
 
 static int load_models(struct run_ctx *c, hx_err *e)
 {
-    const char *list = c->o->cost_models ? c->o->cost_models
-                                         : "aws-us-east-1,gcp-us-central1,azure-eastus";
+    const char *list =
+        c->o->cost_models ? c->o->cost_models : "aws-us-east-1,gcp-us-central1,azure-eastus";
     char *copy = hx_strdup(list);
-    if (!copy)
-        return hx_fail(e, HX_ENOMEM, "out of memory");
+    if (!copy) return hx_fail(e, HX_ENOMEM, "out of memory");
     int rc = 0;
     for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         cost_model *m = NULL;
-        if ((rc = cost_model_load_named(tok, c->o->cost_dir, &m, e)))
-            break;
+        if ((rc = cost_model_load_named(tok, c->o->cost_dir, &m, e))) break;
         cost_model **nm = hx_realloc(c->models, (c->nmodels + 1) * sizeof *nm);
         if (!nm) {
             cost_model_free(m);
@@ -1526,16 +1495,17 @@ static int load_models(struct run_ctx *c, hx_err *e)
 
 static int build_solution(struct run_ctx *c, hx_err *e)
 {
-    if (!c->sol.build)
-        return 0;
+    if (!c->sol.build) return 0;
     progress("building solution: %s", c->sol.build);
     char *logdir = path_join(c->out_dir, "build");
     int rc = hx_mkdir_p(logdir, e);
-    runner_opts ro = {.shell = c->sol.build, .cwd = c->sol_dir, .log_dir = logdir,
-                      .log_name = "build", .no_sampler = true};
+    runner_opts ro = {.shell = c->sol.build,
+                      .cwd = c->sol_dir,
+                      .log_dir = logdir,
+                      .log_name = "build",
+                      .no_sampler = true};
     runner_proc *p = NULL;
-    if (!rc)
-        rc = runner_spawn(&ro, &p, e);
+    if (!rc) rc = runner_spawn(&ro, &p, e);
     if (!rc) {
         set_current(p);
         runner_result r;
@@ -1577,11 +1547,9 @@ static char *default_out_dir(const char *pack_name)
 static void link_latest(const char *out_dir)
 {
     const char *slash = strrchr(out_dir, '/');
-    if (!slash || strncmp(out_dir, "runs/", 5) != 0)
-        return;
+    if (!slash || strncmp(out_dir, "runs/", 5) != 0) return;
     unlink("runs/latest.tmp");
-    if (symlink(slash + 1, "runs/latest.tmp") == 0)
-        rename("runs/latest.tmp", "runs/latest");
+    if (symlink(slash + 1, "runs/latest.tmp") == 0) rename("runs/latest.tmp", "runs/latest");
 }
 
 static bool html_written;
@@ -1592,13 +1560,11 @@ static int write_reports(struct run_ctx *c, hx_err *e)
     char *p = path_join(c->out_dir, "run.json");
     int rc = runjson_write(c->run, p, e);
     hx_free(p);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     p = path_join(c->out_dir, "junit.xml");
     rc = rep_junit_write(c->run, p, e);
     hx_free(p);
-    if (rc)
-        return rc;
+    if (rc) return rc;
     p = path_join(c->out_dir, "summary.md");
     rc = rep_markdown_write(c->run, p, 0, e);
     hx_free(p);
@@ -1613,22 +1579,45 @@ static int write_reports(struct run_ctx *c, hx_err *e)
 
 static bool parse_opts(int argc, char **argv, struct run_opts *o)
 {
-    enum { O_PG = 256, O_SCEN, O_TAG, O_PHASE, O_SHARD, O_SEED, O_COST, O_COSTDIR, O_TIMEOUT,
-           O_PLUGPATH, O_NOISO, O_UNSAFE, O_KEEP, O_JOBS, O_KAFKA, O_PLUGTIMEOUT };
-    static const struct option lo[] = {
-        {"solution", required_argument, 0, 's'}, {"out", required_argument, 0, 'o'},
-        {"pg", required_argument, 0, O_PG},      {"scenario", required_argument, 0, O_SCEN},
-        {"tag", required_argument, 0, O_TAG},    {"phase", required_argument, 0, O_PHASE},
-        {"shard", required_argument, 0, O_SHARD}, {"seed", required_argument, 0, O_SEED},
-        {"cost-model", required_argument, 0, O_COST},
-        {"cost-models", required_argument, 0, O_COSTDIR},
-        {"timeout", required_argument, 0, O_TIMEOUT},
-        {"plugin-path", required_argument, 0, O_PLUGPATH},
-        {"no-isolate", no_argument, 0, O_NOISO}, {"unsafe-lua", no_argument, 0, O_UNSAFE},
-        {"plugin-timeout", required_argument, 0, O_PLUGTIMEOUT},
-        {"keep", no_argument, 0, O_KEEP},        {"jobs", required_argument, 0, O_JOBS},
-        {"kafka", required_argument, 0, O_KAFKA}, {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0}};
+    enum {
+        O_PG = 256,
+        O_SCEN,
+        O_TAG,
+        O_PHASE,
+        O_SHARD,
+        O_SEED,
+        O_COST,
+        O_COSTDIR,
+        O_TIMEOUT,
+        O_PLUGPATH,
+        O_NOISO,
+        O_UNSAFE,
+        O_KEEP,
+        O_JOBS,
+        O_KAFKA,
+        O_PLUGTIMEOUT
+    };
+    static const struct option lo[] = {{"solution", required_argument, 0, 's'},
+                                       {"out", required_argument, 0, 'o'},
+                                       {"pg", required_argument, 0, O_PG},
+                                       {"scenario", required_argument, 0, O_SCEN},
+                                       {"tag", required_argument, 0, O_TAG},
+                                       {"phase", required_argument, 0, O_PHASE},
+                                       {"shard", required_argument, 0, O_SHARD},
+                                       {"seed", required_argument, 0, O_SEED},
+                                       {"cost-model", required_argument, 0, O_COST},
+                                       {"cost-models", required_argument, 0, O_COSTDIR},
+                                       {"timeout", required_argument, 0, O_TIMEOUT},
+                                       {"plugin-path", required_argument, 0, O_PLUGPATH},
+                                       {"no-isolate", no_argument, 0, O_NOISO},
+                                       {"unsafe-lua", no_argument, 0, O_UNSAFE},
+                                       {"plugin-timeout", required_argument, 0, O_PLUGTIMEOUT},
+                                       {"keep", no_argument, 0, O_KEEP},
+                                       {"jobs", required_argument, 0, O_JOBS},
+                                       {"kafka", required_argument, 0, O_KAFKA},
+                                       {"quiet", no_argument, 0, 'q'},
+                                       {"help", no_argument, 0, 'h'},
+                                       {0, 0, 0, 0}};
     static const char *globs[64], *tags[64];
     o->globs = globs;
     o->tags = tags;
@@ -1654,12 +1643,10 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
             o->pg_url = optarg;
             break;
         case O_SCEN:
-            if (o->nglobs < 64)
-                globs[o->nglobs++] = optarg;
+            if (o->nglobs < 64) globs[o->nglobs++] = optarg;
             break;
         case O_TAG:
-            if (o->ntags < 64)
-                tags[o->ntags++] = optarg;
+            if (o->ntags < 64) tags[o->ntags++] = optarg;
             break;
         case O_PHASE: {
             char *end;
@@ -1770,8 +1757,7 @@ int cmd_run(int argc, char **argv)
     int64_t run_t0 = hx_now_ns();
     struct run_opts o;
     memset(&o, 0, sizeof o);
-    if (!parse_opts(argc, argv, &o))
-        return HX_EXIT_USAGE;
+    if (!parse_opts(argc, argv, &o)) return HX_EXIT_USAGE;
 
     struct run_ctx c;
     memset(&c, 0, sizeof c);
@@ -1790,8 +1776,7 @@ int cmd_run(int argc, char **argv)
     if (scen_load_pack(c.engine, o.pack, &e) != 0 || scen_problem_count(c.engine)) {
         for (size_t i = 0; i < scen_problem_count(c.engine); i++)
             hx_error("%s", scen_problem_detail(c.engine, i));
-        if (!scen_problem_count(c.engine))
-            hx_error("%s", e.msg);
+        if (!scen_problem_count(c.engine)) hx_error("%s", e.msg);
         scen_free(c.engine);
         return HX_EXIT_USAGE;
     }
@@ -1805,10 +1790,8 @@ int cmd_run(int argc, char **argv)
 
     size_t nsel = 0, *sel = hx_calloc(c.pack->nscenarios + 1, sizeof *sel);
     for (size_t i = 0, k = 0; i < c.pack->nscenarios; i++) {
-        if (!selected(&o, &c.pack->scenarios[i]))
-            continue;
-        if (o.shard_n > 1 && (int)(k++ % (size_t)o.shard_n) != o.shard_i - 1)
-            continue;
+        if (!selected(&o, &c.pack->scenarios[i])) continue;
+        if (o.shard_n > 1 && (int)(k++ % (size_t)o.shard_n) != o.shard_i - 1) continue;
         sel[nsel++] = i;
     }
     if (nsel == 0) {
@@ -1853,8 +1836,7 @@ int cmd_run(int argc, char **argv)
     }
     {
         char *jp = path_join(c.out_dir, "run.journal.jsonl");
-        if (runjson_journal_open(jp, c.run, &c.journal, &e) != 0)
-            hx_warn("no journal: %s", e.msg);
+        if (runjson_journal_open(jp, c.run, &c.journal, &e) != 0) hx_warn("no journal: %s", e.msg);
         hx_free(jp);
     }
 
@@ -1940,22 +1922,19 @@ reports:
         hx_err we = {0};
         if (write_reports(&c, &we) != 0) {
             hx_error("cannot write the reports: %s", we.msg);
-            if (!exit_code)
-                exit_code = HX_EXIT_INFRA;
+            if (!exit_code) exit_code = HX_EXIT_INFRA;
         } else {
-            if (!o.out)
-                link_latest(c.out_dir);
-            fprintf(stderr, "%s: %s, score %.0f; reports in %s/ (run.json, junit.xml, summary.md%s)\n",
-                    results_status_name(c.run->verdict),
-                    c.run->pack_name ? c.run->pack_name : o.pack,
-                    c.run->score.scored ? c.run->score.value : 0.0, c.out_dir,
-                    html_written ? ", report.html" : "");
+            if (!o.out) link_latest(c.out_dir);
+            fprintf(
+                stderr, "%s: %s, score %.0f; reports in %s/ (run.json, junit.xml, summary.md%s)\n",
+                results_status_name(c.run->verdict), c.run->pack_name ? c.run->pack_name : o.pack,
+                c.run->score.scored ? c.run->score.value : 0.0, c.out_dir,
+                html_written ? ", report.html" : "");
         }
     }
 
 cleanup:
-    if (c.journal)
-        runjson_journal_close(c.journal);
+    if (c.journal) runjson_journal_close(c.journal);
     plugins_close(&c);
     kafkasvc_stop(c.kafka);
     pgsvc_stop(c.pg);

@@ -57,8 +57,10 @@ struct cmd {
 static const struct cmd commands[] = {
     /* @cmd-table-begin */
     {"check", cmd_check, check_usage, "load and validate every scenario of a challenge pack"},
-    {"compare", cmd_compare, compare_usage, "compare two runs: checks, latency, resources, cost, score"},
-    {"gen", cmd_gen, gen_usage, "write a scenario's generated data (and its ledger) to CSV or JSONL"},
+    {"compare", cmd_compare, compare_usage,
+     "compare two runs: checks, latency, resources, cost, score"},
+    {"gen", cmd_gen, gen_usage,
+     "write a scenario's generated data (and its ledger) to CSV or JSONL"},
     {"list", cmd_list, list_usage, "list a pack's scenarios with tags, datasets and row counts"},
     {"merge", cmd_merge, merge_usage, "merge shard results into one run and render its reports"},
     {"report", cmd_report, report_usage, "render reports from a run.json or journal"},

@@ -69,8 +69,7 @@ static void threshold_release(plan_threshold *t)
 
 void plan_scenario_release(plan_scenario *s)
 {
-    if (!s)
-        return;
+    if (!s) return;
     hx_free(s->name);
     hx_free(s->file);
     hx_free(s->description);
@@ -98,8 +97,7 @@ void plan_scenario_release(plan_scenario *s)
 
 void plan_pack_free(plan_pack *p)
 {
-    if (!p)
-        return;
+    if (!p) return;
     hx_free(p->dir);
     hx_free(p->name);
     hx_free(p->level);
@@ -123,38 +121,38 @@ const char *plan_type_name(plan_type t)
 
 const char *plan_fault_name(plan_fault_kind k)
 {
-    static const char *n[] = {"duplicates", "late", "out_of_order", "nulls",
-                              "corrupt", "schema_drift", "outliers", "orphans"};
+    static const char *n[] = {"duplicates", "late",         "out_of_order", "nulls",
+                              "corrupt",    "schema_drift", "outliers",     "orphans"};
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
 const char *plan_check_kind_name(plan_check_kind k)
 {
-    static const char *n[] = {"sql",    "row_count", "unique", "not_null", "accepted_values",
-                              "referential", "schema", "freshness", "diff", "quarantine",
-                              "file",   "topic",     "precision_recall", "adr", "plugin"};
+    static const char *n[] = {
+        "sql",         "row_count", "unique",           "not_null", "accepted_values",
+        "referential", "schema",    "freshness",        "diff",     "quarantine",
+        "file",        "topic",     "precision_recall", "adr",      "plugin"};
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
 const char *plan_col_kind_name(plan_col_kind k)
 {
-    static const char *n[] = {"sequence", "uuid",    "int",     "decimal", "normal", "lognormal",
-                              "categorical", "timestamp", "pattern", "fk",  "bool",   "lua"};
+    static const char *n[] = {"sequence", "uuid",      "int",         "decimal",
+                              "normal",   "lognormal", "categorical", "timestamp",
+                              "pattern",  "fk",        "bool",        "lua"};
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
 int plan_dataset_column(const plan_dataset *ds, const char *name)
 {
     for (size_t i = 0; i < ds->ncols; i++)
-        if (strcmp(ds->cols[i].name, name) == 0)
-            return (int)i;
+        if (strcmp(ds->cols[i].name, name) == 0) return (int)i;
     return -1;
 }
 
 int plan_scenario_dataset(const plan_scenario *s, const char *name)
 {
     for (size_t i = 0; i < s->ndatasets; i++)
-        if (strcmp(s->datasets[i].name, name) == 0)
-            return (int)i;
+        if (strcmp(s->datasets[i].name, name) == 0) return (int)i;
     return -1;
 }

@@ -1,5 +1,6 @@
-/* plan.h - the plan: plain structs the scenario engine (scen_) builds from Lua and every later stage
- * reads: the generator, ledger, replayers, runner, checks and reports. Nothing here touches Lua.
+/* plan.h - the plan: plain structs the scenario engine (scen_) builds from Lua and every later
+ * stage reads: the generator, ledger, replayers, runner, checks and reports. Nothing here touches
+ * Lua.
  *
  * Ownership: a plan_pack owns every string, array and sub-struct reachable from it, including its
  * scenarios; free the whole tree with plan_pack_free(). Readers never free parts of it. Indices
@@ -31,18 +32,19 @@ typedef enum plan_col_kind {
     PLAN_COL_NORMAL,      /* normal(mean, sd), clamped to [min, max], scale digits (DECIMAL) */
     PLAN_COL_LOGNORMAL,   /* exp(normal(mu, sigma)), clamped, scale digits (DECIMAL) */
     PLAN_COL_CATEGORICAL, /* one of values[] by weight (STRING, or INT when all values are ints) */
-    PLAN_COL_TIMESTAMP,   /* start + id / rate seconds + uniform jitter in [0, jitter) (TIMESTAMP) */
-    PLAN_COL_PATTERN,     /* string from a pattern, see gen.h for the pattern language (STRING) */
-    PLAN_COL_FK,          /* the value of column `column` of a record of dataset `dataset` */
-    PLAN_COL_BOOL,        /* true with probability p (BOOL) */
-    PLAN_COL_LUA          /* filled by the dataset's Lua row function (type declared) */
+    PLAN_COL_TIMESTAMP, /* start + id / rate seconds + uniform jitter in [0, jitter) (TIMESTAMP) */
+    PLAN_COL_PATTERN,   /* string from a pattern, see gen.h for the pattern language (STRING) */
+    PLAN_COL_FK,        /* the value of column `column` of a record of dataset `dataset` */
+    PLAN_COL_BOOL,      /* true with probability p (BOOL) */
+    PLAN_COL_LUA        /* filled by the dataset's Lua row function (type declared) */
 } plan_col_kind;
 
 /* How a foreign key picks its parent record. */
 typedef enum plan_fk_mode {
     PLAN_FK_UNIFORM, /* any parent, uniformly */
     PLAN_FK_ZIPF,    /* skewed: a few parents get most children (skew > 0) */
-    PLAN_FK_SPREAD   /* child id -> parent id * parent_rows / rows: every parent gets ~rows/parent_rows children, in order */
+    PLAN_FK_SPREAD   /* child id -> parent id * parent_rows / rows: every parent gets
+                        ~rows/parent_rows children, in order */
 } plan_fk_mode;
 
 typedef struct plan_column {
@@ -52,27 +54,52 @@ typedef struct plan_column {
     int scale;          /* digits after the point for DECIMAL (0..9) */
     double null_frac;   /* base null fraction: part of the clean data, not a fault */
     union {
-        struct { int64_t start, step; } seq;               /* SEQUENCE */
-        struct { int64_t min, max; } irange;               /* INT */
-        struct { double min, max; } drange;                /* DECIMAL */
-        struct { double mean, sd, min, max; } normal;      /* NORMAL; LOGNORMAL: mean=mu, sd=sigma */
-        struct { char **values; double *cum; size_t n; } cat; /* CATEGORICAL: cum = cumulative weights, last = 1 */
-        struct { int64_t start_us; double rate; int64_t jitter_us; } ts; /* TIMESTAMP: rate in rows/s */
-        struct { char *pattern; } pat;                     /* PATTERN */
-        struct { size_t dataset, column; plan_fk_mode mode; double skew; } fk; /* FK */
-        struct { double p; } boolean;                      /* BOOL */
+        struct {
+            int64_t start, step;
+        } seq; /* SEQUENCE */
+        struct {
+            int64_t min, max;
+        } irange; /* INT */
+        struct {
+            double min, max;
+        } drange; /* DECIMAL */
+        struct {
+            double mean, sd, min, max;
+        } normal; /* NORMAL; LOGNORMAL: mean=mu, sd=sigma */
+        struct {
+            char **values;
+            double *cum;
+            size_t n;
+        } cat; /* CATEGORICAL: cum = cumulative weights, last = 1 */
+        struct {
+            int64_t start_us;
+            double rate;
+            int64_t jitter_us;
+        } ts; /* TIMESTAMP: rate in rows/s */
+        struct {
+            char *pattern;
+        } pat; /* PATTERN */
+        struct {
+            size_t dataset, column;
+            plan_fk_mode mode;
+            double skew;
+        } fk; /* FK */
+        struct {
+            double p;
+        } boolean; /* BOOL */
     } u;
 } plan_column;
 
 typedef enum plan_fault_kind {
-    PLAN_F_DUPLICATE = 0, /* the record is emitted twice (exact, or same key with changed payload) */
-    PLAN_F_LATE,          /* event time set `delay` behind its arrival position */
-    PLAN_F_OUT_OF_ORDER,  /* event time moved back by up to `delay` (the window) */
-    PLAN_F_NULLS,         /* `column` set to NULL */
-    PLAN_F_CORRUPT,       /* the serialised record is broken, see plan_corrupt_kind */
-    PLAN_F_SCHEMA_DRIFT,  /* from batch `at_batch` on, the schema changes (not per record) */
-    PLAN_F_OUTLIERS,      /* `column` multiplied by `factor` */
-    PLAN_F_ORPHANS,       /* FK `column` points at a parent that does not exist */
+    PLAN_F_DUPLICATE =
+        0,               /* the record is emitted twice (exact, or same key with changed payload) */
+    PLAN_F_LATE,         /* event time set `delay` behind its arrival position */
+    PLAN_F_OUT_OF_ORDER, /* event time moved back by up to `delay` (the window) */
+    PLAN_F_NULLS,        /* `column` set to NULL */
+    PLAN_F_CORRUPT,      /* the serialised record is broken, see plan_corrupt_kind */
+    PLAN_F_SCHEMA_DRIFT, /* from batch `at_batch` on, the schema changes (not per record) */
+    PLAN_F_OUTLIERS,     /* `column` multiplied by `factor` */
+    PLAN_F_ORPHANS,      /* FK `column` points at a parent that does not exist */
     PLAN_F__COUNT
 } plan_fault_kind;
 
@@ -93,26 +120,26 @@ typedef enum plan_drift_kind {
 } plan_drift_kind;
 
 typedef struct plan_fault {
-    plan_fault_kind kind; /* what is injected */
-    double fraction;      /* share of records hit, 0..1 (not used by SCHEMA_DRIFT) */
-    int column;           /* target column index, -1 when not applicable */
-    int64_t delay_us;     /* LATE: delay; OUT_OF_ORDER: window */
-    double factor;        /* OUTLIERS: multiplier */
-    unsigned corrupt_mask;/* CORRUPT: plan_corrupt_kind bits to choose from */
-    double changed;       /* DUPLICATE: share of copies whose payload changed (same key) */
-    uint64_t gap;         /* DUPLICATE: the copy arrives this many records after the original */
-    plan_drift_kind drift;/* SCHEMA_DRIFT: what changes */
-    uint32_t at_batch;    /* SCHEMA_DRIFT: first batch with the new schema */
-    char *name;           /* SCHEMA_DRIFT: added column name or new name */
-    plan_type new_type;   /* SCHEMA_DRIFT: ADD and RETYPE */
-    char *where;          /* "file:line" of the fault in the scenario */
+    plan_fault_kind kind;  /* what is injected */
+    double fraction;       /* share of records hit, 0..1 (not used by SCHEMA_DRIFT) */
+    int column;            /* target column index, -1 when not applicable */
+    int64_t delay_us;      /* LATE: delay; OUT_OF_ORDER: window */
+    double factor;         /* OUTLIERS: multiplier */
+    unsigned corrupt_mask; /* CORRUPT: plan_corrupt_kind bits to choose from */
+    double changed;        /* DUPLICATE: share of copies whose payload changed (same key) */
+    uint64_t gap;          /* DUPLICATE: the copy arrives this many records after the original */
+    plan_drift_kind drift; /* SCHEMA_DRIFT: what changes */
+    uint32_t at_batch;     /* SCHEMA_DRIFT: first batch with the new schema */
+    char *name;            /* SCHEMA_DRIFT: added column name or new name */
+    plan_type new_type;    /* SCHEMA_DRIFT: ADD and RETYPE */
+    char *where;           /* "file:line" of the fault in the scenario */
 } plan_fault;
 
 /* How records are cut into batches (a day's drop, a file, a solution invocation). */
 typedef enum plan_batching {
-    PLAN_BATCH_NONE,  /* one batch */
-    PLAN_BATCH_DAY,   /* by the UTC day of the record's arrival time (needs a time column) */
-    PLAN_BATCH_COUNT  /* `nbatches` equal runs of consecutive records */
+    PLAN_BATCH_NONE, /* one batch */
+    PLAN_BATCH_DAY,  /* by the UTC day of the record's arrival time (needs a time column) */
+    PLAN_BATCH_COUNT /* `nbatches` equal runs of consecutive records */
 } plan_batching;
 
 struct plan_dataset;
@@ -123,20 +150,20 @@ typedef int (*plan_row_hook)(void *ud, const struct plan_dataset *ds, struct gen
                              char *errbuf, size_t errlen);
 
 typedef struct plan_dataset {
-    char *name;            /* dataset name, unique in the scenario */
-    uint64_t rows;         /* number of logical records (ids 0..rows-1), duplicates come on top */
-    uint64_t seed;         /* dataset seed, derived from the scenario seed and the name */
-    plan_column *cols;     /* the columns, in output order */
+    char *name;        /* dataset name, unique in the scenario */
+    uint64_t rows;     /* number of logical records (ids 0..rows-1), duplicates come on top */
+    uint64_t seed;     /* dataset seed, derived from the scenario seed and the name */
+    plan_column *cols; /* the columns, in output order */
     size_t ncols;
-    int key_col;           /* key column index (dedup, diff), -1 if none */
-    int time_col;          /* timestamp column that orders arrivals, -1 if none */
-    plan_fault *faults;    /* faults, in the order the scenario applied them */
+    int key_col;        /* key column index (dedup, diff), -1 if none */
+    int time_col;       /* timestamp column that orders arrivals, -1 if none */
+    plan_fault *faults; /* faults, in the order the scenario applied them */
     size_t nfaults;
-    plan_batching batching;/* how records group into batches */
-    uint32_t nbatches;     /* COUNT: number of batches; DAY: number of days (computed) */
-    plan_row_hook row_hook;/* Lua row function, NULL if none */
-    void *row_ud;          /* opaque to everyone but the scenario engine */
-    char *where;           /* "file:line" where the dataset was defined */
+    plan_batching batching; /* how records group into batches */
+    uint32_t nbatches;      /* COUNT: number of batches; DAY: number of days (computed) */
+    plan_row_hook row_hook; /* Lua row function, NULL if none */
+    void *row_ud;           /* opaque to everyone but the scenario engine */
+    char *where;            /* "file:line" where the dataset was defined */
 } plan_dataset;
 
 /* ---- ledger queries: expectations computed from the ground truth ---- */
@@ -148,29 +175,29 @@ typedef enum plan_agg {
     PLAN_AGG_MIN,
     PLAN_AGG_MAX,
     PLAN_AGG_AVG,
-    PLAN_AGG_GROUP_SUM,      /* rows (group value, sum of col), by group_col */
-    PLAN_AGG_GROUP_COUNT,    /* rows (group value, count), by group_col */
-    PLAN_AGG_IDS,            /* the list of record ids (for quarantine checks) */
-    PLAN_AGG_ROWS            /* the records themselves, as the expected side of a diff */
+    PLAN_AGG_GROUP_SUM,   /* rows (group value, sum of col), by group_col */
+    PLAN_AGG_GROUP_COUNT, /* rows (group value, count), by group_col */
+    PLAN_AGG_IDS,         /* the list of record ids (for quarantine checks) */
+    PLAN_AGG_ROWS         /* the records themselves, as the expected side of a diff */
 } plan_agg;
 
 /* Which emitted records a query sees. Emissions are original records plus duplicate copies. */
 typedef struct plan_subset {
-    bool valid;             /* drop corrupt emissions */
-    bool corrupt_only;      /* keep only corrupt emissions */
-    int dedup_col;          /* keep one emission per value of this column, -1 = no dedup */
-    bool dedup_last;        /* keep the last emission per key instead of the first */
-    uint32_t with_faults;   /* keep only records carrying any of these (1u << plan_fault_kind) */
-    uint32_t without_faults;/* drop records carrying any of these */
-    int64_t group_day_col;  /* GROUP_*: -1, or a TIMESTAMP column whose UTC day is the group */
+    bool valid;              /* drop corrupt emissions */
+    bool corrupt_only;       /* keep only corrupt emissions */
+    int dedup_col;           /* keep one emission per value of this column, -1 = no dedup */
+    bool dedup_last;         /* keep the last emission per key instead of the first */
+    uint32_t with_faults;    /* keep only records carrying any of these (1u << plan_fault_kind) */
+    uint32_t without_faults; /* drop records carrying any of these */
+    int64_t group_day_col;   /* GROUP_*: -1, or a TIMESTAMP column whose UTC day is the group */
 } plan_subset;
 
 typedef struct plan_query {
-    size_t dataset;   /* dataset index in the scenario */
-    plan_subset sub;  /* which records */
-    plan_agg agg;     /* what to compute */
-    int col;          /* aggregated column, -1 for COUNT and IDS */
-    int group_col;    /* GROUP_*: grouping column (a TIMESTAMP groups by UTC day) */
+    size_t dataset;  /* dataset index in the scenario */
+    plan_subset sub; /* which records */
+    plan_agg agg;    /* what to compute */
+    int col;         /* aggregated column, -1 for COUNT and IDS */
+    int group_col;   /* GROUP_*: grouping column (a TIMESTAMP groups by UTC day) */
 } plan_query;
 
 /* ---- replay, checks, thresholds ---- */
@@ -179,7 +206,8 @@ typedef enum plan_step_kind {
     PLAN_STEP_INTO,  /* replay a dataset into a source */
     PLAN_STEP_RUN,   /* run the solution (batch) or start it (service) */
     PLAN_STEP_WAIT,  /* wait until a check passes, or for quiet */
-    PLAN_STEP_FAULT, /* a source-level fault (broker down/up, pg drop, late or twice-written file) */
+    PLAN_STEP_FAULT, /* a source-level fault (broker down/up, pg drop, late or twice-written file)
+                      */
     PLAN_STEP_SLEEP  /* sleep */
 } plan_step_kind;
 
@@ -209,20 +237,37 @@ typedef struct plan_step {
 } plan_step;
 
 typedef enum plan_check_kind {
-    PLAN_CHK_SQL, PLAN_CHK_ROW_COUNT, PLAN_CHK_UNIQUE, PLAN_CHK_NOT_NULL, PLAN_CHK_ACCEPTED_VALUES,
-    PLAN_CHK_REFERENTIAL, PLAN_CHK_SCHEMA, PLAN_CHK_FRESHNESS, PLAN_CHK_DIFF, PLAN_CHK_QUARANTINE,
-    PLAN_CHK_FILE, PLAN_CHK_TOPIC, PLAN_CHK_PRECISION_RECALL, PLAN_CHK_ADR, PLAN_CHK_PLUGIN
+    PLAN_CHK_SQL,
+    PLAN_CHK_ROW_COUNT,
+    PLAN_CHK_UNIQUE,
+    PLAN_CHK_NOT_NULL,
+    PLAN_CHK_ACCEPTED_VALUES,
+    PLAN_CHK_REFERENTIAL,
+    PLAN_CHK_SCHEMA,
+    PLAN_CHK_FRESHNESS,
+    PLAN_CHK_DIFF,
+    PLAN_CHK_QUARANTINE,
+    PLAN_CHK_FILE,
+    PLAN_CHK_TOPIC,
+    PLAN_CHK_PRECISION_RECALL,
+    PLAN_CHK_ADR,
+    PLAN_CHK_PLUGIN
 } plan_check_kind;
 
 typedef enum plan_severity { PLAN_SEV_ERROR, PLAN_SEV_WARN } plan_severity;
 
 /* An expected value: a literal, or a ledger query evaluated when the check runs. */
-typedef enum plan_expect_kind { PLAN_EXP_NONE, PLAN_EXP_NUMBER, PLAN_EXP_STRING, PLAN_EXP_QUERY } plan_expect_kind;
+typedef enum plan_expect_kind {
+    PLAN_EXP_NONE,
+    PLAN_EXP_NUMBER,
+    PLAN_EXP_STRING,
+    PLAN_EXP_QUERY
+} plan_expect_kind;
 typedef struct plan_expect {
     plan_expect_kind kind;
-    double number;     /* NUMBER */
-    char *string;      /* STRING */
-    plan_query query;  /* QUERY */
+    double number;    /* NUMBER */
+    char *string;     /* STRING */
+    plan_query query; /* QUERY */
 } plan_expect;
 
 /* A key = value parameter, for plugin checks and free-form options. Values are JSON text. */
@@ -233,49 +278,49 @@ typedef struct plan_param {
 
 typedef struct plan_check {
     plan_check_kind kind;
-    char *name;            /* display name, unique in the scenario ("diff fct_orders") */
+    char *name; /* display name, unique in the scenario ("diff fct_orders") */
     plan_severity severity;
-    char *table;           /* target table or topic */
-    char *column;          /* target column(s), comma separated */
-    char *query;           /* SQL text */
-    char *ref_table;       /* REFERENTIAL: parent table; */
-    char *ref_column;      /*             parent column */
-    char **values;         /* ACCEPTED_VALUES */
+    char *table;      /* target table or topic */
+    char *column;     /* target column(s), comma separated */
+    char *query;      /* SQL text */
+    char *ref_table;  /* REFERENTIAL: parent table; */
+    char *ref_column; /*             parent column */
+    char **values;    /* ACCEPTED_VALUES */
     size_t nvalues;
-    plan_expect expect;    /* equals / expected */
-    double tolerance;      /* approx: relative tolerance, 0 = exact */
-    char *key;             /* DIFF, QUARANTINE: key column of the sink (defaults to the dataset's key) */
-    char **columns;        /* DIFF: compared columns (default: all of the dataset); SCHEMA: names */
-    char **types;          /* SCHEMA: expected SQL type per entry of columns (NULL = any) */
+    plan_expect expect; /* equals / expected */
+    double tolerance;   /* approx: relative tolerance, 0 = exact */
+    char *key;      /* DIFF, QUARANTINE: key column of the sink (defaults to the dataset's key) */
+    char **columns; /* DIFF: compared columns (default: all of the dataset); SCHEMA: names */
+    char **types;   /* SCHEMA: expected SQL type per entry of columns (NULL = any) */
     size_t ncolumns;
-    int64_t max_age_us;    /* FRESHNESS: newest row must be at most this old */
-    char *plugin;          /* PLUGIN: plugin name */
-    char *plugin_check;    /* PLUGIN: check name within the plugin */
-    plan_param *params;    /* PLUGIN and extra options */
+    int64_t max_age_us; /* FRESHNESS: newest row must be at most this old */
+    char *plugin;       /* PLUGIN: plugin name */
+    char *plugin_check; /* PLUGIN: check name within the plugin */
+    plan_param *params; /* PLUGIN and extra options */
     size_t nparams;
-    char *where;           /* "file:line" */
+    char *where; /* "file:line" */
 } plan_check;
 
 typedef enum plan_op { PLAN_OP_LT, PLAN_OP_LE, PLAN_OP_GT, PLAN_OP_GE, PLAN_OP_EQ } plan_op;
 
 typedef struct plan_threshold {
-    char *metric;  /* "latency.e2e.p99", "solution.wall.max", "cost.monthly.usd" */
+    char *metric; /* "latency.e2e.p99", "solution.wall.max", "cost.monthly.usd" */
     plan_op op;
-    double value;  /* in the metric's base unit: seconds, bytes, USD, or plain */
-    char *text;    /* as written, "< 30s" */
-    char *where;   /* "file:line" */
+    double value; /* in the metric's base unit: seconds, bytes, USD, or plain */
+    char *text;   /* as written, "< 30s" */
+    char *where;  /* "file:line" */
 } plan_threshold;
 
 typedef enum plan_mode { PLAN_MODE_BATCH, PLAN_MODE_SERVICE } plan_mode;
 
 typedef struct plan_scenario {
-    char *name;              /* unique in the pack */
-    char *file;              /* path of the scenario file */
+    char *name; /* unique in the pack */
+    char *file; /* path of the scenario file */
     char *description;
     char **tags;
     size_t ntags;
-    int phase;               /* 1 = base, 2 = twist */
-    uint64_t seed;           /* effective seed (after --seed) */
+    int phase;     /* 1 = base, 2 = twist */
+    uint64_t seed; /* effective seed (after --seed) */
     plan_dataset *datasets;
     size_t ndatasets;
     plan_step *steps;
@@ -284,7 +329,7 @@ typedef struct plan_scenario {
     size_t nchecks;
     plan_threshold *thresholds;
     size_t nthresholds;
-    plan_mode mode;          /* how the solution runs */
+    plan_mode mode;              /* how the solution runs */
     int64_t solution_timeout_us; /* per invocation */
 } plan_scenario;
 
@@ -295,16 +340,16 @@ typedef struct plan_scale {
 } plan_scale;
 
 typedef struct plan_pack {
-    char *dir;            /* pack folder */
-    char *name;           /* challenge name */
-    char *level;          /* challenge level, free text */
+    char *dir;   /* pack folder */
+    char *name;  /* challenge name */
+    char *level; /* challenge level, free text */
     char *description;
-    char **sources;       /* declared sources: "postgres", "kafka", "files" */
+    char **sources; /* declared sources: "postgres", "kafka", "files" */
     size_t nsources;
     char **sinks;
     size_t nsinks;
     plan_scale scale;
-    plan_threshold *budgets;  /* pack-wide thresholds, applied to every scenario */
+    plan_threshold *budgets; /* pack-wide thresholds, applied to every scenario */
     size_t nbudgets;
     plan_scenario *scenarios;
     size_t nscenarios;

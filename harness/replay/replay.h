@@ -77,9 +77,9 @@ int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batc
  * it equals that file's), key = the text of column st->key_col (else the dataset's key; no key
  * when NULL or none), headers harness-id = the record id and harness-ts = the intended send time
  * (ns since the epoch, decimal; on the schedule when paced, else the send time). acks=all, no
- * idempotence; st->rate > 0 paces sends at that many records per second. Returns when every record is acknowledged: 0, or
- * HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or the generator's
- * error. */
+ * idempotence; st->rate > 0 paces sends at that many records per second. Returns when every record
+ * is acknowledged: 0, or HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or
+ * the generator's error. */
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
                  int64_t batch, replay_stats *out, hx_err *e);
 

@@ -441,7 +441,10 @@ static bool leader_exited(runner_proc *p)
     return p->exited;
 }
 
-bool runner_running(runner_proc *p) { return !leader_exited(p); }
+bool runner_running(runner_proc *p)
+{
+    return !leader_exited(p);
+}
 
 /* SIGTERM the tree, give it the grace period, SIGKILL what is left; returns the live count seen
  * at the first signal (leader excluded once it has exited). */

@@ -703,8 +703,9 @@ static void check_path_name(lua_State *L, const char *what, const char *name)
              ch == '_' || ch == '-' || ch == '.';
     }
     if (!ok)
-        luaL_error(L, "%s: '%s' is not a usable name: it names files and folders, so use 1-100 "
-                      "letters, digits, '_', '-' or '.', not starting with '.' or '-'",
+        luaL_error(L,
+                   "%s: '%s' is not a usable name: it names files and folders, so use 1-100 "
+                   "letters, digits, '_', '-' or '.', not starting with '.' or '-'",
                    what, name);
 }
 
@@ -1369,7 +1370,8 @@ static const struct chkdef chkdefs[] = {
     [PLAN_CHK_QUARANTINE] = {PLAN_CHK_QUARANTINE, K("table", "topic", "column", "key", "expect"),
                              0},
     [PLAN_CHK_FILE] = {PLAN_CHK_FILE, K("path", "format", "expect", "equals", "columns", "key"), 0},
-    [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "expect", "key", "columns", "format"), 0},
+    [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "expect", "key", "columns", "format"),
+                        0},
     [PLAN_CHK_PRECISION_RECALL] = {PLAN_CHK_PRECISION_RECALL,
                                    K("table", "topic", "column", "expect", "min_precision",
                                      "min_recall"),
@@ -1422,8 +1424,7 @@ static void parse_expect(lua_State *L, int t, int ud, const char *k, plan_check 
         qobj *q = check_q(L, -1);
         bool rows_ok = c->kind == PLAN_CHK_DIFF || c->kind == PLAN_CHK_QUARANTINE ||
                        c->kind == PLAN_CHK_FILE || c->kind == PLAN_CHK_TOPIC ||
-                       c->kind == PLAN_CHK_PRECISION_RECALL ||
-                       c->kind == PLAN_CHK_PLUGIN;
+                       c->kind == PLAN_CHK_PRECISION_RECALL || c->kind == PLAN_CHK_PLUGIN;
         if (!q->has_agg && !rows_ok)
             luaL_error(L,
                        "%s.%s: the query has no aggregate; end it in :count(), :sum(\"col\"), "

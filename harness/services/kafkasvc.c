@@ -331,7 +331,8 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
     if (timeout_ms <= 0) timeout_ms = 60000;
     int parts = kafkasvc_topic_partitions(svc, topic, e);
     if (parts < 0) return parts;
-    int64_t *low = hx_calloc((size_t)parts, sizeof *low), *high = hx_calloc((size_t)parts, sizeof *high);
+    int64_t *low = hx_calloc((size_t)parts, sizeof *low),
+            *high = hx_calloc((size_t)parts, sizeof *high);
     rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(parts);
     rd_kafka_t *rk = NULL;
     int rc = 0, open = 0;
@@ -359,7 +360,8 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
         {"enable.partition.eof", "true"},      {"log.connection.close", "false"},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
             rd_kafka_conf_destroy(conf);
             rc = hx_fail(e, HX_EINFRA, "kafka: consumer setting %s: %s", kv[i][0], errstr);
             goto done;
@@ -403,8 +405,16 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
                              "reads",
                              topic, (unsigned long long)max_messages);
             } else {
-                kafkasvc_msg km = {p, m->offset, m->key, m->key_len, m->payload, m->len,
-                                   rd_kafka_message_timestamp(m, NULL), false, 0, -1};
+                kafkasvc_msg km = {p,
+                                   m->offset,
+                                   m->key,
+                                   m->key_len,
+                                   m->payload,
+                                   m->len,
+                                   rd_kafka_message_timestamp(m, NULL),
+                                   false,
+                                   0,
+                                   -1};
                 read_harness_headers(m, &km);
                 got.messages++;
                 got.bytes += m->key_len + m->len;

@@ -98,11 +98,11 @@ typedef bool (*kafkasvc_msg_fn)(void *ud, const kafkasvc_msg *m);
 
 /* What kafkasvc_consume read. */
 typedef struct kafkasvc_consumed {
-    uint64_t messages; /* messages handed to the callback */
-    uint64_t bytes;    /* their key + value bytes */
-    int64_t trimmed;   /* messages below the partitions' low watermarks (gone from the log before
-                          the read: the mock's 5 MiB limit, or a real cluster's retention) */
-    int32_t partitions;/* partitions read */
+    uint64_t messages;  /* messages handed to the callback */
+    uint64_t bytes;     /* their key + value bytes */
+    int64_t trimmed;    /* messages below the partitions' low watermarks (gone from the log before
+                           the read: the mock's 5 MiB limit, or a real cluster's retention) */
+    int32_t partitions; /* partitions read */
 } kafkasvc_consumed;
 
 /* Read the whole topic as it is now: every partition from its low to its high watermark (taken

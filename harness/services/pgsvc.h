@@ -80,8 +80,8 @@ void pgsvc_emergency_cleanup(void);
 
 /* The database name a scenario name maps to: "hx_" then lowercase letters, digits and '_'
  * (others become '_'), at most 63 bytes; "" becomes "hx_"; a mapped name maps to itself. The
- * prefix keeps harness inside its own namespace on a shared server. Writes into buf (>= 64 bytes). Every pgsvc function taking a
- * dbname applies this mapping, so callers may pass the raw name. */
+ * prefix keeps harness inside its own namespace on a shared server. Writes into buf (>= 64 bytes).
+ * Every pgsvc function taking a dbname applies this mapping, so callers may pass the raw name. */
 void pgsvc_db_name(const char *name, char buf[64]);
 
 /* Create database `name` (mapped by pgsvc_db_name), dropping it first if it exists (WITH FORCE:

@@ -29,8 +29,7 @@ int hx_fail(hx_err *e, int code, const char *fmt, ...)
 
 int hx_wrap(hx_err *e, const char *fmt, ...)
 {
-    if (!e)
-        return HX_EUSAGE;
+    if (!e) return HX_EUSAGE;
     char prefix[256], old[sizeof e->msg];
     va_list ap;
     va_start(ap, fmt);
@@ -64,10 +63,8 @@ static long alloc_budget = -1;
 
 static bool alloc_allowed(void)
 {
-    if (alloc_budget < 0)
-        return true;
-    if (alloc_budget == 0)
-        return false;
+    if (alloc_budget < 0) return true;
+    if (alloc_budget == 0) return false;
     alloc_budget--;
     return true;
 }
@@ -144,14 +141,12 @@ void hx_buf_release(hx_buf *b)
 void hx_buf_clear(hx_buf *b)
 {
     b->len = 0;
-    if (b->data)
-        b->data[0] = '\0';
+    if (b->data) b->data[0] = '\0';
 }
 
 bool hx_buf_reserve(hx_buf *b, size_t extra)
 {
-    if (b->len + extra + 1 <= b->cap)
-        return true;
+    if (b->len + extra + 1 <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;
@@ -167,10 +162,8 @@ bool hx_buf_reserve(hx_buf *b, size_t extra)
 
 bool hx_buf_append(hx_buf *b, const void *p, size_t n)
 {
-    if (!hx_buf_reserve(b, n))
-        return false;
-    if (n)
-        memcpy(b->data + b->len, p, n);
+    if (!hx_buf_reserve(b, n)) return false;
+    if (n) memcpy(b->data + b->len, p, n);
     b->len += n;
     b->data[b->len] = '\0';
     return true;
@@ -183,8 +176,7 @@ bool hx_buf_puts(hx_buf *b, const char *s)
 
 bool hx_buf_putc(hx_buf *b, char c)
 {
-    if (b->len + 2 > b->cap && !hx_buf_reserve(b, 1))
-        return false;
+    if (b->len + 2 > b->cap && !hx_buf_reserve(b, 1)) return false;
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
     return true;
@@ -197,12 +189,9 @@ bool hx_buf_vprintf(hx_buf *b, const char *fmt, va_list ap)
     char small[256];
     int n = vsnprintf(small, sizeof small, fmt, cp);
     va_end(cp);
-    if (n < 0)
-        return false;
-    if ((size_t)n < sizeof small)
-        return hx_buf_append(b, small, (size_t)n);
-    if (!hx_buf_reserve(b, (size_t)n))
-        return false;
+    if (n < 0) return false;
+    if ((size_t)n < sizeof small) return hx_buf_append(b, small, (size_t)n);
+    if (!hx_buf_reserve(b, (size_t)n)) return false;
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     b->len += (size_t)n;
     return true;
@@ -220,8 +209,7 @@ bool hx_buf_printf(hx_buf *b, const char *fmt, ...)
 char *hx_buf_steal(hx_buf *b)
 {
     char *d = b->data;
-    if (!d)
-        d = hx_strdup("");
+    if (!d) d = hx_strdup("");
     hx_buf_init(b);
     return d;
 }
@@ -231,8 +219,7 @@ char *hx_buf_steal(hx_buf *b)
 static size_t edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
+    if (la > 64 || lb > 64) return (size_t)-1;
     size_t prev[65], cur[65];
     for (size_t j = 0; j <= lb; j++)
         prev[j] = j;
@@ -270,13 +257,12 @@ int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e)
 {
     size_t n = strlen(path) + 16;
     char *tmp = hx_malloc(n);
-    if (!tmp)
-        return hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
+    if (!tmp) return hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
     snprintf(tmp, n, "%s.tmpXXXXXX", path);
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        int rc = hx_fail(e, HX_EIO, "cannot create a temp file beside '%s': %s", path,
-                         strerror(errno));
+        int rc =
+            hx_fail(e, HX_EIO, "cannot create a temp file beside '%s': %s", path, strerror(errno));
         hx_free(tmp);
         return rc;
     }
@@ -284,8 +270,7 @@ int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e)
     size_t left = len;
     while (left > 0) {
         ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
+        if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
             int rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
             close(fd);
@@ -323,8 +308,7 @@ int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
     char chunk[65536];
     size_t r;
     while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (!hx_buf_append(&b, chunk, r))
-            break;
+        if (!hx_buf_append(&b, chunk, r)) break;
     int err = ferror(f);
     fclose(f);
     if (b.oom) {
@@ -335,8 +319,7 @@ int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
         hx_buf_release(&b);
         return hx_fail(e, HX_EIO, "cannot read '%s'", path);
     }
-    if (len)
-        *len = b.len;
+    if (len) *len = b.len;
     *out = hx_buf_steal(&b);
     return *out ? 0 : hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
 }
@@ -344,11 +327,9 @@ int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
 int hx_mkdir_p(const char *path, hx_err *e)
 {
     char *p = hx_strdup(path);
-    if (!p)
-        return hx_fail(e, HX_ENOMEM, "out of memory");
+    if (!p) return hx_fail(e, HX_ENOMEM, "out of memory");
     for (char *s = p + 1; *s; s++) {
-        if (*s != '/')
-            continue;
+        if (*s != '/') continue;
         *s = '\0';
         if (mkdir(p, 0755) != 0 && errno != EEXIST) {
             int rc = hx_fail(e, HX_EIO, "cannot create directory '%s': %s", p, strerror(errno));
@@ -374,8 +355,7 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 int hx_rm_rf(const char *path)
 {
-    if (!path || !*path || strcmp(path, "/") == 0)
-        return HX_EUSAGE;
+    if (!path || !*path || strcmp(path, "/") == 0) return HX_EUSAGE;
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT ? 0 : HX_EIO;
 }
 

@@ -13,11 +13,11 @@
 
 /* Process exit codes (DESIGN §10). Only main() turns a result into one of these. */
 enum hx_exit {
-    HX_EXIT_OK = 0,          /* every check and threshold passed */
-    HX_EXIT_CHECK = 1,       /* a correctness check (severity error) failed */
-    HX_EXIT_USAGE = 2,       /* usage, config, scenario or plugin-load error */
-    HX_EXIT_INFRA = 3,       /* a service was unreachable or broke */
-    HX_EXIT_THRESHOLD = 4,   /* all checks passed but a threshold (SLA or budget) failed */
+    HX_EXIT_OK = 0,           /* every check and threshold passed */
+    HX_EXIT_CHECK = 1,        /* a correctness check (severity error) failed */
+    HX_EXIT_USAGE = 2,        /* usage, config, scenario or plugin-load error */
+    HX_EXIT_INFRA = 3,        /* a service was unreachable or broke */
+    HX_EXIT_THRESHOLD = 4,    /* all checks passed but a threshold (SLA or budget) failed */
     HX_EXIT_INTERRUPTED = 130 /* SIGINT / SIGTERM */
 };
 

@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (strncmp(e.msg, "fuzz.json", 9) != 0) __builtin_trap();
         return 0;
     }
-    cost_phase_usage ph[] = {{"ingest", 1.5, 2, 1 << 20, true}, {"solution", 30, 12.34, 1 << 28, false}};
+    cost_phase_usage ph[] = {{"ingest", 1.5, 2, 1 << 20, true},
+                             {"solution", 30, 12.34, 1 << 28, false}};
     cost_usage u = {.cpu_seconds = 31.5,
                     .wall_seconds = 14.34,
                     .peak_rss_bytes = 1 << 28,
