@@ -2,7 +2,7 @@
  * both sides are brought to one canonical text per type before comparing (decimals at the
  * column's scale, timestamps as epoch microseconds, booleans as true/false), so that "12.5" and
  * "12.50" or two spellings of one instant compare equal, and nothing else does. */
-#include "check.h"
+#include "check_int.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -149,115 +149,6 @@ static PGresult *query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
     hx_free(msg);
     PQclear(r);
     return NULL;
-}
-
-/* ---- canonical values ---- */
-
-/* Bring a decimal text to exactly `scale` fraction digits. Digits beyond the scale are kept when
- * they are not zeros, so that 12.501 never equals 12.50. Returns false for non-numbers. */
-static bool canon_decimal(const char *s, int scale, char *out, size_t n)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    bool neg = false;
-    if (*s == '+' || *s == '-') neg = *s++ == '-';
-    const char *ip = s;
-    while (isdigit((unsigned char)*s))
-        s++;
-    size_t ilen = (size_t)(s - ip);
-    const char *fp = "";
-    size_t flen = 0;
-    if (*s == '.') {
-        fp = ++s;
-        while (isdigit((unsigned char)*s))
-            s++;
-        flen = (size_t)(s - fp);
-    }
-    while (isspace((unsigned char)*s))
-        s++;
-    if (*s || (ilen == 0 && flen == 0)) return false;
-    while (ilen > 1 && *ip == '0')
-        ip++, ilen--;
-    while (flen > (size_t)scale && fp[flen - 1] == '0')
-        flen--;
-    char frac[64];
-    size_t fl = 0;
-    for (size_t i = 0; i < flen && fl < sizeof frac - 1; i++)
-        frac[fl++] = fp[i];
-    while (fl < (size_t)scale && fl < sizeof frac - 1)
-        frac[fl++] = '0';
-    frac[fl] = '\0';
-    bool zero = true;
-    for (size_t i = 0; i < ilen; i++)
-        zero &= ip[i] == '0';
-    for (size_t i = 0; i < fl; i++)
-        zero &= frac[i] == '0';
-    snprintf(out, n, "%s%.*s%s%s", neg && !zero ? "-" : "", (int)(ilen ? ilen : 1), ilen ? ip : "0",
-             fl ? "." : "", frac);
-    return true;
-}
-
-/* The truth's value of column col in canonical text, or NULL for SQL NULL. */
-static const char *canon_truth(const plan_column *col, const gen_value *v, char *buf, size_t n)
-{
-    if (v->null) return NULL;
-    switch (col->type) {
-    case PLAN_T_INT:
-        snprintf(buf, n, "%lld", (long long)v->i);
-        return buf;
-    case PLAN_T_DECIMAL: {
-        char tmp[48];
-        fmt_decimal(tmp, sizeof tmp, v->i, col->scale);
-        canon_decimal(tmp, col->scale, buf, n);
-        return buf;
-    }
-    case PLAN_T_TIMESTAMP:
-        snprintf(buf, n, "%lld", (long long)v->i);
-        return buf;
-    case PLAN_T_BOOL:
-        snprintf(buf, n, "%s", v->i ? "true" : "false");
-        return buf;
-    default:
-        return v->s;
-    }
-}
-
-/* SQL expression reading column `q` (quoted) of the sink as the canonical text of type t. */
-static void canon_sql(hx_buf *b, const char *q, plan_type t)
-{
-    switch (t) {
-    case PLAN_T_INT:
-        hx_buf_printf(b, "(%s)::numeric::text", q);
-        break;
-    case PLAN_T_DECIMAL:
-        hx_buf_printf(b, "(%s)::numeric::text", q);
-        break;
-    case PLAN_T_TIMESTAMP:
-        hx_buf_printf(b, "(extract(epoch from (%s)::timestamptz) * 1000000)::numeric(30,0)::text",
-                      q);
-        break;
-    case PLAN_T_BOOL:
-        hx_buf_printf(b, "(%s)::boolean::text", q);
-        break;
-    default:
-        hx_buf_printf(b, "(%s)::text", q);
-        break;
-    }
-}
-
-/* Canonicalise what the sink returned for a column of type t. */
-static const char *canon_sink(const plan_column *col, const char *s, char *buf, size_t n)
-{
-    if (!s) return NULL;
-    if (col->type == PLAN_T_DECIMAL || col->type == PLAN_T_INT) {
-        if (canon_decimal(s, col->type == PLAN_T_DECIMAL ? col->scale : 0, buf, n)) return buf;
-    }
-    return s;
-}
-
-static bool same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
 /* ---- numbers and ledger expectations ---- */
@@ -446,7 +337,8 @@ static void check_sql(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     PQclear(r);
 }
 
-/* Runs a scalar query built from a format with the quoted table (and column) and compares it. */
+/* Runs a scalar query built from a format with the quoted table (and column) and compares it.
+ */
 static void scalar_check(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, const char *sql)
 {
     PGresult *r = query(ctx, o, sql);
@@ -720,152 +612,9 @@ static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome
     hx_free(qc);
 }
 
-/* ---- row-level comparison against the ledger (diff, quarantine) ---- */
-
-/* An open-addressing map from a key's canonical text to an expected row. Without dedup the truth
- * may hold a key several times (a duplicate copy, a non-unique key), each time with its own
- * values: every version is kept, and a sink row is matched to a version it equals. */
-typedef struct exp_row {
-    char *key;     /* canonical key text, NULL = empty slot */
-    char **vals;   /* canonical values of the compared columns (NULL = SQL NULL), one run of
-                      ncols per version: version v's column c is vals[v * ncols + c] */
-    uint8_t *used; /* per version, when want > 1: a sink row has been matched to it */
-    uint32_t want; /* how many times the truth has this key (its versions) */
-    uint32_t got;  /* how many times the sink had it */
-} exp_row;
-
-typedef struct exp_map {
-    exp_row *slots;
-    size_t cap, n, ncols;
-} exp_map;
-
-static exp_row *map_find(exp_map *m, const char *key, bool insert)
-{
-    if (insert && (m->n + 1) * 10 > m->cap * 7) {
-        size_t ncap = m->cap ? m->cap * 2 : 1024;
-        exp_row *ns = hx_calloc(ncap, sizeof *ns);
-        if (!ns) return NULL;
-        for (size_t i = 0; i < m->cap; i++) {
-            if (!m->slots[i].key) continue;
-            size_t h = hx_hash64(m->slots[i].key, strlen(m->slots[i].key)) & (ncap - 1);
-            while (ns[h].key)
-                h = (h + 1) & (ncap - 1);
-            ns[h] = m->slots[i];
-        }
-        hx_free(m->slots);
-        m->slots = ns;
-        m->cap = ncap;
-    }
-    if (!m->cap) return NULL;
-    size_t h = hx_hash64(key, strlen(key)) & (m->cap - 1);
-    while (m->slots[h].key) {
-        if (strcmp(m->slots[h].key, key) == 0) return &m->slots[h];
-        h = (h + 1) & (m->cap - 1);
-    }
-    if (!insert) return NULL;
-    char *k = hx_strdup(key);
-    char **vals = hx_calloc(m->ncols ? m->ncols : 1, sizeof(char *));
-    if (!k || !vals) {
-        hx_free(k);
-        hx_free(vals);
-        return NULL;
-    }
-    m->slots[h].key = k;
-    m->slots[h].vals = vals;
-    m->n++;
-    return &m->slots[h];
-}
-
-/* Room for one more version of row (its values NULL, not used). False when out of memory. */
-static bool map_add_version(exp_map *m, exp_row *row)
-{
-    size_t nv = (size_t)row->want + 1, nc = m->ncols ? m->ncols : 1;
-    char **vals = hx_realloc(row->vals, nv * nc * sizeof *vals);
-    if (!vals) return false;
-    row->vals = vals;
-    memset(vals + (nv - 1) * nc, 0, nc * sizeof *vals);
-    uint8_t *used = hx_realloc(row->used, nv);
-    if (!used) return false;
-    if (!row->used) memset(used, 0, nv);
-    used[nv - 1] = 0;
-    row->used = used;
-    return true;
-}
-
-static void map_release(exp_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++) {
-        if (!m->slots[i].key) continue;
-        hx_free(m->slots[i].key);
-        size_t nv = m->slots[i].want ? m->slots[i].want : 1;
-        for (size_t c = 0; c < nv * m->ncols; c++)
-            hx_free(m->slots[i].vals[c]);
-        hx_free(m->slots[i].vals);
-        hx_free(m->slots[i].used);
-    }
-    hx_free(m->slots);
-    memset(m, 0, sizeof *m);
-}
-
-static bool subset_keeps(const plan_subset *sub, const gen_record *r)
-{
-    bool corrupt = r->faults & (1u << PLAN_F_CORRUPT);
-    if (sub->valid && corrupt) return false;
-    if (sub->corrupt_only && !corrupt) return false;
-    if (sub->with_faults && !(r->faults & sub->with_faults)) return false;
-    if (r->faults & sub->without_faults) return false;
-    return true;
-}
-
-/* Stream the truth of query q into m: per key, the compared columns' canonical values. */
-static int load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const int *cols,
-                      size_t ncols, exp_map *m, hx_err *e)
-{
-    const plan_dataset *ds = &ctx->s->datasets[q->dataset];
-    gen_cursor cur;
-    int rc = gen_cursor_init(&cur, ctx->g, q->dataset, -1, e);
-    if (rc) return rc;
-    const gen_record *r;
-    char kb[64], vb[64];
-    m->ncols = ncols;
-    while ((rc = gen_cursor_next(&cur, &r, e)) == 1) {
-        if (!subset_keeps(&q->sub, r)) continue;
-        const char *key = canon_truth(&ds->cols[key_col], &r->vals[key_col], kb, sizeof kb);
-        if (!key) continue; /* a NULL key cannot be matched; diff compares keyed rows */
-        bool dedup = q->sub.dedup_col >= 0;
-        exp_row *row = map_find(m, key, true);
-        if (!row) {
-            rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
-            break;
-        }
-        if (dedup && row->want && !q->sub.dedup_last) continue;
-        size_t ver = 0; /* dedup keeps one version: the last one overwrites it */
-        if (!dedup || !row->want) {
-            if (row->want && !map_add_version(m, row)) {
-                rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
-                break;
-            }
-            ver = row->want++;
-        }
-        char **dst = row->vals + ver * ncols;
-        for (size_t c = 0; c < ncols; c++) {
-            const char *v = canon_truth(&ds->cols[cols[c]], &r->vals[cols[c]], vb, sizeof vb);
-            hx_free(dst[c]);
-            dst[c] = v ? hx_strdup(v) : NULL;
-            if (v && !dst[c]) {
-                rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
-                break;
-            }
-        }
-        if (rc < 0) break;
-    }
-    gen_cursor_release(&cur);
-    return rc < 0 ? rc : 0;
-}
-
-/* Comparing sink rows with the truth, shared by diff (rows from SQL) and file (rows from a file).
- * The sink hands over one row at a time: its canonical key and, through val(), the canonical
- * value of each compared column. */
+/* Comparing sink rows with the truth, shared by diff (rows from SQL) and file (rows from a
+ * file). The sink hands over one row at a time: its canonical key and, through val(), the
+ * canonical value of each compared column. */
 typedef struct diff_state {
     exp_map m;                        /* the truth, by key */
     const plan_dataset *ds;           /* the dataset compared with */
@@ -887,7 +636,7 @@ static void diff_sample_titles(const diff_state *d, chk_outcome *o)
 
 static void diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud)
 {
-    exp_row *row = key ? map_find(&d->m, key, false) : NULL;
+    exp_row *row = key ? exp_map_find(&d->m, key, false) : NULL;
     if (!row || row->got >= row->want) {
         o->extra++;
         if (d->s_extra++ < d->max) {
@@ -907,7 +656,8 @@ static void diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn
             if (row->used[v]) continue;
             if (pick == SIZE_MAX) pick = v;
             size_t cc = 0;
-            while (cc < d->ncols && same(val(ud, cc, vb, sizeof vb), row->vals[v * d->ncols + cc]))
+            while (cc < d->ncols &&
+                   chk_same(val(ud, cc, vb, sizeof vb), row->vals[v * d->ncols + cc]))
                 cc++;
             if (cc == d->ncols) {
                 pick = v;
@@ -920,7 +670,7 @@ static void diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn
     bool differs = false;
     for (size_t cc = 0; cc < d->ncols; cc++) {
         const char *v = val(ud, cc, vb, sizeof vb);
-        if (same(v, want[cc])) continue;
+        if (chk_same(v, want[cc])) continue;
         if (!differs && d->s_mis++ < d->max) {
             const char *cells[] = {"mismatch", key, d->ds->cols[d->cols[cc]].name, want[cc], v};
             sample_row(o, cells);
@@ -949,8 +699,8 @@ static uint64_t diff_missing(diff_state *d, chk_outcome *o)
     return expected_rows;
 }
 
-/* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared columns
- * (c->columns or all). False with an ERROR outcome when the check is broken. */
+/* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared
+ * columns (c->columns or all). False with an ERROR outcome when the check is broken. */
 static bool diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,
                       int **cols_out)
 {
@@ -979,9 +729,9 @@ static bool diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, d
         }
     }
     hx_err e = {0};
-    if (load_truth(ctx, q, key_col, cols, ncols, &d->m, &e) != 0) {
+    if (chk_load_truth(ctx, q, key_col, cols, ncols, &d->m, &e) != 0) {
         outcome(o, CHK_ERROR, "cannot compute the expected rows: %s", e.msg);
-        map_release(&d->m);
+        exp_map_release(&d->m);
         hx_free(cols);
         return false;
     }
@@ -1007,7 +757,7 @@ static const char *pg_val(void *ud, size_t cc, char *buf, size_t n)
     pg_row *pr = ud;
     const char *raw =
         PQgetisnull(pr->r, pr->i, (int)cc + 1) ? NULL : PQgetvalue(pr->r, pr->i, (int)cc + 1);
-    return canon_sink(&pr->ds->cols[pr->cols[cc]], raw, buf, n);
+    return chk_canon_sink(&pr->ds->cols[pr->cols[cc]], raw, buf, n);
 }
 
 static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
@@ -1028,12 +778,12 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     hx_buf_init(&sql);
     hx_buf_puts(&sql, "select ");
     char *qk = chk_quote_ident(ctx->conn, ds->cols[key_col].name);
-    canon_sql(&sql, qk ? qk : "?", ds->cols[key_col].type);
+    chk_canon_sql(&sql, qk ? qk : "?", ds->cols[key_col].type);
     hx_free(qk);
     for (size_t i = 0; i < ncols; i++) {
         char *qc = chk_quote_ident(ctx->conn, ds->cols[cols[i]].name);
         hx_buf_puts(&sql, ", ");
-        canon_sql(&sql, qc ? qc : "?", ds->cols[cols[i]].type);
+        chk_canon_sql(&sql, qc ? qc : "?", ds->cols[cols[i]].type);
         hx_free(qc);
     }
     hx_buf_printf(&sql, " from %s", qt ? qt : "?");
@@ -1041,14 +791,14 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     PGresult *r = query(ctx, o, sql.data);
     hx_buf_release(&sql);
     if (!r) {
-        map_release(&d.m);
+        exp_map_release(&d.m);
         hx_free(cols);
         return;
     }
     diff_sample_titles(&d, o);
     char kb[64];
     for (int i = 0; i < PQntuples(r); i++) {
-        const char *key = canon_sink(
+        const char *key = chk_canon_sink(
             &ds->cols[key_col], PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb, sizeof kb);
         pg_row pr = {ds, cols, r, i};
         diff_row(&d, o, key, pg_val, &pr);
@@ -1065,7 +815,7 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
                 (unsigned long long)o->missing, (unsigned long long)o->extra,
                 (unsigned long long)o->mismatched);
     PQclear(r);
-    map_release(&d.m);
+    exp_map_release(&d.m);
     hx_free(cols);
 }
 
@@ -1077,7 +827,8 @@ static int topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, t
 static const char *canon_file(const plan_column *col, const char *s, char *buf, size_t n);
 static int field_index(const rd_record *rec, const char *name, int guess);
 
-/* A key set being compared with the truth: keys fed one by one, each distinct key counted once. */
+/* A key set being compared with the truth: keys fed one by one, each distinct key counted once.
+ */
 typedef struct keyset {
     exp_map m;               /* the truth's keys; sink keys outside it are added with want 0 */
     const plan_column *kcol; /* the dataset's key column */
@@ -1090,12 +841,12 @@ typedef struct keyset {
 static void keyset_feed(keyset *ks, chk_outcome *o, const char *key)
 {
     if (!key) return; /* a row whose key could not be read is not held against the solution */
-    exp_row *row = map_find(&ks->m, key, false);
+    exp_row *row = exp_map_find(&ks->m, key, false);
     if (row) {
         row->got = 1;
         return;
     }
-    row = map_find(&ks->m, key, true); /* remembered, so a repeated extra key counts once */
+    row = exp_map_find(&ks->m, key, true); /* remembered, so a repeated extra key counts once */
     if (row) row->got = 1;
     o->extra++;
     if (ks->s_extra++ < ks->max) {
@@ -1116,11 +867,11 @@ static void keyset_topic_rec(void *ud, const rd_record *rec, const char *where)
                 ks->guess < 0 ? NULL : canon_file(ks->kcol, rec->values[ks->guess], kb, sizeof kb));
 }
 
-/* The distinct keys in c->table.col (or, on a topic, field col of its JSON messages) against the
- * key set of query q (by its dataset's key column): o->extra counts sink keys outside the set,
- * o->missing set keys absent from the sink, with samples labelled extra_label / missing_label.
- * Returns the size of the set, or -1 after setting the outcome. `what` names the set in error
- * messages. */
+/* The distinct keys in c->table.col (or, on a topic, field col of its JSON messages) against
+ * the key set of query q (by its dataset's key column): o->extra counts sink keys outside the
+ * set, o->missing set keys absent from the sink, with samples labelled extra_label /
+ * missing_label. Returns the size of the set, or -1 after setting the outcome. `what` names the
+ * set in error messages. */
 static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_outcome *o,
                                   const plan_query *q, const char *what, const char *extra_label,
                                   const char *missing_label)
@@ -1135,9 +886,9 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
     ks.col = c->key ? c->key : c->column ? c->column : ds->cols[key_col].name;
     ks.max = ctx->max_samples ? ctx->max_samples : DEFAULT_SAMPLES;
     hx_err e = {0};
-    if (load_truth(ctx, q, key_col, NULL, 0, &ks.m, &e) != 0) {
+    if (chk_load_truth(ctx, q, key_col, NULL, 0, &ks.m, &e) != 0) {
         outcome(o, CHK_ERROR, "cannot compute the %s: %s", what, e.msg);
-        map_release(&ks.m);
+        exp_map_release(&ks.m);
         return -1;
     }
     long long n = (long long)ks.m.n;
@@ -1146,7 +897,7 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
         sample_cols(o, 2, titles);
         void *ud[2] = {&ks, o};
         if (topic_scan(ctx, c, o, keyset_topic_rec, ud, NULL) != 0) {
-            map_release(&ks.m);
+            exp_map_release(&ks.m);
             return -1;
         }
     } else {
@@ -1155,22 +906,22 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
         hx_buf sql;
         hx_buf_init(&sql);
         hx_buf_puts(&sql, "select distinct ");
-        canon_sql(&sql, qc ? qc : "?", ds->cols[key_col].type);
+        chk_canon_sql(&sql, qc ? qc : "?", ds->cols[key_col].type);
         hx_buf_printf(&sql, " from %s", qt ? qt : "?");
         hx_free(qt);
         hx_free(qc);
         PGresult *r = query(ctx, o, sql.data);
         hx_buf_release(&sql);
         if (!r) {
-            map_release(&ks.m);
+            exp_map_release(&ks.m);
             return -1;
         }
         sample_cols(o, 2, titles);
         char kb[64];
         for (int i = 0; i < PQntuples(r); i++)
             keyset_feed(&ks, o,
-                        canon_sink(ks.kcol, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), kb,
-                                   sizeof kb));
+                        chk_canon_sink(ks.kcol, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0),
+                                       kb, sizeof kb));
         PQclear(r);
     }
     size_t s_missing = 0;
@@ -1183,7 +934,7 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
             }
         }
     }
-    map_release(&ks.m);
+    exp_map_release(&ks.m);
     return n;
 }
 
@@ -1215,8 +966,9 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
 static bool ratio_param(const plan_check *c, const char *key, double *out, chk_outcome *o);
 
 /* Flags the solution raised (distinct keys in table.column) against the records the ledger says
- * should be flagged: precision = right flags / all flags, recall = right flags / records to flag.
- * No flag at all has precision 1 (nothing wrong was said); nothing to flag has recall 1. */
+ * should be flagged: precision = right flags / all flags, recall = right flags / records to
+ * flag. No flag at all has precision 1 (nothing wrong was said); nothing to flag has recall 1.
+ */
 static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     if (c->expect.kind != PLAN_EXP_QUERY) {
@@ -1348,7 +1100,8 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcasecmp(s + n - m, suffix) == 0;
 }
 
-/* A timestamp as a file may hold it: ISO 8601 with 'T' or ' ', zone Z, +00:00, +00 or none (UTC).
+/* A timestamp as a file may hold it: ISO 8601 with 'T' or ' ', zone Z, +00:00, +00 or none
+ * (UTC).
  */
 static bool file_timestamp(const char *s, int64_t *us)
 {
@@ -1373,7 +1126,7 @@ static const char *canon_file(const plan_column *col, const char *s, char *buf, 
     switch (col->type) {
     case PLAN_T_INT:
     case PLAN_T_DECIMAL:
-        return canon_sink(col, s, buf, n);
+        return chk_canon_sink(col, s, buf, n);
     case PLAN_T_TIMESTAMP: {
         int64_t us;
         if (!file_timestamp(s, &us)) return s;
@@ -1418,7 +1171,8 @@ static const char *file_val(void *ud, size_t cc, char *buf, size_t n)
     const plan_column *col = &fr->d->ds->cols[fr->d->cols[cc]];
     fr->idx[cc] = field_index(fr->rec, col->name, fr->idx[cc]);
     if (fr->idx[cc] < 0)
-        return NULL; /* a JSON key left out is a NULL; a CSV column left out fails before this */
+        return NULL; /* a JSON key left out is a NULL; a CSV column left out fails before this
+                      */
     return canon_file(col, fr->rec->values[fr->idx[cc]], buf, n);
 }
 
@@ -1464,8 +1218,8 @@ static bool file_path(const chk_ctx *ctx, const char *rel, chk_outcome *o, char 
     return ok;
 }
 
-/* file: the solution wrote path into its output folder. It must exist and not be empty; in CSV or
- * JSONL (format = "csv" | "jsonl", else by the extension) every record must parse, and:
+/* file: the solution wrote path into its output folder. It must exist and not be empty; in CSV
+ * or JSONL (format = "csv" | "jsonl", else by the extension) every record must parse, and:
  * equals/expect a number: that many rows; a query without aggregate and a key: the rows of the
  * query, compared by key like diff (columns = the compared ones); any other row query or
  * :count(): that many rows. */
@@ -1501,7 +1255,8 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 
     const plan_expect *x = &c->expect;
     bool by_key = x->kind == PLAN_EXP_QUERY && c->key;
-    /* With an expectation an empty file is a file of no rows (JSONL has no other way to say it). */
+    /* With an expectation an empty file is a file of no rows (JSONL has no other way to say
+     * it). */
     if (format < 0 || (x->kind == PLAN_EXP_NONE && st.st_size == 0)) {
         if (x->kind != PLAN_EXP_NONE) {
             outcome(o, CHK_ERROR, "cannot tell the format of %s: add format = \"csv\" or \"jsonl\"",
@@ -1646,7 +1401,7 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
 done:
     rd_close(r);
-    map_release(&d.m);
+    exp_map_release(&d.m);
     hx_free(cols);
 }
 
@@ -1664,8 +1419,8 @@ static bool on_topic(const plan_check *c)
     return sink && strcmp(sink, "\"topic\"") == 0;
 }
 
-/* Messages gathered into one JSONL text (a line per message) and parsed with rd, so a message is
- * read exactly as a line of a .jsonl file the solution wrote would be. */
+/* Messages gathered into one JSONL text (a line per message) and parsed with rd, so a message
+ * is read exactly as a line of a .jsonl file the solution wrote would be. */
 typedef struct topic_scanner {
     const char *topic;
     hx_buf chunk;    /* the gathered values, '\n' after each */
@@ -1842,7 +1597,7 @@ static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where)
         diff_row(tk->d, tk->o, key, file_val, &fr);
         return;
     }
-    exp_row *row = key ? map_find(&tk->seen, key, true) : NULL;
+    exp_row *row = key ? exp_map_find(&tk->seen, key, true) : NULL;
     if (row && row->got++ == 1) {
         tk->dup++;
         if (tk->s_dup++ < tk->max) {
@@ -1853,9 +1608,9 @@ static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where)
 }
 
 /* topic: the solution's (or the replay's) messages in a topic. equals/expect a number or a
- * :count() query: that many messages (not parsed). With key: every message a JSON object; with a
- * row query as expect, compared by key like diff (columns = the compared ones), else every key
- * once. diff { topic = ... } is the keyed form. */
+ * :count() query: that many messages (not parsed). With key: every message a JSON object; with
+ * a row query as expect, compared by key like diff (columns = the compared ones), else every
+ * key once. diff { topic = ... } is the keyed form. */
 static void check_topic(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     const plan_expect *x = &c->expect;
@@ -1969,8 +1724,8 @@ static void check_topic(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
 done:
     hx_free(tk.idx);
-    map_release(&tk.seen);
-    map_release(&d.m);
+    exp_map_release(&tk.seen);
+    exp_map_release(&d.m);
     hx_free(cols);
 }
 

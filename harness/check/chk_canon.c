@@ -1,0 +1,116 @@
+/* chk_canon.c - the canonical text of a value, one per type, on both sides: decimals at the
+ * column's scale, timestamps as epoch microseconds, booleans as true/false, so that "12.5" and
+ * "12.50" or two spellings of one instant compare equal, and nothing else does. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check_int.h"
+#include "fmt.h"
+
+/* Bring a decimal text to exactly `scale` fraction digits. Digits beyond the scale are kept when
+ * they are not zeros, so that 12.501 never equals 12.50. Returns false for non-numbers. */
+bool chk_canon_decimal(const char *s, int scale, char *out, size_t n)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    bool neg = false;
+    if (*s == '+' || *s == '-') neg = *s++ == '-';
+    const char *ip = s;
+    while (isdigit((unsigned char)*s))
+        s++;
+    size_t ilen = (size_t)(s - ip);
+    const char *fp = "";
+    size_t flen = 0;
+    if (*s == '.') {
+        fp = ++s;
+        while (isdigit((unsigned char)*s))
+            s++;
+        flen = (size_t)(s - fp);
+    }
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s || (ilen == 0 && flen == 0)) return false;
+    while (ilen > 1 && *ip == '0')
+        ip++, ilen--;
+    while (flen > (size_t)scale && fp[flen - 1] == '0')
+        flen--;
+    char frac[64];
+    size_t fl = 0;
+    for (size_t i = 0; i < flen && fl < sizeof frac - 1; i++)
+        frac[fl++] = fp[i];
+    while (fl < (size_t)scale && fl < sizeof frac - 1)
+        frac[fl++] = '0';
+    frac[fl] = '\0';
+    bool zero = true;
+    for (size_t i = 0; i < ilen; i++)
+        zero &= ip[i] == '0';
+    for (size_t i = 0; i < fl; i++)
+        zero &= frac[i] == '0';
+    snprintf(out, n, "%s%.*s%s%s", neg && !zero ? "-" : "", (int)(ilen ? ilen : 1), ilen ? ip : "0",
+             fl ? "." : "", frac);
+    return true;
+}
+
+/* The truth's value of column col in canonical text, or NULL for SQL NULL. */
+const char *chk_canon_truth(const plan_column *col, const gen_value *v, char *buf, size_t n)
+{
+    if (v->null) return NULL;
+    switch (col->type) {
+    case PLAN_T_INT:
+        snprintf(buf, n, "%lld", (long long)v->i);
+        return buf;
+    case PLAN_T_DECIMAL: {
+        char tmp[48];
+        fmt_decimal(tmp, sizeof tmp, v->i, col->scale);
+        chk_canon_decimal(tmp, col->scale, buf, n);
+        return buf;
+    }
+    case PLAN_T_TIMESTAMP:
+        snprintf(buf, n, "%lld", (long long)v->i);
+        return buf;
+    case PLAN_T_BOOL:
+        snprintf(buf, n, "%s", v->i ? "true" : "false");
+        return buf;
+    default:
+        return v->s;
+    }
+}
+
+/* SQL expression reading column `q` (quoted) of the sink as the canonical text of type t. */
+void chk_canon_sql(hx_buf *b, const char *q, plan_type t)
+{
+    switch (t) {
+    case PLAN_T_INT:
+        hx_buf_printf(b, "(%s)::numeric::text", q);
+        break;
+    case PLAN_T_DECIMAL:
+        hx_buf_printf(b, "(%s)::numeric::text", q);
+        break;
+    case PLAN_T_TIMESTAMP:
+        hx_buf_printf(b, "(extract(epoch from (%s)::timestamptz) * 1000000)::numeric(30,0)::text",
+                      q);
+        break;
+    case PLAN_T_BOOL:
+        hx_buf_printf(b, "(%s)::boolean::text", q);
+        break;
+    default:
+        hx_buf_printf(b, "(%s)::text", q);
+        break;
+    }
+}
+
+/* Canonicalise what the sink returned for a column of type t. */
+const char *chk_canon_sink(const plan_column *col, const char *s, char *buf, size_t n)
+{
+    if (!s) return NULL;
+    if (col->type == PLAN_T_DECIMAL || col->type == PLAN_T_INT) {
+        if (chk_canon_decimal(s, col->type == PLAN_T_DECIMAL ? col->scale : 0, buf, n)) return buf;
+    }
+    return s;
+}
+
+bool chk_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
