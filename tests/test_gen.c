@@ -766,6 +766,95 @@ static void test_gen__batches_partition(void **state)
     }
 }
 
+/* Property: for DAY batches, the per-batch cursors (what `harness gen --batch` and a per-batch
+ * replay walk) together are the whole dataset, each emission in exactly one batch and in the batch
+ * of its arrival day, for any start, rate, jitter and duplicate gap: records stamped exactly at
+ * 00:00:00 UTC (rates whose period divides a day, starts at or just before midnight, no jitter)
+ * and the first and last records of the range included. gen_write_dataset's per-batch counts sum
+ * to the dataset's emissions too. */
+static void test_gen__day_batches_cover_every_record(void **state)
+{
+    (void)state;
+    static const double rates[] = {1, 0.5, 0.125, 1.0 / 128, 1.0 / 64, 0.02, 0.01, 3, 1.0 / 675};
+    static const int64_t jitters[] = {0, 0, 1, 1000000, 3600000000LL};
+    const int64_t day = 86400000000LL;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    size_t cases = 0, midnights = 0;
+    for (int k = 0; k < 240; k++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r1 = x >> 11;
+        double rate = rates[r1 % (sizeof rates / sizeof *rates)];
+        int64_t jit = jitters[(r1 >> 8) % (sizeof jitters / sizeof *jitters)];
+        /* starts at midnight, a period before it, a microsecond before it, or anywhere */
+        int64_t period = (int64_t)(1e6 / rate), off;
+        switch ((r1 >> 16) % 4) {
+        case 0:
+            off = 0;
+            break;
+        case 1:
+            off = -period;
+            break;
+        case 2:
+            off = -1;
+            break;
+        default:
+            off = (int64_t)((r1 >> 20) % (uint64_t)day);
+        }
+        uint64_t rows = 1 + (r1 >> 24) % 2500;
+        plan_scenario *s = fx_scenario();
+        plan_dataset *d = fx_orders(s, rows, k + 1);
+        d->cols[3].u.ts.start_us = FX_T0 + 3 * day + off;
+        d->cols[3].u.ts.rate = rate;
+        d->cols[3].u.ts.jitter_us = jit;
+        d->batching = PLAN_BATCH_DAY;
+        if ((r1 >> 40) & 1) fx_fault(d, PLAN_F_DUPLICATE, 0.1, -1)->gap = (r1 >> 41) % 60;
+        gen *g = must_gen(s);
+        hx_err e = {0};
+        uint64_t total = gen_emissions(g, 0), sum = 0, written = 0;
+        uint32_t nb = gen_batches(g, 0);
+        unsigned char *cnt = calloc(rows * 2, 1);
+        gen_cursor c;
+        const gen_record *r;
+        int64_t day0 = d->cols[3].u.ts.start_us / day; /* the day of the range's start */
+        assert_int_equal(gen_cursor_init(&c, g, 0, -1, &e), 0);
+        while (gen_cursor_next(&c, &r, &e) > 0) {
+            assert_int_equal(r->batch, r->arrival_us / day - day0);
+            midnights += r->arrival_us % day == 0;
+        }
+        gen_cursor_release(&c);
+        for (uint32_t b = 0; b < nb; b++) {
+            assert_int_equal(gen_cursor_init(&c, g, 0, b, &e), 0);
+            int rc;
+            while ((rc = gen_cursor_next(&c, &r, &e)) > 0) {
+                assert_int_equal(r->batch, b);
+                if (cnt[r->id * 2 + r->copy]++)
+                    fail_msg("case %d: record %llu copy %u in two batches", k,
+                             (unsigned long long)r->id, r->copy);
+                sum++;
+            }
+            assert_int_equal(rc, 0);
+            gen_cursor_release(&c);
+            uint64_t n = 0;
+            FILE *devnull = fopen("/dev/null", "w");
+            assert_int_equal(gen_write_dataset(g, 0, PLAN_FMT_CSV, b, devnull, NULL, &n, &e), 0);
+            fclose(devnull);
+            written += n;
+        }
+        if (sum != total)
+            fail_msg("case %d (rows %llu, rate %g, start %+lld us from midnight, jitter %lld us): "
+                     "batches hold %llu of %llu emissions",
+                     k, (unsigned long long)rows, rate, (long long)off, (long long)jit,
+                     (unsigned long long)sum, (unsigned long long)total);
+        assert_int_equal(written, total);
+        cases++;
+        free(cnt);
+        gen_free(g);
+        fx_free(s);
+    }
+    assert_int_equal(cases, 240);
+    assert_true(midnights > 50); /* the property was tried on records stamped at midnight */
+}
+
 static int hook(void *ud, const plan_dataset *ds, gen_record *rec, char *err, size_t n)
 {
     (void)ds;
@@ -866,6 +955,7 @@ int main(void)
         cmocka_unit_test(test_gen__foreign_keys),
         cmocka_unit_test(test_gen__faults_and_ledger_lines),
         cmocka_unit_test(test_gen__batches_partition),
+        cmocka_unit_test(test_gen__day_batches_cover_every_record),
         cmocka_unit_test(test_gen__row_hook),
         cmocka_unit_test(test_gen__bad_plans),
     };

@@ -1209,11 +1209,12 @@ int gen_cursor_init(gen_cursor *c, gen *g, size_t ds, int64_t batch, hx_err *e)
         lo = (uint64_t)(((unsigned __int128)b * rows + nb - 1) / nb);
         hi = (uint64_t)(((unsigned __int128)(b + 1) * rows + nb - 1) / nb);
     } else if (batch >= 0 && d->batching == PLAN_BATCH_DAY) {
-        /* Jitter can move a record across midnight: take every id that could land on the day and
-         * check each one. */
+        /* Jitter (uniform in [0, jit)) can move a record across midnight: take every id that
+         * could land on the day, base + jit - 1 >= dstart (base >= dstart without jitter: a
+         * record stamped exactly at midnight belongs to the day it starts), and check each one. */
         int64_t jit, dstart = (gd->day0 + batch) * DAY_US;
         arrival_base(g, ds, 0, &jit);
-        lo = batch == 0 ? 0 : first_base_at(g, ds, dstart - jit + 1);
+        lo = batch == 0 ? 0 : first_base_at(g, ds, dstart - (jit > 0 ? jit - 1 : 0));
         hi = batch == (int64_t)gd->nbatches - 1 ? rows : first_base_at(g, ds, dstart + DAY_US);
         c->filter = jit > 0 || batch == 0 || batch == (int64_t)gd->nbatches - 1;
     }
