@@ -1,9 +1,10 @@
 /* junit.c - junit.xml for CI: Jenkins xUnit (junit-10.xsd), GitHub test reporters, npm's
- * test-results-parser and junit-report-merger. The rules below come from trying those consumers
- * (DESIGN §10): no count attributes on <testsuites> (test-results-parser trusts them, Jenkins'
- * schema forbids `skipped` there), times as %.3f, timestamps without a zone, no <properties> on
- * suites whose name repeats (merged shards crash test-results-parser), and a testcase in every
- * suite that has something to say (test-results-parser drops suites without testcases). */
+ * test-results-parser and junit-report-merger. The dialect is docs/junit.md, its schema
+ * docs/junit-harness.xsd. The rules below come from trying those consumers: no count attributes on
+ * <testsuites> (test-results-parser trusts them, Jenkins' schema forbids `skipped` there), times as
+ * %.3f, timestamps without a zone, no <properties> on suites whose name repeats (merged shards
+ * crash test-results-parser), and a testcase in every suite that has something to say
+ * (test-results-parser drops suites without testcases). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>

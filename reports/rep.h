@@ -41,10 +41,10 @@ size_t rep_utf8_cut(const char *s, size_t len, size_t max);
 #define REP_JUNIT_BODY_MAX (16 * 1024) /* failure/error text: expected, actual, samples */
 #define REP_JUNIT_LOG_MAX (64 * 1024)  /* each of system-out / system-err per scenario */
 
-/* Render r as JUnit XML that validates against Jenkins xUnit's junit-10.xsd: a <testsuites> root
- * with a name and no counts, a <testsuite> per scenario whose counts equal results_counts_of(),
- * a <testcase> per check, per threshold and per scenario error. Returns false when out of
- * memory. */
+/* Render r as JUnit XML in the dialect of docs/junit.md (schema: docs/junit-harness.xsd, which
+ * Jenkins xUnit's junit-10.xsd also accepts): a <testsuites> root with a name and no counts, a
+ * <testsuite> per scenario whose counts equal results_counts_of(), a <testcase> per check, per
+ * threshold and per scenario error. Returns false when out of memory. */
 bool rep_junit_render(hx_buf *out, const results_run *r);
 /* Render and write atomically to path. Returns 0 or a negative hx code. */
 int rep_junit_write(const results_run *r, const char *path, hx_err *e);

@@ -1,6 +1,6 @@
-/* test_junit.c - XML-safe text and junit.xml: every output validates against Jenkins xUnit's
- * junit-10.xsd (checked by xmllint, a schema-validating parser) and carries the counts of the run.
- * Needs xmllint and ../shared/schemas/junit-10.xsd beside the source tree. */
+/* test_junit.c - XML-safe text and junit.xml: every output validates against the dialect's own
+ * schema, docs/junit-harness.xsd (checked by xmllint, a schema-validating parser), carries the
+ * counts of the run, and the schema refuses what the writer must never write. Needs xmllint. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,12 +28,9 @@ static int setup(void **state)
         fprintf(stderr, "HX_SOURCE_ROOT is not set; run through meson test\n");
         return -1;
     }
-    snprintf(xsd, sizeof xsd, "%s/../shared/schemas/junit-10.xsd", root);
+    snprintf(xsd, sizeof xsd, "%s/docs/junit-harness.xsd", root);
     if (access(xsd, R_OK) != 0) {
-        fprintf(stderr,
-                "the JUnit schema is missing: looked for '%s' (the shared schemas folder "
-                "beside the repository)\n",
-                xsd);
+        fprintf(stderr, "the JUnit schema is missing: looked for '%s'\n", xsd);
         return -1;
     }
     if (system("xmllint --version >/dev/null 2>&1") != 0) {
@@ -80,7 +77,7 @@ static void assert_valid(const char *path)
     int st;
     snprintf(cmd, sizeof cmd, "xmllint --noout --schema '%s' '%s' 2>&1", xsd, path);
     char *out = run(cmd, &st);
-    if (st != 0) fail_msg("%s does not validate against junit-10.xsd:\n%s", path, out);
+    if (st != 0) fail_msg("%s does not validate against junit-harness.xsd:\n%s", path, out);
     hx_free(out);
 }
 
@@ -184,7 +181,8 @@ static void check_file_against_run(const char *path, const results_run *r)
     assert_int_equal(xpath_num(path, "sum(//testsuite/@errors)"), c.errors);
     assert_int_equal(xpath_num(path, "sum(//testsuite/@skipped)"), c.skipped);
     assert_int_equal(xpath_num(path, "count(/testsuites/testsuite)"), (long)r->nscenarios);
-    /* The root carries a name and no counts (DESIGN §10). */
+    /* The root carries a name and no counts: test-results-parser would trust them over the
+     * suites, and Jenkins' junit-10.xsd forbids `skipped` there. */
     assert_int_equal(xpath_num(path, "count(/testsuites/@name)"), 1);
     assert_int_equal(xpath_num(path, "count(/testsuites/@tests|/testsuites/@failures|"
                                      "/testsuites/@errors|/testsuites/@skipped)"),
@@ -337,6 +335,72 @@ static void test_junit__odd_numbers_keep_the_time_format(void **state)
     results_run_free(r);
 }
 
+/* The schema is the dialect, not a formality: a file that breaks one of its rules fails it. */
+static void test_junit__schema_refuses_what_the_writer_never_writes(void **state)
+{
+    (void)state;
+    static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    static const char *const good =
+        "<testsuites name=\"harness\" time=\"1.000\">"
+        "<testsuite name=\"s\" tests=\"1\" failures=\"1\" errors=\"0\""
+        " skipped=\"0\" time=\"0.500\" timestamp=\"2026-03-01T10:00:01\">"
+        "<properties><property name=\"status\" value=\"fail\"/>"
+        "</properties><testcase classname=\"p.s\" name=\"c\""
+        " time=\"0.000\"><failure message=\"m\" type=\"diff\">body"
+        "</failure></testcase><system-out>log</system-out>"
+        "</testsuite></testsuites>\n";
+    static const char *const bad[] = {
+        /* counts on the root */
+        "<testsuites name=\"h\" time=\"1.000\" tests=\"0\"/>",
+        /* times that are not three decimals, or negative, or with an exponent */
+        "<testsuites name=\"h\" time=\"1.5\"/>",
+        "<testsuites name=\"h\" time=\"-1.000\"/>",
+        "<testsuites name=\"h\" time=\"1e-05\"/>",
+        /* a root without a name */
+        "<testsuites time=\"1.000\"/>",
+        /* a bare testsuite as the root */
+        "<testsuite name=\"s\" tests=\"0\" failures=\"0\" errors=\"0\" skipped=\"0\""
+        " time=\"0.000\"/>",
+        /* a suite without its skipped count, a negative count, a zoned timestamp */
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"0\" failures=\"0\""
+        " errors=\"0\" time=\"0.000\"/></testsuites>",
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"-1\" failures=\"0\""
+        " errors=\"0\" skipped=\"0\" time=\"0.000\"/></testsuites>",
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"0\" failures=\"0\""
+        " errors=\"0\" skipped=\"0\" time=\"0.000\" timestamp=\"2026-03-01T10:00:01Z\"/>"
+        "</testsuites>",
+        /* two outcomes in one case; a failure without a type; elements in the wrong order */
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"1\" failures=\"1\""
+        " errors=\"1\" skipped=\"0\" time=\"0.000\"><testcase classname=\"c\" name=\"n\""
+        " time=\"0.000\"><failure message=\"m\" type=\"t\"/><error message=\"m\" type=\"t\"/>"
+        "</testcase></testsuite></testsuites>",
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"1\" failures=\"1\""
+        " errors=\"0\" skipped=\"0\" time=\"0.000\"><testcase classname=\"c\" name=\"n\""
+        " time=\"0.000\"><failure message=\"m\"/></testcase></testsuite></testsuites>",
+        "<testsuites name=\"h\" time=\"1.000\"><testsuite name=\"s\" tests=\"0\" failures=\"0\""
+        " errors=\"0\" skipped=\"0\" time=\"0.000\"><system-out/><properties><property"
+        " name=\"a\" value=\"b\"/></properties></testsuite></testsuites>",
+    };
+    char path[512], cmd[2048];
+    int st;
+    snprintf(path, sizeof path, "%s/schema.xml", tmpdir);
+    snprintf(cmd, sizeof cmd, "xmllint --noout --schema '%s' '%s' 2>&1", xsd, path);
+    for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+        const char *body = i == 0 ? good : bad[i - 1];
+        hx_buf doc;
+        hx_buf_init(&doc);
+        hx_buf_printf(&doc, "%s%s\n", head, body);
+        assert_false(doc.oom);
+        assert_int_equal(hx_write_atomic(path, doc.data, doc.len, NULL), 0);
+        hx_buf_release(&doc);
+        char *out = run(cmd, &st);
+        if (i == 0 && st != 0)
+            fail_msg("the schema refused a file the writer could write:\n%s", out);
+        if (i > 0 && st == 0) fail_msg("the schema accepted bad case %zu:\n%s", i - 1, body);
+        hx_free(out);
+    }
+}
+
 static void test_junit__out_of_memory(void **state)
 {
     (void)state;
@@ -362,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_junit__mixed_details),
         cmocka_unit_test(test_junit__hostile_text_stays_text),
         cmocka_unit_test(test_junit__odd_numbers_keep_the_time_format),
+        cmocka_unit_test(test_junit__schema_refuses_what_the_writer_never_writes),
         cmocka_unit_test(test_junit__out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Render junit.xml from every run.json fixture with the report writer, then check each file the
 # way CI consumers will see it:
-#   1. xmllint validates it against Jenkins xUnit's junit-10.xsd (the npm parsers accept broken
-#      XML silently, so only a schema-validating parser proves it is well formed);
+#   1. xmllint validates it against the dialect's own schema, docs/junit-harness.xsd (the npm
+#      parsers accept broken XML silently, so only a schema-validating parser proves it is well
+#      formed and in the dialect docs/junit.md describes);
 #   2. npm's test-results-parser counts the same tests, failures, errors and skips as run.json's
 #      totals, both from the attributes and from the testcase elements;
 #   3. junit-report-merger merges all files (as shards are merged) and the merged file still
@@ -11,12 +12,12 @@
 set -euo pipefail
 driver=${1:?usage: transcript_junit.sh path/to/rep_driver}
 src=${HX_SOURCE_ROOT:?HX_SOURCE_ROOT is not set; run through meson test}
-xsd="$src/../shared/schemas/junit-10.xsd"
+xsd="$src/docs/junit-harness.xsd"
 consumers="$src/tests/junit_consumers"
 
 fail() { echo "transcript_junit: FAIL: $*" >&2; exit 1; }
 
-[ -r "$xsd" ] || fail "the JUnit schema is missing: looked for '$xsd' (the shared schemas folder beside the repository)"
+[ -r "$xsd" ] || fail "the JUnit schema is missing: looked for '$xsd'"
 command -v xmllint >/dev/null || fail "xmllint is not installed (apt-get install libxml2-utils)"
 command -v node >/dev/null || fail "node is not installed; the JUnit consumer check needs Node.js 18 or later"
 if [ ! -d "$consumers/node_modules" ]; then
@@ -37,7 +38,7 @@ for run in "$src"/tests/fixtures/runs/*.json; do
     xml="$work/$name.xml"
     "$driver" "$run" "$xml" "$work/$name.md" || fail "$name: the writer failed"
     xmllint --noout --schema "$xsd" "$xml" 2>"$work/lint.txt" ||
-        fail "$name: junit.xml does not validate against junit-10.xsd: $(head -5 "$work/lint.txt")"
+        fail "$name: junit.xml does not validate against junit-harness.xsd: $(head -5 "$work/lint.txt")"
     xmls+=("$xml")
 done
 
@@ -80,4 +81,4 @@ compare("merged", total, got["merged"])
 print(f"merged: {json.dumps(got['merged']['totals'])}")
 sys.exit(bad)
 PY
-echo "transcript_junit: ok (${#xmls[@]} files valid against junit-10.xsd, counts equal run.json in test-results-parser and after junit-report-merger)"
+echo "transcript_junit: ok (${#xmls[@]} files valid against junit-harness.xsd, counts equal run.json in test-results-parser and after junit-report-merger)"

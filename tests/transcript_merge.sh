@@ -7,7 +7,7 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
 SOL="$ROOT/examples/solutions/ecommerce-etl-foundation/setbased"
-XSD="$ROOT/../shared/schemas/junit-10.xsd"
+XSD="$ROOT/docs/junit-harness.xsd"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-merge-test.XXXXXX")
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
@@ -22,8 +22,8 @@ expect_rc() { # name want got
     if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
 }
 junit_valid() { # name file
-    if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD (shared/schemas next to the repo)"; return; fi
-    if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-10.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
+    if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD"; return; fi
+    if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-harness.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
 }
 
 # 1. Two shards of the pack.

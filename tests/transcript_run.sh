@@ -6,7 +6,7 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
 SOL="$ROOT/examples/solutions/ecommerce-etl-foundation"
-XSD="$ROOT/../shared/schemas/junit-10.xsd"
+XSD="$ROOT/docs/junit-harness.xsd"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-run-test.XXXXXX")
 export TMPDIR="$T/tmp"   # the embedded postgres puts its temp dirs here: we can see leftovers
 mkdir -p "$TMPDIR"
@@ -38,8 +38,8 @@ no_leftovers() { # name: no postgres temp dir or server beyond what existed befo
     if [ "$p" != "$BASE_PROCS" ]; then bad "$1: postgres processes left: $p"; else ok "$1: no postgres left"; fi
 }
 junit_valid() { # name file
-    if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD (shared/schemas next to the repo)"; return; fi
-    if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-10.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
+    if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD"; return; fi
+    if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-harness.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
 }
 
 # 1. The set-based reference solution passes every phase-1 scenario.
