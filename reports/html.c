@@ -18,7 +18,7 @@ bool rep_html_text(hx_buf *out, const char *s, size_t max)
     size_t len = strlen(s), end = rep_utf8_cut(s, len, max);
     for (size_t i = 0; i < end;) {
         int32_t cp;
-        size_t k = results_utf8_next(s + i, end - i, &cp);
+        size_t k = hx_utf8_next(s + i, end - i, &cp);
         if (cp == '\r' && i + 1 < end && s[i + 1] == '\n') {
             /* CRLF logs read as LF; a lone CR is a control character like any other. */
         } else if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f ||

@@ -15,7 +15,7 @@ bool rep_md_cell(hx_buf *out, const char *s, size_t max)
     size_t len = strlen(s), end = rep_utf8_cut(s, len, max);
     for (size_t i = 0; i < end;) {
         int32_t cp;
-        size_t k = results_utf8_next(s + i, end - i, &cp);
+        size_t k = hx_utf8_next(s + i, end - i, &cp);
         if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || cp == 0x7f ||
             (cp >= 0x80 && cp < 0xa0) || cp == 0xfffe || cp == 0xffff) {
             hx_buf_puts(out, REP_REPLACEMENT);

@@ -30,7 +30,7 @@ static bool emit(hx_buf *out, const char *s, size_t max, enum mode m)
     int brackets = 0;
     for (size_t i = 0; i < end;) {
         int32_t cp;
-        size_t k = results_utf8_next(s + i, end - i, &cp);
+        size_t k = hx_utf8_next(s + i, end - i, &cp);
         const char *rep = NULL;
         if (cp < 0 || !xml_char(cp))
             rep = REP_REPLACEMENT;

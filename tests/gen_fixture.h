@@ -174,20 +174,6 @@ FX_FN void fx_fields_free(char **f, int n)
         hx_free(f[i]);
 }
 
-/* Whether s is valid UTF-8 (no overlongs, no surrogates). */
-FX_FN bool fx_utf8_ok(const unsigned char *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n || (len == 2 && c < 0xc2)) return false;
-        for (size_t k = 1; k < len; k++)
-            if ((s[i + k] & 0xc0) != 0x80) return false;
-        i += len;
-    }
-    return true;
-}
-
 /* The whole output of gen_write_dataset in memory. */
 FX_FN char *fx_write(gen *g, size_t ds, plan_format f, int64_t batch, size_t *len, char sha[65],
                      uint64_t *emitted)

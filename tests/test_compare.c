@@ -498,7 +498,7 @@ static void expect_valid_utf8(const char *html, size_t len)
 {
     for (size_t i = 0; i < len;) {
         int32_t cp;
-        size_t k = results_utf8_next(html + i, len - i, &cp);
+        size_t k = hx_utf8_next(html + i, len - i, &cp);
         if (cp < 0) fail_msg("invalid UTF-8 at byte %zu", i);
         if (cp < 0x20 && cp != '\n' && cp != '\t') fail_msg("raw control 0x%02x at %zu", cp, i);
         i += k;

@@ -318,14 +318,14 @@ static bool orders_line_ok(const char *line, size_t n, int *nf_out, int *bad_fie
         strtod(f[1], &end);
         if (*end || q[1] || !strchr(f[1], '.')) ok = false, *bad_field = 1;
     }
-    if (!fx_utf8_ok((unsigned char *)f[2], strlen(f[2]))) ok = false, *bad_field = 2;
+    if (!hx_utf8_valid((const char *)f[2], strlen(f[2]))) ok = false, *bad_field = 2;
     struct tm tm;
     memset(&tm, 0, sizeof tm);
     char *rest = strptime(f[3], "%Y-%m-%dT%H:%M:%S", &tm);
     if (!rest || strlen(rest) != 8 || rest[7] != 'Z' || q[3]) ok = false, *bad_field = 3;
-    if (!fx_utf8_ok((unsigned char *)f[4], strlen(f[4]))) ok = false, *bad_field = 4;
+    if (!hx_utf8_valid((const char *)f[4], strlen(f[4]))) ok = false, *bad_field = 4;
     if (strcmp(f[5], "true") && strcmp(f[5], "false")) ok = false, *bad_field = 5;
-    if (strlen(f[6]) != 36 || !fx_utf8_ok((unsigned char *)f[6], 36)) ok = false, *bad_field = 6;
+    if (strlen(f[6]) != 36 || !hx_utf8_valid((const char *)f[6], 36)) ok = false, *bad_field = 6;
     fx_fields_free(f, nf);
     return ok;
 }

@@ -97,7 +97,7 @@ static int setup(void **state)
             ok &= k && !q[1];
         }
         w->status_null = !*fs[2] && !q[2];
-        ok &= strlen(fs[2]) < sizeof w->status && fx_utf8_ok((unsigned char *)fs[2], strlen(fs[2]));
+        ok &= strlen(fs[2]) < sizeof w->status && hx_utf8_valid((const char *)fs[2], strlen(fs[2]));
         snprintf(w->status, sizeof w->status, "%s", fs[2]);
         struct tm tm;
         memset(&tm, 0, sizeof tm);
@@ -107,9 +107,9 @@ static int setup(void **state)
             memcpy(w->day, fs[3], 10);
             w->ts_sec = (int64_t)timegm(&tm);
         }
-        ok &= fx_utf8_ok((unsigned char *)fs[4], strlen(fs[4]));
+        ok &= hx_utf8_valid((const char *)fs[4], strlen(fs[4]));
         ok &= !strcmp(fs[5], "true") || !strcmp(fs[5], "false");
-        ok &= strlen(fs[6]) == 36 && fx_utf8_ok((unsigned char *)fs[6], 36);
+        ok &= strlen(fs[6]) == 36 && hx_utf8_valid((const char *)fs[6], 36);
         w->valid = ok;
         fx_fields_free(fs, nf);
     }

@@ -84,7 +84,7 @@ static bool subset_keeps(const plan_subset *sub, const gen_record *r)
 
 /* Stream the truth of query q into m: per key, the compared columns' canonical values. */
 int chk_load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const int *cols,
-                      size_t ncols, exp_map *m, hx_err *e)
+                   size_t ncols, exp_map *m, hx_err *e)
 {
     const plan_dataset *ds = &ctx->s->datasets[q->dataset];
     gen_cursor cur;

@@ -235,34 +235,6 @@ static bool grow_fields(rd_reader *r)
     return true;
 }
 
-/* Whether s[0..n) is UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned lo = 0x80, hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF)
-            len = 2;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-        else
-            return false;
-        if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return false;
-        for (size_t k = 2; k < len; k++)
-            if ((s[i + k] & 0xC0) != 0x80) return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Close the current field (its bytes are fb[fstart..]). */
 static int end_field(rd_reader *r, hx_err *e)
 {
@@ -271,7 +243,7 @@ static int end_field(rd_reader *r, hx_err *e)
     if (!grow_fields(r) || !hx_buf_putc(&r->fb, '\0'))
         return fatal(r, e, HX_ENOMEM, "out of memory reading '%s'", r->name);
     size_t len = r->fb.len - 1 - r->fstart;
-    if (r->o.utf8 && !utf8_ok((const unsigned char *)r->fb.data + r->fstart, len))
+    if (r->o.utf8 && !hx_utf8_valid(r->fb.data + r->fstart, len))
         mark_bad(r, "invalid UTF-8 in field %zu", r->nf + 1);
     r->foff[r->nf] = r->fstart;
     r->flen[r->nf] = len;

@@ -51,7 +51,7 @@ static void term_text(hx_buf *b, const char *s, size_t max)
     size_t len = strlen(s), used = 0;
     for (size_t i = 0; i < len;) {
         int32_t cp;
-        size_t k = results_utf8_next(s + i, len - i, &cp);
+        size_t k = hx_utf8_next(s + i, len - i, &cp);
         if (used + k > max) {
             hx_buf_puts(b, "\xe2\x80\xa6");
             return;
@@ -70,16 +70,7 @@ static json_t *jstr(const char *s)
 {
     hx_buf b;
     hx_buf_init(&b);
-    size_t len = s ? strlen(s) : 0;
-    for (size_t i = 0; i < len;) {
-        int32_t cp;
-        size_t k = results_utf8_next(s + i, len - i, &cp);
-        if (cp < 0)
-            hx_buf_puts(&b, "\xef\xbf\xbd");
-        else
-            hx_buf_append(&b, s + i, k);
-        i += k;
-    }
+    if (s) hx_buf_put_utf8(&b, s, strlen(s));
     json_t *j = json_stringn(b.data ? b.data : "", b.len);
     hx_buf_release(&b);
     return j;

@@ -68,26 +68,15 @@ char *plug_clean_string(const char *s, size_t max)
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0, o = 0;
     while (i < n) {
-        unsigned c = u[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0;
-        if (ok && len > 1) {
-            if (i + len > n) break; /* a character cut by max: drop it whole */
-            for (size_t k = 1; k < len; k++)
-                if ((u[i + k] & 0xc0) != 0x80) ok = false;
-            /* overlongs and surrogates would make JSON writers choke too */
-            if (ok && len == 2 && c < 0xc2) ok = false;
-            if (ok && len == 3) {
-                unsigned cp = ((c & 0x0f) << 12) | ((u[i + 1] & 0x3f) << 6) | (u[i + 2] & 0x3f);
-                if (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)) ok = false;
-            }
-            if (ok && len == 4) {
-                unsigned cp = ((c & 0x07) << 18) | ((u[i + 1] & 0x3f) << 12) |
-                              ((u[i + 2] & 0x3f) << 6) | (u[i + 3] & 0x3f);
-                if (cp < 0x10000 || cp > 0x10ffff) ok = false;
-            }
-        }
-        if (!ok) {
+        int32_t cp;
+        size_t len = hx_utf8_next(s + i, n - i, &cp);
+        if (cp < 0) {
+            /* A character cut by max (its lead byte promises more than is left): drop it whole.
+             * Any other invalid byte (overlongs and surrogates included, which would make JSON
+             * writers choke too) becomes '?'. */
+            unsigned c = u[i];
+            size_t want = (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+            if (want > n - i) break;
             out[o++] = '?';
             i++;
             continue;

@@ -48,51 +48,6 @@ static bool fields_push(fields *f, bool null)
     return true;
 }
 
-/* Append s[0..n) to b with every invalid UTF-8 sequence and every NUL replaced by U+FFFD: the
- * database is UTF8 and refuses both. */
-static bool put_utf8_fixed(hx_buf *b, const unsigned char *s, size_t n)
-{
-    static const char fffd[] = "\xef\xbf\xbd";
-    /* The common case, printable ASCII with no NUL, is one copy. */
-    size_t ascii = 0;
-    while (ascii < n && s[ascii] >= 0x01 && s[ascii] < 0x80)
-        ascii++;
-    if (ascii == n) return hx_buf_append(b, s, n);
-    if (!hx_buf_append(b, s, ascii)) return false;
-    size_t i = ascii;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t len = 0;
-        if (c >= 0x01 && c < 0x80)
-            len = 1;
-        else if (c >= 0xC2 && c <= 0xDF)
-            len = 2;
-        else if (c >= 0xE0 && c <= 0xEF)
-            len = 3;
-        else if (c >= 0xF0 && c <= 0xF4)
-            len = 4;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++)
-            ok = (s[i + k] & 0xC0) == 0x80;
-        if (ok && len == 3) {
-            unsigned c1 = s[i + 1];
-            ok = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0); /* overlong, surrogate */
-        }
-        if (ok && len == 4) {
-            unsigned c1 = s[i + 1];
-            ok = !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90); /* overlong, > 10FFFF */
-        }
-        if (!ok) {
-            if (!hx_buf_append(b, fffd, 3)) return false;
-            i++;
-            continue;
-        }
-        if (!hx_buf_append(b, s + i, len)) return false;
-        i += len;
-    }
-    return true;
-}
-
 /* Split one CSV record (RFC 4180, as fmt writes it) into fields, fixing UTF-8 on the way. A
  * malformed field (text after a closing quote) keeps its raw text. */
 static bool parse_csv(fields *f, const char *s, size_t len)
@@ -141,7 +96,8 @@ static bool parse_csv(fields *f, const char *s, size_t len)
             vlen = i - j;
             null = i == j;
         }
-        ok &= fields_push(f, null) && put_utf8_fixed(&f->data, val, vlen) &&
+        /* the database is UTF8 and refuses invalid sequences and NUL bytes */
+        ok &= fields_push(f, null) && hx_buf_put_utf8(&f->data, (const char *)val, vlen) &&
               hx_buf_putc(&f->data, '\0');
         if (!ok || i >= len) break;
         i++; /* the comma */

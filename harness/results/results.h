@@ -355,11 +355,6 @@ results_counts results_counts_of(const results_run *r, const results_scenario *s
  * scored is false when no scenario was scored. `run` and `merge` both use this. */
 void results_run_score(results_run *r);
 
-/* Decode one UTF-8 sequence at s (len > 0 bytes left). Returns the bytes consumed (>= 1) and sets
- * *cp to the code point, or to -1 for an invalid, overlong, surrogate or truncated sequence (one
- * byte consumed). Model strings may hold anything but NUL; writers decode with this. */
-size_t results_utf8_next(const char *s, size_t len, int32_t *cp);
-
 /* Format a wall-clock time (ns since the epoch) as ISO 8601 UTC "YYYY-MM-DDTHH:MM:SSZ" into
  * buf (>= 24 bytes). */
 void results_iso8601(char *buf, size_t n, int64_t wall_ns);

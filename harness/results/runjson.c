@@ -21,26 +21,11 @@
 /* A JSON string from untrusted bytes: invalid UTF-8 becomes U+FFFD (jansson refuses it). */
 static json_t *jstr(const char *s)
 {
-    size_t len = strlen(s), i = 0;
-    int32_t cp;
-    while (i < len) {
-        size_t k = results_utf8_next(s + i, len - i, &cp);
-        if (cp < 0) break;
-        i += k;
-    }
-    if (i == len) return json_stringn(s, len);
+    size_t len = strlen(s);
+    if (hx_utf8_valid(s, len)) return json_stringn(s, len);
     hx_buf b;
     hx_buf_init(&b);
-    hx_buf_append(&b, s, i);
-    while (i < len) {
-        size_t k = results_utf8_next(s + i, len - i, &cp);
-        if (cp < 0)
-            hx_buf_puts(&b, "\xef\xbf\xbd");
-        else
-            hx_buf_append(&b, s + i, k);
-        i += k;
-    }
-    json_t *j = b.oom ? NULL : json_stringn(b.data, b.len);
+    json_t *j = hx_buf_put_utf8(&b, s, len) ? json_stringn(b.data, b.len) : NULL;
     hx_buf_release(&b);
     return j;
 }

@@ -214,6 +214,77 @@ char *hx_buf_steal(hx_buf *b)
     return d;
 }
 
+/* ---- UTF-8 ---- */
+
+size_t hx_utf8_next(const char *s, size_t len, int32_t *cp)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned c = u[0];
+    size_t need;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = (int32_t)c;
+        return 1;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+        need = 1, v = c & 0x1f, min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 2, v = c & 0x0f, min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 3, v = c & 0x07, min = 0x10000;
+    } else {
+        *cp = -1;
+        return 1;
+    }
+    if (len <= need) {
+        *cp = -1;
+        return 1;
+    }
+    for (size_t i = 1; i <= need; i++) {
+        if ((u[i] & 0xc0) != 0x80) {
+            *cp = -1;
+            return 1;
+        }
+        v = (v << 6) | (u[i] & 0x3f);
+    }
+    if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+        *cp = -1;
+        return 1;
+    }
+    *cp = (int32_t)v;
+    return need + 1;
+}
+
+bool hx_utf8_valid(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if ((unsigned char)s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int32_t cp;
+        i += hx_utf8_next(s + i, n - i, &cp);
+        if (cp < 0) return false;
+    }
+    return true;
+}
+
+bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n)
+{
+    static const char fffd[] = "\xef\xbf\xbd";
+    /* The common case, ASCII without NUL, is one copy. */
+    size_t i = 0;
+    while (i < n && (unsigned char)s[i] - 1u < 0x7fu)
+        i++;
+    if (!hx_buf_append(b, s, i)) return false;
+    while (i < n) {
+        int32_t cp;
+        size_t k = hx_utf8_next(s + i, n - i, &cp);
+        if (!(cp > 0 ? hx_buf_append(b, s + i, k) : hx_buf_append(b, fffd, 3))) return false;
+        i += k;
+    }
+    return true;
+}
+
 /* ---- did you mean ---- */
 
 static size_t edit_distance(const char *a, const char *b)

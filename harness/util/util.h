@@ -77,6 +77,19 @@ bool hx_buf_vprintf(hx_buf *b, const char *fmt, va_list ap);
 /* Hand the bytes to the caller (free with hx_free); b is left empty. */
 char *hx_buf_steal(hx_buf *b);
 
+/* ---- UTF-8: the one decoder; reports, run.json, the plugin host, readers and replay use it ----
+ */
+
+/* Decode one UTF-8 sequence at s (len > 0 bytes left). Returns the bytes consumed (>= 1) and sets
+ * *cp to the code point, or to -1 for an invalid, overlong, surrogate or truncated sequence or a
+ * value past U+10FFFF (one byte consumed). A NUL byte decodes as code point 0. */
+size_t hx_utf8_next(const char *s, size_t len, int32_t *cp);
+/* Whether s[0..n) is entirely valid UTF-8 (NUL bytes included). */
+bool hx_utf8_valid(const char *s, size_t n);
+/* Append s[0..n) to b with every invalid sequence (as hx_utf8_next) and every NUL byte replaced
+ * by U+FFFD, one per byte. Returns false when out of memory. */
+bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n);
+
 /* The candidate closest to word by edit distance, or NULL when none is close enough to suggest.
  * candidates is NULL-terminated. */
 const char *hx_suggest(const char *word, const char *const *candidates);
