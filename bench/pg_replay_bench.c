@@ -118,7 +118,7 @@ int main(int argc, char **argv)
         printf("postgres %s at %s:%s: connected in %.0f ms\n", svc->version, svc->host, svc->port,
                svc->start_ms);
     PGconn *c;
-    if (pgsvc_create_db(svc, "bench_pg_replay", NULL, &e) ||
+    if (pgsvc_create_db(svc, "bench_pg_replay", NULL, NULL, &e) ||
         pgsvc_connect(svc, "bench_pg_replay", &c, &e))
         die("database", &e);
 

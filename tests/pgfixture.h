@@ -51,7 +51,7 @@ static inline PGconn *pgfx_fresh_db(const char *name)
 {
     hx_err e = {0};
     PGconn *c = NULL;
-    if (pgsvc_create_db(pgfx_svc, name, NULL, &e) != 0 ||
+    if (pgsvc_create_db(pgfx_svc, name, NULL, NULL, &e) != 0 ||
         pgsvc_connect(pgfx_svc, name, &c, &e) != 0)
         fail_msg("pgfixture: %s", e.msg);
     return c;

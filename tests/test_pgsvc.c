@@ -205,7 +205,7 @@ static void test_pgsvc__create_db_env_drop(void **state)
     (void)state;
     hx_err e = {0};
     char *url = NULL;
-    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", &url, &e), 0);
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", NULL, &url, &e), 0);
     assert_non_null(strstr(url, "/hx_late_arrivals"));
     PGconn *c = PQconnectdb(url);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
@@ -213,9 +213,16 @@ static void test_pgsvc__create_db_env_drop(void **state)
     PQclear(PQexec(c, "create table t (x int)"));
     assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is not null"), "t");
 
-    /* Re-creating drops it first, even with our session still open. */
-    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", NULL, &e), 0);
+    /* Re-creating drops it first, even with our session still open, and gives its role a new
+     * password: the old URL no longer works. */
+    char *url2 = NULL;
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "Late Arrivals", NULL, &url2, &e), 0);
     PQfinish(c);
+    c = PQconnectdb(url);
+    assert_int_not_equal(PQstatus(c), CONNECTION_OK);
+    PQfinish(c);
+    hx_free(url);
+    url = url2;
     c = PQconnectdb(url);
     assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is null"), "t");
     PQfinish(c);
@@ -228,7 +235,7 @@ static void test_pgsvc__create_db_env_drop(void **state)
     size_t n = 0;
     for (; env[n]; n++)
         ;
-    assert_int_equal(n, pgfx_svc->password ? 6 : 5);
+    assert_int_equal(n, 6);
     for (size_t i = 0; i < n; i++)
         assert_memory_equal(env[i], want[i], strlen(want[i]));
     assert_string_equal(env[0] + strlen("DATABASE_URL="), url);
@@ -259,6 +266,163 @@ static void test_pgsvc__create_db_env_drop(void **state)
     PQfinish(c);
     assert_int_not_equal(pgsvc_connect(pgfx_svc, "Late Arrivals", &c, &e), 0);
     assert_int_equal(e.code, HX_EINFRA);
+    /* Nor is there an environment (let alone the admin's) for a database without a role. */
+    env = (char **)1;
+    assert_int_equal(pgsvc_env(pgfx_svc, "Late Arrivals", &env, &e), HX_EINFRA);
+    assert_null(env);
+    assert_null(pgsvc_url(pgfx_svc, "Late Arrivals"));
+    hx_free(url);
+}
+
+/* Whether sql fails on c with a message containing want. */
+static bool fails_with(PGconn *c, const char *sql, const char *want)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    bool ok = st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+              strstr(PQresultErrorMessage(r), want) != NULL;
+    if (!ok) fprintf(stderr, "%s: %s %s\n", sql, PQresStatus(st), PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+/* Connect to another database with the credentials of url, which must fail with want. */
+static bool connect_fails(const char *url, const char *dbname, const char *want)
+{
+    const char *kw[] = {"dbname", "dbname", NULL};
+    const char *val[] = {url, dbname, NULL};
+    PGconn *c = PQconnectdbParams(kw, val, 1);
+    bool ok = PQstatus(c) != CONNECTION_OK && strstr(PQerrorMessage(c), want) != NULL;
+    if (!ok) fprintf(stderr, "connect %s: %s\n", dbname, PQerrorMessage(c));
+    PQfinish(c);
+    return ok;
+}
+
+/* Each line of the PostgreSQL part of the threat model (docs/solutions.md), as the solution's
+ * own user, from the environment it is given. */
+static void test_pgsvc__solution_role_is_least_privilege(void **state)
+{
+    (void)state;
+    hx_err e = {0};
+    char *mine = NULL, *other = NULL;
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "mine", NULL, &mine, &e), 0);
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "other", NULL, &other, &e), 0);
+    PGconn *c = PQconnectdb(mine);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_string_equal(pgfx_scalar(c, "select current_user"), "hx_mine");
+    assert_string_equal(pgfx_scalar(c, "show is_superuser"), "off");
+    assert_string_equal(pgfx_scalar(c, "select rolcreaterole::text || rolcreatedb::text || "
+                                       "rolreplication::text || rolbypassrls::text from "
+                                       "pg_roles where rolname = current_user"),
+                        "falsefalsefalsefalse");
+    /* It owns its database and may build in it. */
+    assert_string_equal(pgfx_scalar(c, "select pg_get_userbyid(datdba) from pg_database where "
+                                       "datname = current_database()"),
+                        "hx_mine");
+    PQclear(PQexec(c, "create table t (x int)"));
+    assert_string_equal(pgfx_scalar(c, "select to_regclass('t') is not null"), "t");
+
+    assert_true(fails_with(c, "copy (select 1) to program 'touch /tmp/hx-pwned'",
+                           "pg_execute_server_program"));
+    assert_true(fails_with(c, "select pg_read_file('/etc/passwd')", "permission denied"));
+    assert_true(fails_with(c, "select pg_ls_dir('.')", "permission denied"));
+    assert_true(fails_with(c, "create role evil superuser login", "must be superuser"));
+    assert_true(fails_with(c, "create role evil login", "permission denied"));
+    assert_true(fails_with(c, "create database evil", "permission denied"));
+    char sql[256];
+    snprintf(sql, sizeof sql, "alter role %s set statement_timeout = '1ms'", pgfx_svc->user);
+    assert_true(fails_with(c, sql, "must be superuser"));
+    assert_true(fails_with(c, "alter role hx_other password 'x'", "permission denied"));
+    assert_true(
+        fails_with(c, "grant pg_execute_server_program to hx_mine", "must have admin option"));
+    /* template1, the admin database and another scenario's database are closed to it. */
+    assert_true(connect_fails(mine, "template1", "permission denied"));
+    assert_true(connect_fails(mine, "postgres", "permission denied"));
+    assert_true(connect_fails(mine, "hx_other", "permission denied"));
+
+    /* What it sets on its own role and database does not reach the harness's sessions. */
+    PQclear(PQexec(c, "alter role hx_mine set statement_timeout = '1ms'"));
+    PQclear(PQexec(c, "alter database hx_mine set default_transaction_read_only = on"));
+    PQclear(PQexec(c, "alter role hx_mine set timezone = 'Asia/Tokyo'"));
+    PQfinish(c);
+    c = PQconnectdb(mine);
+    assert_string_equal(pgfx_scalar(c, "show statement_timeout"), "1ms");
+    PQfinish(c);
+    assert_int_equal(pgsvc_connect(pgfx_svc, "mine", &c, &e), 0);
+    assert_string_equal(pgfx_scalar(c, "show statement_timeout"), "0");
+    assert_string_equal(pgfx_scalar(c, "show default_transaction_read_only"), "off");
+    assert_string_equal(pgfx_scalar(c, "show timezone"), "UTC");
+    assert_string_equal(pgfx_scalar(c, "select count(*) from pg_sleep(0.01), t"), "0");
+    PQfinish(c);
+
+    assert_int_equal(pgsvc_drop_db(pgfx_svc, "mine", &e), 0);
+    assert_int_equal(pgsvc_drop_db(pgfx_svc, "other", &e), 0);
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &c, &e), 0);
+    assert_string_equal(
+        pgfx_scalar(c, "select count(*) from pg_roles where rolname in ('hx_mine', 'hx_other')"),
+        "0");
+    PQfinish(c);
+    hx_free(mine);
+    hx_free(other);
+}
+
+/* --pg with a user that is not a superuser but has CREATEDB and CREATEROLE: the least a given
+ * server needs (docs/solutions.md). */
+static void test_pgsvc__url_mode_with_createdb_createrole_user(void **state)
+{
+    (void)state;
+    hx_err e = {0};
+    PGconn *a = NULL;
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &a, &e), 0);
+    PQclear(PQexec(a, "drop role if exists hx_test_admin"));
+    PGresult *r = PQexec(a, "create role hx_test_admin login createdb createrole "
+                            "password 'adminpw'");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQclear(PQexec(a, "grant connect on database postgres to hx_test_admin"));
+    char url[256];
+    snprintf(url, sizeof url, "postgresql://hx_test_admin:adminpw@127.0.0.1:%s/postgres",
+             pgfx_svc->port);
+    pgsvc_opts o = {.url = url};
+    pgsvc *s = NULL;
+    if (pgsvc_start(&o, &s, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_false(s->admin_super);
+    char *sol = NULL;
+    if (pgsvc_create_db(s, "given", NULL, &sol, &e) != 0) fail_msg("create_db: %s", e.msg);
+    PGconn *c = PQconnectdb(sol);
+    assert_int_equal(PQstatus(c), CONNECTION_OK);
+    assert_string_equal(pgfx_scalar(c, "show is_superuser"), "off");
+    assert_true(fails_with(c, "create role evil login", "permission denied"));
+    assert_true(fails_with(c, "alter role hx_test_admin set statement_timeout = '1ms'",
+                           "permission denied"));
+    PQfinish(c);
+    /* REPLICATION needs a superuser to grant it: the message says what the user lacks. */
+    pgsvc_db_opts ro = {.replication = true};
+    assert_int_equal(pgsvc_create_db(s, "cdc", &ro, NULL, &e), HX_EINFRA);
+    assert_non_null(strstr(e.msg, "CREATEROLE"));
+    assert_int_equal(pgsvc_drop_db(s, "given", &e), 0);
+    pgsvc_stop(s);
+    hx_free(sol);
+    PQclear(PQexec(a, "revoke connect on database postgres from hx_test_admin"));
+    PQclear(PQexec(a, "drop role hx_test_admin"));
+    PQfinish(a);
+}
+
+/* A scenario that asks for REPLICATION gets it (CDC), on the embedded cluster. */
+static void test_pgsvc__replication_on_request(void **state)
+{
+    (void)state;
+    hx_err e = {0};
+    pgsvc_db_opts ro = {.replication = true};
+    char *url = NULL;
+    assert_int_equal(pgsvc_create_db(pgfx_svc, "cdc", &ro, &url, &e), 0);
+    PGconn *c = PQconnectdb(url);
+    assert_string_equal(
+        pgfx_scalar(c, "select rolreplication::text from pg_roles where rolname = current_user"),
+        "true");
+    assert_string_equal(pgfx_scalar(c, "show is_superuser"), "off");
+    PQfinish(c);
+    assert_int_equal(pgsvc_drop_db(pgfx_svc, "cdc", &e), 0);
     hx_free(url);
 }
 
@@ -274,7 +438,7 @@ static void test_pgsvc__url_mode_reaches_a_real_server(void **state)
     assert_int_equal(s->pid, 0);
     assert_string_equal(s->port, pgfx_svc->port);
     assert_string_equal(s->user, pgfx_svc->user);
-    assert_int_equal(pgsvc_create_db(s, "via_url", NULL, &e), 0);
+    assert_int_equal(pgsvc_create_db(s, "via_url", NULL, NULL, &e), 0);
     PGconn *c = NULL;
     assert_int_equal(pgsvc_connect(s, "via_url", &c, &e), 0);
     PQfinish(c);
@@ -310,6 +474,9 @@ int main(void)
         cmocka_unit_test(test_pgsvc__sigterm_child_cleans_up),
         cmocka_unit_test(test_pgsvc__forked_child_exit_spares_parent_server),
         cmocka_unit_test(test_pgsvc__create_db_env_drop),
+        cmocka_unit_test(test_pgsvc__solution_role_is_least_privilege),
+        cmocka_unit_test(test_pgsvc__replication_on_request),
+        cmocka_unit_test(test_pgsvc__url_mode_with_createdb_createrole_user),
         cmocka_unit_test(test_pgsvc__url_mode_reaches_a_real_server),
     };
     return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);

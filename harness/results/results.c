@@ -502,6 +502,10 @@ bool results_scenario_set_error(results_scenario *sc, int exit_code, const char 
     if (!results_set_str(&sc->error, msg ? msg : "unknown error")) return false;
     sc->error_exit = exit_code;
     sc->status = RESULTS_ERROR;
+    /* A scenario that could not be judged counts 0 in the run's score: sabotaging the harness
+     * (a database setting, a killed service) must never raise it. */
+    sc->score.scored = true;
+    sc->score.value = 0;
     return true;
 }
 

@@ -302,7 +302,8 @@ bool results_strv_add(char ***v, size_t *n, const char *s);
 
 results_scenario *results_scenario_add(results_run *r, const char *name);
 /* Mark sc as not having run: status error, message copied, exit_code HX_EXIT_USAGE or
- * HX_EXIT_INFRA. Returns false when out of memory. */
+ * HX_EXIT_INFRA, score 0 (scored, so the run's mean counts it). Returns false when out of
+ * memory. */
 bool results_scenario_set_error(results_scenario *sc, int exit_code, const char *msg);
 results_check *results_check_add(results_scenario *sc, const char *name, const char *kind,
                                  results_severity sev, results_status status);

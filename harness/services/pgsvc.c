@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -483,6 +484,8 @@ static void pick_runas(runas *ra)
     }
 }
 
+static void roles_free(struct pgsvc_roles *r);
+
 static void svc_free(pgsvc *s)
 {
     if (!s) return;
@@ -496,6 +499,7 @@ static void svc_free(pgsvc *s)
     hx_free(s->data_dir);
     hx_free(s->log_path);
     hx_free(s->socket_dir);
+    roles_free(s->roles);
     hx_free(s);
 }
 
@@ -583,6 +587,13 @@ static int set_password(pgsvc *s, hx_err *e)
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = hx_fail(e, HX_EINFRA, "cannot set the embedded postgres password: %s",
                      PQerrorMessage(c));
+    PQclear(r);
+    /* Scenario roles reach their own database only: not the admin database, not template1
+     * (whatever lands there lands in every database made from it). */
+    r = rc ? NULL
+           : PQexec(c, "REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC");
+    if (!rc && PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = hx_fail(e, HX_EINFRA, "cannot lock down the embedded postgres: %s", PQerrorMessage(c));
     PQclear(r);
     hx_free(sql);
     PQfreemem(lit);
@@ -788,6 +799,10 @@ static int start_url(const pgsvc_opts *o, pgsvc *s, hx_err *e)
     }
     const char *v = PQparameterStatus(c, "server_version");
     const char *pw = PQpass(c);
+    PGresult *sr = PQexec(c, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user");
+    s->admin_super = PQresultStatus(sr) == PGRES_TUPLES_OK && PQntuples(sr) == 1 &&
+                     strcmp(PQgetvalue(sr, 0, 0), "t") == 0;
+    PQclear(sr);
     if (!(s->host = hx_strdup(PQhost(c))) || !(s->port = hx_strdup(PQport(c))) ||
         !(s->user = hx_strdup(PQuser(c))) || !(s->admin_db = hx_strdup(PQdb(c))) ||
         !(s->version = hx_strdup(v ? v : "?")) || (pw && pw[0] && !(s->password = hx_strdup(pw))))
@@ -808,6 +823,7 @@ int pgsvc_start(const pgsvc_opts *o, pgsvc **out, hx_err *e)
     if (!s) return oom(e);
     s->slot = -1;
     s->embedded = o->url == NULL;
+    s->admin_super = s->embedded;
     if (s->embedded && !atexit_done) {
         atexit(pgsvc_emergency_cleanup);
         atexit_done = true;
@@ -832,6 +848,80 @@ void pgsvc_stop(pgsvc *s)
     if (s->run_dir) hx_rm_rf(s->run_dir);
     reg_drop(s->slot);
     svc_free(s);
+}
+
+/* ---- the scenario roles: name -> password, shared by threads ---- */
+
+struct pgsvc_roles {
+    pthread_mutex_t mu;
+    struct {
+        char name[64];
+        char password[33];
+    } * v;
+    size_t n, cap;
+};
+
+static struct pgsvc_roles *roles_of(pgsvc *s)
+{
+    static pthread_mutex_t init_mu = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&init_mu);
+    if (!s->roles && (s->roles = hx_calloc(1, sizeof *s->roles)))
+        pthread_mutex_init(&s->roles->mu, NULL);
+    pthread_mutex_unlock(&init_mu);
+    return s->roles;
+}
+
+/* Copy the password of role db into pw (33 bytes); false when there is no such role. */
+static bool role_password(const pgsvc *s, const char *db, char pw[33])
+{
+    struct pgsvc_roles *r = s->roles;
+    if (!r) return false;
+    bool found = false;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n && !found; i++)
+        if (strcmp(r->v[i].name, db) == 0) {
+            memcpy(pw, r->v[i].password, 33);
+            found = true;
+        }
+    pthread_mutex_unlock(&r->mu);
+    return found;
+}
+
+/* Set (pw non-NULL) or forget (NULL) role db's password. false on out of memory. */
+static bool role_set(pgsvc *s, const char *db, const char *pw)
+{
+    struct pgsvc_roles *r = roles_of(s);
+    if (!r) return false;
+    bool ok = true;
+    pthread_mutex_lock(&r->mu);
+    size_t i = 0;
+    while (i < r->n && strcmp(r->v[i].name, db) != 0)
+        i++;
+    if (!pw) {
+        if (i < r->n) r->v[i] = r->v[--r->n];
+    } else {
+        if (i == r->n) {
+            if (r->n == r->cap) {
+                size_t nc = r->cap ? r->cap * 2 : 16;
+                void *nv = hx_realloc(r->v, nc * sizeof *r->v);
+                if (!nv) ok = false;
+                if (ok) r->v = nv, r->cap = nc;
+            }
+            if (ok) snprintf(r->v[r->n++].name, 64, "%s", db);
+        }
+        if (ok) snprintf(r->v[i].password, 33, "%s", pw);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+static void roles_free(struct pgsvc_roles *r)
+{
+    if (!r) return;
+    pthread_mutex_destroy(&r->mu);
+    explicit_bzero(r->v, r->cap * sizeof *r->v);
+    hx_free(r->v);
+    hx_free(r);
 }
 
 /* ---- databases ---- */
@@ -868,17 +958,16 @@ static void pct_encode(hx_buf *b, const char *s)
     }
 }
 
-char *pgsvc_url(const pgsvc *s, const char *name)
+/* The URL of database db (NULL: the admin db) as user with password pw (may be NULL). */
+static char *url_as(const pgsvc *s, const char *user, const char *pw, const char *db)
 {
-    char db[64];
-    if (name) pgsvc_db_name(name, db);
     hx_buf b;
     hx_buf_init(&b);
     hx_buf_puts(&b, "postgresql://");
-    pct_encode(&b, s->user);
-    if (s->password) {
+    pct_encode(&b, user);
+    if (pw) {
         hx_buf_putc(&b, ':');
-        pct_encode(&b, s->password);
+        pct_encode(&b, pw);
     }
     hx_buf_putc(&b, '@');
     if (strchr(s->host, ':'))
@@ -886,7 +975,7 @@ char *pgsvc_url(const pgsvc *s, const char *name)
     else
         pct_encode(&b, s->host);
     hx_buf_printf(&b, ":%s/", s->port);
-    pct_encode(&b, name ? db : s->admin_db);
+    pct_encode(&b, db ? db : s->admin_db);
     if (b.oom) {
         hx_buf_release(&b);
         return NULL;
@@ -894,13 +983,35 @@ char *pgsvc_url(const pgsvc *s, const char *name)
     return hx_buf_steal(&b);
 }
 
+char *pgsvc_url(const pgsvc *s, const char *name)
+{
+    if (!name) return url_as(s, s->user, s->password, NULL);
+    char db[64], pw[33];
+    pgsvc_db_name(name, db);
+    if (!role_password(s, db, pw)) return NULL;
+    char *u = url_as(s, db, pw, db);
+    explicit_bzero(pw, sizeof pw);
+    return u;
+}
+
 int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
 {
     *conn = NULL;
+    char db[64] = "";
+    if (name) pgsvc_db_name(name, db);
     char *url = pgsvc_url(s, name);
-    if (!url) return oom(e);
-    const char *kw[] = {"dbname", "connect_timeout", NULL};
-    const char *vals[] = {url, "10", NULL};
+    if (!url) {
+        if (name && !s->roles) return oom(e);
+        return name ? hx_fail(e, HX_EINFRA,
+                              "cannot connect to postgres database %s: it has no scenario role "
+                              "(not made by this run, or dropped)",
+                              db)
+                    : oom(e);
+    }
+    /* A solution may have run ALTER ROLE/DATABASE ... SET on its own role and database: the
+     * startup options win over those. */
+    const char *kw[] = {"dbname", "connect_timeout", "options", "client_encoding", NULL};
+    const char *vals[] = {url, "10", PGSVC_PINNED, "UTF8", NULL};
     PGconn *c = PQconnectdbParams(kw, vals, 1);
     hx_free(url);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -921,29 +1032,63 @@ static void quiet_notice(void *arg, const char *message)
     (void)message;
 }
 
-static int admin_exec(pgsvc *s, const char *fmt, const char *db, hx_err *e)
+/* Run sql (a format with %s placeholders for already-quoted words) on the admin connection c. */
+static int exec_on(pgsvc *s, PGconn *c, const char *sql, hx_err *e)
 {
-    PGconn *c;
-    int rc = pgsvc_connect(s, NULL, &c, e);
-    if (rc) return rc;
-    /* "database does not exist, skipping" is the expected case, not news. */
-    PQsetNoticeProcessor(c, quiet_notice, NULL);
-    char *id = PQescapeIdentifier(c, db, strlen(db));
-    char *sql = id ? xasprintf(fmt, id) : NULL;
-    PGresult *r = sql ? PQexec(c, sql) : NULL;
-    if (!sql)
-        rc = oom(e);
-    else if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    PGresult *r = PQexec(c, sql);
+    int rc = 0;
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
         msg[strcspn(msg, "\r\n")] = '\0';
-        rc =
-            hx_fail(e, HX_EINFRA, "%s on postgres at %s:%s failed: %s", sql, s->host, s->port, msg);
+        const char *hint = "";
+        if (!s->embedded && strstr(msg, "permission denied"))
+            hint = "; the --pg user needs CREATEDB and CREATEROLE (or superuser), see "
+                   "docs/solutions.md";
+        rc = hx_fail(e, HX_EINFRA, "%s on postgres at %s:%s failed: %s%s", sql, s->host, s->port,
+                     msg, hint);
     }
     PQclear(r);
+    return rc;
+}
+
+static int admin_conn(pgsvc *s, PGconn **c, hx_err *e)
+{
+    int rc = pgsvc_connect(s, NULL, c, e);
+    /* "database does not exist, skipping" is the expected case, not news. */
+    if (!rc) PQsetNoticeProcessor(*c, quiet_notice, NULL);
+    return rc;
+}
+
+/* Drop db and its role on the admin connection c. */
+static int drop_on(pgsvc *s, PGconn *c, const char *db, hx_err *e)
+{
+    char *id = PQescapeIdentifier(c, db, strlen(db));
+    char *lit = PQescapeLiteral(c, db, strlen(db));
+    char *sql = NULL;
+    int rc = 0;
+    if (!id || !lit) {
+        rc = oom(e);
+        goto out;
+    }
+    if (!(sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", id))) rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+    hx_free(sql);
+    /* The role's sessions elsewhere (the admin database of a --pg server allows them). */
+    if (!rc && !(sql = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                 "usename = %s AND pid <> pg_backend_pid()",
+                                 lit)))
+        rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+    hx_free(sql);
+    sql = NULL;
+    if (!rc && !(sql = xasprintf("DROP ROLE IF EXISTS %s", id))) rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+out:
     hx_free(sql);
     PQfreemem(id);
-    PQfinish(c);
+    PQfreemem(lit);
     return rc;
 }
 
@@ -951,34 +1096,91 @@ int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e)
 {
     char db[64];
     pgsvc_db_name(name, db);
-    return admin_exec(s, "DROP DATABASE IF EXISTS %s WITH (FORCE)", db, e);
+    PGconn *c;
+    int rc = admin_conn(s, &c, e);
+    if (!rc) rc = drop_on(s, c, db, e);
+    if (!rc) role_set(s, db, NULL);
+    PQfinish(c);
+    return rc;
 }
 
-int pgsvc_create_db(pgsvc *s, const char *name, char **conninfo_out, hx_err *e)
+int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **conninfo_out,
+                    hx_err *e)
 {
-    char db[64];
+    static const pgsvc_db_opts none;
+    if (!o) o = &none;
+    char db[64], pw[33];
     pgsvc_db_name(name, db);
     if (conninfo_out) *conninfo_out = NULL;
-    int rc = pgsvc_drop_db(s, db, e);
-    if (!rc) rc = admin_exec(s, "CREATE DATABASE %s TEMPLATE template0 ENCODING 'UTF8'", db, e);
+    if (!random_hex(pw, 16))
+        return hx_fail(e, HX_EINFRA, "cannot read random bytes for a password: %s",
+                       strerror(errno));
+    PGconn *c;
+    int rc = admin_conn(s, &c, e);
+    if (rc) return rc;
+    char *id = PQescapeIdentifier(c, db, strlen(db));
+    char *enc = PQencryptPasswordConn(c, pw, db, "scram-sha-256");
+    char *lit = enc ? PQescapeLiteral(c, enc, strlen(enc)) : NULL;
+    char *sql = NULL;
+    if (!id || !lit) {
+        rc = oom(e);
+        goto out;
+    }
+    rc = drop_on(s, c, db, e);
+    /* The role may own its database and what it makes inside, nothing more: no superuser, no
+     * new roles or databases, no pg_read_server_files & co (never granted), no RLS bypass. */
+    if (!rc && !(sql = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                                 "%s NOBYPASSRLS PASSWORD %s",
+                                 id, o->replication ? "REPLICATION" : "NOREPLICATION", lit)))
+        rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+    hx_free(sql);
+    sql = NULL;
+    /* A non-superuser admin must be a member of a role to make it a database's owner. */
+    if (!rc && !s->admin_super && !(sql = xasprintf("GRANT %s TO CURRENT_USER", id))) rc = oom(e);
+    if (!rc && sql) rc = exec_on(s, c, sql, e);
+    hx_free(sql);
+    sql = NULL;
+    if (!rc && !(sql = xasprintf("CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING 'UTF8'",
+                                 id, id)))
+        rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+    hx_free(sql);
+    sql = NULL;
+    /* No other scenario's role (nor anyone else) may connect to it; its owner still may. */
+    if (!rc && !(sql = xasprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", id))) rc = oom(e);
+    if (!rc) rc = exec_on(s, c, sql, e);
+    if (!rc && !role_set(s, db, pw)) rc = oom(e);
     if (!rc && conninfo_out && !(*conninfo_out = pgsvc_url(s, db))) rc = oom(e);
+out:
+    explicit_bzero(pw, sizeof pw);
+    hx_free(sql);
+    PQfreemem(id);
+    PQfreemem(lit);
+    PQfreemem(enc);
+    PQfinish(c);
     return rc;
 }
 
 int pgsvc_env(const pgsvc *s, const char *name, char ***env_out, hx_err *e)
 {
-    char db[64];
+    char db[64], pw[33];
     pgsvc_db_name(name, db);
+    *env_out = NULL;
+    if (!role_password(s, db, pw))
+        return hx_fail(e, HX_EINFRA,
+                       "postgres database %s has no scenario role: create it with "
+                       "pgsvc_create_db first",
+                       db);
     char **env = hx_calloc(7, sizeof *env);
-    if (!env) return oom(e);
-    char *url = pgsvc_url(s, db);
+    char *url = env ? url_as(s, db, pw, db) : NULL;
     size_t n = 0;
-    bool ok = url && (env[n++] = xasprintf("DATABASE_URL=%s", url)) &&
-              (env[n++] = xasprintf("PGHOST=%s", s->host)) &&
-              (env[n++] = xasprintf("PGPORT=%s", s->port)) &&
-              (env[n++] = xasprintf("PGUSER=%s", s->user)) &&
-              (env[n++] = xasprintf("PGDATABASE=%s", db)) &&
-              (!s->password || (env[n++] = xasprintf("PGPASSWORD=%s", s->password)));
+    bool ok =
+        url && (env[n++] = xasprintf("DATABASE_URL=%s", url)) &&
+        (env[n++] = xasprintf("PGHOST=%s", s->host)) &&
+        (env[n++] = xasprintf("PGPORT=%s", s->port)) && (env[n++] = xasprintf("PGUSER=%s", db)) &&
+        (env[n++] = xasprintf("PGDATABASE=%s", db)) && (env[n++] = xasprintf("PGPASSWORD=%s", pw));
+    explicit_bzero(pw, sizeof pw);
     hx_free(url);
     if (!ok) {
         pgsvc_env_free(env);

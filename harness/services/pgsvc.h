@@ -9,7 +9,19 @@
  * own process group: 127.0.0.1 on a free port, unix socket in that temp dir, fsync off, a random
  * scram password for the superuser "harness", wal_level=logical (CDC challenges need it). When
  * the harness runs as root the server runs as the "postgres" user (else "nobody"), since
- * postgres refuses root. The server is not daemonised: it dies with the harness.
+ * postgres refuses root. The server is not daemonised: it dies with the harness. CONNECT on the
+ * cluster's own databases (postgres, template1) is revoked from PUBLIC.
+ *
+ * Least privilege (DESIGN §5): each scenario database is owned by a role of the same name
+ * (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS, random scram password, only
+ * REPLICATION when a scenario asks for it), and CONNECT on it is revoked from PUBLIC. The
+ * solution's environment (pgsvc_env) and the harness's own scenario connections (pgsvc_connect
+ * with a name) use that role, so nothing a solution leaves in its database (a trigger, a view, a
+ * function) ever runs with more rights than the solution has. The admin role (s->user) is used
+ * only on the admin database, for CREATE/DROP DATABASE and ROLE; a solution cannot ALTER it.
+ * Every harness connection pins the session settings a solution could have changed with ALTER
+ * ROLE/DATABASE ... SET (statement_timeout, lock_timeout, read-only, TimeZone, ...): see
+ * PGSVC_PINNED. With --pg the given user needs CREATEDB and CREATEROLE (or superuser).
  *
  * Cleanup: pgsvc_stop() on the normal path. For signals the CALLER (the run loop) installs
  * SIGINT/SIGTERM handlers that call pgsvc_emergency_cleanup() and then _exit(130); pgsvc_start()
@@ -60,7 +72,24 @@ typedef struct pgsvc {
     char *log_path;   /* embedded: run_dir/postgres.log */
     char *socket_dir; /* embedded: where the unix socket lives (== run_dir) */
     int slot;         /* index in the emergency-cleanup registry, -1 if none */
+    bool admin_super; /* the admin role is a superuser (embedded: always) */
+    struct pgsvc_roles *roles; /* the scenario roles and their passwords (private) */
 } pgsvc;
+
+/* What a scenario's role may do beyond owning its database. Zero = nothing more. */
+typedef struct pgsvc_db_opts {
+    bool replication; /* REPLICATION (logical decoding for change-data-capture scenarios); needs
+                         a superuser admin role (embedded, or a superuser --pg user) */
+} pgsvc_db_opts;
+
+/* The session settings every harness connection pins through libpq's startup options, overriding
+ * whatever a solution set with ALTER ROLE/DATABASE ... SET. Callers SET their own
+ * statement_timeout (checks do, per session). */
+#define PGSVC_PINNED                                                                               \
+    "-c statement_timeout=0 -c lock_timeout=0 -c idle_in_transaction_session_timeout=0 "           \
+    "-c default_transaction_read_only=off -c default_transaction_isolation=read\\ committed "      \
+    "-c TimeZone=UTC -c DateStyle=ISO,MDY -c IntervalStyle=postgres -c extra_float_digits=1 "      \
+    "-c bytea_output=hex -c row_security=on"
 
 /* Start the embedded cluster, or reach the server at o->url. On success *out is live and must be
  * given to pgsvc_stop(). Returns 0, HX_EINFRA (no PostgreSQL binaries, initdb/boot failure,
@@ -84,26 +113,33 @@ void pgsvc_emergency_cleanup(void);
  * Every pgsvc function taking a dbname applies this mapping, so callers may pass the raw name. */
 void pgsvc_db_name(const char *name, char buf[64]);
 
-/* Create database `name` (mapped by pgsvc_db_name), dropping it first if it exists (WITH FORCE:
- * leftover sessions are ended). *conninfo_out (may be NULL) gets its postgresql:// URL, free with
- * hx_free. Returns 0, HX_EINFRA (SQL or connection error, message has the server's text),
- * HX_ENOMEM. */
-int pgsvc_create_db(pgsvc *s, const char *name, char **conninfo_out, hx_err *e);
+/* Create database `name` (mapped by pgsvc_db_name) and its owner role of the same name with a new
+ * random password, dropping both first if they exist (WITH FORCE: leftover sessions are ended).
+ * o may be NULL. *conninfo_out (may be NULL) gets its postgresql:// URL as that role, free with
+ * hx_free. Returns 0, HX_EINFRA (SQL or connection error, message has the server's text; with
+ * --pg it names the privilege the user lacks), HX_ENOMEM. */
+int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **conninfo_out,
+                    hx_err *e);
 
-/* Drop database `name` if it exists, ending its sessions. Returns 0 or HX_EINFRA. */
+/* Drop database `name` and its role if they exist, ending their sessions. Returns 0 or
+ * HX_EINFRA. */
 int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e);
 
-/* The postgresql:// URL of database `name` (NULL = the admin db), user and password
- * percent-encoded. Free with hx_free. NULL on out of memory. */
+/* The postgresql:// URL of database `name` as its scenario role (NULL = the admin db as the admin
+ * role), user and password percent-encoded. Free with hx_free. NULL on out of memory, or when
+ * `name` has no role made by pgsvc_create_db (the admin's credentials are never handed out for a
+ * scenario database). */
 char *pgsvc_url(const pgsvc *s, const char *name);
 
-/* Connect to database `name` (NULL = the admin db). *conn is the caller's (PQfinish). Returns 0
- * or HX_EINFRA with libpq's message. */
+/* Connect to database `name` as its scenario role (NULL = the admin db as the admin role), with
+ * the PGSVC_PINNED settings. *conn is the caller's (PQfinish). Returns 0 or HX_EINFRA with
+ * libpq's message (also when `name` has no scenario role). */
 int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e);
 
 /* The solution's view of database `name`: a NULL-terminated array of "KEY=value" strings,
- * DATABASE_URL, PGHOST, PGPORT, PGUSER, PGPASSWORD (omitted when unknown) and PGDATABASE, ready
- * to append to an exec environment. Free with pgsvc_env_free. Returns 0 or HX_ENOMEM. */
+ * DATABASE_URL, PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE, as the scenario role, ready
+ * to append to an exec environment. Free with pgsvc_env_free. Returns 0, HX_EINFRA (no scenario
+ * role for `name`: call pgsvc_create_db first) or HX_ENOMEM. */
 int pgsvc_env(const pgsvc *s, const char *name, char ***env_out, hx_err *e);
 void pgsvc_env_free(char **env);
 
