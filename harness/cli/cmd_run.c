@@ -955,7 +955,7 @@ static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out);
 
 static void add_metrics(results_scenario *rs, const struct inv_acc *acc, PGconn *conn,
                         const plan_scenario *s, uint64_t input_records, double replay_s,
-                        uint64_t *sink_bytes)
+                        uint64_t *sink_bytes, uint64_t *solution_db_bytes)
 {
     results_metric_add(rs, "solution.invocations", acc->n, "");
     results_metric_add(rs, "solution.failures", acc->failures, "");
@@ -988,6 +988,20 @@ static void add_metrics(results_scenario *rs, const struct inv_acc *acc, PGconn 
         results_metric_add(rs, "db.size", strtod(PQgetvalue(r, 0, 1), NULL), "bytes");
     }
     PQclear(r);
+    /* The solution's own relations (tables, their indexes and TOAST, materialised views): not
+     * the harness's raw source tables (they carry a _harness_id column) nor its schemas. */
+    *solution_db_bytes = 0;
+    r = PQexec(conn, "select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint from "
+                     "pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in "
+                     "('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and "
+                     "n.nspname not like 'pg\\_%' and n.nspname not like '\\_harness%' and not "
+                     "exists (select 1 from pg_attribute a where a.attrelid = c.oid and "
+                     "a.attname = '_harness_id' and not a.attisdropped)");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        *solution_db_bytes = (uint64_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        results_metric_add(rs, "db.solution.bytes", (double)*solution_db_bytes, "bytes");
+    }
+    PQclear(r);
     (void)s;
 }
 
@@ -1016,19 +1030,79 @@ static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t
     }
 }
 
+/* Does the pack read or write this kind of source/sink ("postgres", "kafka", "files")? */
+static bool pack_uses(const plan_pack *p, const char *kind)
+{
+    for (size_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->sources[i], kind) == 0) return true;
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (strcmp(p->sinks[i], kind) == 0) return true;
+    return false;
+}
+
+/* Copy a breakdown into the scenario's run.json cost entry and add its metrics. */
+static void price_record(results_scenario *rs, const cost_breakdown *b, bool primary)
+{
+    results_cost *rc = results_cost_add(rs, b->model->name, b->model->currency);
+    if (rc) {
+        for (size_t i = 0; i < b->nlines; i++) {
+            const cost_line *l = &b->lines[i];
+            results_cost_line *rl =
+                results_cost_line_add(rc, l->component, l->quantity, l->unit, l->unit_price, l->run,
+                                      l->note[0] ? l->note : NULL);
+            if (!rl) continue;
+            results_set_str(&rl->kind, l->kind == COST_FIXED ? "fixed" : "variable");
+            rl->monthly = l->monthly;
+        }
+        rc->per_run_total = b->total;
+        rc->monthly_total = b->monthly;
+        rc->monthly_fixed = b->monthly_fixed;
+        rc->monthly_variable = b->monthly_variable;
+        rc->per_million_input = b->per_million_input;
+        rc->per_correct_output = b->per_correct_record;
+        rc->records_per_run = b->records_per_run;
+        rc->runs_per_month = b->runs_per_month;
+        rc->scale_factor = b->scale_factor;
+        results_set_str(&rc->fit, b->two_sizes ? "fixed+per-record" : "linear");
+        if (b->db_class) results_set_str(&rc->db_class, b->db_class->name);
+        if (b->db_reason[0]) results_set_str(&rc->db_reason, b->db_reason);
+        for (size_t i = 0; i < b->nfits; i++) {
+            const cost_fit *f = &b->fits[i];
+            if (!(f->measured > 0) && !(f->probe > 0)) continue;
+            results_cost_fit *rf = results_cost_fit_add(rc, f->name);
+            if (!rf) continue;
+            rf->measured = f->measured;
+            rf->probe = f->probe;
+            rf->fixed = f->fixed;
+            rf->per_record = f->per_record;
+            rf->projected = f->projected;
+            rf->slope = f->slope;
+        }
+        for (size_t i = 0; i < b->nphases; i++)
+            if (results_cost_phase_add(rc, b->phases[i].name, b->phases[i].cost))
+                rc->phases[rc->nphases - 1].slope = b->phases[i].slope;
+    }
+    cost_metric ms[COST_MAX_METRICS];
+    size_t n = cost_metrics(b, primary, ms, COST_MAX_METRICS);
+    for (size_t i = 0; i < n && i < COST_MAX_METRICS; i++)
+        results_metric_add(rs, ms[i].name, ms[i].value, b->model->currency);
+}
+
 static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc *acc,
-                  uint64_t input_records, uint64_t correct, uint64_t sink_bytes, double scen_s)
+                  uint64_t input_records, uint64_t correct, uint64_t solution_db_bytes)
 {
     if (!c->nmodels) return;
     cost_usage u = {0};
-    /* The database's CPU during the solution's runs is the solution's work too. */
-    u.cpu_seconds = acc->cpu_user + acc->cpu_sys + acc->db_cpu;
+    u.cpu_seconds = acc->cpu_user + acc->cpu_sys;
     u.wall_seconds = acc->wall_sum;
     u.invocations = acc->n;
     u.peak_rss_bytes = acc->rss_peak;
     u.mean_rss_bytes = acc->n ? acc->rss_mean_sum / acc->n : 0;
-    u.storage_bytes = sink_bytes;
-    u.db_instance_seconds = scen_s;
+    /* The database's CPU during the solution's runs is the solution's work too. */
+    u.uses_db = pack_uses(c->pack, "postgres");
+    u.db_cpu_steps_seconds = acc->db_cpu;
+    u.db_storage_bytes = solution_db_bytes;
+    u.uses_streaming = pack_uses(c->pack, "kafka");
     u.input_records = input_records;
     u.correct_output_records = correct;
     u.phases = acc->phases;
@@ -1041,32 +1115,8 @@ static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc 
             hx_warn("pricing under '%s' failed: %s", c->models[m]->name, e.msg);
             continue;
         }
-        results_cost *rc = results_cost_add(rs, c->models[m]->name, c->models[m]->currency);
-        if (rc) {
-            for (size_t i = 0; i < b.nlines; i++) {
-                const cost_line *l = &b.lines[i];
-                char comp[160];
-                snprintf(comp, sizeof comp, "%s%s", l->component, l->billed ? "" : " (shown only)");
-                results_cost_line_add(rc, comp, l->quantity, l->unit, l->unit_price,
-                                      l->billed ? l->cost : 0, l->note[0] ? l->note : NULL);
-            }
-            rc->per_run_total = b.total;
-            rc->monthly_total = b.projected ? b.monthly : NAN;
-            rc->per_million_input = b.per_million_input;
-            rc->per_correct_output = b.per_correct_record;
-            for (size_t i = 0; i < b.nphases; i++)
-                results_cost_phase_add(rc, b.phases[i].name, b.phases[i].cost);
-        }
-        char name[200];
-        snprintf(name, sizeof name, "cost.%s.run.usd", c->models[m]->name);
-        results_metric_add(rs, name, b.total, "USD");
-        snprintf(name, sizeof name, "cost.%s.monthly.usd", c->models[m]->name);
-        results_metric_add(rs, name, b.projected ? b.monthly : NAN, "USD");
-        if (m == 0) {
-            /* The first model is the primary one that budgets refer to. */
-            results_metric_add(rs, "cost.run.usd", b.total, "USD");
-            if (b.projected) results_metric_add(rs, "cost.monthly.usd", b.monthly, "USD");
-        }
+        /* The first model is the primary one that unqualified budgets refer to. */
+        price_record(rs, &b, m == 0);
         cost_breakdown_release(&b);
     }
 }
@@ -1219,7 +1269,7 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     acc.t0 = (double)t0 / 1e9;
     hist_init(&acc.wall_hist, 1000, (int64_t)3600 * 1000000000, 3);
     hist_init(&acc.lat_hist, 1000, (int64_t)3600 * 1000000000, 3);
-    uint64_t input_records = 0, correct = 0, sink_bytes = 0;
+    uint64_t input_records = 0, correct = 0, sink_bytes = 0, solution_db_bytes = 0;
     double replay_s = 0;
 
     if ((rc = hx_mkdir_p(landing, &e)) || (rc = hx_mkdir_p(outdir, &e)) ||
@@ -1262,7 +1312,7 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
         goto fail;
     }
     double scen_s = (double)(hx_now_ns() - t0) / 1e9;
-    add_metrics(rs, &acc, conn, s, input_records, replay_s, &sink_bytes);
+    add_metrics(rs, &acc, conn, s, input_records, replay_s, &sink_bytes, &solution_db_bytes);
     add_hist(rs, "solution.wall", &acc.wall_hist);
     if (add_hist(rs, "latency.e2e", &acc.lat_hist) || acc.lat_unmatched) {
         /* The metrics thresholds and `harness compare` read: latency.e2e.p99 < 500ms. */
@@ -1284,7 +1334,8 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     rs->resources.mean_rss_bytes = acc.n ? (int64_t)(acc.rss_mean_sum / acc.n) : 0;
     rs->resources.read_bytes = (int64_t)acc.read_bytes;
     rs->resources.write_bytes = (int64_t)acc.write_bytes;
-    price(c, rs, &acc, input_records, correct, sink_bytes, scen_s);
+    price(c, rs, &acc, input_records, correct, solution_db_bytes);
+    (void)scen_s;
     {
         size_t nth = s->nthresholds + c->pack->nbudgets;
         score_threshold *th = hx_calloc(nth ? nth : 1, sizeof *th);
@@ -1493,7 +1544,12 @@ static int load_models(struct run_ctx *c, hx_err *e)
         }
         c->models = nm;
         c->models[c->nmodels++] = m;
-        results_price_sheet_add(c->run, m->name, m->provider, m->region, m->as_of);
+        results_price_sheet *ps =
+            results_price_sheet_add(c->run, m->name, m->provider, m->region, m->as_of);
+        if (ps) {
+            results_set_str(&ps->path, m->path);
+            results_set_str(&ps->sha256, m->sha256);
+        }
     }
     hx_free(copy);
     return rc;

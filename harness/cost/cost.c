@@ -24,7 +24,9 @@ enum dim {
     DIM_BYTES,          /* bytes moved */
     DIM_PARTITION_TIME, /* partition-seconds */
     DIM_INSTANCE_TIME,  /* instance-seconds */
-    DIM_COUNT           /* plain count */
+    DIM_COUNT,          /* plain count */
+    DIM_CLUSTER_TIME,   /* cluster- or throughput-unit-seconds */
+    DIM_EVENTS          /* events */
 };
 
 static const struct unit_info {
@@ -49,6 +51,9 @@ static const struct unit_info {
     [COST_U_REQ_1K] = {"1K requests", DIM_COUNT, 1e3},
     [COST_U_REQ_10K] = {"10K requests", DIM_COUNT, 1e4},
     [COST_U_REQ_1M] = {"1M requests", DIM_COUNT, 1e6},
+    [COST_U_CLUSTER_HOUR] = {"cluster-hour", DIM_CLUSTER_TIME, 3600.0},
+    [COST_U_TU_HOUR] = {"throughput-unit-hour", DIM_CLUSTER_TIME, 3600.0},
+    [COST_U_EVENTS_1M] = {"1M events", DIM_EVENTS, 1e6},
 };
 
 static const struct rate_info {
@@ -59,7 +64,7 @@ static const struct rate_info {
 } rates_info[COST_R__COUNT] = {
     [COST_R_COMPUTE_VCPU] = {"compute_vcpu", "compute vCPU", DIM_VCPU_TIME, COST_G_COMPUTE},
     [COST_R_COMPUTE_MEMORY] = {"compute_memory", "compute memory", DIM_MEM_TIME, COST_G_COMPUTE},
-    [COST_R_STORAGE] = {"storage", "storage (sink data, 1 month)", DIM_STORAGE, -1},
+    [COST_R_STORAGE] = {"storage", "file storage (solution output, 1 month)", DIM_STORAGE, -1},
     [COST_R_EGRESS] = {"egress", "internet egress", DIM_BYTES, -1},
     [COST_R_KAFKA_IN] = {"kafka_in", "streaming data in", DIM_BYTES, -1},
     [COST_R_KAFKA_OUT] = {"kafka_out", "streaming data out", DIM_BYTES, -1},
@@ -67,6 +72,9 @@ static const struct rate_info {
                                 COST_G_KAFKA},
     [COST_R_DB_INSTANCE] = {"db_instance", "managed PostgreSQL", DIM_INSTANCE_TIME, COST_G_DB},
     [COST_R_REQUESTS] = {"requests", "write requests", DIM_COUNT, -1},
+    [COST_R_DB_STORAGE] = {"db_storage", "database storage", DIM_STORAGE, -1},
+    [COST_R_KAFKA_CLUSTER] = {"kafka_cluster", "streaming service fee", DIM_CLUSTER_TIME, -1},
+    [COST_R_KAFKA_EVENTS] = {"kafka_events", "streaming events", DIM_EVENTS, -1},
 };
 
 /* NULL-terminated so it doubles as the allowed-keys list of "billing". */
@@ -116,6 +124,14 @@ void cost_model_free(cost_model *m)
     }
     for (int g = 0; g < COST_G__COUNT; g++)
         hx_free(m->billing[g].source);
+    for (size_t i = 0; i < m->ndb_classes; i++) {
+        hx_free(m->db_classes[i].name);
+        hx_free(m->db_classes[i].source);
+        hx_free(m->db_classes[i].as_of);
+        hx_free(m->db_classes[i].note);
+    }
+    hx_free(m->db_classes);
+    hx_free(m->streaming);
     hx_free(m);
 }
 
@@ -281,13 +297,16 @@ static int parse_rates(struct pctx *c, json_t *root, cost_model *m)
         names[r] = rates_info[r].key;
     names[COST_R__COUNT] = NULL;
     if ((rc = check_keys(c, rates, "$.rates", names))) return rc;
-    static const char *const keys[] = {"unit",       "price", "source",   "as_of",
-                                       "unverified", "note",  "discount", NULL};
+    static const char *const keys[] = {"unit", "price",    "source",  "as_of", "unverified",
+                                       "note", "discount", "minimum", NULL};
+    bool classes = json_array_size(json_object_get(root, "db_classes")) > 0;
     for (int r = 0; r < COST_R__COUNT; r++) {
         char p[128];
         snprintf(p, sizeof p, "$.rates.%s", rates_info[r].key);
         json_t *o = json_object_get(rates, rates_info[r].key);
         cost_rate *rt = &m->rates[r];
+        /* Optional rates, and db_instance when the sheet lists instance classes instead. */
+        if (!o && (r >= COST_R__REQUIRED || (r == COST_R_DB_INSTANCE && classes))) continue;
         if ((rc = need_object(c, o, p)) || (rc = check_keys(c, o, p, keys))) return rc;
         char up[160];
         snprintf(up, sizeof up, "%s.unit", p);
@@ -296,6 +315,7 @@ static int parse_rates(struct pctx *c, json_t *root, cost_model *m)
         rt->discount = m->discount;
         if ((rc = get_num(c, o, p, "price", true, 0, 1e12, &rt->price)) ||
             (rc = get_num(c, o, p, "discount", false, 0, 1, &rt->discount)) ||
+            (rc = get_num(c, o, p, "minimum", false, 0, 1e12, &rt->minimum)) ||
             (rc = get_str(c, o, p, "source", true, &rt->source)) ||
             (rc = get_str(c, o, p, "as_of", true, &rt->as_of)) ||
             (rc = get_bool(c, o, p, "unverified", &rt->unverified)) ||
@@ -341,6 +361,74 @@ static int parse_billing(struct pctx *c, json_t *root, cost_model *m)
     return 0;
 }
 
+static int by_price(const void *a, const void *b)
+{
+    const cost_db_class *x = a, *y = b;
+    double px = x->price * (1 - x->discount), py = y->price * (1 - y->discount);
+    if (px != py) return px < py ? -1 : 1;
+    return x->capacity_vcpu < y->capacity_vcpu ? -1 : x->capacity_vcpu > y->capacity_vcpu;
+}
+
+/* "db_classes": [{name, vcpu, memory_gib, capacity_vcpu?, price, source, as_of, ...}], kept
+ * cheapest first so sizing can take the first that fits. */
+static int parse_db_classes(struct pctx *c, json_t *root, cost_model *m)
+{
+    json_t *arr = json_object_get(root, "db_classes");
+    if (!arr) return 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0)
+        return bad(c, "$.db_classes", "must be a non-empty array of instance classes");
+    m->db_classes = hx_calloc(json_array_size(arr), sizeof *m->db_classes);
+    if (!m->db_classes) return nomem(c);
+    static const char *const keys[] = {"name",     "vcpu",       "memory_gib", "capacity_vcpu",
+                                       "price",    "unit",       "source",     "as_of",
+                                       "discount", "unverified", "note",       NULL};
+    size_t i;
+    json_t *o;
+    json_array_foreach(arr, i, o)
+    {
+        char p[64];
+        snprintf(p, sizeof p, "$.db_classes[%zu]", i);
+        cost_db_class *k = &m->db_classes[m->ndb_classes++];
+        k->discount = m->discount;
+        k->capacity_vcpu = -1;
+        int rc = need_object(c, o, p);
+        if (rc == 0) rc = check_keys(c, o, p, keys);
+        if (rc == 0) rc = get_str(c, o, p, "name", true, &k->name);
+        if (rc == 0) rc = get_num(c, o, p, "vcpu", true, 0.01, 1024, &k->vcpu);
+        if (rc == 0) rc = get_num(c, o, p, "memory_gib", true, 0.01, 65536, &k->memory_gib);
+        if (rc == 0) rc = get_num(c, o, p, "capacity_vcpu", false, 0.01, 1024, &k->capacity_vcpu);
+        if (rc == 0) rc = get_num(c, o, p, "price", true, 0, 1e9, &k->price);
+        if (rc == 0) rc = get_num(c, o, p, "discount", false, 0, 1, &k->discount);
+        if (rc == 0) rc = get_str(c, o, p, "source", true, &k->source);
+        if (rc == 0) rc = get_str(c, o, p, "as_of", true, &k->as_of);
+        if (rc == 0) rc = get_bool(c, o, p, "unverified", &k->unverified);
+        if (rc == 0) rc = get_str(c, o, p, "note", false, &k->note);
+        if (rc) return rc;
+        json_t *u = json_object_get(o, "unit");
+        if (u && (!json_is_string(u) || strcmp(json_string_value(u), "instance-hour") != 0)) {
+            char up[80];
+            snprintf(up, sizeof up, "%s.unit", p);
+            return bad(c, up, "an instance class is priced per 'instance-hour'");
+        }
+        if (k->capacity_vcpu < 0) k->capacity_vcpu = k->vcpu;
+        if (k->capacity_vcpu > k->vcpu) {
+            char cp[80];
+            snprintf(cp, sizeof cp, "%s.capacity_vcpu", p);
+            return bad(c, cp, "must be <= vcpu (%g): a class sustains at most its vCPUs", k->vcpu);
+        }
+        if (k->unverified && !k->note) {
+            char np[80];
+            snprintf(np, sizeof np, "%s.note", p);
+            return bad(c, np, "required when unverified is true: say why the price is unsure");
+        }
+        for (size_t j = 0; j + 1 < m->ndb_classes; j++)
+            if (strcmp(m->db_classes[j].name, k->name) == 0)
+                return bad(c, p, "class '%s' is listed twice", k->name);
+    }
+    qsort(m->db_classes, m->ndb_classes, sizeof *m->db_classes, by_price);
+    return 0;
+}
+
 /* "dir/aws-us-east-1.json" -> "aws-us-east-1". */
 static char *stem(const char *path)
 {
@@ -370,9 +458,21 @@ int cost_model_parse(const char *text, size_t len, const char *path, cost_model 
         rc = bad(&c, "$", "must be an object with \"schema\": \"%s\"", COST_SCHEMA);
         goto done;
     }
-    static const char *const keys[] = {"schema",   "provider",    "region", "currency",
-                                       "as_of",    "sources",     "rates",  "billing",
-                                       "discount", "description", "notes",  NULL};
+    static const char *const keys[] = {"schema",
+                                       "provider",
+                                       "region",
+                                       "currency",
+                                       "as_of",
+                                       "sources",
+                                       "rates",
+                                       "billing",
+                                       "discount",
+                                       "description",
+                                       "notes",
+                                       "db_classes",
+                                       "db_utilisation_target",
+                                       "streaming_service",
+                                       NULL};
     json_t *schema = json_object_get(root, "schema");
     if (!schema) {
         rc = bad(&c, "$.schema", "missing required field (expected \"%s\")", COST_SCHEMA);
@@ -391,8 +491,12 @@ int cost_model_parse(const char *text, size_t len, const char *path, cost_model 
         (rc = get_str(&c, root, "$", "currency", true, &m->currency)) ||
         (rc = get_str(&c, root, "$", "as_of", true, &m->as_of)) ||
         (rc = get_num(&c, root, "$", "discount", false, 0, 1, &m->discount)) ||
-        (rc = parse_sources(&c, root, m)) || (rc = parse_rates(&c, root, m)) ||
-        (rc = parse_billing(&c, root, m)))
+        (rc = get_str(&c, root, "$", "streaming_service", false, &m->streaming)))
+        goto done;
+    m->db_target = COST_DB_TARGET_DEFAULT;
+    if ((rc = get_num(&c, root, "$", "db_utilisation_target", false, 0.05, 1, &m->db_target)) ||
+        (rc = parse_sources(&c, root, m)) || (rc = parse_db_classes(&c, root, m)) ||
+        (rc = parse_rates(&c, root, m)) || (rc = parse_billing(&c, root, m)))
         goto done;
     m->path = hx_strdup(c.path);
     m->name = stem(c.path);
@@ -485,42 +589,42 @@ int cost_model_load_named(const char *name, const char *dir, cost_model **out, h
 
 /* ---- pricing ---- */
 
+void cost_basis(const plan_scale *scale, uint64_t input_records, double *records_per_run,
+                double *runs_per_month, bool *assumed)
+{
+    double rpd = scale && scale->records_per_day > 0 ? scale->records_per_day : 0;
+    double runs = scale && scale->runs_per_day > 0 ? scale->runs_per_day : 0;
+    *assumed = false;
+    if (rpd > 0 && runs > 0) {
+        *records_per_run = rpd / runs;
+    } else if (rpd > 0) {
+        /* A service: a production "run" is a day of its traffic. */
+        *records_per_run = rpd;
+        runs = 1;
+    } else {
+        *records_per_run = (double)input_records;
+        if (runs <= 0) {
+            runs = 1;
+            *assumed = true;
+        }
+    }
+    *runs_per_month = runs * COST_DAYS_PER_MONTH;
+}
+
 double cost_runs_per_month(const plan_scale *scale, uint64_t input_records)
 {
-    if (!scale) return 0;
-    if (scale->runs_per_day > 0) return scale->runs_per_day * COST_DAYS_PER_MONTH;
-    if (scale->records_per_day > 0 && input_records > 0)
-        return scale->records_per_day / (double)input_records * COST_DAYS_PER_MONTH;
-    return 0;
+    double r, rpm;
+    bool a;
+    cost_basis(scale, input_records, &r, &rpm, &a);
+    return rpm;
 }
 
 double cost_scale_factor(const plan_scale *scale, uint64_t input_records)
 {
-    if (!scale || !(scale->records_per_day > 0) || !(scale->runs_per_day > 0) || !input_records)
-        return 1;
-    return scale->records_per_day / scale->runs_per_day / (double)input_records;
-}
-
-/* u with every volume-driven quantity multiplied by k (peak and mean RSS stay: a bigger run
- * runs longer, it does not need a bigger box in this model). Phases are dropped. */
-static cost_usage scaled_usage(const cost_usage *u, double k)
-{
-    cost_usage s = *u;
-    s.cpu_seconds *= k;
-    s.wall_seconds *= k;
-    s.rss_byte_seconds *= k;
-    s.storage_bytes = (uint64_t)llround((double)u->storage_bytes * k);
-    s.egress_bytes = (uint64_t)llround((double)u->egress_bytes * k);
-    s.kafka_bytes_in = (uint64_t)llround((double)u->kafka_bytes_in * k);
-    s.kafka_bytes_out = (uint64_t)llround((double)u->kafka_bytes_out * k);
-    s.kafka_partition_seconds *= k;
-    s.db_instance_seconds *= k;
-    s.requests = (uint64_t)llround((double)u->requests * k);
-    s.input_records = (uint64_t)llround((double)u->input_records * k);
-    s.correct_output_records = (uint64_t)llround((double)u->correct_output_records * k);
-    s.phases = NULL;
-    s.nphases = 0;
-    return s;
+    double r, rpm;
+    bool a;
+    cost_basis(scale, input_records, &r, &rpm, &a);
+    return input_records && r > 0 ? r / (double)input_records : 1;
 }
 
 double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launches)
@@ -536,7 +640,60 @@ double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launc
     return s < min ? min : s;
 }
 
-static bool usage_ok(const cost_usage *u, hx_err *e)
+cost_fit cost_fit_project(const char *name, double q, double r, double q2, double r2, double R,
+                          bool two_sizes)
+{
+    cost_fit f = {.name = name, .measured = q, .probe = NAN, .slope = NAN};
+    if (two_sizes && r > 0 && r2 > 0 && r != r2 && isfinite(q2) && q2 >= 0) {
+        f.two_sizes = true;
+        f.probe = q2;
+        double b = (q - q2) / (r - r2);
+        double a = q - b * r;
+        if (b < 0) {
+            /* Less work at the larger size: noise around a constant. */
+            b = 0;
+            a = (q + q2) / 2;
+        } else if (a < 0) {
+            /* Faster than linear growth: no fixed part, the per-record figure of the larger
+             * measurement (the slope says how super-linear). */
+            a = 0;
+            b = r > r2 ? q / r : q2 / r2;
+        }
+        f.fixed = a;
+        f.per_record = b;
+        f.projected = a + b * R;
+        if (q > 0 && q2 > 0) f.slope = log(q / q2) / log(r / r2);
+    } else {
+        f.per_record = r > 0 ? q / r : 0;
+        f.projected = r > 0 ? q * R / r : q;
+    }
+    return f;
+}
+
+static double eff_price(const cost_rate *r)
+{
+    return r->price * (1.0 - r->discount);
+}
+
+static double class_price(const cost_db_class *k)
+{
+    return k->price * (1.0 - k->discount);
+}
+
+const cost_db_class *cost_db_pick(const cost_model *m, double load_vcpu)
+{
+    if (!m->ndb_classes) return NULL;
+    double need = load_vcpu > 0 ? load_vcpu / m->db_target : 0;
+    const cost_db_class *big = &m->db_classes[0];
+    for (size_t i = 0; i < m->ndb_classes; i++) {
+        const cost_db_class *k = &m->db_classes[i];
+        if (k->capacity_vcpu >= need) return k;
+        if (k->capacity_vcpu > big->capacity_vcpu) big = k;
+    }
+    return big;
+}
+
+static bool usage_ok(const cost_usage *u, const char *which, hx_err *e)
 {
     const struct {
         const char *name;
@@ -546,12 +703,13 @@ static bool usage_ok(const cost_usage *u, hx_err *e)
         {"wall_seconds", u->wall_seconds},
         {"provisioned_vcpus", u->provisioned_vcpus},
         {"rss_byte_seconds", u->rss_byte_seconds},
-        {"kafka_partition_seconds", u->kafka_partition_seconds},
-        {"db_instance_seconds", u->db_instance_seconds},
+        {"db_cpu_steps_seconds", u->db_cpu_steps_seconds},
+        {"db_cpu_served_seconds", u->db_cpu_served_seconds},
+        {"db_cpu_harness_seconds", u->db_cpu_harness_seconds},
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         if (!isfinite(f[i].v) || f[i].v < 0) {
-            hx_fail(e, HX_EUSAGE, "cost: usage %s is %g; it must be a finite number >= 0",
+            hx_fail(e, HX_EUSAGE, "cost: %susage %s is %g; it must be a finite number >= 0", which,
                     f[i].name, f[i].v);
             return false;
         }
@@ -559,7 +717,7 @@ static bool usage_ok(const cost_usage *u, hx_err *e)
         const cost_phase_usage *p = &u->phases[i];
         if (!isfinite(p->cpu_seconds) || p->cpu_seconds < 0 || !isfinite(p->wall_seconds) ||
             p->wall_seconds < 0) {
-            hx_fail(e, HX_EUSAGE, "cost: phase '%s' has negative or non-finite time",
+            hx_fail(e, HX_EUSAGE, "cost: %sphase '%s' has negative or non-finite time", which,
                     p->name ? p->name : "?");
             return false;
         }
@@ -567,57 +725,80 @@ static bool usage_ok(const cost_usage *u, hx_err *e)
     return true;
 }
 
-static double eff_price(const cost_rate *r)
-{
-    return r->price * (1.0 - r->discount);
-}
-
-/* Add a line for rate r with `base` base units (seconds, bytes, count) of usage. */
-static cost_line *add_line(cost_breakdown *b, cost_rate_id r, cost_view view, bool billed,
-                           const char *component, double base)
-{
-    const cost_rate *rt = &b->model->rates[r];
-    cost_line *l = &b->lines[b->nlines++];
-    memset(l, 0, sizeof *l);
-    l->rate = r;
-    l->view = view;
-    l->billed = billed;
-    l->component = component;
-    l->quantity = base / units[rt->unit].per_unit;
-    l->unit = units[rt->unit].name;
-    l->list_price = rt->price;
-    l->unit_price = eff_price(rt);
-    l->cost = l->quantity * l->unit_price;
-    return l;
-}
-
 /* Append to a line's note, keeping it NUL-terminated when it fills up. */
 static void note(cost_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void note(cost_line *l, const char *fmt, ...)
 {
     size_t n = strlen(l->note);
-    if (n + 1 >= sizeof l->note) return;
+    if (n + 3 >= sizeof l->note) return;
+    if (n) {
+        memcpy(l->note + n, "; ", 3);
+        n += 2;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(l->note + n, sizeof l->note - n, fmt, ap);
     va_end(ap);
 }
 
-static void rate_notes(const cost_breakdown *b, cost_line *l)
+static void rate_notes(const cost_rate *rt, cost_line *l)
 {
-    const cost_rate *rt = &b->model->rates[l->rate];
-    if (rt->discount > 0)
-        note(l, "%slist %.6g less %.4g%% discount", l->note[0] ? "; " : "", rt->price,
-             rt->discount * 100);
-    if (rt->unverified) note(l, "%sunverified price", l->note[0] ? "; " : "");
+    if (rt->discount > 0) note(l, "list %.6g less %.4g%% discount", rt->price, rt->discount * 100);
+    if (rt->unverified) note(l, "unverified price");
 }
 
-static void rule_note(const cost_billing *bl, cost_line *l)
+/* A line of rate r for `base` base units (seconds, bytes, count) of a month's usage; NULL (and
+ * no line) when the rate is absent or the month's cost is 0. */
+static cost_line *add_line(cost_breakdown *b, cost_rate_id r, cost_kind kind, const char *component,
+                           double base)
 {
-    if (bl->minimum_seconds > 0)
-        note(l, "%sminimum %gs", l->note[0] ? "; " : "", bl->minimum_seconds);
-    if (bl->increment_seconds > 0)
-        note(l, "%sincrement %gs", l->note[0] ? "; " : "", bl->increment_seconds);
+    const cost_rate *rt = &b->model->rates[r];
+    if (!rt->present || b->nlines >= COST_MAX_LINES) return NULL;
+    double q = base / units[rt->unit].per_unit;
+    double cost = q * eff_price(rt);
+    if (!(cost > 0)) return NULL;
+    cost_line *l = &b->lines[b->nlines++];
+    memset(l, 0, sizeof *l);
+    l->rate = r;
+    l->kind = kind;
+    snprintf(l->component, sizeof l->component, "%s",
+             component ? component : rates_info[r].component);
+    l->quantity = q;
+    l->unit = units[rt->unit].name;
+    l->list_price = rt->price;
+    l->unit_price = eff_price(rt);
+    l->monthly = cost;
+    rate_notes(rt, l);
+    return l;
+}
+
+/* A line priced per instance-hour at a database class's price. */
+static cost_line *add_class_line(cost_breakdown *b, const cost_db_class *k, cost_kind kind,
+                                 const char *component, double hours, double unit_price,
+                                 double list_price, const char *unit)
+{
+    double cost = hours * unit_price;
+    if (!(cost > 0) || b->nlines >= COST_MAX_LINES) return NULL;
+    cost_line *l = &b->lines[b->nlines++];
+    memset(l, 0, sizeof *l);
+    l->rate = COST_R_DB_INSTANCE;
+    l->kind = kind;
+    snprintf(l->component, sizeof l->component, "%s", component);
+    l->quantity = hours;
+    l->unit = unit;
+    l->list_price = list_price;
+    l->unit_price = unit_price;
+    l->monthly = cost;
+    if (k->discount > 0) note(l, "list %.6g less %.4g%% discount", list_price, k->discount * 100);
+    if (k->unverified) note(l, "unverified price");
+    return l;
+}
+
+static const cost_fit *add_fit(cost_breakdown *b, cost_fit f)
+{
+    if (b->nfits >= COST_MAX_FITS) return NULL;
+    b->fits[b->nfits] = f;
+    return &b->fits[b->nfits++];
 }
 
 /* Compute cost of raw phase usage, before the run's billing rule (the weight of a phase). */
@@ -637,171 +818,282 @@ void cost_breakdown_release(cost_breakdown *b)
     memset(b, 0, sizeof *b);
 }
 
+static int attribute_phases(cost_breakdown *out, const cost_usage *u, double vcpus, double k,
+                            double billed_compute, hx_err *e)
+{
+    out->phases = hx_calloc(u->nphases, sizeof *out->phases);
+    if (!out->phases) return hx_fail(e, HX_ENOMEM, "cost: out of memory attributing phases");
+    out->nphases = u->nphases;
+    double sum = 0;
+    for (size_t i = 0; i < u->nphases; i++) {
+        const cost_phase_usage *p = &u->phases[i];
+        cost_phase_cost *pc = &out->phases[i];
+        pc->name = hx_strdup(p->name ? p->name : "");
+        if (!pc->name) return hx_fail(e, HX_ENOMEM, "cost: out of memory attributing phases");
+        /* Raw usage, no minimum or increment: a minimum is paid once per run, not once per
+         * phase, so it must not decide where the money went. */
+        double w = p->wall_seconds;
+        double pv = vcpus * w;
+        pc->vcpu_seconds = p->cpu_seconds > pv ? p->cpu_seconds : pv;
+        double bs = (double)p->peak_rss_bytes * w;
+        pc->gib_seconds = bs / 1073741824.0;
+        pc->cost = phase_compute(out->model, pc->vcpu_seconds, bs);
+        pc->outside_bill = p->outside_bill;
+        pc->slope = NAN;
+        if (p->outside_bill) {
+            pc->cost *= k;
+            out->harness_monthly += pc->cost * out->runs_per_month;
+        } else {
+            sum += pc->cost;
+        }
+        const cost_usage *pr = u->probe;
+        if (pr && pr->input_records && pr->input_records != u->input_records && p->name)
+            for (size_t j = 0; j < pr->nphases; j++) {
+                const cost_phase_usage *q = &pr->phases[j];
+                if (!q->name || strcmp(q->name, p->name) != 0) continue;
+                double a = p->cpu_seconds + p->wall_seconds, c = q->cpu_seconds + q->wall_seconds;
+                if (a > 0 && c > 0)
+                    pc->slope =
+                        log(a / c) / log((double)u->input_records / (double)pr->input_records);
+            }
+    }
+    /* The production run's billed compute split by each billed phase's share of the raw usage:
+     * those phase costs add up to the compute lines. */
+    for (size_t i = 0; i < out->nphases; i++) {
+        if (out->phases[i].outside_bill) continue;
+        out->phases[i].share = sum > 0 ? out->phases[i].cost / sum : 0;
+        out->phases[i].cost = out->phases[i].share * billed_compute;
+    }
+    return 0;
+}
+
 int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale,
                cost_breakdown *out, hx_err *e)
 {
     memset(out, 0, sizeof *out);
     out->model = m;
-    if (!usage_ok(u, e)) return HX_EUSAGE;
+    out->db_load_vcpu = out->db_utilisation = NAN;
+    if (!usage_ok(u, "", e) || (u->probe && !usage_ok(u->probe, "probe ", e))) return HX_EUSAGE;
+    const cost_usage *pr = u->probe;
+    bool two = pr && pr->input_records > 0 && u->input_records > 0 &&
+               pr->input_records != u->input_records;
+    double r = (double)u->input_records, r2 = two ? (double)pr->input_records : 0;
+    double R, rpm;
+    cost_basis(scale, u->input_records, &R, &rpm, &out->scale_assumed);
+    out->records_per_run = R;
+    out->runs_per_month = rpm;
+    out->scale_factor = r > 0 && R > 0 ? R / r : 1;
+    out->two_sizes = two;
+    double k = out->scale_factor;
+#define FIT(name, field)                                                                           \
+    cost_fit_project(name, (double)u->field, r, two ? (double)pr->field : NAN, r2, R, two)
+
+    /* ---- the solution's compute, per production run ---- */
     const cost_billing *cb = &m->billing[COST_G_COMPUTE];
     unsigned launches = u->invocations ? u->invocations : 1;
     double vcpus = u->provisioned_vcpus > 0 ? u->provisioned_vcpus : 1.0;
-    double wall_billed = cost_billed_seconds(cb, u->wall_seconds, launches);
+    const cost_fit *fcpu = add_fit(out, FIT("solution CPU s", cpu_seconds));
+    const cost_fit *fwall = add_fit(out, FIT("solution wall s", wall_seconds));
+    double cpu_p = fcpu->projected > 0 ? fcpu->projected : 0;
+    double wall_p = fwall->projected > 0 ? fwall->projected : 0;
+    /* Billing minimums apply to the production run's launches, never to the test run's. */
+    double wall_billed = cost_billed_seconds(cb, wall_p, launches);
     double mem_prov =
         (double)(u->provisioned_memory_bytes ? u->provisioned_memory_bytes : u->peak_rss_bytes);
     double used_bs =
         u->rss_byte_seconds > 0 ? u->rss_byte_seconds : (double)u->mean_rss_bytes * u->wall_seconds;
-
-    out->used_vcpu_seconds = u->cpu_seconds;
+    /* Memory stays the size it was; its time grows as the wall time does. */
+    double used_bs_p = u->wall_seconds > 0 ? used_bs * wall_p / u->wall_seconds : 0;
+    out->used_vcpu_seconds = cpu_p;
     out->provisioned_vcpu_seconds = vcpus * wall_billed;
     /* OpenCost's rule: a workload pays for max(request, usage). */
-    out->billed_vcpu_seconds = out->used_vcpu_seconds > out->provisioned_vcpu_seconds
-                                   ? out->used_vcpu_seconds
-                                   : out->provisioned_vcpu_seconds;
+    out->billed_vcpu_seconds = fmax(out->used_vcpu_seconds, out->provisioned_vcpu_seconds);
     double prov_bs = mem_prov * wall_billed;
-    double billed_bs = used_bs > prov_bs ? used_bs : prov_bs;
-
-    cost_line *l = add_line(out, COST_R_COMPUTE_VCPU, COST_VIEW_BILLED, true, "compute vCPU",
-                            out->billed_vcpu_seconds);
-    note(l, "max(used %.3f vCPU-s, provisioned %g vCPU x %.3f s)", out->used_vcpu_seconds, vcpus,
-         wall_billed);
-    rule_note(cb, l);
-    rate_notes(out, l);
-    l = add_line(out, COST_R_COMPUTE_MEMORY, COST_VIEW_BILLED, true, "compute memory", billed_bs);
-    note(l, "max(used %.4g GiB-s, provisioned %.4g GiB x %.3f s)", used_bs / 1073741824.0,
-         mem_prov / 1073741824.0, wall_billed);
-    rule_note(cb, l);
-    rate_notes(out, l);
-
-    l = add_line(out, COST_R_STORAGE, COST_VIEW_NONE, true, rates_info[COST_R_STORAGE].component,
-                 (double)u->storage_bytes);
-    note(l, "the run's sink data kept one month");
-    rate_notes(out, l);
-    static const cost_rate_id bytes_rates[] = {COST_R_EGRESS, COST_R_KAFKA_IN, COST_R_KAFKA_OUT};
-    const uint64_t bytes[] = {u->egress_bytes, u->kafka_bytes_in, u->kafka_bytes_out};
-    for (int i = 0; i < 3; i++) {
-        l = add_line(out, bytes_rates[i], COST_VIEW_NONE, true,
-                     rates_info[bytes_rates[i]].component, (double)bytes[i]);
-        rate_notes(out, l);
+    double billed_bs = fmax(used_bs_p, prov_bs);
+    cost_line *l = add_line(out, COST_R_COMPUTE_VCPU, COST_VARIABLE, "compute vCPU (solution)",
+                            out->billed_vcpu_seconds * rpm);
+    if (l) {
+        note(l, "a run: max(used %.4g vCPU-s, %g vCPU x billed wall %.4g s)", cpu_p, vcpus,
+             wall_billed);
+        if (cb->minimum_seconds > 0)
+            note(l, "minimum %gs a launch, %u launches a run", cb->minimum_seconds, launches);
     }
-    const cost_billing *kb = &m->billing[COST_G_KAFKA];
-    double part_s = u->kafka_partitions ? u->kafka_partitions *
-                                              cost_billed_seconds(kb, u->kafka_partition_seconds, 1)
-                                        : 0;
-    l = add_line(out, COST_R_KAFKA_PARTITION, COST_VIEW_NONE, true,
-                 rates_info[COST_R_KAFKA_PARTITION].component, part_s);
-    if (u->kafka_partitions)
-        note(l, "%u partitions x %.3f s", u->kafka_partitions, u->kafka_partition_seconds);
-    rule_note(kb, l);
-    rate_notes(out, l);
-    const cost_billing *db = &m->billing[COST_G_DB];
-    double db_s = cost_billed_seconds(db, u->db_instance_seconds, 1);
-    cost_line *dbl = add_line(out, COST_R_DB_INSTANCE, COST_VIEW_NONE, true,
-                              rates_info[COST_R_DB_INSTANCE].component, db_s);
-    if (u->db_instance_seconds > 0) note(dbl, "1 instance x %.3f s", u->db_instance_seconds);
-    rule_note(db, dbl);
-    rate_notes(out, dbl);
-    l = add_line(out, COST_R_REQUESTS, COST_VIEW_NONE, true, rates_info[COST_R_REQUESTS].component,
-                 (double)u->requests);
-    rate_notes(out, l);
+    l = add_line(out, COST_R_COMPUTE_MEMORY, COST_VARIABLE, "compute memory (solution)",
+                 billed_bs * rpm);
+    if (l)
+        note(l, "a run: max(used %.4g GiB-s, %.4g GiB x billed wall %.4g s)",
+             used_bs_p / 1073741824.0, mem_prov / 1073741824.0, wall_billed);
+    double cu = out->used_vcpu_seconds / units[m->rates[COST_R_COMPUTE_VCPU].unit].per_unit *
+                    eff_price(&m->rates[COST_R_COMPUTE_VCPU]) +
+                used_bs_p / units[m->rates[COST_R_COMPUTE_MEMORY].unit].per_unit *
+                    eff_price(&m->rates[COST_R_COMPUTE_MEMORY]);
+    out->compute_used = cu;
+    out->compute_provisioned = phase_compute(m, out->provisioned_vcpu_seconds, prov_bs);
+    double billed_compute_run = phase_compute(m, out->billed_vcpu_seconds, billed_bs);
 
-    size_t nbilled = out->nlines;
-    /* The two views DESIGN asks to show beside the billed one; they do not add to the total. */
-    l = add_line(out, COST_R_COMPUTE_VCPU, COST_VIEW_USED, false, "compute vCPU (used view)",
-                 out->used_vcpu_seconds);
-    note(l, "CPU user+sys seconds; shown, not billed");
-    out->compute_used = l->cost;
-    l = add_line(out, COST_R_COMPUTE_MEMORY, COST_VIEW_USED, false, "compute memory (used view)",
-                 used_bs);
-    note(l, "RSS byte-seconds; shown, not billed");
-    out->compute_used += l->cost;
-    l = add_line(out, COST_R_COMPUTE_VCPU, COST_VIEW_PROVISIONED, false,
-                 "compute vCPU (provisioned view)", out->provisioned_vcpu_seconds);
-    note(l, "%g vCPU x billed wall; shown, not billed", vcpus);
-    out->compute_provisioned = l->cost;
-    l = add_line(out, COST_R_COMPUTE_MEMORY, COST_VIEW_PROVISIONED, false,
-                 "compute memory (provisioned view)", prov_bs);
-    note(l, "%s x billed wall; shown, not billed",
-         u->provisioned_memory_bytes ? "provisioned memory" : "peak RSS");
-    out->compute_provisioned += l->cost;
-
-    for (size_t i = 0; i < nbilled; i++)
-        out->total += out->lines[i].cost;
-
-    out->runs_per_month = cost_runs_per_month(scale, u->input_records);
-    out->scale_factor = cost_scale_factor(scale, u->input_records);
-    out->projected = out->runs_per_month > 0;
-    if (out->projected) {
-        /* A month is runs_per_month production runs, each priced on its own scaled usage
-         * (lines come out in the same order for any usage). */
-        cost_breakdown prod;
-        const cost_breakdown *src = out;
-        if (out->scale_factor != 1) {
-            cost_usage su = scaled_usage(u, out->scale_factor);
-            int rc = cost_price(m, &su, NULL, &prod, e);
-            if (rc) {
-                cost_breakdown_release(out);
-                return rc;
-            }
-            src = &prod;
+    /* ---- the database, sized by what it did ---- */
+    if (u->uses_db) {
+        cost_fit fdb = cost_fit_project(
+            "database CPU s", u->db_cpu_steps_seconds + u->db_cpu_served_seconds, r,
+            two ? pr->db_cpu_steps_seconds + pr->db_cpu_served_seconds : NAN, r2, R, two);
+        add_fit(out, fdb);
+        const cost_fit *fst = add_fit(out, FIT("database storage bytes", db_storage_bytes));
+        double dbcpu_p = fdb.projected > 0 ? fdb.projected : 0;
+        /* Sustained load: a production run's database CPU spread over the time between runs. */
+        double window = 86400.0 * COST_DAYS_PER_MONTH / rpm;
+        out->db_load_vcpu = dbcpu_p / window;
+        const cost_db_class *kc = cost_db_pick(m, out->db_load_vcpu);
+        cost_db_class single = {0};
+        if (!kc && m->rates[COST_R_DB_INSTANCE].present) {
+            /* An old sheet: one instance price, taken as 1 vCPU. */
+            const cost_rate *dr = &m->rates[COST_R_DB_INSTANCE];
+            single = (cost_db_class){.name = (char *)"db_instance",
+                                     .vcpu = 1,
+                                     .capacity_vcpu = 1,
+                                     .price = dr->price * units[dr->unit].per_unit / 3600.0,
+                                     .discount = dr->discount,
+                                     .unverified = dr->unverified};
+            kc = &single;
         }
-        for (size_t i = 0; i < out->nlines && i < src->nlines; i++)
-            out->lines[i].monthly = src->lines[i].cost * out->runs_per_month;
-        if (src != out) cost_breakdown_release(&prod);
-        if (db->always_on && u->db_instance_seconds > 0) {
-            double full = COST_HOURS_PER_MONTH * 3600.0 /
-                          units[m->rates[COST_R_DB_INSTANCE].unit].per_unit * dbl->unit_price;
-            if (full > dbl->monthly) {
-                dbl->monthly = full;
-                note(dbl, "%salways on: %g h a month", dbl->note[0] ? "; " : "",
+        if (kc) {
+            out->db_class = kc == &single ? NULL : kc;
+            double hourly = class_price(kc);
+            double hours = COST_HOURS_PER_MONTH;
+            double used_h = dbcpu_p * rpm / 3600.0; /* vCPU-hours a month */
+            double per_vcpu_h = hourly / kc->capacity_vcpu;
+            out->db_utilisation = out->db_load_vcpu / kc->capacity_vcpu;
+            if (kc == &single)
+                snprintf(out->db_reason, sizeof out->db_reason,
+                         "the sheet prices one instance (no classes listed)");
+            else if (kc->capacity_vcpu * m->db_target >= out->db_load_vcpu)
+                snprintf(out->db_reason, sizeof out->db_reason,
+                         "%s: the smallest class whose %.3g sustained vCPU at a %.0f%% target "
+                         "covers the projected load of %.3g vCPU (%.4g CPU-s a run over %.4g h "
+                         "between runs)",
+                         kc->name, kc->capacity_vcpu, m->db_target * 100, out->db_load_vcpu,
+                         dbcpu_p, window / 3600);
+            else
+                snprintf(out->db_reason, sizeof out->db_reason,
+                         "%s: the largest class listed, and still above the %.0f%% target: the "
+                         "projected load is %.3g vCPU, the class sustains %.3g",
+                         kc->name, m->db_target * 100, out->db_load_vcpu, kc->capacity_vcpu);
+            char comp[80];
+            snprintf(comp, sizeof comp, "database CPU (%s)", kc->name);
+            l = add_class_line(out, kc, COST_VARIABLE, comp, used_h, per_vcpu_h,
+                               kc->price / kc->capacity_vcpu, "vCPU-hour");
+            if (l)
+                note(l,
+                     "%.4g CPU-s a run of the solution's steps and served workload at the "
+                     "class's price per sustained vCPU (%.6g / %.3g)",
+                     dbcpu_p, hourly, kc->capacity_vcpu);
+            double idle_h = hours - used_h / kc->capacity_vcpu;
+            if (idle_h < 0) idle_h = 0;
+            snprintf(comp, sizeof comp, "database instance %s (unused capacity)", kc->name);
+            l = add_class_line(out, kc, COST_FIXED, comp, idle_h, hourly, kc->price,
+                               "instance-hour");
+            if (l)
+                note(l,
+                     "always on %g h a month less the hours the solution's CPU used; sized: "
+                     "%s",
+                     hours, out->db_reason);
+        }
+        /* Storage: one production run's data in the solution's own relations, with the
+         * service's minimum. */
+        const cost_rate *sr = &m->rates[COST_R_DB_STORAGE];
+        if (sr->present) {
+            double bytes = fst->projected > 0 ? fst->projected : 0;
+            double q = bytes / units[sr->unit].per_unit;
+            bool at_min = q < sr->minimum;
+            double base = (at_min ? sr->minimum : q) * units[sr->unit].per_unit;
+            l = add_line(out, COST_R_DB_STORAGE, at_min ? COST_FIXED : COST_VARIABLE, NULL, base);
+            if (l) {
+                if (at_min)
+                    note(l,
+                         "the service's minimum %g %s (the solution's relations: %.4g %s a "
+                         "run)",
+                         sr->minimum, units[sr->unit].name, q, units[sr->unit].name);
+                else
+                    note(l, "the solution's tables, indexes and views at a production run's "
+                            "size");
+            }
+        }
+    }
+
+    /* ---- files, network, requests ---- */
+    const cost_fit *f = add_fit(out, FIT("file bytes", landing_bytes));
+    l = add_line(out, COST_R_STORAGE, COST_VARIABLE, NULL, fmax(f->projected, 0) * rpm);
+    if (l) note(l, "each run's output files kept one month");
+    f = add_fit(out, FIT("egress bytes", egress_bytes));
+    add_line(out, COST_R_EGRESS, COST_VARIABLE, NULL, fmax(f->projected, 0) * rpm);
+    f = add_fit(out, FIT("requests", requests));
+    add_line(out, COST_R_REQUESTS, COST_VARIABLE, NULL, fmax(f->projected, 0) * rpm);
+
+    /* ---- streaming, when used ---- */
+    if (u->uses_streaming || u->kafka_bytes_in || u->kafka_bytes_out || u->kafka_partitions) {
+        const cost_fit *fi = add_fit(out, FIT("streaming bytes in", kafka_bytes_in));
+        const cost_fit *fo = add_fit(out, FIT("streaming bytes out", kafka_bytes_out));
+        double in_p = fmax(fi->projected, 0), out_p = fmax(fo->projected, 0);
+        add_line(out, COST_R_KAFKA_IN, COST_VARIABLE, NULL, in_p * rpm);
+        add_line(out, COST_R_KAFKA_OUT, COST_VARIABLE, NULL, out_p * rpm);
+        if (m->rates[COST_R_KAFKA_EVENTS].present) {
+            double msgs = fmax(FIT("", kafka_messages_in).projected, 0);
+            double ev = fmax(msgs, ceil(in_p / COST_EVENT_BYTES));
+            l = add_line(out, COST_R_KAFKA_EVENTS, COST_VARIABLE, NULL, ev * rpm);
+            if (l) note(l, "%.4g events a run (an event is billed per 64 KiB)", ev);
+        }
+        double parts = u->kafka_partitions ? u->kafka_partitions : 1;
+        l = add_line(out, COST_R_KAFKA_PARTITION, COST_FIXED, NULL,
+                     parts * COST_HOURS_PER_MONTH * 3600.0);
+        if (l) note(l, "%g partitions x %g h a month", parts, COST_HOURS_PER_MONTH);
+        const cost_rate *cr = &m->rates[COST_R_KAFKA_CLUSTER];
+        if (cr->present) {
+            double n = 1;
+            if (cr->unit == COST_U_TU_HOUR) {
+                /* Throughput units: enough for the month's average ingress. */
+                double bps = in_p * rpm / (COST_DAYS_PER_MONTH * 86400.0);
+                n = fmax(1, ceil(bps / COST_TU_BYTES_PER_SECOND));
+            }
+            l = add_line(out, COST_R_KAFKA_CLUSTER, COST_FIXED, m->streaming ? NULL : NULL,
+                         n * COST_HOURS_PER_MONTH * 3600.0);
+            if (l) {
+                if (m->streaming)
+                    snprintf(l->component, sizeof l->component, "%s fee", m->streaming);
+                note(l, "%g %s x %g h a month, paid whatever the volume", n,
+                     cr->unit == COST_U_TU_HOUR ? "throughput units" : "cluster",
                      COST_HOURS_PER_MONTH);
             }
         }
-        for (size_t i = 0; i < nbilled; i++)
-            out->monthly += out->lines[i].monthly;
     }
-    out->per_million_input = u->input_records ? out->total / (double)u->input_records * 1e6 : NAN;
-    out->per_correct_record =
-        u->correct_output_records ? out->total / (double)u->correct_output_records : NAN;
+#undef FIT
 
-    if (u->nphases) {
-        out->phases = hx_calloc(u->nphases, sizeof *out->phases);
-        if (!out->phases) {
-            cost_breakdown_release(out);
-            return hx_fail(e, HX_ENOMEM, "cost: out of memory attributing phases");
-        }
-        out->nphases = u->nphases;
-        double sum = 0;
-        for (size_t i = 0; i < u->nphases; i++) {
-            const cost_phase_usage *p = &u->phases[i];
-            cost_phase_cost *pc = &out->phases[i];
-            pc->name = hx_strdup(p->name ? p->name : "");
-            if (!pc->name) {
-                cost_breakdown_release(out);
-                return hx_fail(e, HX_ENOMEM, "cost: out of memory attributing phases");
-            }
-            /* Raw usage, no minimum or increment: a minimum is paid once per run, not once
-             * per phase, so it must not decide where the money went. */
-            double w = p->wall_seconds;
-            double pv = vcpus * w;
-            pc->vcpu_seconds = p->cpu_seconds > pv ? p->cpu_seconds : pv;
-            double bs = (double)p->peak_rss_bytes * w;
-            pc->gib_seconds = bs / 1073741824.0;
-            pc->cost = phase_compute(m, pc->vcpu_seconds, bs);
-            pc->outside_bill = p->outside_bill;
-            if (!p->outside_bill) sum += pc->cost;
-        }
-        /* The billed compute of the run, split by each billed phase's share of the raw usage:
-         * those phase costs add up to the compute lines of the bill. */
-        double billed = 0;
+    /* Variable lines first, then fixed, each in the order added. */
+    cost_line tmp[COST_MAX_LINES];
+    size_t n = 0;
+    for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < out->nlines; i++)
-            if (out->lines[i].billed && (out->lines[i].rate == COST_R_COMPUTE_VCPU ||
-                                         out->lines[i].rate == COST_R_COMPUTE_MEMORY))
-                billed += out->lines[i].cost;
-        for (size_t i = 0; i < out->nphases; i++) {
-            if (out->phases[i].outside_bill) continue;
-            out->phases[i].share = sum > 0 ? out->phases[i].cost / sum : 0;
-            out->phases[i].cost = out->phases[i].share * billed;
+            if ((out->lines[i].kind == COST_FIXED) == (pass == 1)) tmp[n++] = out->lines[i];
+    memcpy(out->lines, tmp, n * sizeof *tmp);
+    for (size_t i = 0; i < out->nlines; i++) {
+        cost_line *x = &out->lines[i];
+        x->run = x->monthly / rpm;
+        if (x->kind == COST_FIXED)
+            out->monthly_fixed += x->monthly;
+        else
+            out->monthly_variable += x->monthly;
+    }
+    out->monthly = out->monthly_fixed + out->monthly_variable;
+    out->total = out->monthly / rpm;
+    out->monthly_input_records = R * rpm;
+    out->monthly_correct_outputs = (double)u->correct_output_records * k * rpm;
+    out->per_million_input =
+        out->monthly_input_records > 0 ? out->monthly / out->monthly_input_records * 1e6 : NAN;
+    out->per_correct_record =
+        out->monthly_correct_outputs > 0 ? out->monthly / out->monthly_correct_outputs : NAN;
+    if (u->nphases) {
+        int rc = attribute_phases(out, u, vcpus, k, billed_compute_run, e);
+        if (rc) {
+            cost_breakdown_release(out);
+            return rc;
         }
     }
     return 0;
@@ -821,101 +1113,234 @@ int cost_price_all(const cost_model *const *models, size_t n, const cost_usage *
     return 0;
 }
 
+const char *cost_money(char *buf, size_t n, double v, const char *currency, bool sign)
+{
+    const char *cur = currency ? currency : "";
+    if (!isfinite(v)) {
+        snprintf(buf, n, "n/a");
+        return buf;
+    }
+    const char *sg = sign && v > 0 ? "+" : "";
+    double a = fabs(v);
+    if (a == 0)
+        snprintf(buf, n, "%s0 %s", sg, cur);
+    else if (a >= 100)
+        snprintf(buf, n, "%s%.0f %s", sg, v, cur);
+    else if (a >= 1)
+        snprintf(buf, n, "%s%.2f %s", sg, v, cur);
+    else
+        snprintf(buf, n, "%s%.3g %s", sg, v, cur); /* three significant digits */
+    return buf;
+}
+
+double cost_pack_monthly(const double *monthly, size_t n)
+{
+    if (!n) return NAN;
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(monthly[i])) return NAN;
+        s += monthly[i];
+    }
+    return s / (double)n;
+}
+
 bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
 {
     const cost_model *m = b->model;
+    char a[48], c[48];
     hx_buf_printf(out, "cost model %s (%s %s, %s, as of %s)\n", m->name, m->provider, m->region,
                   m->currency, m->as_of);
-    hx_buf_printf(out, "  %-34s %14s %-15s %12s %12s %12s\n", "component", "quantity", "unit",
-                  "unit price", "per run", "per month");
+    hx_buf_printf(out,
+                  "  basis: %.4g input records a production run (%.4gx this run), %.4g runs a "
+                  "month%s; %s\n",
+                  b->records_per_run, b->scale_factor, b->runs_per_month,
+                  b->scale_assumed ? " (assumed: the pack declares no scale)" : "",
+                  b->two_sizes ? "fixed + per-record fitted from two sizes"
+                               : "usage scaled linearly (one size measured)");
+    hx_buf_printf(out, "  %-46s %-8s %12s %-20s %12s %14s %14s\n", "component", "kind",
+                  "quantity/mo", "unit", "unit price", "per run", "per month");
     for (size_t i = 0; i < b->nlines; i++) {
         const cost_line *l = &b->lines[i];
-        hx_buf_printf(out, "  %-34s %14.6g %-15s %12.6g %12.6f %12.2f%s%s\n", l->component,
-                      l->quantity, l->unit, l->unit_price, l->cost, l->monthly,
+        hx_buf_printf(out, "  %-46s %-8s %12.6g %-20s %12.6g %14s %14s%s%s\n", l->component,
+                      l->kind == COST_FIXED ? "fixed" : "variable", l->quantity, l->unit,
+                      l->unit_price, cost_money(a, sizeof a, l->run, m->currency, false),
+                      cost_money(c, sizeof c, l->monthly, m->currency, false),
                       l->note[0] ? "  # " : "", l->note);
     }
-    hx_buf_printf(out, "  total per run %.6f %s", b->total, m->currency);
-    if (b->projected)
-        hx_buf_printf(out, "; per month %.2f %s (%.4g runs, each %.4gx this one)", b->monthly,
-                      m->currency, b->runs_per_month, b->scale_factor);
-    else
-        hx_buf_puts(out, "; per month: not projected (the pack declares no scale)");
-    hx_buf_putc(out, '\n');
+    hx_buf_printf(out, "  per production run %s; ",
+                  cost_money(a, sizeof a, b->total, m->currency, false));
+    hx_buf_printf(out, "per month %s", cost_money(a, sizeof a, b->monthly, m->currency, false));
+    hx_buf_printf(out, " = fixed %s + variable %s\n",
+                  cost_money(a, sizeof a, b->monthly_fixed, m->currency, false),
+                  cost_money(c, sizeof c, b->monthly_variable, m->currency, false));
     if (isfinite(b->per_million_input))
-        hx_buf_printf(out, "  per million input records %.6f; ", b->per_million_input);
+        hx_buf_printf(out, "  per million input records %s",
+                      cost_money(a, sizeof a, b->per_million_input, m->currency, false));
     if (isfinite(b->per_correct_record))
-        hx_buf_printf(out, "per correct output record %.4g", b->per_correct_record);
+        hx_buf_printf(out, "; per correct output %s",
+                      cost_money(a, sizeof a, b->per_correct_record, m->currency, false));
     hx_buf_putc(out, '\n');
-    for (size_t i = 0; i < b->nphases; i++) {
-        if (b->phases[i].outside_bill)
-            hx_buf_printf(out, "  phase %-20s %.6f (outside the bill)\n", b->phases[i].name,
-                          b->phases[i].cost);
+    if (b->db_reason[0]) hx_buf_printf(out, "  database: %s\n", b->db_reason);
+    for (size_t i = 0; i < b->nfits; i++) {
+        const cost_fit *f = &b->fits[i];
+        if (!(f->measured > 0) && !(f->probe > 0)) continue;
+        if (f->two_sizes)
+            hx_buf_printf(out,
+                          "  fit %-24s %.4g fixed + %.4g a record -> %.4g a run (slope %.2f)\n",
+                          f->name, f->fixed, f->per_record, f->projected, f->slope);
         else
-            hx_buf_printf(out, "  phase %-20s %.6f (%.1f%%)\n", b->phases[i].name,
-                          b->phases[i].cost, b->phases[i].share * 100);
+            hx_buf_printf(out, "  fit %-24s %.4g x %.4g -> %.4g a run (linear)\n", f->name,
+                          f->measured, b->scale_factor, f->projected);
+    }
+    for (size_t i = 0; i < b->nphases; i++) {
+        const cost_phase_cost *p = &b->phases[i];
+        hx_buf_printf(out, "  phase %-20s %s a run", p->name,
+                      cost_money(a, sizeof a, p->cost, m->currency, false));
+        if (p->outside_bill)
+            hx_buf_puts(out, " (outside the bill)");
+        else
+            hx_buf_printf(out, " (%.1f%%)", p->share * 100);
+        if (isfinite(p->slope)) hx_buf_printf(out, ", growth slope %.2f", p->slope);
+        hx_buf_putc(out, '\n');
     }
     return !out->oom;
 }
 
+/* ---- metrics ---- */
+
 static const char *const metric_quantities[] = {"run",
                                                 "monthly",
+                                                "monthly.fixed",
+                                                "monthly.variable",
                                                 "per_million_input",
                                                 "per_correct_record",
                                                 "compute_used",
                                                 "compute_provisioned",
                                                 NULL};
 
-int cost_metric_value(const cost_breakdown *bs, size_t n, const char *metric, double *out,
-                      hx_err *e)
+/* Split "cost.[<model>.]<quantity>.<currency>" into its parts. Quantities may hold one dot
+ * ("monthly.fixed"), model names none. Returns 0 or HX_EUSAGE. */
+static int metric_split(const char *metric, char *model, char *quantity, char *currency, hx_err *e)
 {
-    *out = NAN;
     char buf[256];
     if (!metric || strncmp(metric, "cost.", 5) != 0 || strlen(metric) >= sizeof buf)
         return hx_fail(e, HX_EUSAGE, "'%s' is not a cost metric; write e.g. 'cost.monthly.usd'",
                        metric ? metric : "(null)");
     memcpy(buf, metric, strlen(metric) + 1);
-    char *part[5];
+    char *part[6];
     size_t np = 0;
     for (char *save = NULL, *t = strtok_r(buf, ".", &save); t; t = strtok_r(NULL, ".", &save)) {
-        if (np == 5) break;
+        if (np == 6) break;
         part[np++] = t;
     }
-    if (np != 3 && np != 4)
+    bool sub =
+        np >= 4 && (strcmp(part[np - 2], "fixed") == 0 || strcmp(part[np - 2], "variable") == 0);
+    size_t nq = sub ? 2 : 1;
+    if (np < 2 + nq || np > 3 + nq)
         return hx_fail(e, HX_EUSAGE,
                        "cost metric '%s' should read cost.[<model>.]<quantity>.<currency>, e.g. "
-                       "'cost.monthly.usd'",
+                       "'cost.monthly.usd' or 'cost.monthly.variable.usd'",
                        metric);
+    model[0] = '\0';
+    if (np == 3 + nq) snprintf(model, 128, "%s", part[1]);
+    if (sub)
+        snprintf(quantity, 64, "%s.%s", part[np - 3], part[np - 2]);
+    else
+        snprintf(quantity, 64, "%s", part[np - 2]);
+    snprintf(currency, 16, "%s", part[np - 1]);
+    for (int i = 0; metric_quantities[i]; i++)
+        if (strcmp(quantity, metric_quantities[i]) == 0) return 0;
+    const char *s = hx_suggest(quantity, metric_quantities);
+    return hx_fail(e, HX_EUSAGE, "cost metric '%s': unknown quantity '%s'%s%s%s", metric, quantity,
+                   s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
+}
+
+int cost_metric_check(const cost_model *const *models, size_t n, const char *metric, hx_err *e)
+{
+    char model[128], q[64], cur[16];
+    int rc = metric_split(metric, model, q, cur, e);
+    if (rc) return rc;
     if (n == 0)
         return hx_fail(e, HX_EUSAGE, "cost metric '%s' needs a cost model; pass --cost-model",
                        metric);
-    const cost_breakdown *b = &bs[0];
-    if (np == 4) {
-        b = NULL;
+    const cost_model *m = models[0];
+    if (model[0]) {
+        m = NULL;
         for (size_t i = 0; i < n; i++)
-            if (strcmp(bs[i].model->name, part[1]) == 0) b = &bs[i];
-        if (!b)
+            if (strcmp(models[i]->name, model) == 0) m = models[i];
+        if (!m)
             return hx_fail(e, HX_EUSAGE,
-                           "cost metric '%s' names model '%s', which this run did not price",
-                           metric, part[1]);
+                           "cost metric '%s' names model '%s', which this run does not price",
+                           metric, model);
     }
-    const char *q = part[np - 2], *cur = part[np - 1];
-    if (strcasecmp(cur, b->model->currency) != 0)
-        return hx_fail(e, HX_EUSAGE, "cost metric '%s' is in %s but model %s prices in %s", metric,
-                       cur, b->model->name, b->model->currency);
-    int k = -1;
-    for (int i = 0; metric_quantities[i]; i++)
-        if (strcmp(q, metric_quantities[i]) == 0) k = i;
-    if (k < 0) {
-        const char *s = hx_suggest(q, metric_quantities);
-        return hx_fail(e, HX_EUSAGE, "cost metric '%s': unknown quantity '%s'%s%s%s", metric, q,
-                       s ? " (did you mean '" : "", s ? s : "", s ? "'?)" : "");
-    }
+    if (strcasecmp(cur, m->currency) != 0)
+        return hx_fail(e, HX_EUSAGE,
+                       "cost metric '%s' is in %s but model %s prices in %s: a budget is only "
+                       "checked in its sheet's currency; write 'cost.%s%s%s.%s'",
+                       metric, cur, m->name, m->currency, model[0] ? model : "",
+                       model[0] ? "." : "", q, m->currency);
+    return 0;
+}
+
+int cost_metric_value(const cost_breakdown *bs, size_t n, const char *metric, double *out,
+                      hx_err *e)
+{
+    *out = NAN;
+    const cost_model *ms[16];
+    size_t nm = n < 16 ? n : 16;
+    for (size_t i = 0; i < nm; i++)
+        ms[i] = bs[i].model;
+    int rc = cost_metric_check(ms, nm, metric, e);
+    if (rc) return rc;
+    char model[128], q[64], cur[16];
+    metric_split(metric, model, q, cur, e);
+    const cost_breakdown *b = &bs[0];
+    if (model[0])
+        for (size_t i = 0; i < nm; i++)
+            if (strcmp(bs[i].model->name, model) == 0) b = &bs[i];
     const double v[] = {b->total,
-                        b->projected ? b->monthly : NAN,
+                        b->monthly,
+                        b->monthly_fixed,
+                        b->monthly_variable,
                         b->per_million_input,
                         b->per_correct_record,
                         b->compute_used,
                         b->compute_provisioned};
-    *out = v[k];
+    for (int i = 0; metric_quantities[i]; i++)
+        if (strcmp(q, metric_quantities[i]) == 0) *out = v[i];
     return 0;
+}
+
+size_t cost_metrics(const cost_breakdown *b, bool primary, cost_metric *out, size_t max)
+{
+    static const char *const q[] = {"run",
+                                    "monthly",
+                                    "monthly.fixed",
+                                    "monthly.variable",
+                                    "per_million_input",
+                                    "per_correct_record"};
+    const double v[] = {b->total,
+                        b->monthly,
+                        b->monthly_fixed,
+                        b->monthly_variable,
+                        b->per_million_input,
+                        b->per_correct_record};
+    char cur[16];
+    snprintf(cur, sizeof cur, "%s", b->model->currency);
+    for (char *p = cur; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    size_t n = 0;
+    for (int pass = 0; pass < (primary ? 2 : 1); pass++)
+        for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+            if (n < max) {
+                if (pass == 0)
+                    snprintf(out[n].name, sizeof out[n].name, "cost.%s.%s.%s", b->model->name, q[i],
+                             cur);
+                else
+                    snprintf(out[n].name, sizeof out[n].name, "cost.%s.%s", q[i], cur);
+                out[n].value = v[i];
+            }
+            n++;
+        }
+    return n;
 }

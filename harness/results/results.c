@@ -148,14 +148,24 @@ static const results_field cost_line_fields[] = {
     F(results_cost_line, component, RESULTS_F_STR), F(results_cost_line, quantity, RESULTS_F_F64),
     F(results_cost_line, unit, RESULTS_F_STR),      F(results_cost_line, unit_price, RESULTS_F_F64),
     F(results_cost_line, cost, RESULTS_F_F64),      F(results_cost_line, note, RESULTS_F_STR),
+    F(results_cost_line, kind, RESULTS_F_STR),      F(results_cost_line, monthly, RESULTS_F_F64),
 };
 static const results_type cost_line_type = TYPE(results_cost_line, cost_line_fields);
 
 static const results_field phase_cost_fields[] = {
     F(results_phase_cost, name, RESULTS_F_STR),
     F(results_phase_cost, cost, RESULTS_F_F64),
+    F(results_phase_cost, slope, RESULTS_F_F64),
 };
 static const results_type phase_cost_type = TYPE(results_phase_cost, phase_cost_fields);
+
+static const results_field cost_fit_fields[] = {
+    F(results_cost_fit, name, RESULTS_F_STR),       F(results_cost_fit, measured, RESULTS_F_F64),
+    F(results_cost_fit, probe, RESULTS_F_F64),      F(results_cost_fit, fixed, RESULTS_F_F64),
+    F(results_cost_fit, per_record, RESULTS_F_F64), F(results_cost_fit, projected, RESULTS_F_F64),
+    F(results_cost_fit, slope, RESULTS_F_F64),
+};
+static const results_type cost_fit_type = TYPE(results_cost_fit, cost_fit_fields);
 
 static const results_field cost_fields[] = {
     F(results_cost, model, RESULTS_F_STR),
@@ -163,8 +173,17 @@ static const results_field cost_fields[] = {
     FA(results_cost, lines, cost_line_type),
     F(results_cost, per_run_total, RESULTS_F_F64),
     F(results_cost, monthly_total, RESULTS_F_F64),
+    F(results_cost, monthly_fixed, RESULTS_F_F64),
+    F(results_cost, monthly_variable, RESULTS_F_F64),
     F(results_cost, per_million_input, RESULTS_F_F64),
     F(results_cost, per_correct_output, RESULTS_F_F64),
+    F(results_cost, records_per_run, RESULTS_F_F64),
+    F(results_cost, runs_per_month, RESULTS_F_F64),
+    F(results_cost, scale_factor, RESULTS_F_F64),
+    F(results_cost, fit, RESULTS_F_STR),
+    F(results_cost, db_class, RESULTS_F_STR),
+    F(results_cost, db_reason, RESULTS_F_STR),
+    FA(results_cost, fits, cost_fit_type),
     FA(results_cost, phases, phase_cost_type),
 };
 static const results_type cost_type = TYPE(results_cost, cost_fields);
@@ -226,10 +245,9 @@ static const results_field dataset_fields[] = {
 static const results_type dataset_type = TYPE(results_dataset, dataset_fields);
 
 static const results_field price_sheet_fields[] = {
-    F(results_price_sheet, name, RESULTS_F_STR),
-    F(results_price_sheet, provider, RESULTS_F_STR),
-    F(results_price_sheet, region, RESULTS_F_STR),
-    F(results_price_sheet, as_of, RESULTS_F_STR),
+    F(results_price_sheet, name, RESULTS_F_STR),   F(results_price_sheet, provider, RESULTS_F_STR),
+    F(results_price_sheet, region, RESULTS_F_STR), F(results_price_sheet, as_of, RESULTS_F_STR),
+    F(results_price_sheet, path, RESULTS_F_STR),   F(results_price_sheet, sha256, RESULTS_F_STR),
 };
 static const results_type price_sheet_type = TYPE(results_price_sheet, price_sheet_fields);
 
@@ -623,6 +641,7 @@ results_cost *results_cost_add(results_scenario *sc, const char *model, const ch
     c->model = dup_or(model, &ok);
     c->currency = dup_or(currency, &ok);
     c->per_million_input = c->per_correct_output = NAN;
+    c->monthly_fixed = c->monthly_variable = NAN;
     return ok ? c : pop_fail(&cost_type, c, &sc->ncost);
 }
 
@@ -649,7 +668,18 @@ bool results_cost_phase_add(results_cost *c, const char *name, double cost)
     bool ok = true;
     p->name = dup_or(name, &ok);
     p->cost = cost;
+    p->slope = NAN;
     return ok || pop_fail(&phase_cost_type, p, &c->nphases);
+}
+
+results_cost_fit *results_cost_fit_add(results_cost *c, const char *name)
+{
+    results_cost_fit *f = push(&c->fits, &c->nfits, sizeof *f);
+    if (!f) return NULL;
+    bool ok = true;
+    f->name = dup_or(name, &ok);
+    f->probe = f->slope = NAN;
+    return ok ? f : pop_fail(&cost_fit_type, f, &c->nfits);
 }
 
 bool results_score_component_add(results_score *s, const char *name, double value, double weight)

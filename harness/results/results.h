@@ -140,13 +140,27 @@ typedef struct results_cost_line {
     double quantity;   /* in unit */
     char *unit;        /* "vCPU-hour", "GB", ... */
     double unit_price; /* currency per unit */
-    double cost;       /* quantity * unit_price after billing rules */
+    double cost;       /* per production run (monthly / runs_per_month) */
     char *note;        /* e.g. "60 s minimum", may be NULL */
+    char *kind;        /* "fixed" or "variable", NULL in runs from before the split */
+    double monthly;    /* quantity * unit_price: the line's month */
 } results_cost_line;
 
+/* How one usage quantity was projected to a production run (see docs/cost-models.md). */
+typedef struct results_cost_fit {
+    char *name;        /* "solution CPU s", "database CPU s", ... */
+    double measured;   /* at the run's input records */
+    double probe;      /* at the probe's input records, NAN without a probe */
+    double fixed;      /* a run's fixed part */
+    double per_record; /* growth per input record */
+    double projected;  /* at a production run's records */
+    double slope;      /* log-log growth between the two sizes, NAN without a probe */
+} results_cost_fit;
+
 typedef struct results_phase_cost {
-    char *name;  /* "ingest", "solution#0", "checks" */
-    double cost; /* in the model's currency */
+    char *name;   /* "ingest", "solution#0", "checks" */
+    double cost;  /* in the model's currency, per production run */
+    double slope; /* log-log growth against the probe's phase of that name, NAN when none */
 } results_phase_cost;
 
 /* The run priced under one cost model. */
@@ -155,10 +169,20 @@ typedef struct results_cost {
     char *currency; /* "USD" */
     results_cost_line *lines;
     size_t nlines;
-    double per_run_total;      /* this scenario, once */
-    double monthly_total;      /* projected from the challenge's scale */
-    double per_million_input;  /* per million input records, NAN when no input */
-    double per_correct_output; /* per correct output record, NAN when none */
+    double per_run_total;      /* a production run: monthly_total / runs_per_month */
+    double monthly_total;      /* a production month: monthly_fixed + monthly_variable */
+    double monthly_fixed;      /* lines paid whatever the volume */
+    double monthly_variable;   /* lines that grow with the records */
+    double per_million_input;  /* monthly_total / monthly input records x 1e6, NAN when none */
+    double per_correct_output; /* monthly_total / monthly correct outputs, NAN when none */
+    double records_per_run;    /* assumption: input records of a production run */
+    double runs_per_month;     /* assumption: production runs a month */
+    double scale_factor;       /* records_per_run / the scenario's input records */
+    char *fit;                 /* "linear" or "fixed+per-record" (two sizes measured) */
+    char *db_class;            /* the database class priced, NULL when none */
+    char *db_reason;           /* why that class */
+    results_cost_fit *fits;
+    size_t nfits;
     results_phase_cost *phases;
     size_t nphases;
 } results_cost;
@@ -232,7 +256,9 @@ typedef struct results_price_sheet {
     char *name;
     char *provider; /* "aws", "gcp", "azure" */
     char *region;
-    char *as_of; /* date of the prices, "2026-01-15" */
+    char *as_of;  /* date of the prices, "2026-01-15" */
+    char *path;   /* where the sheet was read from, NULL when unknown */
+    char *sha256; /* of the sheet's bytes: a changed price changes it */
 } results_price_sheet;
 
 /* Counts over all scenarios; results_run_settle() computes them. Every check and threshold lands
@@ -328,6 +354,8 @@ results_cost_line *results_cost_line_add(results_cost *c, const char *component,
                                          const char *unit, double unit_price, double cost,
                                          const char *note);
 bool results_cost_phase_add(results_cost *c, const char *name, double cost);
+/* A projection fit of a cost entry (probe and slope NAN until set). */
+results_cost_fit *results_cost_fit_add(results_cost *c, const char *name);
 bool results_score_component_add(results_score *s, const char *name, double value, double weight);
 bool results_stat_add(results_scenario *sc, const char *name, int64_t value);
 bool results_seed_add(results_run *r, const char *scenario, uint64_t seed);

@@ -20,21 +20,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cost_phase_usage ph[] = {{"ingest", 1.5, 2, 1 << 20, true},
                              {"solution", 30, 12.34, 1 << 28, false}};
+    cost_usage probe = {.cpu_seconds = 90, .wall_seconds = 40, .input_records = 400000};
     cost_usage u = {.cpu_seconds = 31.5,
                     .wall_seconds = 14.34,
                     .peak_rss_bytes = 1 << 28,
-                    .storage_bytes = 123456789,
+                    .uses_db = true,
+                    .db_cpu_steps_seconds = 12,
+                    .db_storage_bytes = 123456789,
+                    .uses_streaming = true,
+                    .landing_bytes = 4567,
                     .egress_bytes = 1 << 30,
                     .kafka_bytes_in = 5000,
                     .kafka_bytes_out = 7000,
                     .kafka_partitions = 6,
-                    .kafka_partition_seconds = 20,
-                    .db_instance_seconds = 20,
                     .requests = 1000,
                     .input_records = 100000,
                     .correct_output_records = 99000,
                     .phases = ph,
-                    .nphases = 2};
+                    .nphases = 2,
+                    .probe = &probe};
     plan_scale sc = {.records_per_day = 1e7, .runs_per_day = 24};
     cost_breakdown b;
     if (cost_price(m, &u, &sc, &b, &e) == 0) {
