@@ -1009,9 +1009,9 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
             if (l) {
                 if (at_min)
                     note(l,
-                         "the service's minimum %g %s (the solution's relations: %.4g %s a "
-                         "run)",
-                         sr->minimum, units[sr->unit].name, q, units[sr->unit].name);
+                         "the service's minimum %g %s (the solution's relations: %.4g of it "
+                         "at a production run's size)",
+                         sr->minimum, units[sr->unit].name, q);
                 else
                     note(l, "the solution's tables, indexes and views at a production run's "
                             "size");
