@@ -98,6 +98,64 @@ static void test_pgsvc__start_stop_cleans_up(void **state)
     assert_false(dir_exists(run_dir));
 }
 
+static char warned[1024];
+
+static void catch_warn(void *ud, const char *msg)
+{
+    (void)ud;
+    snprintf(warned, sizeof warned, "%s", msg);
+}
+
+/* A poisoned cache (a solution that got at it appended a trust line) is noticed by its checksum,
+ * rebuilt with a warning that names the file, and the next server still wants the password. */
+static void test_pgsvc__tampered_cache_is_rebuilt(void **state)
+{
+    (void)state;
+    char cache[300];
+    snprintf(cache, sizeof cache, "%s/cache-tamper", scratch);
+    pgsvc_opts o = {.cache_dir = cache, .warn = catch_warn};
+    hx_err e = {0};
+    pgsvc *s = NULL;
+    if (pgsvc_start(&o, &s, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_false(s->cache_hit);
+    assert_false(s->cache_rebuilt);
+    pgsvc_stop(s);
+    char hba[512];
+    snprintf(hba, sizeof hba, "%s/pg-v2-%.*s-%u/data/pg_hba.conf", cache,
+             (int)strcspn(pgfx_svc->version, "."), pgfx_svc->version, (unsigned)geteuid());
+    FILE *f = fopen(hba, "a");
+    assert_non_null(f);
+    fputs("host all all 127.0.0.1/32 trust\n", f);
+    fclose(f);
+
+    warned[0] = '\0';
+    if (pgsvc_start(&o, &s, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_false(s->cache_hit);
+    assert_true(s->cache_rebuilt);
+    assert_non_null(strstr(warned, "pg_hba.conf changed since it was built"));
+    assert_non_null(strstr(warned, "rebuilding"));
+    char ci[256];
+    snprintf(ci, sizeof ci, "host=127.0.0.1 port=%s user=%s password=wrong dbname=postgres",
+             s->port, s->user);
+    PGconn *c = PQconnectdb(ci);
+    assert_int_not_equal(PQstatus(c), CONNECTION_OK);
+    PQfinish(c);
+    pgsvc_stop(s);
+    char *data = NULL;
+    size_t len = 0;
+    assert_int_equal(hx_read_file(hba, &data, &len, NULL), 0);
+    assert_null(strstr(data, "127.0.0.1/32 trust"));
+    hx_free(data);
+
+    /* The rebuilt cache is used as it is, silently. */
+    warned[0] = '\0';
+    if (pgsvc_start(&o, &s, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_true(s->cache_hit);
+    assert_false(s->cache_rebuilt);
+    assert_string_equal(warned, "");
+    pgsvc_stop(s);
+}
+
 static void on_term(int sig)
 {
     (void)sig;
@@ -471,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_pgsvc__db_name_mapping),
         cmocka_unit_test(test_pgsvc__closed_port_is_infra_error),
         cmocka_unit_test(test_pgsvc__start_stop_cleans_up),
+        cmocka_unit_test(test_pgsvc__tampered_cache_is_rebuilt),
         cmocka_unit_test(test_pgsvc__sigterm_child_cleans_up),
         cmocka_unit_test(test_pgsvc__forked_child_exit_spares_parent_server),
         cmocka_unit_test(test_pgsvc__create_db_env_drop),

@@ -1,4 +1,5 @@
-/* test_util.c - the small jobs every module shares, kept once in util: UTF-8 decoding and repair. */
+/* test_util.c - the small jobs every module shares, kept once in util: UTF-8 decoding and repair.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

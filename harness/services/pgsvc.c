@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -510,27 +511,129 @@ static double ms_since(int64_t t0)
 
 /* ---- embedded start ---- */
 
-/* initdb into s->data_dir, or copy the cache there; fills the cache on a miss (best effort). */
+/* The cluster files the server reads its access rules and settings from: a solution that got at
+ * the cache would change these to let itself in (a `trust` line) or to break later runs. */
+static const char *const cache_conf[] = {"pg_hba.conf", "postgresql.conf", "postgresql.auto.conf",
+                                         "pg_ident.conf"};
+#define CACHE_SUMS "harness.sha256"
+
+/* "<sha256>  <name>\n" of each config file of data dir dir, into b. false when one is missing. */
+static bool conf_sums(const char *dir, hx_buf *b)
+{
+    for (size_t i = 0; i < sizeof cache_conf / sizeof cache_conf[0]; i++) {
+        char path[PATH_MAX + 64], hex[65];
+        snprintf(path, sizeof path, "%s/%s", dir, cache_conf[i]);
+        char *data = NULL;
+        size_t len = 0;
+        if (hx_read_file(path, &data, &len, NULL) != 0) return false;
+        hx_sha256 h;
+        hx_sha256_init(&h);
+        hx_sha256_update(&h, data, len);
+        hx_sha256_final(&h, hex);
+        hx_free(data);
+        hx_buf_printf(b, "%s  %s\n", hex, cache_conf[i]);
+    }
+    return !b->oom;
+}
+
+/* Whether the cache at `cache` (holding data/ and CACHE_SUMS) is ours and as it was built:
+ * owned by us, writable by nobody else, its config files matching the sums recorded at build.
+ * Otherwise why[] says what differs. */
+static bool cache_ok(const char *cache, char *why, size_t n)
+{
+    char path[PATH_MAX + 128];
+    struct stat st;
+    if (lstat(cache, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+        (st.st_mode & 022)) {
+        snprintf(why, n, "it is not a folder of ours that only we can write");
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/" CACHE_SUMS, cache);
+    char *want = NULL;
+    size_t wlen = 0;
+    if (hx_read_file(path, &want, &wlen, NULL) != 0) {
+        snprintf(why, n, "it has no %s", CACHE_SUMS);
+        return false;
+    }
+    snprintf(path, sizeof path, "%s/data", cache);
+    hx_buf got;
+    hx_buf_init(&got);
+    bool have = conf_sums(path, &got);
+    bool ok = have && got.len == wlen && memcmp(got.data, want, wlen) == 0;
+    if (!ok && !have) snprintf(why, n, "a config file is missing");
+    for (size_t i = 0; !ok && have && i < sizeof cache_conf / sizeof cache_conf[0]; i++) {
+        /* Name the first file whose line differs. */
+        const char *g = strstr(got.data, cache_conf[i]), *w = strstr(want, cache_conf[i]);
+        if (!w || g - got.data < 66 || w - want < 66 || memcmp(g - 66, w - 66, 64) != 0) {
+            snprintf(why, n, "%s changed since it was built", cache_conf[i]);
+            break;
+        }
+        if (i + 1 == sizeof cache_conf / sizeof cache_conf[0])
+            snprintf(why, n, "%s does not match", CACHE_SUMS);
+    }
+    hx_buf_release(&got);
+    hx_free(want);
+    return ok;
+}
+
+static void warn(const pgsvc_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const pgsvc_opts *o, const char *fmt, ...)
+{
+    char msg[PATH_MAX + 256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (o->warn)
+        o->warn(o->warn_ud, msg);
+    else
+        fprintf(stderr, "harness: warning: %s\n", msg);
+}
+
+/* initdb into s->data_dir, or copy the cache there; fills the cache on a miss (best effort). The
+ * cache is <root>/pg-v2-<major>-<uid>/{data,harness.sha256}: verified before every use, rebuilt
+ * (with a warning) when it does not match. The "v2" keeps older harness builds, which kept a bare
+ * data dir at pg-<major>-<uid>, out of its way. */
 static int prepare_data(pgsvc *s, const pgsvc_opts *o, const char *bindir, const char *major,
                         const runas *ra, int log_fd, hx_err *e)
 {
     int64_t t0 = hx_now_ns();
-    char root[PATH_MAX], cache[PATH_MAX + 64], probe[PATH_MAX + 96];
+    char root[PATH_MAX], cache[PATH_MAX + 64], cdata[PATH_MAX + 96];
     bool have_root = cache_root(o, root) == 0;
     if (have_root) {
-        snprintf(cache, sizeof cache, "%s/pg-%s-%u", root, major, (unsigned)geteuid());
-        snprintf(probe, sizeof probe, "%s/PG_VERSION", cache);
+        snprintf(cache, sizeof cache, "%s/pg-v2-%s-%u", root, major, (unsigned)geteuid());
+        snprintf(cdata, sizeof cdata, "%s/data", cache);
     }
     const char *cp = access("/bin/cp", X_OK) == 0 ? "/bin/cp" : "/usr/bin/cp";
-    if (have_root && access(probe, R_OK) == 0) {
-        char *argv[] = {(char *)cp, "-a", cache, s->data_dir, NULL};
-        if (run_wait(argv, NULL, NULL, log_fd, s->slot) == 0) {
-            s->cache_hit = true;
-            s->init_ms = ms_since(t0);
-            return 0;
+    char why[300];
+    struct stat cst;
+    if (have_root && lstat(cache, &cst) == 0) {
+        if (cache_ok(cache, why, sizeof why)) {
+            char *argv[] = {(char *)cp, "-a", cdata, s->data_dir, NULL};
+            if (run_wait(argv, NULL, NULL, log_fd, s->slot) == 0) {
+                s->cache_hit = true;
+                s->init_ms = ms_since(t0);
+                return 0;
+            }
+            hx_rm_rf(s->data_dir);
+            snprintf(why, sizeof why, "it cannot be copied");
         }
-        /* A broken cache: fall through to initdb, and replace the cache below. */
-        hx_rm_rf(s->data_dir);
+        /* Not what we built: move it aside (rename is atomic, so a concurrent run never copies a
+         * half-removed cache) and build a new one below. */
+        warn(o,
+             "the PostgreSQL initdb cache '%s' is not as the harness built it (%s): rebuilding it",
+             cache, why);
+        s->cache_rebuilt = true;
+        char aside[PATH_MAX + 96];
+        snprintf(aside, sizeof aside, "%s/.pg-bad-XXXXXX", root);
+        if (mkdtemp(aside)) {
+            char dst[PATH_MAX + 128];
+            snprintf(dst, sizeof dst, "%s/old", aside);
+            if (rename(cache, dst) != 0 && errno != ENOENT) hx_rm_rf(cache);
+            hx_rm_rf(aside);
+        } else {
+            hx_rm_rf(cache);
+        }
     }
     char initdb[PATH_MAX + 16];
     snprintf(initdb, sizeof initdb, "%s/initdb", bindir);
@@ -559,11 +662,19 @@ static int prepare_data(pgsvc *s, const pgsvc_opts *o, const char *bindir, const
     if (!have_root || hx_mkdir_p(root, NULL) != 0) return 0;
     char tmp[PATH_MAX + 32], staged[PATH_MAX + 64];
     snprintf(tmp, sizeof tmp, "%s/.pg-tmp-XXXXXX", root);
-    if (!mkdtemp(tmp)) return 0;
+    if (!mkdtemp(tmp)) return 0; /* 0700 */
     snprintf(staged, sizeof staged, "%s/data", tmp);
     char *cpv[] = {(char *)cp, "-a", s->data_dir, staged, NULL};
-    /* rename() is the commit point: a concurrent run that lost the race just drops its copy. */
-    if (run_wait(cpv, NULL, NULL, log_fd, s->slot) == 0) (void)rename(staged, cache);
+    hx_buf sums;
+    hx_buf_init(&sums);
+    char sums_path[PATH_MAX + 64];
+    snprintf(sums_path, sizeof sums_path, "%s/" CACHE_SUMS, tmp);
+    /* The sums are of the fresh initdb output, not of the copy: what initdb wrote is the truth.
+     * rename() is the commit point: a concurrent run that lost the race just drops its copy. */
+    if (conf_sums(s->data_dir, &sums) && run_wait(cpv, NULL, NULL, log_fd, s->slot) == 0 &&
+        hx_write_atomic(sums_path, sums.data, sums.len, NULL) == 0)
+        (void)rename(tmp, cache);
+    hx_buf_release(&sums);
     hx_rm_rf(tmp);
     return 0;
 }

@@ -3,8 +3,11 @@
  * needs to reach it (DESIGN §9).
  *
  * Embedded cluster: initdb runs once per PostgreSQL major version and uid into a cache
- * ($XDG_CACHE_HOME/harness/pg-<version>-<uid>, else ~/.cache/harness/...; built in a temp dir and
- * renamed into place, so concurrent runs never see half a cache); each run copies the cache into a
+ * ($XDG_CACHE_HOME/harness/pg-v2-<version>-<uid>, else ~/.cache/harness/...; built in a temp dir
+ * and renamed into place, so concurrent runs never see half a cache). The cache records the
+ * sha256 of its config files (pg_hba.conf, postgresql.conf, postgresql.auto.conf, pg_ident.conf)
+ * when built and is verified before each use: one that differs, or that is not ours alone, is
+ * moved aside and rebuilt, with a warning (opts.warn). Each run copies the cache into a
  * fresh 0700 temp dir ($TMPDIR or /tmp, "hx-pg-XXXXXX") and starts `postgres` as a child in its
  * own process group: 127.0.0.1 on a free port, unix socket in that temp dir, fsync off, a random
  * scram password for the superuser "harness", wal_level=logical (CDC challenges need it). When
@@ -52,27 +55,31 @@ typedef struct pgsvc_opts {
     int connect_timeout_s;    /* URL: libpq connect_timeout when the URL has none; 0 = 5 */
     const char *cache_dir; /* embedded: override the initdb cache folder (tests); NULL = default */
     const char *tmp_dir;   /* embedded: parent of the per-run temp dir; NULL = $TMPDIR or /tmp */
+    void (*warn)(void *ud, const char *msg); /* warnings (a rebuilt cache, reclaimed leftovers);
+                                                NULL = "harness: warning: ..." on stderr */
+    void *warn_ud;                           /* passed to warn */
 } pgsvc_opts;
 
 /* A running (or reached) server. Read the fields; change none of them. */
 typedef struct pgsvc {
-    bool embedded;    /* true: our own cluster, false: the --pg server */
-    char *host;       /* TCP host solutions connect to ("127.0.0.1" when embedded) */
-    char *port;       /* port, as text */
-    char *user;       /* role the harness and solutions use */
-    char *password;   /* its password, NULL when the URL had none (libpq may use ~/.pgpass) */
-    char *admin_db;   /* database to connect to for CREATE/DROP DATABASE */
-    char *version;    /* server_version, e.g. "15.20" */
-    double start_ms;  /* wall time of pgsvc_start: initdb/copy + boot + readiness (or connect) */
-    double init_ms;   /* embedded: part of start_ms spent on initdb (first run) or the cache copy */
-    bool cache_hit;   /* embedded: the initdb cache existed */
-    pid_t pid;        /* embedded: postmaster pid, also its process group id; 0 for --pg */
-    char *run_dir;    /* embedded: the per-run 0700 temp dir (data/, the socket, postgres.log) */
-    char *data_dir;   /* embedded: run_dir/data */
-    char *log_path;   /* embedded: run_dir/postgres.log */
-    char *socket_dir; /* embedded: where the unix socket lives (== run_dir) */
-    int slot;         /* index in the emergency-cleanup registry, -1 if none */
-    bool admin_super; /* the admin role is a superuser (embedded: always) */
+    bool embedded;   /* true: our own cluster, false: the --pg server */
+    char *host;      /* TCP host solutions connect to ("127.0.0.1" when embedded) */
+    char *port;      /* port, as text */
+    char *user;      /* role the harness and solutions use */
+    char *password;  /* its password, NULL when the URL had none (libpq may use ~/.pgpass) */
+    char *admin_db;  /* database to connect to for CREATE/DROP DATABASE */
+    char *version;   /* server_version, e.g. "15.20" */
+    double start_ms; /* wall time of pgsvc_start: initdb/copy + boot + readiness (or connect) */
+    double init_ms;  /* embedded: part of start_ms spent on initdb (first run) or the cache copy */
+    bool cache_hit;  /* embedded: the initdb cache existed and matched its sums */
+    bool cache_rebuilt; /* embedded: a cache was there but did not match: it was rebuilt */
+    pid_t pid;          /* embedded: postmaster pid, also its process group id; 0 for --pg */
+    char *run_dir;      /* embedded: the per-run 0700 temp dir (data/, the socket, postgres.log) */
+    char *data_dir;     /* embedded: run_dir/data */
+    char *log_path;     /* embedded: run_dir/postgres.log */
+    char *socket_dir;   /* embedded: where the unix socket lives (== run_dir) */
+    int slot;           /* index in the emergency-cleanup registry, -1 if none */
+    bool admin_super;   /* the admin role is a superuser (embedded: always) */
     struct pgsvc_roles *roles; /* the scenario roles and their passwords (private) */
 } pgsvc;
 
