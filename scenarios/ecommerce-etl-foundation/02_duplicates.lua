@@ -9,6 +9,6 @@ return scenario {
   description = "3% duplicate orders, half with a corrected payload; the latest version must win.",
   datasets = { customers = customers, orders = orders },
   replay = f.replay(),
-  checks = f.core_checks(orders),
+  checks = f.core_checks(orders, customers),
   thresholds = f.thresholds(),
 }

@@ -8,7 +8,7 @@ return scenario {
   description = "5% of orders land 48h late; past days' sales must be restated.",
   datasets = { customers = customers, orders = orders },
   replay = f.replay(),
-  checks = f.merge(f.core_checks(orders), {
+  checks = f.merge(f.core_checks(orders, customers), {
     sql { "select count(*) from fct_orders", equals = orders:valid():dedup("order_id"):count(),
           name = "late orders are loaded too" },
   }),

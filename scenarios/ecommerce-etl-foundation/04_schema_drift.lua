@@ -9,6 +9,6 @@ return scenario {
   description = "amount becomes total_amount on day 4 and a coupon_code column appears on day 6.",
   datasets = { customers = customers, orders = orders },
   replay = f.replay(),
-  checks = f.core_checks(orders),
+  checks = f.core_checks(orders, customers),
   thresholds = f.thresholds(),
 }

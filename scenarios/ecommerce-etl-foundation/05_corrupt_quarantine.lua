@@ -9,8 +9,10 @@ return scenario {
   description = "1% corrupt lines must be quarantined, and nothing else.",
   datasets = { customers = customers, orders = orders },
   replay = f.replay(),
-  checks = f.merge(f.core_checks(orders), {
+  checks = f.merge(f.core_checks(orders, customers), {
     quarantine { table = "quarantine_orders", column = "order_id", expect = orders:corrupt() },
+    row_count { table = "quarantine_orders", equals = orders:corrupt():count(),
+                name = "one quarantine row per corrupt line" },
   }),
   thresholds = f.thresholds(),
 }

@@ -9,7 +9,9 @@
 --                                                        -- late orders arrive
 --   quarantine_orders(order_id bigint, reason text)      -- every unparseable line, and only those
 --   dim_customers(customer_id bigint primary key, email text, country text, segment text)
--- A missing customer_id is loaded as 0 (the "unknown customer" member).
+--                                                        -- every customer of raw_customers, plus
+--                                                        -- the "unknown customer" member 0
+-- A missing customer_id is loaded as 0, which dim_customers holds like any customer.
 return challenge {
   name = "ecommerce-etl-foundation",
   level = "foundation",

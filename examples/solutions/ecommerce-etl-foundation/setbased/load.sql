@@ -8,8 +8,10 @@ create table if not exists fct_orders (
 create table if not exists daily_sales (day date primary key, orders bigint not null, revenue numeric(14,2) not null);
 create table if not exists quarantine_orders (order_id bigint, reason text not null);
 
+-- Every customer, plus the unknown member 0 that orders without a customer point at.
 insert into dim_customers
 select customer_id::bigint, email, country, segment from raw_customers
+union all select 0, null, 'unknown', 'unknown'
 on conflict (customer_id) do nothing;
 
 create temp table stage (order_id bigint, customer_id bigint, order_ts timestamptz, status text,
