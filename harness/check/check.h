@@ -63,11 +63,69 @@ typedef struct chk_ctx {
     void *topic_ud;           /* passed to topic */
 } chk_ctx;
 
+/* ---- check kinds: one descriptor a kind, read by the DSL, the run loop and `harness check` ----
+ *
+ * A kind is a chk_kind row: its name is the DSL constructor (`unique { ... }`) and the kind in
+ * reports, its keys and flags tell the DSL how to read and validate the constructor's table into a
+ * plan_check, validate (optional) checks the built check against its scenario, and run runs it.
+ * The built-in kinds are the ids of plan_check_kind; chk_kind_register() adds one more (a test's,
+ * an extension's) before any scenario is loaded. To add a built-in kind, see docs/architecture.md
+ * ("add a check kind"): a file with its descriptor and run function, a row in chk_kind.c. */
+
+/* How the DSL reads a kind's constructor table. Keys a kind lists are read into plan_check fields:
+ * table/topic/path -> table, column, values, ref (required), max_age (required), columns, key,
+ * equals/expect, tolerance; every other listed key reaches run() as a JSON parameter. */
+enum {
+    CHK_K_SQL_TEXT = 1u << 0,     /* the first positional entry is the SQL text (query) */
+    CHK_K_NEEDS_TABLE = 1u << 1,  /* a target (table, or topic / path) is required */
+    CHK_K_ON_TOPIC = 1u << 2,     /* the target is a Kafka topic, named by `topic` */
+    CHK_K_NEEDS_COLUMN = 1u << 3, /* `column` is required */
+    CHK_K_COLUMN_TYPES = 1u << 4, /* `columns` is { name = "sql type" | name } (else a list) */
+    CHK_K_KEY_COLUMN = 1u << 5,   /* `key` defaults to `column` */
+    CHK_K_NEEDS_QUERY = 1u << 6,  /* `expect` is required and must be a ledger query */
+    CHK_K_NEEDS_EQUALS = 1u << 7, /* `equals` (or `expect`) is required */
+    CHK_K_ROWS = 1u << 8,         /* the expectation may be a row query (no aggregate) */
+    CHK_K_IDS = 1u << 9,          /* a row query expectation means its record ids */
+    CHK_K_DATASET_KEY = 1u << 10, /* `key` defaults to the expected dataset's key column */
+    CHK_K_BY_KEY = 1u << 11,      /* with a key: key and columns must be the dataset's columns */
+    CHK_K_PLUGIN = 1u << 12       /* made by plugin "p".check { }, any key; not a global */
+};
+
+typedef struct chk_kind {
+    const char *name;        /* the DSL constructor and the kind in reports: "unique" */
+    const char *const *keys; /* keys beyond name and severity, NULL-terminated; NULL = any */
+    unsigned flags;          /* CHK_K_* */
+    /* Run c (never NULL); fills out like chk_run says. */
+    void (*run)(const chk_ctx *ctx, const plan_check *c, chk_outcome *out);
+    /* Optional: validate the check the DSL built, within its scenario s. Returns 0, or -1 with a
+     * message (without file:line, the caller adds it) in err. */
+    int (*validate)(const plan_check *c, const plan_scenario *s, char *err, size_t n);
+    const char *summary; /* one line for docs and `harness check`: what the kind verifies */
+} chk_kind;
+
+/* The descriptor of kind id, or NULL when there is none. */
+const chk_kind *chk_kind_get(plan_check_kind id);
+/* The name of kind id, "?" when there is none. */
+const char *chk_kind_name(plan_check_kind id);
+/* The id of the kind called name, or -1. */
+int chk_kind_find(const char *name);
+/* Number of kinds (ids 0 .. n-1). */
+size_t chk_kind_count(void);
+/* Add kind k (borrowed: it must outlive every use, e.g. a static). Call before loading scenarios;
+ * not thread-safe. Returns the new id, or HX_EUSAGE (name taken, no run function) or HX_ENOMEM with
+ * e filled. */
+int chk_kind_register(const chk_kind *k, hx_err *e);
+
 /* Run check c. Never fails as a function: every problem becomes the outcome's status and message
  * (ERROR for a broken check or infrastructure, FAIL for a wrong sink). out is initialised here. */
 void chk_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *out);
 void chk_outcome_release(chk_outcome *o);
 const char *chk_status_name(chk_status s);
+/* Set o's status and, when fmt is not NULL, its message. For kinds' run functions. */
+void chk_set_outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The JSON text of c's free-form parameter key, or NULL. Borrowed from c. */
+const char *chk_param_json(const plan_check *c, const char *key);
 
 /* Quote a possibly schema-qualified identifier ("sales.fct_orders") for SQL. Returns a
  * hx_malloc'd string or NULL. Exposed for the plugin host. */

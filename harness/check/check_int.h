@@ -6,6 +6,30 @@
 #define HX_CHECK_INT_H
 
 #include "check.h"
+#include "rd.h"
+
+/* Sample rows a check keeps per category when the context says 0. */
+#define CHK_DEFAULT_SAMPLES 10
+
+/* ---- outcomes, SQL and expectations (check.c) ---- */
+
+/* Replace *dst with a copy of s (NULL stays NULL). */
+void chk_set_text(char **dst, const char *s);
+/* Replace *dst with a formatted string. */
+void chk_setf(char **dst, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Give o's sample table n columns titled titles. */
+void chk_sample_cols(chk_outcome *o, size_t n, const char *const *titles);
+/* Append one sample row (copies the cells; NULL cells stay NULL). */
+void chk_sample_row(chk_outcome *o, const char *const *cells);
+/* The first line of s, trailing blanks cut (hx_malloc'd; "" for NULL). */
+char *chk_first_line(const char *s);
+/* Run sql; on failure fill o (FAIL: the sink is wrong, ERROR: the connection) and return NULL. */
+PGresult *chk_query(const chk_ctx *ctx, chk_outcome *o, const char *sql);
+/* Evaluate an expectation to a scalar text and number. Returns false (o filled) on error. */
+bool chk_expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome *o, double *num,
+                       char *text, size_t n);
+/* A bound in [0, 1] from parameter key into out (default 1). False (o filled) when malformed. */
+bool chk_ratio_param(const plan_check *c, const char *key, double *out, chk_outcome *o);
 
 /* ---- canonical values (chk_canon.c) ---- */
 
@@ -23,6 +47,11 @@ void chk_canon_sql(hx_buf *b, const char *q, plan_type t);
 const char *chk_canon_sink(const plan_column *col, const char *s, char *buf, size_t n);
 /* Two canonical texts are equal (both NULL counts as equal). */
 bool chk_same(const char *a, const char *b);
+
+/* Canonicalise a value read from a file or a message like chk_canon_sql does for the database. */
+const char *chk_canon_file(const plan_column *col, const char *s, char *buf, size_t n);
+/* Index of the field named name in rec (guess first), or -1. */
+int chk_field_index(const rd_record *rec, const char *name, int guess);
 
 /* ---- the ground truth as rows by key (chk_truth.c) ---- */
 
@@ -54,5 +83,67 @@ void exp_map_release(exp_map *m);
  * ncols columns cols. Returns 0, or a negative hx code with e filled. */
 int chk_load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const int *cols,
                    size_t ncols, exp_map *m, hx_err *e);
+
+/* ---- comparing sink rows with the truth, by key (chk_diff.c; used by diff, file, topic) ---- */
+
+/* The sink hands over one row at a time: its canonical key and, through val(), the canonical
+ * value of each compared column. */
+typedef struct diff_state {
+    exp_map m;                        /* the truth, by key */
+    const plan_dataset *ds;           /* the dataset compared with */
+    int key_col;                      /* its key column */
+    const int *cols;                  /* its compared columns */
+    size_t ncols;                     /* number of compared columns */
+    size_t max;                       /* samples per category */
+    size_t s_missing, s_extra, s_mis; /* samples kept per category */
+} diff_state;
+
+/* Canonical value of compared column cc of the current sink row (NULL = SQL NULL), in buf. */
+typedef const char *(*diff_val_fn)(void *ud, size_t cc, char *buf, size_t n);
+
+/* A parsed record (a file's line, a message) during a diff: where each compared column is. */
+typedef struct rec_row {
+    const diff_state *d;
+    const rd_record *rec;
+    int *idx; /* per compared column: its field in the record (a guess, refreshed), -1 = none */
+} rec_row;
+
+/* The diff_val_fn of a rec_row (file.c). */
+const char *chk_rec_val(void *ud, size_t cc, char *buf, size_t n);
+
+/* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared columns
+ * (c->columns or all; *cols_out, hx_free'd by the caller). False with an ERROR outcome. */
+bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,
+                   int **cols_out);
+/* Sample titles of a diff: kind, key, column, expected, actual. */
+void chk_diff_sample_titles(const diff_state *d, chk_outcome *o);
+/* Match one sink row (key NULL = a NULL key) against the truth. */
+void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud);
+/* Count the truth's rows the sink lacked; returns the number of expected rows. */
+uint64_t chk_diff_missing(diff_state *d, chk_outcome *o);
+
+/* ---- topics (chk_topic.c) ---- */
+
+/* One parsed message of a topic, with where it was ("topic[partition]@offset"). */
+typedef void (*topic_rec_fn)(void *ud, const rd_record *rec, const char *where);
+/* The check reads a Kafka topic (topic, or a table-kind check given topic = ...). */
+bool chk_on_topic(const plan_check *c);
+/* Every message of c's topic, parsed as a JSONL line, to fn (messages counted into *messages
+ * when not NULL). Returns 0, or -1 after setting the outcome. */
+int chk_topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, topic_rec_fn fn,
+                   void *ud, uint64_t *messages);
+/* The topic check (also diff { topic = ... }). */
+void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o);
+
+/* ---- the built-in kinds' descriptors, one per kind, in its file; listed by chk_kind.c ---- */
+
+extern const chk_kind chk_kind_sql, chk_kind_row_count, chk_kind_unique, chk_kind_not_null,
+    chk_kind_accepted_values, chk_kind_referential, chk_kind_schema,
+    chk_kind_freshness;                                               /* chk_sql.c */
+extern const chk_kind chk_kind_diff;                                  /* chk_diff.c */
+extern const chk_kind chk_kind_quarantine, chk_kind_precision_recall; /* chk_keys.c */
+extern const chk_kind chk_kind_file;                                  /* chk_file.c */
+extern const chk_kind chk_kind_topic;                                 /* chk_topic.c */
+extern const chk_kind chk_kind_adr;                                   /* chk_adr.c */
 
 #endif

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <strings.h>
+
 #include "check_int.h"
 #include "fmt.h"
+#include "units.h"
 
 /* Bring a decimal text to exactly `scale` fraction digits. Digits beyond the scale are kept when
  * they are not zeros, so that 12.501 never equals 12.50. Returns false for non-numbers. */
@@ -113,4 +116,62 @@ const char *chk_canon_sink(const plan_column *col, const char *s, char *buf, siz
 bool chk_same(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* A timestamp as a file may hold it: ISO 8601 with 'T' or ' ', zone Z, +00:00, +00 or none
+ * (UTC).
+ */
+static bool file_timestamp(const char *s, int64_t *us)
+{
+    if (units_timestamp(s, us, NULL) == 0) return true;
+    char b[64];
+    size_t n = strlen(s);
+    if (n < 10 || n + 4 >= sizeof b) return false;
+    memcpy(b, s, n + 1);
+    if (n > 3 && strcmp(b + n - 3, "+00") == 0)
+        memcpy(b + n, ":00", 4);
+    else
+        memcpy(b + n, "Z", 2);
+    return units_timestamp(b, us, NULL) == 0;
+}
+
+/* Canonicalise a value read from a file like canon_sql does for the database: numbers at the
+ * column's scale, timestamps as epoch microseconds, booleans as true/false. Text that is not of
+ * the column's type stays as it is (and then differs from the truth). */
+const char *chk_canon_file(const plan_column *col, const char *s, char *buf, size_t n)
+{
+    if (!s) return NULL;
+    switch (col->type) {
+    case PLAN_T_INT:
+    case PLAN_T_DECIMAL:
+        return chk_canon_sink(col, s, buf, n);
+    case PLAN_T_TIMESTAMP: {
+        int64_t us;
+        if (!file_timestamp(s, &us)) return s;
+        snprintf(buf, n, "%lld", (long long)us);
+        return buf;
+    }
+    case PLAN_T_BOOL: {
+        static const char *const yes[] = {"true", "t", "1", "yes", "y", "on"};
+        static const char *const no[] = {"false", "f", "0", "no", "n", "off"};
+        for (size_t i = 0; i < 6; i++) {
+            if (strcasecmp(s, yes[i]) == 0) return snprintf(buf, n, "true"), buf;
+            if (strcasecmp(s, no[i]) == 0) return snprintf(buf, n, "false"), buf;
+        }
+        return s;
+    }
+    default:
+        return s;
+    }
+}
+
+/* Index of the field named name in rec (guess first), or -1. */
+int chk_field_index(const rd_record *rec, const char *name, int guess)
+{
+    if (guess >= 0 && (size_t)guess < rec->ncols && rec->names[guess] &&
+        strcmp(rec->names[guess], name) == 0)
+        return guess;
+    for (size_t i = 0; i < rec->ncols; i++)
+        if (rec->names[i] && strcmp(rec->names[i], name) == 0) return (int)i;
+    return -1;
 }

@@ -1178,7 +1178,7 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
             snprintf(kind, sizeof kind, "plugin:%s.%s", pc->plugin ? pc->plugin : "?",
                      pc->plugin_check ? pc->plugin_check : "?");
         else
-            snprintf(kind, sizeof kind, "%s", plan_check_kind_name(pc->kind));
+            snprintf(kind, sizeof kind, "%s", chk_kind_name(pc->kind));
         results_check *k =
             results_check_add(rs, pc->name, kind,
                               pc->severity == PLAN_SEV_WARN ? RESULTS_SEV_WARN : RESULTS_SEV_ERROR,

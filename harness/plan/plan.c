@@ -126,15 +126,6 @@ const char *plan_fault_name(plan_fault_kind k)
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
-const char *plan_check_kind_name(plan_check_kind k)
-{
-    static const char *n[] = {
-        "sql",         "row_count", "unique",           "not_null", "accepted_values",
-        "referential", "schema",    "freshness",        "diff",     "quarantine",
-        "file",        "topic",     "precision_recall", "adr",      "plugin"};
-    return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
-}
-
 const char *plan_col_kind_name(plan_col_kind k)
 {
     static const char *n[] = {"sequence", "uuid",      "int",         "decimal",

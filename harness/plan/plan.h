@@ -236,6 +236,8 @@ typedef struct plan_step {
     char *where;          /* "file:line" */
 } plan_step;
 
+/* The built-in check kinds; the check module's kinds table (check.h, chk_kind_get) describes each,
+ * and kinds registered there take the ids from PLAN_CHK__BUILTIN on. */
 typedef enum plan_check_kind {
     PLAN_CHK_SQL,
     PLAN_CHK_ROW_COUNT,
@@ -251,7 +253,8 @@ typedef enum plan_check_kind {
     PLAN_CHK_TOPIC,
     PLAN_CHK_PRECISION_RECALL,
     PLAN_CHK_ADR,
-    PLAN_CHK_PLUGIN
+    PLAN_CHK_PLUGIN,
+    PLAN_CHK__BUILTIN /* number of built-in kinds */
 } plan_check_kind;
 
 typedef enum plan_severity { PLAN_SEV_ERROR, PLAN_SEV_WARN } plan_severity;
@@ -362,7 +365,6 @@ void plan_scenario_release(plan_scenario *s);
 /* Names, for messages and reports. */
 const char *plan_type_name(plan_type t);
 const char *plan_fault_name(plan_fault_kind k);
-const char *plan_check_kind_name(plan_check_kind k);
 const char *plan_col_kind_name(plan_col_kind k);
 /* Index of the column called name, or -1. */
 int plan_dataset_column(const plan_dataset *ds, const char *name);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "gen.h"
 #include "rng.h"
 #include "scen.h"
@@ -1344,7 +1345,7 @@ static int chk_gc(lua_State *L)
 static int chk_tostring(lua_State *L)
 {
     chkobj *o = luaL_checkudata(L, 1, T_CHECK);
-    lua_pushfstring(L, "check(%s %s)", o->c ? plan_check_kind_name(o->c->kind) : "?",
+    lua_pushfstring(L, "check(%s %s)", o->c ? chk_kind_name(o->c->kind) : "?",
                     o->c && o->c->table ? o->c->table : "");
     return 1;
 }
@@ -1464,7 +1465,7 @@ static char *join_strv(lua_State *L, char **v, size_t n)
 static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin,
                       const char *pcheck)
 {
-    const char *kname = plan_check_kind_name(k);
+    const char *kname = chk_kind_name(k);
     char path[160];
     if (k == PLAN_CHK_PLUGIN)
         snprintf(path, sizeof path, "plugin \"%s\".%s", plugin, pcheck);
@@ -2361,18 +2362,18 @@ static int l_scenario(lua_State *L)
                 raise_at(L, c->where,
                          "%s: the expected query uses a dataset that is not in this scenario's "
                          "datasets",
-                         plan_check_kind_name(c->kind));
+                         chk_kind_name(c->kind));
             c->expect.query.dataset = (size_t)di;
             lua_pop(L, 2);
             const plan_dataset *d = &sc->datasets[di];
             if ((c->kind == PLAN_CHK_DIFF || c->kind == PLAN_CHK_QUARANTINE) && !c->key) {
                 if (d->key_col < 0)
                     raise_at(L, c->where, "%s: give key = \"column\" (dataset '%s' has no key)",
-                             plan_check_kind_name(c->kind), d->name);
+                             chk_kind_name(c->kind), d->name);
                 c->key = ldup(L, d->cols[d->key_col].name);
             }
             /* diff and file look the key and the compared columns up in the dataset. */
-            const char *kn = plan_check_kind_name(c->kind);
+            const char *kn = chk_kind_name(c->kind);
             char dm[80];
             bool by_key = c->kind == PLAN_CHK_DIFF || (c->kind == PLAN_CHK_FILE && c->key);
             if (by_key && c->key && plan_dataset_column(d, c->key) < 0)
@@ -2410,7 +2411,7 @@ static int l_scenario(lua_State *L)
             snprintf(base, sizeof base, "%s.%s%s%s", c->plugin, c->plugin_check,
                      c->table ? " " : "", c->table ? c->table : "");
         else
-            snprintf(base, sizeof base, "%s %s%s%s", plan_check_kind_name(c->kind),
+            snprintf(base, sizeof base, "%s %s%s%s", chk_kind_name(c->kind),
                      c->table ? c->table : "", c->column ? "." : "", c->column ? c->column : "");
         snprintf(nm, sizeof nm, "%s", base);
         for (int k = 2;; k++) {
