@@ -70,13 +70,12 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         chk_sample_row(o, cells);
     }
     chk_set_text(&o->expected,
-             ">= 1 ADR with context, decision and trade-off; README on design and cost");
+                 ">= 1 ADR with context, decision and trade-off; README on design and cost");
     chk_setf(&o->actual, "%d complete ADRs, %d incomplete; README %s", good, bad,
-         readme ? "ok" : "missing or incomplete");
+             readme ? "ok" : "missing or incomplete");
     chk_set_outcome(o, good > 0 && bad == 0 && readme ? CHK_PASS : CHK_FAIL,
-            good > 0 && bad == 0 && readme ? NULL : "the decision records are incomplete");
+                    good > 0 && bad == 0 && readme ? NULL : "the decision records are incomplete");
 }
-
 
 const chk_kind chk_kind_adr = {
     .name = "adr",

@@ -80,7 +80,7 @@ uint64_t chk_diff_missing(diff_state *d, chk_outcome *o)
 /* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared
  * columns (c->columns or all). False with an ERROR outcome when the check is broken. */
 bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,
-                      int **cols_out)
+                   int **cols_out)
 {
     const plan_query *q = &c->expect.query;
     const plan_dataset *ds = &ctx->s->datasets[q->dataset];
@@ -89,7 +89,7 @@ bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff
     int key_col = c->key ? plan_dataset_column(ds, c->key) : ds->key_col;
     if (key_col < 0) {
         chk_set_outcome(o, CHK_ERROR, "%s needs a key column that exists in dataset '%s'",
-                chk_kind_name(c->kind), ds->name);
+                        chk_kind_name(c->kind), ds->name);
         return false;
     }
     size_t ncols = c->ncolumns ? c->ncolumns : ds->ncols;
@@ -101,7 +101,8 @@ bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff
     for (size_t i = 0; i < ncols; i++) {
         cols[i] = c->ncolumns ? plan_dataset_column(ds, c->columns[i]) : (int)i;
         if (cols[i] < 0) {
-            chk_set_outcome(o, CHK_ERROR, "column '%s' is not in dataset '%s'", c->columns[i], ds->name);
+            chk_set_outcome(o, CHK_ERROR, "column '%s' is not in dataset '%s'", c->columns[i],
+                            ds->name);
             hx_free(cols);
             return false;
         }
@@ -184,19 +185,18 @@ static void check_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     uint64_t expected_rows = chk_diff_missing(&d, o);
     chk_setf(&o->expected, "%llu rows", (unsigned long long)expected_rows);
     chk_setf(&o->actual, "%d rows: %llu missing, %llu extra, %llu mismatched", PQntuples(r),
-         (unsigned long long)o->missing, (unsigned long long)o->extra,
-         (unsigned long long)o->mismatched);
+             (unsigned long long)o->missing, (unsigned long long)o->extra,
+             (unsigned long long)o->mismatched);
     if (o->missing + o->extra + o->mismatched == 0)
         chk_set_outcome(o, CHK_PASS, NULL);
     else
         chk_set_outcome(o, CHK_FAIL, "%llu missing, %llu extra, %llu mismatched rows",
-                (unsigned long long)o->missing, (unsigned long long)o->extra,
-                (unsigned long long)o->mismatched);
+                        (unsigned long long)o->missing, (unsigned long long)o->extra,
+                        (unsigned long long)o->mismatched);
     PQclear(r);
     exp_map_release(&d.m);
     hx_free(cols);
 }
-
 
 static void run_diff(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {

@@ -112,13 +112,14 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
      * it). */
     if (format < 0 || (x->kind == PLAN_EXP_NONE && st.st_size == 0)) {
         if (x->kind != PLAN_EXP_NONE) {
-            chk_set_outcome(o, CHK_ERROR, "cannot tell the format of %s: add format = \"csv\" or \"jsonl\"",
-                    rel);
+            chk_set_outcome(o, CHK_ERROR,
+                            "cannot tell the format of %s: add format = \"csv\" or \"jsonl\"", rel);
             return;
         }
         chk_setf(&o->expected, "%s exists and is not empty", rel);
         chk_setf(&o->actual, "%lld bytes", (long long)st.st_size);
-        chk_set_outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL, st.st_size > 0 ? NULL : "empty file");
+        chk_set_outcome(o, st.st_size > 0 ? CHK_PASS : CHK_FAIL,
+                        st.st_size > 0 ? NULL : "empty file");
         return;
     }
     if (x->kind == PLAN_EXP_STRING) {
@@ -128,8 +129,8 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     if (x->kind == PLAN_EXP_QUERY && x->query.agg != PLAN_AGG_ROWS &&
         (by_key || x->query.agg != PLAN_AGG_COUNT)) {
         chk_set_outcome(o, CHK_ERROR, "file compares rows: expect %s",
-                by_key ? "a query without aggregate (e.g. orders:valid()) to compare by key"
-                       : "a query without aggregate or ending in :count()");
+                        by_key ? "a query without aggregate (e.g. orders:valid()) to compare by key"
+                               : "a query without aggregate or ending in :count()");
         return;
     }
 
@@ -217,7 +218,8 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
     hx_free(idx);
     if (rc < 0) {
-        chk_set_outcome(o, e.code == HX_EIO || e.code == HX_ENOMEM ? CHK_ERROR : CHK_FAIL, "%s", e.msg);
+        chk_set_outcome(o, e.code == HX_EIO || e.code == HX_ENOMEM ? CHK_ERROR : CHK_FAIL, "%s",
+                        e.msg);
         goto done;
     }
     char bad[64] = "";
@@ -226,15 +228,15 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         uint64_t expected_rows = chk_diff_missing(&d, o);
         chk_setf(&o->expected, "%llu rows", (unsigned long long)expected_rows);
         chk_setf(&o->actual, "%llu rows: %llu missing, %llu extra, %llu mismatched%s",
-             (unsigned long long)rows, (unsigned long long)o->missing, (unsigned long long)o->extra,
-             (unsigned long long)o->mismatched, bad);
+                 (unsigned long long)rows, (unsigned long long)o->missing,
+                 (unsigned long long)o->extra, (unsigned long long)o->mismatched, bad);
         if (o->missing + o->extra + o->mismatched + malformed == 0)
             chk_set_outcome(o, CHK_PASS, NULL);
         else
             chk_set_outcome(o, CHK_FAIL, "%llu missing, %llu extra, %llu mismatched rows%s%s",
-                    (unsigned long long)o->missing, (unsigned long long)o->extra,
-                    (unsigned long long)o->mismatched, malformed ? "; " : "",
-                    malformed ? bad + 2 : "");
+                            (unsigned long long)o->missing, (unsigned long long)o->extra,
+                            (unsigned long long)o->mismatched, malformed ? "; " : "",
+                            malformed ? bad + 2 : "");
     } else if (!isnan(want_rows)) {
         chk_setf(&o->expected, "%.17g rows", want_rows);
         chk_setf(&o->actual, "%llu rows%s", (unsigned long long)rows, bad);
@@ -244,20 +246,19 @@ static void check_file(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         else if (count_ok)
             chk_set_outcome(o, CHK_FAIL, "%llu malformed records", (unsigned long long)malformed);
         else
-            chk_set_outcome(o, CHK_FAIL, "%llu rows, expected %.17g%s", (unsigned long long)rows, want_rows,
-                    bad);
+            chk_set_outcome(o, CHK_FAIL, "%llu rows, expected %.17g%s", (unsigned long long)rows,
+                            want_rows, bad);
     } else {
         chk_setf(&o->expected, "%s exists, is not empty and every record parses", rel);
         chk_setf(&o->actual, "%llu rows%s", (unsigned long long)rows, bad);
-        chk_set_outcome(o, malformed ? CHK_FAIL : CHK_PASS, malformed ? "%llu malformed records" : NULL,
-                (unsigned long long)malformed);
+        chk_set_outcome(o, malformed ? CHK_FAIL : CHK_PASS,
+                        malformed ? "%llu malformed records" : NULL, (unsigned long long)malformed);
     }
 done:
     rd_close(r);
     exp_map_release(&d.m);
     hx_free(cols);
 }
-
 
 const chk_kind chk_kind_file = {
     .name = "file",

@@ -42,7 +42,8 @@ static void keyset_topic_rec(void *ud, const rd_record *rec, const char *where)
     char kb[64];
     ks->guess = chk_field_index(rec, ks->col, ks->guess);
     keyset_feed(ks, o,
-                ks->guess < 0 ? NULL : chk_canon_file(ks->kcol, rec->values[ks->guess], kb, sizeof kb));
+                ks->guess < 0 ? NULL
+                              : chk_canon_file(ks->kcol, rec->values[ks->guess], kb, sizeof kb));
 }
 
 /* The distinct keys in c->table.col (or, on a topic, field col of its JSON messages) against
@@ -131,13 +132,13 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
     if (n < 0) return;
     chk_setf(&o->expected, "%lld corrupt keys", n);
     chk_setf(&o->actual, "%llu quarantined keys of them, %llu others",
-         (unsigned long long)(n - (long long)o->missing), (unsigned long long)o->extra);
+             (unsigned long long)(n - (long long)o->missing), (unsigned long long)o->extra);
     if (o->missing + o->extra == 0)
         chk_set_outcome(o, CHK_PASS, NULL);
     else
         chk_set_outcome(o, CHK_FAIL,
-                "%llu corrupt records not quarantined, %llu quarantined that were fine",
-                (unsigned long long)o->missing, (unsigned long long)o->extra);
+                        "%llu corrupt records not quarantined, %llu quarantined that were fine",
+                        (unsigned long long)o->missing, (unsigned long long)o->extra);
 }
 
 /* A bound in [0, 1] from option key (default 1: every flag right, every record found). */
@@ -150,12 +151,13 @@ static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_
 {
     if (c->expect.kind != PLAN_EXP_QUERY) {
         chk_set_outcome(o, CHK_ERROR,
-                "precision_recall needs expect = <dataset>:with(\"<fault>\") or "
-                "another record set");
+                        "precision_recall needs expect = <dataset>:with(\"<fault>\") or "
+                        "another record set");
         return;
     }
     double min_p, min_r;
-    if (!chk_ratio_param(c, "min_precision", &min_p, o) || !chk_ratio_param(c, "min_recall", &min_r, o))
+    if (!chk_ratio_param(c, "min_precision", &min_p, o) ||
+        !chk_ratio_param(c, "min_recall", &min_r, o))
         return;
     long long n = compare_key_sets(ctx, c, o, &c->expect.query, "the records to flag",
                                    "false positive", "missed");
@@ -165,27 +167,28 @@ static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_
     double recall = n > 0 ? tp / (double)n : 1;
     chk_setf(&o->expected, "precision >= %.4g, recall >= %.4g", min_p, min_r);
     chk_setf(&o->actual, "precision %.4f (%.0f of %.0f flags), recall %.4f (%.0f of %lld records)",
-         precision, tp, tp + fp, recall, tp, n);
+             precision, tp, tp + fp, recall, tp, n);
     bool ok = precision + 1e-12 >= min_p && recall + 1e-12 >= min_r;
     if (ok)
         chk_set_outcome(o, CHK_PASS, NULL);
     else
         chk_set_outcome(o, CHK_FAIL, "%llu records missed, %llu flagged wrongly",
-                (unsigned long long)o->missing, (unsigned long long)o->extra);
+                        (unsigned long long)o->missing, (unsigned long long)o->extra);
 }
-
 
 const chk_kind chk_kind_quarantine = {
     .name = "quarantine",
     .keys = (const char *const[]){"table", "topic", "column", "key", "expect", NULL},
-    .flags = CHK_K_NEEDS_TABLE | CHK_K_KEY_COLUMN | CHK_K_NEEDS_QUERY | CHK_K_ROWS | CHK_K_IDS | CHK_K_DATASET_KEY,
+    .flags = CHK_K_NEEDS_TABLE | CHK_K_KEY_COLUMN | CHK_K_NEEDS_QUERY | CHK_K_ROWS | CHK_K_IDS |
+             CHK_K_DATASET_KEY,
     .run = check_quarantine,
     .summary = "exactly the corrupt records were set aside, by key",
 };
 
 const chk_kind chk_kind_precision_recall = {
     .name = "precision_recall",
-    .keys = (const char *const[]){"table", "topic", "column", "expect", "min_precision", "min_recall", NULL},
+    .keys = (const char *const[]){"table", "topic", "column", "expect", "min_precision",
+                                  "min_recall", NULL},
     .flags = CHK_K_NEEDS_TABLE | CHK_K_ROWS | CHK_K_IDS,
     .run = check_precision_recall,
     .summary = "the flagged keys reach min_precision and min_recall against the records to flag",

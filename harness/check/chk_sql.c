@@ -42,11 +42,10 @@ static void compare_scalar(const chk_ctx *ctx, const plan_check *c, chk_outcome 
         chk_set_outcome(o, CHK_PASS, NULL);
     else if (!isnan(exp) && !isnan(act))
         chk_set_outcome(o, CHK_FAIL, "off by %.6g (%+.4g%%)", act - exp,
-                exp != 0 ? 100.0 * (act - exp) / fabs(exp) : INFINITY);
+                        exp != 0 ? 100.0 * (act - exp) / fabs(exp) : INFINITY);
     else
         chk_set_outcome(o, CHK_FAIL, "values differ");
 }
-
 
 static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, PGresult *r)
 {
@@ -57,7 +56,8 @@ static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome 
         return;
     }
     if (PQnfields(r) < 2) {
-        chk_set_outcome(o, CHK_ERROR, "a grouped expectation needs a query returning (group, value) rows");
+        chk_set_outcome(o, CHK_ERROR,
+                        "a grouped expectation needs a query returning (group, value) rows");
         ledger_result_release(&lr);
         return;
     }
@@ -108,8 +108,8 @@ static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome 
         chk_set_outcome(o, CHK_PASS, NULL);
     else
         chk_set_outcome(o, CHK_FAIL, "%llu groups missing, %llu extra, %llu with a different value",
-                (unsigned long long)o->missing, (unsigned long long)o->extra,
-                (unsigned long long)o->mismatched);
+                        (unsigned long long)o->missing, (unsigned long long)o->extra,
+                        (unsigned long long)o->mismatched);
     ledger_result_release(&lr);
 }
 
@@ -149,7 +149,7 @@ static void check_sql(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     } else if (PQntuples(r) != 1 || PQnfields(r) < 1) {
         chk_setf(&o->actual, "%d rows", PQntuples(r));
         chk_set_outcome(o, CHK_FAIL, "expected the query to return one value, it returned %d rows",
-                PQntuples(r));
+                        PQntuples(r));
     } else {
         compare_scalar(ctx, c, o, PQgetisnull(r, 0, 0) ? NULL : PQgetvalue(r, 0, 0));
     }
@@ -271,7 +271,8 @@ static void check_not_null(const chk_ctx *ctx, const plan_check *c, chk_outcome 
         chk_setf(&o->expected, "0 nulls");
         chk_setf(&o->actual, "%lld nulls", n);
         o->extra = (uint64_t)n;
-        chk_set_outcome(o, n ? CHK_FAIL : CHK_PASS, n ? "%lld rows have no %s" : NULL, n, c->column);
+        chk_set_outcome(o, n ? CHK_FAIL : CHK_PASS, n ? "%lld rows have no %s" : NULL, n,
+                        c->column);
         PQclear(r);
     }
     hx_buf_release(&a);
@@ -398,8 +399,8 @@ static void check_schema(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
     o->expected = hx_buf_steal(&exp);
     o->actual = hx_buf_steal(&act);
     chk_set_outcome(o, o->mismatched ? CHK_FAIL : CHK_PASS,
-            o->mismatched ? "%llu columns missing or of another type" : NULL,
-            (unsigned long long)o->mismatched);
+                    o->mismatched ? "%llu columns missing or of another type" : NULL,
+                    (unsigned long long)o->mismatched);
     PQclear(r);
 }
 
@@ -422,7 +423,7 @@ static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome
             double age = strtod(PQgetvalue(r, 0, 0), NULL);
             chk_setf(&o->actual, "%.3fs old", age);
             chk_set_outcome(o, age <= limit ? CHK_PASS : CHK_FAIL,
-                    age <= limit ? NULL : "the newest row is too old");
+                            age <= limit ? NULL : "the newest row is too old");
         }
         PQclear(r);
     }
@@ -430,7 +431,6 @@ static void check_freshness(const chk_ctx *ctx, const plan_check *c, chk_outcome
     hx_free(qt);
     hx_free(qc);
 }
-
 
 const chk_kind chk_kind_sql = {
     .name = "sql",

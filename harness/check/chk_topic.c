@@ -124,11 +124,12 @@ static bool count_msg(void *ud, int32_t partition, int64_t offset, const char *v
 /* Read c->table (a topic) through ctx->topic: fn per message parsed as a JSON object (fn NULL:
  * only count messages into *messages). 0, or -1 after setting an ERROR (or SKIP) outcome. */
 int chk_topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, topic_rec_fn fn,
-                      void *ud, uint64_t *messages)
+                   void *ud, uint64_t *messages)
 {
     if (!ctx->topic) {
-        chk_set_outcome(o, CHK_SKIP, "%s checks on a topic need a Kafka cluster, and this run has none",
-                chk_kind_name(c->kind));
+        chk_set_outcome(o, CHK_SKIP,
+                        "%s checks on a topic need a Kafka cluster, and this run has none",
+                        chk_kind_name(c->kind));
         return -1;
     }
     hx_err e = {0};
@@ -217,16 +218,17 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     bool rows_query = x->kind == PLAN_EXP_QUERY && x->query.agg == PLAN_AGG_ROWS;
     const char *fmt = chk_param_json(c, "format");
     if (fmt && strcmp(fmt, "\"json\"") != 0 && strcmp(fmt, "\"jsonl\"") != 0) {
-        chk_set_outcome(o, CHK_ERROR, "%s on a topic reads JSON messages: format must be \"json\", got %s",
-                chk_kind_name(c->kind), fmt);
+        chk_set_outcome(o, CHK_ERROR,
+                        "%s on a topic reads JSON messages: format must be \"json\", got %s",
+                        chk_kind_name(c->kind), fmt);
         return;
     }
     if (x->kind == PLAN_EXP_STRING ||
         (x->kind == PLAN_EXP_QUERY && !rows_query && x->query.agg != PLAN_AGG_COUNT)) {
         chk_set_outcome(o, CHK_ERROR,
-                "%s on a topic: expect a number of messages, a query ending in "
-                ":count(), or a query without aggregate with a key",
-                chk_kind_name(c->kind));
+                        "%s on a topic: expect a number of messages, a query ending in "
+                        ":count(), or a query without aggregate with a key",
+                        chk_kind_name(c->kind));
         return;
     }
     const char *keyname = c->key;
@@ -235,7 +237,7 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         keyname = ds->key_col >= 0 ? ds->cols[ds->key_col].name : NULL;
         if (!keyname) {
             chk_set_outcome(o, CHK_ERROR, "%s on a topic compares by key: add key = \"...\"",
-                    chk_kind_name(c->kind));
+                            chk_kind_name(c->kind));
             return;
         }
     }
@@ -258,7 +260,8 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
             if ((double)n == want)
                 chk_set_outcome(o, CHK_PASS, NULL);
             else
-                chk_set_outcome(o, CHK_FAIL, "%llu messages, expected %.17g", (unsigned long long)n, want);
+                chk_set_outcome(o, CHK_FAIL, "%llu messages, expected %.17g", (unsigned long long)n,
+                                want);
         }
         return;
     }
@@ -293,15 +296,15 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         uint64_t expected_rows = chk_diff_missing(&d, o);
         chk_setf(&o->expected, "%llu messages", (unsigned long long)expected_rows);
         chk_setf(&o->actual, "%llu messages: %llu missing, %llu extra, %llu mismatched%s",
-             (unsigned long long)tk.rows, (unsigned long long)o->missing,
-             (unsigned long long)o->extra, (unsigned long long)o->mismatched, bad);
+                 (unsigned long long)tk.rows, (unsigned long long)o->missing,
+                 (unsigned long long)o->extra, (unsigned long long)o->mismatched, bad);
         if (o->missing + o->extra + o->mismatched + tk.malformed == 0)
             chk_set_outcome(o, CHK_PASS, NULL);
         else
             chk_set_outcome(o, CHK_FAIL, "%llu missing, %llu extra, %llu mismatched messages%s%s",
-                    (unsigned long long)o->missing, (unsigned long long)o->extra,
-                    (unsigned long long)o->mismatched, tk.malformed ? "; " : "",
-                    tk.malformed ? bad + 2 : "");
+                            (unsigned long long)o->missing, (unsigned long long)o->extra,
+                            (unsigned long long)o->mismatched, tk.malformed ? "; " : "",
+                            tk.malformed ? bad + 2 : "");
     } else {
         double want = x->kind == PLAN_EXP_NUMBER ? x->number : NAN;
         char text[64];
@@ -312,11 +315,12 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
             chk_setf(&o->expected, "every message a JSON object with a unique %s", keyname);
         else
             chk_setf(&o->expected, "%.17g messages, each a JSON object with a unique %s", want,
-                 keyname);
+                     keyname);
         chk_setf(&o->actual, "%llu messages, %llu repeated keys%s", (unsigned long long)n,
-             (unsigned long long)tk.dup, bad);
+                 (unsigned long long)tk.dup, bad);
         if (!isnan(want) && (double)n != want)
-            chk_set_outcome(o, CHK_FAIL, "%llu messages, expected %.17g", (unsigned long long)n, want);
+            chk_set_outcome(o, CHK_FAIL, "%llu messages, expected %.17g", (unsigned long long)n,
+                            want);
         else if (tk.dup + tk.malformed)
             chk_set_outcome(o, CHK_FAIL, "%llu repeated keys%s", (unsigned long long)tk.dup, bad);
         else
@@ -328,7 +332,6 @@ done:
     exp_map_release(&d.m);
     hx_free(cols);
 }
-
 
 const chk_kind chk_kind_topic = {
     .name = "topic",
