@@ -1,6 +1,7 @@
 /* test_check.c - the built-in checks that need no database: file (existence, path guards, row
  * counts, malformed records with file:line samples, a keyed comparison with the truth in CSV and
- * JSONL, canonical values). The checks against PostgreSQL run in the run transcript. */
+ * JSONL, canonical values) and adr (dir, min, what an ADR and the README must hold). The checks
+ * against PostgreSQL run in the run transcript. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -468,6 +469,101 @@ static void test_check__file_canonical_values(void **state)
     fx_free(s);
 }
 
+/* ---- adr ---- */
+
+static const char adr_ok[] = "# ADR 1\n## Context\nx\n## Decision\ny\n## Trade-offs\nz\n";
+
+static void put_path(const fx *f, const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", f->dir, rel);
+    for (char *p = path + strlen(f->dir) + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    put_file(f, rel, text);
+}
+
+/* An adr check with options given as JSON texts (NULL = not given). */
+static chk_status run_adr(fx *f, const char *dir, const char *min, chk_outcome *o)
+{
+    static plan_param params[2];
+    size_t n = 0;
+    if (dir) params[n++] = (plan_param){.key = "dir", .json = (char *)dir};
+    if (min) params[n++] = (plan_param){.key = "min", .json = (char *)min};
+    plan_check c = {.kind = PLAN_CHK_ADR, .name = "adr", .params = params, .nparams = n};
+    f->ctx.solution_dir = f->dir;
+    chk_run(&f->ctx, &c, o);
+    return o->status;
+}
+
+static void test_check__adr_min_counts_complete_records(void **state)
+{
+    fx *f = *state;
+    put_path(f, "README.md", "# Design\n... Cost: 3 USD a month\n");
+    put_path(f, "docs/adr/0001-load.md", adr_ok);
+    chk_outcome o;
+    assert_int_equal(run_adr(f, NULL, "2", &o), CHK_FAIL);
+    assert_string_equal(o.message, "1 complete ADR, 2 needed (min = 2)");
+    chk_outcome_release(&o);
+    assert_int_equal(run_adr(f, NULL, NULL, &o), CHK_PASS); /* min defaults to 1 */
+    chk_outcome_release(&o);
+    put_path(f, "docs/adr/0002-keys.md", adr_ok);
+    assert_int_equal(run_adr(f, NULL, "2", &o), CHK_PASS);
+    assert_string_equal(o.actual, "2 complete ADRs, 0 incomplete; README ok");
+    chk_outcome_release(&o);
+    put_path(f, "docs/adr/0003-wip.md", "# ADR 3\n## Context\nonly\n");
+    assert_int_equal(run_adr(f, NULL, "2", &o), CHK_FAIL);
+    assert_string_equal(o.message, "the decision records are incomplete");
+    assert_int_equal(o.sample.nrows, 1);
+    assert_string_equal(o.sample.cells[0], "docs/adr/0003-wip.md");
+    assert_string_equal(o.sample.cells[1], "missing sections: decision, trade-off");
+    chk_outcome_release(&o);
+}
+
+static void test_check__adr_reads_only_dir(void **state)
+{
+    fx *f = *state;
+    put_path(f, "README.md", "design and cost\n");
+    put_path(f, "docs/adr/0001.md", adr_ok);
+    put_path(f, "docs/adr/0002.md", adr_ok);
+    put_path(f, "decisions/0001.md", adr_ok);
+    chk_outcome o;
+    /* dir = "decisions": its one record counts, not the two in docs/adr */
+    assert_int_equal(run_adr(f, "\"decisions\"", "2", &o), CHK_FAIL);
+    assert_string_equal(o.message, "1 complete ADR, 2 needed (min = 2)");
+    chk_outcome_release(&o);
+    assert_int_equal(run_adr(f, "\"decisions\"", "1", &o), CHK_PASS);
+    chk_outcome_release(&o);
+    /* a folder that is not there */
+    assert_int_equal(run_adr(f, "\"docs/none\"", NULL, &o), CHK_FAIL);
+    assert_string_equal(o.message, "0 complete ADRs, 1 needed (min = 1); no folder there");
+    chk_outcome_release(&o);
+    /* a bad option is the check's error, not the solution's failure */
+    assert_int_equal(run_adr(f, "\"../elsewhere\"", NULL, &o), CHK_ERROR);
+    chk_outcome_release(&o);
+    assert_int_equal(run_adr(f, NULL, "\"two\"", &o), CHK_ERROR);
+    chk_outcome_release(&o);
+}
+
+static void test_check__adr_readme_words(void **state)
+{
+    fx *f = *state;
+    put_path(f, "docs/adr/0001.md", adr_ok);
+    chk_outcome o;
+    assert_int_equal(run_adr(f, NULL, NULL, &o), CHK_FAIL); /* no README */
+    chk_outcome_release(&o);
+    put_path(f, "README.md", "# How it works\nThe DESIGN is simple.\n");
+    assert_int_equal(run_adr(f, NULL, NULL, &o), CHK_FAIL); /* says nothing of cost */
+    assert_string_equal(o.sample.cells[1], "missing, or does not explain design and cost");
+    chk_outcome_release(&o);
+    put_path(f, "README.md", "# How it works\nThe DESIGN is simple; the cost is low.\n");
+    assert_int_equal(run_adr(f, NULL, NULL, &o), CHK_PASS);
+    chk_outcome_release(&o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -478,6 +574,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check__file_by_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check__file_by_key_every_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check__file_canonical_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check__adr_min_counts_complete_records, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_check__adr_reads_only_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check__adr_readme_words, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "check_int.h"
 
@@ -26,55 +29,206 @@ static bool file_has_all(const char *path, const char *const *words, size_t n, c
     return ok;
 }
 
-/* adr: the solution documents its decisions (docs/adr/ or adr/: context, decision, trade-off)
- * and has a README explaining design and cost. */
+/* The adr check's options, read from its JSON parameters. */
+typedef struct adr_opts {
+    const char *dir;       /* the one folder to read (borrowed from js), NULL = the usual three */
+    long long min;         /* complete ADRs required */
+    const char *sec[16];   /* words every ADR must contain (borrowed) */
+    size_t nsec;           /* number of them */
+    const char *words[16]; /* words the README must contain (borrowed) */
+    size_t nwords;         /* number of them; 0 with readme = false: no README needed */
+    json_t *js[4];         /* the parsed parameters, released by adr_opts_release */
+} adr_opts;
+
+static void adr_opts_release(adr_opts *a)
+{
+    for (size_t i = 0; i < 4; i++)
+        json_decref(a->js[i]);
+}
+
+/* A list of 1-16 non-empty strings into out. False when j is not one. */
+static bool word_list(const json_t *j, const char **out, size_t *n)
+{
+    if (!json_is_array(j) || json_array_size(j) == 0 || json_array_size(j) > 16) return false;
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        const char *w = json_string_value(json_array_get(j, i));
+        if (!w || !*w) return false;
+        out[i] = w;
+    }
+    *n = json_array_size(j);
+    return true;
+}
+
+/* Read c's options (defaults: docs/adr, adr and docs/decisions; min 1; context, decision,
+ * trade-off; a README on design and cost). Returns 0, or -1 with what is wrong in err. */
+static int adr_opts_read(const plan_check *c, adr_opts *a, char *err, size_t n)
+{
+    static const char *const sections[] = {"context", "decision", "trade-off"};
+    static const char *const readme[] = {"design", "cost"};
+    memset(a, 0, sizeof *a);
+    a->min = 1;
+    a->nsec = 3;
+    memcpy(a->sec, sections, sizeof sections);
+    a->nwords = 2;
+    memcpy(a->words, readme, sizeof readme);
+    const char *keys[] = {"dir", "min", "sections", "readme"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *txt = chk_param_json(c, keys[i]);
+        if (!txt) continue;
+        a->js[i] = json_loads(txt, JSON_DECODE_ANY, NULL);
+        if (!a->js[i]) return snprintf(err, n, "%s: cannot read %s", keys[i], txt), -1;
+    }
+    if (a->js[0]) {
+        a->dir = json_string_value(a->js[0]);
+        if (!a->dir || !*a->dir || a->dir[0] == '/' || strstr(a->dir, ".."))
+            return snprintf(err, n, "dir: a folder inside the solution, like \"docs/adr\""), -1;
+    }
+    if (a->js[1]) {
+        if (!json_is_integer(a->js[1]) || json_integer_value(a->js[1]) < 0 ||
+            json_integer_value(a->js[1]) > 1000)
+            return snprintf(err, n, "min: a number of ADRs from 0 to 1000"), -1;
+        a->min = json_integer_value(a->js[1]);
+    }
+    if (a->js[2] && !word_list(a->js[2], a->sec, &a->nsec))
+        return snprintf(err, n, "sections: a list of 1 to 16 words, like { \"context\" }"), -1;
+    if (a->js[3]) {
+        if (json_is_false(a->js[3]))
+            a->nwords = 0;
+        else if (!word_list(a->js[3], a->words, &a->nwords))
+            return snprintf(err, n, "readme: a list of 1 to 16 words, or false"), -1;
+    }
+    return 0;
+}
+
+static int validate_adr(const plan_check *c, const plan_scenario *s, char *err, size_t n)
+{
+    (void)s;
+    adr_opts a;
+    int rc = adr_opts_read(c, &a, err, n);
+    adr_opts_release(&a);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The *.md files of folder path, sorted; *n set. NULL when the folder cannot be read. */
+static char **md_files(const char *path, size_t *n)
+{
+    *n = 0;
+    DIR *dir = opendir(path);
+    if (!dir) return NULL;
+    char **v = NULL;
+    size_t cap = 0;
+    struct dirent *de;
+    while ((de = readdir(dir))) {
+        size_t l = strlen(de->d_name);
+        if (l < 4 || strcmp(de->d_name + l - 3, ".md") != 0) continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            char **nv = hx_realloc(v, cap * sizeof *v);
+            if (!nv) break;
+            v = nv;
+        }
+        if (!(v[*n] = hx_strdup(de->d_name))) break;
+        (*n)++;
+    }
+    closedir(dir);
+    if (!v) v = hx_calloc(1, sizeof *v);
+    if (v) qsort(v, *n, sizeof *v, cmp_str);
+    return v;
+}
+
+static void join_words(char *buf, size_t n, const char *const *w, size_t nw)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < nw; i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s", i == 0 ? "" : i + 1 == nw ? " and " : ", ", w[i]);
+    }
+}
+
+/* adr: the solution documents its decisions (dir, or docs/adr/, adr/ and docs/decisions/: at
+ * least min *.md files, each holding every section word; none incomplete) and has a README.md
+ * holding every readme word (words match case-insensitively, anywhere in the text). */
 static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
-    (void)c;
     if (!ctx->solution_dir) {
         chk_set_outcome(o, CHK_ERROR, "no solution folder");
         return;
     }
-    const char *const sections[] = {"context", "decision", "trade-off"};
+    adr_opts a;
+    char err[200];
+    if (adr_opts_read(c, &a, err, sizeof err) != 0) {
+        chk_set_outcome(o, CHK_ERROR, "%s", err);
+        adr_opts_release(&a);
+        return;
+    }
     const char *dirs[] = {"docs/adr", "adr", "docs/decisions"};
+    size_t ndirs = 3;
+    if (a.dir) dirs[0] = a.dir, ndirs = 1;
     const char *titles[] = {"file", "problem"};
     chk_sample_cols(o, 2, titles);
-    int good = 0, bad = 0;
+    long long good = 0, bad = 0;
+    bool found = false;
     char path[4096], miss[256];
-    for (size_t d = 0; d < 3; d++) {
+    for (size_t d = 0; d < ndirs; d++) {
         snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, dirs[d]);
-        DIR *dir = opendir(path);
-        if (!dir) continue;
-        struct dirent *de;
-        while ((de = readdir(dir))) {
-            size_t l = strlen(de->d_name);
-            if (l < 4 || strcmp(de->d_name + l - 3, ".md") != 0) continue;
-            snprintf(path, sizeof path, "%s/%s/%s", ctx->solution_dir, dirs[d], de->d_name);
-            if (file_has_all(path, sections, 3, miss, sizeof miss)) {
+        size_t nf;
+        char **files = md_files(path, &nf);
+        if (!files) continue;
+        found = true;
+        for (size_t i = 0; i < nf; i++) {
+            snprintf(path, sizeof path, "%s/%s/%s", ctx->solution_dir, dirs[d], files[i]);
+            if (file_has_all(path, a.sec, a.nsec, miss, sizeof miss)) {
                 good++;
             } else {
                 bad++;
-                char prob[300];
+                char prob[300], rel[600];
                 snprintf(prob, sizeof prob, "missing sections: %s", miss);
-                const char *cells[] = {de->d_name, prob};
+                snprintf(rel, sizeof rel, "%s/%s", dirs[d], files[i]);
+                const char *cells[] = {rel, prob};
                 chk_sample_row(o, cells);
             }
+            hx_free(files[i]);
         }
-        closedir(dir);
+        hx_free(files);
     }
-    const char *const readme_words[] = {"design", "cost"};
-    snprintf(path, sizeof path, "%s/README.md", ctx->solution_dir);
-    bool readme = file_has_all(path, readme_words, 2, miss, sizeof miss);
-    if (!readme) {
-        const char *cells[] = {"README.md", "missing, or does not explain design and cost"};
+    if (a.dir && !found) {
+        const char *cells[] = {a.dir, "no such folder in the solution"};
         chk_sample_row(o, cells);
     }
-    chk_set_text(&o->expected,
-                 ">= 1 ADR with context, decision and trade-off; README on design and cost");
-    chk_setf(&o->actual, "%d complete ADRs, %d incomplete; README %s", good, bad,
-             readme ? "ok" : "missing or incomplete");
-    chk_set_outcome(o, good > 0 && bad == 0 && readme ? CHK_PASS : CHK_FAIL,
-                    good > 0 && bad == 0 && readme ? NULL : "the decision records are incomplete");
+    bool readme = true;
+    char words[200], secs[200];
+    join_words(words, sizeof words, a.words, a.nwords);
+    join_words(secs, sizeof secs, a.sec, a.nsec);
+    if (a.nwords) {
+        snprintf(path, sizeof path, "%s/README.md", ctx->solution_dir);
+        readme = file_has_all(path, a.words, a.nwords, miss, sizeof miss);
+        if (!readme) {
+            char prob[300];
+            snprintf(prob, sizeof prob, "missing, or does not explain %s", words);
+            const char *cells[] = {"README.md", prob};
+            chk_sample_row(o, cells);
+        }
+    }
+    chk_setf(&o->expected, ">= %lld ADR%s with %s in %s%s%s", a.min, a.min == 1 ? "" : "s", secs,
+             a.dir ? a.dir : "docs/adr, adr or docs/decisions", a.nwords ? "; README on " : "",
+             a.nwords ? words : "");
+    chk_setf(&o->actual, "%lld complete ADR%s, %lld incomplete%s%s", good, good == 1 ? "" : "s",
+             bad, a.nwords ? "; README " : "",
+             a.nwords ? (readme ? "ok" : "missing or incomplete") : "");
+    if (bad > 0 || !readme)
+        chk_set_outcome(o, CHK_FAIL, "the decision records are incomplete");
+    else if (good < a.min)
+        chk_set_outcome(o, CHK_FAIL, "%lld complete ADR%s, %lld needed (min = %lld)%s", good,
+                        good == 1 ? "" : "s", a.min, a.min,
+                        a.dir && !found ? "; no folder there" : "");
+    else
+        chk_set_outcome(o, CHK_PASS, NULL);
+    adr_opts_release(&a);
 }
 
 const chk_kind chk_kind_adr = {
@@ -82,5 +236,7 @@ const chk_kind chk_kind_adr = {
     .keys = (const char *const[]){"dir", "min", "sections", "readme", NULL},
     .flags = 0,
     .run = check_adr,
-    .summary = "the solution has complete decision records and a README on design and cost",
+    .validate = validate_adr,
+    .summary = "the solution has at least min complete decision records and a README on design "
+               "and cost",
 };
