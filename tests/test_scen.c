@@ -378,6 +378,17 @@ static void test_scen__misuse(void **state)
              "return scenario { name = 'x', datasets = { d = d }, checks = { c } }\n",
              ds);
     expect_misuse(src, 4, "not in this scenario's datasets", NULL);
+    /* a kind's own rules (the table's validate hook): adr's dir and min */
+    snprintf(src, sizeof src,
+             "%s\nreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  checks = { adr { min = 'two' } } }\n",
+             ds);
+    expect_misuse(src, 5, "adr.min: a number of ADRs from 0 to 1000", NULL);
+    snprintf(src, sizeof src,
+             "%s\nreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  checks = { adr { dir = '../docs' } } }\n",
+             ds);
+    expect_misuse(src, 5, "adr.dir: a folder inside the solution", NULL);
     snprintf(
         src, sizeof src,
         "%slocal k = dataset { rows = 5, columns = { { 'p', 'fk', ref = d, column = 'id' } } }\n"

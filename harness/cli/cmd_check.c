@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "cmd.h"
 #include "plug.h"
 #include "scen.h"
@@ -39,7 +40,7 @@ static size_t check_plugins(const plan_pack *p, const char *pack_dir, const char
         const plan_scenario *sc = &p->scenarios[i];
         for (size_t k = 0; k < sc->nchecks; k++) {
             const plan_check *c = &sc->checks[k];
-            if (c->kind != PLAN_CHK_PLUGIN) continue;
+            if (!(chk_kind_get(c->kind)->flags & CHK_K_PLUGIN)) continue;
             hx_err e = {0};
             plug_plugin *pl = NULL;
             const hx_plugin_check *hc = NULL;

@@ -1350,38 +1350,6 @@ static int chk_tostring(lua_State *L)
     return 1;
 }
 
-struct chkdef {
-    plan_check_kind kind;
-    const char *const *keys; /* beyond name and severity */
-    int npos;                /* positional entries allowed */
-};
-
-#define K(...) ((const char *const[]){"name", "severity", __VA_ARGS__, NULL})
-static const struct chkdef chkdefs[] = {
-    [PLAN_CHK_SQL] = {PLAN_CHK_SQL, K("equals", "tolerance"), 1},
-    [PLAN_CHK_ROW_COUNT] = {PLAN_CHK_ROW_COUNT, K("table", "equals", "tolerance"), 0},
-    [PLAN_CHK_UNIQUE] = {PLAN_CHK_UNIQUE, K("table", "column"), 0},
-    [PLAN_CHK_NOT_NULL] = {PLAN_CHK_NOT_NULL, K("table", "column"), 0},
-    [PLAN_CHK_ACCEPTED_VALUES] = {PLAN_CHK_ACCEPTED_VALUES, K("table", "column", "values"), 0},
-    [PLAN_CHK_REFERENTIAL] = {PLAN_CHK_REFERENTIAL, K("table", "column", "ref"), 0},
-    [PLAN_CHK_SCHEMA] = {PLAN_CHK_SCHEMA, K("table", "columns"), 0},
-    [PLAN_CHK_FRESHNESS] = {PLAN_CHK_FRESHNESS, K("table", "column", "max_age"), 0},
-    [PLAN_CHK_DIFF] = {PLAN_CHK_DIFF, K("table", "topic", "key", "expect", "columns", "tolerance"),
-                       0},
-    [PLAN_CHK_QUARANTINE] = {PLAN_CHK_QUARANTINE, K("table", "topic", "column", "key", "expect"),
-                             0},
-    [PLAN_CHK_FILE] = {PLAN_CHK_FILE, K("path", "format", "expect", "equals", "columns", "key"), 0},
-    [PLAN_CHK_TOPIC] = {PLAN_CHK_TOPIC, K("topic", "equals", "expect", "key", "columns", "format"),
-                        0},
-    [PLAN_CHK_PRECISION_RECALL] = {PLAN_CHK_PRECISION_RECALL,
-                                   K("table", "topic", "column", "expect", "min_precision",
-                                     "min_recall"),
-                                   0},
-    [PLAN_CHK_ADR] = {PLAN_CHK_ADR, K("dir", "min", "sections", "readme"), 0},
-    [PLAN_CHK_PLUGIN] = {PLAN_CHK_PLUGIN, NULL, 0},
-};
-#undef K
-
 /* Keys that go to plan_check fields; every other allowed key becomes a JSON param. */
 static const char *const field_keys[] = {"name",   "severity", "table",   "topic",  "column",
                                          "values", "ref",      "equals",  "expect", "tolerance",
@@ -1423,18 +1391,15 @@ static void parse_expect(lua_State *L, int t, int ud, const char *k, plan_check 
         c->expect.string = ldup(L, lua_tostring(L, -1));
     } else if (luaL_testudata(L, -1, T_QUERY)) {
         qobj *q = check_q(L, -1);
-        bool rows_ok = c->kind == PLAN_CHK_DIFF || c->kind == PLAN_CHK_QUARANTINE ||
-                       c->kind == PLAN_CHK_FILE || c->kind == PLAN_CHK_TOPIC ||
-                       c->kind == PLAN_CHK_PRECISION_RECALL || c->kind == PLAN_CHK_PLUGIN;
-        if (!q->has_agg && !rows_ok)
+        unsigned fl = chk_kind_get(c->kind)->flags;
+        if (!q->has_agg && !(fl & CHK_K_ROWS))
             luaL_error(L,
                        "%s.%s: the query has no aggregate; end it in :count(), :sum(\"col\"), "
                        "... (%s)",
                        path, k, q->desc);
         c->expect.kind = PLAN_EXP_QUERY;
         c->expect.query = q->q;
-        if (!q->has_agg && (c->kind == PLAN_CHK_QUARANTINE || c->kind == PLAN_CHK_PRECISION_RECALL))
-            c->expect.query.agg = PLAN_AGG_IDS;
+        if (!q->has_agg && (fl & CHK_K_IDS)) c->expect.query.agg = PLAN_AGG_IDS;
         lua_pushvalue(L, -1);
         lua_setiuservalue(L, ud, 1);
     } else if (luaL_testudata(L, -1, T_DATASET)) {
@@ -1461,19 +1426,38 @@ static char *join_strv(lua_State *L, char **v, size_t n)
     return hx_buf_steal(&b);
 }
 
-/* Build a check of kind k from the table at t; for plugins, plugin/pcheck name it. */
+/* Kind kd takes key: it lists it, or (a kind taking any key, like plugin) it is one of the keys
+ * every check reads into its fields. */
+static bool takes(const chk_kind *kd, const char *key)
+{
+    static const char *const any_kind[] = {"table",  "topic",     "column", "equals",
+                                           "expect", "tolerance", NULL};
+    return lookup(key, kd->keys ? kd->keys : any_kind) >= 0;
+}
+
+/* Build a check of kind k from the table at t, as its descriptor (check.h) says; for plugins,
+ * plugin/pcheck name it. */
 static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin,
                       const char *pcheck)
 {
-    const char *kname = chk_kind_name(k);
+    const chk_kind *kd = chk_kind_get(k);
+    const char *kname = kd->name;
+    unsigned fl = kd->flags;
     char path[160];
-    if (k == PLAN_CHK_PLUGIN)
+    if (fl & CHK_K_PLUGIN)
         snprintf(path, sizeof path, "plugin \"%s\".%s", plugin, pcheck);
     else
         snprintf(path, sizeof path, "%s", kname);
     if (!lua_istable(L, t))
         luaL_error(L, "%s: expected a table { ... }, got %s", path, luaL_typename(L, t));
-    if (chkdefs[k].keys) check_keys(L, t, chkdefs[k].keys, chkdefs[k].npos, path);
+    if (kd->keys) {
+        const char *allowed[64] = {"name", "severity"};
+        size_t n = 2;
+        for (size_t i = 0; kd->keys[i] && n < 63; i++)
+            allowed[n++] = kd->keys[i];
+        allowed[n] = NULL;
+        check_keys(L, t, allowed, (fl & CHK_K_SQL_TEXT) ? 1 : 0, path);
+    }
     chkobj *o = lua_newuserdatauv(L, sizeof *o, 1);
     o->c = NULL;
     luaL_setmetatable(L, T_CHECK);
@@ -1483,7 +1467,7 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
     char where[200];
     where_here(L, where, sizeof where);
     c->where = ldup(L, where);
-    if (k == PLAN_CHK_PLUGIN) {
+    if (fl & CHK_K_PLUGIN) {
         c->plugin = ldup(L, plugin);
         c->plugin_check = ldup(L, pcheck);
     }
@@ -1500,31 +1484,30 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
                    did_you_mean(sev, sevs, dm, 80));
     }
 
-    if (k == PLAN_CHK_SQL) {
+    if (fl & CHK_K_SQL_TEXT) {
         if (lua_geti(L, t, 1) != LUA_TSTRING)
-            luaL_error(L, "sql: the first entry must be the SQL text, got %s",
+            luaL_error(L, "%s: the first entry must be the SQL text, got %s", path,
                        luaL_typename(L, -1));
         c->query = ldup(L, lua_tostring(L, -1));
         lua_pop(L, 1);
     }
-    const char *table = opt_string(L, t, "table", path);
+    bool by_path = takes(kd, "path");
+    const char *table = opt_string(L, t, by_path ? "path" : "table", path);
     const char *topic = opt_string(L, t, "topic", path);
-    if (k == PLAN_CHK_FILE) table = opt_string(L, t, "path", path);
     if (table && topic) luaL_error(L, "%s: give a table or a topic, not both", path);
     c->table = ldup(L, table ? table : topic);
-    if (topic && k != PLAN_CHK_TOPIC) {
+    if (topic && !(fl & CHK_K_ON_TOPIC)) {
         lua_pushstring(L, "topic");
         add_param(L, c, "sink", lua_gettop(L), path);
         lua_pop(L, 1);
     }
-    bool needs_table = k != PLAN_CHK_SQL && k != PLAN_CHK_ADR && k != PLAN_CHK_PLUGIN;
-    if (needs_table && !c->table)
+    if ((fl & CHK_K_NEEDS_TABLE) && !c->table)
         luaL_error(L, "%s.%s: required", path,
-                   k == PLAN_CHK_TOPIC  ? "topic"
-                   : k == PLAN_CHK_FILE ? "path"
-                                        : "table");
+                   (fl & CHK_K_ON_TOPIC) ? "topic"
+                   : by_path             ? "path"
+                                         : "table");
 
-    if (k != PLAN_CHK_SCHEMA && k != PLAN_CHK_DIFF && k != PLAN_CHK_FILE && k != PLAN_CHK_TOPIC) {
+    if (takes(kd, "column")) {
         char **cols = NULL;
         size_t nc = 0;
         opt_strv(L, t, "column", path, &cols, &nc);
@@ -1535,28 +1518,25 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
             hx_free(cols);
         }
     }
-    bool needs_col = k == PLAN_CHK_UNIQUE || k == PLAN_CHK_NOT_NULL ||
-                     k == PLAN_CHK_ACCEPTED_VALUES || k == PLAN_CHK_REFERENTIAL ||
-                     k == PLAN_CHK_FRESHNESS;
-    if (needs_col && !c->column) luaL_error(L, "%s.column: required", path);
-    if (k == PLAN_CHK_ACCEPTED_VALUES) {
+    if ((fl & CHK_K_NEEDS_COLUMN) && !c->column) luaL_error(L, "%s.column: required", path);
+    if (takes(kd, "values")) {
         opt_strv(L, t, "values", path, &c->values, &c->nvalues);
-        if (!c->nvalues) luaL_error(L, "accepted_values.values: required (a non-empty list)");
+        if (!c->nvalues) luaL_error(L, "%s.values: required (a non-empty list)", path);
     }
-    if (k == PLAN_CHK_REFERENTIAL) {
+    if (takes(kd, "ref")) {
         const char *ref = req_string(L, t, "ref", path);
         const char *dot = strrchr(ref, '.');
         if (!dot || dot == ref || !dot[1])
-            luaL_error(L, "referential.ref: expected \"table.column\", got '%s'", ref);
+            luaL_error(L, "%s.ref: expected \"table.column\", got '%s'", path, ref);
         c->ref_table = hx_strndup(ref, (size_t)(dot - ref));
         if (!c->ref_table) luaL_error(L, "out of memory");
         c->ref_column = ldup(L, dot + 1);
     }
-    if (k == PLAN_CHK_FRESHNESS && !opt_duration(L, t, "max_age", path, &c->max_age_us))
-        luaL_error(L, "freshness.max_age: required (a duration like \"1h\")");
-    if (k == PLAN_CHK_SCHEMA) {
+    if (takes(kd, "max_age") && !opt_duration(L, t, "max_age", path, &c->max_age_us))
+        luaL_error(L, "%s.max_age: required (a duration like \"1h\")", path);
+    if (takes(kd, "columns") && (fl & CHK_K_COLUMN_TYPES)) {
         if (lua_getfield(L, t, "columns") != LUA_TTABLE)
-            luaL_error(L, "schema.columns: expected { column = \"type\", ... }, got %s",
+            luaL_error(L, "%s.columns: expected { column = \"type\", ... }, got %s", path,
                        luaL_typename(L, -1));
         int ct = lua_gettop(L);
         size_t n = 0;
@@ -1565,7 +1545,7 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
             n++;
             lua_pop(L, 1);
         }
-        if (!n) luaL_error(L, "schema.columns: must not be empty");
+        if (!n) luaL_error(L, "%s.columns: must not be empty", path);
         c->columns = lcalloc(L, n, sizeof(char *));
         c->types = lcalloc(L, n, sizeof(char *));
         c->ncolumns = n;
@@ -1574,13 +1554,13 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
         while (lua_next(L, ct)) {
             if (lua_type(L, -2) == LUA_TSTRING) { /* name = "type" */
                 if (lua_type(L, -1) != LUA_TSTRING)
-                    luaL_error(L, "schema.columns.%s: expected a SQL type string, got %s",
+                    luaL_error(L, "%s.columns.%s: expected a SQL type string, got %s", path,
                                lua_tostring(L, -2), luaL_typename(L, -1));
                 c->columns[i] = ldup(L, lua_tostring(L, -2));
                 c->types[i] = ldup(L, lua_tostring(L, -1));
             } else { /* a bare name: any type */
                 if (lua_type(L, -1) != LUA_TSTRING)
-                    luaL_error(L, "schema.columns: expected column names or name = \"type\"");
+                    luaL_error(L, "%s.columns: expected column names or name = \"type\"", path);
                 c->columns[i] = ldup(L, lua_tostring(L, -1));
             }
             i++;
@@ -1595,37 +1575,35 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
                 c->columns[b - 1] = x, c->types[b - 1] = y;
             }
         c->column = join_strv(L, c->columns, c->ncolumns);
-    }
-    if (k == PLAN_CHK_DIFF || k == PLAN_CHK_FILE || k == PLAN_CHK_TOPIC)
+    } else if (takes(kd, "columns") && kd->keys) {
         opt_strv(L, t, "columns", path, &c->columns, &c->ncolumns);
+    }
     const char *key = NULL;
-    if (k == PLAN_CHK_DIFF || k == PLAN_CHK_QUARANTINE || k == PLAN_CHK_TOPIC || k == PLAN_CHK_FILE)
-        key = opt_string(L, t, "key", path);
-    if (k == PLAN_CHK_QUARANTINE && !key && c->column) key = c->column;
+    if (takes(kd, "key") && kd->keys) key = opt_string(L, t, "key", path);
+    if ((fl & CHK_K_KEY_COLUMN) && !key && c->column) key = c->column;
     c->key = ldup(L, key);
 
     parse_expect(L, t, ud, "equals", c, path);
     if (c->expect.kind == PLAN_EXP_NONE) parse_expect(L, t, ud, "expect", c, path);
-    if ((k == PLAN_CHK_DIFF || k == PLAN_CHK_QUARANTINE) && c->expect.kind != PLAN_EXP_QUERY)
+    if ((fl & CHK_K_NEEDS_QUERY) && c->expect.kind != PLAN_EXP_QUERY)
         luaL_error(L, "%s.expect: required, a query like orders:valid()%s", path,
-                   k == PLAN_CHK_QUARANTINE ? " or orders:corrupt()" : "");
-    if ((k == PLAN_CHK_SQL || k == PLAN_CHK_ROW_COUNT) && c->expect.kind == PLAN_EXP_NONE)
+                   (fl & CHK_K_IDS) ? " or orders:corrupt()" : "");
+    if ((fl & CHK_K_NEEDS_EQUALS) && c->expect.kind == PLAN_EXP_NONE)
         luaL_error(L, "%s.equals: required (a number, a string or a query)", path);
     double tol = 0;
     if (opt_number(L, t, "tolerance", path, &tol) && tol < 0)
         luaL_error(L, "%s.tolerance: must be >= 0", path);
     c->tolerance = tol;
 
-    /* Everything else is a parameter for the check's implementation. */
+    /* Everything else is a parameter for the check's implementation; a kind taking any key (a
+     * plugin) sees all its options. */
     lua_pushnil(L);
     while (lua_next(L, t)) {
         if (lua_type(L, -2) == LUA_TSTRING) {
             const char *kk = lua_tostring(L, -2);
-            bool field = lookup(kk, field_keys) >= 0 && !(k == PLAN_CHK_FILE && 0);
-            if (k == PLAN_CHK_PLUGIN && (strcmp(kk, "name") && strcmp(kk, "severity")))
-                field = false; /* plugins see all their options */
-            if (!field && !(k == PLAN_CHK_FILE && strcmp(kk, "path") == 0))
-                add_param(L, c, kk, lua_gettop(L), path);
+            bool field = kd->keys ? lookup(kk, field_keys) >= 0 || (by_path && !strcmp(kk, "path"))
+                                  : !strcmp(kk, "name") || !strcmp(kk, "severity");
+            if (!field) add_param(L, c, kk, lua_gettop(L), path);
         }
         lua_pop(L, 1);
     }
@@ -2366,7 +2344,8 @@ static int l_scenario(lua_State *L)
             c->expect.query.dataset = (size_t)di;
             lua_pop(L, 2);
             const plan_dataset *d = &sc->datasets[di];
-            if ((c->kind == PLAN_CHK_DIFF || c->kind == PLAN_CHK_QUARANTINE) && !c->key) {
+            unsigned fl = chk_kind_get(c->kind)->flags;
+            if ((fl & CHK_K_DATASET_KEY) && !c->key) {
                 if (d->key_col < 0)
                     raise_at(L, c->where, "%s: give key = \"column\" (dataset '%s' has no key)",
                              chk_kind_name(c->kind), d->name);
@@ -2375,8 +2354,8 @@ static int l_scenario(lua_State *L)
             /* diff and file look the key and the compared columns up in the dataset. */
             const char *kn = chk_kind_name(c->kind);
             char dm[80];
-            bool by_key = c->kind == PLAN_CHK_DIFF || (c->kind == PLAN_CHK_FILE && c->key);
-            if (by_key && c->key && plan_dataset_column(d, c->key) < 0)
+            bool by_key = (fl & CHK_K_BY_KEY) && c->key;
+            if (by_key && plan_dataset_column(d, c->key) < 0)
                 raise_at(L, c->where, "%s.key: dataset '%s' has no column '%s'%s", kn, d->name,
                          c->key, column_hint(d, c->key, dm, sizeof dm));
             for (size_t j = 0; by_key && j < c->ncolumns; j++)
@@ -2385,6 +2364,14 @@ static int l_scenario(lua_State *L)
                              d->name, c->columns[j], column_hint(d, c->columns[j], dm, sizeof dm));
         }
         lua_pop(L, 1);
+    }
+    /* each kind's own rules, within the scenario */
+    for (i = 0; i < nc; i++) {
+        const plan_check *c = &sc->checks[i];
+        const chk_kind *kd = chk_kind_get(c->kind);
+        char err[300];
+        if (kd->validate && kd->validate(c, sc, err, sizeof err) != 0)
+            raise_at(L, c->where, "%s.%s", kd->name, err);
     }
     /* names: explicit ones must be unique; defaults get " #2", " #3" */
     for (i = 0; i < nc; i++) {
@@ -2405,9 +2392,10 @@ static int l_scenario(lua_State *L)
         plan_check *c = &sc->checks[i];
         if (c->name) continue;
         char base[200], nm[220];
-        if (c->kind == PLAN_CHK_SQL)
-            snprintf(base, sizeof base, "sql %.60s", c->query);
-        else if (c->kind == PLAN_CHK_PLUGIN)
+        unsigned fl = chk_kind_get(c->kind)->flags;
+        if (fl & CHK_K_SQL_TEXT)
+            snprintf(base, sizeof base, "%s %.60s", chk_kind_name(c->kind), c->query);
+        else if (fl & CHK_K_PLUGIN)
             snprintf(base, sizeof base, "%s.%s%s%s", c->plugin, c->plugin_check,
                      c->table ? " " : "", c->table ? c->table : "");
         else
@@ -2563,26 +2551,6 @@ static void new_type(lua_State *L, const char *name, lua_CFunction gc, lua_CFunc
     lua_setfield(L, -2, "__metatable"); /* getmetatable() cannot reach the C internals */
 }
 
-static const struct {
-    const char *name;
-    plan_check_kind kind;
-} check_ctors[] = {
-    {"sql", PLAN_CHK_SQL},
-    {"row_count", PLAN_CHK_ROW_COUNT},
-    {"unique", PLAN_CHK_UNIQUE},
-    {"not_null", PLAN_CHK_NOT_NULL},
-    {"accepted_values", PLAN_CHK_ACCEPTED_VALUES},
-    {"referential", PLAN_CHK_REFERENTIAL},
-    {"schema", PLAN_CHK_SCHEMA},
-    {"freshness", PLAN_CHK_FRESHNESS},
-    {"diff", PLAN_CHK_DIFF},
-    {"quarantine", PLAN_CHK_QUARANTINE},
-    {"file", PLAN_CHK_FILE},
-    {"topic", PLAN_CHK_TOPIC},
-    {"precision_recall", PLAN_CHK_PRECISION_RECALL},
-    {"adr", PLAN_CHK_ADR},
-};
-
 static const luaL_Reg harness_globals[] = {{"dataset", l_dataset},
                                            {"scenario", l_scenario},
                                            {"challenge", l_challenge},
@@ -2625,10 +2593,13 @@ int luaopen_harness(lua_State *L)
 
     lua_pushglobaltable(L);
     luaL_setfuncs(L, harness_globals, 0);
-    for (size_t i = 0; i < sizeof check_ctors / sizeof check_ctors[0]; i++) {
-        lua_pushinteger(L, check_ctors[i].kind);
+    /* a global constructor per check kind of the table (plugin checks come from plugin()) */
+    for (size_t i = 0; i < chk_kind_count(); i++) {
+        const chk_kind *kd = chk_kind_get((plan_check_kind)i);
+        if (kd->flags & CHK_K_PLUGIN) continue;
+        lua_pushinteger(L, (lua_Integer)i);
         lua_pushcclosure(L, l_check, 1);
-        lua_setfield(L, -2, check_ctors[i].name);
+        lua_setfield(L, -2, kd->name);
     }
     lua_pop(L, 1);
     return 0;
