@@ -511,6 +511,322 @@ static void test_replay__pg_error_names_table(void **state)
     fx_free(s);
 }
 
+/* ---- the replay's former path, kept as the reference for what a table holds: the record's CSV
+ * line (fmt_record) split back into fields with invalid UTF-8 and NUL made U+FFFD, then mapped
+ * onto the batch's header (MISSING_COLUMN's column NULL, the surplus joined into the extra
+ * column). replay_pg now encodes fields straight to COPY text and must land the same rows. ---- */
+
+typedef struct ref_row {
+    char **v;  /* v[0..n): the header's columns then _harness_extra; NULL for SQL NULL */
+    size_t n;
+} ref_row;
+
+static void ref_utf8_fixed(hx_buf *b, const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        unsigned char c = s[i];
+        size_t len = 0;
+        if (c >= 0x01 && c < 0x80)
+            len = 1;
+        else if (c >= 0xC2 && c <= 0xDF)
+            len = 2;
+        else if (c >= 0xE0 && c <= 0xEF)
+            len = 3;
+        else if (c >= 0xF0 && c <= 0xF4)
+            len = 4;
+        bool ok = len > 0 && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++)
+            ok = (s[i + k] & 0xC0) == 0x80;
+        if (ok && len == 3) ok = !(c == 0xE0 && s[i + 1] < 0xA0) && !(c == 0xED && s[i + 1] >= 0xA0);
+        if (ok && len == 4) ok = !(c == 0xF0 && s[i + 1] < 0x90) && !(c == 0xF4 && s[i + 1] >= 0x90);
+        if (!ok) {
+            hx_buf_append(b, "\xef\xbf\xbd", 3);
+            i++;
+            continue;
+        }
+        hx_buf_append(b, s + i, len);
+        i += len;
+    }
+}
+
+/* The fields of one CSV line as the old replay split it: a quoted field runs to its closing
+ * quote (or the line's end) and keeps any text after it; an empty unquoted field is NULL. */
+static size_t ref_split(const char *s, size_t len, char **out, size_t max)
+{
+    size_t nf = 0, i = 0;
+    if (len && s[len - 1] == '\n') len--;
+    if (len && s[len - 1] == '\r') len--;
+    for (;;) {
+        hx_buf raw, f;
+        hx_buf_init(&raw);
+        hx_buf_init(&f);
+        bool null = false;
+        if (i < len && s[i] == '"') {
+            for (i++; i < len; i++) {
+                if (s[i] == '"') {
+                    if (i + 1 < len && s[i + 1] == '"') {
+                        hx_buf_putc(&raw, '"');
+                        i++;
+                        continue;
+                    }
+                    i++;
+                    break;
+                }
+                hx_buf_putc(&raw, s[i]);
+            }
+            while (i < len && s[i] != ',')
+                hx_buf_putc(&raw, s[i++]);
+        } else {
+            size_t j = i;
+            while (i < len && s[i] != ',')
+                i++;
+            hx_buf_append(&raw, s + j, i - j);
+            null = i == j;
+        }
+        ref_utf8_fixed(&f, (const unsigned char *)(raw.data ? raw.data : ""), raw.len);
+        hx_buf_append(&f, "", 0);
+        assert_true(nf < max);
+        out[nf++] = null ? NULL : hx_buf_steal(&f);
+        hx_buf_release(&f);
+        hx_buf_release(&raw);
+        if (i >= len) return nf;
+        i++;
+    }
+}
+
+/* Number of header columns of batch b: the dataset's plus those added by drift so far. */
+static size_t ref_nhdr(const plan_dataset *d, uint32_t b)
+{
+    size_t n = d->ncols;
+    for (size_t fi = 0; fi < d->nfaults; fi++)
+        n += d->faults[fi].kind == PLAN_F_SCHEMA_DRIFT && d->faults[fi].drift == PLAN_DRIFT_ADD &&
+             b >= d->faults[fi].at_batch;
+    return n;
+}
+
+static void ref_row_of(const plan_dataset *d, const gen_record *r, size_t width, ref_row *out)
+{
+    hx_buf line;
+    hx_buf_init(&line);
+    assert_true(fmt_record(&line, d, PLAN_FMT_CSV, r));
+    char *f[256];
+    size_t nf = ref_split(line.data, line.len, f, 256), k = 0, nh = ref_nhdr(d, r->batch);
+    hx_buf_release(&line);
+    out->n = width + 1;
+    out->v = calloc(out->n, sizeof *out->v);
+    for (size_t c = 0; c < nh; c++) {
+        if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
+        if (k < nf) out->v[c] = f[k++];
+    }
+    hx_buf extra;
+    hx_buf_init(&extra);
+    for (size_t j = k; j < nf; j++) {
+        if (j > k) hx_buf_putc(&extra, ',');
+        hx_buf_puts(&extra, f[j] ? f[j] : "");
+        hx_free(f[j]);
+    }
+    if (k < nf) out->v[width] = hx_buf_steal(&extra);
+    hx_buf_release(&extra);
+}
+
+static void ref_row_release(ref_row *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        hx_free(r->v[i]);
+    free(r->v);
+    memset(r, 0, sizeof *r);
+}
+
+/* One table row as text for comparing: id, batch, each column (NULL as "\\N"), tab-separated. */
+static char *row_text(uint64_t id, uint32_t batch, char *const *v, size_t n)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    hx_buf_printf(&b, "%llu\t%u", (unsigned long long)id, batch);
+    for (size_t i = 0; i < n; i++) {
+        hx_buf_putc(&b, '\t');
+        hx_buf_puts(&b, v[i] ? v[i] : "\\N");
+    }
+    return hx_buf_steal(&b);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The rows of `table` as row_text lines, columns: the last batch's header then _harness_extra. */
+static char **table_rows(PGconn *c, const char *table, const plan_dataset *d, uint32_t last,
+                         size_t *nrows)
+{
+    hx_buf sql;
+    hx_buf_init(&sql);
+    hx_buf_puts(&sql, "select _harness_id, _harness_batch");
+    for (size_t i = 0; i < d->ncols; i++) {
+        const char *name = d->cols[i].name;
+        for (size_t fi = 0; fi < d->nfaults; fi++)
+            if (d->faults[fi].kind == PLAN_F_SCHEMA_DRIFT &&
+                d->faults[fi].drift == PLAN_DRIFT_RENAME && d->faults[fi].column == (int)i &&
+                last >= d->faults[fi].at_batch)
+                name = d->faults[fi].name;
+        hx_buf_printf(&sql, ", \"%s\"", name);
+    }
+    for (size_t fi = 0; fi < d->nfaults; fi++)
+        if (d->faults[fi].kind == PLAN_F_SCHEMA_DRIFT && d->faults[fi].drift == PLAN_DRIFT_ADD)
+            hx_buf_printf(&sql, ", \"%s\"", d->faults[fi].name);
+    hx_buf_printf(&sql, ", _harness_extra from %s", table);
+    PGresult *res = PQexec(c, sql.data);
+    hx_buf_release(&sql);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    int n = PQntuples(res), nf = PQnfields(res);
+    char **rows = calloc((size_t)n + 1, sizeof *rows);
+    char **v = calloc((size_t)nf, sizeof *v);
+    for (int i = 0; i < n; i++) {
+        for (int j = 2; j < nf; j++)
+            v[j - 2] = PQgetisnull(res, i, j) ? NULL : PQgetvalue(res, i, j);
+        rows[i] = row_text(strtoull(PQgetvalue(res, i, 0), NULL, 10),
+                           (uint32_t)atoi(PQgetvalue(res, i, 1)), v, (size_t)nf - 2);
+    }
+    free(v);
+    PQclear(res);
+    *nrows = (size_t)n;
+    return rows;
+}
+
+static void free_rows(char **rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        hx_free(rows[i]);
+    free(rows);
+}
+
+/* Bytes a Lua row function may hand over: COPY's escapes, CSV's specials, NUL, broken UTF-8. */
+static int nasty_hook(void *ud, const plan_dataset *ds, gen_record *rec, char *err, size_t n)
+{
+    (void)ud, (void)ds, (void)err, (void)n;
+    static const char *const texts[] = {
+        "tab\there",     "back\\slash",  "line\nbreak", "cr\rlf\r\n", "quote\"d", "a,b,,c",
+        "\"\"",          "",             "caf\xc3\xa9", "bad\xff",    "\xc3",     "\xed\xa0\x80x",
+        "\\N",           "end\\",        " spaced ",    "\xe2\x82\xac\",\"\xe2\x82\xac"};
+    size_t k = rec->id % 18;
+    if (k == 16) {
+        rec->vals[2].null = true;
+        return 0;
+    }
+    if (k == 17) return gen_record_set_string(rec, 2, "nul\0in", 6) ? 0 : HX_ENOMEM;
+    return gen_record_set_string(rec, 2, texts[k], strlen(texts[k])) ? 0 : HX_ENOMEM;
+}
+
+/* Datasets whose rows exercise every path from a record to a table row. */
+static plan_scenario *replay_cases(int which)
+{
+    if (which == 0) { /* drift of every kind, every corruption, duplicates */
+        plan_scenario *s = messy_orders(3000, 0.5);
+        plan_fault *f = fx_fault(&s->datasets[0], PLAN_F_SCHEMA_DRIFT, 0, 1);
+        f->drift = PLAN_DRIFT_RETYPE;
+        f->at_batch = 1;
+        f->new_type = PLAN_T_STRING;
+        f = fx_fault(&s->datasets[0], PLAN_F_SCHEMA_DRIFT, 0, 3);
+        f->drift = PLAN_DRIFT_RETYPE;
+        f->at_batch = 2;
+        f->new_type = PLAN_T_INT;
+        f = fx_fault(&s->datasets[0], PLAN_F_SCHEMA_DRIFT, 0, -1);
+        f->drift = PLAN_DRIFT_ADD;
+        f->at_batch = 2;
+        f->name = hx_strdup("seen_at");
+        f->new_type = PLAN_T_TIMESTAMP;
+        return s;
+    }
+    plan_scenario *s = fx_scenario();
+    plan_dataset *d = fx_dataset(s, which == 1 ? "nasty" : "one", 2000, 9);
+    d->batching = PLAN_BATCH_COUNT;
+    d->nbatches = 2;
+    if (which == 1) { /* strings a row function returns */
+        plan_column *c = fx_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT);
+        c->u.seq.start = 1;
+        c->u.seq.step = 1;
+        c = fx_col(d, "p", PLAN_COL_PATTERN, PLAN_T_STRING);
+        c->u.pat.pattern = hx_strdup("{x|\"q\"|a,b|\xc3\xa9\xc3\xa9}");
+        fx_col(d, "lua", PLAN_COL_LUA, PLAN_T_STRING);
+        d->row_hook = nasty_hook;
+    } else { /* one column: a truncated line is cut anywhere, quotes included */
+        plan_column *c = fx_col(d, "only", PLAN_COL_PATTERN, PLAN_T_STRING);
+        c->u.pat.pattern = hx_strdup("{\"\"|\"a\"\"b\"|,|\xc3\xa9\"\xc3\xa9|plain text|x}{|\"|, }");
+    }
+    plan_fault *f = fx_fault(d, PLAN_F_CORRUPT, 0.4, -1);
+    f->corrupt_mask = PLAN_C_ALL;
+    f = fx_fault(d, PLAN_F_DUPLICATE, 0.1, -1);
+    f->changed = 0.5;
+    f->gap = 3;
+    return s;
+}
+
+/* COPY and OLTP land exactly the rows the old CSV round trip landed (as a multiset; OLTP after
+ * its UPDATEs). */
+static void test_replay__pg_rows_match_csv_reference(void **state)
+{
+    (void)state;
+    PGconn *c = pgfx_fresh_db("replay_reference");
+    for (int which = 0; which < 3; which++) {
+        for (int oltp = 0; oltp < 2; oltp++) {
+            plan_scenario *s = replay_cases(which);
+            const plan_dataset *d = &s->datasets[0];
+            gen *g = new_gen(s);
+            uint32_t nb = gen_batches(g, 0);
+            size_t width = ref_nhdr(d, nb - 1);
+            char table[32];
+            snprintf(table, sizeof table, "t%d_%d", which, oltp);
+            plan_step st = {.kind = PLAN_STEP_INTO,
+                            .target = PLAN_TGT_POSTGRES,
+                            .table = table,
+                            .pg_mode = oltp ? PLAN_PG_OLTP : PLAN_PG_COPY};
+            hx_err e = {0};
+            replay_stats rs;
+            assert_int_equal(replay_pg(g, 0, &st, c, -1, &rs, &e), 0);
+            /* the expected rows, in arrival order; OLTP's changed copies replace their id's rows */
+            uint64_t ne = gen_emissions(g, 0);
+            char **want = calloc(ne + 1, sizeof *want);
+            uint64_t *ids = calloc(ne + 1, sizeof *ids);
+            size_t nw = 0;
+            gen_cursor cur;
+            const gen_record *r;
+            assert_int_equal(gen_cursor_init(&cur, g, 0, -1, &e), 0);
+            while (gen_cursor_next(&cur, &r, &e) > 0) {
+                ref_row rr;
+                ref_row_of(d, r, width, &rr);
+                char *t = row_text(r->id, r->batch, rr.v, rr.n);
+                ref_row_release(&rr);
+                if (oltp && r->copy && r->changed) {
+                    for (size_t i = 0; i < nw; i++)
+                        if (ids[i] == r->id) {
+                            hx_free(want[i]);
+                            want[i] = hx_strdup(t);
+                        }
+                    hx_free(t);
+                    continue;
+                }
+                ids[nw] = r->id;
+                want[nw++] = t;
+            }
+            gen_cursor_release(&cur);
+            size_t ngot;
+            char **got = table_rows(c, table, d, nb - 1, &ngot);
+            assert_int_equal(ngot, nw);
+            qsort(want, nw, sizeof *want, cmp_str);
+            qsort(got, ngot, sizeof *got, cmp_str);
+            for (size_t i = 0; i < nw; i++)
+                if (strcmp(got[i], want[i]))
+                    fail_msg("%s row %zu:\n got  %s\n want %s", table, i, got[i], want[i]);
+            free_rows(got, ngot);
+            free_rows(want, nw);
+            free(ids);
+            gen_free(g);
+            fx_free(s);
+        }
+    }
+    PQfinish(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -519,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_replay__files_appear_complete),
         cmocka_unit_test(test_replay__pg_copy_rows_drift_corruption),
         cmocka_unit_test(test_replay__pg_copy_all_batches_equals_file_bytes),
+        cmocka_unit_test(test_replay__pg_rows_match_csv_reference),
         cmocka_unit_test(test_replay__pg_oltp_inserts_and_updates),
         cmocka_unit_test(test_replay__pg_error_names_table),
     };
