@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "gen.h"
 #include "plan.h"
 #include "util.h"
@@ -174,7 +175,7 @@ FX_FN void fx_fields_free(char **f, int n)
         hx_free(f[i]);
 }
 
-/* The whole output of gen_write_dataset in memory. */
+/* The whole output of fmt_write_dataset in memory, its sha256 and record count. */
 FX_FN char *fx_write(gen *g, size_t ds, plan_format f, int64_t batch, size_t *len, char sha[65],
                      uint64_t *emitted)
 {
@@ -182,10 +183,21 @@ FX_FN char *fx_write(gen *g, size_t ds, plan_format f, int64_t batch, size_t *le
     size_t n = 0;
     FILE *m = open_memstream(&data, &n);
     hx_err e = {0};
-    int rc = gen_write_dataset(g, ds, f, batch, m, sha, emitted, &e);
+    hx_sha256 h;
+    fmt_write_stats st;
+    hx_sha256_init(&h);
+    int rc = fmt_write_dataset(g, ds, f, batch, m, &h, &st, &e);
     fclose(m);
     if (rc != 0) {
-        fprintf(stderr, "gen_write_dataset: %s\n", e.msg);
+        fprintf(stderr, "fmt_write_dataset: %s\n", e.msg);
+        free(data);
+        return NULL;
+    }
+    if (sha) hx_sha256_final(&h, sha);
+    if (emitted) *emitted = st.rows;
+    if (st.bytes != n) {
+        fprintf(stderr, "fmt_write_dataset: counted %llu bytes, wrote %zu\n",
+                (unsigned long long)st.bytes, n);
         free(data);
         return NULL;
     }

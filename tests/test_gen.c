@@ -204,7 +204,7 @@ static void test_gen__ranges_concatenate(void **state)
     }
 }
 
-/* A dataset big enough for gen_write_dataset's worker threads writes exactly the bytes of one
+/* A dataset big enough for fmt_write_dataset's worker threads writes exactly the bytes of one
  * cursor formatted in order, in both formats, with every record-shaping fault on. */
 static void test_gen__parallel_write_matches_cursor(void **state)
 {
@@ -770,7 +770,7 @@ static void test_gen__batches_partition(void **state)
  * replay walk) together are the whole dataset, each emission in exactly one batch and in the batch
  * of its arrival day, for any start, rate, jitter and duplicate gap: records stamped exactly at
  * 00:00:00 UTC (rates whose period divides a day, starts at or just before midnight, no jitter)
- * and the first and last records of the range included. gen_write_dataset's per-batch counts sum
+ * and the first and last records of the range included. fmt_write_dataset's per-batch counts sum
  * to the dataset's emissions too. */
 static void test_gen__day_batches_cover_every_record(void **state)
 {
@@ -834,11 +834,11 @@ static void test_gen__day_batches_cover_every_record(void **state)
             }
             assert_int_equal(rc, 0);
             gen_cursor_release(&c);
-            uint64_t n = 0;
+            fmt_write_stats ws;
             FILE *devnull = fopen("/dev/null", "w");
-            assert_int_equal(gen_write_dataset(g, 0, PLAN_FMT_CSV, b, devnull, NULL, &n, &e), 0);
+            assert_int_equal(fmt_write_dataset(g, 0, PLAN_FMT_CSV, b, devnull, NULL, &ws, &e), 0);
             fclose(devnull);
-            written += n;
+            written += ws.rows;
         }
         if (sum != total)
             fail_msg("case %d (rows %llu, rate %g, start %+lld us from midnight, jitter %lld us): "

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "fmt.h"
 #include "gen.h"
 #include "ledger.h"
 #include "replay.h"
@@ -324,8 +325,11 @@ int cmd_gen(int argc, char **argv)
     rc = out_open(&of, out, &e);
     if (rc) goto fail;
     char sha[65];
-    uint64_t n = 0;
-    rc = gen_write_dataset(g, (size_t)ds, fmt, batch, of.f, sha, &n, &e);
+    hx_sha256 h;
+    fmt_write_stats ws = {0};
+    hx_sha256_init(&h);
+    rc = fmt_write_dataset(g, (size_t)ds, fmt, batch, of.f, &h, &ws, &e);
+    hx_sha256_final(&h, sha);
     if (!rc) rc = out_commit(&of, &e);
     if (rc) goto fail;
     if (ledger) {
@@ -335,7 +339,7 @@ int cmd_gen(int argc, char **argv)
         if (rc) goto fail;
     }
     fprintf(stderr, "harness: wrote %llu records of dataset '%s' to %s (sha256 %s)\n",
-            (unsigned long long)n, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout", sha);
+            (unsigned long long)ws.rows, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout", sha);
     for (size_t i = 0; batch < 0 && i < sc->nsteps; i++)
         if (files_step_of(&sc->steps[i], ds) && sc->steps[i].per_batch &&
             gen_batches(g, (size_t)ds) > 1) {

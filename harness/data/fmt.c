@@ -423,127 +423,7 @@ bool fmt_value(hx_buf *out, const plan_column *col, const gen_value *v)
     return hx_buf_append(out, tmp, n);
 }
 
-/* How one output field is written. */
-typedef enum { F_RAW, F_TEXT } field_style; /* unquoted literal / string (quoted in JSON) */
-
-static bool put_field(hx_buf *b, plan_format f, field_style st, const char *s, size_t n)
-{
-    if (st == F_RAW) return bapp(b, s, n);
-    return f == PLAN_FMT_CSV ? csv_string(b, s, n) : json_string(b, s, n);
-}
-
-/* A clean value in format f. */
-static bool put_value(hx_buf *b, plan_format f, plan_type t, int scale, const gen_value *v)
-{
-    if (v->null) return f == PLAN_FMT_CSV ? true : bapp(b, "null", 4);
-    if (t == PLAN_T_STRING || t == PLAN_T_UUID) return put_field(b, f, F_TEXT, v->s, v->len);
-    /* Numbers, times and bools are written straight into b: their text never needs CSV quotes or
-     * JSON escapes (a timestamp is only quoted in JSON). */
-    if (!hx_buf_reserve(b, 64)) return false;
-    char *p = b->data + b->len;
-    bool q = f == PLAN_FMT_JSONL && t == PLAN_T_TIMESTAMP;
-    if (q) *p++ = '"';
-    p += scalar_text(p, t, scale, v->i);
-    if (q) *p++ = '"';
-    *p = '\0';
-    b->len = (size_t)(p - b->data);
-    return true;
-}
-
-/* A value of type t written as type nt (schema drift RETYPE). The renderings:
- *   int/decimal -> string: "$12" / "$12.50" (a currency sign, as text)
- *   timestamp -> string: "2026-01-02 03:04:05" (no T, no fraction, no zone)
- *   bool -> string: "yes" / "no"
- *   int -> decimal: "12.0";  bool -> decimal: "1.0";  timestamp -> decimal: epoch seconds
- * "1767225600.5" decimal -> int: the integer part "12";  timestamp -> int: epoch seconds;  bool ->
- * int: 1 / 0 int/decimal -> bool: true when non-zero Any other pair (and string columns) is written
- * clean. */
-static bool put_retyped(hx_buf *b, plan_format f, const plan_column *col, plan_type nt,
-                        const gen_value *v)
-{
-    plan_type t = col->type;
-    char tmp[64];
-    size_t n;
-    if (v->null || t == nt || t == PLAN_T_STRING || t == PLAN_T_UUID)
-        return put_value(b, f, t, col->scale, v);
-    bool numeric = t == PLAN_T_INT || t == PLAN_T_DECIMAL;
-    switch (nt) {
-    case PLAN_T_STRING:
-        if (numeric) {
-            tmp[0] = '$';
-            n = 1 + decimal_text(tmp + 1, v->i, t == PLAN_T_DECIMAL ? col->scale : 0);
-        } else if (t == PLAN_T_TIMESTAMP) {
-            n = ts_text(tmp, v->i, ' ');
-        } else if (t == PLAN_T_BOOL) {
-            n = v->i ? 3 : 2;
-            memcpy(tmp, v->i ? "yes" : "no", n);
-        } else {
-            break;
-        }
-        return put_field(b, f, F_TEXT, tmp, n);
-    case PLAN_T_DECIMAL:
-        if (t == PLAN_T_INT || t == PLAN_T_BOOL) {
-            n = i64_text(tmp, v->i);
-            memcpy(tmp + n, ".0", 2);
-            return put_field(b, f, F_RAW, tmp, n + 2);
-        }
-        if (t == PLAN_T_TIMESTAMP) return put_field(b, f, F_RAW, tmp, decimal_text(tmp, v->i, 6));
-        break;
-    case PLAN_T_INT:
-        if (t == PLAN_T_DECIMAL) {
-            int64_t p = 1;
-            for (int i = 0; i < col->scale; i++)
-                p *= 10;
-            return put_field(b, f, F_RAW, tmp, i64_text(tmp, v->i / p));
-        }
-        if (t == PLAN_T_TIMESTAMP)
-            return put_field(b, f, F_RAW, tmp, i64_text(tmp, floor_div(v->i, 1000000)));
-        if (t == PLAN_T_BOOL) return put_field(b, f, F_RAW, tmp, i64_text(tmp, v->i));
-        break;
-    case PLAN_T_BOOL:
-        if (numeric) return put_field(b, f, F_RAW, v->i ? "true" : "false", v->i ? 4 : 5);
-        break;
-    default:
-        break;
-    }
-    return put_value(b, f, t, col->scale, v);
-}
-
-/* The value of column added by drift fault fi for record id: a pure function of (seed, fi, id),
- * so a record's added field is the same in every batch file and shard. */
-static bool put_added(hx_buf *b, plan_format f, const plan_dataset *ds, size_t fi,
-                      const gen_record *r)
-{
-    uint64_t key = rng_key(ds->seed, S_DRIFT(fi));
-    uint64_t x = rng_draw(key, r->id, 0);
-    char tmp[48];
-    switch (ds->faults[fi].new_type) {
-    case PLAN_T_INT:
-        return put_field(b, f, F_RAW, tmp, i64_text(tmp, (int64_t)rng_below(x, 1000)));
-    case PLAN_T_DECIMAL:
-        return put_field(b, f, F_RAW, tmp, decimal_text(tmp, (int64_t)rng_below(x, 100000), 2));
-    case PLAN_T_TIMESTAMP:
-        return put_field(b, f, F_TEXT, tmp, ts_text(tmp, r->arrival_us, 'T'));
-    case PLAN_T_BOOL:
-        return put_field(b, f, F_RAW, x & 1 ? "true" : "false", x & 1 ? 4 : 5);
-    case PLAN_T_UUID: {
-        uint64_t w[2] = {x, rng_draw(key, r->id, 1)};
-        int k = 0;
-        for (int n = 0; n < 32; n++) {
-            if (n == 8 || n == 12 || n == 16 || n == 20) tmp[k++] = '-';
-            unsigned nib = (unsigned)(w[n / 16] >> (60 - 4 * (n % 16))) & 15u;
-            tmp[k++] = hexdig(n == 12 ? 4 : n == 16 ? (8 | (nib & 3)) : nib);
-        }
-        return put_field(b, f, F_TEXT, tmp, 36);
-    }
-    default:
-        for (int i = 0; i < 8; i++)
-            tmp[i] = (char)('a' + rng_below(rng_draw(key, r->id, (uint64_t)i + 1), 26));
-        return put_field(b, f, F_TEXT, tmp, 8);
-    }
-}
-
-/* ---- header and records ---- */
+/* ---- fields: a record as its producer sends it ---- */
 
 static bool drift_on(const plan_dataset *ds, size_t fi, uint32_t batch)
 {
@@ -561,23 +441,200 @@ static const char *col_name(const plan_dataset *ds, size_t c, uint32_t batch)
     return name;
 }
 
-bool fmt_header(hx_buf *out, const plan_dataset *ds, plan_format f, uint32_t batch)
+void fmt_fields_init(fmt_fields *f)
 {
-    if (f != PLAN_FMT_CSV) return true;
-    bool ok = true, first = true;
-    for (size_t c = 0; c < ds->ncols; c++) {
-        if (!first) ok &= bput(out, ',');
-        first = false;
-        const char *n = col_name(ds, c, batch);
-        ok &= csv_string(out, n, strlen(n));
+    f->v = f->local;
+    f->n = 0;
+    f->cap = sizeof f->local / sizeof f->local[0];
+    f->truncate = false;
+    f->nhdr = 0;
+    hx_buf_init(&f->text);
+}
+
+void fmt_fields_release(fmt_fields *f)
+{
+    if (f->v != f->local) hx_free(f->v);
+    hx_buf_release(&f->text);
+    fmt_fields_init(f);
+}
+
+static void fields_clear(fmt_fields *f)
+{
+    f->n = 0;
+    f->truncate = false;
+    f->nhdr = 0;
+    hx_buf_clear(&f->text);
+}
+
+/* A new field (empty, borrowed); NULL when out of memory. Pointers into num and text are set by
+ * fields_done, once nothing moves any more. */
+static fmt_field *fpush(fmt_fields *f, fmt_kind k, int col, const char *name)
+{
+    if (f->n == f->cap) {
+        size_t cap = 2 * f->cap;
+        fmt_field *v = hx_malloc(cap * sizeof *v);
+        if (!v) return NULL;
+        memcpy(v, f->v, f->n * sizeof *v);
+        if (f->v != f->local) hx_free(f->v);
+        f->v = v;
+        f->cap = cap;
     }
-    for (size_t fi = 0; fi < ds->nfaults; fi++)
-        if (drift_on(ds, fi, batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
-            if (!first) ok &= bput(out, ',');
-            first = false;
-            ok &= csv_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name));
+    fmt_field *x = &f->v[f->n++];
+    x->s = "";
+    x->len = 0;
+    x->kind = k;
+    x->col = col;
+    x->name = name;
+    x->own = 0;
+    return x;
+}
+
+static void fields_done(fmt_fields *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        fmt_field *x = &f->v[i];
+        if (x->own == 1) x->s = x->num;
+        if (x->own == 2) x->s = f->text.data + x->off;
+    }
+}
+
+static void set_num(fmt_field *x, fmt_kind k, size_t len)
+{
+    x->kind = k;
+    x->len = len;
+    x->own = 1;
+}
+
+static void set_borrowed(fmt_field *x, fmt_kind k, const char *s, size_t len)
+{
+    x->kind = k;
+    x->s = s;
+    x->len = len;
+}
+
+/* A clean value: strings borrowed from the record, numbers and times as text in num. */
+static void value_field(fmt_field *x, const plan_column *col, const gen_value *v)
+{
+    plan_type t = col->type;
+    if (v->null)
+        x->kind = FMT_NULL;
+    else if (t == PLAN_T_STRING || t == PLAN_T_UUID)
+        set_borrowed(x, FMT_TEXT, v->s, v->len);
+    else
+        set_num(x, t == PLAN_T_TIMESTAMP ? FMT_TEXT : FMT_RAW,
+                scalar_text(x->num, t, col->scale, v->i));
+}
+
+/* A value of type t written as type nt (schema drift RETYPE). The renderings:
+ *   int/decimal -> string: "$12" / "$12.50" (a currency sign, as text)
+ *   timestamp -> string: "2026-01-02 03:04:05" (no T, no fraction, no zone)
+ *   bool -> string: "yes" / "no"
+ *   int -> decimal: "12.0";  bool -> decimal: "1.0";  timestamp -> decimal: epoch seconds
+ *     "1767225600.5"
+ *   decimal -> int: the integer part "12";  timestamp -> int: epoch seconds;  bool -> int: 1 / 0
+ *   int/decimal -> bool: true when non-zero
+ * Any other pair (and string columns) is written clean. */
+static void retyped_field(fmt_field *x, const plan_column *col, plan_type nt, const gen_value *v)
+{
+    plan_type t = col->type;
+    char *tmp = x->num;
+    if (v->null || t == nt || t == PLAN_T_STRING || t == PLAN_T_UUID) {
+        value_field(x, col, v);
+        return;
+    }
+    bool numeric = t == PLAN_T_INT || t == PLAN_T_DECIMAL;
+    switch (nt) {
+    case PLAN_T_STRING:
+        if (numeric) {
+            tmp[0] = '$';
+            set_num(x, FMT_TEXT,
+                    1 + decimal_text(tmp + 1, v->i, t == PLAN_T_DECIMAL ? col->scale : 0));
+        } else if (t == PLAN_T_TIMESTAMP) {
+            set_num(x, FMT_TEXT, ts_text(tmp, v->i, ' '));
+        } else if (t == PLAN_T_BOOL) {
+            set_borrowed(x, FMT_TEXT, v->i ? "yes" : "no", v->i ? 3 : 2);
+        } else {
+            break;
         }
-    return bput(out, '\n') && ok;
+        return;
+    case PLAN_T_DECIMAL:
+        if (t == PLAN_T_INT || t == PLAN_T_BOOL) {
+            size_t n = i64_text(tmp, v->i);
+            memcpy(tmp + n, ".0", 2);
+            set_num(x, FMT_RAW, n + 2);
+            return;
+        }
+        if (t == PLAN_T_TIMESTAMP) {
+            set_num(x, FMT_RAW, decimal_text(tmp, v->i, 6));
+            return;
+        }
+        break;
+    case PLAN_T_INT:
+        if (t == PLAN_T_DECIMAL) {
+            int64_t p = 1;
+            for (int i = 0; i < col->scale; i++)
+                p *= 10;
+            set_num(x, FMT_RAW, i64_text(tmp, v->i / p));
+            return;
+        }
+        if (t == PLAN_T_TIMESTAMP) {
+            set_num(x, FMT_RAW, i64_text(tmp, floor_div(v->i, 1000000)));
+            return;
+        }
+        if (t == PLAN_T_BOOL) {
+            set_num(x, FMT_RAW, i64_text(tmp, v->i));
+            return;
+        }
+        break;
+    case PLAN_T_BOOL:
+        if (numeric) {
+            set_borrowed(x, FMT_RAW, v->i ? "true" : "false", v->i ? 4 : 5);
+            return;
+        }
+        break;
+    default:
+        break;
+    }
+    value_field(x, col, v);
+}
+
+/* The value of the column added by drift fault fi for record r: a pure function of (seed, fi,
+ * id), so a record's added field is the same in every batch file and shard. */
+static void added_field(fmt_field *x, const plan_dataset *ds, size_t fi, const gen_record *r)
+{
+    uint64_t key = rng_key(ds->seed, S_DRIFT(fi));
+    uint64_t v = rng_draw(key, r->id, 0);
+    char *tmp = x->num;
+    switch (ds->faults[fi].new_type) {
+    case PLAN_T_INT:
+        set_num(x, FMT_RAW, i64_text(tmp, (int64_t)rng_below(v, 1000)));
+        return;
+    case PLAN_T_DECIMAL:
+        set_num(x, FMT_RAW, decimal_text(tmp, (int64_t)rng_below(v, 100000), 2));
+        return;
+    case PLAN_T_TIMESTAMP:
+        set_num(x, FMT_TEXT, ts_text(tmp, r->arrival_us, 'T'));
+        return;
+    case PLAN_T_BOOL:
+        set_borrowed(x, FMT_RAW, v & 1 ? "true" : "false", v & 1 ? 4 : 5);
+        return;
+    case PLAN_T_UUID: {
+        uint64_t w[2] = {v, rng_draw(key, r->id, 1)};
+        int k = 0;
+        for (int n = 0; n < 32; n++) {
+            if (n == 8 || n == 12 || n == 16 || n == 20) tmp[k++] = '-';
+            unsigned nib = (unsigned)(w[n / 16] >> (60 - 4 * (n % 16))) & 15u;
+            tmp[k++] = hexdig(n == 12 ? 4 : n == 16 ? (8 | (nib & 3)) : nib);
+        }
+        set_num(x, FMT_TEXT, 36);
+        return;
+    }
+    default:
+        for (int i = 0; i < 8; i++)
+            tmp[i] = (char)('a' + rng_below(rng_draw(key, r->id, (uint64_t)i + 1), 26));
+        set_num(x, FMT_TEXT, 8);
+        return;
+    }
 }
 
 /* BAD_TYPE text: what a broken upstream export writes into a number or time. */
@@ -586,27 +643,100 @@ static const char *bad_type_text(uint64_t id)
     return id & 1 ? "12,5O" : "n/a";
 }
 
-/* A string field with invalid UTF-8 in the middle: 0xC3 0x28 (a lead byte followed by a
- * non-continuation) or a lone 0xFF. */
-static bool put_bad_utf8(hx_buf *b, plan_format f, const gen_value *v, uint64_t id)
+/* A string with invalid UTF-8 in the middle: 0xC3 0x28 (a lead byte followed by a
+ * non-continuation) or a lone 0xFF, inserted where it breaks no character. */
+static bool bad_utf8_field(fmt_fields *f, fmt_field *x, const gen_value *v, uint64_t id)
 {
     const char *bad = id & 1 ? "\xff" : "\xc3\x28";
     size_t nb = strlen(bad), n = v->null ? 0 : v->len, half = n / 2;
     const char *s = v->null ? "" : v->s;
     while (half > 0 && ((unsigned char)s[half] & 0xC0) == 0x80)
-        half--; /* break the text only where we mean to */
-    if (f == PLAN_FMT_JSONL)
-        return bput(b, '"') && json_body(b, s, half) && hx_buf_append(b, bad, nb) &&
-               json_body(b, s + half, n - half) && bput(b, '"');
-    bool q = csv_needs_quotes(s, n) && n > 0;
-    bool ok = !q || bput(b, '"');
-    for (size_t i = 0; i <= n; i++) {
-        if (i == half) ok &= hx_buf_append(b, bad, nb);
-        if (i == n) break;
-        if (q && s[i] == '"') ok &= bput(b, '"');
-        ok &= bput(b, s[i]);
+        half--;
+    x->kind = FMT_TEXT;
+    x->own = 2;
+    x->off = f->text.len;
+    x->len = n + nb;
+    return hx_buf_append(&f->text, s, half) && hx_buf_append(&f->text, bad, nb) &&
+           hx_buf_append(&f->text, s + half, n - half);
+}
+
+bool fmt_fields_of(fmt_fields *f, const plan_dataset *ds, const gen_record *r)
+{
+    fields_clear(f);
+    bool drift = false, ok = true;
+    for (size_t fi = 0; fi < ds->nfaults && !drift; fi++)
+        drift = drift_on(ds, fi, r->batch);
+    f->nhdr = ds->ncols;
+    for (size_t c = 0; c < ds->ncols; c++) {
+        if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
+        fmt_field *x =
+            fpush(f, FMT_NULL, (int)c, drift ? col_name(ds, c, r->batch) : ds->cols[c].name);
+        if (!x) return false;
+        const plan_column *col = &ds->cols[c];
+        const gen_value *v = &r->vals[c];
+        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_TYPE) {
+            const char *t = bad_type_text(r->id);
+            set_borrowed(x, FMT_TEXT, t, strlen(t));
+            continue;
+        }
+        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_UTF8) {
+            ok &= bad_utf8_field(f, x, v, r->id);
+            continue;
+        }
+        bool retyped = false;
+        for (size_t fi = 0; drift && fi < ds->nfaults && !retyped; fi++)
+            if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_RETYPE &&
+                ds->faults[fi].column == (int)c) {
+                retyped_field(x, col, ds->faults[fi].new_type, v);
+                retyped = true;
+            }
+        if (!retyped) value_field(x, col, v);
     }
-    return ok && (!q || bput(b, '"'));
+    for (size_t fi = 0; drift && fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
+            fmt_field *x = fpush(f, FMT_NULL, (int)f->nhdr++, ds->faults[fi].name);
+            if (!x) return false;
+            added_field(x, ds, fi, r);
+        }
+    if (r->corrupt == PLAN_C_EXTRA_COLUMN) {
+        fmt_field *x = fpush(f, FMT_TEXT, -1, "_extra");
+        if (!x) return false;
+        set_borrowed(x, FMT_TEXT, "extra", 5);
+    }
+    f->truncate = r->corrupt == PLAN_C_TRUNCATE;
+    fields_done(f);
+    return ok && !f->text.oom;
+}
+
+bool fmt_fields_header(fmt_fields *f, const plan_dataset *ds, uint32_t batch)
+{
+    fields_clear(f);
+    for (size_t c = 0; c < ds->ncols; c++) {
+        const char *n = col_name(ds, c, batch);
+        fmt_field *x = fpush(f, FMT_TEXT, (int)c, n);
+        if (!x) return false;
+        set_borrowed(x, FMT_TEXT, n, strlen(n));
+    }
+    for (size_t fi = 0; fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
+            const char *n = ds->faults[fi].name;
+            fmt_field *x = fpush(f, FMT_TEXT, (int)f->n, n);
+            if (!x) return false;
+            set_borrowed(x, FMT_TEXT, n, strlen(n));
+        }
+    f->nhdr = f->n;
+    fields_done(f);
+    return true;
+}
+
+bool fmt_header(hx_buf *out, const plan_dataset *ds, plan_format f, uint32_t batch)
+{
+    if (f != PLAN_FMT_CSV) return true;
+    fmt_fields h;
+    fmt_fields_init(&h);
+    bool ok = fmt_fields_header(&h, ds, batch) && fmt_fields_csv(out, &h);
+    fmt_fields_release(&h);
+    return ok;
 }
 
 /* Start of field j of a CSV line (no newline), honouring quotes; sets *quoted. */
@@ -741,279 +871,278 @@ static bool csv_clean(hx_buf *out, const plan_dataset *ds, const gen_record *r)
     return true;
 }
 
-bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
+/* ---- encoders ---- */
+
+bool fmt_fields_csv(hx_buf *out, const fmt_fields *f)
 {
     size_t start = out->len;
-    bool ok = true, first = true, json = f == PLAN_FMT_JSONL, drift = false;
-    /* Most records have no drift in effect: look once, not once per column. */
-    for (size_t fi = 0; fi < ds->nfaults && !drift; fi++)
-        drift = drift_on(ds, fi, r->batch);
-    if (!json && !drift && !r->corrupt) return csv_clean(out, ds, r);
-    if (json) ok &= bput(out, '{');
-    for (size_t c = 0; c < ds->ncols; c++) {
-        if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c) continue;
-        if (!first) ok &= bput(out, ',');
-        first = false;
-        const plan_column *col = &ds->cols[c];
-        if (json) {
-            const char *n = col_name(ds, c, r->batch);
-            ok &= json_string(out, n, strlen(n)) && bput(out, ':');
-        }
-        const gen_value *v = &r->vals[c];
-        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_TYPE) {
-            const char *t = bad_type_text(r->id);
-            ok &= put_field(out, f, F_TEXT, t, strlen(t));
-            continue;
-        }
-        if (r->corrupt_col == (int)c && r->corrupt == PLAN_C_BAD_UTF8) {
-            ok &= put_bad_utf8(out, f, v, r->id);
-            continue;
-        }
-        bool retyped = false;
-        for (size_t fi = 0; drift && fi < ds->nfaults && !retyped; fi++)
-            if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_RETYPE &&
-                ds->faults[fi].column == (int)c) {
-                ok &= put_retyped(out, f, col, ds->faults[fi].new_type, v);
-                retyped = true;
-            }
-        if (!retyped) ok &= put_value(out, f, col->type, col->scale, v);
+    bool ok = true;
+    for (size_t i = 0; i < f->n; i++) {
+        const fmt_field *x = &f->v[i];
+        if (i) ok &= bput(out, ',');
+        if (x->kind == FMT_RAW)
+            ok &= bapp(out, x->s, x->len);
+        else if (x->kind == FMT_TEXT)
+            ok &= csv_string(out, x->s, x->len);
     }
-    for (size_t fi = 0; drift && fi < ds->nfaults; fi++)
-        if (drift_on(ds, fi, r->batch) && ds->faults[fi].drift == PLAN_DRIFT_ADD) {
-            if (!first) ok &= bput(out, ',');
-            first = false;
-            if (json)
-                ok &= json_string(out, ds->faults[fi].name, strlen(ds->faults[fi].name)) &&
-                      bput(out, ':');
-            ok &= put_added(out, f, ds, fi, r);
-        }
-    if (r->corrupt == PLAN_C_EXTRA_COLUMN) {
-        if (json)
-            ok &= hx_buf_puts(out, first ? "\"_extra\":\"extra\"" : ",\"_extra\":\"extra\"");
-        else
-            ok &= hx_buf_puts(out, first ? "extra" : ",extra");
-    }
-    if (json) ok &= bput(out, '}');
     ok &= bput(out, '\n');
-    if (ok && r->corrupt == PLAN_C_TRUNCATE) truncate_line(out, start, f);
+    if (ok && f->truncate) truncate_line(out, start, PLAN_FMT_CSV);
     return ok && !out->oom;
 }
 
-/* ---- whole datasets ---- */
-
-/* Writing a whole dataset in parallel. Records are pure functions of (seed, id), so worker threads
- * each format a chunk of originals (plus the copies that arrive among them, gen_cursor_init_range)
- * into their own buffer, while the calling thread hashes and writes the chunks in order: the bytes
- * are exactly those of the one-thread loop. Chunks are big enough that handing one over (a mutex,
- * a condition variable) costs nothing next to making it, and small enough that a few per worker
- * keep everyone busy. Datasets with a Lua row function stay on one thread: Lua is not reentrant. */
-#define PAR_CHUNK 16384        /* originals per chunk */
-#define PAR_MAX_WORKERS 8      /* beyond this the writer's hashing is the bottleneck anyway */
-#define PAR_SLOTS_PER_WORKER 3 /* chunks in flight per worker: one being made, two waiting */
-
-typedef enum { SLOT_FREE, SLOT_BUSY, SLOT_READY } par_state;
-
-typedef struct par_slot {
-    hx_buf buf;       /* the chunk's bytes */
-    uint64_t chunk;   /* the chunk the slot holds (BUSY / READY) */
-    uint64_t emitted; /* emissions in it */
-    par_state state;  /* FREE: the writer is done with it */
-    int rc;           /* the worker's error (READY with rc < 0), else 0 */
-    hx_err err;       /* its message */
-} par_slot;
-
-typedef struct par_job {
-    gen *g;              /* borrowed; only read by the workers */
-    size_t ds;           /* dataset index */
-    plan_format f;       /* output format */
-    uint64_t rows;       /* the dataset's originals */
-    uint64_t nchunks;    /* ceil(rows / PAR_CHUNK) */
-    uint64_t next_chunk; /* next chunk a worker claims; chunks are claimed in order */
-    bool stop;           /* the writer or a worker failed: claim nothing more */
-    par_slot *slots;     /* chunk c lives in slots[c % nslots] */
-    size_t nslots;       /* PAR_SLOTS_PER_WORKER * workers */
-    pthread_mutex_t mu;  /* guards next_chunk, stop and every slot's state */
-    pthread_cond_t cv;   /* a slot changed state or stop was set */
-} par_job;
-
-/* Format chunk c into slot->buf (cleared first). */
-static int par_make(par_job *j, uint64_t c, par_slot *slot)
+bool fmt_fields_jsonl(hx_buf *out, const fmt_fields *f)
 {
-    const plan_dataset *d = &gen_scenario(j->g)->datasets[j->ds];
-    uint64_t lo = c * PAR_CHUNK, hi = lo + PAR_CHUNK < j->rows ? lo + PAR_CHUNK : j->rows;
-    gen_cursor cur;
-    const gen_record *r;
-    hx_buf_clear(&slot->buf);
-    int rc = gen_cursor_init_range(&cur, j->g, j->ds, lo, hi, &slot->err);
-    if (rc < 0) return rc;
-    while ((rc = gen_cursor_next(&cur, &r, &slot->err)) > 0)
-        if (!fmt_record(&slot->buf, d, j->f, r)) {
-            rc = hx_fail(&slot->err, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
-            break;
-        }
-    slot->emitted = cur.emitted;
-    gen_cursor_release(&cur);
-    return rc < 0 ? rc : 0;
+    size_t start = out->len;
+    bool ok = bput(out, '{');
+    for (size_t i = 0; i < f->n; i++) {
+        const fmt_field *x = &f->v[i];
+        if (i) ok &= bput(out, ',');
+        ok &= json_string(out, x->name, strlen(x->name)) && bput(out, ':');
+        if (x->kind == FMT_NULL)
+            ok &= bapp(out, "null", 4);
+        else if (x->kind == FMT_RAW)
+            ok &= bapp(out, x->s, x->len);
+        else
+            ok &= json_string(out, x->s, x->len);
+    }
+    ok &= bput(out, '}') && bput(out, '\n');
+    if (ok && f->truncate) truncate_line(out, start, PLAN_FMT_JSONL);
+    return ok && !out->oom;
 }
 
-static void *par_worker(void *arg)
+/* The bytes field x takes in a CSV line, and whether they are quoted. */
+static size_t csv_width(const fmt_field *x, bool *quoted)
 {
-    par_job *j = arg;
-    pthread_mutex_lock(&j->mu);
-    while (!j->stop && j->next_chunk < j->nchunks) {
-        uint64_t c = j->next_chunk;
-        par_slot *slot = &j->slots[c % j->nslots];
-        if (slot->state != SLOT_FREE) { /* the writer has not taken chunk c - nslots yet */
-            pthread_cond_wait(&j->cv, &j->mu);
+    *quoted = false;
+    if (x->kind == FMT_NULL) return 0;
+    if (x->kind == FMT_RAW || !csv_needs_quotes(x->s, x->len)) return x->len;
+    size_t q = 0;
+    for (size_t i = 0; i < x->len; i++)
+        q += x->s[i] == '"';
+    *quoted = true;
+    return x->len + q + 2;
+}
+
+/* Byte i of x's CSV text (quoted: its quotes and doubled quotes). */
+static unsigned char csv_byte(const fmt_field *x, bool quoted, size_t i)
+{
+    if (!quoted) return (unsigned char)x->s[i];
+    if (i == 0) return '"';
+    size_t at = 1;
+    for (size_t k = 0; k < x->len; k++) {
+        size_t w = x->s[k] == '"' ? 2 : 1;
+        if (i < at + w) return (unsigned char)x->s[k];
+        at += w;
+    }
+    return '"';
+}
+
+/* The cut truncate_line makes, in fields: the same offsets computed from the fields' CSV widths
+ * instead of the line's bytes, then what a reader splits from the bytes before the cut. */
+static void cut_csv(fmt_fields *f)
+{
+    size_t nf = f->n, n = 0;
+    if (nf == 0) return;
+    for (size_t i = 0; i < nf; i++) {
+        bool q;
+        n += csv_width(&f->v[i], &q) + (i > 0);
+    }
+    if (n == 0) return; /* truncate_line leaves an empty line alone */
+    /* the field holding byte n / 2 (a comma belongs to the field it ends) */
+    size_t j = 0, p = 0, pj = 0;
+    for (size_t i = 0, at = 0; i < nf; i++) {
+        bool q;
+        if (at > n / 2) break;
+        j = i;
+        pj = at;
+        at += csv_width(&f->v[i], &q) + 1;
+    }
+    if (j + 1 >= nf && nf >= 2) {
+        j = nf - 2;
+        pj = 0;
+        for (size_t i = 0; i < j; i++) {
+            bool q;
+            pj += csv_width(&f->v[i], &q) + 1;
+        }
+    }
+    bool quoted;
+    size_t wj = csv_width(&f->v[j], &quoted), cut = quoted ? pj : pj + wj / 2;
+    if (nf < 2) cut = n / 2;
+    /* back over UTF-8 continuation bytes; a comma or the field's first byte stops it */
+    for (size_t i = 0, at = 0; i < nf; i++) {
+        bool q;
+        size_t w = csv_width(&f->v[i], &q);
+        if (cut >= at && cut < at + w) {
+            while (cut > 0 && cut >= at && (csv_byte(&f->v[i], q, cut - at) & 0xC0) == 0x80)
+                cut--;
+            break;
+        }
+        at += w + 1;
+    }
+    /* the reader's fields of bytes [0, cut): whole ones, then the one the cut falls in */
+    for (size_t i = 0; i < nf; i++, p += 1) {
+        fmt_field *x = &f->v[i];
+        bool q;
+        size_t w = csv_width(x, &q);
+        if (cut > p + w) {
+            p += w;
             continue;
         }
-        j->next_chunk++;
-        slot->state = SLOT_BUSY;
-        slot->chunk = c;
-        pthread_mutex_unlock(&j->mu);
-        int rc = par_make(j, c, slot);
-        pthread_mutex_lock(&j->mu);
-        slot->rc = rc;
-        slot->state = SLOT_READY;
-        if (rc < 0) j->stop = true; /* the chunks before this one are claimed and will finish */
-        pthread_cond_broadcast(&j->cv);
+        size_t keep = cut - p; /* bytes of this field's CSV text before the cut */
+        f->n = i + 1;
+        if (keep == w) return;
+        if (keep == 0) { /* an empty unquoted field */
+            x->kind = FMT_NULL;
+            x->len = 0;
+            return;
+        }
+        if (!q) {
+            x->len = keep;
+            return;
+        }
+        /* a quoted field cut open: its characters whose text fits after the opening quote (a
+         * lone half of a doubled quote closes it), less a CR the reader takes for a line end */
+        size_t k = 0, used = 1;
+        while (k < x->len && used + (x->s[k] == '"' ? 2 : 1) <= keep)
+            used += x->s[k++] == '"' ? 2 : 1;
+        if (k > 0 && x->s[k - 1] == '\r' && used == keep) k--;
+        x->kind = FMT_TEXT;
+        x->len = k;
+        return;
     }
-    pthread_mutex_unlock(&j->mu);
-    return NULL;
 }
 
-/* Worker threads for a dataset of `rows` originals, 0 when one thread should do. */
-static int par_workers(const plan_dataset *d, int64_t batch)
+void fmt_fields_csv_read(fmt_fields *f)
 {
-    if (batch >= 0 || d->row_hook || d->rows < 4 * (uint64_t)PAR_CHUNK) return 0;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 2) return 0;
-    return n > PAR_MAX_WORKERS ? PAR_MAX_WORKERS : (int)n;
+    if (f->truncate) cut_csv(f);
+    f->truncate = false;
+    /* An empty line still splits into one (empty) field; with the record's only column missing
+     * it is a surplus one. */
+    if (f->n == 0) {
+        fmt_field *x = fpush(f, FMT_TEXT, -1, "_extra");
+        if (x) x->kind = FMT_TEXT;
+    }
 }
 
-/* gen_write_dataset with nw worker threads; the header is already in b (empty, reserved). */
-static int par_write(gen *g, size_t ds, plan_format f, int nw, hx_buf *b, FILE *out, hx_sha256 *sha,
-                     uint64_t *emitted, hx_err *e)
+/* s[0..n) with each invalid UTF-8 sequence and NUL as U+FFFD (the database is UTF8 and refuses
+ * both), escaped for COPY text when `copy`. */
+static bool put_fixed(hx_buf *b, const char *s, size_t n, bool copy)
 {
-    const plan_dataset *d = &gen_scenario(g)->datasets[ds];
-    par_job j = {.g = g, .ds = ds, .f = f, .rows = d->rows};
-    pthread_t th[PAR_MAX_WORKERS];
-    int started = 0, rc = 0;
-    j.nchunks = (d->rows + PAR_CHUNK - 1) / PAR_CHUNK;
-    j.nslots = (size_t)nw * PAR_SLOTS_PER_WORKER;
-    j.slots = hx_calloc(j.nslots, sizeof *j.slots);
-    if (!j.slots) return hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
-    for (size_t i = 0; i < j.nslots; i++)
-        hx_buf_init(&j.slots[i].buf);
-    pthread_mutex_init(&j.mu, NULL);
-    pthread_cond_init(&j.cv, NULL);
-    /* The header goes first, through the same hash and write as the chunks. */
-    if (sha) hx_sha256_update(sha, b->data, b->len);
-    if (fwrite(b->data, 1, b->len, out) != b->len) {
-        rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
-        goto done;
-    }
-    for (; started < nw; started++)
-        if (pthread_create(&th[started], NULL, par_worker, &j) != 0) break;
-    if (!started) {
-        rc = hx_fail(e, HX_EINFRA, "cannot start a thread to write dataset '%s'", d->name);
-        goto done;
-    }
-    *emitted = 0;
-    for (uint64_t c = 0; c < j.nchunks; c++) {
-        par_slot *slot = &j.slots[c % j.nslots];
-        pthread_mutex_lock(&j.mu);
-        while (!(slot->state == SLOT_READY && slot->chunk == c))
-            pthread_cond_wait(&j.cv, &j.mu);
-        pthread_mutex_unlock(&j.mu);
-        if (slot->rc < 0) {
-            rc = slot->rc;
-            if (e) *e = slot->err;
-            break;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n && u[run] >= 0x01 && u[run] < 0x80 &&
+               (!copy || (u[run] != '\\' && u[run] != '\n' && u[run] != '\r' && u[run] != '\t')))
+            run++;
+        if (run > i && !bapp(b, s + i, run - i)) return false;
+        i = run;
+        if (i == n) break;
+        unsigned char c = u[i];
+        if (copy && (c == '\\' || c == '\n' || c == '\r' || c == '\t')) {
+            char esc[2] = {'\\', c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
+            if (!bapp(b, esc, 2)) return false;
+            i++;
+            continue;
         }
-        if (sha) hx_sha256_update(sha, slot->buf.data, slot->buf.len);
-        if (fwrite(slot->buf.data, 1, slot->buf.len, out) != slot->buf.len) {
-            rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
-            break;
-        }
-        *emitted += slot->emitted;
-        pthread_mutex_lock(&j.mu);
-        slot->state = SLOT_FREE;
-        pthread_cond_broadcast(&j.cv);
-        pthread_mutex_unlock(&j.mu);
+        int32_t cp;
+        size_t len = hx_utf8_next(s + i, n - i, &cp); /* 1 when invalid */
+        if (!(cp > 0 ? bapp(b, s + i, len) : bapp(b, "\xef\xbf\xbd", 3))) return false;
+        i += len;
     }
-    pthread_mutex_lock(&j.mu);
-    j.stop = true; /* on success every chunk is claimed already; on failure, claim no more */
-    pthread_cond_broadcast(&j.cv);
-    pthread_mutex_unlock(&j.mu);
-    for (int i = 0; i < started; i++)
-        pthread_join(th[i], NULL);
-done:
-    for (size_t i = 0; i < j.nslots; i++)
-        hx_buf_release(&j.slots[i].buf);
-    hx_free(j.slots);
-    pthread_cond_destroy(&j.cv);
-    pthread_mutex_destroy(&j.mu);
-    return rc;
+    return true;
 }
 
-int gen_write_dataset(gen *g, size_t ds, plan_format f, int64_t batch, FILE *out,
-                      char sha256_hex[65], uint64_t *emitted, hx_err *e)
+bool fmt_fields_copy(hx_buf *out, const fmt_fields *f)
 {
-    const plan_scenario *s = gen_scenario(g);
-    gen_cursor cur;
-    hx_sha256 sha;
-    hx_buf b;
-    int rc = gen_cursor_init(&cur, g, ds, batch, e);
-    if (rc < 0) return rc;
-    const plan_dataset *d = &s->datasets[ds];
-    hx_sha256_init(&sha);
-    hx_buf_init(&b);
-    int nw = par_workers(d, batch);
-    if (nw > 0) {
-        uint64_t n = 0;
-        if (!hx_buf_reserve(&b, 1 << 12) || !fmt_header(&b, d, f, 0)) {
-            rc = hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
-            goto done;
+    bool ok = true;
+    size_t slot = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        const fmt_field *x = &f->v[i];
+        size_t to = x->col < 0 ? f->nhdr : (size_t)x->col;
+        for (; slot < to; slot++)
+            ok &= bapp(out, "\t\\N", 3);
+        ok &= bput(out, '\t');
+        if (x->kind == FMT_NULL)
+            ok &= bapp(out, "\\N", 2);
+        else
+            ok &= put_fixed(out, x->s, x->len, true);
+        slot++;
+    }
+    for (; slot <= f->nhdr; slot++)
+        ok &= bapp(out, "\t\\N", 3);
+    return ok && !out->oom;
+}
+
+bool fmt_fields_values(const fmt_fields *f, hx_buf *store, const char **vals)
+{
+    size_t off[f->nhdr + 1];
+    bool null[f->nhdr + 1];
+    for (size_t c = 0; c <= f->nhdr; c++)
+        null[c] = true;
+    hx_buf_clear(store);
+    for (size_t i = 0; i < f->n; i++) {
+        const fmt_field *x = &f->v[i];
+        size_t c = x->col < 0 ? f->nhdr : (size_t)x->col;
+        if (x->kind == FMT_NULL || c > f->nhdr) continue;
+        null[c] = false;
+        off[c] = store->len;
+        if (!put_fixed(store, x->s, x->len, false) || !hx_buf_putc(store, '\0')) return false;
+    }
+    for (size_t c = 0; c <= f->nhdr; c++)
+        vals[c] = null[c] ? NULL : store->data + off[c];
+    return !store->oom;
+}
+
+/* fmt_record_copy of the common record (no drift in effect, no corruption): straight from the
+ * values, as csv_clean. */
+static bool copy_clean(hx_buf *out, const plan_dataset *ds, const gen_record *r)
+{
+    size_t nc = ds->ncols;
+    if (!hx_buf_reserve(out, CSV_FIELD_MAX * (nc + 1))) return false;
+    const plan_column *col = ds->cols;
+    const gen_value *v = r->vals;
+    for (size_t c = 0; c < nc; c++, col++, v++) {
+        plan_type t = col->type;
+        if (v->null) {
+            if (!bapp(out, "\t\\N", 3)) return false;
+        } else if (t == PLAN_T_STRING || t == PLAN_T_UUID) {
+            if (!bput(out, '\t') || !put_fixed(out, v->s, v->len, true)) return false;
+        } else {
+            if (!hx_buf_reserve(out, CSV_FIELD_MAX + 16)) return false;
+            char *p = out->data + out->len;
+            *p++ = '\t';
+            p += scalar_text(p, t, col->scale, v->i);
+            *p = '\0';
+            out->len = (size_t)(p - out->data);
         }
-        rc = par_write(g, ds, f, nw, &b, out, sha256_hex ? &sha : NULL, &n, e);
-        if (rc < 0) goto done;
-        cur.emitted = n;
-        goto flush;
     }
-    if (!hx_buf_reserve(&b, 1 << 17) || !fmt_header(&b, d, f, batch < 0 ? 0 : (uint32_t)batch)) {
-        rc = hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
-        goto done;
-    }
-    const gen_record *r;
-    for (;;) {
-        rc = gen_cursor_next(&cur, &r, e);
-        if (rc < 0) goto done;
-        if (rc > 0 && !fmt_record(&b, d, f, r)) {
-            rc = hx_fail(e, HX_ENOMEM, "out of memory writing dataset '%s'", d->name);
-            goto done;
-        }
-        if (b.len >= (1 << 16) || (rc == 0 && b.len)) {
-            if (sha256_hex) /* hashing costs as much as generating: only when asked */
-                hx_sha256_update(&sha, b.data, b.len);
-            if (fwrite(b.data, 1, b.len, out) != b.len) {
-                rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
-                goto done;
-            }
-            hx_buf_clear(&b);
-        }
-        if (rc == 0) break;
-    }
-flush:
-    if (fflush(out) != 0) {
-        rc = hx_fail(e, HX_EIO, "cannot write dataset '%s': %s", d->name, strerror(errno));
-        goto done;
-    }
-    if (sha256_hex) hx_sha256_final(&sha, sha256_hex);
-    if (emitted) *emitted = cur.emitted;
-    rc = 0;
-done:
-    hx_buf_release(&b);
-    gen_cursor_release(&cur);
-    return rc;
+    return bapp(out, "\t\\N", 3); /* _harness_extra */
+}
+
+static bool has_drift(const plan_dataset *ds, uint32_t batch)
+{
+    for (size_t fi = 0; fi < ds->nfaults; fi++)
+        if (drift_on(ds, fi, batch)) return true;
+    return false;
+}
+
+bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
+{
+    /* Most records have no drift in effect and no corruption: CSV writes them in one pass. */
+    if (f == PLAN_FMT_CSV && !r->corrupt && !has_drift(ds, r->batch)) return csv_clean(out, ds, r);
+    fmt_fields fl;
+    fmt_fields_init(&fl);
+    bool ok = fmt_fields_of(&fl, ds, r) &&
+              (f == PLAN_FMT_JSONL ? fmt_fields_jsonl(out, &fl) : fmt_fields_csv(out, &fl));
+    fmt_fields_release(&fl);
+    return ok;
+}
+
+bool fmt_record_copy(hx_buf *out, fmt_fields *scratch, const plan_dataset *ds, const gen_record *r)
+{
+    if (!r->corrupt && !has_drift(ds, r->batch)) return copy_clean(out, ds, r);
+    if (!fmt_fields_of(scratch, ds, r)) return false;
+    fmt_fields_csv_read(scratch);
+    return fmt_fields_copy(out, scratch);
 }

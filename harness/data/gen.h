@@ -124,13 +124,4 @@ int gen_cursor_init_range(gen_cursor *c, gen *g, size_t ds, uint64_t lo, uint64_
 int gen_cursor_next(gen_cursor *c, const gen_record **out, hx_err *e);
 void gen_cursor_release(gen_cursor *c);
 
-/* Write the emissions of dataset ds (batch -1 = all, else that batch) to out in format f: for CSV
- * one header line first (the schema of `batch`, or of batch 0 when writing all batches; drifted
- * records of a later batch then carry their own shape), then one line per emission. sha256_hex
- * (may be NULL) receives the hash of exactly the bytes written, *emitted (may be NULL) the number
- * of records. Returns 0, HX_EIO when out fails, HX_ENOMEM, or the generator's error. Implemented
- * in fmt.c. */
-int gen_write_dataset(gen *g, size_t ds, plan_format f, int64_t batch, FILE *out,
-                      char sha256_hex[65], uint64_t *emitted, hx_err *e);
-
 #endif

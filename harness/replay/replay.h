@@ -2,9 +2,11 @@
  * step of the replay plan at a time (DESIGN §4): landing files (replay_files.c) and PostgreSQL
  * tables (replay_pg.c), and Kafka topics (replay_kafka.c; the cluster itself is kafkasvc's).
  *
- * Records are serialised by fmt (CSV, with schema drift and corruption applied) and, for
- * PostgreSQL, that CSV line is split back into fields, so a table holds exactly what the landing
- * file of the same step would hold.
+ * Records are serialised by fmt: landing files and Kafka messages by its CSV / JSONL encoders
+ * (the landing files by the dataset writer `harness gen` uses), PostgreSQL rows by its COPY
+ * encoder from the same fields (fmt_fields, with schema drift and corruption applied; a truncated
+ * record cut as its CSV line is), so a table holds exactly what the landing file of the same step
+ * would hold.
  *
  * PostgreSQL "raw" tables, decided here because the source is what a producer sends, not what a
  * clean schema would accept:
@@ -47,8 +49,8 @@ typedef struct replay_stats {
     uint64_t rows;    /* emissions replayed (originals plus duplicate copies) */
     uint64_t corrupt; /* emissions among them with a corruption applied */
     uint64_t updates; /* OLTP: changed duplicate copies applied as UPDATE */
-    uint64_t bytes;   /* files: bytes written (headers included); postgres: bytes of the CSV
-                         record lines the rows were taken from */
+    uint64_t bytes;   /* files: bytes written (headers included); postgres: bytes of the
+                         records' CSV lines (the landing file's bytes without headers) */
     uint32_t files;   /* files written */
     uint32_t batches; /* batches replayed */
     double seconds;   /* wall time of the call */

@@ -12,8 +12,6 @@
 
 #include "fmt.h"
 
-#define FLUSH_AT (256u * 1024u)
-
 void replay_file_name(const plan_dataset *d, const plan_step *st, int64_t b, char *buf, size_t n)
 {
     const char *ext = st->format == PLAN_FMT_JSONL ? "jsonl" : "csv";
@@ -37,21 +35,8 @@ static bool safe_rel(const char *p)
     return true;
 }
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return true;
-}
-
-/* One file: header of batch hb, then the emissions of `batch` (-1 all), streamed through buf. */
+/* One file: the header of `batch` (0 for all), then the emissions of `batch` (-1 all), by the
+ * dataset writer `harness gen` uses, into a temp file renamed when complete. */
 static int write_one(gen *g, size_t ds, const plan_step *st, const char *dir, int64_t batch,
                      bool per_batch, replay_stats *out, hx_sha256 *sha, hx_err *e)
 {
@@ -65,66 +50,36 @@ static int write_one(gen *g, size_t ds, const plan_step *st, const char *dir, in
     if (fd < 0)
         return hx_fail(e, HX_EIO, "cannot create a temp file in '%s': %s", dir, strerror(errno));
     fchmod(fd, 0644);
-    hx_buf b;
-    hx_buf_init(&b);
-    gen_cursor c;
-    bool cursor = false;
-    int rc = 0;
-    uint32_t hb = batch >= 0 ? (uint32_t)batch : 0;
-    if (!fmt_header(&b, d, st->format, hb)) {
-        rc = hx_fail(e, HX_ENOMEM, "out of memory");
-        goto fail;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
     }
-    if ((rc = gen_cursor_init(&c, g, ds, batch, e)) != 0) goto fail;
-    cursor = true;
-    const gen_record *r;
-    for (;;) {
-        int more = gen_cursor_next(&c, &r, e);
-        if (more < 0) {
-            rc = more;
-            goto fail;
-        }
-        if (more) {
-            if (!fmt_record(&b, d, st->format, r)) {
-                rc = hx_fail(e, HX_ENOMEM, "out of memory");
-                goto fail;
-            }
-            out->rows++;
-            out->corrupt += r->corrupt != 0;
-        }
-        if (b.len >= FLUSH_AT || (!more && b.len)) {
-            if (!write_all(fd, b.data, b.len)) {
-                rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-                goto fail;
-            }
-            hx_sha256_update(sha, b.data, b.len);
-            out->bytes += b.len;
-            hx_buf_clear(&b);
-        }
-        if (!more) break;
-    }
-    if (fsync(fd) < 0) {
+    fmt_write_stats ws;
+    int rc = fmt_write_dataset(g, ds, st->format, batch, f, sha, &ws, e);
+    if (rc) goto fail;
+    out->rows += ws.rows;
+    out->corrupt += ws.corrupt;
+    out->bytes += ws.bytes;
+    if (fsync(fileno(f)) < 0) {
         rc = hx_fail(e, HX_EIO, "cannot fsync '%s': %s", tmp, strerror(errno));
         goto fail;
     }
-    if (close(fd) < 0) {
-        fd = -1;
+    int closed = fclose(f);
+    f = NULL;
+    if (closed != 0) {
         rc = hx_fail(e, HX_EIO, "cannot close '%s': %s", tmp, strerror(errno));
         goto fail;
     }
-    fd = -1;
     if (rename(tmp, path) < 0) {
         rc = hx_fail(e, HX_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
         goto fail;
     }
     out->files++;
-    gen_cursor_release(&c);
-    hx_buf_release(&b);
     return 0;
 fail:
-    if (cursor) gen_cursor_release(&c);
-    hx_buf_release(&b);
-    if (fd >= 0) close(fd);
+    if (f) fclose(f);
     unlink(tmp);
     return rc;
 }

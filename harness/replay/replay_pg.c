@@ -10,101 +10,6 @@
 #define COPY_CHUNK (256u * 1024u)
 #define PIPELINE_SYNC_EVERY 1000
 
-/* Fields of one CSV line: NUL-terminated strings in data at off[i]; null[i] for an empty
- * unquoted field. */
-typedef struct fields {
-    hx_buf data; /* the bytes of all fields, each followed by a NUL */
-    size_t *off; /* start of field i in data */
-    bool *null;  /* field i was an empty unquoted field (CSV NULL) */
-    size_t n;    /* fields parsed */
-    size_t cap;  /* entries allocated in off and null */
-    hx_buf tmp;  /* scratch: a quoted field's unquoted bytes (kept across records) */
-} fields;
-
-static void fields_release(fields *f)
-{
-    hx_buf_release(&f->data);
-    hx_buf_release(&f->tmp);
-    hx_free(f->off);
-    hx_free(f->null);
-    memset(f, 0, sizeof *f);
-}
-
-static bool fields_push(fields *f, bool null)
-{
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? 2 * f->cap : 32;
-        size_t *off = hx_realloc(f->off, cap * sizeof *off);
-        if (!off) return false;
-        f->off = off;
-        bool *nl = hx_realloc(f->null, cap * sizeof *nl);
-        if (!nl) return false;
-        f->null = nl;
-        f->cap = cap;
-    }
-    f->off[f->n] = f->data.len;
-    f->null[f->n] = null;
-    f->n++;
-    return true;
-}
-
-/* Split one CSV record (RFC 4180, as fmt writes it) into fields, fixing UTF-8 on the way. A
- * malformed field (text after a closing quote) keeps its raw text. */
-static bool parse_csv(fields *f, const char *s, size_t len)
-{
-    hx_buf_clear(&f->data);
-    f->n = 0;
-    if (len && s[len - 1] == '\n') len--;
-    if (len && s[len - 1] == '\r') len--;
-    hx_buf *tmp = &f->tmp; /* a quoted field's unquoted bytes, before the UTF-8 fix */
-    bool ok = true;
-    size_t i = 0;
-    for (;;) {
-        const unsigned char *val;
-        size_t vlen;
-        bool null = false;
-        if (i < len && s[i] == '"') {
-            hx_buf_clear(tmp);
-            for (i++; i < len; i++) {
-                if (s[i] == '"') {
-                    if (i + 1 < len && s[i + 1] == '"') {
-                        ok &= hx_buf_putc(tmp, '"');
-                        i++;
-                        continue;
-                    }
-                    i++;
-                    break;
-                }
-                /* a run up to the next quote in one append */
-                const char *q = memchr(s + i, '"', len - i);
-                size_t run = q ? (size_t)(q - (s + i)) : len - i;
-                ok &= hx_buf_append(tmp, s + i, run);
-                i += run - 1;
-            }
-            size_t j = i;
-            while (i < len && s[i] != ',')
-                i++;
-            ok &= hx_buf_append(tmp, s + j, i - j);
-            val = (const unsigned char *)tmp->data;
-            vlen = tmp->len;
-        } else {
-            /* an unquoted field goes straight from the line */
-            const char *comma = memchr(s + i, ',', len - i);
-            size_t j = i;
-            i = comma ? (size_t)(comma - s) : len;
-            val = (const unsigned char *)s + j;
-            vlen = i - j;
-            null = i == j;
-        }
-        /* the database is UTF8 and refuses invalid sequences and NUL bytes */
-        ok &= fields_push(f, null) && hx_buf_put_utf8(&f->data, (const char *)val, vlen) &&
-              hx_buf_putc(&f->data, '\0');
-        if (!ok || i >= len) break;
-        i++; /* the comma */
-    }
-    return ok && !f->data.oom && !tmp->oom;
-}
-
 /* ---- per-call state ---- */
 
 typedef struct pgrep {
@@ -116,14 +21,12 @@ typedef struct pgrep {
     char *qtable;     /* quoted, possibly schema-qualified table name */
     char *qschema;    /* quoted schema name, NULL when the table name has none */
     char *index_name; /* quoted name of the _harness_id index (OLTP) */
-    char **hdr;       /* column names of the current batch's header */
+    char **hdr;       /* column names of the current batch's header, quoted */
     size_t nhdr;
-    fields hf;         /* header parse storage */
-    fields rf;         /* record parse storage */
-    hx_buf line;       /* one CSV record from fmt */
-    hx_buf out;        /* COPY data pending */
-    const char **vals; /* OLTP: parameter values of one statement */
-    char **vstore;     /* OLTP: owned copies behind vals */
+    fmt_fields rf; /* the current record's fields (and the header's) */
+    hx_buf line;   /* the current record's CSV line, for the hash */
+    hx_buf out;    /* COPY data pending */
+    hx_buf vstore; /* OLTP: the text behind a statement's parameters */
     hx_sha256 sha;
     replay_stats *stats;
 } pgrep;
@@ -205,14 +108,16 @@ static void free_hdr(pgrep *p)
 static int load_hdr(pgrep *p, uint32_t b, hx_err *e)
 {
     free_hdr(p);
-    hx_buf h;
-    hx_buf_init(&h);
-    bool ok = fmt_header(&h, p->d, PLAN_FMT_CSV, b) && parse_csv(&p->hf, h.data, h.len);
-    hx_buf_release(&h);
-    if (!ok || !(p->hdr = hx_calloc(p->hf.n, sizeof *p->hdr))) return oom(e);
-    for (size_t i = 0; i < p->hf.n; i++, p->nhdr++)
-        if (!(p->hdr[i] = ident(p->conn, p->hf.data.data + p->hf.off[i]))) return oom(e);
-    return 0;
+    size_t n = 0;
+    const char **names = NULL;
+    bool ok = fmt_fields_header(&p->rf, p->d, b) &&
+              (names = hx_calloc((n = p->rf.nhdr) + 1, sizeof *names)) &&
+              fmt_fields_values(&p->rf, &p->vstore, names) &&
+              (p->hdr = hx_calloc(n ? n : 1, sizeof *p->hdr));
+    for (size_t i = 0; ok && i < n; i++, p->nhdr++)
+        ok = (p->hdr[i] = ident(p->conn, names[i])) != NULL;
+    hx_free(names);
+    return ok ? 0 : oom(e);
 }
 
 /* Quoted names of the table's columns, NULL-terminated; free with free_strv. */
@@ -342,40 +247,11 @@ static int ensure_table_tx(pgrep *p, uint32_t b, hx_err *e)
     return rc;
 }
 
-/* The values of record r for the columns of the current header, after parsing its CSV line:
- * vals[0..nhdr) and vals[nhdr] = the surplus (EXTRA_COLUMN), NULL pointers for SQL NULL. The
- * pointers aim into p->rf. */
-static void map_fields(pgrep *p, const gen_record *r, const char **vals)
-{
-    size_t k = 0; /* next parsed field */
-    for (size_t c = 0; c <= p->nhdr; c++)
-        vals[c] = NULL;
-    for (size_t c = 0; c < p->nhdr; c++) {
-        if (r->corrupt == PLAN_C_MISSING_COLUMN && r->corrupt_col == (int)c)
-            continue; /* the producer left this column out */
-        if (k < p->rf.n) {
-            vals[c] = p->rf.null[k] ? NULL : p->rf.data.data + p->rf.off[k];
-            k++;
-        }
-    }
-    if (k < p->rf.n) {
-        /* The surplus fields, joined back as they were sent: turn the separating NULs into
-         * commas (the NUL-fix made NULs impossible inside fields). */
-        char *start = p->rf.data.data + p->rf.off[k];
-        char *end = p->rf.data.data + p->rf.data.len - 1;
-        for (char *q = start; q < end; q++)
-            if (*q == '\0') *q = ',';
-        vals[p->nhdr] = start;
-    }
-}
-
-/* Serialise the next record into p->line and p->rf; counts and hashes it. */
-static int next_fields(pgrep *p, const gen_record *r, hx_err *e)
+/* Hash and count record r as its CSV line (what the landing file of the same step holds). */
+static int count_record(pgrep *p, const gen_record *r, hx_err *e)
 {
     hx_buf_clear(&p->line);
-    if (!fmt_record(&p->line, p->d, PLAN_FMT_CSV, r) ||
-        !parse_csv(&p->rf, p->line.data, p->line.len))
-        return oom(e);
+    if (!fmt_record(&p->line, p->d, PLAN_FMT_CSV, r)) return oom(e);
     hx_sha256_update(&p->sha, p->line.data, p->line.len);
     p->stats->bytes += p->line.len;
     p->stats->rows++;
@@ -395,23 +271,6 @@ static void put_u64(hx_buf *b, uint64_t v)
     hx_buf_append(b, d + sizeof d - n, n);
 }
 
-static void copy_escape(hx_buf *b, const char *s)
-{
-    if (!s) {
-        hx_buf_append(b, "\\N", 2);
-        return;
-    }
-    for (const char *q = s; *q; q++) {
-        size_t run = strcspn(q, "\\\n\r\t");
-        hx_buf_append(b, q, run);
-        q += run;
-        if (!*q) break;
-        char esc = *q == '\\' ? '\\' : *q == '\n' ? 'n' : *q == '\r' ? 'r' : 't';
-        hx_buf_putc(b, '\\');
-        hx_buf_putc(b, esc);
-    }
-}
-
 static int column_list(pgrep *p, hx_buf *sql)
 {
     hx_buf_puts(sql, "(\"_harness_id\", \"_harness_batch\"");
@@ -421,7 +280,7 @@ static int column_list(pgrep *p, hx_buf *sql)
     return sql->oom ? -1 : 0;
 }
 
-static int copy_batch(pgrep *p, uint32_t b, const char **vals, hx_err *e)
+static int copy_batch(pgrep *p, uint32_t b, hx_err *e)
 {
     hx_buf sql;
     hx_buf_init(&sql);
@@ -446,17 +305,12 @@ static int copy_batch(pgrep *p, uint32_t b, const char **vals, hx_err *e)
     int more = 0;
     hx_buf_clear(&p->out);
     while (!rc && (more = gen_cursor_next(&c, &r, e)) > 0) {
-        if ((rc = next_fields(p, r, e))) break;
-        map_fields(p, r, vals);
+        if ((rc = count_record(p, r, e))) break;
         put_u64(&p->out, r->id);
         hx_buf_putc(&p->out, '\t');
         put_u64(&p->out, r->batch);
-        for (size_t i = 0; i <= p->nhdr; i++) {
-            hx_buf_putc(&p->out, '\t');
-            copy_escape(&p->out, vals[i]);
-        }
-        hx_buf_putc(&p->out, '\n');
-        if (p->out.oom) {
+        if (!fmt_record_copy(&p->out, &p->rf, p->d, r) || !hx_buf_putc(&p->out, '\n') ||
+            p->out.oom) {
             rc = oom(e);
             break;
         }
@@ -579,8 +433,17 @@ static int oltp_batch(pgrep *p, uint32_t b, const char **vals, hx_err *e)
     int more;
     char idbuf[24], bbuf[16];
     while ((more = gen_cursor_next(&c, &r, e)) > 0) {
-        if ((rc = next_fields(p, r, e))) break;
-        map_fields(p, r, vals);
+        if ((rc = count_record(p, r, e))) break;
+        if (!fmt_fields_of(&p->rf, p->d, r)) {
+            rc = oom(e);
+            break;
+        }
+        fmt_fields_csv_read(&p->rf);
+        /* vals has room for the header of batch b, the one every record of batch b has */
+        if (p->rf.nhdr != p->nhdr || !fmt_fields_values(&p->rf, &p->vstore, vals)) {
+            rc = oom(e);
+            break;
+        }
         snprintf(idbuf, sizeof idbuf, "%llu", (unsigned long long)r->id);
         snprintf(bbuf, sizeof bbuf, "%u", r->batch);
         params[0] = idbuf;
@@ -631,6 +494,7 @@ int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batc
     int64_t t0 = hx_now_ns();
     memset(out, 0, sizeof *out);
     pgrep p = {.conn = conn, .g = g, .ds = ds, .st = st, .stats = out};
+    fmt_fields_init(&p.rf);
     p.d = &gen_scenario(g)->datasets[ds];
     hx_sha256_init(&p.sha);
     uint32_t nb = gen_batches(g, ds);
@@ -647,15 +511,15 @@ int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batc
             rc = oom(e);
             break;
         }
-        rc = st->pg_mode == PLAN_PG_OLTP ? oltp_batch(&p, b, vals, e) : copy_batch(&p, b, vals, e);
+        rc = st->pg_mode == PLAN_PG_OLTP ? oltp_batch(&p, b, vals, e) : copy_batch(&p, b, e);
         out->batches++;
     }
     hx_free(vals);
     free_hdr(&p);
-    fields_release(&p.hf);
-    fields_release(&p.rf);
+    fmt_fields_release(&p.rf);
     hx_buf_release(&p.line);
     hx_buf_release(&p.out);
+    hx_buf_release(&p.vstore);
     hx_free(p.qtable);
     hx_free(p.qschema);
     hx_free(p.index_name);
