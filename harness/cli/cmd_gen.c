@@ -339,7 +339,8 @@ int cmd_gen(int argc, char **argv)
         if (rc) goto fail;
     }
     fprintf(stderr, "harness: wrote %llu records of dataset '%s' to %s (sha256 %s)\n",
-            (unsigned long long)ws.rows, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout", sha);
+            (unsigned long long)ws.rows, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout",
+            sha);
     for (size_t i = 0; batch < 0 && i < sc->nsteps; i++)
         if (files_step_of(&sc->steps[i], ds) && sc->steps[i].per_batch &&
             gen_batches(g, (size_t)ds) > 1) {
