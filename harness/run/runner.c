@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -75,6 +76,7 @@ struct runner_proc {
     size_t line_len;           /* bytes in line */
     pid_t *seen;               /* every pid the kill walk found, to reap adopted orphans */
     size_t n_seen, cap_seen;
+    bool boxed; /* the leader is bwrap: its own processes are spared SIGTERM */
 };
 
 static atomic_uint token_seq;
@@ -408,13 +410,18 @@ static int signal_tree(runner_proc *p, int sig)
             close(fd);
         }
     }
-    kill(-p->pid, sig);
+    /* In a box, the leader is bwrap and its child the PID namespace's init: a SIGTERM to bwrap
+     * would end the namespace at once (the kernel SIGKILLs it with its init), so the polite
+     * signal goes to the solution's processes only, and SIGKILL to all. */
+    bool spare = p->boxed && sig != SIGKILL && sig != 0;
+    if (!spare) kill(-p->pid, sig);
     int live = 0;
     for (size_t i = 0; i < n; i++) {
         if (!v[i].in) continue;
         seen_add(p, v[i].pid);
         if (v[i].state == 'Z' || v[i].state == 'X') continue;
         live++;
+        if (spare && (v[i].pid == p->pid || v[i].ppid == p->pid)) continue;
         kill(v[i].pid, sig);
     }
     hx_free(v);
@@ -601,7 +608,23 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     char *const *base = o->env ? o->env : environ;
     char **env = env_with_token(base, p->token);
     const char *sh_argv[] = {"/bin/sh", "-c", o->shell, NULL};
-    const char *const *argv = o->argv ? o->argv : sh_argv;
+    char **boxed_argv = NULL;
+    {
+        int rc = sandbox_wrap(o->sandbox, o->argv ? o->argv : sh_argv, o->in_dir, o->out_dir,
+                              &boxed_argv, e);
+        if (rc) {
+            hx_free(env);
+            proc_destroy(p);
+            return rc;
+        }
+    }
+    const char *const *argv = (const char *const *)boxed_argv;
+    p->boxed = sandbox_active(o->sandbox);
+    bool drop;
+    uid_t uid;
+    gid_t gid;
+    sandbox_creds(o->sandbox, &drop, &uid, &gid);
+    const char *cwd = p->boxed ? "/" : o->cwd;
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, ps[2] = {-1, -1};
     int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     p->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -615,6 +638,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
         for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
             if (fds[i] >= 0) close(fds[i]);
         hx_free(env);
+        sandbox_argv_free(boxed_argv);
         proc_destroy(p);
         return rc;
     }
@@ -624,6 +648,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     if (!o->no_subreaper) prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     p->t0_ns = hx_now_ns();
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
         /* Only async-signal-safe calls from here to exec: the harness has threads. */
@@ -638,7 +663,13 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
             sigaction(sigs[i], &dfl, NULL);
         if (dup2(devnull, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             child_fail(ps[1], 'P');
-        if (o->cwd && chdir(o->cwd) != 0) child_fail(ps[1], 'D');
+        if (drop && (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0))
+            child_fail(ps[1], 'U');
+        /* After the credential change (which clears it): the leader dies with the harness, even
+         * on kill -9 (in a box bwrap's --die-with-parent takes the rest with it). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(127);
+        if (cwd && chdir(cwd) != 0) child_fail(ps[1], 'D');
         execvpe(argv[0], (char *const *)argv, env);
         child_fail(ps[1], 'E');
     }
@@ -649,6 +680,9 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     close(devnull);
     if (cg_fd >= 0) close(cg_fd);
     hx_free(env);
+    sandbox_argv_free(boxed_argv);
+    boxed_argv = NULL;
+    argv = o->argv ? o->argv : sh_argv;
     p->out.rfd = po[0];
     p->err.rfd = pe[0];
     if (pid < 0) {
@@ -685,6 +719,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
         int rc =
             tag == 'D' ? hx_fail(e, HX_EUSAGE, "cannot enter the solution folder '%s': %s", o->cwd,
                                  strerror(err))
+            : tag == 'U' ? hx_fail(e, HX_EINFRA, "cannot switch to the sandbox's user (uid %u): %s",
+                                   (unsigned)uid, strerror(err))
             : tag == 'E'
                 ? hx_fail(e, HX_EUSAGE,
                           "cannot run '%s'%s%s: %s (check the command in solution.json)", argv[0],
@@ -719,7 +755,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
 void runner_kill(runner_proc *p)
 {
     atomic_store(&p->kill_req, true);
-    if (p->pid > 0 && !p->waited) kill(-p->pid, SIGTERM);
+    if (p->pid > 0 && !p->waited && !p->boxed) kill(-p->pid, SIGTERM);
     uint64_t one = 1;
     (void)!write(p->wakefd, &one, sizeof one);
 }
@@ -775,6 +811,7 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     r->ru_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     r->ru_maxrss_kb = ru.ru_maxrss;
     r->isolation = runner_isolation(p);
+    r->sandbox = p->boxed ? "bwrap" : "none";
     r->stdout_bytes = p->out.total;
     r->stderr_bytes = p->err.total;
     r->stdout_path = hx_strdup(p->out_path);

@@ -9,6 +9,12 @@
  * of the cap, one line "[harness: N bytes omitted]", and the last bytes (a ring held in memory
  * and written when the process is waited), so the file never exceeds the cap.
  *
+ * Sandbox: with opts.sandbox the command runs in that box (sandbox.h): the child drops to the
+ * box's user, then executes bwrap, which is the leader. A polite stop (SIGTERM) goes to the
+ * processes inside, never to bwrap or its init (that would end the namespace at once); SIGKILL
+ * goes to all, and the namespace dies with its init. Every leader gets PR_SET_PDEATHSIG(SIGKILL):
+ * it dies with the harness, and in a box bwrap's --die-with-parent takes the namespace along.
+ *
  * Process tracking: the tree is the leader's process group, its cgroup (when made), every process
  * the sampler saw descend from the leader, and every process whose environment still carries the
  * run's HARNESS_RUN_TOKEN (the way Jenkins finds a build's escaped processes). runner_spawn makes
@@ -28,6 +34,7 @@
 #include <sys/types.h>
 
 #include "sampler.h"
+#include "sandbox.h"
 #include "solution.h"
 #include "util.h"
 
@@ -53,6 +60,10 @@ typedef struct runner_opts {
     const solution_ready *ready; /* readiness rule for runner_wait_ready, or NULL */
     bool no_sampler;             /* do not sample resources */
     bool no_subreaper;           /* do not make the caller a child subreaper */
+    const sandbox *sandbox;      /* run inside this box (sandbox.h); NULL = no box. cwd is then
+                                    the box's solution folder, whatever .cwd says */
+    const char *in_dir;          /* the box: the input folder it sees read-only, or NULL */
+    const char *out_dir;         /* the box: the output folder it may write, or NULL */
 } runner_opts;
 
 typedef struct runner_proc runner_proc;
@@ -72,6 +83,7 @@ typedef struct runner_result {
     double ru_sys_s;       /* ... system CPU */
     long ru_maxrss_kb;     /* ... largest resident set of one process */
     const char *isolation; /* "cgroup" or "proc": how the tree was tracked (static string) */
+    const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
     char *stdout_path;     /* the stdout log, owned */
     char *stderr_path;     /* the stderr log, owned */
     uint64_t stdout_bytes; /* bytes the solution wrote to stdout (before capping) */

@@ -1,0 +1,81 @@
+/* sandbox.h - the box every solution command (build, batch, service) runs in (DESIGN §5,
+ * docs/solutions.md "Threat model"): bubblewrap (`bwrap`) with its own PID, mount, IPC, UTS and
+ * user namespaces, in which only the system (/usr and its /bin, /lib* links, a few /etc files, a
+ * minimal /dev, a /proc of its own PID namespace), the solution folder (read-write), its input
+ * folder (read-only) and its output folder (read-write) are visible; a private /tmp; a new
+ * session (no TIOCSTI into the harness's terminal); dying with the harness (--die-with-parent);
+ * and everything in it killed when the command ends (the PID namespace dies with its init). The
+ * network is shared: the solution must reach PostgreSQL and Kafka on 127.0.0.1.
+ *
+ * When the harness runs as root, the box runs as an unprivileged user: the owner of the solution
+ * folder when that is not root (a CI checkout), else "nobody". When that user cannot write the
+ * solution folder, the folder is copied once per sandbox into a private work folder owned by it
+ * and mounted at the folder's own path, so paths stay the same and the original stays untouched.
+ *
+ * This module builds the argument vector and decides the policy; run/runner.c's spawn applies it
+ * (drops to sandbox_creds in the child, then executes the vector).
+ *
+ * Ownership: sandbox_new hands out a sandbox freed by sandbox_free (which removes its work
+ * folder); sandbox_wrap hands out a vector freed by sandbox_argv_free. */
+#ifndef HX_SANDBOX_H
+#define HX_SANDBOX_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+/* --sandbox. */
+typedef enum sandbox_mode {
+    SANDBOX_BWRAP = 0, /* bwrap, or an infrastructure error naming the fix (the default) */
+    SANDBOX_AUTO,      /* bwrap when it works here, else no box (process group), with a warning */
+    SANDBOX_NONE       /* no box: a trusted local run */
+} sandbox_mode;
+
+/* Parse "bwrap", "auto" or "none". Returns 0 or HX_EUSAGE with a did-you-mean. */
+int sandbox_mode_parse(const char *s, sandbox_mode *out, hx_err *e);
+
+typedef struct sandbox_opts {
+    sandbox_mode mode;
+    const char *sol_dir;  /* the solution folder (required unless mode is NONE) */
+    const char *bwrap;    /* the bwrap binary; NULL = search PATH, then /usr/bin/bwrap */
+    const char *work_dir; /* parent of the private work folder; NULL = $TMPDIR or /tmp */
+    void (*warn)(void *ud, const char *msg); /* the AUTO fallback's warning; NULL = stderr */
+    void *warn_ud;
+} sandbox_opts;
+
+typedef struct sandbox sandbox;
+
+/* Make a sandbox for a run: checks that bwrap exists and can make its namespaces here, as the
+ * user it will run as (the probe is one `bwrap ... true`). Returns 0 and *out, HX_EINFRA when
+ * bwrap is missing or refused (the message says why and how to fix it: install bubblewrap, the
+ * AppArmor profile on Ubuntu 24.04, or --sandbox none for a trusted run), HX_EIO (the work
+ * folder), HX_ENOMEM. */
+int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e);
+
+/* "bwrap" or "none": what run.json records as the isolation. */
+const char *sandbox_level(const sandbox *sb);
+
+/* Whether the box is real (level "bwrap"). NULL is "none". */
+bool sandbox_active(const sandbox *sb);
+
+/* Credentials the child drops to before it executes the vector: *drop false = keep ours. */
+void sandbox_creds(const sandbox *sb, bool *drop, uid_t *uid, gid_t *gid);
+
+/* The vector that runs argv in the box with cwd = the solution folder, in_dir visible read-only
+ * and out_dir read-write (either may be NULL). out_dir is handed to the box's user. Every folder
+ * given must be reachable by that user: when a folder on the way is closed to it the error names
+ * it (HX_EUSAGE). With level "none" the vector is a copy of argv. Returns 0, HX_EUSAGE, HX_EIO,
+ * HX_ENOMEM. */
+int sandbox_wrap(const sandbox *sb, const char *const *argv, const char *in_dir,
+                 const char *out_dir, char ***out, hx_err *e);
+
+/* The folder the command's cwd is, outside the box (the solution folder, or its work copy). */
+const char *sandbox_sol_dir(const sandbox *sb);
+
+void sandbox_argv_free(char **argv);
+
+/* Free sb and remove its work folder. NULL is fine. */
+void sandbox_free(sandbox *sb);
+
+#endif

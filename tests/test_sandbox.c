@@ -1,0 +1,312 @@
+/* test_sandbox.c - the solution's box (harness/run/sandbox.c) through the runner, with real
+ * bwrap: each line of the threat model's "what a solution can see" (docs/solutions.md) as a
+ * shell solution that looks, and the runner's output as the witness. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "runner.h"
+#include "sandbox.h"
+
+static char root[] = "/tmp/hx_sandbox_XXXXXX";
+static char sol[300], in[300], out[300], logs[300], hidden[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(root)) return -1;
+    chmod(root, 0755);
+    snprintf(sol, sizeof sol, "%s/sol", root);
+    snprintf(in, sizeof in, "%s/run/s1/landing", root);
+    snprintf(out, sizeof out, "%s/run/s1/output", root);
+    snprintf(logs, sizeof logs, "%s/run/s1/logs", root);
+    snprintf(hidden, sizeof hidden, "%s/pack", root);
+    const char *dirs[] = {sol, in, out, logs, hidden};
+    for (size_t i = 0; i < 5; i++)
+        if (hx_mkdir_p(dirs[i], NULL) != 0) return -1;
+    char p[400];
+    snprintf(p, sizeof p, "%s/input.csv", in);
+    FILE *f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("id\n1\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/truth.txt", hidden);
+    f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("the seed is 42\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/run/run.json", root);
+    f = fopen(p, "w");
+    if (!f) return -1;
+    fputs("{}\n", f);
+    fclose(f);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hx_rm_rf(root);
+    return 0;
+}
+
+/* Run script (a /bin/sh command) in a box over sol, in and out; returns its stdout. */
+static char *const *run_env; /* the solution's environment, NULL = ours */
+
+static char *run_boxed(sandbox *sb, const char *script, runner_result *r)
+{
+    hx_err e = {0};
+    runner_opts o = {.shell = script,
+                     .env = run_env,
+                     .cwd = sol,
+                     .log_dir = logs,
+                     .sandbox = sb,
+                     .in_dir = in,
+                     .out_dir = out,
+                     .grace_us = 500000};
+    runner_proc *p = NULL;
+    if (runner_spawn(&o, &p, &e) != 0) fail_msg("runner_spawn: %s", e.msg);
+    assert_int_equal(runner_wait(p, 60 * 1000000LL, r, &e), 0);
+    runner_proc_free(p);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(runner_log_tail(r->stdout_path, 65536, &text, &len, NULL), 0);
+    return text;
+}
+
+static sandbox *new_box(sandbox_mode mode)
+{
+    sandbox_opts so = {.mode = mode, .sol_dir = sol};
+    sandbox *sb = NULL;
+    hx_err e = {0};
+    if (sandbox_new(&so, &sb, &e) != 0) fail_msg("sandbox_new: %s", e.msg);
+    return sb;
+}
+
+static void test_sandbox__sees_only_its_folders(void **state)
+{
+    (void)state;
+    sandbox *sb = new_box(SANDBOX_BWRAP);
+    assert_string_equal(sandbox_level(sb), "bwrap");
+    char secret_tmp[] = "/tmp/hx_sandbox_host_XXXXXX";
+    int fd = mkstemp(secret_tmp);
+    assert_true(fd >= 0);
+    close(fd);
+    char script[2048];
+    snprintf(script, sizeof script,
+             "echo uid=$(id -u)\n"
+             "cat %s/input.csv >/dev/null && echo input-readable\n"
+             "touch %s/x 2>/dev/null && echo input-writable\n"
+             "echo ok > %s/result.csv && echo output-writable\n"
+             "echo built > built.txt && echo sol-writable\n"
+             "test -e %s/truth.txt && echo pack-visible\n"
+             "test -e %s/run/run.json && echo run-visible\n"
+             "test -e %s && echo logs-visible\n"
+             "test -e %s && echo host-tmp-visible\n"
+             "test -e /root && echo root-home-visible\n"
+             "test -e /etc/shadow && echo shadow-visible\n"
+             "test -e \"$HX_TEST_BIN\" && echo harness-binary-visible\n"
+             "echo home=$HOME\n"
+             "echo cwd=$(pwd)\n",
+             in, in, out, hidden, root, logs, secret_tmp);
+    runner_result r;
+    char *text = run_boxed(sb, script, &r);
+    assert_true(r.exited && r.exit_code == 0);
+    assert_string_equal(r.sandbox, "bwrap");
+    char want[400];
+    if (geteuid() == 0) assert_null(strstr(text, "uid=0\n"));
+    assert_non_null(strstr(text, "input-readable"));
+    assert_null(strstr(text, "input-writable"));
+    assert_non_null(strstr(text, "output-writable"));
+    assert_non_null(strstr(text, "sol-writable"));
+    assert_null(strstr(text, "pack-visible"));
+    assert_null(strstr(text, "run-visible"));
+    assert_null(strstr(text, "logs-visible"));
+    assert_null(strstr(text, "host-tmp-visible"));
+    assert_null(strstr(text, "root-home-visible"));
+    assert_null(strstr(text, "shadow-visible"));
+    assert_null(strstr(text, "harness-binary-visible"));
+    assert_non_null(strstr(text, "home=/tmp\n"));
+    snprintf(want, sizeof want, "cwd=%s\n", sol);
+    assert_non_null(strstr(text, want));
+    /* What it wrote is where the harness reads it. */
+    char p[400];
+    snprintf(p, sizeof p, "%s/result.csv", out);
+    assert_int_equal(access(p, R_OK), 0);
+    snprintf(p, sizeof p, "%s/built.txt", sandbox_sol_dir(sb));
+    assert_int_equal(access(p, R_OK), 0);
+    hx_free(text);
+    runner_result_release(&r);
+    unlink(secret_tmp);
+    sandbox_free(sb);
+}
+
+/* Its own PID namespace: /proc holds only its processes; the harness's pid, command line and
+ * environment are out of reach. */
+static void test_sandbox__cannot_see_the_harness(void **state)
+{
+    (void)state;
+    sandbox *sb = new_box(SANDBOX_BWRAP);
+    static char *const env[] = {"PATH=/usr/bin:/bin", NULL};
+    run_env = env;
+    char script[1024];
+    snprintf(script, sizeof script,
+             "for d in /proc/[0-9]*; do cat $d/cmdline $d/environ 2>/dev/null | tr '\\0' ' ';"
+             " echo; done\n"
+             "test -e /proc/%d && echo harness-pid-\"\"visible\n"
+             "echo procs=$(ls -d /proc/[0-9]* | wc -l)\n",
+             (int)getpid());
+    runner_result r;
+    char *text = run_boxed(sb, script, &r);
+    assert_true(r.exited && r.exit_code == 0);
+    assert_null(strstr(text, "harness-pid-visible"));
+    assert_null(strstr(text, "test_sandbox"));
+    assert_non_null(strstr(text, "procs="));
+    /* bwrap's init, the shell, and the commands of the pipeline: a handful, not the host's. */
+    assert_true(atoi(strstr(text, "procs=") + 6) < 10);
+    hx_free(text);
+    runner_result_release(&r);
+    run_env = NULL;
+    sandbox_free(sb);
+}
+
+/* Whether a process whose command line contains marker is alive on the host. */
+static bool alive(const char *marker)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+    bool found = false;
+    while (d && !found && (de = readdir(d))) {
+        char p[300], buf[4096];
+        snprintf(p, sizeof p, "/proc/%s/cmdline", de->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f) continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < n; i++)
+            if (!buf[i]) buf[i] = ' ';
+        buf[n] = '\0';
+        found = strstr(buf, marker) != NULL && !strstr(buf, "sh -c");
+    }
+    if (d) closedir(d);
+    return found;
+}
+
+/* setsid, env -i, a double fork: nothing of the box outlives its command. */
+static void test_sandbox__nothing_outlives_the_command(void **state)
+{
+    (void)state;
+    sandbox *sb = new_box(SANDBOX_BWRAP);
+    char marker[32];
+    snprintf(marker, sizeof marker, "%d", 600000 + (int)(getpid() % 100000));
+    char script[512];
+    snprintf(script, sizeof script,
+             "( setsid env -i /bin/sleep %s.1 & ) ; ( ( /bin/sleep %s.2 & ) & ) ;"
+             " nohup /bin/sleep %s.3 >/dev/null 2>&1 & sleep 0.2; echo started",
+             marker, marker, marker);
+    runner_result r;
+    char *text = run_boxed(sb, script, &r);
+    assert_non_null(strstr(text, "started"));
+    assert_false(alive(marker));
+    hx_free(text);
+    runner_result_release(&r);
+    sandbox_free(sb);
+}
+
+/* A TERM-ignoring solution past its timeout still dies; a polite one gets SIGTERM first. */
+static void test_sandbox__timeout_terms_then_kills(void **state)
+{
+    (void)state;
+    sandbox *sb = new_box(SANDBOX_BWRAP);
+    hx_err e = {0};
+    runner_opts o = {.shell = "trap 'echo got-term; exit 0' TERM; echo up; sleep 30 & wait",
+                     .cwd = sol,
+                     .log_dir = logs,
+                     .sandbox = sb,
+                     .grace_us = 3000000};
+    runner_proc *p = NULL;
+    assert_int_equal(runner_spawn(&o, &p, &e), 0);
+    runner_result r;
+    assert_int_equal(runner_wait(p, 1000000, &r, &e), 0);
+    runner_proc_free(p);
+    assert_true(r.timed_out);
+    char *text = NULL;
+    size_t len = 0;
+    runner_log_tail(r.stdout_path, 4096, &text, &len, NULL);
+    assert_non_null(strstr(text, "got-term"));
+    hx_free(text);
+    runner_result_release(&r);
+
+    o.shell = "trap '' TERM; echo up; while :; do sleep 0.1; done";
+    o.grace_us = 300000;
+    assert_int_equal(runner_spawn(&o, &p, &e), 0);
+    assert_int_equal(runner_wait(p, 500000, &r, &e), 0);
+    runner_proc_free(p);
+    assert_true(r.timed_out);
+    runner_result_release(&r);
+    sandbox_free(sb);
+}
+
+static void test_sandbox__none_and_modes(void **state)
+{
+    (void)state;
+    sandbox_mode m;
+    hx_err e = {0};
+    assert_int_equal(sandbox_mode_parse("none", &m, &e), 0);
+    assert_int_equal(m, SANDBOX_NONE);
+    assert_int_equal(sandbox_mode_parse("auto", &m, &e), 0);
+    assert_int_equal(m, SANDBOX_AUTO);
+    assert_int_equal(sandbox_mode_parse("bwarp", &m, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "did you mean 'bwrap'"));
+
+    sandbox *sb = new_box(SANDBOX_NONE);
+    assert_string_equal(sandbox_level(sb), "none");
+    runner_result r;
+    char *text = run_boxed(sb, "test -e /proc/1/cmdline && echo host-visible", &r);
+    assert_string_equal(r.sandbox, "none");
+    hx_free(text);
+    runner_result_release(&r);
+    sandbox_free(sb);
+
+    /* A missing bwrap: bwrap mode is an infrastructure error naming the fix; auto falls back. */
+    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol, .bwrap = "/nonexistent/bwrap"};
+    assert_int_equal(sandbox_new(&so, &sb, &e), HX_EINFRA);
+    assert_non_null(strstr(e.msg, "install bubblewrap"));
+    assert_non_null(strstr(e.msg, "--sandbox none"));
+    so.mode = SANDBOX_AUTO;
+    e = (hx_err){0};
+    assert_int_equal(sandbox_new(&so, &sb, &e), 0);
+    assert_string_equal(sandbox_level(sb), "none");
+    sandbox_free(sb);
+}
+
+int main(void)
+{
+    if (access("/usr/bin/bwrap", X_OK) != 0 && system("command -v bwrap >/dev/null") != 0) {
+        fprintf(stderr, "bwrap is not installed: tools/setup.sh installs bubblewrap\n");
+        return 1;
+    }
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[n > 0 ? n : 0] = '\0';
+    setenv("HX_TEST_BIN", self, 1);
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sandbox__sees_only_its_folders),
+        cmocka_unit_test(test_sandbox__cannot_see_the_harness),
+        cmocka_unit_test(test_sandbox__nothing_outlives_the_command),
+        cmocka_unit_test(test_sandbox__timeout_terms_then_kills),
+        cmocka_unit_test(test_sandbox__none_and_modes),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
