@@ -128,26 +128,57 @@ static void test_score__error_check_caps_at_40(void **state)
 {
     (void)state;
     score_threshold t[] = {sla_ok, budget_ok};
-    /* 9 of 10: 54 + 25 + 15 = 94 uncapped, but a failed error check caps the score. */
+    /* 9 of 10: speed and cost count for the correct share only: 54 + 0.9 x (25 + 15) = 90
+     * uncapped, and a failed error check caps the score at 40 x 0.9. */
     score_input in = {.error_pass = 9, .error_fail = 1, .thresholds = t, .nthresholds = 2};
     score_result r = run(&in);
-    NEAR(r.uncapped, 94);
-    NEAR(r.total, 40);
+    NEAR(r.uncapped, 90);
+    NEAR(r.total, 36);
     assert_true(r.capped);
     hx_buf b;
     hx_buf_init(&b);
     assert_true(score_explain(&r, &b));
-    assert_non_null(strstr(b.data, "score 40.0/100"));
-    assert_non_null(strstr(b.data, "capped at 40"));
+    assert_non_null(strstr(b.data, "score 36.0/100"));
+    assert_non_null(strstr(b.data, "capped at 40 x the correctness share, here 36.0"));
     hx_buf_release(&b);
     score_result_release(&r);
-    /* Below the cap the weighted sum stands: 0 of 4 checks and a 10x SLA miss. */
-    t[0].actual = 5;
+    /* Nothing correct (a solution that does nothing, or crashes in every batch): 0, however
+     * fast and cheap it was. */
     in.error_pass = 0;
     in.error_fail = 4;
     r = run(&in);
-    NEAR(r.total, 15);
-    assert_false(r.capped);
+    NEAR(r.total, 0);
+    NEAR(r.performance.points, 0);
+    NEAR(r.cost.points, 0);
+    score_result_release(&r);
+    /* One check of ten right scores far below nine of ten. */
+    in.error_pass = 1;
+    in.error_fail = 9;
+    r = run(&in);
+    NEAR(r.total, 4);
+    assert_true(r.total <= 10);
+    score_result_release(&r);
+}
+
+/* Reference figures: credit min(1, reference / actual) for lower-is-better metrics. */
+static void test_score__references(void **state)
+{
+    (void)state;
+    NEAR(score_reference_credit(PLAN_OP_LE, 0.5, 1.0), 0.5);
+    NEAR(score_reference_credit(PLAN_OP_LE, 0.5, 0.25), 1);
+    NEAR(score_reference_credit(PLAN_OP_GE, 100, 50), 0.5);
+    NEAR(score_reference_credit(PLAN_OP_LE, 0.5, 0), 0); /* produced nothing: no credit */
+    NEAR(score_reference_credit(PLAN_OP_LE, 0.5, NAN), 0);
+    score_threshold ref[] = {{"cost.monthly.variable.usd", PLAN_OP_LE, 0.3, 0.6},
+                             {"solution.wall.sum", PLAN_OP_LE, 2, 2}};
+    score_input in = {.error_pass = 4, .references = ref, .nreferences = 2};
+    score_result r = run(&in);
+    assert_int_equal(r.nitems, 2);
+    assert_true(r.items[0].is_reference && r.items[0].is_cost);
+    assert_false(r.items[1].is_cost);
+    NEAR(r.cost.credit, 0.5);
+    NEAR(r.performance.credit, 1);
+    NEAR(r.total, 60 + 25 + 15 * 0.5);
     score_result_release(&r);
 }
 
@@ -228,24 +259,32 @@ static void test_score__rejects_bad_input(void **state)
 static void test_score__docs_worked_example(void **state)
 {
     (void)state;
-    score_threshold t[] = {{"latency.e2e.p99", PLAN_OP_LT, 0.5, 1.0},
-                           {"cost.monthly.usd", PLAN_OP_LE, 40, 50}};
-    score_input in = {
-        .error_pass = 9, .error_fail = 1, .warn_pass = 2, .thresholds = t, .nthresholds = 2};
+    score_threshold t[] = {{"latency.e2e.p99", PLAN_OP_LT, 0.5, 1.0}};
+    score_threshold ref[] = {{"cost.monthly.variable.usd", PLAN_OP_LE, 0.30, 0.40}};
+    score_input in = {.error_pass = 9,
+                      .error_fail = 1,
+                      .warn_pass = 2,
+                      .thresholds = t,
+                      .nthresholds = 1,
+                      .references = ref,
+                      .nreferences = 1};
     score_result r = run(&in);
-    NEAR(r.correctness.points, 60.0 * 10 / 11);
-    NEAR(r.performance.points, 25 * 0.5 * (1 - log10(2.0)));
-    NEAR(r.cost.points, 11.25);
-    NEAR(r.total, 40);
+    double c = 10.0 / 11;
+    NEAR(r.correctness.points, 60.0 * c);
+    NEAR(r.performance.points, 25 * 0.5 * (1 - log10(2.0)) * c);
+    NEAR(r.cost.points, 15 * 0.75 * c);
+    NEAR(r.total, 40 * c);
     hx_buf b;
     hx_buf_init(&b);
     assert_true(score_explain(&r, &b));
     assert_string_equal(
-        b.data, "score 40.0/100: correctness 54.5/60.0, performance 8.7/25.0, cost 11.2/15.0\n"
-                "- fix the failing error-severity checks: the score is capped at 40 while any "
-                "fails (uncapped 74.5; up to +5.5 more with every check passing)\n"
-                "- meet threshold 'latency.e2e.p99' (off by a factor 2): up to +16.3\n"
-                "- meet budget 'cost.monthly.usd' (off by a factor 1.25): up to +3.8\n");
+        b.data, "score 36.4/100: correctness 54.5/60.0, performance 7.9/25.0, cost 10.2/15.0\n"
+                "- fix the failing error-severity checks: while any fails the score is capped at "
+                "40 x the correctness share, here 36.4 (uncapped 72.7; up to +5.5 more with every "
+                "check passing)\n"
+                "- meet threshold 'latency.e2e.p99' (off by a factor 2): up to +14.8\n"
+                "- meet the reference for 'cost.monthly.variable.usd' (off by a factor 1.33): up "
+                "to +3.4\n");
     hx_buf_release(&b);
     score_result_release(&r);
     in.error_pass = 10;
@@ -263,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_score__only_budget_failed),
         cmocka_unit_test(test_score__sla_partial_credit_on_log_scale),
         cmocka_unit_test(test_score__error_check_caps_at_40),
+        cmocka_unit_test(test_score__references),
         cmocka_unit_test(test_score__weights_redistribute_and_override),
         cmocka_unit_test(test_score__explain_orders_by_gain),
         cmocka_unit_test(test_score__rejects_bad_input),

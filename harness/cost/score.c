@@ -49,6 +49,13 @@ double score_threshold_credit(plan_op op, double limit, double actual, bool is_c
     return credit;
 }
 
+double score_reference_credit(plan_op op, double reference, double actual)
+{
+    if (!(isfinite(reference) && isfinite(actual) && reference > 0 && actual > 0)) return 0;
+    double c = (op == PLAN_OP_LT || op == PLAN_OP_LE) ? reference / actual : actual / reference;
+    return clamp01(c);
+}
+
 void score_result_release(score_result *r)
 {
     if (!r) return;
@@ -68,21 +75,34 @@ int score_compute(const score_input *in, score_result *out, hx_err *e)
     for (size_t i = 0; i < in->nthresholds; i++)
         if (!in->thresholds[i].metric)
             return hx_fail(e, HX_EUSAGE, "score: threshold %zu has no metric name", i);
+    for (size_t i = 0; i < in->nreferences; i++)
+        if (!in->references[i].metric)
+            return hx_fail(e, HX_EUSAGE, "score: reference %zu has no metric name", i);
 
-    if (in->nthresholds) {
-        out->items = hx_calloc(in->nthresholds, sizeof *out->items);
+    size_t nall = in->nthresholds + in->nreferences;
+    if (nall) {
+        out->items = hx_calloc(nall, sizeof *out->items);
         if (!out->items) return hx_fail(e, HX_ENOMEM, "score: out of memory");
-        out->nitems = in->nthresholds;
+        out->nitems = nall;
     }
     size_t nperf = 0, ncost = 0;
     double perf_sum = 0, cost_sum = 0;
-    for (size_t i = 0; i < in->nthresholds; i++) {
-        const score_threshold *t = &in->thresholds[i];
+    for (size_t i = 0; i < nall; i++) {
+        bool ref = i >= in->nthresholds;
+        const score_threshold *t = ref ? &in->references[i - in->nthresholds] : &in->thresholds[i];
         score_item *it = &out->items[i];
         it->metric = t->metric;
         it->is_cost = score_metric_is_cost(t->metric);
-        it->passed = score_threshold_passes(t->op, t->limit, t->actual);
-        it->credit = score_threshold_credit(t->op, t->limit, t->actual, it->is_cost, &it->ratio);
+        it->is_reference = ref;
+        if (ref) {
+            it->credit = score_reference_credit(t->op, t->limit, t->actual);
+            it->passed = it->credit >= 1;
+            it->ratio = it->credit > 0 ? 1 / it->credit : NAN;
+        } else {
+            it->passed = score_threshold_passes(t->op, t->limit, t->actual);
+            it->credit =
+                score_threshold_credit(t->op, t->limit, t->actual, it->is_cost, &it->ratio);
+        }
         if (it->is_cost) {
             ncost++;
             cost_sum += it->credit;
@@ -96,10 +116,13 @@ int score_compute(const score_input *in, score_result *out, hx_err *e)
     double checks = in->error_pass + in->error_fail + wc * (in->warn_pass + in->warn_fail);
     out->correctness.measured = true; /* no checks: nothing failed, full credit */
     out->correctness.credit = checks > 0 ? (in->error_pass + wc * in->warn_pass) / checks : 1.0;
+    /* Speed and cost earn credit only for correct output: a run that is fast and cheap because
+     * it got nothing right earns nothing for it. */
+    double cc = out->correctness.credit;
     out->performance.measured = nperf > 0;
-    out->performance.credit = nperf ? perf_sum / nperf : 0;
+    out->performance.credit = nperf ? perf_sum / nperf * cc : 0;
     out->cost.measured = ncost > 0;
-    out->cost.credit = ncost ? cost_sum / ncost : 0;
+    out->cost.credit = ncost ? cost_sum / ncost * cc : 0;
 
     /* Unmeasured components hand their weight to the measured ones, proportionally. */
     double wsum = w.correctness + (nperf ? w.performance : 0) + (ncost ? w.cost : 0);
@@ -119,12 +142,12 @@ int score_compute(const score_input *in, score_result *out, hx_err *e)
     for (size_t i = 0; i < out->nitems; i++) {
         score_item *it = &out->items[i];
         double wt = it->is_cost ? out->cost.weight / ncost : out->performance.weight / nperf;
-        it->gain = wt * (1.0 - it->credit);
+        it->gain = wt * cc * (1.0 - it->credit);
     }
     if (out->uncapped > 100) out->uncapped = 100; /* float noise only */
-    out->capped = in->error_fail > 0 && out->uncapped > SCORE_ERROR_CAP;
-    out->total =
-        in->error_fail > 0 && out->uncapped > SCORE_ERROR_CAP ? SCORE_ERROR_CAP : out->uncapped;
+    double cap = SCORE_ERROR_CAP * cc;
+    out->capped = in->error_fail > 0 && out->uncapped > cap;
+    out->total = out->capped ? cap : out->uncapped;
     return 0;
 }
 
@@ -145,9 +168,10 @@ bool score_explain(const score_result *r, hx_buf *out)
     double lost = r->correctness.weight - r->correctness.points;
     if (r->capped)
         hx_buf_printf(out,
-                      "- fix the failing error-severity checks: the score is capped at %.0f while "
-                      "any fails (uncapped %.1f; up to +%.1f more with every check passing)\n",
-                      SCORE_ERROR_CAP, r->uncapped, lost);
+                      "- fix the failing error-severity checks: while any fails the score is "
+                      "capped at %.0f x the correctness share, here %.1f (uncapped %.1f; up to "
+                      "+%.1f more with every check passing)\n",
+                      SCORE_ERROR_CAP, r->total, r->uncapped, lost);
     else if (lost > 0.05)
         hx_buf_printf(out, "- fix the failing checks: up to +%.1f\n", lost);
     if (r->nitems) {
@@ -161,7 +185,9 @@ bool score_explain(const score_result *r, hx_buf *out)
         qsort(v, r->nitems, sizeof *v, by_gain);
         for (size_t i = 0; i < r->nitems; i++) {
             if (v[i]->passed || v[i]->gain < 0.05) continue;
-            const char *what = v[i]->is_cost ? "budget" : "threshold";
+            const char *what = v[i]->is_reference ? "the reference for"
+                               : v[i]->is_cost    ? "budget"
+                                                  : "threshold";
             if (isnan(v[i]->ratio))
                 hx_buf_printf(out,
                               "- meet %s '%s' (not measured, or no partial credit): up to "

@@ -18,7 +18,8 @@
 #define SCORE_W_CORRECTNESS 60.0
 #define SCORE_W_PERFORMANCE 25.0
 #define SCORE_W_COST 15.0
-/* The most a run can score while any error-severity check fails. */
+/* While any error-severity check fails, a run scores at most this many points times its
+ * correctness credit (so a run with nothing correct scores 0, whatever its speed and cost). */
 #define SCORE_ERROR_CAP 40.0
 /* A warn-severity check counts this much of an error-severity one in the correctness share. */
 #define SCORE_WARN_WEIGHT 0.5
@@ -48,6 +49,12 @@ typedef struct score_input {
     unsigned warn_fail;                /* severity warn, failed or errored */
     const score_threshold *thresholds; /* SLA and budget thresholds (borrowed) */
     size_t nthresholds;
+    /* Reference figures the pack declares (e.g. the reference solution's variable monthly
+     * cost): limit is the reference, op the better direction (< or <= : lower is better).
+     * Credit min(1, reference / actual) (or actual / reference); metrics starting "cost." count
+     * under cost, the rest under performance. (borrowed) */
+    const score_threshold *references;
+    size_t nreferences;
     score_weights weights; /* zero = defaults */
 } score_input;
 
@@ -55,9 +62,10 @@ typedef struct score_input {
 typedef struct score_item {
     const char *metric; /* borrowed from the input */
     bool is_cost;       /* counted under cost, else under performance */
+    bool is_reference;  /* a reference figure, not a threshold (items: thresholds first) */
     bool passed;        /* the threshold holds */
     double ratio;       /* how far off, >= 1 when failed (actual/limit for < and <=); NAN if n/a */
-    double credit;      /* 0..1 */
+    double credit;      /* 0..1, before the correctness factor */
     double gain;        /* points the total would gain if this threshold passed (before the cap) */
 } score_item;
 
@@ -70,13 +78,15 @@ typedef struct score_component {
 } score_component;
 
 typedef struct score_result {
-    double total;                /* 0..100, after the cap */
-    double uncapped;             /* the weighted sum before the cap */
-    bool capped;                 /* an error-severity check failed, so total <= SCORE_ERROR_CAP */
+    double total;    /* 0..100, after the cap */
+    double uncapped; /* the weighted sum before the cap */
+    bool capped;     /* an error-severity check failed: total <= SCORE_ERROR_CAP x correctness */
     score_component correctness; /* share of checks passing */
-    score_component performance; /* mean credit of the SLA thresholds */
-    score_component cost;        /* mean credit of the budget thresholds */
-    score_item *items;           /* one per input threshold, in input order (owned) */
+    score_component performance; /* mean credit of the SLA thresholds and performance
+                                    references, times the correctness credit */
+    score_component cost;        /* mean credit of the budgets and cost references, times the
+                                    correctness credit */
+    score_item *items; /* one per input threshold, then one per reference, in input order (owned) */
     size_t nitems;
 } score_result;
 
@@ -87,6 +97,10 @@ bool score_threshold_passes(plan_op op, double limit, double actual);
 /* Credit 0..1 of one threshold: 1 when it passes; a failed SLA gets 0.5 x (1 - log10(ratio)), a
  * failed budget 2 - ratio (both clamped to 0..1); *ratio (may be NULL) receives how far off. */
 double score_threshold_credit(plan_op op, double limit, double actual, bool is_cost, double *ratio);
+/* Credit 0..1 against a reference figure: min(1, reference / actual) when lower is better (op <
+ * or <=), min(1, actual / reference) otherwise; 0 when either is not a positive number (a run
+ * that produced nothing to measure earns nothing). */
+double score_reference_credit(plan_op op, double reference, double actual);
 
 /* Compute the score. Fills out (release with score_result_release). Returns 0, HX_EUSAGE for
  * negative weights or a threshold without a metric, or HX_ENOMEM. */
