@@ -102,6 +102,11 @@ static void test_scen__good_pack(void **state)
     assert_int_equal(p->nbudgets, 1);
     assert_int_equal(p->budgets[0].op, PLAN_OP_LE);
     assert_float_equal(p->budgets[0].value, 250, 0);
+    assert_float_equal(p->scale.probe, 4, 0);
+    assert_int_equal(p->nreferences, 1);
+    assert_string_equal(p->references[0].metric, "cost.monthly.variable.usd");
+    assert_int_equal(p->references[0].op, PLAN_OP_LE);
+    assert_float_equal(p->references[0].value, 0.35, 1e-12);
     assert_int_equal(p->nscenarios, 2);
     assert_int_equal(scen_problem_count(s), 0);
 

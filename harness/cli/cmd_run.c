@@ -1121,7 +1121,20 @@ static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc 
     }
 }
 
-static void score(results_scenario *rs, const score_threshold *th, size_t nth)
+/* The pack's reference figures with this scenario's values. */
+static void add_references(const results_scenario *rs, const plan_pack *p, score_threshold *out)
+{
+    for (size_t i = 0; i < p->nreferences; i++) {
+        const plan_threshold *t = &p->references[i];
+        double actual = NAN;
+        for (size_t m = 0; m < rs->nmetrics; m++)
+            if (strcmp(rs->metrics[m].name, t->metric) == 0) actual = rs->metrics[m].value;
+        out[i] = (score_threshold){t->metric, t->op, t->value, actual};
+    }
+}
+
+static void score(results_scenario *rs, const score_threshold *th, size_t nth,
+                  const score_threshold *refs, size_t nrefs)
 {
     score_input in = {0};
     for (size_t i = 0; i < rs->nchecks; i++) {
@@ -1135,6 +1148,8 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth)
     }
     in.thresholds = th;
     in.nthresholds = nth;
+    in.references = refs;
+    in.nreferences = nrefs;
     score_result sr;
     memset(&sr, 0, sizeof sr);
     if (score_compute(&in, &sr, NULL) != 0) return;
@@ -1337,13 +1352,14 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     price(c, rs, &acc, input_records, correct, solution_db_bytes);
     (void)scen_s;
     {
-        size_t nth = s->nthresholds + c->pack->nbudgets;
-        score_threshold *th = hx_calloc(nth ? nth : 1, sizeof *th);
+        size_t nth = s->nthresholds + c->pack->nbudgets, nref = c->pack->nreferences;
+        score_threshold *th = hx_calloc(nth + nref + 1, sizeof *th);
         size_t n = 0;
         if (th) {
             add_thresholds(rs, s->thresholds, s->nthresholds, th, &n);
             add_thresholds(rs, c->pack->budgets, c->pack->nbudgets, th, &n);
-            score(rs, th, n);
+            add_references(rs, c->pack, th + n);
+            score(rs, th, n, th + n, nref);
             hx_free(th);
         }
     }

@@ -107,6 +107,9 @@ void plan_pack_free(plan_pack *p)
     for (size_t i = 0; i < p->nbudgets; i++)
         threshold_release(&p->budgets[i]);
     hx_free(p->budgets);
+    for (size_t i = 0; i < p->nreferences; i++)
+        threshold_release(&p->references[i]);
+    hx_free(p->references);
     for (size_t i = 0; i < p->nscenarios; i++)
         plan_scenario_release(&p->scenarios[i]);
     hx_free(p->scenarios);

@@ -340,6 +340,8 @@ typedef struct plan_scenario {
 typedef struct plan_scale {
     double records_per_day; /* production input records per day */
     double runs_per_day;    /* batch runs per day (service: 0) */
+    double probe;           /* a cost probe runs each scenario again at probe x its records
+                               (0 = none; --probe overrides) */
 } plan_scale;
 
 typedef struct plan_pack {
@@ -354,6 +356,8 @@ typedef struct plan_pack {
     plan_scale scale;
     plan_threshold *budgets; /* pack-wide thresholds, applied to every scenario */
     size_t nbudgets;
+    plan_threshold *references; /* reference figures the score compares with ("<= 0.35") */
+    size_t nreferences;
     plan_scenario *scenarios;
     size_t nscenarios;
 } plan_pack;

@@ -2472,8 +2472,8 @@ static int chl_tostring(lua_State *L)
     return 1;
 }
 
-static const char *const challenge_keys[] = {"name",  "level", "description", "sources",
-                                             "sinks", "scale", "budgets",     NULL};
+static const char *const challenge_keys[] = {"name",  "level",   "description", "sources", "sinks",
+                                             "scale", "budgets", "reference",   NULL};
 static const char *const source_names[] = {"files", "postgres", "kafka", NULL};
 
 static void check_sources(lua_State *L, char **v, size_t n, const char *path)
@@ -2507,15 +2507,27 @@ static int l_challenge(lua_State *L)
         need_type(L, -1, LUA_TTABLE, "challenge", "scale",
                   "{ records_per_day = , runs_per_day = }");
         int t = lua_gettop(L);
-        check_keys(L, t, (const char *const[]){"records_per_day", "runs_per_day", NULL}, 0,
+        check_keys(L, t, (const char *const[]){"records_per_day", "runs_per_day", "probe", NULL}, 0,
                    "challenge.scale");
         opt_number(L, t, "records_per_day", "challenge.scale", &p->scale.records_per_day);
         opt_number(L, t, "runs_per_day", "challenge.scale", &p->scale.runs_per_day);
+        opt_number(L, t, "probe", "challenge.scale", &p->scale.probe);
         if (p->scale.records_per_day < 0 || p->scale.runs_per_day < 0)
             luaL_error(L, "challenge.scale: values must be >= 0");
+        if (p->scale.probe != 0 && !(p->scale.probe >= 1.5 && p->scale.probe <= 100))
+            luaL_error(L, "challenge.scale.probe: must be between 1.5 and 100 (times the "
+                          "scenario's records), or 0 for no probe");
     }
     lua_pop(L, 1);
     parse_thresholds(L, 1, "budgets", "challenge", &p->budgets, &p->nbudgets);
+    /* Reference figures for the score: the better direction and the figure, "<= 0.35". */
+    parse_thresholds(L, 1, "reference", "challenge", &p->references, &p->nreferences);
+    for (size_t i = 0; i < p->nreferences; i++)
+        if (p->references[i].op == PLAN_OP_EQ || !(p->references[i].value > 0))
+            luaL_error(L,
+                       "challenge.reference[\"%s\"]: write the better direction and a positive "
+                       "figure, e.g. \"<= 0.35\"",
+                       p->references[i].metric);
     lua_settop(L, ud);
     return 1;
 }
@@ -2532,6 +2544,8 @@ void scen_dsl_take_challenge(lua_State *L, int idx, plan_pack *pack)
     pack->sinks = p->sinks, pack->nsinks = p->nsinks, p->sinks = NULL, p->nsinks = 0;
     pack->scale = p->scale;
     pack->budgets = p->budgets, pack->nbudgets = p->nbudgets, p->budgets = NULL, p->nbudgets = 0;
+    pack->references = p->references, pack->nreferences = p->nreferences;
+    p->references = NULL, p->nreferences = 0;
     plan_pack_free(p);
     o->p = NULL;
 }
