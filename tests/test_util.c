@@ -1,5 +1,5 @@
-/* test_util.c - the small jobs every module shares, kept once in util: UTF-8 decoding and repair.
- */
+/* test_util.c - the small jobs every module shares, kept once in util: UTF-8 decoding and repair,
+ * printf into a new string. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -144,11 +144,48 @@ static void test_util__utf8_valid_and_repair(void **state)
     hx_buf_release(&b);
 }
 
+/* ---- printf into a new string ---- */
+
+static void test_util__asprintf_short_long_and_out_of_memory(void **state)
+{
+    (void)state;
+    char *s = hx_asprintf("%s/%s.%d", "dir", "name", 7);
+    assert_string_equal(s, "dir/name.7");
+    hx_free(s);
+    s = hx_asprintf("%s", "");
+    assert_string_equal(s, "");
+    hx_free(s);
+    /* Longer than the formatter's first try on the stack. */
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    s = hx_asprintf("<%s|%s>", big, big);
+    assert_int_equal(strlen(s), 2 * (sizeof big - 1) + 3);
+    assert_int_equal(s[0], '<');
+    assert_int_equal(s[sizeof big], '|');
+    hx_free(s);
+    /* Every failing allocation gives NULL, not a partial string. */
+    for (long n = 0; n < 4; n++) {
+        hx_alloc_fail_after(n);
+        s = hx_asprintf("%s-%s", big, "tail");
+        hx_alloc_fail_after(-1);
+        if (s) {
+            assert_int_equal(strlen(s), sizeof big - 1 + 5);
+            hx_free(s);
+            break;
+        }
+    }
+    hx_alloc_fail_after(0);
+    assert_null(hx_asprintf("%d", 1));
+    hx_alloc_fail_after(-1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_util__utf8_decoder_takes_shortest_forms_of_scalars_only),
         cmocka_unit_test(test_util__utf8_valid_and_repair),
+        cmocka_unit_test(test_util__asprintf_short_long_and_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

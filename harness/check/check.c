@@ -27,28 +27,24 @@ void chk_set_text(char **dst, const char *s)
 
 void chk_setf(char **dst, const char *fmt, ...)
 {
-    hx_buf b;
-    hx_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    hx_buf_vprintf(&b, fmt, ap);
+    char *s = hx_vasprintf(fmt, ap);
     va_end(ap);
     hx_free(*dst);
-    *dst = hx_buf_steal(&b);
+    *dst = s;
 }
 
 void chk_set_outcome(chk_outcome *o, chk_status st, const char *fmt, ...)
 {
     o->status = st;
     if (!fmt) return;
-    hx_buf b;
-    hx_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    hx_buf_vprintf(&b, fmt, ap);
+    char *s = hx_vasprintf(fmt, ap);
     va_end(ap);
     hx_free(o->message);
-    o->message = hx_buf_steal(&b);
+    o->message = s;
 }
 
 void chk_sample_cols(chk_outcome *o, size_t n, const char *const *titles)

@@ -39,18 +39,6 @@ const char merge_usage[] =
     "      (unreadable, foreign or mismatched files, a duplicate scenario) and 3 when the\n"
     "      reports cannot be written\n";
 
-static char *path_join(const char *a, const char *b)
-{
-    hx_buf p;
-    hx_buf_init(&p);
-    hx_buf_printf(&p, "%s/%s", a, b);
-    if (p.oom) {
-        hx_buf_release(&p);
-        return NULL;
-    }
-    return hx_buf_steal(&p);
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t n = strlen(s), k = strlen(suffix);
@@ -69,9 +57,9 @@ static char *input_file(const char *arg)
 {
     struct stat st;
     if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) return hx_strdup(arg);
-    char *p = path_join(arg, "run.json");
+    char *p = hx_asprintf("%s/run.json", arg);
     if (!p || is_file(p)) return p;
-    char *j = path_join(arg, "run.journal.jsonl");
+    char *j = hx_asprintf("%s/run.journal.jsonl", arg);
     if (j && is_file(j)) {
         hx_free(p);
         return j;
@@ -112,7 +100,7 @@ static int write_reports(const results_run *r, const char *dir, bool *html, hx_e
     static const char *const names[] = {"run.json", "junit.xml", "summary.md", "report.html"};
     int rc = hx_mkdir_p(dir, e);
     for (size_t i = 0; !rc && i < 4; i++) {
-        char *p = path_join(dir, names[i]);
+        char *p = hx_asprintf("%s/%s", dir, names[i]);
         if (!p) return hx_fail(e, HX_ENOMEM, "out of memory");
         switch (i) {
         case 0:

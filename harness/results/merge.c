@@ -72,19 +72,17 @@ static bool note(merge_notes *notes, const char *fmt, ...) __attribute__((format
 static bool note(merge_notes *notes, const char *fmt, ...)
 {
     if (!notes) return true;
-    hx_buf b;
-    hx_buf_init(&b);
     va_list ap;
     va_start(ap, fmt);
-    hx_buf_vprintf(&b, fmt, ap);
+    char *s = hx_vasprintf(fmt, ap);
     va_end(ap);
-    char **v = b.oom ? NULL : hx_realloc(notes->lines, (notes->nlines + 1) * sizeof *v);
+    char **v = s ? hx_realloc(notes->lines, (notes->nlines + 1) * sizeof *v) : NULL;
     if (!v) {
-        hx_buf_release(&b);
+        hx_free(s);
         return false;
     }
     notes->lines = v;
-    notes->lines[notes->nlines++] = hx_buf_steal(&b);
+    notes->lines[notes->nlines++] = s;
     return true;
 }
 

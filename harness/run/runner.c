@@ -515,18 +515,6 @@ const char *runner_isolation(const runner_proc *p)
     return p->cg ? "cgroup" : "proc";
 }
 
-static char *join_path(const char *dir, const char *name, const char *suffix)
-{
-    hx_buf b;
-    hx_buf_init(&b);
-    hx_buf_printf(&b, "%s/%s%s", dir, name, suffix);
-    if (b.oom) {
-        hx_buf_release(&b);
-        return NULL;
-    }
-    return hx_buf_steal(&b);
-}
-
 static void proc_destroy(runner_proc *p)
 {
     if (p->pidfd >= 0) close(p->pidfd);
@@ -590,8 +578,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     }
 
     const char *name = o->log_name ? o->log_name : "solution";
-    p->out_path = join_path(o->log_dir, name, ".stdout.log");
-    p->err_path = join_path(o->log_dir, name, ".stderr.log");
+    p->out_path = hx_asprintf("%s/%s.stdout.log", o->log_dir, name);
+    p->err_path = hx_asprintf("%s/%s.stderr.log", o->log_dir, name);
     if (!p->out_path || !p->err_path) {
         proc_destroy(p);
         return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);

@@ -359,22 +359,6 @@ static int oom(hx_err *e)
     return hx_fail(e, HX_ENOMEM, "out of memory");
 }
 
-static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *xasprintf(const char *fmt, ...)
-{
-    hx_buf b;
-    hx_buf_init(&b);
-    va_list ap;
-    va_start(ap, fmt);
-    bool ok = hx_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (!ok) {
-        hx_buf_release(&b);
-        return NULL;
-    }
-    return hx_buf_steal(&b);
-}
-
 /* The last lines of the server log, control characters replaced, joined by " | ". */
 static void log_tail(const char *path, char *out, size_t n)
 {
@@ -693,7 +677,7 @@ static int set_password(pgsvc *s, hx_err *e)
     }
     char *enc = PQencryptPasswordConn(c, s->password, PG_SUPERUSER, "scram-sha-256");
     char *lit = enc ? PQescapeLiteral(c, enc, strlen(enc)) : NULL;
-    char *sql = lit ? xasprintf("ALTER ROLE " PG_SUPERUSER " PASSWORD %s", lit) : NULL;
+    char *sql = lit ? hx_asprintf("ALTER ROLE " PG_SUPERUSER " PASSWORD %s", lit) : NULL;
     PGresult *r = sql ? PQexec(c, sql) : NULL;
     if (!r || PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = hx_fail(e, HX_EINFRA, "cannot set the embedded postgres password: %s",
@@ -839,8 +823,8 @@ static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
                        strerror(errno));
     s->slot = reg_add(tmpl);
     if (!(s->run_dir = hx_strdup(tmpl)) || !(s->socket_dir = hx_strdup(tmpl)) ||
-        !(s->data_dir = xasprintf("%s/data", tmpl)) ||
-        !(s->log_path = xasprintf("%s/postgres.log", tmpl)) ||
+        !(s->data_dir = hx_asprintf("%s/data", tmpl)) ||
+        !(s->log_path = hx_asprintf("%s/postgres.log", tmpl)) ||
         !(s->host = hx_strdup("127.0.0.1")) || !(s->user = hx_strdup(PG_SUPERUSER)) ||
         !(s->admin_db = hx_strdup("postgres")) || !(s->password = hx_malloc(33)))
         return oom(e);
@@ -1183,18 +1167,18 @@ static int drop_on(pgsvc *s, PGconn *c, const char *db, hx_err *e)
         rc = oom(e);
         goto out;
     }
-    if (!(sql = xasprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", id))) rc = oom(e);
+    if (!(sql = hx_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", id))) rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
     hx_free(sql);
     /* The role's sessions elsewhere (the admin database of a --pg server allows them). */
-    if (!rc && !(sql = xasprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
-                                 "usename = %s AND pid <> pg_backend_pid()",
-                                 lit)))
+    if (!rc && !(sql = hx_asprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                                   "usename = %s AND pid <> pg_backend_pid()",
+                                   lit)))
         rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
     hx_free(sql);
     sql = NULL;
-    if (!rc && !(sql = xasprintf("DROP ROLE IF EXISTS %s", id))) rc = oom(e);
+    if (!rc && !(sql = hx_asprintf("DROP ROLE IF EXISTS %s", id))) rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
 out:
     hx_free(sql);
@@ -1240,26 +1224,26 @@ int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **c
     rc = drop_on(s, c, db, e);
     /* The role may own its database and what it makes inside, nothing more: no superuser, no
      * new roles or databases, no pg_read_server_files & co (never granted), no RLS bypass. */
-    if (!rc && !(sql = xasprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                                 "%s NOBYPASSRLS PASSWORD %s",
-                                 id, o->replication ? "REPLICATION" : "NOREPLICATION", lit)))
+    if (!rc && !(sql = hx_asprintf("CREATE ROLE %s LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                                   "%s NOBYPASSRLS PASSWORD %s",
+                                   id, o->replication ? "REPLICATION" : "NOREPLICATION", lit)))
         rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
     hx_free(sql);
     sql = NULL;
     /* A non-superuser admin must be a member of a role to make it a database's owner. */
-    if (!rc && !s->admin_super && !(sql = xasprintf("GRANT %s TO CURRENT_USER", id))) rc = oom(e);
+    if (!rc && !s->admin_super && !(sql = hx_asprintf("GRANT %s TO CURRENT_USER", id))) rc = oom(e);
     if (!rc && sql) rc = exec_on(s, c, sql, e);
     hx_free(sql);
     sql = NULL;
-    if (!rc && !(sql = xasprintf("CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING 'UTF8'",
-                                 id, id)))
+    if (!rc && !(sql = hx_asprintf("CREATE DATABASE %s OWNER %s TEMPLATE template0 ENCODING 'UTF8'",
+                                   id, id)))
         rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
     hx_free(sql);
     sql = NULL;
     /* No other scenario's role (nor anyone else) may connect to it; its owner still may. */
-    if (!rc && !(sql = xasprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", id))) rc = oom(e);
+    if (!rc && !(sql = hx_asprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", id))) rc = oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
     if (!rc && !role_set(s, db, pw)) rc = oom(e);
     if (!rc && conninfo_out && !(*conninfo_out = pgsvc_url(s, db))) rc = oom(e);
@@ -1286,11 +1270,12 @@ int pgsvc_env(const pgsvc *s, const char *name, char ***env_out, hx_err *e)
     char **env = hx_calloc(7, sizeof *env);
     char *url = env ? url_as(s, db, pw, db) : NULL;
     size_t n = 0;
-    bool ok =
-        url && (env[n++] = xasprintf("DATABASE_URL=%s", url)) &&
-        (env[n++] = xasprintf("PGHOST=%s", s->host)) &&
-        (env[n++] = xasprintf("PGPORT=%s", s->port)) && (env[n++] = xasprintf("PGUSER=%s", db)) &&
-        (env[n++] = xasprintf("PGDATABASE=%s", db)) && (env[n++] = xasprintf("PGPASSWORD=%s", pw));
+    bool ok = url && (env[n++] = hx_asprintf("DATABASE_URL=%s", url)) &&
+              (env[n++] = hx_asprintf("PGHOST=%s", s->host)) &&
+              (env[n++] = hx_asprintf("PGPORT=%s", s->port)) &&
+              (env[n++] = hx_asprintf("PGUSER=%s", db)) &&
+              (env[n++] = hx_asprintf("PGDATABASE=%s", db)) &&
+              (env[n++] = hx_asprintf("PGPASSWORD=%s", pw));
     explicit_bzero(pw, sizeof pw);
     hx_free(url);
     if (!ok) {

@@ -214,6 +214,26 @@ char *hx_buf_steal(hx_buf *b)
     return d;
 }
 
+char *hx_vasprintf(const char *fmt, va_list ap)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    if (!hx_buf_vprintf(&b, fmt, ap) || b.oom) {
+        hx_buf_release(&b);
+        return NULL;
+    }
+    return hx_buf_steal(&b);
+}
+
+char *hx_asprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = hx_vasprintf(fmt, ap);
+    va_end(ap);
+    return s;
+}
+
 /* ---- UTF-8 ---- */
 
 size_t hx_utf8_next(const char *s, size_t len, int32_t *cp)

@@ -77,6 +77,10 @@ bool hx_buf_vprintf(hx_buf *b, const char *fmt, va_list ap);
 /* Hand the bytes to the caller (free with hx_free); b is left empty. */
 char *hx_buf_steal(hx_buf *b);
 
+/* printf into a new string (free with hx_free); NULL when out of memory, never a partial one. */
+char *hx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *hx_vasprintf(const char *fmt, va_list ap);
+
 /* ---- UTF-8: the one decoder; reports, run.json, the plugin host, readers and replay use it ----
  */
 
