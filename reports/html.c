@@ -55,54 +55,30 @@ static const char *status_class(results_status s)
 
 static void put_dur(hx_buf *out, double s)
 {
-    if (isnan(s) || isinf(s))
-        hx_buf_puts(out, "n/a");
-    else if (fabs(s) < 1e-3 && s != 0)
-        hx_buf_printf(out, "%.3g \xc2\xb5s", s * 1e6);
-    else if (fabs(s) < 1 && s != 0)
-        hx_buf_printf(out, "%.3g ms", s * 1e3);
-    else
-        hx_buf_printf(out, "%.3g s", s);
+    char tmp[64];
+    rep_duration(tmp, sizeof tmp, s);
+    TXT(out, tmp, 0);
 }
 
 static void put_bytes(hx_buf *out, double b)
 {
-    if (isnan(b))
-        hx_buf_puts(out, "n/a");
-    else if (fabs(b) >= 1e9)
-        hx_buf_printf(out, "%.2f GB", b / 1e9);
-    else
-        hx_buf_printf(out, "%.1f MB", b / 1e6);
+    char tmp[64];
+    rep_bytes(tmp, sizeof tmp, b);
+    TXT(out, tmp, 0);
 }
 
 static void put_money(hx_buf *out, double v, const char *currency)
 {
-    if (isnan(v)) {
-        hx_buf_puts(out, "n/a");
-        return;
-    }
-    hx_buf_printf(out, fabs(v) >= 100 ? "%.0f" : fabs(v) >= 1 ? "%.2f" : "%.4g", v);
-    hx_buf_putc(out, ' ');
-    TXT(out, currency ? currency : "", 8);
+    char tmp[64];
+    rep_money(tmp, sizeof tmp, v, currency);
+    TXT(out, tmp, 0);
 }
 
 void rep_html_val(hx_buf *out, double v, const char *unit)
 {
-    if (isnan(v) || isinf(v)) {
-        hx_buf_puts(out, "n/a");
-    } else if (unit && strcmp(unit, "s") == 0) {
-        put_dur(out, v);
-    } else if (unit && strcmp(unit, "bytes") == 0) {
-        put_bytes(out, v);
-    } else if (unit && strcmp(unit, "USD") == 0) {
-        put_money(out, v, unit);
-    } else {
-        hx_buf_printf(out, "%.4g", v);
-        if (unit && *unit) {
-            hx_buf_putc(out, ' ');
-            TXT(out, unit, 24);
-        }
-    }
+    char tmp[96];
+    rep_value(tmp, sizeof tmp, v, unit);
+    TXT(out, tmp, 0);
 }
 
 void rep_html_status(hx_buf *out, results_status s)
@@ -231,14 +207,29 @@ static void chart_hist_curve(hx_buf *out, const results_hist *h)
     hx_buf_puts(out, "</svg>");
 }
 
-static void chart_resources(hx_buf *out, const results_resources *res)
+/* The most CPU a process tree can use on this machine: cores x 100 %. A sample above it is a
+ * measuring artefact (a burst of CPU time accounted in one short interval); the chart clamps it
+ * rather than let one spike flatten the rest. 0 when the core count is unknown. */
+static double cpu_ceiling(int cores)
+{
+    return cores > 0 ? 100.0 * cores : 0;
+}
+
+static double cpu_clamped(double pct, double ceiling)
+{
+    if (!isfinite(pct) || pct < 0) return pct;
+    return ceiling > 0 && pct > ceiling ? ceiling : pct;
+}
+
+static void chart_resources(hx_buf *out, const results_resources *res, int cores)
 {
     const int W = 780, H = 200, L = 44, R = 64, T = 12, B = 24;
-    double tmax = 0, cmax = 100, rmax = 1;
+    double tmax = 0, cmax = 100, rmax = 1, ceil_pct = cpu_ceiling(cores);
     for (size_t i = 0; i < res->nseries; i++) {
         const results_res_point *p = &res->series[i];
+        double c = cpu_clamped(p->cpu_pct, ceil_pct);
         if (isfinite(p->t_s)) tmax = fmax(tmax, p->t_s);
-        if (isfinite(p->cpu_pct)) cmax = fmax(cmax, p->cpu_pct);
+        if (isfinite(c)) cmax = fmax(cmax, c);
         rmax = fmax(rmax, (double)p->rss_bytes);
     }
     if (tmax <= 0) tmax = 1;
@@ -256,13 +247,14 @@ static void chart_resources(hx_buf *out, const results_resources *res)
         hx_buf_printf(out, "<polyline class=\"%s\" points=\"", cls[k]);
         for (size_t i = 0; i < res->nseries; i++) {
             const results_res_point *p = &res->series[i];
-            double val = k == 0 ? p->cpu_pct / cmax : (double)p->rss_bytes / rmax;
+            double val =
+                k == 0 ? cpu_clamped(p->cpu_pct, ceil_pct) / cmax : (double)p->rss_bytes / rmax;
             if (!isfinite(val) || !isfinite(p->t_s)) continue;
             hx_buf_printf(out, "%.1f,%.1f ", L + pw * p->t_s / tmax, H - B - ph * val);
         }
         hx_buf_puts(out, "\"/>");
     }
-    hx_buf_printf(out, "<text x=\"4\" y=\"%d\">%.0f%%</text>", T + 8, cmax);
+    hx_buf_printf(out, "<text x=\"4\" y=\"%d\">%.0f %%</text>", T + 8, cmax);
     hx_buf_printf(out, "<text x=\"4\" y=\"%d\">0</text>", H - B);
     hx_buf_printf(out, "<text x=\"%d\" y=\"%d\">", W - R + 4, T + 8);
     put_bytes(out, rmax);
@@ -271,9 +263,11 @@ static void chart_resources(hx_buf *out, const results_resources *res)
     put_dur(out, tmax);
     hx_buf_puts(out, "</text>");
     hx_buf_printf(out,
-                  "<text x=\"%d\" y=\"%d\" class=\"legend\">\xe2\x94\x80 CPU %% (blue)  "
-                  "\xe2\x94\x80 RSS (pink)</text>",
+                  "<text x=\"%d\" y=\"%d\" class=\"legend\">\xe2\x94\x80 CPU %% of one core "
+                  "(blue",
                   L + 8, T + 8);
+    if (cores > 0) hx_buf_printf(out, "; at most %d %% on %d cores", cores * 100, cores);
+    hx_buf_puts(out, ")  \xe2\x94\x80 RSS (pink)</text>");
     hx_buf_puts(out, "</svg>");
 }
 
@@ -338,10 +332,15 @@ static void put_checks(hx_buf *out, const results_scenario *sc)
     for (size_t i = 0; i < sc->nchecks; i++) {
         const results_check *c = &sc->checks[i];
         bool warn = c->status == RESULTS_FAIL && c->severity == RESULTS_SEV_WARN;
-        hx_buf_printf(out, "<tr class=\"check%s\">", c->status == RESULTS_PASS ? " ok" : "");
+        hx_buf_printf(out, "<tr class=\"check%s\">",
+                      c->status == RESULTS_PASS   ? " ok"
+                      : warn                      ? " warn"
+                      : c->status == RESULTS_SKIP ? " skip"
+                                                  : " bad");
         rep_html_td(out, c->name, 300);
         rep_html_td(out, c->kind, 120);
-        hx_buf_printf(out, "<td>%s</td><td>", c->severity == RESULTS_SEV_WARN ? "warn" : "error");
+        hx_buf_printf(out, "<td>%s</td><td class=\"status\">",
+                      c->severity == RESULTS_SEV_WARN ? "warn" : "error");
         if (warn)
             hx_buf_puts(out, "<span class=\"st-warn\">warn</span>");
         else
@@ -374,14 +373,20 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
                      "<th>actual</th><th>status</th><th>where</th></tr>");
     for (size_t i = 0; i < sc->nthresholds; i++) {
         const results_threshold *t = &sc->thresholds[i];
-        hx_buf_printf(out, "<tr class=\"threshold%s\">", t->status == RESULTS_PASS ? " ok" : "");
+        hx_buf_printf(out, "<tr class=\"threshold%s\">",
+                      t->status == RESULTS_PASS   ? " ok"
+                      : t->status == RESULTS_SKIP ? " skip"
+                                                  : " bad");
         rep_html_td(out, t->metric, 200);
         rep_html_td(out, t->op, 8);
         hx_buf_puts(out, "<td class=\"num\">");
         rep_html_val(out, t->limit, t->unit);
         hx_buf_puts(out, "</td><td class=\"num\">");
-        rep_html_val(out, t->actual, t->unit);
-        hx_buf_puts(out, "</td><td>");
+        if (t->status == RESULTS_SKIP && isnan(t->actual))
+            hx_buf_puts(out, "not measured");
+        else
+            rep_html_val(out, t->actual, t->unit);
+        hx_buf_puts(out, "</td><td class=\"status\">");
         rep_html_status(out, t->status);
         hx_buf_puts(out, "</td>");
         rep_html_td(out, t->where, 200);
@@ -394,17 +399,22 @@ static void put_invocations(hx_buf *out, const results_scenario *sc)
 {
     if (!sc->ninvocations) return;
     hx_buf_printf(out, "<h4>solution invocations (%zu)</h4>", sc->ninvocations);
+    bool left = false;
+    for (size_t i = 0; i < sc->ninvocations; i++)
+        left |= sc->invocations[i].leftovers > 0;
     hx_buf_puts(out, "<table class=\"invocations\"><tr><th>batch</th><th>exit</th><th>wall</th>"
-                     "<th>cpu user</th><th>cpu sys</th><th>peak rss</th></tr>");
+                     "<th>cpu user</th><th>cpu sys</th><th>peak rss</th>");
+    if (left) hx_buf_puts(out, "<th>leftovers</th>");
+    hx_buf_puts(out, "</tr>");
     for (size_t i = 0; i < sc->ninvocations; i++) {
         const results_invocation *iv = &sc->invocations[i];
-        bool ok = iv->exit_code == 0 && !iv->signal && !iv->timed_out;
-        hx_buf_printf(out, "<tr%s><td>", ok ? " class=\"ok\"" : "");
+        bool ok = !results_invocation_failed(iv);
+        hx_buf_printf(out, "<tr class=\"invocation %s\"><td>", ok ? "ok" : "bad");
         if (iv->batch < 0)
             hx_buf_puts(out, "service");
         else
             hx_buf_printf(out, "%d", iv->batch);
-        hx_buf_printf(out, "</td><td class=\"%s\">", ok ? "st-pass" : "st-fail");
+        hx_buf_printf(out, "</td><td class=\"status %s\">", ok ? "st-pass" : "st-fail");
         if (iv->timed_out) hx_buf_puts(out, "timed out ");
         if (iv->signal)
             TXT(out, iv->signal, 16);
@@ -418,7 +428,9 @@ static void put_invocations(hx_buf *out, const results_scenario *sc)
         put_dur(out, iv->cpu_sys_s);
         hx_buf_puts(out, "</td><td class=\"num\">");
         put_bytes(out, (double)iv->peak_rss_bytes);
-        hx_buf_puts(out, "</td></tr>");
+        hx_buf_puts(out, "</td>");
+        if (left) hx_buf_printf(out, "<td class=\"num\">%d</td>", iv->leftovers);
+        hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
     for (size_t i = 0; i < sc->ninvocations; i++) {
@@ -456,7 +468,7 @@ static void put_histograms(hx_buf *out, const results_scenario *sc)
     }
 }
 
-static void put_resources(hx_buf *out, const results_resources *res)
+static void put_resources(hx_buf *out, const results_resources *res, int cores)
 {
     if (!res->source && !res->nseries && !res->peak_rss_bytes) return;
     hx_buf_puts(out, "<h4>resources</h4><p>");
@@ -477,8 +489,20 @@ static void put_resources(hx_buf *out, const results_resources *res)
     put_bytes(out, (double)res->read_bytes);
     hx_buf_puts(out, ", written ");
     put_bytes(out, (double)res->write_bytes);
+    if (res->nseries) {
+        double peak = 0, ceil_pct = cpu_ceiling(cores);
+        for (size_t i = 0; i < res->nseries; i++) {
+            double c = cpu_clamped(res->series[i].cpu_pct, ceil_pct);
+            if (isfinite(c)) peak = fmax(peak, c);
+        }
+        char tmp[64];
+        rep_percent(tmp, sizeof tmp, peak);
+        hx_buf_puts(out, " \xc2\xb7 peak cpu ");
+        TXT(out, tmp, 0);
+        if (cores > 0) hx_buf_printf(out, " of %d %%", cores * 100);
+    }
     hx_buf_puts(out, "</p>");
-    if (res->nseries) chart_resources(out, res);
+    if (res->nseries) chart_resources(out, res, cores);
 }
 
 static void put_cost(hx_buf *out, const results_scenario *sc)
@@ -570,11 +594,17 @@ static void put_metrics(hx_buf *out, const results_scenario *sc)
     hx_buf_puts(out, "</table>");
 }
 
-static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx)
+static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx, int cores)
 {
     bool ok = sc->status == RESULTS_PASS;
-    hx_buf_printf(out, "<details class=\"scenario\" id=\"scenario-%zu\"%s><summary>", idx,
-                  ok ? "" : " open");
+    size_t skipped = 0;
+    for (size_t i = 0; i < sc->nthresholds; i++)
+        skipped += sc->thresholds[i].status == RESULTS_SKIP;
+    /* A failing scenario opens, and so does a passing one with a limit that was not measured:
+     * nothing that needs a look stays folded away. */
+    hx_buf_printf(out,
+                  "<details class=\"scenario\" id=\"scenario-%zu\" data-status=\"%s\"%s><summary>",
+                  idx, results_status_name(sc->status), ok && !skipped ? "" : " open");
     hx_buf_printf(out, "<span class=\"st-%s\">[%s]</span> <span class=\"scenario-name\">",
                   status_class(sc->status), results_status_name(sc->status));
     TXT(out, sc->name, 300);
@@ -589,7 +619,11 @@ static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx)
         hx_buf_puts(out, i ? ", " : " \xc2\xb7 tags ");
         TXT(out, sc->tags[i], 60);
     }
-    hx_buf_puts(out, "</span></summary>");
+    hx_buf_puts(out, "</span>");
+    if (skipped)
+        hx_buf_printf(out, " <span class=\"badge\">%zu limit%s not measured</span>", skipped,
+                      skipped == 1 ? "" : "s");
+    hx_buf_puts(out, "</summary>");
     if (sc->error) {
         hx_buf_puts(out, "<p class=\"err\">error: ");
         TXT(out, sc->error, 4000);
@@ -599,7 +633,7 @@ static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx)
     put_thresholds(out, sc);
     put_invocations(out, sc);
     put_histograms(out, sc);
-    put_resources(out, &sc->resources);
+    put_resources(out, &sc->resources, cores);
     put_cost(out, sc);
     put_score(out, &sc->score);
     put_metrics(out, sc);
@@ -683,6 +717,11 @@ static void put_body(hx_buf *out, const void *ctx)
         TXT(out, r->machine.kernel, 80);
     }
     hx_buf_puts(out, "</dd></dl></header>");
+    if (r->error) {
+        hx_buf_puts(out, "<p class=\"banner err\">error: ");
+        TXT(out, r->error, 4000);
+        hx_buf_puts(out, "</p>");
+    }
     if (r->partial)
         hx_buf_puts(out, "<p class=\"banner\">partial run: the run did not finish (rebuilt from a "
                          "journal, or merged without every shard); scenarios that did not run are "
@@ -691,11 +730,15 @@ static void put_body(hx_buf *out, const void *ctx)
         hx_buf_puts(out, "<p class=\"banner\">interrupted: the run was stopped before every "
                          "scenario ran.</p>");
     const results_totals *t = &r->totals;
+    const char *word = results_run_outcome(r);
     hx_buf_printf(out,
-                  "<section id=\"verdict\" class=\"verdict st-%s\" data-verdict=\"%s\">"
-                  "<span class=\"word\">%s</span>",
-                  status_class(r->verdict), results_status_name(r->verdict),
-                  results_status_name(r->verdict));
+                  "<section id=\"verdict\" class=\"verdict st-%s\" data-verdict=\"%s\" "
+                  "data-outcome=\"%s\"><span class=\"word\">%s</span>",
+                  status_class(results_run_outcome_status(r)), results_status_name(r->verdict),
+                  word, word);
+    if (strcmp(word, results_status_name(r->verdict)) != 0 && r->nscenarios)
+        hx_buf_printf(out, "<span class=\"so-far\">scenarios that ran: %s</span>",
+                      results_status_name(r->verdict));
     if (r->score.scored)
         hx_buf_printf(out, "<span class=\"score\">score %.1f / 100</span>", r->score.value);
     hx_buf_printf(out,
@@ -712,7 +755,7 @@ static void put_body(hx_buf *out, const void *ctx)
     rep_html_controls(out, "only failures");
     hx_buf_puts(out, "<main>");
     for (size_t i = 0; i < r->nscenarios; i++)
-        put_scenario(out, &r->scenarios[i], i);
+        put_scenario(out, &r->scenarios[i], i, r->machine.cores);
     hx_buf_puts(out, "</main>");
     if (r->nprice_sheets || r->nseeds) {
         hx_buf_puts(out, "<footer><h3>reproducibility</h3><table><tr><th>price sheet</th>"
@@ -772,7 +815,7 @@ static void put_title(hx_buf *out, const void *ctx)
     const results_run *r = ctx;
     hx_buf_puts(out, "harness: ");
     TXT(out, r->pack_name ? r->pack_name : "run", 120);
-    hx_buf_printf(out, " \xe2\x80\x94 %s", results_status_name(r->verdict));
+    hx_buf_printf(out, " \xe2\x80\x94 %s", results_run_outcome(r));
 }
 
 bool rep_html_render(hx_buf *out, const results_run *r)

@@ -20,17 +20,12 @@ static void put_time(hx_buf *out, double s)
     hx_buf_printf(out, "%.3f", s);
 }
 
-/* Numbers in messages: short and exact enough to read. */
+/* Numbers in messages and properties, in the reports' one unit style. */
 static void put_num(hx_buf *out, double v, const char *unit)
 {
-    if (isnan(v))
-        hx_buf_puts(out, "n/a");
-    else
-        hx_buf_printf(out, "%.6g", v);
-    if (unit && *unit) {
-        hx_buf_putc(out, ' ');
-        hx_buf_puts(out, unit);
-    }
+    char tmp[96];
+    rep_value(tmp, sizeof tmp, v, unit);
+    hx_buf_puts(out, tmp);
 }
 
 /* test-results-parser reads "[[ATTACHMENT|path]]" and "[[PROPERTY|k=v]]" out of system-out; a
@@ -257,12 +252,15 @@ static void put_threshold(hx_buf *out, const results_run *r, const results_scena
     hx_buf name, msg;
     hx_buf_init(&name);
     hx_buf_init(&msg);
-    hx_buf_printf(&name, "threshold %s %s", t->metric ? t->metric : "?", t->op ? t->op : "?");
+    /* The limit is part of the name: "threshold latency.e2e.p99 < 500 ms". */
+    hx_buf_printf(&name, "threshold %s %s ", t->metric ? t->metric : "?", t->op ? t->op : "?");
+    put_num(&name, t->limit, t->unit);
     testcase_open(out, r, sc, name.data, 0);
     if (t->status == RESULTS_PASS) {
         hx_buf_puts(out, "/>\n");
     } else if (t->status == RESULTS_SKIP) {
         hx_buf_printf(&msg, "metric %s was not recorded", t->metric ? t->metric : "?");
+        if (t->where) hx_buf_printf(&msg, " (%s)", t->where);
         hx_buf_puts(out, ">\n");
         outcome(out, "skipped", msg.data, NULL, NULL);
         hx_buf_puts(out, "    </testcase>\n");
@@ -279,6 +277,66 @@ static void put_threshold(hx_buf *out, const results_run *r, const results_scena
     if (name.oom || msg.oom) out->oom = true;
     hx_buf_release(&name);
     hx_buf_release(&msg);
+}
+
+/* "solution batch 3" or "solution service". */
+static void invocation_name(hx_buf *b, const results_invocation *iv)
+{
+    if (iv->batch < 0)
+        hx_buf_puts(b, "solution service");
+    else
+        hx_buf_printf(b, "solution batch %d", iv->batch);
+}
+
+/* Each solution invocation is a testcase: failed on a non-zero exit, a signal or a timeout, with
+ * its log tails in the failure text, so CI counts a crashed solution even when checks pass. */
+static void put_invocation(hx_buf *out, const results_run *r, const results_scenario *sc,
+                           const results_invocation *iv)
+{
+    hx_buf name, msg, body;
+    hx_buf_init(&name);
+    hx_buf_init(&msg);
+    hx_buf_init(&body);
+    invocation_name(&name, iv);
+    if (name.oom) {
+        out->oom = true;
+        hx_buf_release(&name);
+        return;
+    }
+    testcase_open(out, r, sc, name.data, iv->wall_s);
+    if (!results_invocation_failed(iv) && iv->leftovers <= 0) {
+        hx_buf_puts(out, "/>\n");
+    } else {
+        hx_buf_puts(out, ">\n");
+        hx_buf_printf(&msg, "%s ", name.data);
+        rep_invocation_outcome(&msg, iv);
+        hx_buf_printf(&body, "%s\n", msg.data);
+        if (iv->stderr_tail && *iv->stderr_tail)
+            hx_buf_printf(&body, "stderr (tail):\n%s\n",
+                          rep_tail(iv->stderr_tail, REP_JUNIT_BODY_MAX / 2));
+        if (iv->stdout_tail && *iv->stdout_tail)
+            hx_buf_printf(&body, "stdout (tail):\n%s\n",
+                          rep_tail(iv->stdout_tail, REP_JUNIT_BODY_MAX / 4));
+        char *safe = body.oom || msg.oom ? NULL : defuse(body.data);
+        if (body.oom || msg.oom) {
+            out->oom = true;
+        } else if (results_invocation_failed(iv)) {
+            /* The failure text keeps the end of the log: the error is usually there. */
+            const char *b = safe ? safe : body.data;
+            outcome(out, "failure", msg.data, "solution",
+                    strlen(b) > REP_JUNIT_BODY_MAX ? rep_tail(b, REP_JUNIT_BODY_MAX) : b);
+        } else {
+            hx_buf_puts(out, "      <system-out>warning: ");
+            rep_xml_text(out, safe ? safe : body.data, REP_JUNIT_BODY_MAX);
+            hx_buf_puts(out, "</system-out>\n");
+        }
+        hx_free(safe);
+        hx_buf_puts(out, "    </testcase>\n");
+    }
+    if (name.oom || msg.oom || body.oom) out->oom = true;
+    hx_buf_release(&name);
+    hx_buf_release(&msg);
+    hx_buf_release(&body);
 }
 
 /* "YYYY-MM-DDTHH:MM:SS" from an ISO 8601 string, or false when it does not start like one. */
@@ -340,9 +398,44 @@ static void put_suite(hx_buf *out, const results_run *r, size_t k)
         put_check(out, r, sc, &sc->checks[i]);
     for (size_t i = 0; i < sc->nthresholds; i++)
         put_threshold(out, r, sc, &sc->thresholds[i]);
+    for (size_t i = 0; i < sc->ninvocations; i++)
+        put_invocation(out, r, sc, &sc->invocations[i]);
     put_logs(out, sc, false);
     put_logs(out, sc, true);
     hx_buf_puts(out, "  </testsuite>\n");
+}
+
+/* A run that did not finish cleanly (an error outside its scenarios, an interrupt, a journal of
+ * a run that died) says so as one error testcase, so CI never reads it as green. */
+static void put_run_suite(hx_buf *out, const results_run *r)
+{
+    if (!r->error && !r->interrupted && !r->partial) return;
+    hx_buf msg;
+    hx_buf_init(&msg);
+    const char *type;
+    if (r->interrupted) {
+        type = "interrupted";
+        hx_buf_puts(&msg, "the run was interrupted before every scenario ran");
+    } else if (r->error) {
+        type = r->error_exit == HX_EXIT_USAGE ? "usage" : "infrastructure";
+        hx_buf_puts(&msg, r->error);
+    } else {
+        type = "partial";
+        hx_buf_puts(&msg, "the run did not finish (rebuilt from a journal, or merged without "
+                          "every shard); scenarios that did not run are not listed");
+    }
+    if (r->interrupted && r->error) hx_buf_printf(&msg, ": %s", r->error);
+    char ts[20];
+    hx_buf_puts(out, "  <testsuite name=\"harness run\" tests=\"1\" failures=\"0\" errors=\"1\" "
+                     "skipped=\"0\" time=\"0.000\"");
+    if (junit_timestamp(r->started, ts)) hx_buf_printf(out, " timestamp=\"%s\"", ts);
+    hx_buf_puts(out, ">\n    <testcase classname=\"");
+    rep_xml_attr(out, r->pack_name ? r->pack_name : "harness", 200);
+    hx_buf_puts(out, ".run\" name=\"run\" time=\"0.000\">\n");
+    outcome(out, "error", msg.data, type, msg.data);
+    hx_buf_puts(out, "    </testcase>\n  </testsuite>\n");
+    if (msg.oom) out->oom = true;
+    hx_buf_release(&msg);
 }
 
 bool rep_junit_render(hx_buf *out, const results_run *r)
@@ -358,6 +451,7 @@ bool rep_junit_render(hx_buf *out, const results_run *r)
     hx_buf_puts(out, "\">\n");
     for (size_t k = 0; k < r->nscenarios; k++)
         put_suite(out, r, k);
+    put_run_suite(out, r);
     return hx_buf_puts(out, "</testsuites>\n");
 }
 

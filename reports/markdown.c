@@ -59,30 +59,68 @@ static const char *emoji(results_status s)
     return "?";
 }
 
+/* Numbers in the reports' one unit style; the unit may be foreign text, so the result is escaped.
+ */
 static void num(hx_buf *out, double v, const char *unit)
 {
-    if (isnan(v)) {
-        hx_buf_puts(out, "n/a");
-        return;
-    }
-    hx_buf_printf(out, "%.4g", v);
-    if (unit && *unit) {
-        hx_buf_putc(out, ' ');
-        rep_md_cell(out, unit, 20);
-    }
+    char tmp[96];
+    rep_value(tmp, sizeof tmp, v, unit);
+    rep_md_cell(out, tmp, 0);
 }
 
 static void money(hx_buf *out, double v, const char *currency)
 {
-    if (isnan(v)) {
-        hx_buf_puts(out, "n/a");
-        return;
+    char tmp[96];
+    rep_money(tmp, sizeof tmp, v, currency);
+    rep_md_cell(out, tmp, 0);
+}
+
+/* Untrusted text as a fenced code block: the fence is longer than any run of backticks in it, so
+ * nothing inside can close it; controls and invalid UTF-8 become U+FFFD, tabs and newlines stay.
+ * Inside a code block Markdown renders no links, mentions or HTML. */
+static void code_block(hx_buf *out, const char *s)
+{
+    size_t run = 0, longest = 0;
+    for (const char *p = s; *p; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        if (run > longest) longest = run;
     }
-    hx_buf_printf(out, fabs(v) >= 100 ? "%.0f" : fabs(v) >= 1 ? "%.2f" : "%.4g", v);
-    if (currency) {
-        hx_buf_putc(out, ' ');
-        rep_md_cell(out, currency, 8);
+    size_t fence = longest >= 3 ? longest + 1 : 3;
+    hx_buf_putc(out, '\n');
+    for (size_t i = 0; i < fence; i++)
+        hx_buf_putc(out, '`');
+    hx_buf_puts(out, "text\n");
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        int32_t cp;
+        size_t k = hx_utf8_next(s + i, len - i, &cp);
+        if (cp == '\r' && i + 1 < len && s[i + 1] == '\n') {
+            /* CRLF as LF */
+        } else if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f ||
+                   (cp >= 0x80 && cp < 0xa0) || cp == 0xfffe || cp == 0xffff) {
+            hx_buf_puts(out, REP_REPLACEMENT);
+        } else {
+            hx_buf_append(out, s + i, k);
+        }
+        i += k;
     }
+    if (len && s[len - 1] != '\n') hx_buf_putc(out, '\n');
+    for (size_t i = 0; i < fence; i++)
+        hx_buf_putc(out, '`');
+    hx_buf_putc(out, '\n');
+}
+
+/* The last lines of a log, at most REP_MD_LOG_LINES lines and REP_MD_LOG_MAX bytes. */
+static const char *log_tail(const char *s)
+{
+    const char *t = rep_tail(s, REP_MD_LOG_MAX);
+    size_t len = strlen(t);
+    /* A final newline does not count as a line. */
+    size_t end = len && t[len - 1] == '\n' ? len - 1 : len;
+    int lines = 0;
+    for (size_t i = end; i > 0; i--)
+        if (t[i - 1] == '\n' && ++lines == REP_MD_LOG_LINES) return t + i;
+    return t;
 }
 
 static const char *check_status_word(const results_check *c)
@@ -90,6 +128,50 @@ static const char *check_status_word(const results_check *c)
     if (c->status == RESULTS_FAIL && c->severity == RESULTS_SEV_WARN)
         return "\xe2\x9a\xa0\xef\xb8\x8f warn";
     return NULL;
+}
+
+/* Whether a check's message adds to its actual value: a message that only restates it (or that it
+ * restates) is shown once. */
+static bool says_more(const results_check *c)
+{
+    if (!c->message || !*c->message) return false;
+    if (!c->actual || !*c->actual) return true;
+    size_t m = strlen(c->message), a = strlen(c->actual);
+    if (m <= a) return strncmp(c->actual, c->message, m) != 0 && !strstr(c->actual, c->message);
+    return strncmp(c->message, c->actual, a) != 0 || m > a + 2;
+}
+
+/* The sample rows behind a check that did not pass (missing keys, wrong days, values), so the
+ * contestant sees which rows to look at without opening the HTML report. */
+static void put_samples(hx_buf *out, const results_check *c)
+{
+    const results_table *t = &c->samples;
+    if (c->status == RESULTS_PASS || !t->nrows || !t->ncolumns) return;
+    hx_buf_puts(out, "\n**");
+    rep_md_cell(out, c->name, REP_MD_CELL_MAX);
+    hx_buf_printf(out, "**: %zu sample row%s\n\n|", t->nrows, t->nrows == 1 ? "" : "s");
+    for (size_t k = 0; k < t->ncolumns; k++) {
+        hx_buf_putc(out, ' ');
+        rep_md_cell(out, t->columns[k], 60);
+        hx_buf_puts(out, " |");
+    }
+    hx_buf_puts(out, "\n|");
+    for (size_t k = 0; k < t->ncolumns; k++)
+        hx_buf_puts(out, " --- |");
+    hx_buf_putc(out, '\n');
+    for (size_t i = 0; i < t->nrows && i < REP_MD_SAMPLE_ROWS; i++) {
+        hx_buf_putc(out, '|');
+        for (size_t k = 0; k < t->ncolumns; k++) {
+            const char *cell = k < t->rows[i].ncells ? t->rows[i].cells[k] : NULL;
+            hx_buf_putc(out, ' ');
+            rep_md_cell(out, cell ? cell : "NULL", 80);
+            hx_buf_puts(out, " |");
+        }
+        hx_buf_putc(out, '\n');
+    }
+    if (t->nrows > REP_MD_SAMPLE_ROWS)
+        hx_buf_printf(out, "\n%zu more in report.html and run.json.\n",
+                      t->nrows - REP_MD_SAMPLE_ROWS);
 }
 
 static void put_checks(hx_buf *out, const results_scenario *sc)
@@ -110,12 +192,14 @@ static void put_checks(hx_buf *out, const results_scenario *sc)
         rep_md_cell(out, c->expected, REP_MD_CELL_MAX);
         hx_buf_puts(out, " | ");
         rep_md_cell(out, c->actual, REP_MD_CELL_MAX);
-        if (c->status != RESULTS_PASS && c->message && *c->message) {
+        if (c->status != RESULTS_PASS && says_more(c)) {
             hx_buf_puts(out, c->actual ? " \xe2\x80\x94 " : "");
             rep_md_cell(out, c->message, REP_MD_CELL_MAX);
         }
         hx_buf_puts(out, " |\n");
     }
+    for (size_t i = 0; i < sc->nchecks; i++)
+        put_samples(out, &sc->checks[i]);
 }
 
 static void put_thresholds(hx_buf *out, const results_scenario *sc)
@@ -131,7 +215,10 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
         hx_buf_putc(out, ' ');
         num(out, t->limit, t->unit);
         hx_buf_puts(out, " | ");
-        num(out, t->actual, t->unit);
+        if (t->status == RESULTS_SKIP && isnan(t->actual))
+            hx_buf_puts(out, "not measured");
+        else
+            num(out, t->actual, t->unit);
         hx_buf_printf(out, " | %s %s |\n", emoji(t->status), results_status_name(t->status));
     }
 }
@@ -197,9 +284,9 @@ static void put_metrics(hx_buf *out, const results_scenario *sc)
         hx_buf_puts(out, "| ");
         rep_md_cell(out, h->name, 80);
         hx_buf_puts(out, " p50 / p99 / max | ");
-        num(out, h->p50, NULL);
+        num(out, h->p50, h->unit);
         hx_buf_puts(out, " / ");
-        num(out, h->p99, NULL);
+        num(out, h->p99, h->unit);
         hx_buf_puts(out, " / ");
         num(out, h->max, h->unit);
         hx_buf_puts(out, " |\n");
@@ -215,30 +302,89 @@ static void put_metrics(hx_buf *out, const results_scenario *sc)
         hx_buf_printf(out, "\n%zu more metrics in run.json.\n", sc->nmetrics - REP_MD_TOP_METRICS);
 }
 
+static void invocation_label(hx_buf *out, const results_invocation *iv)
+{
+    if (iv->batch < 0)
+        hx_buf_puts(out, "the service");
+    else
+        hx_buf_printf(out, "solution batch %d", iv->batch);
+}
+
+/* The failed invocations: the first with its stderr tail (or stdout's when stderr is empty), the
+ * rest one line each, so seven crashed batches read as one crash and six more. */
+static void put_invocations(hx_buf *out, const results_scenario *sc)
+{
+    const results_invocation *first = NULL;
+    size_t more = 0, left = 0;
+    for (size_t i = 0; i < sc->ninvocations; i++) {
+        const results_invocation *iv = &sc->invocations[i];
+        if (iv->leftovers > 0) left += (size_t)iv->leftovers;
+        if (!results_invocation_failed(iv)) continue;
+        if (!first)
+            first = iv;
+        else
+            more++;
+    }
+    if (first) {
+        hx_buf tmp;
+        hx_buf_init(&tmp);
+        rep_invocation_outcome(&tmp, first);
+        hx_buf_puts(out, "\n> ");
+        invocation_label(out, first);
+        hx_buf_putc(out, ' ');
+        rep_md_cell(out, tmp.data, 300);
+        hx_buf_putc(out, '\n');
+        if (tmp.oom) out->oom = true;
+        hx_buf_release(&tmp);
+        const char *log =
+            first->stderr_tail && *first->stderr_tail ? first->stderr_tail : first->stdout_tail;
+        if (log && *log) {
+            hx_buf_printf(out, "\n%s (last lines):\n",
+                          log == first->stderr_tail ? "stderr" : "stdout");
+            code_block(out, log_tail(log));
+        }
+    }
+    if (more) {
+        hx_buf_printf(out, "\n> %zu more invocation%s failed:", more, more == 1 ? "" : "s");
+        size_t shown = 0;
+        for (size_t i = 0; i < sc->ninvocations && shown < 10; i++) {
+            const results_invocation *iv = &sc->invocations[i];
+            if (!results_invocation_failed(iv) || iv == first) continue;
+            hx_buf_puts(out, shown++ ? "; " : " ");
+            if (iv->batch < 0)
+                hx_buf_puts(out, "service");
+            else
+                hx_buf_printf(out, "batch %d", iv->batch);
+            hx_buf_puts(out, " ");
+            if (iv->timed_out)
+                hx_buf_puts(out, "timed out");
+            else if (iv->signal)
+                rep_md_cell(out, iv->signal, 16);
+            else
+                hx_buf_printf(out, "exit %d", iv->exit_code);
+        }
+        hx_buf_puts(out, more > shown ? "; ...\n" : "\n");
+    }
+    if (left)
+        hx_buf_printf(out,
+                      "\n> the solution left %zu process%s running after it exited (stopped by "
+                      "the harness; counted as leftovers)\n",
+                      left, left == 1 ? "" : "es");
+}
+
 static void put_scenario(hx_buf *out, const results_scenario *sc)
 {
     hx_buf_printf(out, "\n### %s ", emoji(sc->status));
     rep_md_cell(out, sc->name, REP_MD_CELL_MAX);
-    hx_buf_printf(out, " \xe2\x80\x94 %s (%.1f s)\n", results_status_name(sc->status),
-                  isnan(sc->duration_s) ? 0.0 : sc->duration_s);
+    char dur[64];
+    rep_duration(dur, sizeof dur, isnan(sc->duration_s) ? 0.0 : sc->duration_s);
+    hx_buf_printf(out, " \xe2\x80\x94 %s (%s)\n", results_status_name(sc->status), dur);
     if (sc->error) {
         hx_buf_puts(out, "\n> **error:** ");
         rep_md_cell(out, sc->error, 1000);
         hx_buf_putc(out, '\n');
     }
-    for (size_t i = 0; i < sc->ninvocations; i++) {
-        const results_invocation *iv = &sc->invocations[i];
-        if (iv->exit_code == 0 && !iv->signal && !iv->timed_out) continue;
-        hx_buf_printf(out, "\n> solution batch %d ", iv->batch);
-        if (iv->timed_out)
-            hx_buf_puts(out, "timed out");
-        else if (iv->signal) {
-            hx_buf_puts(out, "killed by ");
-            rep_md_cell(out, iv->signal, 16);
-        } else
-            hx_buf_printf(out, "exited with %d", iv->exit_code);
-        hx_buf_printf(out, " after %.1f s\n", isnan(iv->wall_s) ? 0.0 : iv->wall_s);
-    }
+    put_invocations(out, sc);
     put_checks(out, sc);
     put_thresholds(out, sc);
     put_cost(out, sc);
@@ -247,15 +393,29 @@ static void put_scenario(hx_buf *out, const results_scenario *sc)
 
 static void put_head(hx_buf *out, const results_run *r)
 {
-    hx_buf_printf(out, "## %s harness: ", emoji(r->verdict));
+    const char *word = results_run_outcome(r);
+    hx_buf_printf(out, "## %s harness: ", emoji(results_run_outcome_status(r)));
     rep_md_cell(out, r->pack_name ? r->pack_name : "run", 120);
-    hx_buf_printf(out, " \xe2\x80\x94 %s\n\n", results_status_name(r->verdict));
+    hx_buf_printf(out, " \xe2\x80\x94 %s\n\n", word);
+    if (r->error) {
+        hx_buf_puts(out, "> **error:** ");
+        rep_md_cell(out, r->error, 1000);
+        hx_buf_puts(out, "\n\n");
+    } else if (strcmp(word, "error") == 0 && r->verdict != RESULTS_ERROR) {
+        hx_buf_printf(out,
+                      "> **error:** the run ended with exit %d before its scenarios could say "
+                      "why (see the console output).\n\n",
+                      r->exit_code);
+    }
     if (r->partial)
         hx_buf_puts(out,
                     "> **partial run:** the run did not finish (rebuilt from a journal, or merged "
                     "without every shard); scenarios that did not run are not listed.\n\n");
     if (r->interrupted)
         hx_buf_puts(out, "> **interrupted:** the run was stopped before every scenario ran.\n\n");
+    if (strcmp(word, results_status_name(r->verdict)) != 0 && r->nscenarios)
+        hx_buf_printf(out, "**Scenarios that ran:** %s %s  \n", emoji(r->verdict),
+                      results_status_name(r->verdict));
     if (r->score.scored) {
         hx_buf_puts(out, "**Score:** ");
         num(out, r->score.value, NULL);
@@ -281,8 +441,16 @@ static void put_head(hx_buf *out, const results_run *r)
         rep_md_cell(out, r->solution_name, 120);
         hx_buf_puts(out, "  \n");
     }
-    hx_buf_printf(out, "**Exit code:** %d \xc2\xb7 **duration:** %.1f s\n", r->exit_code,
-                  isnan(r->duration_s) ? 0.0 : r->duration_s);
+    if (t->invocations_passed || t->invocations_failed)
+        hx_buf_printf(out, "**Solution runs:** %lld passed, %lld failed  \n",
+                      (long long)t->invocations_passed, (long long)t->invocations_failed);
+    char dur[64];
+    rep_duration(dur, sizeof dur, isnan(r->duration_s) ? 0.0 : r->duration_s);
+    if (r->partial && !r->finished)
+        hx_buf_printf(out, "**Exit code:** none (the run did not finish) \xc2\xb7 **duration:** "
+                           "n/a\n");
+    else
+        hx_buf_printf(out, "**Exit code:** %d \xc2\xb7 **duration:** %s\n", r->exit_code, dur);
 
     if (!r->nscenarios) return;
     hx_buf_puts(out, "\n| scenario | status | checks | thresholds | duration |\n"
@@ -296,9 +464,9 @@ static void put_head(hx_buf *out, const results_run *r)
             tp += sc->thresholds[k].status == RESULTS_PASS;
         hx_buf_puts(out, "| ");
         rep_md_cell(out, sc->name, REP_MD_CELL_MAX);
-        hx_buf_printf(out, " | %s %s | %zu/%zu | %zu/%zu | %.1f s |\n", emoji(sc->status),
-                      results_status_name(sc->status), cp, sc->nchecks, tp, sc->nthresholds,
-                      isnan(sc->duration_s) ? 0.0 : sc->duration_s);
+        rep_duration(dur, sizeof dur, isnan(sc->duration_s) ? 0.0 : sc->duration_s);
+        hx_buf_printf(out, " | %s %s | %zu/%zu | %zu/%zu | %s |\n", emoji(sc->status),
+                      results_status_name(sc->status), cp, sc->nchecks, tp, sc->nthresholds, dur);
     }
 }
 

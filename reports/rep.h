@@ -34,6 +34,30 @@ size_t rep_utf8_cut(const char *s, size_t len, size_t max);
 #define REP_REPLACEMENT "\xef\xbf\xbd" /* U+FFFD */
 #define REP_ELLIPSIS "\xe2\x80\xa6"    /* U+2026 */
 
+/* ---- numbers in one human style (units.c) ----
+ * Each writes plain text into buf (n bytes; 64 is enough) for the caller to escape. NaN and
+ * infinities are "n/a", with no unit. */
+
+/* v with `digits` significant digits, no exponent between 1e-9 and 1e15, trailing zeros trimmed:
+ * 41.5, 0.357, 1235. */
+void rep_sig(char *buf, size_t n, double v, int digits);
+/* Seconds as "12 µs", "350 ms", "1.2 s", "4500 s". */
+void rep_duration(char *buf, size_t n, double s);
+/* Bytes in binary units: "512 MiB", "1.5 GiB", "100 B". */
+void rep_bytes(char *buf, size_t n, double b);
+/* Money: two decimals from 1 up ("12.35 USD"), three significant digits below ("0.00123 USD"),
+ * "0 USD" for zero; currency (capped, may be NULL) appended. */
+void rep_money(char *buf, size_t n, double v, const char *currency);
+/* A value in its unit: "s", "bytes" and currencies as above; integers as integers; else four
+ * significant digits and the unit (capped at 24 bytes). */
+void rep_value(char *buf, size_t n, double v, const char *unit);
+/* A percentage: "45 %". */
+void rep_percent(char *buf, size_t n, double pct);
+/* Append how an invocation ended, as plain text (the signal name is model text: escape the
+ * result): "exited with 3 after 1.2 s", "killed by SIGSEGV after 40 ms", "timed out after
+ * 2 s", with "; left 2 processes running ..." when it left any. */
+void rep_invocation_outcome(hx_buf *b, const results_invocation *iv);
+
 /* ---- JUnit (junit.c) ---- */
 
 /* Caps on untrusted text in JUnit, in bytes of input. */
@@ -53,6 +77,9 @@ int rep_junit_write(const results_run *r, const char *path, hx_err *e);
 
 #define REP_MD_CELL_MAX 200  /* bytes of untrusted text per table cell */
 #define REP_MD_TOP_METRICS 8 /* metrics shown per scenario */
+#define REP_MD_SAMPLE_ROWS 5 /* sample rows shown per failing check */
+#define REP_MD_LOG_LINES 20  /* lines of a failed invocation's log tail */
+#define REP_MD_LOG_MAX 2048  /* bytes of that tail */
 
 /* Append s escaped for one GitHub-flavoured Markdown table cell: | ` \ * _ [ ] ~ escaped, < > &
  * as entities, newlines and tabs as spaces, @ kept from pinging anyone, invalid UTF-8 and control

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,11 +173,100 @@ static void test_html__charts(void **state)
     assert_int_equal(count(html, "data-chart=\"cost\""), cost);
     assert_int_equal(count(html, "<svg"), 2 * hist + res + cost);
     assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
-    /* Units are shown: ms for sub-second latency, MB for memory, the currency for cost. */
+    /* Units are shown: ms for sub-second latency, MiB for memory, the currency for cost. */
     assert_non_null(strstr(html, " ms"));
-    assert_non_null(strstr(html, " MB"));
+    assert_non_null(strstr(html, " MiB"));
     assert_non_null(strstr(html, " USD"));
     assert_true(len < 512 * 1024);
+    hx_free(html);
+    results_run_free(r);
+}
+
+/* The text between the first `from` after `after` and the next `to` (hx_free), or fail. */
+static char *between(const char *hay, const char *after, const char *from, const char *to)
+{
+    const char *a = strstr(hay, after);
+    assert_non_null(a);
+    const char *f = strstr(a, from);
+    assert_non_null(f);
+    const char *t = strstr(f, to);
+    assert_non_null(t);
+    return hx_strndup(f, (size_t)(t - f));
+}
+
+/* What needs a look stands out: failing rows marked, failing scenarios and passing ones with an
+ * unmeasured limit open, status cells that do not wrap, the CPU chart never above cores x 100 %. */
+static void test_html__failures_stand_out(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    r->machine.cores = 2;
+    results_scenario *bad = results_scenario_add(r, "bad");
+    results_check_add(bad, "ok check", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_check_add(bad, "bad check", "diff", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    results_invocation *iv = results_invocation_add(bad, 0);
+    iv->exit_code = 3;
+    results_res_point_add(&bad->resources, 0, 50, 1 << 20);
+    results_res_point_add(&bad->resources, 1, 3742, 2 << 20);
+    results_scenario *quiet = results_scenario_add(r, "quiet");
+    results_check_add(quiet, "fine", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_threshold_add(quiet, "latency.e2e.p99", "<", 0.5, NAN, "s", RESULTS_SKIP);
+    results_scenario *plain = results_scenario_add(r, "plain");
+    results_check_add(plain, "fine", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_run_settle(r);
+    char *html = render(r, NULL);
+
+    char *row = between(html, "class=\"checks\"", "<tr class=\"check bad\">", "</tr>");
+    assert_non_null(strstr(row, "bad check"));
+    assert_non_null(strstr(row, "<td class=\"status\"><span class=\"st-fail\">fail</span>"));
+    hx_free(row);
+    assert_int_equal(count(html, "<tr class=\"check ok\">"), 3);
+    assert_int_equal(count(html, "<tr class=\"invocation bad\">"), 1);
+    assert_non_null(strstr(html, "<tr class=\"threshold skip\">"));
+    assert_non_null(strstr(html, ">not measured<"));
+    /* Open: the failing scenario and the passing one that hides an unmeasured limit. */
+    assert_non_null(
+        strstr(html, "<details class=\"scenario\" id=\"scenario-0\" data-status=\"fail\" open>"));
+    assert_non_null(
+        strstr(html, "<details class=\"scenario\" id=\"scenario-1\" data-status=\"pass\" open>"));
+    assert_non_null(strstr(html, "<span class=\"badge\">1 limit not measured</span>"));
+    assert_non_null(strstr(
+        html, "<details class=\"scenario\" id=\"scenario-2\" data-status=\"pass\"><summary>"));
+    /* The stylesheet keeps a status on one line and colours failing rows. */
+    assert_non_null(strstr(html, "td.status { white-space: nowrap;"));
+    assert_non_null(strstr(html, "tr.bad > td {"));
+    /* 3742 % on 2 cores is shown as the 200 % the machine can give, and labelled so. */
+    char *chart = between(html, "data-chart=\"resources\"", "data-chart", "</svg>");
+    assert_non_null(strstr(chart, ">200 %</text>"));
+    assert_null(strstr(chart, "3742"));
+    assert_non_null(strstr(chart, "at most 200 % on 2 cores"));
+    hx_free(chart);
+    assert_non_null(strstr(html, "peak cpu 200 % of 200 %"));
+    hx_free(html);
+    results_run_free(r);
+}
+
+/* The heading says what an unfinished run is, never pass. */
+static void test_html__unfinished_run_heading(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    results_run_settle(r);
+    r->exit_code = HX_EXIT_INFRA;
+    char *html = render(r, NULL);
+    assert_non_null(strstr(html, "class=\"verdict st-error\" data-verdict=\"pass\" "
+                                 "data-outcome=\"error\"><span class=\"word\">error</span>"));
+    assert_non_null(strstr(html, "<title>harness: run \xe2\x80\x94 error</title>"));
+    hx_free(html);
+    assert_true(results_run_set_error(r, HX_EXIT_INFRA, "postgres <refused>"));
+    results_run_settle(r);
+    html = render(r, NULL);
+    assert_non_null(strstr(html, "<p class=\"banner err\">error: postgres &lt;refused&gt;</p>"));
+    hx_free(html);
+    r->partial = true;
+    results_run_settle(r);
+    html = render(r, NULL);
+    assert_non_null(strstr(html, "<span class=\"word\">error</span>"));
     hx_free(html);
     results_run_free(r);
 }
@@ -218,9 +308,14 @@ static void test_html__oom(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_html__text_escaping), cmocka_unit_test(test_html__hostile),
-        cmocka_unit_test(test_html__fixtures),      cmocka_unit_test(test_html__charts),
-        cmocka_unit_test(test_html__write),         cmocka_unit_test(test_html__oom),
+        cmocka_unit_test(test_html__text_escaping),
+        cmocka_unit_test(test_html__hostile),
+        cmocka_unit_test(test_html__fixtures),
+        cmocka_unit_test(test_html__charts),
+        cmocka_unit_test(test_html__write),
+        cmocka_unit_test(test_html__oom),
+        cmocka_unit_test(test_html__failures_stand_out),
+        cmocka_unit_test(test_html__unfinished_run_heading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

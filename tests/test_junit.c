@@ -166,9 +166,10 @@ static void check_file_against_run(const char *path, const results_run *r)
     assert_int_equal(c.tests, t->checks_passed + t->checks_warned + t->checks_failed +
                                   t->checks_errored + t->checks_skipped + t->thresholds_passed +
                                   t->thresholds_failed + t->thresholds_skipped +
-                                  t->scenario_errors);
-    assert_int_equal(c.failures, t->checks_failed + t->thresholds_failed);
-    assert_int_equal(c.errors, t->checks_errored + t->scenario_errors);
+                                  t->invocations_passed + t->invocations_failed +
+                                  t->scenario_errors + t->run_errors);
+    assert_int_equal(c.failures, t->checks_failed + t->thresholds_failed + t->invocations_failed);
+    assert_int_equal(c.errors, t->checks_errored + t->scenario_errors + t->run_errors);
     assert_int_equal(c.skipped, t->checks_skipped + t->thresholds_skipped);
     /* Elements, as parsed. */
     assert_int_equal(xpath_num(path, "count(//testcase)"), c.tests);
@@ -180,7 +181,8 @@ static void check_file_against_run(const char *path, const results_run *r)
     assert_int_equal(xpath_num(path, "sum(//testsuite/@failures)"), c.failures);
     assert_int_equal(xpath_num(path, "sum(//testsuite/@errors)"), c.errors);
     assert_int_equal(xpath_num(path, "sum(//testsuite/@skipped)"), c.skipped);
-    assert_int_equal(xpath_num(path, "count(/testsuites/testsuite)"), (long)r->nscenarios);
+    assert_int_equal(xpath_num(path, "count(/testsuites/testsuite)"),
+                     (long)(r->nscenarios + (size_t)t->run_errors));
     /* The root carries a name and no counts: test-results-parser would trust them over the
      * suites, and Jenkins' junit-10.xsd forbids `skipped` there. */
     assert_int_equal(xpath_num(path, "count(/testsuites/@name)"), 1);
@@ -221,7 +223,8 @@ static void test_junit__mixed_details(void **state)
     assert_non_null(
         strstr(s, "order_id | amount | status\n17 | 12.50 | missing\n18 | NULL | missing"));
     hx_free(s);
-    s = xpath(path, "string(//testcase[@name='threshold solution.wall.max <']/failure/@message)");
+    s = xpath(path,
+              "string(//testcase[@name='threshold solution.wall.max < 30 s']/failure/@message)");
     assert_string_equal(s, "solution.wall.max = 41.5 s, limit < 30 s (late_arrivals.lua:30)");
     hx_free(s);
     /* A warning is a passing testcase that says so. */
@@ -401,6 +404,89 @@ static void test_junit__schema_refuses_what_the_writer_never_writes(void **state
     }
 }
 
+/* A run whose every check passes but whose solution exited 3 on its second batch. */
+static results_run *crashed_run(void)
+{
+    results_run *r = results_run_new();
+    assert_true(results_set_str(&r->pack_name, "p"));
+    assert_true(results_set_str(&r->started, "2026-03-01T10:00:00Z"));
+    results_scenario *sc = results_scenario_add(r, "s");
+    results_check_add(sc, "rows", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_threshold_add(sc, "latency.e2e.p99", "<", 0.5, 0.2, "s", RESULTS_PASS);
+    results_threshold_add(sc, "solution.rss.peak", "<", 512.0 * 1024 * 1024, NAN, "bytes",
+                          RESULTS_SKIP);
+    results_invocation_add(sc, 0)->wall_s = 0.25;
+    results_invocation *iv = results_invocation_add(sc, 1);
+    iv->exit_code = 3;
+    iv->wall_s = 1.2;
+    iv->leftovers = 1;
+    assert_true(results_set_str(&iv->stderr_tail, "Traceback (most recent call last):\n"
+                                                  "ValueError: boom [[ATTACHMENT|/etc/passwd]]\n"));
+    results_run_settle(r);
+    return r;
+}
+
+static void test_junit__failed_invocation_is_a_failing_testcase(void **state)
+{
+    (void)state;
+    results_run *r = crashed_run();
+    char path[512];
+    render_to(r, "crashed.xml", path, sizeof path);
+    check_file_against_run(path, r);
+    assert_int_equal(xpath_num(path, "count(//testcase[@name='solution batch 0']/*)"), 0);
+    assert_int_equal(xpath_num(path, "count(//testcase[@name='solution batch 1']/failure)"), 1);
+    assert_int_equal(xpath_num(path, "sum(//testsuite/@failures)"), 1);
+    char *s = xpath(path, "string(//testcase[@name='solution batch 1']/failure/@message)");
+    assert_string_equal(s, "solution batch 1 exited with 3 after 1.2 s; left 1 process running "
+                           "(stopped by the harness)");
+    hx_free(s);
+    /* The log tail is in the failure text, its attachment marker defused. */
+    s = xpath(path, "string(//testcase[@name='solution batch 1']/failure)");
+    assert_non_null(strstr(s, "stderr (tail):\nTraceback (most recent call last):\nValueError"));
+    assert_null(strstr(s, "[[ATTACHMENT"));
+    hx_free(s);
+    /* Threshold names carry their limit in the reports' units; an unmeasured one says so. */
+    assert_int_equal(
+        xpath_num(path, "count(//testcase[@name='threshold latency.e2e.p99 < 500 ms'])"), 1);
+    s = xpath(path,
+              "string(//testcase[@name='threshold solution.rss.peak < 512 MiB']/skipped/@message)");
+    assert_string_equal(s, "metric solution.rss.peak was not recorded");
+    hx_free(s);
+    results_run_free(r);
+}
+
+/* A run that stopped before its scenarios (postgres refused the connection) is one error, not an
+ * empty green file; an interrupted one likewise. */
+static void test_junit__unfinished_run_is_an_error(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    assert_true(results_set_str(&r->pack_name, "p"));
+    assert_true(results_set_str(&r->started, "2026-03-01T10:00:00Z"));
+    assert_true(results_run_set_error(r, HX_EXIT_INFRA, "cannot connect to postgres at :1"));
+    results_run_settle(r);
+    char path[512];
+    render_to(r, "infra.xml", path, sizeof path);
+    check_file_against_run(path, r);
+    char *s = xpath(path, "string(//testsuite[@name='harness run']/testcase/error/@type)");
+    assert_string_equal(s, "infrastructure");
+    hx_free(s);
+    s = xpath(path, "string(//testcase/error/@message)");
+    assert_string_equal(s, "cannot connect to postgres at :1");
+    hx_free(s);
+    results_run_free(r);
+
+    r = crashed_run();
+    r->interrupted = true;
+    results_run_settle(r);
+    render_to(r, "interrupted.xml", path, sizeof path);
+    check_file_against_run(path, r);
+    s = xpath(path, "string(//testsuite[@name='harness run']/testcase/error/@type)");
+    assert_string_equal(s, "interrupted");
+    hx_free(s);
+    results_run_free(r);
+}
+
 static void test_junit__out_of_memory(void **state)
 {
     (void)state;
@@ -427,6 +513,8 @@ int main(void)
         cmocka_unit_test(test_junit__hostile_text_stays_text),
         cmocka_unit_test(test_junit__odd_numbers_keep_the_time_format),
         cmocka_unit_test(test_junit__schema_refuses_what_the_writer_never_writes),
+        cmocka_unit_test(test_junit__failed_invocation_is_a_failing_testcase),
+        cmocka_unit_test(test_junit__unfinished_run_is_an_error),
         cmocka_unit_test(test_junit__out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

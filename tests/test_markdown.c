@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,10 +72,46 @@ static int cells(const char *line, size_t len)
     return pipes - 1;
 }
 
+/* Cut the fenced code blocks (log tails) out of md: each opens with a run of 3+ backticks and
+ * closes with the same run, and nothing inside holds a run as long (it could close the block
+ * early). Returns the rest (hx_free). Inside a block GitHub renders text as it is. */
+static char *outside_code(const char *md)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    size_t fence = 0;
+    for (const char *p = md; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        size_t ticks = strspn(p, "`");
+        if (ticks > len) ticks = len;
+        if (!fence && ticks >= 3) {
+            fence = ticks;
+        } else if (fence && ticks == fence && ticks == len) {
+            fence = 0;
+        } else if (fence) {
+            size_t run = 0;
+            for (size_t i = 0; i < len; i++) {
+                run = p[i] == '`' ? run + 1 : 0;
+                if (run >= fence)
+                    fail_msg("a log line could close its code block: %.*s", (int)len, p);
+            }
+        } else {
+            hx_buf_append(&b, p, len);
+            hx_buf_putc(&b, '\n');
+        }
+        p += len + (nl ? 1 : 0);
+    }
+    if (fence) fail_msg("a code block is never closed");
+    hx_buf_putc(&b, '\0');
+    return hx_buf_steal(&b);
+}
+
 /* Every table keeps its shape: each row has as many cells as its header, and nothing raw that
  * GitHub would turn into HTML, a link or a mention. */
-static void assert_tables_intact(const char *md)
+static void assert_tables_intact(const char *all)
 {
+    char *md = outside_code(all);
     int want = -1;
     for (const char *p = md; *p;) {
         const char *nl = strchr(p, '\n');
@@ -97,6 +134,7 @@ static void assert_tables_intact(const char *md)
     assert_null(strstr(md, "@octocat"));
     assert_null(strstr(md, "[click]"));
     assert_null(strstr(md, "\r"));
+    hx_free(md);
 }
 
 static void test_markdown__hostile_run_cannot_break_tables(void **state)
@@ -135,7 +173,7 @@ static void test_markdown__mixed_content(void **state)
     assert_non_null(strstr(md, "| gcp-us-central1 | 0.0119 USD | 0.357 USD |"));
     assert_non_null(strstr(md, "By phase (aws-us-east-1): solution\\#0 0.0123 USD.\n"));
     assert_non_null(strstr(md, "> **error:** kafka: mock cluster broker 1 unreachable"));
-    assert_non_null(strstr(md, "> solution batch 1 exited with 1 after 1.0 s"));
+    assert_non_null(strstr(md, "> solution batch 1 exited with 1 after 1 s"));
     assert_non_null(strstr(md, "| solution.wall.max | 41.5 s |"));
     /* Failing scenarios come before passing ones. */
     const char *dups = strstr(md, "### \xe2\x9a\xa0\xef\xb8\x8f dups");
@@ -152,7 +190,110 @@ static void test_markdown__pass_and_score(void **state)
     assert_true(strncmp(md, "## \xe2\x9c\x85 harness:", 14) == 0);
     assert_non_null(
         strstr(md, "**Score:** 96.5 / 100 (correctness 100, performance 95, cost 87.5)"));
-    assert_non_null(strstr(md, "| baseline | \xe2\x9c\x85 pass | 2/2 | 1/1 | 10.0 s |"));
+    assert_non_null(strstr(md, "| baseline | \xe2\x9c\x85 pass | 2/2 | 1/1 | 10 s |"));
+    hx_free(md);
+    results_run_free(r);
+}
+
+/* Seven batches crash with a traceback; a diff check fails with sample rows and a message that
+ * restates its actual value. */
+static results_run *crashed_run(void)
+{
+    results_run *r = results_run_new();
+    assert_true(results_set_str(&r->pack_name, "p"));
+    results_scenario *sc = results_scenario_add(r, "s");
+    results_check *c =
+        results_check_add(sc, "fct matches", "diff", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    assert_true(results_set_str(&c->expected, "14000 rows"));
+    assert_true(results_set_str(&c->actual, "13998 rows"));
+    assert_true(results_set_str(&c->message, "13998 rows"));
+    const char *cols[] = {"order_id", "order_ts", "amount"};
+    assert_true(results_check_sample_columns(c, cols, 3));
+    const char *row1[] = {"17", "2026-01-02T03:04:05Z", "94379.58"};
+    const char *row2[] = {"18", NULL, "1|2"};
+    assert_true(results_check_sample_row(c, row1));
+    assert_true(results_check_sample_row(c, row2));
+    results_threshold_add(sc, "solution.rss.peak", "<", 512.0 * 1024 * 1024, 3.977e6, "bytes",
+                          RESULTS_PASS);
+    results_threshold_add(sc, "solution.wall.max", "<", 1000, 0.0408, "s", RESULTS_PASS);
+    for (int b = 0; b < 7; b++) {
+        results_invocation *iv = results_invocation_add(sc, b);
+        iv->exit_code = 1;
+        iv->wall_s = 0.04;
+        assert_true(results_set_str(&iv->stderr_tail, "Traceback (most recent call last):\n"
+                                                      "  File \"etl.py\", line 3\n"
+                                                      "KeyError: 'amount' ```\n"));
+    }
+    results_run_settle(r);
+    return r;
+}
+
+static void test_markdown__a_contestant_can_act_on_it(void **state)
+{
+    (void)state;
+    results_run *r = crashed_run();
+    char *md = render(r, 0);
+    assert_tables_intact(md);
+    /* The first failure with its stderr tail, in a block the log cannot close; the others once. */
+    assert_non_null(strstr(md, "> solution batch 0 exited with 1 after 40 ms\n"));
+    assert_non_null(strstr(md, "\nstderr (last lines):\n\n````text\nTraceback (most recent "
+                               "call last):\n  File \"etl.py\", line 3\nKeyError: 'amount' "
+                               "```\n````\n"));
+    assert_non_null(strstr(md, "> 6 more invocations failed: batch 1 exit 1; batch 2 exit 1;"));
+    assert_null(strstr(md, "solution batch 3"));
+    assert_non_null(strstr(md, "**Solution runs:** 0 passed, 7 failed"));
+    /* The message that only restates the actual value is not repeated. */
+    assert_non_null(strstr(md, "| fct matches | \xe2\x9d\x8c fail | 14000 rows | 13998 rows |\n"));
+    /* Sample rows, NULL shown as such, a pipe escaped. */
+    assert_non_null(strstr(md, "**fct matches**: 2 sample rows\n\n| order\\_id | order\\_ts | "
+                               "amount |\n| --- | --- | --- |\n| 17 | 2026-01-02T03:04:05Z | "
+                               "94379.58 |\n| 18 | NULL | 1\\|2 |\n"));
+    /* One unit style: binary sizes, durations without exponents. */
+    assert_non_null(strstr(md, "| solution.rss.peak | &lt; 512 MiB | 3.79 MiB |"));
+    assert_non_null(strstr(md, "| solution.wall.max | &lt; 1000 s | 40.8 ms |"));
+    assert_null(strstr(md, "e+0"));
+    hx_free(md);
+    results_run_free(r);
+}
+
+/* Never "pass" with "Exit code: 0" for a run that did not finish. */
+static void test_markdown__unfinished_runs_say_what_they_are(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    assert_true(results_set_str(&r->pack_name, "p"));
+    results_run_settle(r);
+    /* What `harness run --pg` to a closed port records, with or without the run's error. */
+    r->exit_code = HX_EXIT_INFRA;
+    char *md = render(r, 0);
+    assert_non_null(strstr(md, "## \xf0\x9f\x92\xa5 harness: p \xe2\x80\x94 error\n"));
+    assert_non_null(strstr(md, "**Exit code:** 3"));
+    hx_free(md);
+    assert_true(results_run_set_error(r, HX_EXIT_INFRA, "cannot connect to postgres: refused"));
+    results_run_settle(r);
+    md = render(r, 0);
+    assert_non_null(
+        strstr(md, "\xe2\x80\x94 error\n\n> **error:** cannot connect to postgres: refused\n"));
+    assert_null(strstr(md, "\xe2\x80\x94 pass"));
+    hx_free(md);
+    results_run_free(r);
+
+    r = crashed_run();
+    r->interrupted = true;
+    results_run_settle(r);
+    md = render(r, 0);
+    assert_non_null(strstr(md, "\xe2\x80\x94 interrupted\n"));
+    assert_non_null(strstr(md, "**Exit code:** 130"));
+    hx_free(md);
+    /* A journal re-render: the run never ended, so there is no exit code to show. */
+    r->interrupted = false;
+    r->partial = true;
+    results_run_settle(r);
+    md = render(r, 0);
+    assert_non_null(strstr(md, "\xe2\x80\x94 partial\n"));
+    assert_non_null(strstr(md, "**Scenarios that ran:** \xe2\x9d\x8c fail"));
+    assert_non_null(strstr(md, "**Exit code:** none (the run did not finish)"));
+    assert_null(strstr(md, "Exit code:** 0"));
     hx_free(md);
     results_run_free(r);
 }
@@ -192,6 +333,8 @@ int main(void)
         cmocka_unit_test(test_markdown__mixed_content),
         cmocka_unit_test(test_markdown__pass_and_score),
         cmocka_unit_test(test_markdown__size_cap_keeps_failures),
+        cmocka_unit_test(test_markdown__a_contestant_can_act_on_it),
+        cmocka_unit_test(test_markdown__unfinished_runs_say_what_they_are),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -285,6 +285,98 @@ static void test_results__reader_is_defensive(void **state)
     results_run_free(r);
 }
 
+/* A solution that exits 3 while every check passes: its scenario fails, the invocation is a
+ * failed testcase, and the run exits 1. */
+static void test_results__failed_invocation_fails_a_passing_scenario(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    results_scenario *sc = results_scenario_add(r, "a");
+    results_check_add(sc, "p", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    results_invocation_add(sc, 0)->exit_code = 0;
+    results_invocation *iv = results_invocation_add(sc, 1);
+    iv->exit_code = 3;
+    iv->leftovers = 2;
+    assert_true(results_set_str(&iv->isolation, "cgroup"));
+    results_run_settle(r);
+    assert_int_equal(r->scenarios[0].status, RESULTS_FAIL);
+    assert_int_equal(r->verdict, RESULTS_FAIL);
+    assert_int_equal(r->exit_code, HX_EXIT_CHECK);
+    assert_int_equal(r->totals.invocations_passed, 1);
+    assert_int_equal(r->totals.invocations_failed, 1);
+    results_counts c = results_counts_of(r, &r->scenarios[0]);
+    assert_int_equal(c.tests, 3);
+    assert_int_equal(c.failures, 1);
+    assert_string_equal(results_run_outcome(r), "fail");
+
+    /* leftovers and isolation survive run.json. */
+    hx_err e = {0};
+    char *text = runjson_dump(r, true, &e);
+    assert_non_null(text);
+    assert_non_null(strstr(text, "\"leftovers\": 2"));
+    assert_non_null(strstr(text, "\"isolation\": \"cgroup\""));
+    results_run *b = NULL;
+    assert_int_equal(runjson_parse(text, strlen(text), "t.json", &b, &e), 0);
+    char why[256];
+    assert_true(results_run_equal(r, b, why, sizeof why));
+    assert_int_equal(b->scenarios[0].invocations[1].leftovers, 2);
+    hx_free(text);
+    results_run_free(b);
+    results_run_free(r);
+}
+
+/* A run that never reached its scenarios (postgres refused) is an error, never a pass; one that
+ * was interrupted or rebuilt from a journal says so. */
+static void test_results__unfinished_runs_are_not_pass(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    results_run_settle(r);
+    assert_string_equal(results_run_outcome(r), "pass");
+    /* The exit code alone (a writer that did not set the error) is enough. */
+    r->exit_code = HX_EXIT_INFRA;
+    assert_string_equal(results_run_outcome(r), "error");
+    assert_int_equal(results_run_outcome_status(r), RESULTS_ERROR);
+    assert_true(results_run_set_error(r, HX_EXIT_INFRA, "cannot connect to postgres"));
+    results_run_settle(r);
+    assert_int_equal(r->verdict, RESULTS_ERROR);
+    assert_int_equal(r->exit_code, HX_EXIT_INFRA);
+    assert_int_equal(r->totals.run_errors, 1);
+    assert_int_equal(results_counts_of(r, NULL).errors, 1);
+    assert_int_equal(results_counts_of(r, NULL).tests, 1);
+    assert_string_equal(results_run_outcome(r), "error");
+
+    /* The error survives run.json; a file without the new keys reads as no error. */
+    hx_err e = {0};
+    char *text = runjson_dump(r, false, &e);
+    results_run *b = NULL;
+    assert_int_equal(runjson_parse(text, strlen(text), "t.json", &b, &e), 0);
+    assert_string_equal(b->error, "cannot connect to postgres");
+    assert_int_equal(b->error_exit, HX_EXIT_INFRA);
+    hx_free(text);
+    results_run_free(b);
+    const char *old = "{\"schema\":\"harness.run/1\",\"verdict\":\"pass\",\"scenarios\":[]}";
+    assert_int_equal(runjson_parse(old, strlen(old), "old.json", &b, &e), 0);
+    assert_null(b->error);
+    assert_string_equal(results_run_outcome(b), "pass");
+    results_run_free(b);
+    results_run_free(r);
+
+    r = results_run_new();
+    results_scenario *sc = results_scenario_add(r, "a");
+    results_check_add(sc, "p", "sql", RESULTS_SEV_ERROR, RESULTS_PASS);
+    r->interrupted = true;
+    results_run_settle(r);
+    assert_int_equal(r->exit_code, HX_EXIT_INTERRUPTED);
+    assert_string_equal(results_run_outcome(r), "interrupted");
+    r->interrupted = false;
+    r->partial = true;
+    results_run_settle(r);
+    assert_string_equal(results_run_outcome(r), "partial");
+    assert_int_equal(results_run_outcome_status(r), RESULTS_SKIP);
+    results_run_free(r);
+}
+
 static void test_results__settle_verdicts_and_exit_codes(void **state)
 {
     (void)state;
@@ -328,9 +420,12 @@ static void test_results__settle_verdicts_and_exit_codes(void **state)
     assert_int_equal(r->exit_code, HX_EXIT_INFRA);
     assert_int_equal(r->totals.scenario_errors, 2);
 
+    /* The crashed invocation is a failed testcase of its own. */
+    assert_int_equal(r->totals.invocations_failed, 1);
+    assert_int_equal(r->totals.invocations_passed, 0);
     results_counts c = results_counts_of(r, NULL);
-    assert_int_equal(c.tests, 2 + 1 + 1 + 2);
-    assert_int_equal(c.failures, 2);
+    assert_int_equal(c.tests, 2 + 1 + 1 + 1 + 2);
+    assert_int_equal(c.failures, 3);
     assert_int_equal(c.errors, 2);
     assert_int_equal(c.skipped, 0);
 
@@ -377,7 +472,10 @@ static void test_results__journal_torn_last_line(void **state)
     assert_null(b->finished);
     assert_int_equal(b->nscenarios, 3);
     char why[256];
+    assert_int_equal(b->totals.run_errors, 1);
+    assert_string_equal(results_run_outcome(b), "partial");
     b->partial = false;
+    results_run_settle(b);
     hx_free(b->finished);
     b->finished = hx_strdup(a->finished);
     assert_true(results_run_equal(a, b, why, sizeof why));
@@ -544,6 +642,8 @@ int main(void)
         cmocka_unit_test(test_results__invalid_utf8_written_as_replacement),
         cmocka_unit_test(test_results__reader_is_defensive),
         cmocka_unit_test(test_results__settle_verdicts_and_exit_codes),
+        cmocka_unit_test(test_results__failed_invocation_fails_a_passing_scenario),
+        cmocka_unit_test(test_results__unfinished_runs_are_not_pass),
         cmocka_unit_test(test_results__journal_torn_last_line),
         cmocka_unit_test(test_results__journal_read_from_disk),
         cmocka_unit_test(test_results__out_of_memory_paths),

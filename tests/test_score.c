@@ -182,6 +182,25 @@ static void test_score__references(void **state)
     score_result_release(&r);
 }
 
+/* A solution that exits 3 while every check passes: the failed invocation counts as a failed
+ * error check, so the score drops below 100 and is capped. */
+static void test_score__failed_invocation_counts(void **state)
+{
+    (void)state;
+    score_threshold t[] = {sla_ok, budget_ok};
+    score_input in = {.error_pass = 5, .runs_failed = 1, .thresholds = t, .nthresholds = 2};
+    score_result r = run(&in);
+    NEAR(r.correctness.credit, 5.0 / 6.0);
+    NEAR(r.uncapped, 100 * 5.0 / 6.0);
+    NEAR(r.total, 40 * 5.0 / 6.0);
+    assert_true(r.capped);
+    score_result_release(&r);
+    in.runs_failed = 0;
+    r = run(&in);
+    NEAR(r.total, 100);
+    score_result_release(&r);
+}
+
 static void test_score__weights_redistribute_and_override(void **state)
 {
     (void)state;
@@ -303,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_score__sla_partial_credit_on_log_scale),
         cmocka_unit_test(test_score__error_check_caps_at_40),
         cmocka_unit_test(test_score__references),
+        cmocka_unit_test(test_score__failed_invocation_counts),
         cmocka_unit_test(test_score__weights_redistribute_and_override),
         cmocka_unit_test(test_score__explain_orders_by_gain),
         cmocka_unit_test(test_score__rejects_bad_input),

@@ -50,11 +50,15 @@ got = json.load(open(sys.argv[1]))
 runs = sys.argv[2:]
 def expect(path):
     t = json.load(open(path))["totals"]
-    tests = sum(t[k] for k in ("checks_passed", "checks_warned", "checks_failed", "checks_errored",
-                               "checks_skipped", "thresholds_passed", "thresholds_failed",
-                               "thresholds_skipped", "scenario_errors"))
-    failures = t["checks_failed"] + t["thresholds_failed"]
-    errors = t["checks_errored"] + t["scenario_errors"]
+    tests = sum(t.get(k, 0) for k in ("checks_passed", "checks_warned", "checks_failed",
+                                      "checks_errored", "checks_skipped", "thresholds_passed",
+                                      "thresholds_failed", "thresholds_skipped",
+                                      "invocations_passed", "invocations_failed",
+                                      "scenario_errors", "run_errors"))
+    # A solution invocation is a testcase (failed on a non-zero exit, a signal or a timeout); a
+    # run that did not finish cleanly is one error testcase.
+    failures = t["checks_failed"] + t["thresholds_failed"] + t.get("invocations_failed", 0)
+    errors = t["checks_errored"] + t["scenario_errors"] + t.get("run_errors", 0)
     skipped = t["checks_skipped"] + t["thresholds_skipped"]
     passed = tests - failures - errors - skipped
     # test-results-parser's total leaves skipped tests out; a case with <error> is a FAIL to it.

@@ -597,6 +597,8 @@ static void record_invocation(struct run_ctx *c, results_scenario *rs, struct in
         inv->cpu_user_s = cpu_u;
         inv->cpu_sys_s = cpu_s;
         inv->peak_rss_bytes = (int64_t)peak;
+        inv->leftovers = r->leftovers;
+        results_set_str(&inv->isolation, r->isolation);
         char *tail = NULL;
         size_t tail_len = 0;
         if (runner_log_tail(r->stdout_path, 4096, &tail, &tail_len, NULL) == 0) {
@@ -1146,6 +1148,8 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth,
         else
             ok ? in.warn_pass++ : in.warn_fail++;
     }
+    for (size_t i = 0; i < rs->ninvocations; i++)
+        in.runs_failed += results_invocation_failed(&rs->invocations[i]);
     in.thresholds = th;
     in.nthresholds = nth;
     in.references = refs;
@@ -1991,6 +1995,9 @@ reports:
         results_set_str(&c.run->finished, fin);
         c.run->duration_s = (double)(hx_now_ns() - run_t0) / 1e9;
         c.run->interrupted = interrupted;
+        /* An error before the scenarios (a service, the build) is the run's, and its reports say
+         * so. */
+        if (exit_code && !interrupted) results_run_set_error(c.run, exit_code, e.msg);
         results_run_settle(c.run);
         if (interrupted)
             exit_code = HX_EXIT_INTERRUPTED;
@@ -2003,11 +2010,11 @@ reports:
             if (!exit_code) exit_code = HX_EXIT_INFRA;
         } else {
             if (!o.out) link_latest(c.out_dir);
-            fprintf(
-                stderr, "%s: %s, score %.0f; reports in %s/ (run.json, junit.xml, summary.md%s)\n",
-                results_status_name(c.run->verdict), c.run->pack_name ? c.run->pack_name : o.pack,
-                c.run->score.scored ? c.run->score.value : 0.0, c.out_dir,
-                html_written ? ", report.html" : "");
+            fprintf(stderr,
+                    "%s: %s, score %.0f; reports in %s/ (run.json, junit.xml, summary.md%s)\n",
+                    results_run_outcome(c.run), c.run->pack_name ? c.run->pack_name : o.pack,
+                    c.run->score.scored ? c.run->score.value : 0.0, c.out_dir,
+                    html_written ? ", report.html" : "");
         }
     }
 

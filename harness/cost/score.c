@@ -113,7 +113,9 @@ int score_compute(const score_input *in, score_result *out, hx_err *e)
     }
 
     double wc = SCORE_WARN_WEIGHT;
-    double checks = in->error_pass + in->error_fail + wc * (in->warn_pass + in->warn_fail);
+    /* A crashed or timed-out invocation is a broken solution even when its output checks out. */
+    unsigned error_fail = in->error_fail + in->runs_failed;
+    double checks = in->error_pass + error_fail + wc * (in->warn_pass + in->warn_fail);
     out->correctness.measured = true; /* no checks: nothing failed, full credit */
     out->correctness.credit = checks > 0 ? (in->error_pass + wc * in->warn_pass) / checks : 1.0;
     /* Speed and cost earn credit only for correct output: a run that is fast and cheap because
@@ -146,7 +148,7 @@ int score_compute(const score_input *in, score_result *out, hx_err *e)
     }
     if (out->uncapped > 100) out->uncapped = 100; /* float noise only */
     double cap = SCORE_ERROR_CAP * cc;
-    out->capped = in->error_fail > 0 && out->uncapped > cap;
+    out->capped = error_fail > 0 && out->uncapped > cap;
     out->total = out->capped ? cap : out->uncapped;
     return 0;
 }

@@ -47,6 +47,8 @@ typedef struct score_input {
     unsigned error_fail;               /* severity error, failed or errored */
     unsigned warn_pass;                /* severity warn, passed */
     unsigned warn_fail;                /* severity warn, failed or errored */
+    unsigned runs_failed;              /* solution invocations that failed (non-zero exit, signal,
+                                          timeout): each counts as a failed error-severity check */
     const score_threshold *thresholds; /* SLA and budget thresholds (borrowed) */
     size_t nthresholds;
     /* Reference figures the pack declares (e.g. the reference solution's variable monthly

@@ -122,6 +122,8 @@ static const results_field invocation_fields[] = {
     F(results_invocation, peak_rss_bytes, RESULTS_F_I64),
     F(results_invocation, stdout_tail, RESULTS_F_STR),
     F(results_invocation, stderr_tail, RESULTS_F_STR),
+    F(results_invocation, leftovers, RESULTS_F_INT),
+    F(results_invocation, isolation, RESULTS_F_STR),
 };
 static const results_type invocation_type = TYPE(results_invocation, invocation_fields);
 
@@ -262,6 +264,9 @@ static const results_field totals_fields[] = {
     F(results_totals, thresholds_failed, RESULTS_F_I64),
     F(results_totals, thresholds_skipped, RESULTS_F_I64),
     F(results_totals, scenario_errors, RESULTS_F_I64),
+    F(results_totals, invocations_passed, RESULTS_F_I64),
+    F(results_totals, invocations_failed, RESULTS_F_I64),
+    F(results_totals, run_errors, RESULTS_F_I64),
 };
 static const results_type totals_type = TYPE(results_totals, totals_fields);
 
@@ -288,6 +293,8 @@ static const results_field run_fields[] = {
     F(results_run, exit_code, RESULTS_F_INT),
     F(results_run, partial, RESULTS_F_BOOL),
     F(results_run, interrupted, RESULTS_F_BOOL),
+    F(results_run, error, RESULTS_F_STR),
+    F(results_run, error_exit, RESULTS_F_INT),
     FS(results_run, totals, totals_type),
     FS(results_run, score, score_type),
     FA(results_run, scenarios, results_type_scenario),
@@ -740,7 +747,7 @@ results_price_sheet *results_price_sheet_add(results_run *r, const char *name, c
 
 /* ---- derived facts ---- */
 
-static bool invocation_failed(const results_invocation *iv)
+bool results_invocation_failed(const results_invocation *iv)
 {
     return iv->exit_code != 0 || iv->signal || iv->timed_out;
 }
@@ -754,7 +761,7 @@ void results_scenario_settle(results_scenario *sc)
         failed |= c->status == RESULTS_FAIL && c->severity == RESULTS_SEV_ERROR;
     }
     for (size_t i = 0; i < sc->ninvocations; i++)
-        failed |= invocation_failed(&sc->invocations[i]);
+        failed |= results_invocation_failed(&sc->invocations[i]);
     for (size_t i = 0; i < sc->nthresholds; i++)
         thr |= sc->thresholds[i].status == RESULTS_FAIL;
     sc->status = errored  ? RESULTS_ERROR
@@ -787,6 +794,12 @@ static void tally(results_totals *t, const results_scenario *sc)
             break;
         }
     }
+    for (size_t i = 0; i < sc->ninvocations; i++) {
+        if (results_invocation_failed(&sc->invocations[i]))
+            t->invocations_failed++;
+        else
+            t->invocations_passed++;
+    }
     for (size_t i = 0; i < sc->nthresholds; i++) {
         switch (sc->thresholds[i].status) {
         case RESULTS_PASS:
@@ -815,12 +828,15 @@ void results_run_settle(results_run *r)
         any_thr |= sc->status == RESULTS_THRESHOLD;
         infra |= sc->error_exit == HX_EXIT_INFRA || (sc->status == RESULTS_ERROR && !sc->error);
     }
-    r->verdict = any_error  ? RESULTS_ERROR
-                 : any_fail ? RESULTS_FAIL
-                 : any_thr  ? RESULTS_THRESHOLD
-                            : RESULTS_PASS;
+    r->totals.run_errors = r->error || r->interrupted || r->partial;
+    r->verdict = any_error || r->error ? RESULTS_ERROR
+                 : any_fail            ? RESULTS_FAIL
+                 : any_thr             ? RESULTS_THRESHOLD
+                                       : RESULTS_PASS;
     if (r->interrupted)
         r->exit_code = HX_EXIT_INTERRUPTED;
+    else if (r->error)
+        r->exit_code = r->error_exit == HX_EXIT_USAGE ? HX_EXIT_USAGE : HX_EXIT_INFRA;
     else if (any_error)
         r->exit_code = infra ? HX_EXIT_INFRA : HX_EXIT_USAGE;
     else if (any_fail)
@@ -829,6 +845,41 @@ void results_run_settle(results_run *r)
         r->exit_code = HX_EXIT_THRESHOLD;
     else
         r->exit_code = HX_EXIT_OK;
+}
+
+bool results_run_set_error(results_run *r, int exit_code, const char *msg)
+{
+    if (!results_set_str(&r->error,
+                         msg && *msg ? msg : "the run stopped before its scenarios ended"))
+        return false;
+    r->error_exit = exit_code == HX_EXIT_USAGE ? HX_EXIT_USAGE : HX_EXIT_INFRA;
+    r->verdict = RESULTS_ERROR;
+    if (!r->interrupted) r->exit_code = r->error_exit;
+    return true;
+}
+
+/* An exit code of 2 or 3 the scenarios do not explain: the run failed outside them. */
+static bool unexplained_error_exit(const results_run *r)
+{
+    return (r->exit_code == HX_EXIT_USAGE || r->exit_code == HX_EXIT_INFRA) &&
+           r->verdict != RESULTS_ERROR;
+}
+
+const char *results_run_outcome(const results_run *r)
+{
+    if (r->interrupted || r->exit_code == HX_EXIT_INTERRUPTED) return "interrupted";
+    if (r->error || unexplained_error_exit(r)) return "error";
+    if (r->partial) return "partial";
+    return results_status_name(r->verdict);
+}
+
+results_status results_run_outcome_status(const results_run *r)
+{
+    if (r->interrupted || r->exit_code == HX_EXIT_INTERRUPTED || r->error ||
+        unexplained_error_exit(r))
+        return RESULTS_ERROR;
+    if (r->partial) return RESULTS_SKIP;
+    return r->verdict;
 }
 
 void results_run_score(results_run *r)
@@ -847,17 +898,19 @@ void results_run_score(results_run *r)
 results_counts results_counts_of(const results_run *r, const results_scenario *sc)
 {
     results_totals t = {0};
-    if (sc)
+    if (sc) {
         tally(&t, sc);
-    else
+    } else {
         for (size_t i = 0; i < r->nscenarios; i++)
             tally(&t, &r->scenarios[i]);
+        t.run_errors = r->error || r->interrupted || r->partial;
+    }
     results_counts c;
     c.tests = t.checks_passed + t.checks_warned + t.checks_failed + t.checks_errored +
               t.checks_skipped + t.thresholds_passed + t.thresholds_failed + t.thresholds_skipped +
-              t.scenario_errors;
-    c.failures = t.checks_failed + t.thresholds_failed;
-    c.errors = t.checks_errored + t.scenario_errors;
+              t.invocations_passed + t.invocations_failed + t.scenario_errors + t.run_errors;
+    c.failures = t.checks_failed + t.thresholds_failed + t.invocations_failed;
+    c.errors = t.checks_errored + t.scenario_errors + t.run_errors;
     c.skipped = t.checks_skipped + t.thresholds_skipped;
     return c;
 }

@@ -115,6 +115,8 @@ typedef struct results_invocation {
     int64_t peak_rss_bytes; /* peak resident set of the process tree */
     char *stdout_tail;      /* last bytes of stdout (untrusted, may be invalid UTF-8) */
     char *stderr_tail;      /* last bytes of stderr (untrusted) */
+    int leftovers;          /* processes still running after it ended, stopped by the harness */
+    char *isolation;        /* how its tree was tracked ("cgroup", "proc", ...), NULL unknown */
 } results_invocation;
 
 typedef struct results_res_point {
@@ -274,6 +276,10 @@ typedef struct results_totals {
     int64_t thresholds_failed;
     int64_t thresholds_skipped; /* metric absent */
     int64_t scenario_errors;    /* scenarios that could not run (each one JUnit error) */
+    int64_t invocations_passed; /* solution invocations that exited 0 (a testcase each) */
+    int64_t invocations_failed; /* non-zero exit, signal or timeout (a failed testcase each) */
+    int64_t run_errors;         /* 1 when the run itself did not finish cleanly (error,
+                                   interrupted, partial: one JUnit error), else 0 */
 } results_totals;
 
 typedef struct results_run {
@@ -302,6 +308,9 @@ typedef struct results_run {
     int exit_code;          /* enum hx_exit */
     bool partial;           /* rebuilt from a journal: the run did not finish */
     bool interrupted;       /* stopped by SIGINT / SIGTERM */
+    char *error;            /* why the run stopped before or between its scenarios (a service
+                               that did not start, a failed build), NULL when it did not */
+    int error_exit;         /* HX_EXIT_USAGE or HX_EXIT_INFRA when error is set, else 0 */
     results_totals totals;
     results_score score;
     results_scenario *scenarios;
@@ -372,10 +381,27 @@ results_price_sheet *results_price_sheet_add(results_run *r, const char *name, c
 void results_scenario_settle(results_scenario *sc);
 /* Settle every scenario, recompute r->totals, r->verdict and r->exit_code (130 when
  * interrupted; for errors HX_EXIT_INFRA if any scenario error was infrastructure, else
- * HX_EXIT_USAGE). Idempotent. */
+ * HX_EXIT_USAGE; a run error makes the verdict error and its error_exit the exit code).
+ * Idempotent. */
 void results_run_settle(results_run *r);
+/* Mark the run as stopped by an error outside any scenario (a service that did not start, a
+ * failed build): message copied, exit_code HX_EXIT_USAGE or HX_EXIT_INFRA (anything else is
+ * taken as HX_EXIT_INFRA), verdict error. Returns false when out of memory. */
+bool results_run_set_error(results_run *r, int exit_code, const char *msg);
+/* The word a report heads the run with: "interrupted" when it was stopped, "error" when it hit
+ * an error (its own, a scenario's, or an exit code 2/3 its scenarios do not explain), "partial"
+ * when it did not finish, else the verdict's name. Never "pass" for a run that did not finish
+ * cleanly. */
+const char *results_run_outcome(const results_run *r);
+/* The status a report colours the heading with: error for error and interrupted, skip for
+ * partial, else the verdict. */
+results_status results_run_outcome_status(const results_run *r);
+/* True when the invocation failed: a non-zero exit, a signal or a timeout. */
+bool results_invocation_failed(const results_invocation *iv);
 /* The JUnit-visible numbers of one scenario (or a whole run when sc is NULL): tests = checks +
- * thresholds + scenario errors; failures, errors, skipped as in results_totals. */
+ * thresholds + solution invocations + scenario errors (+ run_errors when sc is NULL);
+ * failures = failed error-severity checks, failed thresholds and failed invocations; errors,
+ * skipped as in results_totals. */
 typedef struct results_counts {
     int64_t tests, failures, errors, skipped;
 } results_counts;
