@@ -180,12 +180,40 @@ static void test_util__asprintf_short_long_and_out_of_memory(void **state)
     hx_alloc_fail_after(-1);
 }
 
+/* Untrusted text on the console: escape sequences and CI workflow commands shown escaped. */
+static void expect_term(const char *in, size_t n, const char *want)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    assert_true(hx_buf_put_term(&b, in, n));
+    hx_buf_putc(&b, '\0');
+    assert_string_equal(b.data, want);
+    hx_buf_release(&b);
+}
+
+static void test_util__term_text_is_inert(void **state)
+{
+    (void)state;
+    const char *clear = "boom\033[2J\033[H done";
+    expect_term(clear, strlen(clear), "boom\\x1b[2J\\x1b[H done");
+    /* CR (overwriting the line), BEL, DEL, a C1 CSI and an invalid byte; tabs and newlines
+     * stay. */
+    expect_term("a\rb\a\x7f\xc2\x9b\xff\tc\nd", 12, "a\\x0db\\x07\\x7f\\xc2\\x9b\\xff\tc\nd");
+    /* A GitHub workflow command at a line start, after blanks too; not mid-line. */
+    const char *gh = "::error::x\n  ::set-output name=a::b\nok ::warning::y\n##[error]z";
+    expect_term(gh, strlen(gh),
+                "\\x3a:error::x\n  \\x3a:set-output name=a::b\nok ::warning::y\n\\x23#[error]z");
+    /* UTF-8 text and an embedded NUL (length-delimited input). */
+    expect_term("caf\xc3\xa9 \xe2\x82\xac\0x", 11, "caf\xc3\xa9 \xe2\x82\xac\\x00x");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_util__utf8_decoder_takes_shortest_forms_of_scalars_only),
         cmocka_unit_test(test_util__utf8_valid_and_repair),
         cmocka_unit_test(test_util__asprintf_short_long_and_out_of_memory),
+        cmocka_unit_test(test_util__term_text_is_inert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

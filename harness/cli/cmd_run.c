@@ -154,9 +154,15 @@ static void progress(const char *fmt, ...)
     if (hx_g.quiet) return;
     va_list ap;
     va_start(ap, fmt);
-    fputs(hx_g.color ? "\033[2m" : "", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(hx_g.color ? "\033[0m\n" : "\n", stderr);
+    hx_buf m, safe; /* check messages carry plugin and query text: escaped for the terminal */
+    hx_buf_init(&m);
+    hx_buf_init(&safe);
+    hx_buf_vprintf(&m, fmt, ap);
+    hx_buf_put_term(&safe, m.data ? m.data : "", m.len);
+    fprintf(stderr, "%s%s%s", hx_g.color ? "\033[2m" : "", safe.data ? safe.data : "",
+            hx_g.color ? "\033[0m\n" : "\n");
+    hx_buf_release(&m);
+    hx_buf_release(&safe);
     va_end(ap);
 }
 

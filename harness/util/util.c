@@ -305,6 +305,36 @@ bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n)
     return true;
 }
 
+bool hx_buf_put_term(hx_buf *b, const char *s, size_t n)
+{
+    bool line_start = true;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        size_t k = hx_utf8_next(s + i, n - i, &cp);
+        if (line_start && (cp == ' ' || cp == '\t')) {
+            /* Blanks before a workflow command still start its line. */
+        } else if (line_start && ((cp == ':' && i + 1 < n && s[i + 1] == ':') ||
+                                  (cp == '#' && n - i >= 3 && memcmp(s + i, "##[", 3) == 0))) {
+            hx_buf_printf(b, "\\x%02x", (unsigned)cp);
+            i += k;
+            line_start = false;
+            continue;
+        } else {
+            line_start = cp == '\n';
+        }
+        if (cp < 0 || (cp < 0x20 && cp != '\n' && cp != '\t') || cp == 0x7f ||
+            (cp >= 0x80 && cp < 0xa0)) {
+            /* An invalid byte, or a control character's UTF-8 bytes, each as \xNN. */
+            for (size_t j = 0; j < k; j++)
+                hx_buf_printf(b, "\\x%02x", (unsigned char)s[i + j]);
+        } else {
+            hx_buf_append(b, s + i, k);
+        }
+        i += k;
+    }
+    return !b->oom;
+}
+
 /* ---- did you mean ---- */
 
 static size_t edit_distance(const char *a, const char *b)

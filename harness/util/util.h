@@ -94,6 +94,14 @@ bool hx_utf8_valid(const char *s, size_t n);
  * by U+FFFD, one per byte. Returns false when out of memory. */
 bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n);
 
+/* Append s[0..n) to b as text safe to print on a terminal or into a CI log: C0 controls other
+ * than \n and \t (ESC, CR, BEL, ...), DEL, C1 controls and invalid UTF-8 bytes are shown escaped
+ * as \xNN, and a line whose first non-blank characters are "::" (a GitHub Actions workflow command
+ * such as ::error::) or "##[" (Azure Pipelines) has that first character escaped, so untrusted
+ * text (solution, plugin and query output) can neither drive the terminal nor the CI runner.
+ * Returns false when out of memory. */
+bool hx_buf_put_term(hx_buf *b, const char *s, size_t n);
+
 /* The candidate closest to word by edit distance, or NULL when none is close enough to suggest.
  * candidates is NULL-terminated. */
 const char *hx_suggest(const char *word, const char *const *candidates);
