@@ -260,7 +260,6 @@ static void test_compare__gates_at_the_boundary(void **state)
     assert_false(trips(&d, "latency.e2e.p99:+50%"));
     assert_true(trips(&d, "latency.e2e.p99:+49%"));
     assert_false(trips(&d, "latency.e2e.p999:+0%")); /* NAN on both sides */
-    assert_false(trips(&d, "no.such.metric:+0%"));
     /* run score 90 -> 85 and scenario a 80 -> 70: dropped 5 and 10 points. */
     assert_false(trips(&d, "score:-10"));
     assert_true(trips(&d, "score:-9.5"));
@@ -319,6 +318,20 @@ static void test_compare__gate_parse_errors(void **state)
         hx_err e = {0};
         assert_int_equal(cmp_gate_parse(bad[i], &g, &e), HX_EUSAGE);
         assert_non_null(strstr(e.msg, "--fail-on"));
+    }
+    /* a metric no run has, or one compare does not compare, is a usage error, not a silent pass */
+    static const char *const unknown[][2] = {
+        {"nosuch.metric:+20%", "no scenario produces metric 'nosuch.metric'"},
+        {"cost.montly.usd:+10%", "(did you mean 'cost.monthly.usd'?)"},
+        {"solution.wal.max:+10%", "(did you mean 'solution.wall.max'?)"},
+        {"replay.records:+10%", "harness compare does not compare 'replay.records'"}};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        cmp_gate g;
+        hx_err e = {0};
+        assert_int_equal(cmp_gate_parse(unknown[i][0], &g, &e), HX_EUSAGE);
+        if (!strstr(e.msg, unknown[i][1])) fprintf(stderr, "%s\n", e.msg);
+        assert_non_null(strstr(e.msg, unknown[i][1]));
+        assert_non_null(strstr(e.msg, "bad --fail-on"));
     }
     cmp_gate g;
     hx_err e = {0};

@@ -383,6 +383,18 @@ static void test_scen__misuse(void **state)
              "return scenario { name = 'x', datasets = { d = d }, checks = { c } }\n",
              ds);
     expect_misuse(src, 4, "not in this scenario's datasets", NULL);
+    /* a threshold on a metric no scenario produces (bug: it passed and was skipped at run time) */
+    snprintf(src, sizeof src,
+             "%s\nreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  thresholds = { ['solution.wal.max'] = '< 30s' } }\n",
+             ds);
+    expect_misuse(src, 4, "scenario.thresholds[\"solution.wal.max\"]: no scenario produces",
+                  "(did you mean 'solution.wall.max'?)");
+    snprintf(src, sizeof src,
+             "%s\nreturn scenario { name = 'x', datasets = { d = d },\n"
+             "  thresholds = { ['plugin.star.rows'] = '< 3' } }\n",
+             ds);
+    expect_misuse(src, 4, "scenario 'x' uses no plugin 'star'", NULL);
     /* a kind's own rules (the table's validate hook): adr's dir and min */
     snprintf(src, sizeof src,
              "%s\nreturn scenario { name = 'x', datasets = { d = d },\n"

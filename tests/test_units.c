@@ -3,11 +3,14 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "metrics.h"
 #include "units.h"
 
 static double dur(const char *s)
@@ -172,13 +175,85 @@ static void test_units__metric_dims(void **state)
     assert_int_equal(units_metric_dim("checks.pass_rate"), UNITS_PLAIN);
 }
 
+/* The metric catalogue: every name the engine writes is known, a misspelling is refused with the
+ * nearest name, cost metrics take any model and currency, plugin metrics need the plugin. */
+static void test_units__metric_catalogue(void **state)
+{
+    (void)state;
+    hx_err e = {0};
+    const char *known[] = {"solution.wall.max",
+                           "solution.cpu.total",
+                           "db.cpu.solution",
+                           "replay.records_per_s",
+                           "latency.e2e.p99",
+                           "cost.monthly.usd",
+                           "cost.gcp-us-central1.run.usd",
+                           "cost.monthly.variable.eur",
+                           "cost.aws.per_correct_record.usd",
+                           "plugin.star.rows.late"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) {
+        if (plan_metric_check(known[i], NULL, false, &e)) fprintf(stderr, "%s\n", e.msg);
+        assert_int_equal(plan_metric_check(known[i], NULL, false, &e), 0);
+    }
+    assert_int_equal(plan_metric_check("solution.wal.max", NULL, false, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "no scenario produces metric 'solution.wal.max'"));
+    assert_non_null(strstr(e.msg, "(did you mean 'solution.wall.max'?)"));
+    assert_int_equal(plan_metric_check("cost.montly.usd", NULL, false, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "(did you mean 'cost.monthly.usd'?)"));
+    assert_int_equal(plan_metric_check("cost.gcp.montly.usd", NULL, false, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "(did you mean 'cost.gcp.monthly.usd'?)"));
+    const char *unknown[] = {"",
+                             "solution",
+                             "solution.wall",
+                             "solution.wall.max.x",
+                             "cost.monthly",
+                             "cost.compute_used.usd",
+                             "cost.a.b.monthly.usd",
+                             "plugin.star",
+                             "plugin..x",
+                             "plugin.star.x.",
+                             "nosuch.metric"};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
+        if (plan_metric_check(unknown[i], NULL, false, &e) == 0)
+            fprintf(stderr, "%s\n", unknown[i]);
+        assert_int_equal(plan_metric_check(unknown[i], NULL, false, &e), HX_EUSAGE);
+    }
+    /* histogram percentiles exist in harness compare, not in run.json: no threshold reads them */
+    assert_int_equal(plan_metric_check("solution.wall.p99", NULL, false, &e), HX_EUSAGE);
+    assert_int_equal(plan_metric_check("solution.wall.p99", NULL, true, &e), 0);
+    assert_int_equal(plan_metric_check("latency.e2e.p999", NULL, true, &e), 0);
+    /* plugin metrics: only of a plugin the scenario uses */
+    plan_check c = {.kind = PLAN_CHK_PLUGIN, .plugin = "star"};
+    plan_scenario s = {.name = "sc", .checks = &c, .nchecks = 1};
+    assert_int_equal(plan_metric_check("plugin.star.rows", &s, false, &e), 0);
+    assert_int_equal(plan_metric_check("plugin.other.rows", &s, false, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "scenario 'sc' uses no plugin 'other'"));
+    /* every row has a meaning and is in docs/scenarios.md's table */
+    size_t n;
+    const plan_metric *m = plan_metrics(&n);
+    assert_true(n >= 30);
+    char *doc = NULL;
+    const char *root = getenv("HX_SOURCE_ROOT");
+    char path[512];
+    snprintf(path, sizeof path, "%s/docs/scenarios.md", root ? root : ".");
+    assert_int_equal(hx_read_file(path, &doc, NULL, NULL), 0);
+    for (size_t i = 0; i < n; i++) {
+        char row[160];
+        snprintf(row, sizeof row, "| `%s` |", m[i].pattern);
+        if (!strstr(doc, row)) fprintf(stderr, "docs/scenarios.md lacks %s\n", row);
+        assert_non_null(strstr(doc, row));
+        assert_true(strlen(m[i].meaning) > 5);
+    }
+    hx_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_units__durations),   cmocka_unit_test(test_units__duration_garbage),
         cmocka_unit_test(test_units__bytes),       cmocka_unit_test(test_units__money_and_percent),
         cmocka_unit_test(test_units__thresholds),  cmocka_unit_test(test_units__timestamps),
-        cmocka_unit_test(test_units__metric_dims),
+        cmocka_unit_test(test_units__metric_dims), cmocka_unit_test(test_units__metric_catalogue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -131,6 +131,12 @@ has "$T/out" '"delta_pct": null' "json NAN percent is null"
 expect 2 "one file" $C "$F/pass.json"
 expect 2 "bad gate" $C "$F/pass.json" "$T/head.json" --fail-on cost.monthly.usd:10
 has "$T/err" "bad --fail-on 'cost.monthly.usd:10'" "bad gate message"
+# a gate on a metric no run has is a usage error, not a gate that never trips
+expect 2 "unknown metric gate" $C "$F/pass.json" "$T/head.json" --fail-on nosuch.metric:+20%
+has "$T/err" "bad --fail-on 'nosuch.metric:+20%': no scenario produces metric 'nosuch.metric'" \
+    "unknown metric message"
+expect 2 "misspelt cost gate" $C "$F/pass.json" "$T/head.json" --fail-on cost.montly.usd:+10%
+has "$T/err" "(did you mean 'cost.monthly.usd'?)" "misspelt metric did-you-mean"
 expect 2 "md and json" $C --md --json "$F/pass.json" "$T/head.json"
 expect 2 "missing file" $C "$F/pass.json" "$T/nope.json"
 has "$T/err" "nope.json" "missing file is named"

@@ -57,6 +57,35 @@ expect 0 "$HARNESS_BIN" list tests/scen/good --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert len(d["scenarios"]) == 2' "$work/out" ||
     fail "list --json is not the expected JSON"
 
+# a threshold or budget on a metric no scenario produces is a load error: exit 2, file:line,
+# did-you-mean; so are a kind's own rules (adr's min)
+mkdir -p "$work/metrics"
+cat >"$work/metrics/challenge.lua" <<'LUA'
+return challenge {
+  name = "metrics",
+  budgets = { ["cost.montly.usd"] = "<= 40" },
+}
+LUA
+cat >"$work/metrics/wal.lua" <<'LUA'
+local d = dataset { rows = 5, key = "id", columns = { { "id", "sequence" } } }
+return scenario {
+  name = "wal", datasets = { d = d },
+  checks = { adr { min = "two" } },
+  thresholds = { ["solution.wal.max"] = "< 30s" },
+}
+LUA
+expect 2 "$HARNESS_BIN" check "$work/metrics"
+has err "challenge.lua:1: challenge.budgets[\"cost.montly.usd\"]: no scenario produces metric 'cost.montly.usd' (did you mean 'cost.monthly.usd'?)"
+sed -i 's/cost.montly.usd/cost.monthly.usd/' "$work/metrics/challenge.lua"
+expect 2 "$HARNESS_BIN" check "$work/metrics"
+has err "wal.lua:4: adr.min: a number of ADRs from 0 to 1000"
+sed -i 's/min = "two"/min = 2/' "$work/metrics/wal.lua"
+expect 2 "$HARNESS_BIN" check "$work/metrics"
+has err "wal.lua:2: scenario.thresholds[\"solution.wal.max\"]: no scenario produces metric 'solution.wal.max' (did you mean 'solution.wall.max'?)"
+sed -i 's/solution.wal.max/solution.wall.max/' "$work/metrics/wal.lua"
+expect 0 "$HARNESS_BIN" check "$work/metrics"
+has out "1 scenario ok"
+
 # gen: several datasets need --dataset; the output is reproducible and whole
 sc=scenarios/ecommerce-etl-foundation/03_late_arrivals.lua
 expect 2 "$HARNESS_BIN" gen "$sc" --out "$work/o.csv"

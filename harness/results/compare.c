@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "metrics.h"
 
 const char *const cmp_change_names[] = {"newly failing", "fixed", "new and failing",
                                         "gone (was failing)", NULL};
@@ -407,6 +408,15 @@ int cmp_gate_parse(const char *s, cmp_gate *g, hx_err *e)
                        s);
     memcpy(g->metric, s, mlen);
     g->metric[mlen] = 0;
+    hx_err me = {0};
+    if (plan_metric_check(g->metric, NULL, true, &me) != 0)
+        return hx_fail(e, HX_EUSAGE, "bad --fail-on '%s': %s", s, me.msg);
+    if (!compared_metric(g->metric))
+        return hx_fail(e, HX_EUSAGE,
+                       "bad --fail-on '%s': harness compare does not compare '%s' (it compares "
+                       "solution.wall.*, solution.cpu.total, solution.rss.peak, latency.*, "
+                       "cost.*)",
+                       s, g->metric);
     g->kind = CMP_GATE_METRIC;
     return 0;
 }

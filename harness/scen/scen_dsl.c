@@ -16,6 +16,7 @@
 
 #include "check.h"
 #include "gen.h"
+#include "metrics.h"
 #include "rng.h"
 #include "scen.h"
 #include "units.h"
@@ -1867,8 +1868,10 @@ static int cmp_name(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* Thresholds at t[k] ({ ["metric"] = "< 30s" }), each metric one scenario sc can produce (NULL,
+ * for pack-wide budgets: one some scenario can). */
 static void parse_thresholds(lua_State *L, int t, const char *k, const char *path,
-                             plan_threshold **out, size_t *nout)
+                             const plan_scenario *sc, plan_threshold **out, size_t *nout)
 {
     int ty = lua_getfield(L, t, k);
     if (ty == LUA_TNIL) {
@@ -1914,6 +1917,8 @@ static void parse_thresholds(lua_State *L, int t, const char *k, const char *pat
         units_dim dim;
         hx_err e = {0};
         if (units_threshold(text, &th->op, &th->value, &dim, &e))
+            luaL_error(L, "%s.%s[\"%s\"]: %s", path, k, names[i], e.msg);
+        if (plan_metric_check(names[i], sc, false, &e))
             luaL_error(L, "%s.%s[\"%s\"]: %s", path, k, names[i], e.msg);
         units_dim md = units_metric_dim(names[i]);
         if (dim != UNITS_PLAIN && dim != UNITS_PERCENT && md != UNITS_PLAIN && dim != md)
@@ -2429,7 +2434,7 @@ static int l_scenario(lua_State *L)
     }
     lua_pop(L, 1);
 
-    parse_thresholds(L, 1, "thresholds", "scenario", &sc->thresholds, &sc->nthresholds);
+    parse_thresholds(L, 1, "thresholds", "scenario", sc, &sc->thresholds, &sc->nthresholds);
     lua_settop(L, ud);
     return 1;
 }
@@ -2519,9 +2524,9 @@ static int l_challenge(lua_State *L)
                           "scenario's records), or 0 for no probe");
     }
     lua_pop(L, 1);
-    parse_thresholds(L, 1, "budgets", "challenge", &p->budgets, &p->nbudgets);
+    parse_thresholds(L, 1, "budgets", "challenge", NULL, &p->budgets, &p->nbudgets);
     /* Reference figures for the score: the better direction and the figure, "<= 0.35". */
-    parse_thresholds(L, 1, "reference", "challenge", &p->references, &p->nreferences);
+    parse_thresholds(L, 1, "reference", "challenge", NULL, &p->references, &p->nreferences);
     for (size_t i = 0; i < p->nreferences; i++)
         if (p->references[i].op == PLAN_OP_EQ || !(p->references[i].value > 0))
             luaL_error(L,

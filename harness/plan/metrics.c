@@ -1,0 +1,194 @@
+/* metrics.c - see metrics.h. The names come from where the run makes them: the run loop's
+ * per-scenario metrics (solution.*, db.*, sink.bytes, replay.*), end-to-end latency of service
+ * scenarios (latency.e2e.*), the pricer (cost_metrics() in cost.c: cost.*) and plugins
+ * (plugin.*). */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* plugin.<plugin>.<name...>: the scenario must use that plugin (one of its checks). */
+static bool plugin_used(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                        size_t n)
+{
+    if (!s || ncaps < 1) return true;
+    for (size_t i = 0; i < s->nchecks; i++)
+        if (s->checks[i].plugin && strcmp(s->checks[i].plugin, caps[0]) == 0) return true;
+    snprintf(why, n, "scenario '%s' uses no plugin '%s' (add a plugin \"%s\" check)", s->name,
+             caps[0], caps[0]);
+    return false;
+}
+
+/* A run.json metric (thresholds and compare); a histogram percentile only compare shows. */
+#define M(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m                                                      \
+    }
+#define H(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .compare_only = true                                \
+    }
+
+static const plan_metric catalogue[] = {
+    M("solution.invocations", "", "times the solution ran (batch runs; 1 for a service)"),
+    M("solution.failures", "", "invocations that exited non-zero, crashed or timed out"),
+    M("solution.wall.max", "s", "the longest invocation, wall clock"),
+    M("solution.wall.sum", "s", "all invocations together, wall clock"),
+    M("solution.wall.mean", "s", "the mean invocation, wall clock"),
+    H("solution.wall.p50", "s", "median invocation (harness compare only)"),
+    H("solution.wall.p90", "s", "90th percentile invocation (harness compare only)"),
+    H("solution.wall.p99", "s", "99th percentile invocation (harness compare only)"),
+    H("solution.wall.p999", "s", "99.9th percentile invocation (harness compare only)"),
+    M("solution.cpu.user", "s", "user CPU of the solution's process tree"),
+    M("solution.cpu.sys", "s", "system CPU of the solution's process tree"),
+    M("solution.cpu.total", "s", "user + system CPU of the solution's process tree"),
+    M("solution.rss.peak", "bytes", "peak resident memory of the solution's process tree"),
+    M("solution.rss.mean", "bytes", "mean resident memory, averaged over invocations"),
+    M("solution.io.read", "bytes", "bytes the solution read from storage"),
+    M("solution.io.write", "bytes", "bytes the solution wrote to storage"),
+    M("db.cpu.solution", "s", "database server CPU spent on the solution's work"),
+    M("db.size", "bytes", "size of the scenario's database after the run"),
+    M("db.solution.bytes", "bytes", "the solution's own relations (tables, indexes, views)"),
+    M("sink.bytes", "bytes", "tables of the public schema after the run"),
+    M("replay.records", "", "input records the harness replayed"),
+    M("replay.seconds", "s", "wall time of the replay"),
+    M("replay.records_per_s", "rows/s", "replay throughput"),
+    M("latency.e2e.p50", "s", "service scenarios: median input-to-output latency"),
+    M("latency.e2e.p90", "s", "service scenarios: 90th percentile latency"),
+    M("latency.e2e.p99", "s", "service scenarios: 99th percentile latency"),
+    M("latency.e2e.max", "s", "service scenarios: the slowest matched output"),
+    H("latency.e2e.p999", "s", "service scenarios: 99.9th percentile (harness compare only)"),
+    M("latency.e2e.matched", "", "service scenarios: outputs matched to their input"),
+    M("latency.e2e.unmatched", "", "service scenarios: outputs matched to no input"),
+    M("cost.[<model>.]run.<currency>", "money", "price of this run (first model, or <model>)"),
+    M("cost.[<model>.]monthly.<currency>", "money", "projected month at the challenge's scale"),
+    M("cost.[<model>.]monthly.fixed.<currency>", "money", "the month's fixed part"),
+    M("cost.[<model>.]monthly.variable.<currency>", "money", "the month's per-record part"),
+    M("cost.[<model>.]per_million_input.<currency>", "money", "per million input records"),
+    M("cost.[<model>.]per_correct_record.<currency>", "money", "per correct output record"),
+    {.pattern = "plugin.<plugin>.<name...>",
+     .unit = "",
+     .meaning = "a measurement a validator plugin of the scenario records",
+     .accept = plugin_used},
+};
+
+#undef M
+#undef H
+
+#define NCAT (sizeof catalogue / sizeof catalogue[0])
+
+const plan_metric *plan_metrics(size_t *n)
+{
+    *n = NCAT;
+    return catalogue;
+}
+
+/* The pattern's variant (with == include the bracketed group) into out, brackets removed. */
+static bool variant(const char *pattern, bool with, char *out, size_t n)
+{
+    const char *o = strchr(pattern, '['), *c = o ? strchr(o, ']') : NULL;
+    if (!o || !c) {
+        if (with) return false;
+        snprintf(out, n, "%s", pattern);
+        return true;
+    }
+    if (with)
+        snprintf(out, n, "%.*s%.*s%s", (int)(o - pattern), pattern, (int)(c - o - 1), o + 1, c + 1);
+    else
+        snprintf(out, n, "%.*s%s", (int)(o - pattern), pattern, c + 1);
+    return true;
+}
+
+/* Length of the pattern segment at p (a placeholder may hold dots: "<name...>"). */
+static size_t seglen(const char *p)
+{
+    const char *gt = p[0] == '<' ? strchr(p, '>') : NULL;
+    return gt ? (size_t)(gt - p) + 1 : strcspn(p, ".");
+}
+
+/* Match metric against a bracket-free pattern; placeholders' values go to caps (copied into
+ * capbuf). Returns the number of captures, or -1. */
+static int match(const char *pat, const char *metric, char caps[][64], size_t maxcaps)
+{
+    int ncaps = 0;
+    const char *p = pat, *m = metric;
+    while (*p) {
+        size_t pl = seglen(p), ml = strcspn(m, ".");
+        if (p[0] == '<') {
+            /* a placeholder is any non-empty segment (model names are price sheets' file names);
+             * "<x...>" at the end takes the rest, one or more segments */
+            bool rest = pl >= 5 && strncmp(p + pl - 4, "...>", 4) == 0;
+            if (rest) ml = strlen(m);
+            if (ml == 0 || m[0] == '.' || m[ml - 1] == '.' || (rest && strstr(m, ".."))) return -1;
+            if ((size_t)ncaps < maxcaps) snprintf(caps[ncaps], 64, "%.*s", (int)ml, m);
+            ncaps++;
+        } else if (pl != ml || strncmp(p, m, pl) != 0) {
+            return -1;
+        }
+        p += pl;
+        m += ml;
+        if (*p != *m) return -1; /* both at '.' or both at the end */
+        if (*p) p++, m++;
+    }
+    return *m ? -1 : ncaps;
+}
+
+/* The metric's placeholders filled in from the pattern variant, for a did-you-mean: each
+ * placeholder takes the metric's segment at its place (if the counts agree), else its name. */
+static void instantiate(const char *pat, const char *metric, char *out, size_t n)
+{
+    size_t segs_p = 1, segs_m = 1;
+    for (const char *q = pat; *q; q += seglen(q))
+        if (*q == '.') segs_p++, q++;
+    for (const char *q = metric; *q; q++)
+        segs_m += *q == '.';
+    out[0] = '\0';
+    const char *p = pat, *m = metric;
+    while (*p) {
+        size_t pl = seglen(p), ml = strcspn(m, ".");
+        size_t len = strlen(out);
+        if (p[0] == '<' && segs_p == segs_m)
+            snprintf(out + len, n - len, "%.*s", (int)ml, m);
+        else
+            snprintf(out + len, n - len, "%.*s", (int)pl, p);
+        p += pl;
+        m += ml;
+        if (*p) p++, strncat(out, ".", n - strlen(out) - 1);
+        if (*m) m++;
+    }
+}
+
+int plan_metric_check(const char *metric, const plan_scenario *s, bool compare, hx_err *e)
+{
+    char why[300] = "";
+    for (size_t i = 0; i < NCAT; i++)
+        for (int with = 0; with < 2 && (compare || !catalogue[i].compare_only); with++) {
+            char pat[128], caps[4][64];
+            if (!variant(catalogue[i].pattern, with, pat, sizeof pat)) continue;
+            int nc = match(pat, metric, caps, 4);
+            if (nc < 0) continue;
+            const char *cv[4] = {caps[0], caps[1], caps[2], caps[3]};
+            if (!catalogue[i].accept ||
+                catalogue[i].accept(s, cv, (size_t)(nc < 4 ? nc : 4), why, sizeof why))
+                return 0;
+        }
+    if (why[0]) return hx_fail(e, HX_EUSAGE, "metric '%s': %s", metric, why);
+    /* the nearest name a row would give, its placeholders filled from the metric */
+    char names[2 * NCAT][128];
+    const char *cands[2 * NCAT + 1];
+    size_t nc = 0;
+    for (size_t i = 0; i < NCAT; i++)
+        for (int with = 0; with < 2 && (compare || !catalogue[i].compare_only); with++) {
+            char pat[128];
+            if (!variant(catalogue[i].pattern, with, pat, sizeof pat)) continue;
+            instantiate(pat, metric, names[nc], sizeof names[nc]);
+            cands[nc] = names[nc];
+            nc++;
+        }
+    cands[nc] = NULL;
+    const char *best = hx_suggest(metric, cands);
+    return hx_fail(e, HX_EUSAGE,
+                   "no scenario produces metric '%s'%s%s%s (the metrics are listed in "
+                   "docs/scenarios.md)",
+                   metric, best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+}
