@@ -258,6 +258,70 @@ static void test_sandbox__timeout_terms_then_kills(void **state)
     sandbox_free(sb);
 }
 
+/* Run script in a box with limits; returns the result (release it). */
+static void run_limited(const char *script, const solution_limits *lim, runner_result *r)
+{
+    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol, .tmp_bytes = lim->disk_bytes};
+    sandbox *sb = NULL;
+    hx_err e = {0};
+    if (sandbox_new(&so, &sb, &e) != 0) fail_msg("sandbox_new: %s", e.msg);
+    runner_opts o = {.shell = script,
+                     .cwd = sol,
+                     .log_dir = logs,
+                     .sandbox = sb,
+                     .out_dir = out,
+                     .limits = lim,
+                     .cgroup = RUNNER_CGROUP_OFF};
+    runner_proc *p = NULL;
+    if (runner_spawn(&o, &p, &e) != 0) fail_msg("runner_spawn: %s", e.msg);
+    assert_int_equal(runner_wait(p, 60 * 1000000LL, r, &e), 0);
+    runner_proc_free(p);
+    sandbox_free(sb);
+}
+
+/* Memory, processes and disk are enforced while it runs (the rlimit path here; the cgroup path
+ * where a writable cgroup2 exists), and the failure names the limit, in the result and at the
+ * end of its stderr log. */
+static void test_sandbox__limits_enforced_and_named(void **state)
+{
+    (void)state;
+    solution_limits lim = {.memory_bytes = 256ULL << 20, .processes = 30, .disk_bytes = 1 << 20};
+    runner_result r;
+    run_limited("python3 -c 'x = bytearray(1 << 30); print(len(x))'", &lim, &r);
+    assert_false(r.exited && r.exit_code == 0);
+    assert_non_null(strstr(r.limit, "memory limit 256 MiB"));
+    char *tail = NULL;
+    size_t len = 0;
+    runner_log_tail(r.stderr_path, 4096, &tail, &len, NULL);
+    assert_non_null(strstr(tail, "[harness: memory limit 256 MiB"));
+    hx_free(tail);
+    runner_result_release(&r);
+
+    run_limited("python3 -c '\nimport os, time\nfor i in range(200):\n    if os.fork() == 0:\n"
+                "        time.sleep(20)\n        os._exit(0)\n'",
+                &lim, &r);
+    assert_false(r.exited && r.exit_code == 0);
+    assert_non_null(strstr(r.limit, "process limit 30"));
+    runner_result_release(&r);
+
+    char script[400];
+    snprintf(script, sizeof script, "head -c 2000000 /dev/zero > %s/big.bin", out);
+    run_limited(script, &lim, &r);
+    assert_false(r.exited && r.exit_code == 0);
+    assert_non_null(strstr(r.limit, "disk limit 1 MiB"));
+    runner_result_release(&r);
+    /* Its /tmp is a tmpfs of that size, not the host's memory. */
+    run_limited("head -c 2000000 /dev/zero > /tmp/big.bin || echo full >&2; exit 3", &lim, &r);
+    assert_true(r.exited && r.exit_code == 3);
+    runner_result_release(&r);
+
+    /* Within the limits nothing is named. */
+    run_limited("echo fine", &lim, &r);
+    assert_true(r.exited && r.exit_code == 0);
+    assert_string_equal(r.limit, "");
+    runner_result_release(&r);
+}
+
 static void test_sandbox__none_and_modes(void **state)
 {
     (void)state;
@@ -306,6 +370,7 @@ int main(void)
         cmocka_unit_test(test_sandbox__cannot_see_the_harness),
         cmocka_unit_test(test_sandbox__nothing_outlives_the_command),
         cmocka_unit_test(test_sandbox__timeout_terms_then_kills),
+        cmocka_unit_test(test_sandbox__limits_enforced_and_named),
         cmocka_unit_test(test_sandbox__none_and_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -74,6 +74,20 @@ static void test_solution__ready_kinds(void **state)
         parse("{\"name\":\"n\",\"service\":{\"command\":\"x\",\"drain\":\"3s\"}}", &s, &e), 0);
     assert_int_equal(s.drain_us, 3000000);
     solution_release(&s);
+    /* Limits: the defaults where absent, sizes in the units the plan reads. */
+    assert_int_equal(parse("{\"name\":\"n\",\"batch\":\"x\"}", &s, &e), 0);
+    assert_true(s.limits.memory_bytes == SOLUTION_MEMORY_DEFAULT);
+    assert_int_equal(s.limits.processes, SOLUTION_PROCESSES_DEFAULT);
+    assert_true(s.limits.disk_bytes == SOLUTION_DISK_DEFAULT);
+    solution_release(&s);
+    assert_int_equal(parse("{\"name\":\"n\",\"batch\":\"x\",\"limits\":{\"memory\":\"512MiB\","
+                           "\"processes\":64}}",
+                           &s, &e),
+                     0);
+    assert_true(s.limits.memory_bytes == 512ULL << 20);
+    assert_int_equal(s.limits.processes, 64);
+    assert_true(s.limits.disk_bytes == SOLUTION_DISK_DEFAULT);
+    solution_release(&s);
 }
 
 static void expect_error(const char *json, const char *needle)
@@ -112,7 +126,15 @@ static void test_solution__errors(void **state)
     expect_error("{\"name\":\"n\",\"service\":\"x\"}", ".service: expected an object");
     expect_error(
         "{\"name\":\"n\",\"zzzzzzzzzz\":1,\"batch\":\"x\"}",
-        "unknown key 'zzzzzzzzzz' (known keys: name, build, batch, service, env, timeout)");
+        "unknown key 'zzzzzzzzzz' (known keys: name, build, batch, service, env, timeout, limits)");
+    expect_error("{\"name\":\"n\",\"batch\":\"x\",\"limits\":{\"memory\":\"lots\"}}",
+                 ".limits.memory: expected a size like \"2GiB\"");
+    expect_error("{\"name\":\"n\",\"batch\":\"x\",\"limits\":{\"memory\":\"64GiB\"}}",
+                 ".limits.memory: 68719476736 bytes is over the cap of 32 GiB");
+    expect_error("{\"name\":\"n\",\"batch\":\"x\",\"limits\":{\"processes\":100000}}",
+                 ".limits.processes: 100000 is over the cap of 8192");
+    expect_error("{\"name\":\"n\",\"batch\":\"x\",\"limits\":{\"dsk\":1}}",
+                 ".limits: unknown key 'dsk' (did you mean 'disk'?)");
 }
 
 static void test_solution__durations(void **state)

@@ -33,6 +33,7 @@ extern char **environ;
 #define GRACE_DEFAULT_US (5 * 1000000LL)
 #define SAMPLE_PERIOD_NS (100 * 1000000LL)
 #define TOKEN_VAR "HARNESS_RUN_TOKEN"
+#define PRLIMIT "/usr/bin/prlimit"
 
 /* One size-capped log: the head goes straight to the file, the tail into a ring. */
 typedef struct logcap {
@@ -76,7 +77,10 @@ struct runner_proc {
     size_t line_len;           /* bytes in line */
     pid_t *seen;               /* every pid the kill walk found, to reap adopted orphans */
     size_t n_seen, cap_seen;
-    bool boxed; /* the leader is bwrap: its own processes are spared SIGTERM */
+    bool boxed;           /* the leader is bwrap: its own processes are spared SIGTERM */
+    solution_limits lim;  /* the limits given (zero: none) */
+    bool cg_mem, cg_pids; /* the cgroup enforces memory / processes */
+    bool box_nproc;       /* prlimit inside the box enforces processes */
 };
 
 static atomic_uint token_seq;
@@ -288,6 +292,33 @@ static char *cgroup_make(const runner_opts *o, int *procs_fd)
         rmdir(leaf);
     }
     return dup;
+}
+
+/* Write a number into a control file of the leaf; false when the controller is not there. */
+static bool cgroup_write(const char *leaf, const char *file, uint64_t v)
+{
+    char path[4300], num[32];
+    snprintf(path, sizeof path, "%s/%s", leaf, file);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    bool ok = write(fd, num, (size_t)n) == n;
+    close(fd);
+    return ok;
+}
+
+/* The count after `key ` in a cgroup events file (memory.events, pids.events), or 0. */
+static long long cgroup_event(const char *leaf, const char *file, const char *key)
+{
+    char path[4300], line[256];
+    snprintf(path, sizeof path, "%s/%s", leaf, file);
+    FILE *f = fopen(path, "re");
+    long long v = 0;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ' ') v = atoll(line + kl + 1);
+    if (f) fclose(f);
+    return v;
 }
 
 static void cgroup_remove(const char *leaf)
@@ -597,9 +628,28 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     char **env = env_with_token(base, p->token);
     const char *sh_argv[] = {"/bin/sh", "-c", o->shell, NULL};
     char **boxed_argv = NULL;
+    p->boxed = sandbox_active(o->sandbox);
     {
-        int rc = sandbox_wrap(o->sandbox, o->argv ? o->argv : sh_argv, o->in_dir, o->out_dir,
-                              &boxed_argv, e);
+        /* In a box the process limit is set inside it (prlimit), where it counts the box's
+         * processes only; an rlimit set outside would count every process of the box's user. */
+        const char *const *cmd = o->argv ? o->argv : sh_argv;
+        const char *pre[64 + 4];
+        char nproc[48];
+        if (p->boxed && o->limits && o->limits->processes && access(PRLIMIT, X_OK) == 0) {
+            size_t k = 0, n = 0;
+            snprintf(nproc, sizeof nproc, "--nproc=%lld", (long long)o->limits->processes);
+            pre[k++] = PRLIMIT;
+            pre[k++] = nproc;
+            pre[k++] = "--";
+            while (cmd[n] && n < 64)
+                pre[k++] = cmd[n++];
+            pre[k] = NULL;
+            if (!cmd[n]) {
+                cmd = pre;
+                p->box_nproc = true;
+            }
+        }
+        int rc = sandbox_wrap(o->sandbox, cmd, o->in_dir, o->out_dir, &boxed_argv, e);
         if (rc) {
             hx_free(env);
             proc_destroy(p);
@@ -607,7 +657,6 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
         }
     }
     const char *const *argv = (const char *const *)boxed_argv;
-    p->boxed = sandbox_active(o->sandbox);
     bool drop;
     uid_t uid;
     gid_t gid;
@@ -633,6 +682,17 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
 
     int cg_fd = -1;
     p->cg = cgroup_make(o, &cg_fd);
+    if (o->limits) p->lim = *o->limits;
+    if (p->cg && p->lim.memory_bytes)
+        p->cg_mem = cgroup_write(p->cg, "memory.max", p->lim.memory_bytes);
+    if (p->cg && p->lim.processes)
+        p->cg_pids = cgroup_write(p->cg, "pids.max", (uint64_t)p->lim.processes);
+    /* What the cgroup does not enforce, rlimits do; the file size always. */
+    struct rlimit rl_as = {RLIM_INFINITY, RLIM_INFINITY}, rl_np = rl_as, rl_fs = rl_as;
+    if (p->lim.memory_bytes && !p->cg_mem) rl_as.rlim_cur = rl_as.rlim_max = p->lim.memory_bytes;
+    if (p->lim.processes && !p->cg_pids && !p->box_nproc)
+        rl_np.rlim_cur = rl_np.rlim_max = (rlim_t)p->lim.processes;
+    if (p->lim.disk_bytes) rl_fs.rlim_cur = rl_fs.rlim_max = p->lim.disk_bytes;
     if (!o->no_subreaper) prctl(PR_SET_CHILD_SUBREAPER, 1);
 
     p->t0_ns = hx_now_ns();
@@ -651,8 +711,14 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
             sigaction(sigs[i], &dfl, NULL);
         if (dup2(devnull, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
             child_fail(ps[1], 'P');
+        /* The user first: a process limit set before setuid would be checked against every
+         * process of that user at exec. */
         if (drop && (setgroups(0, NULL) != 0 || setgid(gid) != 0 || setuid(uid) != 0))
             child_fail(ps[1], 'U');
+        if ((rl_as.rlim_cur != RLIM_INFINITY && setrlimit(RLIMIT_AS, &rl_as) != 0) ||
+            (rl_np.rlim_cur != RLIM_INFINITY && setrlimit(RLIMIT_NPROC, &rl_np) != 0) ||
+            (rl_fs.rlim_cur != RLIM_INFINITY && setrlimit(RLIMIT_FSIZE, &rl_fs) != 0))
+            child_fail(ps[1], 'L');
         /* After the credential change (which clears it): the leader dies with the harness, even
          * on kill -9 (in a box bwrap's --die-with-parent takes the rest with it). */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -709,6 +775,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
                                  strerror(err))
             : tag == 'U' ? hx_fail(e, HX_EINFRA, "cannot switch to the sandbox's user (uid %u): %s",
                                    (unsigned)uid, strerror(err))
+            : tag == 'L' ? hx_fail(e, HX_EINFRA, "cannot set the solution's resource limits: %s",
+                                   strerror(err))
             : tag == 'E'
                 ? hx_fail(e, HX_EUSAGE,
                           "cannot run '%s'%s%s: %s (check the command in solution.json)", argv[0],
@@ -761,6 +829,67 @@ static void wait_leader(runner_proc *p, int64_t deadline_ns)
     }
 }
 
+static void gib(char *buf, size_t n, uint64_t bytes)
+{
+    if (bytes % (1ULL << 30) == 0)
+        snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes >> 30));
+    else
+        snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+}
+
+/* Name the limit an ended run ran into (r->limit), and say so at the end of its stderr log. The
+ * cgroup knows; on the rlimit path a file-size signal is certain and the rest is read from what
+ * the failing program printed. */
+static void name_limit(runner_proc *p, runner_result *r)
+{
+    char sz[32];
+    r->limit[0] = '\0';
+    bool failed = r->signaled || (r->exited && r->exit_code != 0);
+    if (p->cg_mem && cgroup_event(p->cg, "memory.events", "oom_kill") > 0) {
+        gib(sz, sizeof sz, p->lim.memory_bytes);
+        snprintf(r->limit, sizeof r->limit, "memory limit %s (memory.max) reached: killed", sz);
+    } else if (p->cg_pids && cgroup_event(p->cg, "pids.events", "max") > 0) {
+        snprintf(r->limit, sizeof r->limit,
+                 "process limit %lld (pids.max) reached: a fork or thread was refused",
+                 (long long)p->lim.processes);
+    } else if ((r->signaled && r->sig == SIGXFSZ) || (r->exited && r->exit_code == 128 + SIGXFSZ)) {
+        gib(sz, sizeof sz, p->lim.disk_bytes);
+        snprintf(r->limit, sizeof r->limit,
+                 "disk limit %s (RLIMIT_FSIZE) reached: a file grew past it", sz);
+    } else if (failed && (p->lim.memory_bytes || p->lim.processes)) {
+        char *tail = NULL;
+        size_t len = 0;
+        if (runner_log_tail(p->err_path, 8192, &tail, &len, NULL) != 0) return;
+        static const char *const oom_marks[] = {"Cannot allocate memory", "MemoryError",
+                                                "out of memory",          "bad_alloc",
+                                                "memory allocation",      NULL};
+        bool oom = false;
+        for (size_t i = 0; oom_marks[i] && !oom; i++)
+            oom = strstr(tail, oom_marks[i]) != NULL;
+        /* EAGAIN is what fork and pthread_create say at RLIMIT_NPROC. */
+        bool nproc = strstr(tail, "Resource temporarily unavailable") ||
+                     strstr(tail, "Cannot fork") || strstr(tail, "can't fork");
+        if (oom && p->lim.memory_bytes && !p->cg_mem) {
+            gib(sz, sizeof sz, p->lim.memory_bytes);
+            snprintf(r->limit, sizeof r->limit,
+                     "memory limit %s (RLIMIT_AS, address space) reached: an allocation failed",
+                     sz);
+        } else if (nproc && p->lim.processes && !p->cg_pids) {
+            snprintf(r->limit, sizeof r->limit,
+                     "process limit %lld (RLIMIT_NPROC%s) reached: a fork was refused",
+                     (long long)p->lim.processes, p->box_nproc ? " in its box" : "");
+        }
+        hx_free(tail);
+    }
+    if (!r->limit[0]) return;
+    int fd = open(p->err_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (fd < 0) return;
+    char line[256];
+    int n = snprintf(line, sizeof line, "\n[harness: %s]\n", r->limit);
+    (void)!write(fd, line, (size_t)n);
+    close(fd);
+}
+
 int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
 {
     memset(r, 0, sizeof *r);
@@ -808,6 +937,7 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     if (!r->stdout_path || !r->stderr_path)
         rc = hx_fail(e, HX_ENOMEM, "out of memory finishing a solution run");
     if (p->smp && !rc) rc = sampler_summarize(p->smp, &ru, &r->res, e);
+    name_limit(p, r);
     if (p->cg) {
         cgroup_remove(p->cg);
         hx_free(p->cg);

@@ -46,24 +46,27 @@ typedef enum runner_cgroup_mode {
 
 /* What and how to run. Zero fields take the defaults named. */
 typedef struct runner_opts {
-    const char *const *argv;     /* program and arguments (PATH searched), or NULL to use shell */
-    const char *shell;           /* a command for /bin/sh -c, used when argv is NULL */
-    const char *cwd;             /* working directory (the solution folder), NULL = ours */
-    char *const *env;            /* full environment (see runner_env_build), NULL = ours */
-    const char *log_dir;         /* where the two log files go (required, must exist) */
-    const char *log_name;        /* file name prefix, default "solution" */
-    size_t log_cap;              /* bytes per log file, default 1 MiB, at least 4 KiB */
-    int64_t grace_us;            /* SIGTERM-to-SIGKILL grace, default 5 s */
-    runner_cgroup_mode cgroup;   /* cgroup use, default AUTO */
-    const char *cgroup_parent;   /* a delegated cgroup2 dir to make the leaf in; default: our own
-                                    cgroup in the cgroup2 mount */
-    const solution_ready *ready; /* readiness rule for runner_wait_ready, or NULL */
-    bool no_sampler;             /* do not sample resources */
-    bool no_subreaper;           /* do not make the caller a child subreaper */
-    const sandbox *sandbox;      /* run inside this box (sandbox.h); NULL = no box. cwd is then
-                                    the box's solution folder, whatever .cwd says */
-    const char *in_dir;          /* the box: the input folder it sees read-only, or NULL */
-    const char *out_dir;         /* the box: the output folder it may write, or NULL */
+    const char *const *argv;       /* program and arguments (PATH searched), or NULL to use shell */
+    const char *shell;             /* a command for /bin/sh -c, used when argv is NULL */
+    const char *cwd;               /* working directory (the solution folder), NULL = ours */
+    char *const *env;              /* full environment (see runner_env_build), NULL = ours */
+    const char *log_dir;           /* where the two log files go (required, must exist) */
+    const char *log_name;          /* file name prefix, default "solution" */
+    size_t log_cap;                /* bytes per log file, default 1 MiB, at least 4 KiB */
+    int64_t grace_us;              /* SIGTERM-to-SIGKILL grace, default 5 s */
+    runner_cgroup_mode cgroup;     /* cgroup use, default AUTO */
+    const char *cgroup_parent;     /* a delegated cgroup2 dir to make the leaf in; default: our own
+                                      cgroup in the cgroup2 mount */
+    const solution_ready *ready;   /* readiness rule for runner_wait_ready, or NULL */
+    bool no_sampler;               /* do not sample resources */
+    bool no_subreaper;             /* do not make the caller a child subreaper */
+    const sandbox *sandbox;        /* run inside this box (sandbox.h); NULL = no box. cwd is then
+                                      the box's solution folder, whatever .cwd says */
+    const char *in_dir;            /* the box: the input folder it sees read-only, or NULL */
+    const char *out_dir;           /* the box: the output folder it may write, or NULL */
+    const solution_limits *limits; /* enforced limits (memory.max and pids.max in its cgroup,
+                                      else RLIMIT_AS and RLIMIT_NPROC; RLIMIT_FSIZE always);
+                                      NULL = none */
 } runner_opts;
 
 typedef struct runner_proc runner_proc;
@@ -84,6 +87,8 @@ typedef struct runner_result {
     long ru_maxrss_kb;     /* ... largest resident set of one process */
     const char *isolation; /* "cgroup" or "proc": how the tree was tracked (static string) */
     const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
+    char limit[200];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)
+                              reached"), or "": also the last line of its stderr log */
     char *stdout_path;     /* the stdout log, owned */
     char *stderr_path;     /* the stderr log, owned */
     uint64_t stdout_bytes; /* bytes the solution wrote to stdout (before capping) */

@@ -17,16 +17,16 @@
 #include <unistd.h>
 
 struct sandbox {
-    bool active;        /* bwrap */
-    bool drop;          /* setuid to uid/gid in the child (the harness is root) */
-    uid_t uid;          /* the box's user outside */
-    gid_t gid;          /* its group */
-    char *bwrap;        /* the binary */
-    char *sol_dir;      /* the solution folder as given (absolute) */
-    char *work;         /* the private work folder holding the copy, or NULL */
-    char *src;          /* what is mounted at sol_dir: sol_dir, or work/sol */
-    char **base;        /* the fixed part of the vector, NULL-terminated */
-    size_t nbase;       /* its length */
+    bool active;   /* bwrap */
+    bool drop;     /* setuid to uid/gid in the child (the harness is root) */
+    uid_t uid;     /* the box's user outside */
+    gid_t gid;     /* its group */
+    char *bwrap;   /* the binary */
+    char *sol_dir; /* the solution folder as given (absolute) */
+    char *work;    /* the private work folder holding the copy, or NULL */
+    char *src;     /* what is mounted at sol_dir: sol_dir, or work/sol */
+    char **base;   /* the fixed part of the vector, NULL-terminated */
+    size_t nbase;  /* its length */
 };
 
 static const char *const mode_names[] = {"bwrap", "auto", "none", NULL};
@@ -111,13 +111,31 @@ void sandbox_argv_free(char **argv)
 
 /* The system the box sees, read-only. /etc is a short list: name resolution, users, the dynamic
  * loader, certificates, time zones, Debian's alternatives links; not the host's secrets. */
-static const char *const etc_files[] = {
-    "passwd",         "group",      "hosts",     "resolv.conf", "nsswitch.conf", "host.conf",
-    "gai.conf",       "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "ssl",
-    "ca-certificates", "localtime", "timezone",  "os-release",  "debian_version", "protocols",
-    "services",       "mime.types", "papersize", "python3", NULL};
+static const char *const etc_files[] = {"passwd",
+                                        "group",
+                                        "hosts",
+                                        "resolv.conf",
+                                        "nsswitch.conf",
+                                        "host.conf",
+                                        "gai.conf",
+                                        "ld.so.cache",
+                                        "ld.so.conf",
+                                        "ld.so.conf.d",
+                                        "alternatives",
+                                        "ssl",
+                                        "ca-certificates",
+                                        "localtime",
+                                        "timezone",
+                                        "os-release",
+                                        "debian_version",
+                                        "protocols",
+                                        "services",
+                                        "mime.types",
+                                        "papersize",
+                                        "python3",
+                                        NULL};
 
-static bool base_argv(sandbox *sb, hx_err *e)
+static bool base_argv(sandbox *sb, uint64_t tmp_bytes, hx_err *e)
 {
     vec a = {0};
     push(&a, sb->bwrap);
@@ -149,6 +167,11 @@ static bool base_argv(sandbox *sb, hx_err *e)
     }
     push3(&a, "--dev", "/dev", NULL);
     push3(&a, "--proc", "/proc", NULL);
+    if (tmp_bytes) {
+        char sz[32];
+        snprintf(sz, sizeof sz, "%llu", (unsigned long long)tmp_bytes);
+        push3(&a, "--size", sz, NULL);
+    }
     push3(&a, "--tmpfs", "/tmp", NULL);
     push3(&a, "--dir", "/var/tmp", NULL);
     push3(&a, "--setenv", "HOME", "/tmp");
@@ -204,8 +227,7 @@ static int run_as(const sandbox *sb, char *const argv[], char *err, size_t errn)
             dup2(devnull, 1);
         }
         dup2(pe[1], 2);
-        if (sb->drop &&
-            (setgroups(0, NULL) != 0 || setgid(sb->gid) != 0 || setuid(sb->uid) != 0))
+        if (sb->drop && (setgroups(0, NULL) != 0 || setgid(sb->gid) != 0 || setuid(sb->uid) != 0))
             _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         execv(argv[0], argv);
@@ -333,7 +355,7 @@ int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e)
         rc = hx_fail(e, HX_EINFRA, "no bwrap to sandbox the solution with: %s", fix);
         goto fallback;
     }
-    if (!base_argv(sb, e)) {
+    if (!base_argv(sb, o->tmp_bytes, e)) {
         rc = HX_ENOMEM;
         goto fail;
     }
@@ -435,9 +457,8 @@ int sandbox_wrap(const sandbox *sb, const char *const *argv, const char *in_dir,
         return hx_fail(e, HX_EIO, "cannot resolve '%s': %s", out_dir, strerror(errno));
     const char *dirs[] = {sb->src, in_abs, out_abs};
     for (size_t i = 0; i < 3; i++) {
-        const char *closed = dirs[i][0] ? closed_on_the_way(dirs[i], sb->uid, sb->gid, buf,
-                                                            sizeof buf)
-                                        : NULL;
+        const char *closed =
+            dirs[i][0] ? closed_on_the_way(dirs[i], sb->uid, sb->gid, buf, sizeof buf) : NULL;
         if (closed)
             return hx_fail(e, HX_EUSAGE,
                            "the sandbox's user (uid %u) cannot reach '%s': '%s' is closed to "

@@ -1,6 +1,8 @@
 /* solution.c - see solution.h. */
 #include "solution.h"
 
+#include "units.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -11,7 +13,9 @@
 #define READY_TIMEOUT_DEFAULT_US (60 * 1000000LL)
 #define DRAIN_DEFAULT_US (10 * 1000000LL)
 
-static const char *const top_keys[] = {"name", "build", "batch", "service", "env", "timeout", NULL};
+static const char *const top_keys[] = {"name", "build",   "batch",  "service",
+                                       "env",  "timeout", "limits", NULL};
+static const char *const limit_keys[] = {"memory", "processes", "disk", NULL};
 static const char *const service_keys[] = {"command", "ready", "drain", NULL};
 static const char *const ready_keys[] = {"stdout", "tcp", "delay", "timeout", NULL};
 
@@ -166,6 +170,48 @@ static int parse_env(json_t *env, const char *origin, solution_spec *out, hx_err
     return 0;
 }
 
+/* A byte size member of "limits" (a string like "2GiB", or a number of bytes), at most cap. */
+static int get_bytes(json_t *obj, const char *key, const char *origin, uint64_t cap, uint64_t *out,
+                     hx_err *e)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return 0;
+    double b = -1;
+    hx_err ue = {0};
+    if (json_is_string(v)) {
+        if (units_bytes(json_string_value(v), &b, &ue) != 0) b = -1;
+    } else if (json_is_number(v)) {
+        b = json_number_value(v);
+    }
+    if (!(b >= 1))
+        return hx_fail(e, HX_EUSAGE, "%s: .limits.%s: expected a size like \"2GiB\" or \"512MB\"",
+                       origin, key);
+    if (b > (double)cap)
+        return hx_fail(e, HX_EUSAGE, "%s: .limits.%s: %.0f bytes is over the cap of %llu GiB",
+                       origin, key, b, (unsigned long long)(cap >> 30));
+    *out = (uint64_t)b;
+    return 0;
+}
+
+static int parse_limits(json_t *l, const char *origin, solution_limits *out, hx_err *e)
+{
+    if (!json_is_object(l)) return hx_fail(e, HX_EUSAGE, "%s: .limits: expected an object", origin);
+    int rc = check_keys(l, limit_keys, origin, ".limits", e);
+    if (!rc) rc = get_bytes(l, "memory", origin, SOLUTION_MEMORY_CAP, &out->memory_bytes, e);
+    if (!rc) rc = get_bytes(l, "disk", origin, SOLUTION_DISK_CAP, &out->disk_bytes, e);
+    json_t *p = json_object_get(l, "processes");
+    if (!rc && p) {
+        if (!json_is_integer(p) || json_integer_value(p) < 1)
+            return hx_fail(e, HX_EUSAGE, "%s: .limits.processes: expected a positive integer",
+                           origin);
+        if (json_integer_value(p) > SOLUTION_PROCESSES_CAP)
+            return hx_fail(e, HX_EUSAGE, "%s: .limits.processes: %lld is over the cap of %d",
+                           origin, (long long)json_integer_value(p), SOLUTION_PROCESSES_CAP);
+        out->processes = json_integer_value(p);
+    }
+    return rc;
+}
+
 static int parse_root(json_t *root, const char *origin, solution_spec *out, hx_err *e)
 {
     if (!json_is_object(root))
@@ -194,6 +240,10 @@ static int parse_root(json_t *root, const char *origin, solution_spec *out, hx_e
     if (env && (rc = parse_env(env, origin, out, e))) return rc;
     json_t *t = json_object_get(root, "timeout");
     if (t && (rc = get_duration(t, origin, ".timeout", &out->timeout_us, e))) return rc;
+    out->limits = (solution_limits){SOLUTION_MEMORY_DEFAULT, SOLUTION_PROCESSES_DEFAULT,
+                                    SOLUTION_DISK_DEFAULT};
+    json_t *l = json_object_get(root, "limits");
+    if (l && (rc = parse_limits(l, origin, &out->limits, e))) return rc;
     if (!out->batch && !out->service)
         return hx_fail(e, HX_EUSAGE, "%s: give a \"batch\" command, a \"service\" object, or both",
                        origin);

@@ -35,18 +35,36 @@ typedef struct solution_env {
     char *val; /* owned */
 } solution_env;
 
+/* Resource limits of each solution command (docs/solutions.md "Limits"): enforced while it runs,
+ * by its cgroup where one is made, else by rlimits set in the child before exec. */
+typedef struct solution_limits {
+    uint64_t memory_bytes; /* "limits.memory": memory.max, else RLIMIT_AS (address space) */
+    int64_t processes;     /* "limits.processes": pids.max, else RLIMIT_NPROC */
+    uint64_t disk_bytes;   /* "limits.disk": the largest file it may write (RLIMIT_FSIZE) and
+                              the size of its private /tmp */
+} solution_limits;
+
+/* The defaults, and the most a solution.json may ask for. */
+#define SOLUTION_MEMORY_DEFAULT (4ULL << 30)
+#define SOLUTION_MEMORY_CAP (32ULL << 30)
+#define SOLUTION_PROCESSES_DEFAULT 1024
+#define SOLUTION_PROCESSES_CAP 8192
+#define SOLUTION_DISK_DEFAULT (8ULL << 30)
+#define SOLUTION_DISK_CAP (64ULL << 30)
+
 /* A parsed solution.json. Absent optional strings are NULL. */
 typedef struct solution_spec {
-    char *name;           /* "name", required */
-    char *build;          /* "build": shell command run once before the first scenario, or NULL */
-    char *batch;          /* "batch": shell command per batch invocation, or NULL */
-    char *service;        /* "service.command", or NULL */
-    solution_ready ready; /* "service.ready" */
-    int64_t drain_us;     /* "service.drain": after the replay, how long the output topics may
-                             keep growing before the service is stopped (default 10 s) */
-    solution_env *env;    /* "env", in file order, owned */
-    size_t n_env;         /* entries in env */
-    int64_t timeout_us;   /* "timeout": default per invocation, 0 when absent */
+    char *name;             /* "name", required */
+    char *build;            /* "build": shell command run once before the first scenario, or NULL */
+    char *batch;            /* "batch": shell command per batch invocation, or NULL */
+    char *service;          /* "service.command", or NULL */
+    solution_ready ready;   /* "service.ready" */
+    int64_t drain_us;       /* "service.drain": after the replay, how long the output topics may
+                               keep growing before the service is stopped (default 10 s) */
+    solution_env *env;      /* "env", in file order, owned */
+    size_t n_env;           /* entries in env */
+    int64_t timeout_us;     /* "timeout": default per invocation, 0 when absent */
+    solution_limits limits; /* "limits", the defaults where absent */
 } solution_spec;
 
 /* Parse solution.json text. origin names the file in messages ("workspace/solution.json").
