@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check_int.h"
+#include "ledger.h"
 
 exp_row *exp_map_find(exp_map *m, const char *key, bool insert)
 {
@@ -72,50 +73,30 @@ void exp_map_release(exp_map *m)
     memset(m, 0, sizeof *m);
 }
 
-static bool subset_keeps(const plan_subset *sub, const gen_record *r)
-{
-    bool corrupt = r->faults & (1u << PLAN_F_CORRUPT);
-    if (sub->valid && corrupt) return false;
-    if (sub->corrupt_only && !corrupt) return false;
-    if (sub->with_faults && !(r->faults & sub->with_faults)) return false;
-    if (r->faults & sub->without_faults) return false;
-    return true;
-}
-
-/* Stream the truth of query q into m: per key, the compared columns' canonical values. */
+/* Stream the truth of query q into m: the records of q's subset as the ledger defines it (its
+ * fault filters and its dedup, on whatever column that is), each a version of the row of its key
+ * column's value, with the compared columns' canonical values. */
 int chk_load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const int *cols,
                    size_t ncols, exp_map *m, hx_err *e)
 {
     const plan_dataset *ds = &ctx->s->datasets[q->dataset];
-    gen_cursor cur;
-    int rc = gen_cursor_init(&cur, ctx->g, q->dataset, -1, e);
+    ledger_iter *it;
+    int rc = ledger_iter_new(ctx->g, q, &it, e);
     if (rc) return rc;
     const gen_record *r;
     char kb[64], vb[64];
     m->ncols = ncols;
-    while ((rc = gen_cursor_next(&cur, &r, e)) == 1) {
-        if (!subset_keeps(&q->sub, r)) continue;
+    while ((rc = ledger_iter_next(it, &r, e)) == 1) {
         const char *key = chk_canon_truth(&ds->cols[key_col], &r->vals[key_col], kb, sizeof kb);
         if (!key) continue; /* a NULL key cannot be matched; diff compares keyed rows */
-        bool dedup = q->sub.dedup_col >= 0;
         exp_row *row = exp_map_find(m, key, true);
-        if (!row) {
+        if (!row || (row->want && !exp_map_add_version(m, row))) {
             rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
             break;
         }
-        if (dedup && row->want && !q->sub.dedup_last) continue;
-        size_t ver = 0; /* dedup keeps one version: the last one overwrites it */
-        if (!dedup || !row->want) {
-            if (row->want && !exp_map_add_version(m, row)) {
-                rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
-                break;
-            }
-            ver = row->want++;
-        }
-        char **dst = row->vals + ver * ncols;
+        char **dst = row->vals + (size_t)row->want++ * ncols;
         for (size_t c = 0; c < ncols; c++) {
             const char *v = chk_canon_truth(&ds->cols[cols[c]], &r->vals[cols[c]], vb, sizeof vb);
-            hx_free(dst[c]);
             dst[c] = v ? hx_strdup(v) : NULL;
             if (v && !dst[c]) {
                 rc = hx_fail(e, HX_ENOMEM, "out of memory building the expected rows");
@@ -124,6 +105,6 @@ int chk_load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const i
         }
         if (rc < 0) break;
     }
-    gen_cursor_release(&cur);
+    ledger_iter_free(it);
     return rc < 0 ? rc : 0;
 }

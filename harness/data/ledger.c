@@ -454,6 +454,110 @@ static int finish(const plan_query *q, const plan_dataset *d, acc *a, ledger_res
     }
 }
 
+/* ---- the subset's records ---- */
+
+struct ledger_iter {
+    gen *g;            /* borrowed */
+    plan_subset sub;   /* the filters and the dedup */
+    lctx dedup;        /* the dedup column's table context */
+    ktab seen;         /* dedup: value -> the emission kept (last) or seen (first) */
+    uint64_t null_ref; /* dedup: the emission kept or seen for NULL, 0 = none yet */
+    gen_cursor cur;    /* the pass that hands out records */
+    bool cursor;       /* cur is initialised */
+};
+
+void ledger_iter_free(ledger_iter *it)
+{
+    if (!it) return;
+    if (it->cursor) gen_cursor_release(&it->cur);
+    gen_record_release(&it->dedup.scratch);
+    ktab_release(&it->seen);
+    hx_free(it);
+}
+
+int ledger_iter_new(gen *g, const plan_query *q, ledger_iter **out, hx_err *e)
+{
+    const plan_scenario *s = gen_scenario(g);
+    *out = NULL;
+    if (q->dataset >= s->ndatasets)
+        return hx_fail(e, HX_EUSAGE, "ledger query names dataset %zu; the scenario has %zu",
+                       q->dataset, s->ndatasets);
+    const plan_dataset *d = &s->datasets[q->dataset];
+    if (q->sub.dedup_col >= (int)d->ncols)
+        return hx_fail(e, HX_EUSAGE, "ledger query on '%s' names a column it lacks", d->name);
+    ledger_iter *it = hx_calloc(1, sizeof *it);
+    if (!it || gen_record_init(&it->dedup.scratch, d->ncols) < 0) {
+        hx_free(it);
+        return hx_fail(e, HX_ENOMEM, "out of memory");
+    }
+    it->g = g;
+    it->sub = q->sub;
+    it->dedup = (lctx){g, q->dataset, q->sub.dedup_col, false, it->dedup.scratch, e};
+    if (q->sub.dedup_col >= 0) it->dedup.is_str = is_str_type(d->cols[q->sub.dedup_col].type);
+    int rc = 0;
+    const gen_record *r;
+    if (q->sub.dedup_col >= 0 && q->sub.dedup_last) {
+        /* Pass 1: the last emission of each value. */
+        if ((rc = gen_cursor_init(&it->cur, g, q->dataset, -1, e)) < 0) goto fail;
+        it->cursor = true;
+        while ((rc = gen_cursor_next(&it->cur, &r, e)) > 0) {
+            if (!subset_pass(&it->sub, r)) continue;
+            const gen_value *k = &r->vals[q->sub.dedup_col];
+            if (k->null) {
+                it->null_ref = ref_of(r);
+                continue;
+            }
+            size_t slot;
+            if ((rc = ktab_find(&it->dedup, &it->seen, k, &slot)) < 0) goto fail;
+            ktab_put(&it->seen, slot, k, it->dedup.is_str, ref_of(r));
+        }
+        if (rc < 0) goto fail;
+        gen_cursor_release(&it->cur);
+        it->cursor = false;
+    }
+    if ((rc = gen_cursor_init(&it->cur, g, q->dataset, -1, e)) < 0) goto fail;
+    it->cursor = true;
+    *out = it;
+    return 0;
+fail:
+    ledger_iter_free(it);
+    return rc;
+}
+
+int ledger_iter_next(ledger_iter *it, const gen_record **out, hx_err *e)
+{
+    const plan_subset *sub = &it->sub;
+    const gen_record *r;
+    int rc;
+    it->dedup.e = e;
+    while ((rc = gen_cursor_next(&it->cur, &r, e)) > 0) {
+        if (!subset_pass(sub, r)) continue;
+        if (sub->dedup_col >= 0) {
+            const gen_value *k = &r->vals[sub->dedup_col];
+            if (sub->dedup_last) {
+                if (k->null) {
+                    if (it->null_ref != ref_of(r)) continue;
+                } else {
+                    size_t slot;
+                    if ((rc = ktab_find(&it->dedup, &it->seen, k, &slot)) < 0) return rc;
+                    if (it->seen.ref[slot] != ref_of(r)) continue;
+                }
+            } else if (k->null) {
+                if (it->null_ref) continue;
+                it->null_ref = ref_of(r);
+            } else {
+                size_t slot;
+                if ((rc = ktab_find(&it->dedup, &it->seen, k, &slot)) < 0) return rc;
+                if (it->seen.ref[slot]) continue;
+                ktab_put(&it->seen, slot, k, it->dedup.is_str, ref_of(r));
+            }
+        }
+        *out = r;
+        return 1;
+    }
+    return rc;
+}
+
 int ledger_eval(gen *g, const plan_query *q, ledger_result *out, hx_err *e)
 {
     const plan_scenario *s = gen_scenario(g);
@@ -462,66 +566,21 @@ int ledger_eval(gen *g, const plan_query *q, ledger_result *out, hx_err *e)
     int rc = check_query(s, q, e);
     if (rc < 0) return rc;
     const plan_dataset *d = &s->datasets[q->dataset];
-    lctx dedup = {g, q->dataset, q->sub.dedup_col, false, {0}, e};
     lctx dist = {g, q->dataset, q->col, false, {0}, e};
-    ktab seen = {0};
+    ledger_iter *it = NULL;
     acc a;
     memset(&a, 0, sizeof a);
     hx_buf_init(&a.smin);
     hx_buf_init(&a.smax);
-    gen_cursor cur = {0};
-    uint64_t null_ref = 0;
     const gen_record *r;
-    if ((rc = gen_record_init(&dedup.scratch, d->ncols)) < 0 ||
-        (rc = gen_record_init(&dist.scratch, d->ncols)) < 0) {
+    if ((rc = gen_record_init(&dist.scratch, d->ncols)) < 0) {
         rc = hx_fail(e, HX_ENOMEM, "out of memory");
         goto done;
     }
-    if (q->sub.dedup_col >= 0) dedup.is_str = is_str_type(d->cols[q->sub.dedup_col].type);
     if (q->col >= 0 && q->col < (int)d->ncols) dist.is_str = is_str_type(d->cols[q->col].type);
-
-    if (q->sub.dedup_col >= 0 && q->sub.dedup_last) {
-        /* Pass 1: the last emission of each key. */
-        if ((rc = gen_cursor_init(&cur, g, q->dataset, -1, e)) < 0) goto done;
-        while ((rc = gen_cursor_next(&cur, &r, e)) > 0) {
-            if (!subset_pass(&q->sub, r)) continue;
-            const gen_value *k = &r->vals[q->sub.dedup_col];
-            if (k->null) {
-                null_ref = ref_of(r);
-                continue;
-            }
-            size_t slot;
-            if ((rc = ktab_find(&dedup, &seen, k, &slot)) < 0) goto done;
-            ktab_put(&seen, slot, k, dedup.is_str, ref_of(r));
-        }
-        if (rc < 0) goto done;
-        gen_cursor_release(&cur);
-    }
-    if ((rc = gen_cursor_init(&cur, g, q->dataset, -1, e)) < 0) goto done;
-    while ((rc = gen_cursor_next(&cur, &r, e)) > 0) {
-        if (!subset_pass(&q->sub, r)) continue;
-        if (q->sub.dedup_col >= 0) {
-            const gen_value *k = &r->vals[q->sub.dedup_col];
-            if (q->sub.dedup_last) {
-                if (k->null) {
-                    if (null_ref != ref_of(r)) continue;
-                } else {
-                    size_t slot;
-                    if ((rc = ktab_find(&dedup, &seen, k, &slot)) < 0) goto done;
-                    if (seen.ref[slot] != ref_of(r)) continue;
-                }
-            } else if (k->null) {
-                if (null_ref) continue;
-                null_ref = ref_of(r);
-            } else {
-                size_t slot;
-                if ((rc = ktab_find(&dedup, &seen, k, &slot)) < 0) goto done;
-                if (seen.ref[slot]) continue;
-                ktab_put(&seen, slot, k, dedup.is_str, ref_of(r));
-            }
-        }
+    if ((rc = ledger_iter_new(g, q, &it, e)) < 0) goto done;
+    while ((rc = ledger_iter_next(it, &r, e)) > 0)
         if ((rc = accumulate(&dist, q, d, &a, r, e)) < 0) goto done;
-    }
     if (rc < 0) goto done;
     rc = finish(q, d, &a, out, e);
 done:
@@ -529,10 +588,8 @@ done:
         ledger_result_release(out);
         out->agg = q->agg;
     }
-    gen_cursor_release(&cur);
-    gen_record_release(&dedup.scratch);
+    ledger_iter_free(it);
     gen_record_release(&dist.scratch);
-    ktab_release(&seen);
     ktab_release(&a.distinct);
     gtab_release(&a.groups);
     hx_free(a.ids);

@@ -1,9 +1,13 @@
-/* ledger.h - the ground truth, queried: which faults hit which records, and aggregates over any
- * subset of a dataset (valid, deduplicated, corrupt, with or without a fault), computed by
- * streaming the generator. Nothing is materialised but the answer (and, for COUNT_DISTINCT, dedup
- * and group-bys, a hash set or map of the keys).
+/* ledger.h - the ground truth, queried: which faults hit which records, the records of any subset
+ * of a dataset (valid, deduplicated, corrupt, with or without a fault) and aggregates over them,
+ * computed by streaming the generator. The one definition of a subset: ledger_eval aggregates the
+ * records ledger_iter walks, and the checks that compare rows (diff, file, topic, quarantine,
+ * precision_recall) read their truth through ledger_iter too. Nothing is materialised but the
+ * answer (and, for COUNT_DISTINCT, dedup and group-bys, a hash set or map of the keys).
  *
- * Ownership: a ledger_result owns its rows and ids; release with ledger_result_release(). */
+ * Ownership: a ledger_result owns its rows and ids; release with ledger_result_release(). A
+ * ledger_iter is a heap object (ledger_iter_free); the records it hands out are its own, valid
+ * until the next call. */
 #ifndef HX_LEDGER_H
 #define HX_LEDGER_H
 
@@ -35,13 +39,25 @@ typedef struct ledger_result {
     char *text;     /* MIN/MAX of a STRING or UUID column (owned), else NULL */
 } ledger_result;
 
+/* The records of query q's subset, in arrival order: the fault filters (valid, corrupt_only,
+ * with_faults, without_faults), then dedup (first or last emission per value of sub.dedup_col in
+ * arrival order, whatever column that is; NULL is one value). q's aggregate is not looked at. */
+typedef struct ledger_iter ledger_iter;
+/* Start walking q's subset over generator g (which must outlive it). With dedup_last this makes
+ * one pass of the dataset first. Returns 0 and *out, or a negative hx code (*out NULL). */
+int ledger_iter_new(gen *g, const plan_query *q, ledger_iter **out, hx_err *e);
+/* 1 and *out = the next record (logical values after faults); 0 at the end; negative hx code on
+ * error. */
+int ledger_iter_next(ledger_iter *it, const gen_record **out, hx_err *e);
+void ledger_iter_free(ledger_iter *it);
+
 /* Evaluate q against generator g by streaming every emission of the dataset in arrival order.
  * The subset's fault filters (valid, corrupt_only, with_faults, without_faults) apply first, then
  * dedup (first or last emission per value of dedup_col in arrival order; NULL is one value), then
  * the aggregate. Values are the logical values after faults (nulls, outliers, late shifts,
  * orphans, changed copies): what a correct pipeline loads. NULLs are skipped by every aggregate
  * but COUNT and GROUP_COUNT. A TIMESTAMP group column (or sub.group_day_col >= 0, which then wins)
- * groups by UTC date. ROWS is not computed here (HX_EUSAGE): walk a gen_cursor instead. out is
+ * groups by UTC date. ROWS is not computed here (HX_EUSAGE): walk a ledger_iter instead. out is
  * filled (release it) on success and zeroed on failure. Returns 0 or a negative hx code. */
 int ledger_eval(gen *g, const plan_query *q, ledger_result *out, hx_err *e);
 void ledger_result_release(ledger_result *r);
