@@ -1,6 +1,7 @@
 /* scen.c - the engine half of scen.h: the Lua state with its memory cap and instruction budget,
  * the sandbox, require, the one protected-call helper, and loading a pack's files. The DSL the
- * files call lives in scen_dsl.c. */
+ * files call lives in the DSL's files (scen_dsl.c registers them), which reach the engine only
+ * through the scen_host it hands them. */
 #include "scen.h"
 
 #include <dirent.h>
@@ -15,7 +16,7 @@
 
 #include "embed.h"
 #include "gen.h"
-#include "rng.h"
+#include "scen_int.h"
 
 /* The files of scenarios/lib, compiled in by tools/embed.py (see harness/meson.build). */
 extern const struct hx_embedded hx_lua_libs[];
@@ -38,8 +39,12 @@ struct scen {
     size_t files_tried;
     void **tracked; /* blocks freed at scen_free (row function contexts) */
     size_t ntracked;
-    bool loaded; /* a load ran: a scen loads once */
+    bool loaded;    /* a load ran: a scen loads once */
+    scen_host host; /* what the DSL may use of the engine */
 };
+
+static int scen_pcall(scen *s, const char *hook, int nargs, int nres, hx_err *e);
+static int scen_track(scen *s, void *p);
 
 static void *lua_alloc_capped(void *ud, void *ptr, size_t osize, size_t nsize)
 {
@@ -59,19 +64,10 @@ static void *lua_alloc_capped(void *ud, void *ptr, size_t osize, size_t nsize)
     return p;
 }
 
-scen *scen_of(lua_State *L)
+/* The engine that owns state L. */
+static scen *scen_of(lua_State *L)
 {
     return *(scen **)lua_getextraspace(L);
-}
-
-lua_State *scen_state(scen *s)
-{
-    return s->L;
-}
-
-const scen_opts *scen_options(const scen *s)
-{
-    return &s->o;
 }
 
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -261,8 +257,18 @@ static int setup_state(lua_State *L)
     lua_pushinteger(L, 0);
     lua_call(L, 1, 0);
     lua_settop(L, 0);
-    luaopen_harness(L);
+    luaopen_harness(L, &scen_of(L)->host);
     return 0;
+}
+
+static int host_track(void *ud, void *p)
+{
+    return scen_track(ud, p);
+}
+
+static int host_pcall(void *ud, const char *hook, int nargs, int nres, hx_err *e)
+{
+    return scen_pcall(ud, hook, nargs, nres, e);
 }
 
 int scen_new(const scen_opts *o, scen **out, hx_err *e)
@@ -280,6 +286,8 @@ int scen_new(const scen_opts *o, scen **out, hx_err *e)
         return hx_fail(e, HX_ENOMEM, "out of memory creating the Lua state");
     }
     *(scen **)lua_getextraspace(s->L) = s;
+    s->host =
+        (scen_host){.L = s->L, .opts = &s->o, .ud = s, .track = host_track, .pcall = host_pcall};
     lua_sethook(s->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
     lua_pushcfunction(s->L, setup_state);
     int rc = scen_pcall(s, "setting up the sandbox", 0, 0, e);
@@ -309,7 +317,8 @@ void scen_free(scen *s)
     hx_free(s);
 }
 
-int scen_track(scen *s, void *p)
+/* Hand p to the engine, freed (hx_free) by scen_free. Returns 0 or HX_ENOMEM (p is then freed). */
+static int scen_track(scen *s, void *p)
 {
     void **t = hx_realloc(s->tracked, (s->ntracked + 1) * sizeof *t);
     if (!t) {
@@ -366,7 +375,12 @@ static int message_handler(lua_State *L)
     return 1;
 }
 
-int scen_pcall(scen *s, const char *hook, int nargs, int nres, hx_err *e)
+/* The one protected call into Lua: calls the function below nargs arguments on the stack with a
+ * message handler that appends a traceback naming `hook` ("loading x.lua", "row function of
+ * dataset 'orders'"). Resets the instruction budget. On error fills e ("file:line: message\n
+ * traceback") and returns HX_EUSAGE (or HX_ENOMEM when the state's memory limit was hit, also
+ * reported as a scenario error); the stack is left as before the function was pushed. */
+static int scen_pcall(scen *s, const char *hook, int nargs, int nres, hx_err *e)
 {
     lua_State *L = s->L;
     int base = lua_gettop(L) - nargs; /* the function's slot */
@@ -513,7 +527,7 @@ static int load_one(scen *s, const char *path, enum want want)
         return add_problem(s, e.msg);
     }
     if (want == WANT_CHALLENGE) {
-        scen_dsl_take_challenge(L, -1, s->pack);
+        dsl_take_challenge(L, -1, s->pack);
         lua_settop(L, 0);
         return 0;
     }
@@ -523,7 +537,7 @@ static int load_one(scen *s, const char *path, enum want want)
     p->scenarios = v;
     plan_scenario *sc = &p->scenarios[p->nscenarios];
     memset(sc, 0, sizeof *sc);
-    if (scen_dsl_take_scenario(L, -1, sc) != 0) {
+    if (dsl_take_scenario(L, -1, sc) != 0) {
         lua_settop(L, 0);
         return add_problem(s, "a scenario object was returned twice");
     }
@@ -698,17 +712,7 @@ int scen_load_file(scen *s, const char *path, hx_err *e)
     return finish_load(s, load_one(s, path, WANT_SCENARIO), e);
 }
 
-/* ---- seeds and queries ---- */
-
-uint64_t scen_seed_from_name(const char *name)
-{
-    return rng_mix(hx_hash64(name, strlen(name)));
-}
-
-uint64_t scen_dataset_seed(uint64_t scenario_seed, const char *dataset)
-{
-    return rng_mix(rng_mix(scenario_seed) ^ hx_hash64(dataset, strlen(dataset)));
-}
+/* ---- queries ---- */
 
 int scen_query_eval(scen *s, size_t scenario, const plan_query *q, ledger_result *out, hx_err *e)
 {

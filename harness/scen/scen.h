@@ -1,7 +1,9 @@
 /* scen.h - the scenario engine: runs a challenge pack's Lua (challenge.lua and the scenario files)
  * in a sandboxed Lua 5.4 state and validates what it returns into a plan_pack (plan.h). The
  * authors' DSL (dataset{}, scenario{}, checks, faults, ledger queries) is documented in
- * docs/scenarios.md and implemented in scen_dsl.c; this file's API is what the commands use.
+ * docs/scenarios.md and implemented by the DSL's files (scen_dsl.c and the scen_<type>.c it
+ * registers; their shared internals are in the private scen_int.h); this file's API is what the
+ * commands use.
  *
  * A scen object owns one lua_State and the plan_pack built from it. The state stays alive as long
  * as the scen does, because datasets with a Lua row function keep a hook into it
@@ -73,25 +75,5 @@ int scen_query_eval(scen *s, size_t scenario, const plan_query *q, ledger_result
  * and the dataset name). Exposed so tests and tools can recompute them. */
 uint64_t scen_seed_from_name(const char *name);
 uint64_t scen_dataset_seed(uint64_t scenario_seed, const char *dataset);
-
-/* ---- internal: between scen.c (the engine) and scen_dsl.c (the DSL bridge) only ---- */
-struct lua_State;
-/* The engine that owns state L. */
-scen *scen_of(struct lua_State *L);
-const scen_opts *scen_options(const scen *s);
-struct lua_State *scen_state(scen *s);
-/* The one protected call into Lua: calls the function below nargs arguments on the stack with a
- * message handler that appends a traceback naming `hook` ("loading x.lua", "row function of
- * dataset 'orders'"). Resets the instruction budget. On error fills e ("file:line: message\n
- * traceback") and returns HX_EUSAGE (or HX_ENOMEM when the state's memory limit was hit, also
- * reported as a scenario error); the stack is left as before the function was pushed. */
-int scen_pcall(scen *s, const char *hook, int nargs, int nres, hx_err *e);
-/* Hand p to the engine, freed (hx_free) by scen_free. Returns 0 or HX_ENOMEM (p is then freed). */
-int scen_track(scen *s, void *p);
-/* Register the DSL globals (dataset, scenario, challenge, the checks, plugin) in the globals. */
-int luaopen_harness(struct lua_State *L);
-/* Move the plan out of a harness.Scenario / harness.Challenge userdata at idx. */
-int scen_dsl_take_scenario(struct lua_State *L, int idx, plan_scenario *out);
-void scen_dsl_take_challenge(struct lua_State *L, int idx, plan_pack *pack);
 
 #endif

@@ -1,0 +1,135 @@
+/* scen_int.h - inside the scenario engine: what the engine (scen.c) and the DSL's files (one per
+ * Lua type, registered by scen_dsl.c) share. Not for other modules: their API is scen.h.
+ *
+ * The DSL calls nothing in scen.c: the engine hands it a scen_host (its options and the services it
+ * needs) when it registers the DSL, so the dependency runs one way, scen.c -> DSL.
+ *
+ * Memory: every C structure under construction hangs off a userdata with a __gc, and every count
+ * is raised right after its array is allocated (zeroed), so a Lua error at any point frees what
+ * was built. Strings returned by the helpers are borrowed from the Lua stack unless said. */
+#ifndef HX_SCEN_INT_H
+#define HX_SCEN_INT_H
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "check.h"
+#include "gen.h"
+#include "scen.h"
+
+/* Userdata type names. */
+#define T_DATASET "harness.Dataset"
+#define T_QUERY "harness.Query"
+#define T_CHECK "harness.Check"
+#define T_SCENARIO "harness.Scenario"
+#define T_CHALLENGE "harness.Challenge"
+
+/* ---- between the engine and the DSL ---- */
+
+/* What the engine gives the DSL (borrowed for the state's life). */
+typedef struct scen_host {
+    lua_State *L;          /* the engine's (main) state, where row functions run */
+    const scen_opts *opts; /* the load options (seed) */
+    void *ud;              /* the engine, passed back to the services */
+    /* Keep p until the engine is freed (hx_free then). 0, or HX_ENOMEM (p freed). */
+    int (*track)(void *ud, void *p);
+    /* The engine's one protected call (scen.c: a traceback naming hook, the instruction budget
+     * reset); on error e filled and HX_EUSAGE or HX_ENOMEM returned. */
+    int (*pcall)(void *ud, const char *hook, int nargs, int nres, hx_err *e);
+} scen_host;
+
+/* Register the DSL's types and globals in state L, for the engine host. Returns 0. */
+int luaopen_harness(lua_State *L, const scen_host *host);
+/* The host the DSL was registered with. */
+const scen_host *dsl_host(lua_State *L);
+/* Move the plan out of a harness.Scenario at idx into out: 0, or -1 when already taken. */
+int dsl_take_scenario(lua_State *L, int idx, plan_scenario *out);
+/* Move the challenge fields of a harness.Challenge at idx into pack. */
+void dsl_take_challenge(lua_State *L, int idx, plan_pack *pack);
+
+/* ---- the DSL's shared types ---- */
+
+typedef struct qobj {
+    plan_query q;   /* dataset index is resolved by scenario{} */
+    bool has_agg;   /* an aggregate was chosen (else: the rows, or the ids) */
+    char desc[240]; /* "orders:valid():dedup(order_id)" for messages */
+} qobj;
+
+typedef struct chkobj {
+    plan_check *c; /* owned until scenario{} copies it */
+} chkobj;
+
+typedef struct row_ctx {
+    const scen_host *host; /* the engine whose state runs the function */
+    int fnref;             /* registry reference to the row function */
+    int randref;           /* registry reference to this context's rand() */
+    uint64_t key;          /* rng key for rand() */
+    uint64_t cur_id;       /* the record being built */
+    char name[128];        /* dataset name, for messages */
+} row_ctx;
+
+/* ---- helpers (scen_lua.c) ---- */
+
+void dsl_where_here(lua_State *L, char *buf, size_t n);
+int dsl_raise_at(lua_State *L, const char *where, const char *fmt, ...);
+void *dsl_lcalloc(lua_State *L, size_t n, size_t size);
+char *dsl_ldup(lua_State *L, const char *s);
+const char *dsl_did_you_mean(const char *word, const char *const *cands, char *buf, size_t n);
+int dsl_lookup(const char *word, const char *const *names);
+void dsl_check_keys(lua_State *L, int t, const char *const *allowed, int npos, const char *path);
+int dsl_need_type(lua_State *L, int idx, int type, const char *path, const char *key,
+                  const char *what);
+const char *dsl_opt_string(lua_State *L, int t, const char *k, const char *path);
+const char *dsl_req_string(lua_State *L, int t, const char *k, const char *path);
+bool dsl_opt_number(lua_State *L, int t, const char *k, const char *path, double *out);
+bool dsl_opt_integer(lua_State *L, int t, const char *k, const char *path, lua_Integer *out);
+bool dsl_opt_fraction(lua_State *L, int t, const char *k, const char *path, double *out);
+bool dsl_opt_duration(lua_State *L, int t, const char *k, const char *path, int64_t *us);
+plan_type dsl_parse_type(lua_State *L, const char *s, const char *path);
+void dsl_opt_strv(lua_State *L, int t, const char *k, const char *path, char ***v, size_t *n);
+void dsl_json_value(lua_State *L, int idx, hx_buf *b, const char *path, int depth);
+
+/* ---- harness.Dataset (scen_dataset.c), its faults (scen_fault.c) ---- */
+
+int dsl_ds_gc(lua_State *L);
+plan_dataset *dsl_check_ds(lua_State *L, int idx);
+int dsl_ds_tostring(lua_State *L);
+const char *dsl_column_hint(const plan_dataset *d, const char *col, char *dm, size_t n);
+int dsl_col_or_error(lua_State *L, const plan_dataset *d, const char *col, const char *path);
+void dsl_check_path_name(lua_State *L, const char *what, const char *name);
+void dsl_check_rel_dir(lua_State *L, const char *what, const char *dir);
+int dsl_dataset(lua_State *L);
+int dsl_rand(lua_State *L);
+int dsl_row_hook(void *ud, const plan_dataset *ds, gen_record *rec, char *errbuf, size_t errlen);
+int dsl_f_corrupt(lua_State *L);
+bool dsl_numeric_col(const plan_column *c);
+extern const luaL_Reg dsl_fault_methods[];
+
+/* ---- harness.Query (scen_query.c) ---- */
+
+qobj *dsl_check_q(lua_State *L, int idx);
+int dsl_q_tostring(lua_State *L);
+int dsl_ds_corrupt(lua_State *L);
+int dsl_method_index(lua_State *L);
+extern const luaL_Reg dsl_query_methods[];
+
+/* ---- harness.Check (scen_check.c) ---- */
+
+int dsl_chk_gc(lua_State *L);
+int dsl_chk_tostring(lua_State *L);
+int dsl_check(lua_State *L);
+int dsl_plugin_index(lua_State *L);
+int dsl_plugin(lua_State *L);
+
+/* ---- harness.Scenario (scen_scenario.c), harness.Challenge (scen_challenge.c) ---- */
+
+int dsl_scn_gc(lua_State *L);
+void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
+                          const plan_scenario *sc, plan_threshold **out, size_t *nout);
+int dsl_scenario(lua_State *L);
+int dsl_scn_tostring(lua_State *L);
+int dsl_chl_gc(lua_State *L);
+int dsl_chl_tostring(lua_State *L);
+int dsl_challenge(lua_State *L);
+
+#endif
