@@ -156,6 +156,57 @@ static void test_pgsvc__tampered_cache_is_rebuilt(void **state)
     pgsvc_stop(s);
 }
 
+/* kill -9 of a run leaves its run dir (and maybe its server): the next start reclaims it and
+ * says so; the run dir of a live run beside it is left alone. */
+static void test_pgsvc__killed_runs_leftovers_reclaimed(void **state)
+{
+    (void)state;
+    char tmp[300], cache[300];
+    snprintf(tmp, sizeof tmp, "%s/tmp-reclaim", scratch);
+    snprintf(cache, sizeof cache, "%s/cache", scratch);
+    assert_int_equal(hx_mkdir_p(tmp, NULL), 0);
+    chmod(tmp, 0755);
+    pgsvc_opts o = {.cache_dir = cache, .tmp_dir = tmp, .warn = catch_warn};
+    hx_err e = {0};
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t child = fork();
+    if (child == 0) {
+        pgsvc *s = NULL;
+        if (pgsvc_start(&o, &s, &e) != 0) _exit(1);
+        dprintf(fds[1], "%s\n", s->run_dir);
+        pause();
+        _exit(0);
+    }
+    close(fds[1]);
+    char dead_dir[512] = "";
+    FILE *f = fdopen(fds[0], "r");
+    assert_non_null(fgets(dead_dir, sizeof dead_dir, f));
+    fclose(f);
+    dead_dir[strcspn(dead_dir, "\n")] = '\0';
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_true(dir_exists(dead_dir));
+
+    /* A live run beside it. */
+    pgsvc *live = NULL;
+    warned[0] = '\0';
+    if (pgsvc_start(&o, &live, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_false(dir_exists(dead_dir));
+    assert_non_null(strstr(warned, dead_dir));
+    assert_non_null(strstr(warned, "left by a harness run that was killed"));
+    pgsvc *next = NULL;
+    warned[0] = '\0';
+    if (pgsvc_start(&o, &next, &e) != 0) fail_msg("pgsvc_start: %s", e.msg);
+    assert_true(dir_exists(live->run_dir));
+    assert_string_equal(warned, "");
+    PGconn *c = NULL;
+    assert_int_equal(pgsvc_connect(live, NULL, &c, &e), 0);
+    PQfinish(c);
+    pgsvc_stop(next);
+    pgsvc_stop(live);
+}
+
 static void on_term(int sig)
 {
     (void)sig;
@@ -530,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_pgsvc__closed_port_is_infra_error),
         cmocka_unit_test(test_pgsvc__start_stop_cleans_up),
         cmocka_unit_test(test_pgsvc__tampered_cache_is_rebuilt),
+        cmocka_unit_test(test_pgsvc__killed_runs_leftovers_reclaimed),
         cmocka_unit_test(test_pgsvc__sigterm_child_cleans_up),
         cmocka_unit_test(test_pgsvc__forked_child_exit_spares_parent_server),
         cmocka_unit_test(test_pgsvc__create_db_env_drop),

@@ -790,6 +790,119 @@ static int boot(pgsvc *s, const pgsvc_opts *o, const char *bindir, const runas *
     }
 }
 
+/* ---- leftovers of killed runs ---- */
+
+#define OWNER_FILE "harness.owner"
+
+/* The start time of pid (field 22 of /proc/pid/stat, clock ticks since boot), or 0 when it is
+ * gone. With the pid it names one process for good: a recycled pid has another start time. */
+static unsigned long long proc_start(pid_t pid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p) return 0;
+    unsigned long long v = 0;
+    /* after ")": state is field 3; starttime is field 22 */
+    int field = 2;
+    for (char *t = p + 1; *t && field < 22; t++)
+        if (*t == ' ') {
+            field++;
+            if (field == 22) v = strtoull(t + 1, NULL, 10);
+        }
+    return v;
+}
+
+/* Record who owns run dir dir: "<pid> <start time>". */
+static void owner_write(const char *dir)
+{
+    char path[PATH_MAX + 32], line[64];
+    snprintf(path, sizeof path, "%s/" OWNER_FILE, dir);
+    int n = snprintf(line, sizeof line, "%d %llu\n", (int)getpid(), proc_start(getpid()));
+    hx_write_atomic(path, line, (size_t)n, NULL);
+}
+
+/* Whether the run dir's owner is provably dead: its owner file names a pid that is gone, or
+ * that now belongs to a process started at another time. No owner file: not provable. */
+static bool owner_dead(const char *dir, pid_t *owner)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/" OWNER_FILE, dir);
+    char *data = NULL;
+    size_t len = 0;
+    if (hx_read_file(path, &data, &len, NULL) != 0) return false;
+    long pid = 0;
+    unsigned long long start = 0;
+    bool parsed = sscanf(data, "%ld %llu", &pid, &start) == 2 && pid > 0;
+    hx_free(data);
+    if (!parsed) return false;
+    *owner = (pid_t)pid;
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH) return true;
+    unsigned long long now = proc_start((pid_t)pid);
+    return now != 0 && start != 0 && now != start;
+}
+
+/* Stop a server left in dir's data folder by a dead run: postmaster.pid names it; it must be a
+ * postgres whose command line names that data folder. Returns its pid, or 0. */
+static pid_t stop_stale_server(const char *dir)
+{
+    char path[PATH_MAX + 64], data_dir[PATH_MAX + 16];
+    snprintf(data_dir, sizeof data_dir, "%s/data", dir);
+    snprintf(path, sizeof path, "%s/postmaster.pid", data_dir);
+    char *txt = NULL;
+    size_t len = 0;
+    if (hx_read_file(path, &txt, &len, NULL) != 0) return 0;
+    long pid = atol(txt);
+    hx_free(txt);
+    if (pid <= 1) return 0;
+    snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+    char *cmd = NULL;
+    if (hx_read_file(path, &cmd, &len, NULL) != 0) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!cmd[i]) cmd[i] = ' ';
+    bool ours = strstr(cmd, "postgres") && strstr(cmd, data_dir);
+    hx_free(cmd);
+    if (!ours) return 0;
+    kill((pid_t)pid, SIGQUIT);
+    for (int i = 0; i < 300 && kill((pid_t)pid, 0) == 0; i++)
+        sleep_ms(10);
+    kill((pid_t)pid, SIGKILL);
+    /* Backends share its process group when we started it. */
+    if (getpgid((pid_t)pid) == (pid_t)pid || getpgid((pid_t)pid) < 0) kill(-(pid_t)pid, SIGKILL);
+    return (pid_t)pid;
+}
+
+/* Remove the hx-pg-* run dirs under tmpdir whose owner run is provably dead, stopping their
+ * server if one is left, and say so. Run dirs of live runs (other users of this machine) and
+ * those without an owner file are left alone. */
+static void reclaim_leftovers(const pgsvc_opts *o, const char *tmpdir)
+{
+    DIR *d = opendir(tmpdir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strncmp(de->d_name, "hx-pg-", 6) != 0) continue;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", tmpdir, de->d_name);
+        struct stat st;
+        pid_t owner = 0;
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !owner_dead(dir, &owner)) continue;
+        pid_t server = stop_stale_server(dir);
+        if (hx_rm_rf(dir) != 0) continue;
+        char srv[64] = "";
+        if (server) snprintf(srv, sizeof srv, ", stopped its server (pid %d)", (int)server);
+        warn(o, "reclaimed '%s', left by a harness run that was killed (pid %d)%s", dir, (int)owner,
+             srv);
+    }
+    closedir(d);
+}
+
 static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
 {
     char bindir[PATH_MAX];
@@ -817,11 +930,13 @@ static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
         (ra.drop && !o->tmp_dir && !traversable(tmpdir, &ra)))
         tmpdir = "/tmp";
     char tmpl[PATH_MAX];
+    reclaim_leftovers(o, tmpdir);
     snprintf(tmpl, sizeof tmpl, "%s/hx-pg-XXXXXX", tmpdir);
     if (!mkdtemp(tmpl))
         return hx_fail(e, HX_EIO, "cannot create a temp dir under '%s': %s", tmpdir,
                        strerror(errno));
     s->slot = reg_add(tmpl);
+    owner_write(tmpl);
     if (!(s->run_dir = hx_strdup(tmpl)) || !(s->socket_dir = hx_strdup(tmpl)) ||
         !(s->data_dir = hx_asprintf("%s/data", tmpl)) ||
         !(s->log_path = hx_asprintf("%s/postgres.log", tmpl)) ||

@@ -26,6 +26,11 @@
  * ROLE/DATABASE ... SET (statement_timeout, lock_timeout, read-only, TimeZone, ...): see
  * PGSVC_PINNED. With --pg the given user needs CREATEDB and CREATEROLE (or superuser).
  *
+ * Leftovers: each run dir holds harness.owner ("<pid> <start time>" of the harness that made it).
+ * pgsvc_start() removes the hx-pg-* dirs under its temp dir whose owner is provably dead (pid
+ * gone, or recycled by a process started at another time), stopping a server left in one, and
+ * warns naming each; live runs' dirs and dirs without an owner file are never touched.
+ *
  * Cleanup: pgsvc_stop() on the normal path. For signals the CALLER (the run loop) installs
  * SIGINT/SIGTERM handlers that call pgsvc_emergency_cleanup() and then _exit(130); pgsvc_start()
  * itself registers pgsvc_emergency_cleanup() with atexit() once. Cleanup only touches servers
