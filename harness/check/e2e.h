@@ -1,4 +1,5 @@
-/* e2e.h - end-to-end latency matching (DESIGN §6): the send times of the records the harness
+/* e2e.h - end-to-end latency matching (metrics latency.e2e.*, docs/scenarios.md
+ * "Streaming"): the send times of the records the harness
  * replayed into Kafka, found again from an output message, by the record id the solution forwarded
  * (header harness-id) or else by the message key.
  *

@@ -1,6 +1,7 @@
 /* replay.h - the replayers: push a dataset's emissions into a source as a producer would, one
- * step of the replay plan at a time (DESIGN §4): landing files (replay_files.c) and PostgreSQL
- * tables (replay_pg.c), and Kafka topics (replay_kafka.c; the cluster itself is kafkasvc's).
+ * step of the replay plan at a time (docs/scenarios.md "Replay steps"): landing files
+ * (replay_files.c) and PostgreSQL tables (replay_pg.c), and Kafka topics (replay_kafka.c; the
+ * cluster itself is kafkasvc's).
  *
  * Records are serialised by fmt: landing files and Kafka messages by its CSV / JSONL encoders
  * (the landing files by the dataset writer `harness gen` uses), PostgreSQL rows by its COPY

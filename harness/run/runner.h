@@ -1,8 +1,8 @@
-/* runner.h - runs a solution (DESIGN §5): spawns a command in its own process group (and its own
- * cgroup v2 leaf where the machine allows), cwd = the solution folder, stdin /dev/null, stdout and
- * stderr into size-capped logs; samples its resources; waits with a timeout; and on timeout, Ctrl-C
- * or exit kills the whole tree, descendants that escaped the group included, so that no process
- * and no zombie of the solution outlives runner_wait.
+/* runner.h - runs a solution (the contract: docs/solutions.md): spawns a command in its own process
+ * group (and its own cgroup v2 leaf where the machine allows), cwd = the solution folder, stdin
+ * /dev/null, stdout and stderr into size-capped logs; samples its resources; waits with a timeout;
+ * and on timeout, Ctrl-C or exit kills the whole tree, descendants that escaped the group included,
+ * so that no process and no zombie of the solution outlives runner_wait.
  *
  * Logs: each stream goes to <log_dir>/<log_name>.stdout.log and .stderr.log. Up to the cap
  * (default 1 MiB per stream) the file is the whole output. Beyond it the file keeps the first half

@@ -1,4 +1,5 @@
-/* sampler.h - measures the resources of a solution's whole process tree (DESIGN §6 Resources):
+/* sampler.h - measures the resources of a solution's whole process tree (docs/solutions.md
+ * "What is measured"):
  * CPU user/sys, peak and mean RSS, read/write bytes, and a down-sampled time series. It reads the
  * solution's cgroup v2 files when the runner made one and falls back to a /proc walk for what the
  * cgroup does not offer; it also remembers every process it saw in the tree so that the runner can

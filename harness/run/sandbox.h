@@ -1,5 +1,5 @@
-/* sandbox.h - the box every solution command (build, batch, service) runs in (DESIGN §5,
- * docs/solutions.md "Threat model"): bubblewrap (`bwrap`) with its own PID, mount, IPC, UTS and
+/* sandbox.h - the box every solution command (build, batch, service) runs in (docs/solutions.md
+ * "Threat model"): bubblewrap (`bwrap`) with its own PID, mount, IPC, UTS and
  * user namespaces, in which only the system (/usr and its /bin, /lib* links, a few /etc files, a
  * minimal /dev, a /proc of its own PID namespace), the solution folder (read-write), its input
  * folder (read-only) and its output folder (read-write) are visible; a private /tmp; a new

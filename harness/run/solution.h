@@ -1,6 +1,6 @@
-/* solution.h - reads a contestant's solution.json (DESIGN §5) into a plain struct: what to build,
- * what to run per batch, how to start a service and tell that it is ready, extra environment and
- * the default timeout.
+/* solution.h - reads a contestant's solution.json (docs/solutions.md) into a plain struct: what to
+ * build, what to run per batch, how to start a service and tell that it is ready, extra environment
+ * and the default timeout.
  *
  * Ownership: a solution_spec owns every string in it; solution_release frees them. */
 #ifndef HX_SOLUTION_H

@@ -3,12 +3,12 @@
  * separate process) can reach it. Also topic creation and, on the mock, broker faults (down/up,
  * request errors, added round-trip time) for the replay plan's fault steps.
  *
- * The mock's limit (DESIGN §9): each mock partition keeps only its newest 5 MiB of record batches
- * and at most 100000 batches; older batches are dropped silently, which a consumer sees as a log
- * that starts after offset 0. kafkasvc_partitions_for() sizes a topic so a scenario's volume fits,
- * assuming the replayer spreads records evenly over partitions (explicit round-robin, or
- * sticky.partitioning.linger.ms=0); kafkasvc_watermarks() lets a check tell a trimmed log (an
- * infrastructure limit) from data the solution lost.
+ * The mock's limit (librdkafka's mock cluster, as measured): each mock partition keeps only its
+ * newest 5 MiB of record batches and at most 100000 batches; older batches are dropped silently,
+ * which a consumer sees as a log that starts after offset 0. kafkasvc_partitions_for() sizes a
+ * topic so a scenario's volume fits, assuming the replayer spreads records evenly over partitions
+ * (explicit round-robin, or sticky.partitioning.linger.ms=0); kafkasvc_watermarks() lets a check
+ * tell a trimmed log (an infrastructure limit) from data the solution lost.
  *
  * librdkafka 2.0's mock serves no AdminAPI (its metadata names no controller): topics on the mock
  * are made through the mock API, and the AdminAPI path is for real clusters only.
@@ -140,7 +140,7 @@ int kafkasvc_clear_request_errors(kafkasvc *svc, int api, hx_err *e);
 /* Partitions needed so `records` records of avg_bytes (key + value + headers) each fit a mock
  * topic without trimming when spread evenly: ceil(records * (avg_bytes + overhead) / budget), at
  * least 1, at most KAFKASVC_MAX_PARTITIONS (check kafkasvc_volume_fits beyond that). Example: 1M
- * records of 190 bytes need 65 partitions (DESIGN §9 measured 64 keeping all, 6 keeping 14%). */
+ * records of 190 bytes need 65 partitions (measured: 64 kept all of them, 6 kept 14%). */
 int32_t kafkasvc_partitions_for(uint64_t records, size_t avg_bytes);
 /* Whether that volume fits `partitions` mock partitions (if not, replay must be paced to what the
  * consumers have read). */

@@ -1,6 +1,6 @@
 /* pgsvc.h - the PostgreSQL service: a real server given by URL (--pg), or a throwaway embedded
  * cluster started for the run, plus one database per scenario and the environment a solution
- * needs to reach it (DESIGN §9).
+ * needs to reach it (docs/solutions.md "What the solution gets").
  *
  * Embedded cluster: initdb runs once per PostgreSQL major version and uid into a cache
  * ($XDG_CACHE_HOME/harness/pg-v2-<version>-<uid>, else ~/.cache/harness/...; built in a temp dir
@@ -15,9 +15,9 @@
  * postgres refuses root. The server is not daemonised: it dies with the harness. CONNECT on the
  * cluster's own databases (postgres, template1) is revoked from PUBLIC.
  *
- * Least privilege (DESIGN §5): each scenario database is owned by a role of the same name
- * (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS, random scram password, only
- * REPLICATION when a scenario asks for it), and CONNECT on it is revoked from PUBLIC. The
+ * Least privilege (a solution is untrusted code): each scenario database is owned by a role of the
+ * same name (NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS, random scram password,
+ * only REPLICATION when a scenario asks for it), and CONNECT on it is revoked from PUBLIC. The
  * solution's environment (pgsvc_env) and the harness's own scenario connections (pgsvc_connect
  * with a name) use that role, so nothing a solution leaves in its database (a trigger, a view, a
  * function) ever runs with more rights than the solution has. The admin role (s->user) is used

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Process exit codes (DESIGN §10). Only main() turns a result into one of these. */
+/* Process exit codes (README.md lists them for `harness run`). Only main() turns a result into one
+ * of these. */
 enum hx_exit {
     HX_EXIT_OK = 0,           /* every check and threshold passed */
     HX_EXIT_CHECK = 1,        /* a correctness check (severity error) failed */
