@@ -1,0 +1,88 @@
+#!/bin/sh
+# The facts in docs/ and in comments that a script can check, checked:
+#   1. nothing cites a design file that is not in the repository, or reads a path beside it;
+#   2. every repository path written in backticks in docs/*.md and README.md exists (a glob must
+#      match something; write a file that does not exist yet with a placeholder: `chk_<kind>.c`);
+#   3. docs/scoring.md states the weights score.h defines;
+#   4. docs/scenarios.md states the default numeric tolerance chk_sql.c applies;
+#   5. docs/solutions.md names every _harness_* column replay_pg.c creates;
+#   6. the JUnit dialect's schema is where docs/junit.md says.
+# usage: docs_check.sh   (env: HX_SOURCE_ROOT)
+set -u
+src=${HX_SOURCE_ROOT:?HX_SOURCE_ROOT is not set; run through meson test}
+cd "$src" || exit 1
+fails=0
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+
+# The files of the repository: git's list in a checkout, else every file below (a tarball).
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    files() { git ls-files; }
+else
+    files() { find . -type f ! -path './build*' ! -path '*/node_modules/*' | sed 's|^\./||'; }
+fi
+
+# 1. The patterns are split so this file does not match itself.
+design="DESIGN"" §"
+beside="\.\./shared""/"
+hits=$(files | grep -v '^tests/docs_check\.sh$' | while read -r f; do
+    [ -f "$f" ] && grep -nI -e "$design" -e "DESIGN\.md" -e "$beside" "$f" /dev/null
+done)
+if [ -z "$hits" ]; then
+    ok "no file cites a design section or reads beside the repository"
+else
+    bad "these lines cite a file that is not in the repository (say the reason, or cite docs/):"
+    printf '%s\n' "$hits" | sed 's/^/    /'
+fi
+
+# 2. Repository paths in backticks.
+missing=""
+for doc in README.md docs/*.md; do
+    for p in $(grep -oE '`(harness|reports|plugins|tests|tools|bench|include|docs)/[A-Za-z0-9_./*-]*`' "$doc" |
+        tr -d '`' | sort -u); do
+        # under docs/ only our pages and schema: `docs/adr/` is a solution's folder
+        case "$p" in docs/*.md | docs/*.xsd) ;; docs/*) continue ;; esac
+        # shellcheck disable=SC2086 # a glob is meant to expand
+        set -- $p
+        [ -e "$1" ] || missing="$missing $doc:$p"
+    done
+done
+if [ -z "$missing" ]; then
+    ok "every repository path the docs name exists"
+else
+    bad "docs name paths that do not exist:"
+    for m in $missing; do echo "    $m"; done
+fi
+
+# 3. Score weights.
+w() { sed -n "s/^#define SCORE_W_$1 \([0-9]*\)\(\.0\)*$/\1/p" harness/cost/score.h; }
+weights="$(w CORRECTNESS) / $(w PERFORMANCE) / $(w COST)"
+if [ "$weights" != " /  / " ] && grep -q "$weights" docs/scoring.md; then
+    ok "docs/scoring.md states the weights ($weights)"
+else
+    bad "docs/scoring.md does not state score.h's weights '$weights'"
+fi
+
+# 4. Default tolerance: the constant numbers_match() falls back to.
+tol=$(sed -n 's/^ *return d <= \([0-9.e+-]*\) \* fmax(1\.0, fabs(exp));.*/\1/p' harness/check/chk_sql.c)
+if [ -n "$tol" ] && grep -q "\`$tol\`" docs/scenarios.md; then
+    ok "docs/scenarios.md states the default tolerance ($tol)"
+else
+    bad "docs/scenarios.md does not state chk_sql.c's default tolerance '${tol:-(not found in chk_sql.c)}'"
+fi
+
+# 5. Raw table columns.
+cols=$(grep -oE '_harness_[a-z]+' harness/replay/replay_pg.c | grep -v '_harness_id_idx' | sort -u)
+[ -n "$cols" ] || bad "no _harness_* column found in harness/replay/replay_pg.c"
+for c in $cols; do
+    grep -q "\`$c\`" docs/solutions.md && ok "docs/solutions.md documents raw column $c" ||
+        bad "docs/solutions.md does not document raw column $c"
+done
+
+# 6. The JUnit schema.
+[ -f docs/junit-harness.xsd ] && grep -q 'junit-harness.xsd' docs/junit.md &&
+    ok "docs/junit.md names its schema, docs/junit-harness.xsd" ||
+    bad "docs/junit-harness.xsd missing or not named in docs/junit.md"
+
+echo "$fails failures"
+[ "$fails" = 0 ]
