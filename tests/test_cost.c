@@ -745,6 +745,64 @@ static void test_cost__shipped_sheets_tell_approaches_apart(void **state)
     }
 }
 
+/* The worked example of docs/cost-models.md, so the page stays true. */
+static void test_cost__docs_worked_example(void **state)
+{
+    (void)state;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/cost-models", src_root());
+    cost_model *m = NULL;
+    hx_err e = {0};
+    if (cost_model_load_named("aws-us-east-1", dir, &m, &e)) fail_msg("%s", e.msg);
+    plan_scale sc = {.records_per_day = 2e6, .runs_per_day = 1.0 / 7};
+    cost_usage probe = {.cpu_seconds = 0.946,
+                        .wall_seconds = 2.70,
+                        .invocations = 7,
+                        .peak_rss_bytes = 12000000,
+                        .mean_rss_bytes = 8000000,
+                        .uses_db = true,
+                        .db_cpu_steps_seconds = 0.27,
+                        .db_storage_bytes = 8000000,
+                        .input_records = 64000};
+    cost_usage u = probe;
+    u.cpu_seconds = 0.639;
+    u.wall_seconds = 1.49;
+    u.db_cpu_steps_seconds = 0.20;
+    u.db_storage_bytes = 2000000;
+    u.input_records = 16000;
+    u.correct_output_records = 16000;
+    u.probe = &probe;
+    cost_breakdown b;
+    assert_int_equal(cost_price(m, &u, &sc, &b, &e), 0);
+    double rpm = 365.0 / 12 / 7;
+    NEAR(b.runs_per_month, rpm);
+    NEAR(b.scale_factor, 875);
+    double cpu_b = (0.946 - 0.639) / 48000, wall_b = (2.70 - 1.49) / 48000;
+    double db_b = (0.27 - 0.20) / 48000;
+    NEAR(b.fits[0].projected, 0.639 - cpu_b * 16000 + cpu_b * 14e6);
+    double wall_p = 1.49 - wall_b * 16000 + wall_b * 14e6;
+    assert_true(wall_p > 353.9 && wall_p < 354.1 && wall_p < 420);
+    NEAR(line(&b, "compute vCPU")->quantity, 420.0 * rpm / 3600);
+    NEAR(line(&b, "compute memory")->quantity, 0.012 * 420 * rpm / 3600);
+    double db_p = 0.20 - db_b * 16000 + db_b * 14e6;
+    assert_string_equal(b.db_class->name, "db.t4g.micro");
+    const cost_line *dc = line(&b, "database CPU (db.t4g.micro)");
+    NEAR(dc->quantity, db_p * rpm / 3600);
+    NEAR(dc->unit_price, 0.08);
+    NEAR(line(&b, "database instance db.t4g.micro")->quantity, 730 - db_p * rpm / 3600 / 0.2);
+    NEAR(line(&b, "database storage")->quantity, 20);
+    assert_int_equal(b.nlines, 5);
+    /* the page's rounded figures */
+    assert_true(fabs(b.monthly - 14.0005) < 0.00005);
+    assert_true(fabs(b.monthly_fixed - 13.978) < 0.0005);
+    assert_true(fabs(b.monthly_variable - 0.022537) < 0.0000005);
+    assert_true(fabs(b.total - 3.2220) < 0.00005);
+    assert_true(fabs(b.per_million_input - 0.2301) < 0.00005);
+    NEAR(b.per_million_input, b.monthly / (14e6 * rpm) * 1e6);
+    cost_breakdown_release(&b);
+    cost_model_free(m);
+}
+
 static void test_cost__find_search_order(void **state)
 {
     (void)state;
@@ -835,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_cost__load_reports_missing_file),
         cmocka_unit_test(test_cost__shipped_sheets_are_complete),
         cmocka_unit_test(test_cost__shipped_sheets_tell_approaches_apart),
+        cmocka_unit_test(test_cost__docs_worked_example),
         cmocka_unit_test(test_cost__find_search_order),
         cmocka_unit_test(test_cost__out_of_memory),
     };

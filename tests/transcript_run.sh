@@ -79,6 +79,42 @@ expect_rc "compare --fail-on checks passes when checks were fixed" 0 $?
 "$BIN" compare "$T/setbased/run.json" "$T/setbased/run.json" --fail-on cost.monthly.usd:+10% >/dev/null 2>&1
 expect_rc "compare --fail-on cost gate passes on equal runs" 0 $?
 
+# 2c. The cost figures recompute from run.json alone (docs/cost-models.md "Recomputing from
+# run.json alone"): per line monthly = quantity x unit price, the fixed and variable sums, the
+# total, the per-run figure and the unit economics; a database line under every sheet, the
+# price sheets' paths and hashes in the manifest.
+for sol in setbased naive; do
+    python3 - "$T/$sol/run.json" >"$T/$sol.costcheck" 2>&1 <<'PY'
+import json, math, sys
+r = json.load(open(sys.argv[1]))
+bad = []
+near = lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(b))
+sheets = {p["name"]: p for p in r["price_sheets"]}
+for s in r["scenarios"]:
+    for c in s["cost"]:
+        where = "%s/%s" % (s["name"], c["model"])
+        p = sheets.get(c["model"], {})
+        if len(p.get("sha256") or "") != 64 or not p.get("path"): bad.append(where + ": no path/sha256")
+        fixed = var = 0.0
+        for l in c["lines"]:
+            if not near(l["monthly"], l["quantity"] * l["unit_price"]): bad.append(where + ": " + l["component"])
+            if not near(l["cost"], l["monthly"] / c["runs_per_month"]): bad.append(where + ": run " + l["component"])
+            if l["kind"] == "fixed": fixed += l["monthly"]
+            elif l["kind"] == "variable": var += l["monthly"]
+            else: bad.append(where + ": kind " + str(l["kind"]))
+        if not near(c["monthly_fixed"], fixed) or not near(c["monthly_variable"], var): bad.append(where + ": split")
+        if not near(c["monthly_total"], fixed + var): bad.append(where + ": total")
+        if not near(c["per_run_total"], c["monthly_total"] / c["runs_per_month"]): bad.append(where + ": per run")
+        pm = c["monthly_total"] / (c["records_per_run"] * c["runs_per_month"]) * 1e6
+        if abs(c["per_million_input"] - pm) > 0.01 * pm: bad.append(where + ": per million")
+        if not any(l["component"].startswith("database instance") for l in c["lines"]): bad.append(where + ": no database")
+        if var <= 0: bad.append(where + ": no variable cost")
+print("\n".join(bad) if bad else "ok")
+PY
+    [ "$(cat "$T/$sol.costcheck")" = ok ] && ok "$sol: cost figures recompute from run.json" ||
+        bad "$sol: cost figures do not recompute: $(head -5 "$T/$sol.costcheck")"
+done
+
 # 3. --pg pointing at a closed port is an infrastructure error naming the address.
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
     --out "$T/closed" 2>"$T/closed.err"

@@ -1157,11 +1157,11 @@ bool cost_breakdown_format(const cost_breakdown *b, hx_buf *out)
                   b->scale_assumed ? " (assumed: the pack declares no scale)" : "",
                   b->two_sizes ? "fixed + per-record fitted from two sizes"
                                : "usage scaled linearly (one size measured)");
-    hx_buf_printf(out, "  %-46s %-8s %12s %-20s %12s %14s %14s\n", "component", "kind",
+    hx_buf_printf(out, "  %-50s %-8s %12s %-20s %12s %14s %14s\n", "component", "kind",
                   "quantity/mo", "unit", "unit price", "per run", "per month");
     for (size_t i = 0; i < b->nlines; i++) {
         const cost_line *l = &b->lines[i];
-        hx_buf_printf(out, "  %-46s %-8s %12.6g %-20s %12.6g %14s %14s%s%s\n", l->component,
+        hx_buf_printf(out, "  %-50s %-8s %12.6g %-20s %12.6g %14s %14s%s%s\n", l->component,
                       l->kind == COST_FIXED ? "fixed" : "variable", l->quantity, l->unit,
                       l->unit_price, cost_money(a, sizeof a, l->run, m->currency, false),
                       cost_money(c, sizeof c, l->monthly, m->currency, false),
