@@ -650,12 +650,13 @@ static void meta_row(hx_buf *out, const char *k, const char *v, size_t max)
     hx_buf_puts(out, "</dd>");
 }
 
-/* Cost per model over the whole run: a model's scenarios summed. */
+/* Cost per model over the whole run: the mean of a model's scenarios (each scenario is a month of
+ * the same pipeline; a sum would pay the fixed lines once a scenario, docs/cost-models.md). */
 static void put_cost_summary(hx_buf *out, const results_run *r)
 {
     const char *models[32];
     const char *cur[32];
-    double run[32], month[32];
+    double run[32], month[32], nrun[32], nmonth[32];
     size_t n = 0;
     for (size_t s = 0; s < r->nscenarios; s++)
         for (size_t i = 0; i < r->scenarios[s].ncost; i++) {
@@ -668,15 +669,19 @@ static void put_cost_summary(hx_buf *out, const results_run *r)
                 if (n == 32) continue;
                 models[n] = m;
                 cur[n] = c->currency;
-                run[n] = month[n] = 0;
+                run[n] = month[n] = nrun[n] = nmonth[n] = 0;
                 n++;
             }
-            if (isfinite(c->per_run_total)) run[k] += c->per_run_total;
-            if (isfinite(c->monthly_total)) month[k] += c->monthly_total;
+            if (isfinite(c->per_run_total)) run[k] += c->per_run_total, nrun[k]++;
+            if (isfinite(c->monthly_total)) month[k] += c->monthly_total, nmonth[k]++;
         }
     if (!n) return;
-    hx_buf_puts(out, "<table class=\"cost-summary\"><tr><th>cost model</th><th>per run</th>"
-                     "<th>per month</th></tr>");
+    for (size_t k = 0; k < n; k++) {
+        run[k] = nrun[k] ? run[k] / nrun[k] : NAN;
+        month[k] = nmonth[k] ? month[k] / nmonth[k] : NAN;
+    }
+    hx_buf_puts(out, "<table class=\"cost-summary\"><tr><th>cost model</th><th>per production "
+                     "run (mean of scenarios)</th><th>per month (mean of scenarios)</th></tr>");
     for (size_t k = 0; k < n; k++) {
         hx_buf_puts(out, "<tr>");
         rep_html_td(out, models[k], 80);

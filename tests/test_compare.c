@@ -427,9 +427,10 @@ static void test_compare__check_sides_and_totals(void **state)
     v = val(&d.totals, "solution.rss.peak"); /* the largest of the scenarios */
     assert_double_equal(v->base, 300e6, 1e-3);
     assert_double_equal(v->head, 100e6, 1e-3);
+    /* the pack's monthly figure is the mean of its scenarios', not their sum */
     v = val(&d.totals, "cost.aws.monthly.usd");
-    assert_double_equal(v->base, 110, 1e-9);
-    assert_double_equal(v->head, 120, 1e-9);
+    assert_double_equal(v->base, 55, 1e-9);
+    assert_double_equal(v->head, 60, 1e-9);
     assert_int_equal(cmp_value_verdict(v), -1);
     v = val(&d.totals, "run.duration");
     assert_double_equal(v->pct, 50, 1e-9);
@@ -708,9 +709,31 @@ static void test_compare__out_of_memory(void **state)
     pair_free(&p);
 }
 
+/* Two runs priced in two currencies under one model are not one comparison. */
+static void test_compare__mixed_currencies_refused(void **state)
+{
+    (void)state;
+    results_run *a = results_run_new(), *b = results_run_new();
+    assert_non_null(a);
+    assert_non_null(b);
+    results_scenario *sa = results_scenario_add(a, "s"), *sb = results_scenario_add(b, "s");
+    assert_non_null(sa);
+    assert_non_null(sb);
+    assert_non_null(results_cost_add(sa, "eu-1", "USD"));
+    assert_non_null(results_cost_add(sb, "eu-1", "EUR"));
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, a, b, &e), HX_EUSAGE);
+    assert_non_null(
+        strstr(e.msg, "cost model 'eu-1': it prices in USD in the base run and in EUR"));
+    results_run_free(a);
+    results_run_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare__mixed_currencies_refused),
         cmocka_unit_test(test_compare__scenarios_and_flips),
         cmocka_unit_test(test_compare__deltas_and_percent),
         cmocka_unit_test(test_compare__nan_safe_percent),

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "compare.h"
 #include "metrics.h"
@@ -187,6 +188,10 @@ static bool values_of(cmp_scenario *s, const results_scenario *sc, bool head)
         if (!value_put(s, name, unit, head, c->per_run_total, CMP_LOWER_BETTER)) return false;
         cost_name(name, sizeof name, c, "monthly");
         if (!value_put(s, name, unit, head, c->monthly_total, CMP_LOWER_BETTER)) return false;
+        cost_name(name, sizeof name, c, "monthly.variable");
+        if (!value_put(s, name, unit, head, c->monthly_variable, CMP_LOWER_BETTER)) return false;
+        cost_name(name, sizeof name, c, "monthly.fixed");
+        if (!value_put(s, name, unit, head, c->monthly_fixed, CMP_LOWER_BETTER)) return false;
     }
     return value_put(s, "score", "", head, sc->score.scored ? sc->score.value : NAN,
                      CMP_HIGHER_BETTER);
@@ -284,23 +289,66 @@ static bool totals_of(cmp_scenario *t, const results_run *r, bool head)
                 !value_fold(t, m->name, m->unit, head, m->value, CMP_LOWER_BETTER, how))
                 return false;
         }
-        for (size_t k = 0; k < sc->ncost; k++) {
-            const results_cost *c = &sc->cost[k];
-            const char *unit = c->currency ? c->currency : "USD";
-            cost_name(name, sizeof name, c, "run");
-            if (!value_fold(t, name, unit, head, c->per_run_total, CMP_LOWER_BETTER, SUM))
-                return false;
-            cost_name(name, sizeof name, c, "monthly");
-            if (!value_fold(t, name, unit, head, c->monthly_total, CMP_LOWER_BETTER, SUM))
-                return false;
-        }
     }
+    /* The pack's cost figures are the mean over its scenarios (docs/cost-models.md): each
+     * scenario is a month of the same pipeline, so a sum would pay the fixed lines once per
+     * scenario. */
+    for (size_t i = 0; i < r->nscenarios; i++)
+        for (size_t k = 0; k < r->scenarios[i].ncost; k++) {
+            const results_cost *c = &r->scenarios[i].cost[k];
+            cost_name(name, sizeof name, c, "monthly");
+            if (value_find(t, name) &&
+                !isnan(head ? value_find(t, name)->head : value_find(t, name)->base))
+                continue; /* this model is done */
+            const char *unit = c->currency ? c->currency : "USD";
+            static const char *const what[] = {"run", "monthly", "monthly.variable",
+                                               "monthly.fixed"};
+            double sum[4] = {0}, n[4] = {0};
+            for (size_t j = 0; j < r->nscenarios; j++)
+                for (size_t q = 0; q < r->scenarios[j].ncost; q++) {
+                    const results_cost *o = &r->scenarios[j].cost[q];
+                    if (!o->model || !c->model || strcmp(o->model, c->model) != 0) continue;
+                    const double v[4] = {o->per_run_total, o->monthly_total, o->monthly_variable,
+                                         o->monthly_fixed};
+                    for (int w = 0; w < 4; w++)
+                        if (isfinite(v[w])) sum[w] += v[w], n[w]++;
+                }
+            for (int w = 0; w < 4; w++) {
+                cost_name(name, sizeof name, c, what[w]);
+                if (!value_fold(t, name, unit, head, n[w] ? sum[w] / n[w] : NAN, CMP_LOWER_BETTER,
+                                KEEP_FIRST))
+                    return false;
+            }
+        }
     return value_fold(t, "run.duration", "s", head, r->duration_s, CMP_LOWER_BETTER, KEEP_FIRST);
+}
+
+/* The currency model m prices in within run r, or NULL when r did not price under m. */
+static const char *model_currency(const results_run *r, const char *m)
+{
+    for (size_t i = 0; i < r->nscenarios; i++)
+        for (size_t k = 0; k < r->scenarios[i].ncost; k++) {
+            const results_cost *c = &r->scenarios[i].cost[k];
+            if (c->model && m && strcmp(c->model, m) == 0) return c->currency ? c->currency : "";
+        }
+    return NULL;
 }
 
 int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head, hx_err *e)
 {
     memset(d, 0, sizeof *d);
+    /* Money in two currencies is not one comparison: refuse it rather than subtract euros from
+     * dollars. */
+    for (size_t i = 0; i < head->nscenarios; i++)
+        for (size_t k = 0; k < head->scenarios[i].ncost; k++) {
+            const results_cost *c = &head->scenarios[i].cost[k];
+            const char *bc = model_currency(base, c->model), *hc = c->currency ? c->currency : "";
+            if (bc && strcasecmp(bc, hc) != 0)
+                return hx_fail(e, HX_EUSAGE,
+                               "cannot compare cost model '%s': it prices in %s in the base run "
+                               "and in %s in the head run; compare runs priced in one currency",
+                               c->model ? c->model : "?", bc, hc);
+        }
     bool *used = hx_calloc(base->nscenarios + 1, sizeof *used);
     if (!used) return hx_fail(e, HX_ENOMEM, "out of memory comparing runs");
     for (size_t i = 0; i < head->nscenarios; i++) {
