@@ -1,5 +1,6 @@
-/* gen.c - see gen.h. Values come from rng.h draws keyed by (dataset seed, stream); streams are
- * laid out below so that adding a fault never changes the values of columns or of other faults. */
+/* gen.c - see gen.h (the cursor is in gen_cursor.c). Values come from rng.h draws keyed by (dataset
+ * seed, stream); streams are laid out below so that adding a fault never changes the values of
+ * columns or of other faults. */
 #include "gen.h"
 
 #include <math.h>
@@ -7,79 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gen_int.h"
 #include "rng.h"
-
-#define GEN_MAX_FAULTS 64
-#define GEN_MAX_FK_DEPTH 16
-#define DAY_US 86400000000LL
-/* Arrival clock of datasets without a time column: 2026-01-01T00:00:00Z, one record per ms. */
-#define SYNTH_EPOCH_US 1767225600000000LL
-#define SYNTH_STEP_US 1000
-#define NO_OFF ((size_t)-1)
-/* ZIPF foreign keys: buckets of the guide table that saves most rows their pow(). */
-#define ZIPF_BITS 16
-#define ZIPF_BUCKETS (1u << ZIPF_BITS)
-#define ZIPF_BLOCK_BITS 6 /* buckets that share one base parent */
-#define ZIPF_SLOW 0xffu   /* the delta of a bucket that straddles two parents: compute */
-/* CATEGORICAL columns: buckets of the guide table that starts each row's search. */
-#define CAT_BITS 8
-
-/* Stream numbers: the high half says what, the low half which column or fault. */
-#define S_VALUE(c) ((uint64_t)(c))
-#define S_NULL(c) ((1ULL << 32) | (uint64_t)(c))
-#define S_FAULT(f) ((2ULL << 32) | (uint64_t)(f))
-
-typedef struct gen_col {
-    uint64_t vkey;     /* value stream key */
-    uint64_t nkey;     /* null stream key */
-    int64_t *cat_int;  /* CATEGORICAL of INT type: the parsed values */
-    uint32_t *cat_len; /* CATEGORICAL of text: the byte length of each value (no strlen per row) */
-    /* CATEGORICAL: per bucket of draws (CAT_BITS top bits), the first value whose cumulative
-     * weight exceeds the bucket's lowest draw; a row scans on from there (see cat_pick). */
-    uint8_t cat_guide[1u << CAT_BITS];
-    int64_t lo, hi; /* DECIMAL: bounds in 10^-scale units */
-    double pow10;   /* 10^scale */
-    /* FK ZIPF: the parts of the inverse CDF that depend only on the column (see fk_parent),
-     * computed once instead of a pow() per row. */
-    double zipf_a; /* skew 1: log(N+1); else (N+1)^(1-skew) - 1 */
-    double zipf_e; /* 1 / (1 - skew) */
-    /* The guide table (see zipf_table), NULL for small datasets: a bucket's parent is its block's
-     * base plus its delta. A byte per bucket keeps the table (68 KiB) in cache: rows hit it at
-     * random, and a 4-byte parent per bucket (256 KiB) made every lookup a cache miss. */
-    uint32_t *zipf_base; /* per block of 2^ZIPF_BLOCK_BITS buckets; owns zipf_delta too */
-    uint8_t *zipf_delta; /* per bucket of draws (ZIPF_BITS top bits), or ZIPF_SLOW */
-} gen_col;
-
-typedef struct gen_fault {
-    uint64_t key; /* the fault's stream key */
-    uint64_t thr; /* hits when the draw's top 53 bits are below this (see unit_threshold) */
-    int col;      /* resolved target column, -1 when none */
-} gen_fault;
-
-typedef struct gen_ds {
-    gen_col *cols;        /* per column */
-    gen_fault *faults;    /* per fault, resolved */
-    int arr_col;          /* TIMESTAMP-kind column that sets arrivals, -1 = synthetic clock */
-    uint32_t nbatches;    /* >= 1 */
-    int64_t day0;         /* DAY: first day number */
-    uint64_t gap;         /* duplicate copies arrive after original id + gap */
-    bool has_dup;         /* some DUPLICATE fault */
-    bool emissions_known; /* emissions is cached */
-    uint64_t emissions;   /* rows + copies */
-    int *str_cols;        /* STRING columns, else UUID columns (BAD_UTF8 targets) */
-    size_t nstr;
-    int *num_cols; /* INT / DECIMAL / TIMESTAMP / BOOL columns (BAD_TYPE targets) */
-    size_t nnum;
-    int *chg_cols; /* payload columns a changed duplicate may alter */
-    size_t nchg;
-    size_t *dup_faults; /* indices of the DUPLICATE faults, in plan order */
-    size_t ndup;
-} gen_ds;
-
-struct gen {
-    const plan_scenario *s; /* borrowed */
-    gen_ds *ds;             /* per dataset */
-};
 
 static const char *ds_where(const plan_dataset *d)
 {
@@ -464,7 +394,7 @@ static int64_t floor_div(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-static uint32_t batch_of(const gen *g, size_t di, uint64_t id)
+uint32_t gen_batch_of(const gen *g, size_t di, uint64_t id)
 {
     const plan_dataset *d = &g->s->datasets[di];
     const gen_ds *gd = &g->ds[di];
@@ -481,18 +411,18 @@ static uint32_t batch_of(const gen *g, size_t di, uint64_t id)
     }
 }
 
-/* batch_of(g, di, pos) when arrival_of(g, di, pos) is known already. */
+/* gen_batch_of(g, di, pos) when arrival_of(g, di, pos) is known already. */
 static uint32_t batch_at(const gen *g, size_t di, uint64_t pos, int64_t arrival)
 {
     const gen_ds *gd = &g->ds[di];
-    if (g->s->datasets[di].batching != PLAN_BATCH_DAY) return batch_of(g, di, pos);
+    if (g->s->datasets[di].batching != PLAN_BATCH_DAY) return gen_batch_of(g, di, pos);
     int64_t b = floor_div(arrival, DAY_US) - gd->day0;
     if (b < 0) return 0;
     return b >= gd->nbatches ? gd->nbatches - 1 : (uint32_t)b;
 }
 
 /* Arrival before jitter, monotone in id; and the largest jitter. */
-static int64_t arrival_base(const gen *g, size_t di, uint64_t id, int64_t *jitter)
+int64_t gen_arrival_base(const gen *g, size_t di, uint64_t id, int64_t *jitter)
 {
     const gen_ds *gd = &g->ds[di];
     if (gd->arr_col < 0) {
@@ -505,13 +435,13 @@ static int64_t arrival_base(const gen *g, size_t di, uint64_t id, int64_t *jitte
 }
 
 /* First id in [0, rows] whose base arrival is >= t. */
-static uint64_t first_base_at(const gen *g, size_t di, int64_t t)
+uint64_t gen_first_base_at(const gen *g, size_t di, int64_t t)
 {
     uint64_t lo = 0, hi = g->s->datasets[di].rows;
     int64_t j;
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo) / 2;
-        if (arrival_base(g, di, mid, &j) >= t)
+        if (gen_arrival_base(g, di, mid, &j) >= t)
             hi = mid;
         else
             lo = mid + 1;
@@ -529,11 +459,6 @@ static uint64_t unit_threshold(double p)
     if (!(p > 0)) return 0;
     if (p >= 1) return 1ULL << 53;
     return (uint64_t)ceil(p * 9007199254740992.0);
-}
-
-static inline bool draw_hits(const gen_fault *gf, uint64_t id)
-{
-    return (rng_draw(gf->key, id, 0) >> 11) < gf->thr;
 }
 
 /* Whether a LATE fault fi that drew a hit on record id applies: only to a non-NULL time that
@@ -556,7 +481,7 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
     const gen_fault *gf = &g->ds[di].faults[fi];
     switch (f->kind) {
     case PLAN_F_SCHEMA_DRIFT:
-        return batch_of(g, di, id) >= f->at_batch;
+        return gen_batch_of(g, di, id) >= f->at_batch;
     case PLAN_F_DUPLICATE:
     case PLAN_F_CORRUPT:
         /* Only the first fault of these kinds that hits counts: one copy, one corruption. */
@@ -569,19 +494,6 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
     default:
         return draw_hits(gf, id);
     }
-}
-
-static inline bool dup_hit(const gen *g, size_t di, uint64_t id, size_t *which)
-{
-    const gen_ds *gd = &g->ds[di];
-    for (size_t j = 0; j < gd->ndup; j++) {
-        size_t k = gd->dup_faults[j];
-        if (draw_hits(&gd->faults[k], id)) {
-            if (which) *which = k;
-            return true;
-        }
-    }
-    return false;
 }
 
 bool gen_fault_hits(const gen *g, size_t ds, uint64_t id, plan_fault_kind k)
@@ -1031,13 +943,13 @@ static int setup_batches(gen *g, size_t di, hx_err *e)
         gd->nbatches = d->rows && d->nbatches > d->rows ? (uint32_t)d->rows : d->nbatches;
     } else if (d->batching == PLAN_BATCH_DAY && d->rows) {
         int64_t j;
-        int64_t first = arrival_base(g, di, 0, &j);
+        int64_t first = gen_arrival_base(g, di, 0, &j);
         gd->day0 = floor_div(first, DAY_US);
         /* The latest arrival is among the last records whose base time is within a jitter of
          * the last one. */
-        int64_t last = arrival_base(g, di, d->rows - 1, &j), mx = last;
+        int64_t last = gen_arrival_base(g, di, d->rows - 1, &j), mx = last;
         for (uint64_t id = d->rows; id-- > 0;) {
-            if (arrival_base(g, di, id, &j) + j <= mx) break;
+            if (gen_arrival_base(g, di, id, &j) + j <= mx) break;
             int64_t a = arrival_of(g, di, id);
             if (a > mx) mx = a;
         }
@@ -1184,101 +1096,4 @@ const char *gen_corrupt_name(unsigned kind)
     default:
         return "?";
     }
-}
-
-/* ---- cursor ---- */
-
-int gen_cursor_init(gen_cursor *c, gen *g, size_t ds, int64_t batch, hx_err *e)
-{
-    memset(c, 0, sizeof *c);
-    if (ds >= g->s->ndatasets)
-        return hx_fail(e, HX_EUSAGE, "no dataset %zu in scenario '%s'", ds, g->s->name);
-    const plan_dataset *d = &g->s->datasets[ds];
-    const gen_ds *gd = &g->ds[ds];
-    if (batch >= (int64_t)gd->nbatches || batch < -1)
-        return hx_fail(e, HX_EUSAGE, "dataset '%s' has no batch %lld (it has %u)", d->name,
-                       (long long)batch, gd->nbatches);
-    int rc = gen_record_init(&c->rec, d->ncols);
-    if (rc < 0) return hx_fail(e, rc, "out of memory starting a cursor on '%s'", d->name);
-    c->g = g;
-    c->ds = ds;
-    c->batch = batch;
-    uint64_t rows = d->rows, lo = 0, hi = rows;
-    if (batch >= 0 && d->batching == PLAN_BATCH_COUNT) {
-        uint64_t b = (uint64_t)batch, nb = gd->nbatches;
-        lo = (uint64_t)(((unsigned __int128)b * rows + nb - 1) / nb);
-        hi = (uint64_t)(((unsigned __int128)(b + 1) * rows + nb - 1) / nb);
-    } else if (batch >= 0 && d->batching == PLAN_BATCH_DAY) {
-        /* Jitter (uniform in [0, jit)) can move a record across midnight: take every id that
-         * could land on the day, base + jit - 1 >= dstart (base >= dstart without jitter: a
-         * record stamped exactly at midnight belongs to the day it starts), and check each one. */
-        int64_t jit, dstart = (gd->day0 + batch) * DAY_US;
-        arrival_base(g, ds, 0, &jit);
-        lo = batch == 0 ? 0 : first_base_at(g, ds, dstart - (jit > 0 ? jit - 1 : 0));
-        hi = batch == (int64_t)gd->nbatches - 1 ? rows : first_base_at(g, ds, dstart + DAY_US);
-        c->filter = jit > 0 || batch == 0 || batch == (int64_t)gd->nbatches - 1;
-    }
-    c->next_main = lo;
-    c->main_end = hi;
-    c->next_dup = lo > gd->gap ? lo - gd->gap : 0;
-    c->dup_end = hi == rows ? rows : (hi > gd->gap ? hi - gd->gap : 0);
-    if (!gd->has_dup) c->next_dup = c->dup_end = 0;
-    return 0;
-}
-
-int gen_cursor_init_range(gen_cursor *c, gen *g, size_t ds, uint64_t lo, uint64_t hi, hx_err *e)
-{
-    int rc = gen_cursor_init(c, g, ds, -1, e);
-    if (rc < 0) return rc;
-    const gen_ds *gd = &g->ds[ds];
-    uint64_t rows = g->s->datasets[ds].rows;
-    if (hi > rows) hi = rows;
-    if (lo > hi) lo = hi;
-    /* The same cut gen_cursor_init makes for a COUNT batch: a copy belongs to the range holding
-     * the original it follows (id + gap), and the last range takes the copies past the end. */
-    c->next_main = lo;
-    c->main_end = hi;
-    c->next_dup = lo > gd->gap ? lo - gd->gap : 0;
-    c->dup_end = hi == rows ? rows : (hi > gd->gap ? hi - gd->gap : 0);
-    if (!gd->has_dup) c->next_dup = c->dup_end = 0;
-    return 0;
-}
-
-int gen_cursor_next(gen_cursor *c, const gen_record **out, hx_err *e)
-{
-    gen *g = c->g;
-    const plan_dataset *d = &g->s->datasets[c->ds];
-    uint64_t gap = g->ds[c->ds].gap, rows = d->rows;
-    for (;;) {
-        if (c->next_dup < c->dup_end &&
-            (c->next_dup + gap < c->next_main || c->next_main >= c->main_end)) {
-            uint64_t id = c->next_dup++;
-            if (!dup_hit(g, c->ds, id, NULL)) continue;
-            if (c->filter) {
-                uint64_t pos = id + gap < rows ? id + gap : rows - 1;
-                if (batch_of(g, c->ds, pos) != (uint32_t)c->batch) continue;
-            }
-            int rc = gen_record_at(g, c->ds, id, 1, &c->rec, e);
-            if (rc < 0) return rc;
-            c->emitted++;
-            *out = &c->rec;
-            return 1;
-        }
-        if (c->next_main < c->main_end) {
-            uint64_t id = c->next_main++;
-            if (c->filter && batch_of(g, c->ds, id) != (uint32_t)c->batch) continue;
-            int rc = gen_record_at(g, c->ds, id, 0, &c->rec, e);
-            if (rc < 0) return rc;
-            c->emitted++;
-            *out = &c->rec;
-            return 1;
-        }
-        if (c->next_dup >= c->dup_end) return 0;
-    }
-}
-
-void gen_cursor_release(gen_cursor *c)
-{
-    gen_record_release(&c->rec);
-    memset(c, 0, sizeof *c);
 }
