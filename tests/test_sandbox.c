@@ -3,6 +3,7 @@
  * shell solution that looks, and the runner's output as the witness. */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -322,6 +323,51 @@ static void test_sandbox__limits_enforced_and_named(void **state)
     runner_result_release(&r);
 }
 
+static void *two_interrupts(void *arg)
+{
+    runner_proc *p = arg;
+    usleep(300000);
+    runner_kill(p); /* the first Ctrl-C: SIGTERM, which it ignores, and a long grace */
+    usleep(300000);
+    runner_kill_now(p); /* the second: no more grace */
+    return NULL;
+}
+
+/* Two Ctrl-Cs in a row: the second ends a TERM-ignoring solution at once, boxed or not, and
+ * nothing of its tree is left (a grace of 10 minutes would outlast the test's timeout). */
+static void test_sandbox__second_interrupt_kills_now(void **state)
+{
+    (void)state;
+    char marker[32];
+    snprintf(marker, sizeof marker, "%d", 700000 + (int)(getpid() % 100000));
+    char script[400];
+    snprintf(script, sizeof script,
+             "trap '' TERM; ( setsid /bin/sh -c 'trap \"\" TERM; sleep %s.1' & ) ;"
+             " while :; do sleep 0.1; done",
+             marker);
+    for (int boxed = 0; boxed < 2; boxed++) {
+        sandbox *sb = new_box(boxed ? SANDBOX_BWRAP : SANDBOX_NONE);
+        hx_err e = {0};
+        runner_opts o = {.shell = script,
+                         .cwd = sol,
+                         .log_dir = logs,
+                         .sandbox = sb,
+                         .grace_us = 600 * 1000000LL};
+        runner_proc *p = NULL;
+        assert_int_equal(runner_spawn(&o, &p, &e), 0);
+        pthread_t th;
+        pthread_create(&th, NULL, two_interrupts, p);
+        runner_result r;
+        assert_int_equal(runner_wait(p, 0, &r, &e), 0);
+        pthread_join(th, NULL);
+        runner_proc_free(p);
+        assert_true(r.interrupted);
+        assert_false(alive(marker));
+        runner_result_release(&r);
+        sandbox_free(sb);
+    }
+}
+
 static void test_sandbox__none_and_modes(void **state)
 {
     (void)state;
@@ -371,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_sandbox__nothing_outlives_the_command),
         cmocka_unit_test(test_sandbox__timeout_terms_then_kills),
         cmocka_unit_test(test_sandbox__limits_enforced_and_named),
+        cmocka_unit_test(test_sandbox__second_interrupt_kills_now),
         cmocka_unit_test(test_sandbox__none_and_modes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -55,6 +55,7 @@ struct runner_proc {
     int wakefd;                /* eventfd: runner_kill wakes runner_wait */
     int stopfd;                /* eventfd: runner_wait stops the monitor thread */
     atomic_bool kill_req;      /* runner_kill was called */
+    atomic_bool kill_now;      /* runner_kill_now was called: no grace */
     bool waited;               /* runner_wait ran */
     bool exited;               /* the leader has exited (maybe not reaped yet) */
     int64_t t0_ns, t_exit_ns;  /* spawn and leader-exit times */
@@ -491,7 +492,7 @@ static int terminate_tree(runner_proc *p, int64_t grace_us)
     int first = signal_tree(p, SIGTERM);
     int64_t deadline = hx_now_ns() + grace_us * 1000;
     int live = first;
-    while (live > 0 && hx_now_ns() < deadline) {
+    while (live > 0 && hx_now_ns() < deadline && !atomic_load(&p->kill_now)) {
         usleep(10000);
         leader_exited(p);
         reap_seen(p);
@@ -816,6 +817,15 @@ void runner_kill(runner_proc *p)
     (void)!write(p->wakefd, &one, sizeof one);
 }
 
+void runner_kill_now(runner_proc *p)
+{
+    atomic_store(&p->kill_now, true);
+    atomic_store(&p->kill_req, true);
+    if (p->pid > 0 && !p->waited) kill(-p->pid, SIGKILL);
+    uint64_t one = 1;
+    (void)!write(p->wakefd, &one, sizeof one);
+}
+
 /* Block until the leader exits, the deadline passes (deadline_ns 0: never) or runner_kill. */
 static void wait_leader(runner_proc *p, int64_t deadline_ns)
 {
@@ -897,10 +907,10 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     if (!leader_exited(p)) {
         r->timed_out = !atomic_load(&p->kill_req);
         r->interrupted = !r->timed_out;
-        terminate_tree(p, p->grace_us);
+        terminate_tree(p, atomic_load(&p->kill_now) ? 0 : p->grace_us);
     } else {
         if (atomic_load(&p->kill_req)) r->interrupted = true;
-        int left = terminate_tree(p, p->grace_us);
+        int left = terminate_tree(p, atomic_load(&p->kill_now) ? 0 : p->grace_us);
         r->leftovers = left;
     }
     struct rusage ru = {0};

@@ -118,6 +118,11 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
  * r->interrupted. */
 void runner_kill(runner_proc *p);
 
+/* Stop the tree now, from any thread (a second Ctrl-C; not from a signal handler): SIGKILL to the
+ * group (in a box: to bwrap, which takes its namespace along) and no grace period in
+ * runner_wait, which still reaps and reports (r->interrupted). */
+void runner_kill_now(runner_proc *p);
+
 /* Wait until the solution is ready by opts.ready (no rule: at once), at most timeout_us
  * (<= 0: the rule's own timeout). Returns 0 when ready; HX_EUSAGE when it exited first or did not
  * get ready in time (the message says which and quotes the rule). */
