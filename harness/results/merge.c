@@ -463,6 +463,14 @@ static bool merge_header(results_run *m, const merge_input *in, size_t n, merge_
               results_set_str(&m->pack_dir, f->pack_dir) && results_set_str(&m->level, f->level) &&
               results_set_str(&m->solution_name, f->solution_name) &&
               results_set_str(&m->solution_dir, f->solution_dir);
+    /* The merged run is as isolated as its least isolated shard. */
+    const char *iso = f->isolation;
+    for (size_t i = 1; i < n; i++)
+        if (!in[i].run->isolation || !iso || strcmp(in[i].run->isolation, iso) != 0) {
+            iso = (in[i].run->isolation && iso) ? "mixed" : NULL;
+            break;
+        }
+    if (ok && iso) ok = results_set_str(&m->isolation, iso);
     m->plugin_abi = f->plugin_abi;
     for (size_t i = 0; ok && i < f->nprice_sheets; i++) {
         const results_price_sheet *p = &f->price_sheets[i];

@@ -297,6 +297,8 @@ typedef struct results_run {
     char *level; /* challenge level, e.g. "foundation" */
     char *solution_name;
     char *solution_dir;
+    char *isolation; /* the solution's box: "bwrap", "none" (--sandbox none) or "process-group"
+                        (--sandbox auto without a usable bwrap); NULL in older files */
     results_machine machine;
     results_seed *seeds;
     size_t nseeds;
