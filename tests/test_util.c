@@ -1,5 +1,5 @@
 /* test_util.c - the small jobs every module shares, kept once in util: UTF-8 decoding and repair,
- * printf into a new string. */
+ * printf into a new string, files that appear whole or not at all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -207,12 +209,109 @@ static void test_util__term_text_is_inert(void **state)
     expect_term("caf\xc3\xa9 \xe2\x82\xac\0x", 11, "caf\xc3\xa9 \xe2\x82\xac\\x00x");
 }
 
+/* ---- files written atomically ---- */
+
+/* Entries of dir other than . and .., as "a b c" in directory order (small dirs only). */
+static int entries(const char *dir, char *out, size_t n)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | tr '\\n' ' '", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    return pclose(p);
+}
+
+static void test_util__afile_appears_whole_or_not_at_all(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hx-test-util-XXXXXX", path[128], seen[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/out.csv", dir);
+    hx_err e = {0};
+
+    /* Before commit only a hidden temp file exists; after it, the file with the bytes, 0644. */
+    hx_afile a;
+    assert_int_equal(hx_afile_open(&a, path, 0, &e), 0);
+    fputs("id\n1\n", a.f);
+    entries(dir, seen, sizeof seen);
+    assert_int_equal(strncmp(seen, ".out.csv.tmp-", 13), 0);
+    assert_int_equal(access(path, F_OK), -1);
+    assert_int_equal(hx_afile_commit(&a, &e), 0);
+    assert_null(a.f);
+    entries(dir, seen, sizeof seen);
+    assert_string_equal(seen, "out.csv ");
+    char *text = NULL;
+    assert_int_equal(hx_read_file(path, &text, NULL, &e), 0);
+    assert_string_equal(text, "id\n1\n");
+    hx_free(text);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+
+    /* An abort leaves the old file as it was and no temp file. */
+    assert_int_equal(hx_afile_open(&a, path, 0, &e), 0);
+    fputs("half", a.f);
+    hx_afile_abort(&a);
+    hx_afile_abort(&a); /* twice is harmless */
+    entries(dir, seen, sizeof seen);
+    assert_string_equal(seen, "out.csv ");
+    assert_int_equal(hx_read_file(path, &text, NULL, &e), 0);
+    assert_string_equal(text, "id\n1\n");
+    hx_free(text);
+
+    /* hx_write_atomic replaces it whole. */
+    assert_int_equal(hx_write_atomic(path, "x", 1, &e), 0);
+    assert_int_equal(hx_read_file(path, &text, NULL, &e), 0);
+    assert_string_equal(text, "x");
+    hx_free(text);
+
+    /* A folder that does not exist: an error naming the path, nothing created. */
+    char missing[160];
+    snprintf(missing, sizeof missing, "%s/no/such/file", dir);
+    assert_int_equal(hx_write_atomic(missing, "x", 1, &e), HX_EIO);
+    assert_non_null(strstr(e.msg, missing));
+
+    /* Out of memory: an error, no temp file left. */
+    for (long n = 0; n < 2; n++) {
+        hx_alloc_fail_after(n);
+        int rc = hx_write_atomic(path, "y", 1, &e);
+        hx_alloc_fail_after(-1);
+        assert_int_equal(rc, HX_ENOMEM);
+    }
+    entries(dir, seen, sizeof seen);
+    assert_string_equal(seen, "out.csv ");
+
+    /* A FIFO at the path is replaced, never opened (a reader that never comes cannot block us),
+     * unless the caller asks for writing in place. */
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(hx_write_atomic(fifo, "z", 1, &e), 0);
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    /* In place: /dev/null stays the device. */
+    assert_int_equal(hx_afile_open(&a, "/dev/null", HX_AFILE_IN_PLACE, &e), 0);
+    assert_null(a.tmp);
+    fputs("discarded", a.f);
+    assert_int_equal(hx_afile_commit(&a, &e), 0);
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    /* "-" is standard output only when asked; otherwise a file named "-". */
+    assert_int_equal(hx_afile_open(&a, "-", HX_AFILE_STDOUT, &e), 0);
+    assert_ptr_equal(a.f, stdout);
+    assert_int_equal(hx_afile_commit(&a, &e), 0);
+    assert_int_equal(hx_rm_rf(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_util__utf8_decoder_takes_shortest_forms_of_scalars_only),
         cmocka_unit_test(test_util__utf8_valid_and_repair),
         cmocka_unit_test(test_util__asprintf_short_long_and_out_of_memory),
+        cmocka_unit_test(test_util__afile_appears_whole_or_not_at_all),
         cmocka_unit_test(test_util__term_text_is_inert),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -40,84 +40,6 @@ const char gen_usage[] =
     "  --unsafe-lua    open Lua's full standard libraries\n"
     "  -h, --help      this text\n";
 
-/* A FILE that becomes `path` only on commit. */
-struct out_file {
-    const char *path; /* final name, or "-" */
-    char *tmp;        /* temp name beside it, owned */
-    FILE *f;
-};
-
-static int out_open(struct out_file *o, const char *path, hx_err *e)
-{
-    o->path = path;
-    o->tmp = NULL;
-    if (strcmp(path, "-") == 0) {
-        o->f = stdout;
-        return 0;
-    }
-    /* A device or FIFO (/dev/null, a pipe) is written in place: a temp file renamed over it
-     * would replace the device itself with a regular file. */
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        o->f = fopen(path, "w");
-        if (!o->f) return hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
-        return 0;
-    }
-    size_t n = strlen(path) + 16;
-    o->tmp = hx_malloc(n);
-    if (!o->tmp) return hx_fail(e, HX_ENOMEM, "out of memory");
-    snprintf(o->tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd < 0) {
-        hx_free(o->tmp);
-        o->tmp = NULL;
-        return hx_fail(e, HX_EIO, "cannot create '%s': %s", path, strerror(errno));
-    }
-    o->f = fdopen(fd, "w");
-    if (!o->f) {
-        close(fd);
-        unlink(o->tmp);
-        return hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
-    }
-    return 0;
-}
-
-static int out_commit(struct out_file *o, hx_err *e)
-{
-    if (!o->tmp && o->f == stdout)
-        return fflush(o->f) == 0 ? 0 : hx_fail(e, HX_EIO, "cannot write to standard output");
-    if (!o->tmp) {
-        int bad = fflush(o->f) != 0 || ferror(o->f);
-        bad |= fclose(o->f) != 0;
-        o->f = NULL;
-        return bad ? hx_fail(e, HX_EIO, "cannot write '%s': %s", o->path, strerror(errno)) : 0;
-    }
-    int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
-    bad |= fclose(o->f) != 0;
-    o->f = NULL;
-    if (bad || rename(o->tmp, o->path) != 0) {
-        int rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", o->path, strerror(errno));
-        unlink(o->tmp);
-        return rc;
-    }
-    hx_free(o->tmp);
-    o->tmp = NULL;
-    return 0;
-}
-
-static void out_abort(struct out_file *o)
-{
-    if (o->tmp) {
-        if (o->f) fclose(o->f);
-        unlink(o->tmp);
-        hx_free(o->tmp);
-        o->tmp = NULL;
-    } else if (o->f && o->f != stdout) {
-        fclose(o->f);
-    }
-    o->f = NULL;
-}
-
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -280,7 +202,9 @@ int cmd_gen(int argc, char **argv)
     hx_err e = {0};
     scen *s = NULL;
     gen *g = NULL;
-    struct out_file of = {0}, lf = {0};
+    /* "-" is stdout; a device or FIFO (/dev/null, a pipe) is written in place. */
+    const unsigned oflags = HX_AFILE_STDOUT | HX_AFILE_IN_PLACE;
+    hx_afile of = {0}, lf = {0};
     rc = scen_new(&so, &s, &e);
     if (!rc) rc = scen_load_file(s, argv[optind], &e);
     if (rc) {
@@ -322,7 +246,7 @@ int cmd_gen(int argc, char **argv)
         ret = HX_EXIT_USAGE;
         goto cleanup;
     }
-    rc = out_open(&of, out, &e);
+    rc = hx_afile_open(&of, out, oflags, &e);
     if (rc) goto fail;
     char sha[65];
     hx_sha256 h;
@@ -330,12 +254,12 @@ int cmd_gen(int argc, char **argv)
     hx_sha256_init(&h);
     rc = fmt_write_dataset(g, (size_t)ds, fmt, batch, of.f, &h, &ws, &e);
     hx_sha256_final(&h, sha);
-    if (!rc) rc = out_commit(&of, &e);
+    if (!rc) rc = hx_afile_commit(&of, &e);
     if (rc) goto fail;
     if (ledger) {
-        rc = out_open(&lf, ledger, &e);
+        rc = hx_afile_open(&lf, ledger, oflags, &e);
         if (!rc) rc = ledger_write(g, (size_t)ds, lf.f, &e);
-        if (!rc) rc = out_commit(&lf, &e);
+        if (!rc) rc = hx_afile_commit(&lf, &e);
         if (rc) goto fail;
     }
     fprintf(stderr, "harness: wrote %llu records of dataset '%s' to %s (sha256 %s)\n",
@@ -355,8 +279,8 @@ fail:
     hx_error("%s", e.msg);
     ret = hx_exit_code(rc);
 cleanup:
-    out_abort(&of);
-    out_abort(&lf);
+    hx_afile_abort(&of);
+    hx_afile_abort(&lf);
     gen_free(g);
     scen_free(s);
     return ret;

@@ -41,47 +41,26 @@ static int write_one(gen *g, size_t ds, const plan_step *st, const char *dir, in
                      bool per_batch, replay_stats *out, hx_sha256 *sha, hx_err *e)
 {
     const plan_dataset *d = &gen_scenario(g)->datasets[ds];
-    char name[512], path[PATH_MAX], tmp[PATH_MAX];
+    char name[512], path[PATH_MAX];
     replay_file_name(d, st, per_batch ? batch : -1, name, sizeof name);
-    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path ||
-        snprintf(tmp, sizeof tmp, "%s/.%s.tmp-XXXXXX", dir, name) >= (int)sizeof tmp)
+    if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
         return hx_fail(e, HX_EIO, "path too long: '%s/%s'", dir, name);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return hx_fail(e, HX_EIO, "cannot create a temp file in '%s': %s", dir, strerror(errno));
-    fchmod(fd, 0644);
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-    }
+    /* A hidden temp file renamed when complete: the solution never sees a partial file. */
+    hx_afile a;
+    int rc = hx_afile_open(&a, path, 0, e);
+    if (rc) return rc;
     fmt_write_stats ws;
-    int rc = fmt_write_dataset(g, ds, st->format, batch, f, sha, &ws, e);
-    if (rc) goto fail;
+    rc = fmt_write_dataset(g, ds, st->format, batch, a.f, sha, &ws, e);
+    if (rc) {
+        hx_afile_abort(&a);
+        return rc;
+    }
     out->rows += ws.rows;
     out->corrupt += ws.corrupt;
     out->bytes += ws.bytes;
-    if (fsync(fileno(f)) < 0) {
-        rc = hx_fail(e, HX_EIO, "cannot fsync '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    int closed = fclose(f);
-    f = NULL;
-    if (closed != 0) {
-        rc = hx_fail(e, HX_EIO, "cannot close '%s': %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (rename(tmp, path) < 0) {
-        rc = hx_fail(e, HX_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        goto fail;
-    }
+    if ((rc = hx_afile_commit(&a, e))) return rc;
     out->files++;
     return 0;
-fail:
-    if (f) fclose(f);
-    unlink(tmp);
-    return rc;
 }
 
 int replay_files(gen *g, size_t ds, const plan_step *st, const char *landing_dir, int64_t batch,

@@ -374,47 +374,89 @@ const char *hx_suggest(const char *word, const char *const *candidates)
 
 /* ---- files ---- */
 
+int hx_afile_open(hx_afile *a, const char *path, unsigned flags, hx_err *e)
+{
+    memset(a, 0, sizeof *a);
+    if ((flags & HX_AFILE_STDOUT) && strcmp(path, "-") == 0) {
+        a->f = stdout;
+        return 0;
+    }
+    int rc = 0;
+    struct stat st;
+    if (!(a->path = hx_strdup(path))) {
+        rc = hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
+    } else if ((flags & HX_AFILE_IN_PLACE) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (!(a->f = fopen(path, "w")))
+            rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
+    } else {
+        const char *slash = strrchr(path, '/');
+        int dlen = slash ? (int)(slash - path + 1) : 0;
+        int fd = -1;
+        if (!(a->tmp = hx_asprintf("%.*s.%s.tmp-XXXXXX", dlen, path, path + dlen))) {
+            rc = hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
+        } else if ((fd = mkstemp(a->tmp)) < 0) {
+            rc = hx_fail(e, HX_EIO, "cannot create a temp file beside '%s': %s", path,
+                         strerror(errno));
+            hx_free(a->tmp);
+            a->tmp = NULL;
+        } else if (fchmod(fd, 0644), !(a->f = fdopen(fd, "w"))) {
+            rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", a->tmp, strerror(errno));
+            close(fd);
+        }
+    }
+    if (rc) hx_afile_abort(a);
+    return rc;
+}
+
+int hx_afile_commit(hx_afile *a, hx_err *e)
+{
+    int rc = 0;
+    if (a->f == stdout) {
+        a->f = NULL;
+        rc = fflush(stdout) == 0 ? 0 : hx_fail(e, HX_EIO, "cannot write to standard output");
+    } else if (a->f) {
+        const char *name = a->tmp ? a->tmp : a->path;
+        bool bad = fflush(a->f) != 0 || ferror(a->f);
+        int err = errno;
+        /* A file system that cannot sync (EINVAL, EROFS) still gets the atomic rename. */
+        if (!bad && a->tmp && fsync(fileno(a->f)) != 0 && errno != EINVAL && errno != EROFS)
+            bad = true, err = errno;
+        if (fclose(a->f) != 0 && !bad) bad = true, err = errno;
+        a->f = NULL;
+        if (bad)
+            rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", name, strerror(err));
+        else if (a->tmp && rename(a->tmp, a->path) != 0)
+            rc = hx_fail(e, HX_EIO, "cannot rename '%s' to '%s': %s", a->tmp, a->path,
+                         strerror(errno));
+        else if (a->tmp) {
+            hx_free(a->tmp);
+            a->tmp = NULL;
+        }
+    }
+    hx_afile_abort(a);
+    return rc;
+}
+
+void hx_afile_abort(hx_afile *a)
+{
+    if (a->f && a->f != stdout) fclose(a->f);
+    if (a->tmp) unlink(a->tmp);
+    hx_free(a->tmp);
+    hx_free(a->path);
+    memset(a, 0, sizeof *a);
+}
+
 int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e)
 {
-    size_t n = strlen(path) + 16;
-    char *tmp = hx_malloc(n);
-    if (!tmp) return hx_fail(e, HX_ENOMEM, "out of memory writing '%s'", path);
-    snprintf(tmp, n, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        int rc =
-            hx_fail(e, HX_EIO, "cannot create a temp file beside '%s': %s", path, strerror(errno));
-        hx_free(tmp);
+    hx_afile a;
+    int rc = hx_afile_open(&a, path, 0, e);
+    if (rc) return rc;
+    if (len && fwrite(data, 1, len, a.f) != len) {
+        rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", a.tmp, strerror(errno));
+        hx_afile_abort(&a);
         return rc;
     }
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0) {
-            int rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", tmp, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            hx_free(tmp);
-            return rc;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    fchmod(fd, 0644);
-    if (fsync(fd) != 0 && errno != EINVAL && errno != EROFS) {
-        /* best effort: a tmpfs may not support it, the rename is what makes it atomic */
-    }
-    close(fd);
-    if (rename(tmp, path) != 0) {
-        int rc = hx_fail(e, HX_EIO, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        hx_free(tmp);
-        return rc;
-    }
-    hx_free(tmp);
-    return 0;
+    return hx_afile_commit(&a, e);
 }
 
 int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* Process exit codes (README.md lists them for `harness run`). Only main() turns a result into one
  * of these. */
@@ -111,7 +112,28 @@ const char *hx_suggest(const char *word, const char *const *candidates);
  * Defined in the build-generated hx_commit.c, linked into the harness executable only. */
 const char *hx_build_commit(void);
 
-/* Write data to path atomically: a temp file in the same directory, fsync, rename. */
+/* A file that appears at its path complete or not at all: written to a hidden temp file beside it
+ * (".<name>.tmp-XXXXXX", mode 0644), then flushed, fsynced and renamed over path on commit, so a
+ * reader (a solution watching its landing folder, a CI step) never sees a partial file. */
+typedef struct hx_afile {
+    char *path; /* the final name (owned); NULL for standard output */
+    char *tmp;  /* the temp file's name (owned); NULL when written in place */
+    FILE *f;    /* write here between open and commit or abort */
+} hx_afile;
+enum {
+    HX_AFILE_STDOUT = 1,  /* the path "-" is standard output (flushed on commit, never closed) */
+    HX_AFILE_IN_PLACE = 2 /* a path that exists and is not a regular file (/dev/null, a FIFO) is
+                             written in place: a rename would replace the device itself */
+};
+/* Open a (caller storage) for writing path. Returns 0, or HX_EIO / HX_ENOMEM with a left
+ * cleared. */
+int hx_afile_open(hx_afile *a, const char *path, unsigned flags, hx_err *e);
+/* Flush, sync and rename into place. Returns 0 or HX_EIO; either way a is released (on failure the
+ * temp file is removed and path is untouched). */
+int hx_afile_commit(hx_afile *a, hx_err *e);
+/* Give up: close, remove the temp file, release. Safe on a cleared or committed a. */
+void hx_afile_abort(hx_afile *a);
+/* data as the whole of path, through an hx_afile. */
 int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e);
 /* Read a whole file; *out is NUL-terminated, free with hx_free. */
 int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
