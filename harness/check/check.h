@@ -61,6 +61,8 @@ typedef struct chk_ctx {
     void *plugin_ud;          /* passed to plugin */
     chk_topic_fn topic;       /* reads topics; NULL = topic checks are skipped with a reason */
     void *topic_ud;           /* passed to topic */
+    bool has_cost;            /* the scenario was priced: cost_monthly_usd holds its cost */
+    double cost_monthly_usd;  /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
 } chk_ctx;
 
 /* ---- check kinds: one descriptor a kind, read by the DSL, the run loop and `harness check` ----
@@ -88,7 +90,9 @@ enum {
     CHK_K_IDS = 1u << 9,          /* a row query expectation means its record ids */
     CHK_K_DATASET_KEY = 1u << 10, /* `key` defaults to the expected dataset's key column */
     CHK_K_BY_KEY = 1u << 11,      /* with a key: key and columns must be the dataset's columns */
-    CHK_K_PLUGIN = 1u << 12       /* made by plugin "p".check { }, any key; not a global */
+    CHK_K_PLUGIN = 1u << 12,      /* made by plugin "p".check { }, any key; not a global */
+    CHK_K_AFTER_COST = 1u << 13   /* reads chk_ctx.cost_monthly_usd: the run loop runs it after
+                                     pricing the scenario */
 };
 
 typedef struct chk_kind {

@@ -145,5 +145,6 @@ extern const chk_kind chk_kind_quarantine, chk_kind_precision_recall; /* chk_key
 extern const chk_kind chk_kind_file;                                  /* chk_file.c */
 extern const chk_kind chk_kind_topic;                                 /* chk_topic.c */
 extern const chk_kind chk_kind_adr;                                   /* chk_adr.c */
+extern const chk_kind chk_kind_readme;                                /* chk_readme.c */
 
 #endif

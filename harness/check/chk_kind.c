@@ -38,6 +38,7 @@ static const chk_kind *const builtin[PLAN_CHK__BUILTIN] = {
     [PLAN_CHK_PRECISION_RECALL] = &chk_kind_precision_recall,
     [PLAN_CHK_ADR] = &chk_kind_adr,
     [PLAN_CHK_PLUGIN] = &chk_kind_plugin,
+    [PLAN_CHK_README] = &chk_kind_readme,
 };
 
 /* Registered kinds, ids PLAN_CHK__BUILTIN onwards. */

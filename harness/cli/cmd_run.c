@@ -849,6 +849,86 @@ static void measure_latency(struct run_ctx *c, const plan_scenario *s, struct in
     e2e_free(l.in);
 }
 
+/* One batch of a per-batch INTO step of a drop group, with the stats a step records. */
+static int group_batch(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
+                       PGconn *conn, const char *landing, const plan_step *st, uint32_t b,
+                       uint64_t *input_records, uint64_t *kafka_sent, hx_err *e)
+{
+    const plan_dataset *ds = &s->datasets[st->dataset];
+    char topic[300];
+    if (st->target == PLAN_TGT_KAFKA) {
+        if (!c->kafka)
+            return hx_fail(e, HX_EINFRA, "%s: no Kafka cluster was started",
+                           st->where ? st->where : s->name);
+        kafka_topic(s, st->topic, topic, sizeof topic);
+    }
+    replay_stats rst;
+    memset(&rst, 0, sizeof rst);
+    int rc = st->target == PLAN_TGT_FILES ? replay_files(g, st->dataset, st, landing, b, &rst, e)
+             : st->target == PLAN_TGT_KAFKA
+                 ? replay_kafka(g, st->dataset, st, kafkasvc_bootstrap(c->kafka), topic, b, &rst, e)
+                 : replay_pg(g, st->dataset, st, conn, b, &rst, e);
+    if (rc) return rc;
+    *input_records += rst.rows;
+    if (st->target == PLAN_TGT_KAFKA) *kafka_sent += rst.rows;
+    char name[160];
+    snprintf(name, sizeof name, "replay.%s.rows", ds->name);
+    results_stat_add(rs, name, (int64_t)rst.rows);
+    if (b == 0) {
+        results_dataset *rd = results_dataset_add(
+            c->run, s->name, ds->name,
+            st->target == PLAN_TGT_FILES   ? (st->format == PLAN_FMT_JSONL ? "jsonl" : "csv")
+            : st->target == PLAN_TGT_KAFKA ? "kafka"
+                                           : "postgres");
+        if (rd) {
+            rd->rows = (int64_t)ds->rows;
+            rd->emissions = (int64_t)gen_emissions(g, st->dataset);
+        }
+    }
+    return 0;
+}
+
+/* A drop group: per-batch INTO steps first..end-1 followed by a RUN step. Their batches drop
+ * together, the solution running after each drop: when every dataset of the group is cut by day,
+ * drops line up by calendar day (drop t is the group's earliest day + t; a dataset without
+ * records that day drops nothing), else by batch number. */
+static int drop_group(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
+                      PGconn *conn, const char *dbname, const char *landing, const char *outdir,
+                      const char *logdir, struct inv_acc *acc, uint64_t *input_records,
+                      uint64_t *kafka_sent, size_t first, size_t end, hx_err *e)
+{
+    int64_t off[64], day[64], min_day = INT64_MAX;
+    bool by_day = true;
+    size_t n = end - first;
+    if (n > 64)
+        return hx_fail(e, HX_EUSAGE, "%s: more than 64 per-batch steps before one run step",
+                       s->name);
+    for (size_t j = 0; j < n; j++) {
+        by_day = by_day && gen_batch_day0(g, s->steps[first + j].dataset, &day[j]);
+        if (by_day && day[j] < min_day) min_day = day[j];
+    }
+    uint64_t drops = 0;
+    for (size_t j = 0; j < n; j++) {
+        off[j] = by_day ? day[j] - min_day : 0;
+        uint64_t last = (uint64_t)off[j] + gen_batches(g, s->steps[first + j].dataset);
+        if (last > drops) drops = last;
+    }
+    for (uint64_t t = 0; t < drops && !interrupted; t++) {
+        for (size_t j = 0; j < n; j++) {
+            int64_t b = (int64_t)t - off[j];
+            if (b < 0 || b >= (int64_t)gen_batches(g, s->steps[first + j].dataset)) continue;
+            int rc = group_batch(c, s, rs, g, conn, landing, &s->steps[first + j], (uint32_t)b,
+                                 input_records, kafka_sent, e);
+            if (rc) return rc;
+        }
+        if (!acc->timed_out) {
+            int rc = run_solution(c, s, rs, dbname, landing, outdir, logdir, (int)t, acc, e);
+            if (rc) return rc;
+        }
+    }
+    return 0;
+}
+
 /* Replay steps and solution runs. Returns 0, or an hx code for a scenario/infra error. */
 static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
                  PGconn *conn, const char *dbname, const char *landing, const char *outdir,
@@ -857,6 +937,17 @@ static int steps(struct run_ctx *c, const plan_scenario *s, results_scenario *rs
 {
     for (size_t i = 0; i < s->nsteps && !interrupted; i++) {
         const plan_step *st = &s->steps[i];
+        size_t end = i;
+        while (end < s->nsteps && s->steps[end].kind == PLAN_STEP_INTO && s->steps[end].per_batch)
+            end++;
+        if (end - i > 1 && end < s->nsteps && s->steps[end].kind == PLAN_STEP_RUN &&
+            s->mode != PLAN_MODE_SERVICE) {
+            int rc = drop_group(c, s, rs, g, conn, dbname, landing, outdir, logdir, acc,
+                                input_records, kafka_sent, i, end, e);
+            if (rc) return rc;
+            i = end; /* the RUN step was done after each drop */
+            continue;
+        }
         if (st->kind == PLAN_STEP_INTO) {
             const plan_dataset *ds = &s->datasets[st->dataset];
             /* A service is started once, by its run step, and sees every batch arrive. */
@@ -1173,8 +1264,10 @@ static void score(results_scenario *rs, const score_threshold *th, size_t nth,
     score_result_release(&sr);
 }
 
+/* The scenario's checks: after_cost false runs every check but the CHK_K_AFTER_COST kinds, true
+ * only those, with the scenario's measured cost.monthly.usd (once it is priced). */
 static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenario *rs, gen *g,
-                       PGconn *conn, const char *outdir, uint64_t *correct)
+                       PGconn *conn, const char *outdir, uint64_t *correct, bool after_cost)
 {
     struct topic_reader tr = {c, s};
     chk_ctx cc = {.conn = conn,
@@ -1189,13 +1282,21 @@ static void run_checks(struct run_ctx *c, const plan_scenario *s, results_scenar
     c->cur_conn = conn;
     c->cur_gen = g;
     c->cur_s = s;
-    if (c->build_failed) {
+    if (after_cost) {
+        for (size_t i = 0; i < rs->nmetrics; i++)
+            if (strcmp(rs->metrics[i].name, "cost.monthly.usd") == 0) {
+                cc.has_cost = true;
+                cc.cost_monthly_usd = rs->metrics[i].value;
+            }
+    } else if (c->build_failed) {
         results_check *k =
             results_check_add(rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
         if (k) results_set_str(&k->message, c->build_error);
     }
     for (size_t i = 0; i < s->nchecks && !interrupted; i++) {
         const plan_check *pc = &s->checks[i];
+        const chk_kind *kd = chk_kind_get(pc->kind);
+        if (after_cost != (kd && (kd->flags & CHK_K_AFTER_COST))) continue;
         chk_outcome o;
         chk_run(&cc, pc, &o);
         char kind[128];
@@ -1327,7 +1428,7 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
         /* The harness's own limit for its check queries, on its own session: what the solution
          * set on its role or database does not apply (pgsvc pins the session settings). */
         PQclear(PQexec(conn, "SET statement_timeout = '" CHECK_STATEMENT_TIMEOUT "'"));
-        run_checks(c, s, rs, g, conn, outdir, &correct);
+        run_checks(c, s, rs, g, conn, outdir, &correct, false);
         double kdb = db_cpu_delta(kdb0, db_cpu_now(c));
         phase_add(&acc, "checks (harness)", self_cpu_seconds() - kc0 + kdb,
                   (double)(hx_now_ns() - k0) / 1e9, self_peak_rss(), true);
@@ -1360,6 +1461,8 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     rs->resources.read_bytes = (int64_t)acc.read_bytes;
     rs->resources.write_bytes = (int64_t)acc.write_bytes;
     price(c, rs, &acc, input_records, correct, solution_db_bytes);
+    /* Checks of what the solution claims about its cost, against what it measured. */
+    if (!interrupted) run_checks(c, s, rs, g, conn, outdir, &correct, true);
     (void)scen_s;
     {
         size_t nth = s->nthresholds + c->pack->nbudgets, nref = c->pack->nreferences;

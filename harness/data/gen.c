@@ -1061,6 +1061,14 @@ uint32_t gen_batches(const gen *g, size_t ds)
     return g->ds[ds].nbatches;
 }
 
+bool gen_batch_day0(const gen *g, size_t ds, int64_t *day)
+{
+    const plan_dataset *d = &g->s->datasets[ds];
+    if (d->batching != PLAN_BATCH_DAY || !d->rows) return false;
+    *day = g->ds[ds].day0;
+    return true;
+}
+
 uint64_t gen_emissions(gen *g, size_t ds)
 {
     gen_ds *gd = &g->ds[ds];

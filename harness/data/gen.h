@@ -88,6 +88,9 @@ int gen_record_at(gen *g, size_t ds, uint64_t id, uint32_t copy, gen_record *r, 
 
 /* Number of batches of dataset ds (>= 1). */
 uint32_t gen_batches(const gen *g, size_t ds);
+/* DAY batches: true and *day = the UTC day of batch 0 (days since 1970-01-01), so batch b covers
+ * day *day + b. False for other batchings (and an empty dataset). */
+bool gen_batch_day0(const gen *g, size_t ds, int64_t *day);
 /* Number of emissions of dataset ds (rows + duplicate copies); computed by a scan of fault flags,
  * cached. */
 uint64_t gen_emissions(gen *g, size_t ds);

@@ -254,6 +254,7 @@ typedef enum plan_check_kind {
     PLAN_CHK_PRECISION_RECALL,
     PLAN_CHK_ADR,
     PLAN_CHK_PLUGIN,
+    PLAN_CHK_README,
     PLAN_CHK__BUILTIN /* number of built-in kinds */
 } plan_check_kind;
 
