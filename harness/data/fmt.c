@@ -1127,10 +1127,41 @@ static bool has_drift(const plan_dataset *ds, uint32_t batch)
     return false;
 }
 
+/* fmt_fields_jsonl of the common record, straight from its values. */
+static bool json_clean(hx_buf *out, const plan_dataset *ds, const gen_record *r)
+{
+    bool ok = bput(out, '{');
+    for (size_t c = 0; c < ds->ncols; c++) {
+        const plan_column *col = &ds->cols[c];
+        const gen_value *v = &r->vals[c];
+        if (c) ok &= bput(out, ',');
+        ok &= json_string(out, col->name, strlen(col->name)) && bput(out, ':');
+        if (v->null) {
+            ok &= bapp(out, "null", 4);
+        } else if (col->type == PLAN_T_STRING || col->type == PLAN_T_UUID) {
+            ok &= json_string(out, v->s, v->len);
+        } else if (hx_buf_reserve(out, CSV_FIELD_MAX + 16)) {
+            char *p = out->data + out->len;
+            bool q = col->type == PLAN_T_TIMESTAMP;
+            *p = '"';
+            p += q;
+            p += scalar_text(p, col->type, col->scale, v->i);
+            *p = '"';
+            p += q;
+            *p = '\0';
+            out->len = (size_t)(p - out->data);
+        } else {
+            return false;
+        }
+    }
+    return ok && bput(out, '}') && bput(out, '\n') && !out->oom;
+}
+
 bool fmt_record(hx_buf *out, const plan_dataset *ds, plan_format f, const gen_record *r)
 {
-    /* Most records have no drift in effect and no corruption: CSV writes them in one pass. */
-    if (f == PLAN_FMT_CSV && !r->corrupt && !has_drift(ds, r->batch)) return csv_clean(out, ds, r);
+    /* Most records have no drift in effect and no corruption: they are written in one pass. */
+    if (!r->corrupt && !has_drift(ds, r->batch))
+        return f == PLAN_FMT_CSV ? csv_clean(out, ds, r) : json_clean(out, ds, r);
     fmt_fields fl;
     fmt_fields_init(&fl);
     bool ok = fmt_fields_of(&fl, ds, r) &&
