@@ -6,7 +6,9 @@
 #   3. docs/scoring.md states the weights score.h defines;
 #   4. docs/scenarios.md states the default numeric tolerance chk_sql.c applies;
 #   5. docs/solutions.md names every _harness_* column replay_pg.c creates;
-#   6. the JUnit dialect's schema is where docs/junit.md says.
+#   6. the JUnit dialect's schema is where docs/junit.md says;
+#   7. docs/architecture.md names every C file under harness/ and reports/ (as `x.c`, `x.h` or
+#      `x.[ch]`), so its folder table stays true of the tree.
 # usage: docs_check.sh   (env: HX_SOURCE_ROOT)
 set -u
 src=${HX_SOURCE_ROOT:?HX_SOURCE_ROOT is not set; run through meson test}
@@ -83,6 +85,19 @@ done
 [ -f docs/junit-harness.xsd ] && grep -q 'junit-harness.xsd' docs/junit.md &&
     ok "docs/junit.md names its schema, docs/junit-harness.xsd" ||
     bad "docs/junit-harness.xsd missing or not named in docs/junit.md"
+
+# 7. Every C file in the folder table.
+unnamed=""
+for f in $(files | grep -E '^(harness|reports)/.*\.[ch]$' | grep -v '^harness/include/'); do
+    b=${f##*/}
+    grep -q -e "\`$b\`" -e "\`${b%.*}.\[ch\]\`" docs/architecture.md || unnamed="$unnamed $f"
+done
+if [ -z "$unnamed" ]; then
+    ok "docs/architecture.md names every C file under harness/ and reports/"
+else
+    bad "docs/architecture.md's folder table does not name (add them to their folder's row):"
+    for f in $unnamed; do echo "    $f"; done
+fi
 
 echo "$fails failures"
 [ "$fails" = 0 ]
