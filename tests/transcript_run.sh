@@ -115,6 +115,29 @@ PY
         bad "$sol: cost figures do not recompute: $(head -5 "$T/$sol.costcheck")"
 done
 
+# 2d. The cost probe: --probe 4 runs the scenario again at 4x the records (no checks) and the
+# pricer fits fixed + per-record from the two sizes; the probe's database is gone afterwards.
+"$BIN" run "$PACK" --solution "$SOL/setbased" --scenario baseline --probe 4 --out "$T/probe" \
+    2>"$T/probe.err"
+expect_rc "setbased with a cost probe passes" 0 $?
+python3 - "$T/probe/run.json" >"$T/probe.check" 2>&1 <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+m = {x["name"]: x["value"] for x in s["metrics"]}
+bad = []
+if m.get("probe.records") != 4 * m.get("replay.records", -1): bad.append("probe records %s" % m.get("probe.records"))
+for c in s["cost"]:
+    if c["fit"] != "fixed+per-record": bad.append(c["model"] + " fit " + str(c["fit"]))
+    f = {x["name"]: x for x in c["fits"]}
+    w = f.get("solution wall s")
+    if not w or not w["probe"] or abs(w["fixed"] + w["per_record"] * c["records_per_run"] - w["projected"]) > 1e-6 * w["projected"]:
+        bad.append(c["model"] + " wall fit")
+print("\n".join(bad) if bad else "ok")
+PY
+[ "$(cat "$T/probe.check")" = ok ] && ok "probe: fixed + per-record fitted from two sizes" ||
+    bad "probe: $(head -5 "$T/probe.check")"
+grep -q "cost probe at 4x" "$T/probe.err" && ok "probe: announced" || bad "probe: not announced"
+
 # 3. --pg pointing at a closed port is an infrastructure error naming the address.
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
     --out "$T/closed" 2>"$T/closed.err"

@@ -70,6 +70,9 @@ const char run_usage[] =
     "      --plugin-timeout DUR  limit of one isolated plugin check (default 30s)\n"
     "      --unsafe-lua        give scenarios the full Lua standard library\n"
     "      --keep              keep the scenario databases and landing files\n"
+    "      --probe K           cost probe: rerun each batch scenario at K times its records\n"
+    "                          to fit fixed + per-record cost (default: the pack's scale.probe;\n"
+    "                          0 = none)\n"
     "  -q, --quiet             no progress on stderr\n"
     "\n"
     "exit: 0 pass, 1 a check failed, 4 only thresholds failed, 2 usage or scenario error,\n"
@@ -97,6 +100,8 @@ struct run_opts {
     bool no_isolate;
     bool unsafe_lua;
     bool keep;
+    double probe;   /* --probe K: the cost probe's factor (0 = none) */
+    bool probe_set; /* --probe given: it overrides the pack's scale.probe */
 };
 
 /* The statement_timeout of the harness's check queries (docs/solutions.md). */
@@ -1129,6 +1134,13 @@ static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t
     }
 }
 
+/* What the cost probe measured: the scenario again at k times its records. */
+struct probe_usage {
+    bool ran;
+    struct inv_acc acc;
+    uint64_t input_records, solution_db_bytes;
+};
+
 /* Does the pack read or write this kind of source/sink ("postgres", "kafka", "files")? */
 static bool pack_uses(const plan_pack *p, const char *kind)
 {
@@ -1188,10 +1200,26 @@ static void price_record(results_scenario *rs, const cost_breakdown *b, bool pri
 }
 
 static void price(struct run_ctx *c, results_scenario *rs, const struct inv_acc *acc,
-                  uint64_t input_records, uint64_t correct, uint64_t solution_db_bytes)
+                  uint64_t input_records, uint64_t correct, uint64_t solution_db_bytes,
+                  const struct probe_usage *pu)
 {
     if (!c->nmodels) return;
+    cost_usage pr = {0};
+    if (pu && pu->ran) {
+        pr.cpu_seconds = pu->acc.cpu_user + pu->acc.cpu_sys;
+        pr.wall_seconds = pu->acc.wall_sum;
+        pr.invocations = pu->acc.n;
+        pr.peak_rss_bytes = pu->acc.rss_peak;
+        pr.mean_rss_bytes = pu->acc.n ? pu->acc.rss_mean_sum / pu->acc.n : 0;
+        pr.uses_db = pack_uses(c->pack, "postgres");
+        pr.db_cpu_steps_seconds = pu->acc.db_cpu;
+        pr.db_storage_bytes = pu->solution_db_bytes;
+        pr.input_records = pu->input_records;
+        pr.phases = pu->acc.phases;
+        pr.nphases = pu->acc.nphases;
+    }
     cost_usage u = {0};
+    if (pu && pu->ran) u.probe = &pr;
     u.cpu_seconds = acc->cpu_user + acc->cpu_sys;
     u.wall_seconds = acc->wall_sum;
     u.invocations = acc->n;
@@ -1366,6 +1394,103 @@ static bool add_hist(results_scenario *rs, const char *name, const hist *h)
     return true;
 }
 
+/* The cost probe: run scenario s's steps again with every dataset k times as large (the same
+ * days and batches: timestamp rates grow with the rows), without checks, in a database and
+ * folders of its own, and keep the usage beside the main run's (docs/cost-models.md, "The
+ * probe"). Batch scenarios without Kafka only; a failure is a warning, and the cost falls back
+ * to a linear projection. */
+static void run_probe(struct run_ctx *c, const plan_scenario *s, double k, struct probe_usage *pu)
+{
+    memset(pu, 0, sizeof *pu);
+    if (!(k > 1) || s->mode != PLAN_MODE_BATCH || scenario_uses_kafka(s) || interrupted) return;
+    plan_scenario ps = *s;
+    plan_dataset *ds = hx_calloc(s->ndatasets + 1, sizeof *ds);
+    plan_column **cols = hx_calloc(s->ndatasets + 1, sizeof *cols);
+    char name[200];
+    snprintf(name, sizeof name, "%s_probe", s->name);
+    char dbname[64];
+    pgsvc_db_name(name, dbname);
+    char *sdir = path_join(c->out_dir, s->name);
+    char *pdir = sdir ? path_join(sdir, "probe") : NULL;
+    char *landing = pdir ? path_join(pdir, "landing") : NULL;
+    char *outdir = pdir ? path_join(pdir, "output") : NULL;
+    char *logdir = pdir ? path_join(pdir, "logs") : NULL;
+    results_run *tmp = results_run_new();
+    results_scenario *rs = tmp ? results_scenario_add(tmp, name) : NULL;
+    gen *g = NULL;
+    PGconn *conn = NULL;
+    hx_err e = {0};
+    int rc = 0;
+    bool made_db = false;
+    if (!ds || !cols || !logdir || !rs) {
+        hx_warn("%s: cost probe skipped: out of memory", s->name);
+        goto done;
+    }
+    for (size_t i = 0; i < s->ndatasets; i++) {
+        ds[i] = s->datasets[i];
+        ds[i].rows = (uint64_t)llround((double)s->datasets[i].rows * k);
+        cols[i] = hx_calloc(ds[i].ncols + 1, sizeof *cols[i]);
+        if (!cols[i]) {
+            hx_warn("%s: cost probe skipped: out of memory", s->name);
+            goto done;
+        }
+        memcpy(cols[i], s->datasets[i].cols, ds[i].ncols * sizeof *cols[i]);
+        for (size_t j = 0; j < ds[i].ncols; j++)
+            if (cols[i][j].kind == PLAN_COL_TIMESTAMP) cols[i][j].u.ts.rate *= k;
+        ds[i].cols = cols[i];
+    }
+    ps.datasets = ds;
+    ps.name = name;
+    ps.nchecks = 0;
+    memset(&pu->acc, 0, sizeof pu->acc);
+    pu->acc.t0 = (double)hx_now_ns() / 1e9;
+    hist_init(&pu->acc.wall_hist, 1000, (int64_t)3600 * 1000000000, 3);
+    hist_init(&pu->acc.lat_hist, 1000, (int64_t)3600 * 1000000000, 3);
+    if ((rc = hx_mkdir_p(landing, &e)) || (rc = hx_mkdir_p(outdir, &e)) ||
+        (rc = hx_mkdir_p(logdir, &e)) || (rc = gen_new(&ps, &g, &e)) ||
+        (rc = pgsvc_create_db(c->pg, dbname, NULL, NULL, &e)))
+        goto fail;
+    made_db = true;
+    if ((rc = pgsvc_connect(c->pg, dbname, &conn, &e))) goto fail;
+    PQclear(PQexec(conn, "set timezone = 'UTC'"));
+    hx_info("%s: cost probe at %gx the records", s->name, k);
+    phase_add(&pu->acc, "replay (harness)", 0, 0, 0, true);
+    if ((rc = run_steps(c, &ps, rs, g, conn, dbname, landing, outdir, logdir, &pu->acc,
+                        &pu->input_records, &e)))
+        goto fail;
+    if (PQstatus(conn) != CONNECTION_OK) PQreset(conn);
+    uint64_t sink = 0;
+    results_scenario *scratch = results_scenario_add(tmp, "metrics");
+    if (scratch)
+        add_metrics(scratch, &pu->acc, conn, &ps, pu->input_records, 0, &sink,
+                    &pu->solution_db_bytes);
+    pu->ran = !interrupted && pu->input_records > 0;
+    goto done;
+fail:
+    if (!interrupted)
+        hx_warn("%s: cost probe failed (costs projected linearly): %s", s->name, e.msg);
+done:
+    if (conn) PQfinish(conn);
+    if (made_db && !c->o->keep) {
+        hx_err de = {0};
+        if (pgsvc_drop_db(c->pg, dbname, &de) != 0 && !interrupted)
+            hx_warn("cannot drop database %s: %s", dbname, de.msg);
+    }
+    if (pdir && !c->o->keep) hx_rm_rf(pdir);
+    gen_free(g);
+    if (cols)
+        for (size_t i = 0; i < s->ndatasets; i++)
+            hx_free(cols[i]);
+    hx_free(cols);
+    hx_free(ds);
+    results_run_free(tmp);
+    hx_free(sdir);
+    hx_free(pdir);
+    hx_free(landing);
+    hx_free(outdir);
+    hx_free(logdir);
+}
+
 /* Run one scenario into rs. Scenario and infrastructure errors land in rs (status error); only
  * an interrupt is returned. */
 static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scenario *rs)
@@ -1460,10 +1585,26 @@ static int run_scenario(struct run_ctx *c, const plan_scenario *s, results_scena
     rs->resources.mean_rss_bytes = acc.n ? (int64_t)(acc.rss_mean_sum / acc.n) : 0;
     rs->resources.read_bytes = (int64_t)acc.read_bytes;
     rs->resources.write_bytes = (int64_t)acc.write_bytes;
-    price(c, rs, &acc, input_records, correct, solution_db_bytes);
+    (void)scen_s;
+    {
+        /* The cost probe (scale.probe or --probe): only for a scenario that ran cleanly. */
+        double k = c->o->probe_set ? c->o->probe : c->pack->scale.probe;
+        struct probe_usage pu;
+        memset(&pu, 0, sizeof pu);
+        if (k > 1 && acc.failures == 0) run_probe(c, s, k, &pu);
+        price(c, rs, &acc, input_records, correct, solution_db_bytes, &pu);
+        if (pu.ran) {
+            results_metric_add(rs, "probe.records", (double)pu.input_records, "");
+            results_metric_add(rs, "probe.solution.wall.sum", pu.acc.wall_sum, "s");
+            results_metric_add(rs, "probe.solution.cpu.total", pu.acc.cpu_user + pu.acc.cpu_sys,
+                               "s");
+            results_metric_add(rs, "probe.db.cpu.solution", pu.acc.db_cpu, "s");
+        }
+        hist_release(&pu.acc.wall_hist);
+        hist_release(&pu.acc.lat_hist);
+    }
     /* Checks of what the solution claims about its cost, against what it measured. */
     if (!interrupted) run_checks(c, s, rs, g, conn, outdir, &correct, true);
-    (void)scen_s;
     {
         size_t nth = s->nthresholds + c->pack->nbudgets, nref = c->pack->nreferences;
         score_threshold *th = hx_calloc(nth + nref + 1, sizeof *th);
@@ -1784,6 +1925,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
         O_NOISO,
         O_UNSAFE,
         O_KEEP,
+        O_PROBE,
         O_JOBS,
         O_KAFKA,
         O_PLUGTIMEOUT
@@ -1804,6 +1946,7 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
                                        {"unsafe-lua", no_argument, 0, O_UNSAFE},
                                        {"plugin-timeout", required_argument, 0, O_PLUGTIMEOUT},
                                        {"keep", no_argument, 0, O_KEEP},
+                                       {"probe", required_argument, 0, O_PROBE},
                                        {"jobs", required_argument, 0, O_JOBS},
                                        {"kafka", required_argument, 0, O_KAFKA},
                                        {"quiet", no_argument, 0, 'q'},
@@ -1899,6 +2042,17 @@ static bool parse_opts(int argc, char **argv, struct run_opts *o)
         case O_KEEP:
             o->keep = true;
             break;
+        case O_PROBE: {
+            char *end = NULL;
+            o->probe = strtod(optarg, &end);
+            o->probe_set = true;
+            if (!end || *end || !(o->probe == 0 || (o->probe >= 1.5 && o->probe <= 100))) {
+                hx_error("--probe: '%s' is not a factor between 1.5 and 100 (or 0 for none)",
+                         optarg);
+                return false;
+            }
+            break;
+        }
         case O_JOBS:
             if (strcmp(optarg, "1") != 0) {
                 hx_error("--jobs: running scenarios in parallel is not built yet; use --shard "
