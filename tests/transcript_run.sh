@@ -136,7 +136,6 @@ print("\n".join(bad) if bad else "ok")
 PY
 [ "$(cat "$T/probe.check")" = ok ] && ok "probe: fixed + per-record fitted from two sizes" ||
     bad "probe: $(head -5 "$T/probe.check")"
-grep -q "cost probe at 4x" "$T/probe.err" && ok "probe: announced" || bad "probe: not announced"
 
 # 3. --pg pointing at a closed port is an infrastructure error naming the address.
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
