@@ -163,12 +163,35 @@ static void test_check_kind__names_are_taken_once(void **state)
     assert_string_equal(chk_kind_name(PLAN_CHK_PRECISION_RECALL), "precision_recall");
 }
 
+/* Every built-in kind has a summary and its constructor is shown in docs/scenarios.md. */
+static void test_check_kind__builtin_kinds_are_documented(void **state)
+{
+    (void)state;
+    const char *root = getenv("HX_SOURCE_ROOT");
+    char path[512], line[160];
+    snprintf(path, sizeof path, "%s/docs/scenarios.md", root ? root : ".");
+    char *doc = NULL;
+    assert_int_equal(hx_read_file(path, &doc, NULL, NULL), 0);
+    for (int k = 0; k < PLAN_CHK__BUILTIN; k++) {
+        const chk_kind *kd = chk_kind_get((plan_check_kind)k);
+        assert_true(kd->summary && strlen(kd->summary) > 10);
+        if (kd->flags & CHK_K_PLUGIN)
+            snprintf(line, sizeof line, "\nplugin \"");
+        else
+            snprintf(line, sizeof line, "\n%s {", kd->name);
+        if (!strstr(doc, line)) fprintf(stderr, "docs/scenarios.md shows no '%s'\n", line + 1);
+        assert_non_null(strstr(doc, line));
+    }
+    hx_free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_kind__registered_kind_is_a_dsl_constructor),
         cmocka_unit_test(test_check_kind__registered_kind_is_validated),
         cmocka_unit_test(test_check_kind__names_are_taken_once),
+        cmocka_unit_test(test_check_kind__builtin_kinds_are_documented),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }
