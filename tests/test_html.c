@@ -129,7 +129,8 @@ static void test_html__hostile(void **state)
 static void test_html__fixtures(void **state)
 {
     (void)state;
-    const char *names[] = {"runs/pass.json", "runs/mixed.json", "html/charts.json"};
+    const char *names[] = {"runs/pass.json", "runs/mixed.json", "html/charts.json",
+                           "runs/infra.json", "runs/interrupted.json"};
     for (size_t k = 0; k < sizeof names / sizeof *names; k++) {
         results_run *r = load(names[k]);
         size_t len;
@@ -138,6 +139,8 @@ static void test_html__fixtures(void **state)
         expect_names(r, html);
         char want[64];
         snprintf(want, sizeof want, "data-verdict=\"%s\"", results_status_name(r->verdict));
+        assert_non_null(strstr(html, want));
+        snprintf(want, sizeof want, "<span class=\"word\">%s</span>", results_run_outcome(r));
         assert_non_null(strstr(html, want));
         assert_true(len < 1024 * 1024);
         hx_free(html);

@@ -196,7 +196,8 @@ static void check_file_against_run(const char *path, const results_run *r)
 static void test_junit__fixtures_validate_with_run_counts(void **state)
 {
     (void)state;
-    const char *names[] = {"pass.json", "mixed.json", "hostile.json"};
+    const char *names[] = {"pass.json", "mixed.json", "hostile.json", "infra.json",
+                           "interrupted.json"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         results_run *r = load_fixture(names[i]);
         char path[512];

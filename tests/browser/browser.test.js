@@ -108,6 +108,69 @@ async function expectFilter(page, fail) {
   await page.uncheck('#only-failed');
 }
 
+// The word the page heads an unfinished run with, from run.json: never "pass" for a run that was
+// interrupted, hit an error outside its scenarios, or did not finish.
+function outcome(run) {
+  if (run.interrupted || run.exit_code === 130) return 'interrupted';
+  if (run.error || ((run.exit_code === 2 || run.exit_code === 3) && run.verdict !== 'error')) return 'error';
+  if (run.partial) return 'partial';
+  return run.verdict;
+}
+
+// What needs a look stands out, as a reader sees it: the heading says what the run is; every
+// scenario that did not pass, or that has a limit that was not measured, is open; every failing
+// check, threshold and solution invocation row is highlighted (a background no passing row has);
+// no status cell wraps its word over two lines; the CPU axis never claims more than cores x 100 %.
+async function expectAttention(page, fail, run) {
+  const seen = await page.evaluate(() => {
+    const bg = (el) => getComputedStyle(el.cells[0]).backgroundColor;
+    const lines = (el) => {
+      const r = document.createRange();
+      r.selectNodeContents(el);
+      return new Set(Array.from(r.getClientRects()).map((x) => Math.round(x.top))).size;
+    };
+    return {
+      outcome: document.getElementById('verdict').dataset.outcome,
+      word: document.querySelector('#verdict .word').textContent,
+      open: Array.from(document.querySelectorAll('details.scenario')).map((d) => d.open),
+      rows: Array.from(document.querySelectorAll('details.scenario')).map((d) => ({
+        checks: Array.from(d.querySelectorAll('table.checks tr.check')).map((tr) => ({ bg: bg(tr), cls: tr.className })),
+        thresholds: Array.from(d.querySelectorAll('table.thresholds tr.threshold')).map((tr) => ({ bg: bg(tr), cls: tr.className })),
+        invocations: Array.from(d.querySelectorAll('table.invocations tr.invocation')).map((tr) => ({ bg: bg(tr), cls: tr.className })),
+      })),
+      wrapped: Array.from(document.querySelectorAll('td.status')).filter((td) => td.textContent.trim() && lines(td) > 1)
+        .map((td) => td.textContent),
+      cpuTop: Array.from(document.querySelectorAll('svg[data-chart="resources"] text'))
+        .map((t) => t.textContent).filter((t) => /^[0-9.]+ %$/.test(t)).map((t) => parseFloat(t)),
+    };
+  });
+  const want = outcome(run);
+  if (seen.outcome !== want || seen.word !== want) fail(`heading says ${seen.word} (${seen.outcome}), the run is ${want}`);
+  const failing = (c) => c.status === 'error' || (c.status === 'fail' && c.severity !== 'warn');
+  const invFailed = (i) => i.exit_code !== 0 || !!i.signal || !!i.timed_out;
+  run.scenarios.forEach((sc, k) => {
+    const needsLook = sc.status !== 'pass' || (sc.thresholds || []).some((t) => t.status === 'skip');
+    if (needsLook && !seen.open[k]) fail(`scenario ${k} (${sc.status}) is folded away`);
+    if (!needsLook && seen.open[k]) fail(`scenario ${k} passed and is open`);
+    const rows = seen.rows[k];
+    const passBg = new Set([...rows.checks, ...rows.thresholds, ...rows.invocations]
+      .filter((r) => / ok$|^check ok|^threshold ok|^invocation ok/.test(r.cls)).map((r) => r.bg));
+    const expectBad = (label, list, flags) => flags.forEach((bad, i) => {
+      const r = list[i];
+      if (!r) return fail(`scenario ${k}: ${label} ${i} has no row`);
+      if (bad && (!/\bbad\b/.test(r.cls) || passBg.has(r.bg) || r.bg === 'rgba(0, 0, 0, 0)'))
+        fail(`scenario ${k}: failing ${label} ${i} is not highlighted (${r.cls}, ${r.bg})`);
+      if (!bad && /\bbad\b/.test(r.cls)) fail(`scenario ${k}: ${label} ${i} is marked failing`);
+    });
+    expectBad('check', rows.checks, (sc.checks || []).map(failing));
+    expectBad('threshold', rows.thresholds, (sc.thresholds || []).map((t) => t.status === 'fail'));
+    expectBad('invocation', rows.invocations, (sc.invocations || []).map(invFailed));
+  });
+  if (seen.wrapped.length) fail(`status cells wrap: ${JSON.stringify(seen.wrapped.slice(0, 3))}`);
+  const cores = (run.machine || {}).cores || 0;
+  for (const v of seen.cpuTop) if (cores > 0 && v > cores * 100) fail(`the CPU axis shows ${v} % on ${cores} cores`);
+}
+
 async function checkOne(context, runPath, htmlPath, failures) {
   const name = path.basename(htmlPath, '.html');
   const fail = (msg) => failures.push(`${name}: ${msg}`);
@@ -134,6 +197,7 @@ async function checkOne(context, runPath, htmlPath, failures) {
   settled();
   if (dom.verdict !== run.verdict) fail(`verdict element shows ${dom.verdict}, run.json has ${run.verdict}`);
   expectNames(fail, dom.sections, want.scenarios);
+  await expectAttention(page, fail, run);
   if (dom.histBars !== want.hist || dom.histCurve !== want.hist)
     fail(`histogram charts ${dom.histBars}+${dom.histCurve}, want ${want.hist}+${want.hist}`);
   if (dom.resources !== want.resources) fail(`resource charts ${dom.resources}, want ${want.resources}`);
