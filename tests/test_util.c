@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,39 @@ static void test_util__afile_appears_whole_or_not_at_all(void **state)
     assert_int_equal(hx_rm_rf(dir), 0);
 }
 
+/* Numbers for people: the shortest decimal that reads back, and no binary noise from sums. */
+static void expect_num(double v, const char *want)
+{
+    char buf[32];
+    hx_fmt_num(buf, sizeof buf, v);
+    assert_string_equal(buf, want);
+}
+
+static void test_util__numbers_print_exactly(void **state)
+{
+    (void)state;
+    expect_num(94379.58, "94379.58");
+    expect_num(0.1, "0.1");
+    expect_num(14000, "14000");
+    expect_num(-2.5, "-2.5");
+    expect_num(1e300, "1e+300");
+    expect_num(5e-324, "5e-324");
+    expect_num(0.000123, "0.000123");
+    expect_num(1.5e6, "1500000");
+    /* A sum of decimals lands a few ulps off: shown as the decimal it should be. */
+    double sum = 0;
+    for (int i = 0; i < 10; i++)
+        sum += 0.1;
+    assert_true(sum != 1.0);
+    expect_num(sum, "1");
+    expect_num(0.1 + 0.2, "0.3");
+    expect_num(nextafter(94379.58, INFINITY), "94379.58");
+    /* A value more than a few ulps from every 15-digit decimal keeps the digits it needs. */
+    expect_num(1.0 / 3.0, "0.3333333333333333");
+    expect_num(NAN, "nan");
+    expect_num(-INFINITY, "-inf");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_util__asprintf_short_long_and_out_of_memory),
         cmocka_unit_test(test_util__afile_appears_whole_or_not_at_all),
         cmocka_unit_test(test_util__term_text_is_inert),
+        cmocka_unit_test(test_util__numbers_print_exactly),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,7 +145,7 @@ bool chk_expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome *o,
     switch (e->kind) {
     case PLAN_EXP_NUMBER:
         *num = e->number;
-        snprintf(text, n, "%.17g", e->number);
+        hx_fmt_num(text, n, e->number);
         return true;
     case PLAN_EXP_STRING:
         *num = strtod(e->string, NULL);

@@ -68,7 +68,7 @@ static void check_sql_rows(const chk_ctx *ctx, const plan_check *c, chk_outcome 
     bool *seen = hx_calloc((size_t)nr + 1, 1);
     for (size_t i = 0; i < lr.nrows; i++) {
         char ev[64];
-        snprintf(ev, sizeof ev, "%.17g", lr.rows[i].value);
+        hx_fmt_num(ev, sizeof ev, lr.rows[i].value);
         int hit = -1;
         for (int j = 0; j < nr; j++)
             if (!PQgetisnull(r, j, 0) && strcmp(PQgetvalue(r, j, 0), lr.rows[i].group) == 0) {

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -303,6 +304,40 @@ bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n)
         i += k;
     }
     return true;
+}
+
+void hx_fmt_num(char *buf, size_t n, double v)
+{
+    if (isnan(v)) {
+        snprintf(buf, n, "nan");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(buf, n, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, v);
+        double back = strtod(buf, NULL);
+        bool done = back == v;
+        if (!done && p == 15) {
+            /* Float noise: v is a few ulps from this 15-digit decimal. */
+            double lo = back, hi = back;
+            for (int k = 0; k < 4; k++) {
+                lo = nextafter(lo, -INFINITY);
+                hi = nextafter(hi, INFINITY);
+            }
+            done = v >= lo && v <= hi;
+        }
+        if (!done) continue;
+        /* The same digits without an exponent where a plain number reads: 14000, not 1.4e+04. */
+        double a = fabs(back);
+        if (strchr(buf, 'e') && a >= 1e-5 && a < 1e15) {
+            int dec = p - 1 - (int)floor(log10(a));
+            snprintf(buf, n, "%.*f", dec > 0 ? dec : 0, back);
+        }
+        return;
+    }
 }
 
 bool hx_buf_put_term(hx_buf *b, const char *s, size_t n)

@@ -96,6 +96,12 @@ bool hx_utf8_valid(const char *s, size_t n);
  * by U+FFFD, one per byte. Returns false when out of memory. */
 bool hx_buf_put_utf8(hx_buf *b, const char *s, size_t n);
 
+/* Format v for people as the shortest decimal that reads back (strtod) as v: 0.1, 94379.58, 1e+300.
+ * A value within four units in the last place of a 15-significant-digit decimal (the noise of
+ * summing decimals in binary, 94379.580000000002) prints as that decimal. NaN as "nan", infinities
+ * as "inf" / "-inf". buf needs 32 bytes. */
+void hx_fmt_num(char *buf, size_t n, double v);
+
 /* Append s[0..n) to b as text safe to print on a terminal or into a CI log: C0 controls other
  * than \n and \t (ESC, CR, BEL, ...), DEL, C1 controls and invalid UTF-8 bytes are shown escaped
  * as \xNN, and a line whose first non-blank characters are "::" (a GitHub Actions workflow command
