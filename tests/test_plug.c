@@ -692,7 +692,7 @@ static void test_plug__star_schema_grain_and_orphans(void **state)
     plan_param grain[] = {P("table", "\"fct\""), P("keys", "[\"order_id\", \"line\"]")};
     plug_result r = run_check(p, "fact_grain", grain, 2, &o);
     assert_int_equal(r.status, PLUG_FAIL);
-    assert_string_equal(r.actual, "2 duplicated keys (5 rows)");
+    assert_string_equal(r.actual, "2 duplicated keys over 5 rows");
     assert_int_equal(r.nsamples, 2);
     assert_string_equal(r.samples[0], "10, 1: 3 rows");
     assert_string_equal(r.samples[1], "42, 1: 2 rows");
@@ -702,14 +702,14 @@ static void test_plug__star_schema_grain_and_orphans(void **state)
                             P("dimension", "\"dim_product\"")};
     r = run_check(p, "orphan_keys", orphans, 3, &o);
     assert_int_equal(r.status, PLUG_FAIL);
-    assert_string_equal(r.actual, "2 orphan keys (4 rows)");
+    assert_string_equal(r.actual, "2 orphan keys in 4 rows");
     sample_keys(&r, keys, sizeof keys);
     assert_string_equal(keys, "product_id = 77,product_id = 99");
     plug_result_release(&r);
     plan_param nulls[] = {P("table", "\"fct\""), P("column", "\"product_id\""),
                           P("dimension", "\"dim_product\""), P("nulls_are_orphans", "true")};
     r = run_check(p, "orphan_keys", nulls, 4, &o);
-    assert_string_equal(r.actual, "3 orphan keys (5 rows)");
+    assert_string_equal(r.actual, "3 orphan keys in 5 rows");
     plug_result_release(&r);
 
     exec_ok(c, "delete from fct where order_id > 600 or (order_id in (10, 42) and product_id <> "
@@ -719,7 +719,7 @@ static void test_plug__star_schema_grain_and_orphans(void **state)
     plug_result_release(&r);
     r = run_check(p, "orphan_keys", orphans, 3, &o);
     assert_int_equal(r.status, PLUG_PASS);
-    assert_string_equal(r.actual, "0 orphan keys (0 rows)");
+    assert_string_equal(r.actual, "0 orphan keys");
     plug_result_release(&r);
     plug_close(p);
     PQfinish(c);
@@ -823,7 +823,7 @@ static void test_plug__star_schema_finds_the_planted_faults(void **state)
     plan_param gp[] = {P("table", "\"fct\""), P("keys", "[\"order_id\"]")};
     plug_result pr = run_check(p, "fact_grain", gp, 2, &o);
     assert_int_equal(pr.status, PLUG_FAIL);
-    snprintf(want, sizeof want, "%zu duplicated keys (%zu rows)", ngrain, 2 * ngrain);
+    snprintf(want, sizeof want, "%zu duplicated keys over %zu rows", ngrain, 2 * ngrain);
     assert_string_equal(pr.actual, want);
     assert_int_equal(pr.nsamples, ngrain);
     qsort(pr.samples, pr.nsamples, sizeof *pr.samples, cmp_str);
@@ -835,7 +835,7 @@ static void test_plug__star_schema_finds_the_planted_faults(void **state)
                        P("dimension", "\"dim_customer\"")};
     pr = run_check(p, "orphan_keys", op, 3, &o);
     assert_int_equal(pr.status, PLUG_FAIL);
-    snprintf(want, sizeof want, "%zu orphan keys (%zu rows)", norphan_keys, norphan_rows);
+    snprintf(want, sizeof want, "%zu orphan keys in %zu rows", norphan_keys, norphan_rows);
     assert_string_equal(pr.actual, want);
     assert_int_equal(pr.nsamples, norphan_keys);
     for (size_t i = 0; i < pr.nsamples; i++) /* a sample may add detail after the key */

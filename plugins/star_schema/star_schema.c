@@ -73,7 +73,12 @@ static int fact_grain_run(const hx_plugin_host *h, hx_plugin_ctx *ctx)
         h->sample(ctx, "%s: %s rows", h->rows_value(r, i, 0), h->rows_value(r, i, 1));
     h->metric(ctx, "duplicate_keys", groups, "");
     char actual[96];
-    snprintf(actual, sizeof actual, "%g duplicated keys (%g rows)", groups, rows);
+    /* rows counts the rows of duplicated keys only: "(0 rows)" on a passing table read as an
+     * empty table, so the count is said only when there are duplicates. */
+    if (groups == 0)
+        snprintf(actual, sizeof actual, "0 duplicated keys");
+    else
+        snprintf(actual, sizeof actual, "%g duplicated keys over %g rows", groups, rows);
     if (groups == 0)
         h->report(ctx, HX_PLUGIN_PASS, "0 duplicated keys", actual, "%s has one row per grain key",
                   table);
@@ -109,7 +114,10 @@ static int orphan_keys_run(const hx_plugin_host *h, hx_plugin_ctx *ctx)
         h->sample(ctx, "%s = %s: %s rows", column, h->rows_value(r, i, 0), h->rows_value(r, i, 1));
     h->metric(ctx, "orphan_rows", rows, "");
     char actual[96];
-    snprintf(actual, sizeof actual, "%g orphan keys (%g rows)", keys, rows);
+    if (keys == 0)
+        snprintf(actual, sizeof actual, "0 orphan keys");
+    else
+        snprintf(actual, sizeof actual, "%g orphan keys in %g rows", keys, rows);
     if (keys == 0)
         h->report(ctx, HX_PLUGIN_PASS, "0 orphan keys", actual, "every %s.%s is in %s", table,
                   column, dim);
