@@ -327,6 +327,23 @@ static void test_results__failed_invocation_fails_a_passing_scenario(void **stat
 
 /* A run that never reached its scenarios (postgres refused) is an error, never a pass; one that
  * was interrupted or rebuilt from a journal says so. */
+/* A scenario the harness could not judge (a solution that broke the database's settings, a
+ * service that took the checks down) counts 0 in the run's score: never 100. */
+static void test_results__scenario_error_scores_zero(void **state)
+{
+    (void)state;
+    results_run *r = results_run_new();
+    results_scenario *a = results_scenario_add(r, "a");
+    a->score.scored = true;
+    a->score.value = 100;
+    results_scenario *b = results_scenario_add(r, "b");
+    assert_true(results_scenario_set_error(b, HX_EXIT_INFRA, "canceling statement due to timeout"));
+    results_run_score(r);
+    assert_true(r->score.scored);
+    assert_true(r->score.value == 50);
+    results_run_free(r);
+}
+
 static void test_results__unfinished_runs_are_not_pass(void **state)
 {
     (void)state;
@@ -644,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_results__settle_verdicts_and_exit_codes),
         cmocka_unit_test(test_results__failed_invocation_fails_a_passing_scenario),
         cmocka_unit_test(test_results__unfinished_runs_are_not_pass),
+        cmocka_unit_test(test_results__scenario_error_scores_zero),
         cmocka_unit_test(test_results__journal_torn_last_line),
         cmocka_unit_test(test_results__journal_read_from_disk),
         cmocka_unit_test(test_results__out_of_memory_paths),

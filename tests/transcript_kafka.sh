@@ -80,7 +80,17 @@ grep -q "127.0.0.1:$port" "$T/down.err" && ok "the error names the address" \
     || bad "error lacks the address: $(cat "$T/down.err")"
 
 # 4. streaming: a service forwards the paced input topic as it comes
-export HX_KAFKA_STREAM="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
+# The solution's box sees only its own folder (docs/solutions.md "Threat model"): the helper
+# program goes into a copy of each streaming solution, found relative to its folder.
+HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
+mkdir -p "$T/sols"
+for s in kafka_stream kafka_stream_slow kafka_stream_crash; do
+    cp -R "$SOLS/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
+        cp "$SOLS/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
+        sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
+done
+export HX_KAFKA_STREAM=./hx_kafka_stream
+SOLS="$T/sols"
 SPACK="$ROOT/tests/packs/kafka_stream"
 "$BIN" run "$SPACK" --solution "$SOLS/kafka_stream" -o "$T/stream" -q 2>"$T/stream.err"
 expect_rc "kafka_stream (service) passes" 0 $?

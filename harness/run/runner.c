@@ -926,7 +926,13 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     p->th_running = false;
 
     r->wall_ns = p->t_exit_ns - p->t0_ns;
-    if (WIFEXITED(status)) {
+    if (WIFEXITED(status) && p->boxed && WEXITSTATUS(status) > 128 &&
+        WEXITSTATUS(status) < 128 + 32) {
+        /* bwrap reports a command killed by signal N as exit 128 + N. */
+        r->signaled = true;
+        r->sig = WEXITSTATUS(status) - 128;
+        runner_signal_name(r->sig, r->sig_name, sizeof r->sig_name);
+    } else if (WIFEXITED(status)) {
         r->exited = true;
         r->exit_code = WEXITSTATUS(status);
     } else if (WIFSIGNALED(status)) {
