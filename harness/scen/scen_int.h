@@ -70,43 +70,72 @@ typedef struct row_ctx {
 
 /* ---- helpers (scen_lua.c) ---- */
 
+/* "file:line" of the Lua code calling the current C function, into buf. */
 void dsl_where_here(lua_State *L, char *buf, size_t n);
+/* Raise a Lua error "where: message" (where: a stored "file:line"). Does not return. */
 int dsl_raise_at(lua_State *L, const char *where, const char *fmt, ...);
+/* hx_calloc, raising "out of memory" on failure. */
 void *dsl_lcalloc(lua_State *L, size_t n, size_t size);
+/* hx_strdup (NULL stays NULL), raising "out of memory" on failure. */
 char *dsl_ldup(lua_State *L, const char *s);
+/* " (did you mean 'x'?)" for the nearest of cands, or "", into buf. */
 const char *dsl_did_you_mean(const char *word, const char *const *cands, char *buf, size_t n);
+/* Index of word in the NULL-terminated names, or -1. */
 int dsl_lookup(const char *word, const char *const *names);
+/* Every key of table t must be one of allowed (strings) or a position 1..npos; else raise
+ * "path: unknown key 'k' (did you mean ...?)". */
 void dsl_check_keys(lua_State *L, int t, const char *const *allowed, int npos, const char *path);
+/* Raise "path.key: expected what, got <type>" unless the value at idx has type type. */
 int dsl_need_type(lua_State *L, int idx, int type, const char *path, const char *key,
                   const char *what);
+/* The string at t[k], or NULL when absent; raise when not a string. */
 const char *dsl_opt_string(lua_State *L, int t, const char *k, const char *path);
+/* The string at t[k]; raise when absent. */
 const char *dsl_req_string(lua_State *L, int t, const char *k, const char *path);
+/* A finite number at t[k] into *out; false when absent. */
 bool dsl_opt_number(lua_State *L, int t, const char *k, const char *path, double *out);
+/* An integer at t[k] into *out; false when absent. */
 bool dsl_opt_integer(lua_State *L, int t, const char *k, const char *path, lua_Integer *out);
+/* A fraction at t[k] (0..1 or "5%") into *out; false when absent. */
 bool dsl_opt_fraction(lua_State *L, int t, const char *k, const char *path, double *out);
+/* A duration at t[k] ("30s" or seconds) into *us; false when absent. */
 bool dsl_opt_duration(lua_State *L, int t, const char *k, const char *path, int64_t *us);
+/* A value type by name ("int", "decimal", ...); raise with a did-you-mean. */
 plan_type dsl_parse_type(lua_State *L, const char *s, const char *path);
+/* A string or a list of strings at t[k] into a fresh *v (hx_free'd by the plan), *n set. */
 void dsl_opt_strv(lua_State *L, int t, const char *k, const char *path, char ***v, size_t *n);
+/* The Lua value at idx as JSON into b (objects with sorted keys); raise on what JSON cannot
+ * hold. */
 void dsl_json_value(lua_State *L, int idx, hx_buf *b, const char *path, int depth);
 
 /* ---- harness.Dataset (scen_dataset.c), its faults (scen_fault.c) ---- */
 
+/* The Lua functions and metamethods the registration (scen_dsl.c) installs. */
 int dsl_ds_gc(lua_State *L);
+/* The dataset of the harness.Dataset at idx; raise when it is not one. */
 plan_dataset *dsl_check_ds(lua_State *L, int idx);
 int dsl_ds_tostring(lua_State *L);
+/* " (did you mean 'x'?)" for a column name d lacks, or "", into dm. */
 const char *dsl_column_hint(const plan_dataset *d, const char *col, char *dm, size_t n);
+/* Index of column col of d; raise "path: dataset has no column" with a hint. */
 int dsl_col_or_error(lua_State *L, const plan_dataset *d, const char *col, const char *path);
+/* Raise unless name is one plain path segment (scenario, dataset and challenge names become
+ * file and folder names). */
 void dsl_check_path_name(lua_State *L, const char *what, const char *name);
+/* Raise unless dir is a relative folder without "..". */
 void dsl_check_rel_dir(lua_State *L, const char *what, const char *dir);
 int dsl_dataset(lua_State *L);
 int dsl_rand(lua_State *L);
+/* The plan_row_hook of a dataset with a Lua row function (ud: its row_ctx). */
 int dsl_row_hook(void *ud, const plan_dataset *ds, gen_record *rec, char *errbuf, size_t errlen);
 int dsl_f_corrupt(lua_State *L);
+/* The column holds numbers (INT or DECIMAL). */
 bool dsl_numeric_col(const plan_column *c);
 extern const luaL_Reg dsl_fault_methods[];
 
 /* ---- harness.Query (scen_query.c) ---- */
 
+/* The harness.Query at idx; raise when it is not one. */
 qobj *dsl_check_q(lua_State *L, int idx);
 int dsl_q_tostring(lua_State *L);
 int dsl_ds_corrupt(lua_State *L);
@@ -124,6 +153,8 @@ int dsl_plugin(lua_State *L);
 /* ---- harness.Scenario (scen_scenario.c), harness.Challenge (scen_challenge.c) ---- */
 
 int dsl_scn_gc(lua_State *L);
+/* Thresholds at t[k] ({ ["metric"] = "< 30s" }) into *out, each metric one scenario sc (NULL:
+ * any) can produce (metrics.h). */
 void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
                           const plan_scenario *sc, plan_threshold **out, size_t *nout);
 int dsl_scenario(lua_State *L);
