@@ -8,18 +8,7 @@
 #ifndef HX_CMD_H
 #define HX_CMD_H
 
-/* Set by main from the environment and global flags; read by commands. */
-struct hx_global {
-    int quiet;   /* --quiet or $CI: no progress */
-    int color;   /* colour on stderr/stdout (TTY and no $NO_COLOR) */
-    int verbose; /* -v */
-};
-extern struct hx_global hx_g;
-
-/* Print "harness: <msg>\n" to stderr (lowercase message, no trailing period). */
-void hx_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void hx_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void hx_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#include "say.h" /* hx_g, hx_error, hx_warn, hx_info */
 
 /* @cmd-decls-begin */
 int cmd_run(int argc, char **argv);

@@ -1,0 +1,173 @@
+/* engine_priv.h - the run engine's inside, shared by its files and nothing else: the run's
+ * context (run_ctx), one scenario's context (run_scen) and the functions each file offers the
+ * others. One job a file:
+ *   engine.c     run_engine(): load, select, services, the scenario loop, reports
+ *   scenario.c   one scenario: its context, folders, database, targets; results and cleanup
+ *   steps.c      plan interpretation: the steps walk, replay steps, batch runs of the solution
+ *   service.c    service mode: start, drain, stop; end-to-end latency after the fact
+ *   solenv.c     the solution's environment
+ *   measure.c    measurement: invocations, phases, the database's CPU, metrics and histograms
+ *   run_checks.c check glue: the checks, the topic reader, plugin checks and their services
+ *   price.c      pricing, thresholds and the score
+ *   probe.c      the cost probe: a scenario again at k times its records
+ *   signals.c    SIGINT/SIGTERM and the watcher thread that stops the running solution
+ *
+ * Ownership: a run_ctx owns what it loads (models, plugins, solution, results) and frees it in
+ * run_engine(); a run_scen lives on scenario.c's stack for one scenario. */
+#ifndef HX_RUN_ENGINE_PRIV_H
+#define HX_RUN_ENGINE_PRIV_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "cost.h"
+#include "engine.h"
+#include "hist.h"
+#include "kafkasvc.h"
+#include "pgsvc.h"
+#include "plug.h"
+#include "replay_target.h"
+#include "results.h"
+#include "runjson.h"
+#include "runner.h"
+#include "say.h"
+#include "scen.h"
+#include "solution.h"
+
+/* The context of one run. */
+typedef struct run_ctx {
+    const run_engine_opts *o;
+    const replay_target *const *targets; /* the replay target table */
+    scen *engine;
+    const plan_pack *pack;
+    solution_spec sol;
+    char *sol_dir; /* absolute */
+    pgsvc *pg;
+    kafkasvc *kafka; /* started when a selected scenario uses Kafka, else NULL */
+    results_run *run;
+    cost_model **models;
+    size_t nmodels;
+    char *out_dir;
+    runjson_journal *journal;
+    bool build_failed;
+    char *build_error;
+    plug_path plugin_path; /* where plugins are searched */
+    plug_plugin **plugins; /* loaded so far, by name */
+    size_t nplugins;
+    bool html_written; /* report.html was written */
+    hx_err err;        /* why the run stopped before its scenarios, for the reports */
+} run_ctx;
+
+/* Phases a scenario's cost is attributed to: replay, up to 62 invocations, checks. */
+#define RUN_MAX_PHASES 64
+
+/* What the solution's invocations of one scenario used, and the phases of its cost. */
+typedef struct run_acc {
+    double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
+    uint64_t rss_peak, rss_mean_sum, read_bytes, write_bytes;
+    unsigned n, failures;
+    bool timed_out;         /* an invocation hit its timeout: later batches are not run */
+    hist wall_hist;         /* invocation wall times, ns */
+    hist lat_hist;          /* end-to-end latency of the output messages matched to an input, ns */
+    uint64_t lat_unmatched; /* output messages with no input to match (no id, key or timestamp) */
+    double steps_s; /* service mode: seconds of the plan's steps (the service runs alongside) */
+    double t0;      /* scenario start, s (monotonic) */
+    /* Per-phase usage for cost attribution: replay, each invocation ("batch N"), checks. The
+     * harness's own phases are priced at the same rates but are not the solution's bill. */
+    cost_phase_usage phases[RUN_MAX_PHASES];
+    char phase_names[RUN_MAX_PHASES][24];
+    size_t nphases;
+} run_acc;
+
+/* One scenario being run: everything that lives as long as it does. */
+typedef struct run_scen {
+    run_ctx *c;
+    const plan_scenario *s;
+    results_scenario *rs;
+    gen *g;
+    PGconn *conn;
+    char dbname[64];
+    char *dir, *landing, *outdir, *logdir; /* <out>/<scenario>/{,landing,output,logs} */
+    replay_site site;                      /* what the replay targets see */
+    run_acc acc;
+    uint64_t input_records; /* emissions replayed */
+    uint64_t stream_sent;   /* of them, into stream targets (a service's drain waits for them) */
+    uint64_t correct;       /* correct output records, from the checks */
+    uint64_t sink_bytes;    /* bytes of the tables in the public schema */
+    uint64_t solution_db_bytes; /* bytes of the solution's own relations */
+    double replay_s;            /* seconds of the replay (the solution's runs taken off) */
+    runner_proc *svc;           /* the service, between its run step and the end of the plan */
+} run_scen;
+
+/* engine.c */
+void run_progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *run_path_join(const char *a, const char *b);
+
+/* scenario.c: run one scenario into rs. Scenario and infrastructure errors land in rs (status
+ * error); only an interrupt is returned (HX_EINTR). */
+int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs);
+
+/* steps.c: replay steps and solution runs; a service started by the plan is drained, stopped and
+ * its latency measured after the last step. Returns 0, or an hx code. */
+int run_steps(run_scen *sc, hx_err *e);
+
+/* service.c */
+int run_service_start(run_scen *sc, hx_err *e);
+void run_service_drain(run_scen *sc);
+void run_service_stop(run_scen *sc, bool not_ready);
+void run_measure_latency(run_scen *sc);
+
+/* solenv.c: the environment of one invocation (batch -1: a run step or the service); free with
+ * runner_env_free. */
+int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e);
+
+/* measure.c */
+double run_db_cpu_now(const run_ctx *c);
+double run_db_cpu_delta(double before, double after);
+double run_self_cpu_seconds(void);
+uint64_t run_self_peak_rss(void);
+void run_phase_add(run_acc *acc, const char *name, double cpu, double wall, uint64_t rss,
+                   bool outside_bill);
+void run_acc_init(run_acc *acc, int64_t t0_ns);
+void run_acc_release(run_acc *acc);
+/* Account one ended invocation (batch >= 0) or the service (batch -1). stopped: the harness
+ * stopped a service that was still running, as the contract says it will. */
+void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopped, double inv_db);
+/* The scenario's metrics and histograms into sc->rs (sets sc->sink_bytes). */
+void run_add_metrics(run_scen *sc);
+
+/* run_checks.c: the scenario's checks. after_cost false runs every check but the
+ * CHK_K_AFTER_COST kinds, true only those, with the scenario's measured cost.monthly.usd (once it
+ * is priced). */
+void run_checks(run_scen *sc, bool after_cost);
+int run_plugins_open(run_ctx *c, hx_err *e);
+void run_plugins_close(run_ctx *c);
+
+/* What the cost probe measured: the scenario again at k times its records. */
+typedef struct run_probe_usage {
+    bool ran;
+    run_acc acc;
+    uint64_t input_records, solution_db_bytes;
+} run_probe_usage;
+
+/* probe.c: run sc's scenario again at k times its records, without checks, in a database and
+ * folders of its own, into *pu (pu->ran false when it did not run); release pu->acc after. */
+void run_probe(run_scen *sc, double k, run_probe_usage *pu);
+
+/* price.c: price the scenario under every model (its cost entries and metrics), with the probe's
+ * usage beside it when pu->ran */
+void run_price(run_scen *sc, const run_probe_usage *pu);
+/* then its thresholds, budgets, reference figures and score. */
+void run_score(run_scen *sc);
+
+/* signals.c */
+void run_signals_install(void);
+void run_signals_remove(void);
+bool run_interrupted(void);
+/* The process a first signal stops (NULL: none); a process set after the signal is stopped at
+ * once. */
+void run_set_current(runner_proc *p);
+
+#endif

@@ -1,0 +1,201 @@
+/* price.c - pricing and score glue: the scenario's usage priced under every price sheet
+ * (cost.h), its thresholds and the pack's budgets judged against its metrics, and the score
+ * (score.h) from the checks and those thresholds. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_priv.h"
+#include "score.h"
+#include "units.h"
+
+static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t n,
+                           score_threshold *out, size_t *nout)
+{
+    for (size_t i = 0; i < n; i++) {
+        double actual = NAN;
+        const char *unit = "";
+        for (size_t m = 0; m < rs->nmetrics; m++)
+            if (strcmp(rs->metrics[m].name, t[i].metric) == 0) {
+                actual = rs->metrics[m].value;
+                unit = rs->metrics[m].unit ? rs->metrics[m].unit : "";
+            }
+        results_status st = isnan(actual)                                         ? RESULTS_SKIP
+                            : score_threshold_passes(t[i].op, t[i].value, actual) ? RESULTS_PASS
+                                                                                  : RESULTS_FAIL;
+        results_threshold *rt = results_threshold_add(rs, t[i].metric, units_op_text(t[i].op),
+                                                      t[i].value, actual, unit, st);
+        if (rt) results_set_str(&rt->where, t[i].where);
+        out[*nout].metric = t[i].metric;
+        out[*nout].op = t[i].op;
+        out[*nout].limit = t[i].value;
+        out[*nout].actual = actual;
+        (*nout)++;
+    }
+}
+
+/* Does the pack read or write this kind of source/sink ("postgres", "kafka", "files")? */
+static bool pack_uses(const plan_pack *p, const char *kind)
+{
+    for (size_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->sources[i], kind) == 0) return true;
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (strcmp(p->sinks[i], kind) == 0) return true;
+    return false;
+}
+
+/* Copy a breakdown into the scenario's run.json cost entry and add its metrics. */
+static void price_record(results_scenario *rs, const cost_breakdown *b, bool primary)
+{
+    results_cost *rc = results_cost_add(rs, b->model->name, b->model->currency);
+    if (rc) {
+        for (size_t i = 0; i < b->nlines; i++) {
+            const cost_line *l = &b->lines[i];
+            results_cost_line *rl =
+                results_cost_line_add(rc, l->component, l->quantity, l->unit, l->unit_price, l->run,
+                                      l->note[0] ? l->note : NULL);
+            if (!rl) continue;
+            results_set_str(&rl->kind, l->kind == COST_FIXED ? "fixed" : "variable");
+            rl->monthly = l->monthly;
+        }
+        rc->per_run_total = b->total;
+        rc->monthly_total = b->monthly;
+        rc->monthly_fixed = b->monthly_fixed;
+        rc->monthly_variable = b->monthly_variable;
+        rc->per_million_input = b->per_million_input;
+        rc->per_correct_output = b->per_correct_record;
+        rc->records_per_run = b->records_per_run;
+        rc->runs_per_month = b->runs_per_month;
+        rc->scale_factor = b->scale_factor;
+        results_set_str(&rc->fit, b->two_sizes ? "fixed+per-record" : "linear");
+        if (b->db_class) results_set_str(&rc->db_class, b->db_class->name);
+        if (b->db_reason[0]) results_set_str(&rc->db_reason, b->db_reason);
+        for (size_t i = 0; i < b->nfits; i++) {
+            const cost_fit *f = &b->fits[i];
+            if (!(f->measured > 0) && !(f->probe > 0)) continue;
+            results_cost_fit *rf = results_cost_fit_add(rc, f->name);
+            if (!rf) continue;
+            rf->measured = f->measured;
+            rf->probe = f->probe;
+            rf->fixed = f->fixed;
+            rf->per_record = f->per_record;
+            rf->projected = f->projected;
+            rf->slope = f->slope;
+        }
+        for (size_t i = 0; i < b->nphases; i++)
+            if (results_cost_phase_add(rc, b->phases[i].name, b->phases[i].cost))
+                rc->phases[rc->nphases - 1].slope = b->phases[i].slope;
+    }
+    cost_metric ms[COST_MAX_METRICS];
+    size_t n = cost_metrics(b, primary, ms, COST_MAX_METRICS);
+    for (size_t i = 0; i < n && i < COST_MAX_METRICS; i++)
+        results_metric_add(rs, ms[i].name, ms[i].value, b->model->currency);
+}
+
+void run_price(run_scen *sc, const run_probe_usage *pu)
+{
+    run_ctx *c = sc->c;
+    const run_acc *acc = &sc->acc;
+    if (!c->nmodels) return;
+    cost_usage pr = {0};
+    if (pu && pu->ran) {
+        pr.cpu_seconds = pu->acc.cpu_user + pu->acc.cpu_sys;
+        pr.wall_seconds = pu->acc.wall_sum;
+        pr.invocations = pu->acc.n;
+        pr.peak_rss_bytes = pu->acc.rss_peak;
+        pr.mean_rss_bytes = pu->acc.n ? pu->acc.rss_mean_sum / pu->acc.n : 0;
+        pr.uses_db = pack_uses(c->pack, "postgres");
+        pr.db_cpu_steps_seconds = pu->acc.db_cpu;
+        pr.db_storage_bytes = pu->solution_db_bytes;
+        pr.input_records = pu->input_records;
+        pr.phases = pu->acc.phases;
+        pr.nphases = pu->acc.nphases;
+    }
+    cost_usage u = {0};
+    if (pu && pu->ran) u.probe = &pr;
+    u.cpu_seconds = acc->cpu_user + acc->cpu_sys;
+    u.wall_seconds = acc->wall_sum;
+    u.invocations = acc->n;
+    u.peak_rss_bytes = acc->rss_peak;
+    u.mean_rss_bytes = acc->n ? acc->rss_mean_sum / acc->n : 0;
+    /* The database's CPU during the solution's runs is the solution's work too. */
+    u.uses_db = pack_uses(c->pack, "postgres");
+    u.db_cpu_steps_seconds = acc->db_cpu;
+    u.db_storage_bytes = sc->solution_db_bytes;
+    u.uses_streaming = pack_uses(c->pack, "kafka");
+    u.input_records = sc->input_records;
+    u.correct_output_records = sc->correct;
+    u.phases = acc->phases;
+    u.nphases = acc->nphases;
+    for (size_t m = 0; m < c->nmodels; m++) {
+        cost_breakdown b;
+        memset(&b, 0, sizeof b);
+        hx_err e = {0};
+        if (cost_price(c->models[m], &u, &c->pack->scale, &b, &e) != 0) {
+            hx_warn("pricing under '%s' failed: %s", c->models[m]->name, e.msg);
+            continue;
+        }
+        /* The first model is the primary one that unqualified budgets refer to. */
+        price_record(sc->rs, &b, m == 0);
+        cost_breakdown_release(&b);
+    }
+}
+
+/* The pack's reference figures with this scenario's values. */
+static void add_references(const results_scenario *rs, const plan_pack *p, score_threshold *out)
+{
+    for (size_t i = 0; i < p->nreferences; i++) {
+        const plan_threshold *t = &p->references[i];
+        double actual = NAN;
+        for (size_t m = 0; m < rs->nmetrics; m++)
+            if (strcmp(rs->metrics[m].name, t->metric) == 0) actual = rs->metrics[m].value;
+        out[i] = (score_threshold){t->metric, t->op, t->value, actual};
+    }
+}
+
+static void score(results_scenario *rs, const score_threshold *th, size_t nth,
+                  const score_threshold *refs, size_t nrefs)
+{
+    score_input in = {0};
+    for (size_t i = 0; i < rs->nchecks; i++) {
+        const results_check *k = &rs->checks[i];
+        if (k->status == RESULTS_SKIP) continue;
+        bool ok = k->status == RESULTS_PASS;
+        if (k->severity == RESULTS_SEV_ERROR)
+            ok ? in.error_pass++ : in.error_fail++;
+        else
+            ok ? in.warn_pass++ : in.warn_fail++;
+    }
+    for (size_t i = 0; i < rs->ninvocations; i++)
+        in.runs_failed += results_invocation_failed(&rs->invocations[i]);
+    in.thresholds = th;
+    in.nthresholds = nth;
+    in.references = refs;
+    in.nreferences = nrefs;
+    score_result sr;
+    memset(&sr, 0, sizeof sr);
+    if (score_compute(&in, &sr, NULL) != 0) return;
+    rs->score.scored = true;
+    rs->score.value = sr.total;
+    results_score_component_add(&rs->score, "correctness", sr.correctness.points,
+                                sr.correctness.weight);
+    results_score_component_add(&rs->score, "performance", sr.performance.points,
+                                sr.performance.weight);
+    results_score_component_add(&rs->score, "cost", sr.cost.points, sr.cost.weight);
+    score_result_release(&sr);
+}
+
+void run_score(run_scen *sc)
+{
+    const plan_scenario *s = sc->s;
+    const plan_pack *pack = sc->c->pack;
+    size_t nth = s->nthresholds + pack->nbudgets, nref = pack->nreferences;
+    score_threshold *th = hx_calloc(nth + nref + 1, sizeof *th);
+    size_t n = 0;
+    if (!th) return;
+    add_thresholds(sc->rs, s->thresholds, s->nthresholds, th, &n);
+    add_thresholds(sc->rs, pack->budgets, pack->nbudgets, th, &n);
+    add_references(sc->rs, pack, th + n);
+    score(sc->rs, th, n, th + n, nref);
+    hx_free(th);
+}

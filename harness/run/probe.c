@@ -1,0 +1,108 @@
+/* probe.c - the cost probe: run a scenario's steps again with every dataset k times as large
+ * (the same days and batches: timestamp rates grow with the rows), without checks, in a database
+ * and folders of its own, and keep the usage beside the main run's (docs/cost-models.md, "The
+ * probe"). Batch scenarios without Kafka only; a failure is a warning, and the cost falls back
+ * to a linear projection. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_priv.h"
+
+void run_probe(run_scen *main_sc, double k, run_probe_usage *pu)
+{
+    run_ctx *c = main_sc->c;
+    const plan_scenario *s = main_sc->s;
+    memset(pu, 0, sizeof *pu);
+    if (!(k > 1) || s->mode != PLAN_MODE_BATCH || run_interrupted()) return;
+    for (size_t i = 0; c->targets[i]; i++)
+        if (c->targets[i]->stream && replay_target_used(c->targets[i], s)) return;
+    plan_scenario ps = *s;
+    plan_dataset *ds = hx_calloc(s->ndatasets + 1, sizeof *ds);
+    plan_column **cols = hx_calloc(s->ndatasets + 1, sizeof *cols);
+    char name[200];
+    snprintf(name, sizeof name, "%s_probe", s->name);
+    run_scen sc;
+    memset(&sc, 0, sizeof sc);
+    sc.c = c;
+    sc.s = &ps;
+    pgsvc_db_name(name, sc.dbname);
+    char *pdir = run_path_join(main_sc->dir, "probe");
+    sc.landing = pdir ? run_path_join(pdir, "landing") : NULL;
+    sc.outdir = pdir ? run_path_join(pdir, "output") : NULL;
+    sc.logdir = pdir ? run_path_join(pdir, "logs") : NULL;
+    results_run *tmp = results_run_new();
+    sc.rs = tmp ? results_scenario_add(tmp, name) : NULL;
+    hx_err e = {0};
+    int rc = 0;
+    bool made_db = false;
+    run_acc_init(&sc.acc, hx_now_ns());
+    if (!ds || !cols || !sc.logdir || !sc.outdir || !sc.landing || !sc.rs) {
+        hx_warn("%s: cost probe skipped: out of memory", s->name);
+        goto done;
+    }
+    for (size_t i = 0; i < s->ndatasets; i++) {
+        ds[i] = s->datasets[i];
+        ds[i].rows = (uint64_t)llround((double)s->datasets[i].rows * k);
+        cols[i] = hx_calloc(ds[i].ncols + 1, sizeof *cols[i]);
+        if (!cols[i]) {
+            hx_warn("%s: cost probe skipped: out of memory", s->name);
+            goto done;
+        }
+        memcpy(cols[i], s->datasets[i].cols, ds[i].ncols * sizeof *cols[i]);
+        for (size_t j = 0; j < ds[i].ncols; j++)
+            if (cols[i][j].kind == PLAN_COL_TIMESTAMP) cols[i][j].u.ts.rate *= k;
+        ds[i].cols = cols[i];
+    }
+    ps.datasets = ds;
+    ps.name = name;
+    ps.nchecks = 0;
+    if ((rc = hx_mkdir_p(sc.landing, &e)) || (rc = hx_mkdir_p(sc.outdir, &e)) ||
+        (rc = hx_mkdir_p(sc.logdir, &e)) || (rc = gen_new(&ps, &sc.g, &e)) ||
+        (rc = pgsvc_create_db(c->pg, sc.dbname, NULL, NULL, &e)))
+        goto fail;
+    made_db = true;
+    if ((rc = pgsvc_connect(c->pg, sc.dbname, &sc.conn, &e))) goto fail;
+    PQclear(PQexec(sc.conn, "set timezone = 'UTC'"));
+    sc.site = (replay_site){.s = &ps,
+                            .g = sc.g,
+                            .pg = c->pg,
+                            .conn = sc.conn,
+                            .dbname = sc.dbname,
+                            .landing = sc.landing,
+                            .kafka = c->kafka};
+    hx_info("%s: cost probe at %gx the records", s->name, k);
+    run_phase_add(&sc.acc, "replay (harness)", 0, 0, 0, true);
+    if ((rc = run_steps(&sc, &e))) goto fail;
+    if (PQstatus(sc.conn) != CONNECTION_OK) PQreset(sc.conn);
+    run_add_metrics(&sc);
+    pu->input_records = sc.input_records;
+    pu->solution_db_bytes = sc.solution_db_bytes;
+    pu->ran = !run_interrupted() && sc.input_records > 0;
+    goto done;
+fail:
+    if (!run_interrupted())
+        hx_warn("%s: cost probe failed (costs projected linearly): %s", s->name, e.msg);
+done:
+    pu->acc = sc.acc; /* the caller releases it; the phases name their own copies */
+    for (size_t i = 0; i < pu->acc.nphases; i++)
+        pu->acc.phases[i].name = pu->acc.phase_names[i];
+    if (sc.conn) PQfinish(sc.conn);
+    if (made_db && !c->o->keep) {
+        hx_err de = {0};
+        if (pgsvc_drop_db(c->pg, sc.dbname, &de) != 0 && !run_interrupted())
+            hx_warn("cannot drop database %s: %s", sc.dbname, de.msg);
+    }
+    if (pdir && !c->o->keep) hx_rm_rf(pdir);
+    gen_free(sc.g);
+    if (cols)
+        for (size_t i = 0; i < s->ndatasets; i++)
+            hx_free(cols[i]);
+    hx_free(cols);
+    hx_free(ds);
+    results_run_free(tmp);
+    hx_free(pdir);
+    hx_free(sc.landing);
+    hx_free(sc.outdir);
+    hx_free(sc.logdir);
+}

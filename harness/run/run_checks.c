@@ -1,0 +1,256 @@
+/* run_checks.c - check glue: run a scenario's checks (check.h) into the results, with the
+ * services the checks use: the topic reader (the scenario's Kafka topics), plugin checks
+ * (plug.h) and the plugins' ledger service. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_priv.h"
+
+static results_status status_of_chk(chk_status s)
+{
+    switch (s) {
+    case CHK_PASS:
+        return RESULTS_PASS;
+    case CHK_FAIL:
+        return RESULTS_FAIL;
+    case CHK_ERROR:
+        return RESULTS_ERROR;
+    default:
+        return RESULTS_SKIP;
+    }
+}
+
+/* ---- the checks' topic reader: the scenario's topic, read whole from the cluster ---- */
+
+struct topic_fwd {
+    chk_msg_fn each;
+    void *ud;
+};
+
+static bool topic_fwd_msg(void *ud, const kafkasvc_msg *m)
+{
+    struct topic_fwd *f = ud;
+    return f->each(f->ud, m->partition, m->offset, m->value, m->value ? m->value_len : 0);
+}
+
+static int read_topic(void *ud, const char *topic, chk_msg_fn each, void *each_ud, hx_err *e)
+{
+    run_scen *sc = ud;
+    kafkasvc *k = sc->c->kafka;
+    char name[300];
+    replay_kafka_topic(sc->s, topic, name, sizeof name);
+    struct topic_fwd f = {each, each_ud};
+    kafkasvc_consumed got;
+    int rc = kafkasvc_consume(k, name, 0, 120000, topic_fwd_msg, &f, &got, e);
+    if (!rc && got.trimmed > 0)
+        rc = hx_fail(e, HX_EINFRA,
+                     "topic '%s': %lld messages were gone from the log before the check read it "
+                     "(%s): an infrastructure limit, not the solution's data loss; give the topic "
+                     "more partitions",
+                     name, (long long)got.trimmed,
+                     kafkasvc_is_mock(k) ? "the mock cluster keeps 5 MiB a partition"
+                                         : "the cluster's retention");
+    return rc;
+}
+
+/* ---- plugin checks ---- */
+
+static plug_plugin *plugin_get(run_ctx *c, const char *name, hx_err *e)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        if (strcmp(c->plugins[i]->name, name) == 0) return c->plugins[i];
+    plug_plugin *p = NULL;
+    if (plug_open(name, &c->plugin_path, &p, e) != 0) return NULL;
+    plug_plugin **np = hx_realloc(c->plugins, (c->nplugins + 1) * sizeof *np);
+    if (!np) {
+        plug_close(p);
+        hx_fail(e, HX_ENOMEM, "out of memory");
+        return NULL;
+    }
+    c->plugins = np;
+    c->plugins[c->nplugins++] = p;
+    return p;
+}
+
+/* The plugins' ledger service: an aggregate over the valid records of a dataset. */
+static int plugin_ledger(void *ud, const char *dataset, const char *agg, const char *column,
+                         double *out, hx_err *e)
+{
+    run_scen *sc = ud;
+    const plan_scenario *s = sc->s;
+    int ds = plan_scenario_dataset(s, dataset);
+    if (ds < 0) return hx_fail(e, HX_EUSAGE, "no dataset '%s' in scenario '%s'", dataset, s->name);
+    static const char *const aggs[] = {"count", "count_distinct", "sum", "min", "max", "avg", NULL};
+    static const plan_agg codes[] = {PLAN_AGG_COUNT, PLAN_AGG_COUNT_DISTINCT,
+                                     PLAN_AGG_SUM,   PLAN_AGG_MIN,
+                                     PLAN_AGG_MAX,   PLAN_AGG_AVG};
+    int a = -1;
+    for (int i = 0; aggs[i]; i++)
+        if (strcmp(aggs[i], agg) == 0) a = i;
+    if (a < 0)
+        return hx_fail(e, HX_EUSAGE,
+                       "unknown ledger aggregate '%s' (count, count_distinct, sum, "
+                       "min, max, avg)",
+                       agg);
+    plan_query q = {.dataset = (size_t)ds, .agg = codes[a], .col = -1, .group_col = -1};
+    q.sub.valid = true;
+    q.sub.dedup_col = -1;
+    q.sub.group_day_col = -1;
+    if (column && *column) {
+        q.col = plan_dataset_column(&s->datasets[ds], column);
+        if (q.col < 0)
+            return hx_fail(e, HX_EUSAGE, "no column '%s' in dataset '%s'", column, dataset);
+    }
+    ledger_result r;
+    int rc = ledger_eval(sc->g, &q, &r, e);
+    if (rc) return rc;
+    *out = r.is_null ? NAN : r.number;
+    ledger_result_release(&r);
+    return 0;
+}
+
+static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
+{
+    run_scen *sc = ud;
+    run_ctx *c = sc->c;
+    hx_err e = {0};
+    plug_plugin *p = plugin_get(c, pc->plugin, &e);
+    const hx_plugin_check *hc = p ? plug_find_check(p, pc->plugin_check, &e) : NULL;
+    if (!hc) {
+        out->status = CHK_ERROR;
+        out->message = hx_strdup(e.msg);
+        return;
+    }
+    plug_run_opts ro = {.no_isolate = c->o->no_isolate,
+                        .timeout_ms = c->o->plugin_timeout_us / 1000,
+                        .conn = (struct pg_conn *)sc->conn,
+                        .ledger = plugin_ledger,
+                        .ledger_ud = sc};
+    plug_result r;
+    plug_result_init(&r);
+    if (plug_run(p, hc, pc->params, pc->nparams, &ro, &r, &e) != 0) {
+        out->status = CHK_ERROR;
+        out->message = hx_strdup(e.msg);
+        plug_result_release(&r);
+        return;
+    }
+    out->status = r.status == PLUG_PASS ? CHK_PASS : r.status == PLUG_FAIL ? CHK_FAIL : CHK_ERROR;
+    out->expected = r.expected ? hx_strdup(r.expected) : NULL;
+    out->actual = r.actual ? hx_strdup(r.actual) : NULL;
+    out->message = r.message ? hx_strdup(r.message) : NULL;
+    if (r.nsamples) {
+        out->sample.ncols = 1;
+        out->sample.cols = hx_calloc(1, sizeof(char *));
+        out->sample.cells = hx_calloc(r.nsamples, sizeof(char *));
+        if (out->sample.cols && out->sample.cells) {
+            out->sample.cols[0] = hx_strdup("sample");
+            for (size_t i = 0; i < r.nsamples; i++)
+                out->sample.cells[i] = hx_strdup(r.samples[i]);
+            out->sample.nrows = r.nsamples;
+        }
+    }
+    out->extra = r.samples_total;
+    plug_result_release(&r);
+}
+
+int run_plugins_open(run_ctx *c, hx_err *e)
+{
+    plug_path_init(&c->plugin_path);
+    const char *extra[1] = {c->o->plugin_path};
+    if (plug_path_standard(&c->plugin_path, c->o->pack, extra, c->o->plugin_path ? 1 : 0) != 0)
+        return hx_fail(e, HX_ENOMEM, "out of memory building the plugin search path");
+    return 0;
+}
+
+void run_plugins_close(run_ctx *c)
+{
+    for (size_t i = 0; i < c->nplugins; i++)
+        plug_close(c->plugins[i]);
+    hx_free(c->plugins);
+    plug_path_release(&c->plugin_path);
+}
+
+/* ---- the checks ---- */
+
+static void add_check(run_scen *sc, const plan_check *pc, const chk_outcome *o)
+{
+    char kind[128];
+    if (pc->kind == PLAN_CHK_PLUGIN)
+        snprintf(kind, sizeof kind, "plugin:%s.%s", pc->plugin ? pc->plugin : "?",
+                 pc->plugin_check ? pc->plugin_check : "?");
+    else
+        snprintf(kind, sizeof kind, "%s", chk_kind_name(pc->kind));
+    results_check *k =
+        results_check_add(sc->rs, pc->name, kind,
+                          pc->severity == PLAN_SEV_WARN ? RESULTS_SEV_WARN : RESULTS_SEV_ERROR,
+                          status_of_chk(o->status));
+    if (!k) return;
+    results_set_str(&k->expected, o->expected);
+    results_set_str(&k->actual, o->actual);
+    results_set_str(&k->message, o->message);
+    results_set_str(&k->where, pc->where);
+    k->duration_s = o->seconds;
+    if (o->sample.ncols && o->sample.nrows) {
+        results_check_sample_columns(k, (const char *const *)o->sample.cols, o->sample.ncols);
+        for (size_t r = 0; r < o->sample.nrows; r++) {
+            const char *cells[16];
+            for (size_t col = 0; col < o->sample.ncols && col < 16; col++) {
+                const char *v = o->sample.cells[r * o->sample.ncols + col];
+                cells[col] = v ? v : "NULL";
+            }
+            results_check_sample_row(k, cells);
+        }
+    }
+    if (pc->kind == PLAN_CHK_DIFF || pc->kind == PLAN_CHK_QUARANTINE || o->missing || o->extra ||
+        o->mismatched) {
+        results_check_count(k, "missing", (int64_t)o->missing);
+        results_check_count(k, "extra", (int64_t)o->extra);
+        results_check_count(k, "mismatched", (int64_t)o->mismatched);
+    }
+}
+
+void run_checks(run_scen *sc, bool after_cost)
+{
+    run_ctx *c = sc->c;
+    const plan_scenario *s = sc->s;
+    chk_ctx cc = {.conn = sc->conn,
+                  .g = sc->g,
+                  .s = s,
+                  .solution_dir = c->sol_dir,
+                  .output_dir = sc->outdir,
+                  .plugin = plugin_check,
+                  .plugin_ud = sc,
+                  .topic = c->kafka ? read_topic : NULL,
+                  .topic_ud = sc};
+    if (after_cost) {
+        for (size_t i = 0; i < sc->rs->nmetrics; i++)
+            if (strcmp(sc->rs->metrics[i].name, "cost.monthly.usd") == 0) {
+                cc.has_cost = true;
+                cc.cost_monthly_usd = sc->rs->metrics[i].value;
+            }
+    } else if (c->build_failed) {
+        results_check *k =
+            results_check_add(sc->rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
+        if (k) results_set_str(&k->message, c->build_error);
+    }
+    for (size_t i = 0; i < s->nchecks && !run_interrupted(); i++) {
+        const plan_check *pc = &s->checks[i];
+        const chk_kind *kd = chk_kind_get(pc->kind);
+        if (after_cost != (kd && (kd->flags & CHK_K_AFTER_COST))) continue;
+        chk_outcome o;
+        chk_run(&cc, pc, &o);
+        add_check(sc, pc, &o);
+        bool keyed_topic = pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
+                           pc->expect.query.agg == PLAN_AGG_ROWS;
+        if ((pc->kind == PLAN_CHK_DIFF || keyed_topic) && o.expected) {
+            uint64_t exp = strtoull(o.expected, NULL, 10);
+            uint64_t bad = o.missing + o.mismatched;
+            sc->correct += exp > bad ? exp - bad : 0;
+        }
+        run_progress("  %-5s %s%s%s", chk_status_name(o.status), pc->name, o.message ? ": " : "",
+                     o.message && o.status != CHK_PASS ? o.message : "");
+        chk_outcome_release(&o);
+    }
+}

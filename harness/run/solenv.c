@@ -1,0 +1,78 @@
+/* solenv.c - the solution's environment (docs/solutions.md "What the solution gets"): ours,
+ * then each replay target's variables (HARNESS_INPUT_DIR, the PG* of the scenario's database,
+ * KAFKA_*), then the harness's own (HARNESS_OUTPUT_DIR, HARNESS_SCENARIO, HARNESS_BATCH,
+ * HARNESS_SEED), then solution.json's env, which wins. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_priv.h"
+
+/* KEY, VALUE pairs, copied; NULL-ended for runner_env_build. */
+typedef struct env_list {
+    char **kv;
+    size_t n, cap;
+    bool oom;
+} env_list;
+
+static bool env_add(void *ud, const char *key, const char *val)
+{
+    env_list *l = ud;
+    if (l->oom) return false;
+    if (l->n + 3 > l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **kv = hx_realloc(l->kv, cap * sizeof *kv);
+        if (!kv) return !(l->oom = true);
+        l->kv = kv;
+        l->cap = cap;
+    }
+    /* A NULL value removes KEY (runner_env_build). */
+    char *k = hx_strdup(key), *v = val ? hx_strdup(val) : NULL;
+    if (!k || (val && !v)) {
+        hx_free(k);
+        hx_free(v);
+        return !(l->oom = true);
+    }
+    l->kv[l->n++] = k;
+    l->kv[l->n++] = v;
+    l->kv[l->n] = NULL;
+    return true;
+}
+
+static void env_list_release(env_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        hx_free(l->kv[i]);
+    hx_free(l->kv);
+    memset(l, 0, sizeof *l);
+}
+
+int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e)
+{
+    run_ctx *c = sc->c;
+    const plan_scenario *s = sc->s;
+    char out_abs[PATH_MAX];
+    if (!realpath(sc->outdir, out_abs))
+        return hx_fail(e, HX_EIO, "cannot resolve '%s': %s", sc->outdir, strerror(errno));
+    env_list l = {0};
+    int rc = 0;
+    for (size_t i = 0; c->targets[i] && !rc; i++)
+        if (c->targets[i]->env) rc = c->targets[i]->env(&sc->site, env_add, &l, e);
+    char batch_s[16], seed_s[32];
+    snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
+    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)s->seed);
+    if (!rc) {
+        env_add(&l, "HARNESS_OUTPUT_DIR", out_abs);
+        env_add(&l, "HARNESS_SCENARIO", s->name);
+        env_add(&l, "HARNESS_BATCH", batch_s);
+        env_add(&l, "HARNESS_SEED", seed_s);
+        for (size_t i = 0; i < c->sol.n_env; i++)
+            env_add(&l, c->sol.env[i].key, c->sol.env[i].val);
+        if (l.oom) rc = hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+    }
+    if (!rc) rc = runner_env_build(NULL, (const char *const *)l.kv, out, e);
+    env_list_release(&l);
+    return rc;
+}
