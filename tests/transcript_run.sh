@@ -179,7 +179,8 @@ junit_valid hostile "$T/hostile/junit.xml"
     --scenario duplicates --out "$T/int" 2>"$T/int.err" &
 pid=$!
 i=0
-while [ $i -lt 600 ] && ! grep -q baseline "$T/int/run.journal.jsonl" 2>/dev/null; do
+# the journal's first line (the run, its argv) names baseline too: wait for the scenario's line
+while [ $i -lt 600 ] && [ "$(grep -c '"baseline"' "$T/int/run.journal.jsonl" 2>/dev/null)" -lt 2 ]; do
     sleep 0.2; i=$((i + 1))
 done
 sleep 1
