@@ -56,7 +56,8 @@ typedef struct replay_target {
     int (*replay)(replay_site *site, void *state, const plan_step *st, int64_t batch,
                   replay_stats *out, hx_err *e);
     /* Add the target's variables to the solution's environment, for every invocation of every
-     * scenario (a target not used by the scenario still names its variables, empty). NULL = none. */
+     * scenario (a target not used by the scenario still names its variables, empty). NULL = none.
+     */
     int (*env)(const replay_site *site, replay_env_fn add, void *ud, hx_err *e);
     /* The faults it injects, a NULL-ended list of names, and the hook that does one. */
     const char *const *faults;

@@ -1,5 +1,6 @@
 /* target_files.c - the landing-files target: into = "files" writes each drop under the
- * scenario's landing folder (replay_files, replay.h); the solution finds it as HARNESS_INPUT_DIR. */
+ * scenario's landing folder (replay_files, replay.h); the solution finds it as HARNESS_INPUT_DIR.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>

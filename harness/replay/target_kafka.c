@@ -140,7 +140,8 @@ static int kafka_fault(replay_site *site, void *state, const plan_step *st, hx_e
         return kafkasvc_broker_up(k, -1, e);
     }
     if (strcmp(st->fault, "broker_up") == 0) return kafkasvc_broker_up(k, -1, e);
-    if (strcmp(st->fault, "rtt") == 0) return kafkasvc_set_rtt(k, -1, (int)(st->sleep_us / 1000), e);
+    if (strcmp(st->fault, "rtt") == 0)
+        return kafkasvc_set_rtt(k, -1, (int)(st->sleep_us / 1000), e);
     int errs[5] = {6, 6, 6, 6, 6};
     if ((rc = kafkasvc_request_errors(k, KAFKASVC_API_PRODUCE, 5, errs, e))) return rc;
     return kafkasvc_request_errors(k, KAFKASVC_API_FETCH, 5, errs, e);
