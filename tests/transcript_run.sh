@@ -180,7 +180,7 @@ junit_valid hostile "$T/hostile/junit.xml"
 pid=$!
 i=0
 # the journal's first line (the run, its argv) names baseline too: wait for the scenario's line
-while [ $i -lt 600 ] && [ "$(grep -c '"baseline"' "$T/int/run.journal.jsonl" 2>/dev/null)" -lt 2 ]; do
+while [ $i -lt 600 ] && [ "$(cat "$T/int/run.journal.jsonl" 2>/dev/null | grep -c '"baseline"')" -lt 2 ]; do
     sleep 0.2; i=$((i + 1))
 done
 sleep 1

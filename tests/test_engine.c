@@ -1,0 +1,171 @@
+/* test_engine.c - the run engine (run/engine.h) on the small pack tests/packs/engine with a real
+ * PostgreSQL and a real solution process (tests/solutions/env_log, which records what each
+ * invocation was given). The replay target table is the engine's to take: a dummy target plugged
+ * in from this file replaces "files" and is set up, fed every batch, asked for the solution's
+ * environment and torn down. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+#include "say.h"
+
+/* The engine records the commit it was built from; the CLI links the generated one. */
+const char *hx_build_commit(void)
+{
+    return "test";
+}
+
+static char tmp[256];
+static const char *src_root;
+
+static int setup(void **state)
+{
+    (void)state;
+    src_root = getenv("HX_SOURCE_ROOT");
+    if (!src_root) return -1;
+    snprintf(tmp, sizeof tmp, "/tmp/hx-test-engine-XXXXXX");
+    if (!mkdtemp(tmp)) return -1;
+    hx_g.quiet = 1;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    hx_rm_rf(tmp);
+    return 0;
+}
+
+/* Run the engine on scenario `scen` of tests/packs/engine into <tmp>/<out>; returns the exit
+ * code. */
+static int run_pack(const char *scen, const char *out, const replay_target *const *targets)
+{
+    char pack[512], sol[512], outdir[512];
+    snprintf(pack, sizeof pack, "%s/tests/packs/engine", src_root);
+    snprintf(sol, sizeof sol, "%s/tests/solutions/env_log", src_root);
+    snprintf(outdir, sizeof outdir, "%s/%s", tmp, out);
+    const char *globs[1] = {scen};
+    const char *pg = getenv("HX_TEST_PG_URL");
+    run_engine_opts o = {.pack = pack,
+                         .solution = sol,
+                         .out = outdir,
+                         .pg_url = pg && *pg ? pg : NULL,
+                         .globs = globs,
+                         .nglobs = 1,
+                         .keep = true,
+                         .targets = targets};
+    return run_engine(&o);
+}
+
+/* The whole of <tmp>/<rel> (a static buffer), or fails the test. */
+static const char *slurp(const char *rel)
+{
+    static char buf[1 << 20];
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, rel);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("cannot open %s", path);
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return buf;
+}
+
+/* ---- a replay target of this file's own ---- */
+
+static struct {
+    int setups, teardowns, replays;
+    int64_t batches[8];
+    bool state_ok; /* every hook got the state setup made */
+} dummy;
+
+static int dummy_setup(replay_site *site, void **slot, hx_err *e)
+{
+    (void)e;
+    dummy.setups++;
+    dummy.state_ok = site->g && site->conn && strcmp(site->s->name, "drops") == 0;
+    *slot = &dummy;
+    return 0;
+}
+
+static int dummy_replay(replay_site *site, void *state, const plan_step *st, int64_t batch,
+                        replay_stats *out, hx_err *e)
+{
+    (void)site, (void)st, (void)e;
+    dummy.state_ok &= state == &dummy;
+    if (dummy.replays < 8) dummy.batches[dummy.replays] = batch;
+    dummy.replays++;
+    out->rows = 10;
+    return 0;
+}
+
+static int dummy_env(const replay_site *site, replay_env_fn add, void *ud, hx_err *e)
+{
+    char v[128];
+    snprintf(v, sizeof v, "dummy-%s", site->s->name);
+    return add(ud, "DUMMY_TARGET", v) ? 0 : hx_fail(e, HX_ENOMEM, "out of memory");
+}
+
+static void dummy_teardown(replay_site *site, void *state)
+{
+    (void)site;
+    dummy.state_ok &= state == &dummy;
+    dummy.teardowns++;
+}
+
+static const replay_target dummy_target = {
+    .name = "dummy",
+    .code = PLAN_TGT_FILES, /* takes the steps into = "files" */
+    .format = "dummy",
+    .setup = dummy_setup,
+    .replay = dummy_replay,
+    .env = dummy_env,
+    .teardown = dummy_teardown,
+};
+
+static void test_engine__a_target_plugged_in_from_outside_gets_every_hook(void **state)
+{
+    (void)state;
+    const replay_target *const table[] = {&dummy_target, &replay_target_postgres,
+                                          &replay_target_kafka, NULL};
+    memset(&dummy, 0, sizeof dummy);
+    assert_int_equal(run_pack("drops", "dummy", table), 0);
+    assert_int_equal(dummy.setups, 1);
+    assert_int_equal(dummy.teardowns, 1);
+    assert_int_equal(dummy.replays, 3);
+    for (int b = 0; b < 3; b++)
+        assert_int_equal(dummy.batches[b], b);
+    assert_true(dummy.state_ok);
+    /* each drop was followed by a run that had the dummy's variable and no files target's */
+    assert_string_equal(slurp("dummy/drops/output/seen.csv"),
+                        "batch,dummy,input\n0,dummy-drops,\n1,dummy-drops,\n2,dummy-drops,\n");
+    assert_non_null(strstr(slurp("dummy/run.json"), "\"format\": \"dummy\""));
+}
+
+static void test_engine__the_builtin_table_replays_files(void **state)
+{
+    (void)state;
+    assert_int_equal(run_pack("drops", "builtin", NULL), 0);
+    assert_string_equal(slurp("builtin/drops/output/seen.csv"),
+                        "batch,dummy,input\n0,,set\n1,,set\n2,,set\n");
+    assert_non_null(strstr(slurp("builtin/run.json"), "\"format\": \"csv\""));
+    char landed[512];
+    snprintf(landed, sizeof landed, "%s/builtin/drops/landing/orders/orders-0002.csv", tmp);
+    assert_int_equal(access(landed, F_OK), 0);
+}
+
+int main(void)
+{
+    static const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine__a_target_plugged_in_from_outside_gets_every_hook),
+        cmocka_unit_test(test_engine__the_builtin_table_replays_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
