@@ -679,7 +679,11 @@ static void test_scen__real_pack(void **state)
 {
     (void)state;
     scen *s = load_pack_ok("scenarios/ecommerce-etl-foundation", NULL);
-    assert_int_equal(scen_pack(s)->nscenarios, 6);
+    assert_int_equal(scen_pack(s)->nscenarios, 9); /* six of phase 1, three twists */
+    int twists = 0;
+    for (size_t i = 0; i < scen_pack(s)->nscenarios; i++)
+        twists += scen_pack(s)->scenarios[i].phase == 2;
+    assert_int_equal(twists, 3);
     assert_int_equal(scen_pack(s)->scenarios[0].nthresholds, 2);
     scen_free(s);
 }

@@ -12,6 +12,7 @@ export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
 chmod 711 "$T"
 export CI=1
+export LC_ALL=C
 fails=0
 trap 'rm -rf "$T"' EXIT
 
@@ -38,9 +39,10 @@ failing() { statuses "$1" "$2" | awk -F'\t' '$1 == "fail" { print $2 }' | sort |
     --scenario corrupt_quarantine --out "$T/lazy" 2>"$T/lazy.err"
 expect_rc "lazy fails" 1 $?
 dims="dim_customers customers per country|dim_customers customers per segment|dim_customers emails"
-want="daily_sales orders per day|$dims"
+# (it ships no README or ADRs either, which baseline checks)
+want="README: design, trade-offs, cost analysis|daily_sales orders per day|decision records: at least 2 ADRs|$dims"
 got=$(failing "$T/lazy/run.json" baseline)
-[ "$got" = "$want" ] && ok "lazy baseline: fails exactly orders per day and the dimension's attributes" ||
+[ "$got" = "$want" ] && ok "lazy baseline: fails exactly orders per day, the dimension's attributes and the docs" ||
     bad "lazy baseline fails [$got], want [$want]"
 want="daily_sales orders per day|$dims|one quarantine row per corrupt line"
 got=$(failing "$T/lazy/run.json" corrupt_quarantine)
@@ -85,6 +87,21 @@ expect_rc "--landing with --out" 2 $?
 "$BIN" gen "$ROOT/tests/packs/kafka/orders_to_topic.lua" --landing "$T/y" 2>"$T/y.err"
 expect_rc "--landing of a scenario without files steps" 2 $?
 grep -q "lands no files" "$T/y.err" && ok "and says it lands no files" || bad "said: $(cat "$T/y.err")"
+
+# 3. Several per-batch landing steps before one run step drop together, lined up by calendar
+#    day: the erasure requests (one day, Thursday) land with that day's orders, before its run.
+"$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --solution "$ROOT/tests/solutions/drops_log" \
+    --keep --out "$T/drops" 2>"$T/drops.err"
+expect_rc "drops_log fails gdpr_erasure" 1 $?
+seen="$T/drops/gdpr_erasure/output/seen.txt"
+[ "$(wc -l <"$seen")" = 7 ] && ok "one run per day of the week" || bad "runs: $(cat "$seen")"
+[ "$(grep -c erasures "$seen")" = 4 ] && ok "the erasure file is there for the last four runs" ||
+    bad "erasure file seen in $(grep -c erasures "$seen") runs"
+grep -q "^batch 3: erasures/erasures-0000.csv orders/orders-0000.csv .*orders/orders-0003.csv $" "$seen" &&
+    ok "it lands on Thursday, with Thursday's orders, before Thursday's run" ||
+    bad "batch 3 saw: $(grep '^batch 3' "$seen")"
+grep -q "^batch 2: .*erasures" "$seen" && bad "the erasure file landed before its day" ||
+    ok "nothing lands before its day"
 
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -265,9 +265,9 @@ int cmd_gen(int argc, char **argv)
     fprintf(stderr, "harness: wrote %llu records of dataset '%s' to %s (sha256 %s)\n",
             (unsigned long long)ws.rows, sc->datasets[ds].name, strcmp(out, "-") ? out : "stdout",
             sha);
-    for (size_t i = 0; batch < 0 && i < sc->nsteps; i++)
+    for (size_t i = 0; batch < 0 && fmt == PLAN_FMT_CSV && i < sc->nsteps; i++)
         if (files_step_of(&sc->steps[i], ds) && sc->steps[i].per_batch &&
-            gen_batches(g, (size_t)ds) > 1) {
+            sc->steps[i].format == PLAN_FMT_CSV && gen_batches(g, (size_t)ds) > 1) {
             fprintf(stderr,
                     "harness: note: a run lands '%s' as one file per batch, each with its "
                     "batch's header; --batch K writes one of them, --landing DIR all of them\n",

@@ -1,4 +1,5 @@
--- E-commerce batch ETL, foundation level.
+-- E-commerce batch ETL, foundation level. README.md beside this file is the problem statement a
+-- contestant reads (what arrives, what must come out, the phases, the budget, what is checked).
 --
 -- Each day the shop drops a CSV of orders into landing/orders/ and keeps its customer master in
 -- PostgreSQL (raw_customers). The contestant's batch job runs after every drop and must maintain:
@@ -12,6 +13,8 @@
 --                                                        -- every customer of raw_customers, plus
 --                                                        -- the "unknown customer" member 0
 -- A missing customer_id is loaded as 0, which dim_customers holds like any customer.
+-- Phase 2 (--phase 2): GDPR erasure (member -1, quarantine_erasures), a payments feed
+-- (fct_orders.payment_status/paid_amount, daily_sales.paid_revenue) and 20x drops under 15 s.
 return challenge {
   name = "ecommerce-etl-foundation",
   level = "foundation",

@@ -53,8 +53,10 @@ function M.products(opts)
   }
 end
 
---- orders { rows = N, days = D, customers = <dataset> }: orders over D days, one batch per day.
--- Columns: order_id, customer_id (Zipf-skewed into customers), order_ts, status, channel, amount.
+--- orders { rows = N, days = D, customers = <dataset> [, jitter = "20s"] }: orders over D days,
+-- one batch per day. Columns: order_id, customer_id (Zipf-skewed into customers), order_ts, status,
+-- channel, amount. Keep jitter under the gap between orders (D days / N) when the last order must
+-- stay on day D.
 function M.orders(opts)
   local rows = need(opts, "rows", "number")
   local days = opts.days or 7
@@ -64,7 +66,7 @@ function M.orders(opts)
     columns = {
       { "order_id", "sequence", start = 1 },
       { "customer_id", "fk", ref = customers, column = "customer_id", dist = "zipf", skew = 1.1 },
-      { "order_ts", "timestamp", start = M.START, rate = rows / (days * 86400), jitter = "20s" },
+      { "order_ts", "timestamp", start = M.START, rate = rows / (days * 86400), jitter = opts.jitter or "20s" },
       { "status", "categorical", values = { "placed", "paid", "shipped", "delivered", "cancelled" },
         weights = { 10, 25, 25, 35, 5 } },
       { "channel", "categorical", values = { "web", "app", "marketplace" }, weights = { 55, 35, 10 } },
