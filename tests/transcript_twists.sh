@@ -102,8 +102,9 @@ check "$T/boast-run/run.json" baseline "README: design, trade-offs, cost analysi
     bad "claim: $(check "$T/boast-run/run.json" baseline "README: design, trade-offs, cost analysis")"
 
 # 6. Correct but slow on the 20x drops: only the threshold fails.
+# One drop over the 15 s limit is enough (the first; each extra slow drop would only cost test time).
 variant slow
-echo 'sleep 16' >>"$T/slow/run.sh"
+echo '[ -e "$HARNESS_OUTPUT_DIR/.slept" ] || { touch "$HARNESS_OUTPUT_DIR/.slept"; sleep 16; }' >>"$T/slow/run.sh"
 "$BIN" run "$PACK" --phase 2 --scenario sla_20x --solution "$T/slow" --out "$T/slow-run" 2>"$T/slow.err"
 expect_rc "slow but correct fails only the SLA threshold" 4 $?
 python3 -c '
