@@ -83,7 +83,7 @@ has "$T/out" "## harness compare" "md title"
 has "$T/out" "- ❌ \`checks\` tripped" "md tripped gate"
 has "$T/out" "- ✅ \`score:-10\` passed" "md passed gate"
 has "$T/out" "| daily\\_sales total | pass | fail | ❌ newly failing |" "md escaped check row"
-has "$T/out" "| cost.aws-us-east-1.monthly.usd | \$0.0360 | \$0.0405 | +\$0.0045 | +12.5% | 🔴 |" \
+has "$T/out" "| cost.aws-us-east-1.monthly.usd | 0.036 USD | 0.0405 USD | +0.0045 USD | +12.5% | 🔴 |" \
     "md cost row"
 
 expect 0 "json" $C --json "$F/pass.json" "$T/head.json" --fail-on score:-10

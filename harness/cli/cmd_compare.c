@@ -81,15 +81,15 @@ static json_t *jnum(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
-/* A number with its unit, compact: bytes in MB, money with 4 decimals. */
+/* A number with its unit in the reports' one style (rep_value): bytes in binary units, money with
+ * significant digits (never "$0.0000"), durations in s / ms / µs. */
 static void fmt_num(char *out, size_t n, double v, const char *unit)
 {
     if (!isfinite(v)) {
         snprintf(out, n, "-");
-    } else if (unit && strcmp(unit, "bytes") == 0) {
-        snprintf(out, n, "%.1f MB", v / 1e6);
-    } else if (unit && strcmp(unit, "USD") == 0) {
-        snprintf(out, n, "$%.4f", v);
+    } else if (unit && (strcmp(unit, "bytes") == 0 || strcmp(unit, "USD") == 0 ||
+                        strcmp(unit, "s") == 0)) {
+        rep_value(out, n, v, unit);
     } else if (unit && *unit && strlen(unit) <= 8) {
         char u[9];
         size_t k = 0;
