@@ -87,8 +87,8 @@ static void fmt_num(char *out, size_t n, double v, const char *unit)
 {
     if (!isfinite(v)) {
         snprintf(out, n, "-");
-    } else if (unit && (strcmp(unit, "bytes") == 0 || strcmp(unit, "USD") == 0 ||
-                        strcmp(unit, "s") == 0)) {
+    } else if (unit &&
+               (strcmp(unit, "bytes") == 0 || strcmp(unit, "USD") == 0 || strcmp(unit, "s") == 0)) {
         rep_value(out, n, v, unit);
     } else if (unit && *unit && strlen(unit) <= 8) {
         char u[9];
