@@ -94,6 +94,7 @@ typedef struct run_scen {
     run_acc acc;
     uint64_t input_records; /* emissions replayed */
     uint64_t stream_sent;   /* of them, into stream targets (a service's drain waits for them) */
+    uint64_t stream_bytes;  /* bytes of them (key and value), for the pricer's streaming lines */
     uint64_t correct;       /* correct output records, from the checks */
     uint64_t sink_bytes;    /* bytes of the tables in the public schema */
     uint64_t solution_db_bytes; /* bytes of the solution's own relations */

@@ -123,6 +123,12 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
     u.db_cpu_steps_seconds = acc->db_cpu;
     u.db_storage_bytes = sc->solution_db_bytes;
     u.uses_streaming = pack_uses(c->pack, "kafka");
+    if (u.uses_streaming) {
+        /* In: what the replay produced; out: the solution reads its input once. */
+        u.kafka_bytes_in = sc->stream_bytes;
+        u.kafka_bytes_out = sc->stream_bytes;
+        u.kafka_messages_in = sc->stream_sent;
+    }
     u.input_records = sc->input_records;
     u.correct_output_records = sc->correct;
     u.phases = acc->phases;

@@ -77,7 +77,10 @@ static int into_batch(run_scen *sc, const plan_step *st, int64_t b, hx_err *e)
     int rc = t->replay(&sc->site, sc->site.state[target_slot(c, t) % 8], st, b, &rst, e);
     if (rc) return rc;
     sc->input_records += rst.rows;
-    if (t->stream) sc->stream_sent += rst.rows;
+    if (t->stream) {
+        sc->stream_sent += rst.rows;
+        sc->stream_bytes += rst.bytes;
+    }
     char name[160];
     snprintf(name, sizeof name, "replay.%s.rows", ds->name);
     results_stat_add(sc->rs, name, (int64_t)rst.rows);
