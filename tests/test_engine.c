@@ -161,11 +161,29 @@ static void test_engine__the_builtin_table_replays_files(void **state)
     assert_int_equal(access(landed, F_OK), 0);
 }
 
+/* Bug: a second run step shared the first's logs (batch-0000.*), HARNESS_BATCH=0, and was
+ * labelled "service" in the cost breakdown. */
+static void test_engine__each_run_step_has_its_own_index_logs_and_label(void **state)
+{
+    (void)state;
+    assert_int_equal(run_pack("two_runs", "two", NULL), 0);
+    assert_string_equal(slurp("two/two_runs/output/seen.csv"),
+                        "batch,dummy,input\n0,,set\n1,,set\n");
+    assert_string_equal(slurp("two/two_runs/logs/batch-0000.stdout.log"), "stdout of batch 0\n");
+    assert_string_equal(slurp("two/two_runs/logs/batch-0001.stdout.log"), "stdout of batch 1\n");
+    assert_string_equal(slurp("two/two_runs/logs/batch-0001.stderr.log"), "stderr of batch 1\n");
+    const char *rj = slurp("two/run.json");
+    assert_non_null(strstr(rj, "\"batch 0\""));
+    assert_non_null(strstr(rj, "\"batch 1\""));
+    assert_null(strstr(rj, "\"service\""));
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_engine__a_target_plugged_in_from_outside_gets_every_hook),
         cmocka_unit_test(test_engine__the_builtin_table_replays_files),
+        cmocka_unit_test(test_engine__each_run_step_has_its_own_index_logs_and_label),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -100,6 +100,7 @@ typedef struct run_scen {
     uint64_t solution_db_bytes; /* bytes of the solution's own relations */
     double replay_s;            /* seconds of the replay (the solution's runs taken off) */
     runner_proc *svc;           /* the service, between its run step and the end of the plan */
+    int ninv;                   /* batch invocations so far: the index of the next one */
 } run_scen;
 
 /* engine.c */
@@ -133,7 +134,7 @@ void run_phase_add(run_acc *acc, const char *name, double cpu, double wall, uint
                    bool outside_bill);
 void run_acc_init(run_acc *acc, int64_t t0_ns);
 void run_acc_release(run_acc *acc);
-/* Account one ended invocation (batch >= 0) or the service (batch -1). stopped: the harness
+/* Account one ended invocation (its index >= 0) or the service (batch -1). stopped: the harness
  * stopped a service that was still running, as the contract says it will. */
 void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopped, double inv_db);
 /* The scenario's metrics and histograms into sc->rs (sets sc->sink_bytes). */

@@ -9,7 +9,10 @@
 
 #include "engine_priv.h"
 
-/* One batch invocation of the solution (batch -1: a plain run step). */
+/* One batch invocation of the solution: after drop `batch` of a per-batch step, or -1 for a plain
+ * run step. Every invocation of the scenario gets the next index (its logs batch-<index>.*, its
+ * run.json entry and cost phase "batch <index>"); HARNESS_BATCH is the drop's number, or that
+ * index for a plain run step, so two run steps never share logs or a batch number. */
 static int run_solution(run_scen *sc, int batch, hx_err *e)
 {
     run_ctx *c = sc->c;
@@ -20,12 +23,13 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
                        "solution '%s' has no \"batch\" command, and scenario '%s' runs the "
                        "solution in batches (solution = { mode = \"service\" } runs a service)",
                        c->sol.name, s->name);
+    int inv = sc->ninv;
     char **env = NULL;
-    int rc = run_sol_env(sc, batch, &env, e);
+    int rc = run_sol_env(sc, batch >= 0 ? batch : inv, &env, e);
     if (rc) return rc;
 
     char log_name[32];
-    snprintf(log_name, sizeof log_name, "batch-%04d", batch < 0 ? 0 : batch);
+    snprintf(log_name, sizeof log_name, "batch-%04d", inv);
     runner_opts ro = {
         .shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = sc->logdir, .log_name = log_name};
     /* --timeout wins; else the stricter of the scenario's limit and the solution's own. */
@@ -37,6 +41,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
     if (rc) return rc;
+    sc->ninv++;
     run_set_current(p);
     runner_result r;
     memset(&r, 0, sizeof r);
@@ -47,7 +52,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
         runner_result_release(&r);
         return rc;
     }
-    run_record_invocation(sc, &r, batch, false, run_db_cpu_delta(db0, run_db_cpu_now(c)));
+    run_record_invocation(sc, &r, inv, false, run_db_cpu_delta(db0, run_db_cpu_now(c)));
     runner_result_release(&r);
     return 0;
 }
