@@ -69,6 +69,7 @@ struct sampler {
 
 static long tck;
 static long pagesz;
+static long ncores; /* online CPUs: the most a tree can use at once, x 100 % */
 
 /* Read a small file into buf (NUL-terminated); returns bytes or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
@@ -434,6 +435,9 @@ void sampler_sample(sampler *s)
     double cpu_s = s->user_s + s->sys_s;
     double dt = (now - s->last_ns) / 1e9;
     double pct = dt > 0 ? 100.0 * (cpu_s - s->last_cpu_s) / dt : 0;
+    /* CPU time moves in clock ticks: an interval shorter than a tick that catches one reads as
+     * many cores. The tree cannot use more than the machine has. */
+    if (pct > 100.0 * ncores) pct = 100.0 * ncores;
     s->last_ns = now;
     s->last_cpu_s = cpu_s;
     add_point(s, (now - s->t0_ns) / 1e9, pct < 0 ? 0 : pct, rss);
@@ -446,6 +450,8 @@ int sampler_new(pid_t root, const sampler_opts *o, sampler **out, hx_err *e)
     if (!tck) {
         tck = sysconf(_SC_CLK_TCK);
         pagesz = sysconf(_SC_PAGESIZE);
+        ncores = sysconf(_SC_NPROCESSORS_ONLN);
+        if (ncores < 1) ncores = 1;
     }
     sampler *s = hx_calloc(1, sizeof *s);
     if (!s) return hx_fail(e, HX_ENOMEM, "out of memory starting the resource sampler");

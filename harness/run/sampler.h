@@ -27,7 +27,8 @@
 /* One point of the resource timeline. */
 typedef struct sampler_point {
     double t_s;     /* seconds since the sampler started */
-    double cpu_pct; /* CPU of the whole tree over the interval, 100 = one core */
+    double cpu_pct; /* CPU of the whole tree over the interval, 100 = one core; at most 100 x the
+                       online CPUs */
     uint64_t rss;   /* resident bytes of the tree (or the cgroup's memory.current) */
 } sampler_point;
 
