@@ -27,6 +27,10 @@ const char run_usage[] =
     "      --phase N           include scenarios up to phase N (default 1; 2 adds the twists)\n"
     "      --shard I/N         run the I-th of N deterministic slices of the scenarios\n"
     "      --seed N            override every scenario's seed (XORed in)\n"
+    "      --seed-file FILE    the same, read from FILE, kept out of the reports (official\n"
+    "                          runs; $HARNESS_SEED does the same when neither is given)\n"
+    "      --sandbox MODE      bwrap (default): each solution command in a bubblewrap box;\n"
+    "                          auto: bwrap, else none with a warning; none: a trusted run\n"
     "      --cost-model LIST   price sheets, comma separated\n"
     "                          (default aws-us-east-1,gcp-us-central1,azure-eastus)\n"
     "      --cost-models DIR   folder of price sheets to search first\n"
@@ -43,6 +47,23 @@ const char run_usage[] =
     "\n"
     "exit: 0 pass, 1 a check failed, 4 only thresholds failed, 2 usage or scenario error,\n"
     "      3 infrastructure error, 130 interrupted\n";
+
+/* A seed: a non-negative integer (decimal, 0x hex). The message never echoes a secret one. */
+static bool parse_seed(const char *what, const char *text, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 0);
+    if (!text[0] || *end || errno || text[0] == '-') {
+        if (strcmp(what, "--seed") == 0)
+            hx_error("--seed: expected a non-negative integer, got '%s'", text);
+        else
+            hx_error("%s: expected a non-negative integer (decimal or 0x hex)", what);
+        return false;
+    }
+    *out = v;
+    return true;
+}
 
 static bool parse_opts(int argc, char **argv, run_engine_opts *o)
 {
@@ -63,7 +84,9 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
         O_PROBE,
         O_JOBS,
         O_KAFKA,
-        O_PLUGTIMEOUT
+        O_PLUGTIMEOUT,
+        O_SEEDFILE,
+        O_SANDBOX
     };
     static const struct option lo[] = {{"solution", required_argument, 0, 's'},
                                        {"out", required_argument, 0, 'o'},
@@ -73,6 +96,8 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
                                        {"phase", required_argument, 0, O_PHASE},
                                        {"shard", required_argument, 0, O_SHARD},
                                        {"seed", required_argument, 0, O_SEED},
+                                       {"seed-file", required_argument, 0, O_SEEDFILE},
+                                       {"sandbox", required_argument, 0, O_SANDBOX},
                                        {"cost-model", required_argument, 0, O_COST},
                                        {"cost-models", required_argument, 0, O_COSTDIR},
                                        {"timeout", required_argument, 0, O_TIMEOUT},
@@ -134,18 +159,32 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
                 return false;
             }
             break;
-        case O_SEED: {
-            char *end;
-            errno = 0;
-            unsigned long long v = strtoull(optarg, &end, 0);
-            if (*end || errno || optarg[0] == '-') {
-                hx_error("--seed: expected a non-negative integer, got '%s'", optarg);
+        case O_SEED:
+            if (!parse_seed("--seed", optarg, &o->seed)) return false;
+            o->has_seed = true;
+            o->seed_secret = false;
+            break;
+        case O_SEEDFILE: {
+            char *text = NULL;
+            size_t len = 0;
+            if (hx_read_file(optarg, &text, &len, &e) != 0) {
+                hx_error("--seed-file: %s", e.msg);
                 return false;
             }
-            o->has_seed = true;
-            o->seed = v;
+            text[strcspn(text, " \t\r\n")] = '\0';
+            bool ok = parse_seed("--seed-file", text, &o->seed);
+            explicit_bzero(text, len);
+            hx_free(text);
+            if (!ok) return false;
+            o->has_seed = o->seed_secret = true;
             break;
         }
+        case O_SANDBOX:
+            if (sandbox_mode_parse(optarg, &o->sandbox, &e) != 0) {
+                hx_error("%s", e.msg);
+                return false;
+            }
+            break;
         case O_COST:
             o->cost_models = optarg;
             break;
@@ -215,6 +254,12 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
     if (!o->solution) {
         hx_error("run: --solution DIR is required (a folder with solution.json)");
         return false;
+    }
+    /* A CI secret: the official seed from the environment, so no process listing shows it. */
+    const char *env_seed = getenv("HARNESS_SEED");
+    if (!o->has_seed && env_seed && env_seed[0]) {
+        if (!parse_seed("$HARNESS_SEED", env_seed, &o->seed)) return false;
+        o->has_seed = o->seed_secret = true;
     }
     return true;
 }

@@ -127,7 +127,9 @@ static int build_solution(run_ctx *c, hx_err *e)
                       .cwd = c->sol_dir,
                       .log_dir = logdir,
                       .log_name = "build",
-                      .no_sampler = true};
+                      .no_sampler = true,
+                      .sandbox = c->sb,
+                      .limits = &c->sol.limits};
     runner_proc *p = NULL;
     if (!rc) rc = runner_spawn(&ro, &p, e);
     if (!rc) {
@@ -258,6 +260,31 @@ static void run_begin(run_ctx *c)
     machine_info(c->run);
 }
 
+static void sandbox_warn(void *ud, const char *msg)
+{
+    (void)ud;
+    hx_warn("%s", msg);
+}
+
+/* The box every solution command runs in (docs/solutions.md "Threat model"); run.json records
+ * which. */
+static int open_sandbox(run_ctx *c, hx_err *e)
+{
+    sandbox_opts so = {.mode = c->o->sandbox,
+                       .sol_dir = c->sol_dir,
+                       .tmp_bytes = c->sol.limits.disk_bytes,
+                       .warn = sandbox_warn};
+    int rc = sandbox_new(&so, &c->sb, e);
+    if (rc) return rc;
+    const char *iso = sandbox_active(c->sb)           ? "bwrap"
+                      : c->o->sandbox == SANDBOX_NONE ? "none"
+                                                      : "process-group";
+    results_set_str(&c->run->isolation, iso);
+    if (!sandbox_active(c->sb) && c->o->sandbox == SANDBOX_NONE)
+        run_progress("solution not sandboxed (--sandbox none): trusted run");
+    return 0;
+}
+
 /* Start PostgreSQL, Kafka when needed, the plugin path and the solution's build; exit code or 0. */
 static int services_start(run_ctx *c)
 {
@@ -284,7 +311,7 @@ static int services_start(run_ctx *c)
                      kafkasvc_is_mock(c->kafka) ? "(mock)" : "(--kafka)",
                      (double)(hx_now_ns() - t0) / 1e6);
     }
-    if (run_plugins_open(c, e) != 0 || build_solution(c, e) != 0) {
+    if (open_sandbox(c, e) != 0 || run_plugins_open(c, e) != 0 || build_solution(c, e) != 0) {
         hx_error("%s", e->msg);
         return hx_exit_code(e->code);
     }
@@ -351,6 +378,7 @@ static void release(run_ctx *c)
     run_plugins_close(c);
     kafkasvc_stop(c->kafka);
     pgsvc_stop(c->pg);
+    sandbox_free(c->sb);
     run_signals_remove();
     for (size_t i = 0; i < c->nmodels; i++)
         cost_model_free(c->models[i]);

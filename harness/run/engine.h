@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "replay_target.h"
+#include "sandbox.h"
 
 /* What to run and how; zero fields take the defaults named. */
 typedef struct run_engine_opts {
@@ -29,6 +30,9 @@ typedef struct run_engine_opts {
     int shard_i, shard_n;      /* the shard_i-th (1-based) of shard_n slices; 0 = all */
     bool has_seed;             /* XOR seed into every scenario's seed */
     uint64_t seed;             /* that seed */
+    bool seed_secret;          /* it came from --seed-file or $HARNESS_SEED: run.json does not
+                                  record the scenarios' seeds */
+    sandbox_mode sandbox;      /* --sandbox; 0 = bwrap */
     const char *cost_models;   /* price sheets, comma separated; NULL = the three defaults */
     const char *cost_dir;      /* folder of price sheets searched first, or NULL */
     int64_t timeout_us;        /* per solution invocation; 0 = the scenario's/solution's */

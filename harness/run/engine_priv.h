@@ -45,6 +45,7 @@ typedef struct run_ctx {
     solution_spec sol;
     char *sol_dir; /* absolute */
     pgsvc *pg;
+    sandbox *sb;     /* the solution's box (sandbox.h); level "none" with --sandbox none */
     kafkasvc *kafka; /* started when a selected scenario uses Kafka, else NULL */
     results_run *run;
     cost_model **models;

@@ -43,7 +43,8 @@ static void scenario_begin(run_scen *sc)
     rs->phase = s->phase;
     for (size_t i = 0; i < s->ntags; i++)
         results_strv_add(&rs->tags, &rs->ntags, s->tags[i]);
-    results_seed_add(c->run, s->name, s->seed);
+    /* A secret seed (--seed-file, $HARNESS_SEED) stays out of the reports: they are public. */
+    if (!c->o->seed_secret) results_seed_add(c->run, s->name, s->seed);
     pgsvc_db_name(s->name, sc->dbname);
     sc->dir = run_path_join(c->out_dir, s->name);
     sc->landing = run_path_join(sc->dir, "landing");

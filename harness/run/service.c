@@ -97,7 +97,11 @@ int run_service_start(run_scen *sc, hx_err *e)
                       .env = env,
                       .log_dir = sc->logdir,
                       .log_name = "service",
-                      .ready = &c->sol.ready};
+                      .ready = &c->sol.ready,
+                      .sandbox = c->sb,
+                      .in_dir = sc->landing,
+                      .out_dir = sc->outdir,
+                      .limits = &c->sol.limits};
     runner_proc *p = NULL;
     int64_t t0 = hx_now_ns();
     rc = runner_spawn(&ro, &p, e);

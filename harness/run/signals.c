@@ -1,7 +1,10 @@
 /* signals.c - interrupts of a run. The first SIGINT/SIGTERM sets a flag and wakes a watcher
  * thread that stops the running solution (runner_kill: not async-signal-safe, hence the thread);
  * the engine then stops, writes the reports of what finished, stops PostgreSQL and exits 130. A
- * second signal cleans up the servers at once and exits 130. */
+ * second signal (what `timeout` and CI cancellation send) has the watcher kill the solution's
+ * tree at once (runner_kill_now), and the engine still writes what finished and exits 130. A
+ * third one cleans up the servers from the handler and exits 130 there and then (a boxed
+ * solution dies with the harness: bwrap --die-with-parent). */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,27 +23,31 @@ static bool watcher_started;
 static void on_signal(int sig)
 {
     (void)sig;
-    if (interrupted) {
+    if (interrupted >= 2 || wake_pipe[1] < 0) {
         pgsvc_emergency_cleanup();
         _exit(HX_EXIT_INTERRUPTED);
     }
-    interrupted = 1;
-    if (wake_pipe[1] >= 0) {
-        char c = 1;
-        ssize_t w = write(wake_pipe[1], &c, 1);
-        (void)w;
-    }
+    interrupted++;
+    char c = (char)interrupted; /* 1: stop politely, 2: kill now */
+    ssize_t w = write(wake_pipe[1], &c, 1);
+    (void)w;
 }
 
 static void *watcher(void *arg)
 {
     (void)arg;
-    char c;
-    while (read(wake_pipe[0], &c, 1) < 0 && errno == EINTR)
-        ;
-    if (c == 1) {
+    for (;;) {
+        char c = 0;
+        ssize_t r = read(wake_pipe[0], &c, 1);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0 || c == 0) break;
         pthread_mutex_lock(&current_mu);
-        if (current_proc) runner_kill(current_proc);
+        if (current_proc) {
+            if (c >= 2)
+                runner_kill_now(current_proc);
+            else
+                runner_kill(current_proc);
+        }
         pthread_mutex_unlock(&current_mu);
     }
     return NULL;
@@ -51,7 +58,10 @@ void run_set_current(runner_proc *p)
     pthread_mutex_lock(&current_mu);
     current_proc = p;
     pthread_mutex_unlock(&current_mu);
-    if (p && interrupted) runner_kill(p);
+    if (p && interrupted >= 2)
+        runner_kill_now(p);
+    else if (p && interrupted)
+        runner_kill(p);
 }
 
 bool run_interrupted(void)

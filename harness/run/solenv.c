@@ -1,7 +1,9 @@
 /* solenv.c - the solution's environment (docs/solutions.md "What the solution gets"): ours,
  * then each replay target's variables (HARNESS_INPUT_DIR, the PG* of the scenario's database,
- * KAFKA_*), then the harness's own (HARNESS_OUTPUT_DIR, HARNESS_SCENARIO, HARNESS_BATCH,
- * HARNESS_SEED), then solution.json's env, which wins. */
+ * KAFKA_*), then the harness's own (HARNESS_OUTPUT_DIR, HARNESS_SCENARIO, HARNESS_BATCH), then
+ * solution.json's env, which wins. Never the seed: HARNESS_SEED (where an official run keeps its
+ * secret one) and the libpq files that could hold the admin's password are taken out of what
+ * passes through. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -60,14 +62,16 @@ int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e)
     int rc = 0;
     for (size_t i = 0; c->targets[i] && !rc; i++)
         if (c->targets[i]->env) rc = c->targets[i]->env(&sc->site, env_add, &l, e);
-    char batch_s[16], seed_s[32];
+    char batch_s[16];
     snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
-    snprintf(seed_s, sizeof seed_s, "%llu", (unsigned long long)s->seed);
     if (!rc) {
+        static const char *const scrub[] = {"HARNESS_SEED", "HARNESS_SEED_FILE", "PGPASSFILE",
+                                            "PGSERVICE",    "PGSERVICEFILE",     NULL};
+        for (size_t i = 0; scrub[i]; i++)
+            env_add(&l, scrub[i], NULL); /* a NULL value removes the variable */
         env_add(&l, "HARNESS_OUTPUT_DIR", out_abs);
         env_add(&l, "HARNESS_SCENARIO", s->name);
         env_add(&l, "HARNESS_BATCH", batch_s);
-        env_add(&l, "HARNESS_SEED", seed_s);
         for (size_t i = 0; i < c->sol.n_env; i++)
             env_add(&l, c->sol.env[i].key, c->sol.env[i].val);
         if (l.oom) rc = hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");

@@ -30,8 +30,15 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
 
     char log_name[32];
     snprintf(log_name, sizeof log_name, "batch-%04d", inv);
-    runner_opts ro = {
-        .shell = cmd, .cwd = c->sol_dir, .env = env, .log_dir = sc->logdir, .log_name = log_name};
+    runner_opts ro = {.shell = cmd,
+                      .cwd = c->sol_dir,
+                      .env = env,
+                      .log_dir = sc->logdir,
+                      .log_name = log_name,
+                      .sandbox = c->sb,
+                      .in_dir = sc->landing,
+                      .out_dir = sc->outdir,
+                      .limits = &c->sol.limits};
     /* --timeout wins; else the stricter of the scenario's limit and the solution's own. */
     int64_t timeout = s->solution_timeout_us ? s->solution_timeout_us : 120 * (int64_t)1000000;
     if (c->sol.timeout_us && c->sol.timeout_us < timeout) timeout = c->sol.timeout_us;

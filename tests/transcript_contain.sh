@@ -1,0 +1,151 @@
+#!/bin/sh
+# Transcript tests of containment (docs/solutions.md "Threat model"): the real binary, the real
+# foundation pack, a real throwaway PostgreSQL and bubblewrap. A hostile solution hunts for the
+# truth and leaves daemons; interrupts and kill -9 of the harness leave nothing of it running.
+# Only processes this test started are looked at: they carry a marker in their command line.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/scenarios/ecommerce-etl-foundation"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-contain-test.XXXXXX")
+export TMPDIR="$T/tmp"
+mkdir -p "$TMPDIR"
+chmod 711 "$T"   # as root the box's user (and the server's) must reach the run folders
+export CI=1
+unset HARNESS_SEED
+fails=0
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+# Processes whose command line carries marker $1, whatever their session or parent.
+marked() {
+    for p in $(pgrep -f "$1" 2>/dev/null); do
+        [ "$p" = "$$" ] && continue
+        tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "$1" && echo "$p"
+    done | grep -v "^$" | sort
+}
+none_alive() { # name marker: nothing carrying the marker 3 s later
+    sleep 3
+    left=$(marked "$2")
+    if [ -n "$left" ]; then
+        bad "$1: solution processes still alive: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
+        kill -9 $left 2>/dev/null
+    else
+        ok "$1: no process of the solution alive 3 s later"
+    fi
+}
+field() { # run.json expression
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
+}
+
+# 1. The hunter, with an explicit seed: it finds no harness, no seed, no pack, no run folder,
+# cannot poison the cache, and its daemons die with its invocations; it did no real work, so the
+# quarantine and diff checks fail.
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hunter" --out "$T/hunter" \
+    --scenario corrupt_quarantine --seed 7 2>"$T/hunter.err"
+expect_rc "hunter fails its checks" 1 $?
+[ "$(field "$T/hunter/run.json" 'd["isolation"]')" = bwrap ] && ok "run.json: isolation bwrap" ||
+    bad "run.json isolation: $(field "$T/hunter/run.json" 'd.get("isolation")')"
+for what in harness-process harness-environ-seed harness-binary own-seed pack run-folder cache-poisoned; do
+    if grep -q "^$what no$" "$T/hunter/corrupt_quarantine/output/hunt.txt" 2>/dev/null ||
+        field "$T/hunter/run.json" 'd["scenarios"][0]["invocations"][0]["stdout_tail"]' | grep -q "hunt: $what no"; then
+        ok "hunter: $what not reachable"
+    else
+        bad "hunter: $what: $(field "$T/hunter/run.json" 'd["scenarios"][0]["invocations"][0]["stdout_tail"]' | grep "$what")"
+    fi
+done
+field "$T/hunter/run.json" 'd["scenarios"][0]["invocations"][0]["stdout_tail"]' | grep -q "cgroup-escape yes" &&
+    bad "hunter escaped its cgroup" || ok "hunter: no cgroup escape"
+for chk in quarantine diff; do
+    st=$(field "$T/hunter/run.json" '" ".join(c["status"] for c in d["scenarios"][0]["checks"] if "'$chk'" in c["name"])')
+    case "$st" in *fail*) ok "hunter: $chk checks fail ($st)" ;; *) bad "hunter: $chk checks: '$st'" ;; esac
+done
+none_alive hunter hx-hunter-daemon
+
+# 2. The seed is not in the solution's environment, even when the harness's own carries it (a
+# CI secret), and run.json does not record a secret seed.
+cat >"$T/seedsol.sh" <<'EOF'
+env | grep -c '^HARNESS_SEED' > "$HARNESS_OUTPUT_DIR/seed-count"; exit 0
+EOF
+mkdir -p "$T/seedsol" && cp "$T/seedsol.sh" "$T/seedsol/run.sh"
+echo '{ "name": "seedsol", "batch": "sh ./run.sh" }' >"$T/seedsol/solution.json"
+HARNESS_SEED=424242 "$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/seedsol-out" \
+    --scenario baseline --keep 2>"$T/seedsol.err"
+expect_rc "secret-seed run fails its checks" 1 $?
+[ "$(cat "$T/seedsol-out/baseline/output/seed-count" 2>/dev/null)" = 0 ] &&
+    ok "no HARNESS_SEED in the solution's environment" || bad "the solution saw HARNESS_SEED"
+grep -q 424242 "$T/seedsol-out/run.json" && bad "run.json holds the secret seed" ||
+    ok "run.json does not hold the secret seed"
+echo 987654321987 >"$T/seed.txt"
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/seedfile-out" --scenario baseline \
+    --seed-file "$T/seed.txt" 2>"$T/seedfile.err"
+expect_rc "--seed-file run" 1 $?
+grep -q -e 987654321987 "$T/seedfile-out/run.json" && bad "run.json holds the --seed-file seed" ||
+    ok "run.json does not hold the --seed-file seed"
+echo nope >"$T/bad-seed.txt"
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/x" --seed-file "$T/bad-seed.txt" 2>"$T/badseed.err"
+expect_rc "--seed-file with no number" 2 $?
+grep -q "nope" "$T/badseed.err" && bad "the error echoes the secret file's text" ||
+    ok "the error does not echo the file's text"
+
+# 3. Two SIGINTs in a row: the TERM-ignoring solution and its setsid daemon die, the finished
+# scenario is reported, exit 130.
+mkdir -p "$T/stubborn"
+cat >"$T/stubborn/run.sh" <<'EOF'
+trap '' TERM INT
+( setsid sh -c 'trap "" TERM INT HUP; while :; do sleep 1; done # hx-stubborn-daemon' & )
+if [ "$HARNESS_SCENARIO" = baseline ]; then exit 0; fi
+while :; do sleep 1; done # hx-stubborn-main
+EOF
+echo '{ "name": "stubborn", "batch": "sh ./run.sh # hx-stubborn-main" }' >"$T/stubborn/solution.json"
+"$BIN" run "$PACK" --solution "$T/stubborn" --out "$T/stubborn-out" --scenario baseline \
+    --scenario duplicates 2>"$T/stubborn.err" &
+hp=$!
+i=0
+while [ $i -lt 600 ] && ! grep -q "duplicates" "$T/stubborn.err" 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
+j=0
+while [ $j -lt 300 ] && [ -z "$(marked hx-stubborn-main)" ]; do sleep 0.2; j=$((j + 1)); done
+sleep 1
+kill -INT $hp
+sleep 0.3
+kill -INT $hp
+wait $hp
+expect_rc "two SIGINTs" 130 $?
+[ "$(field "$T/stubborn-out/run.json" 'len(d["scenarios"])')" = 1 ] &&
+    ok "two SIGINTs: run.json covers the finished scenario" || bad "two SIGINTs: run.json: $(ls "$T/stubborn-out")"
+none_alive "two SIGINTs" hx-stubborn
+
+# 4. kill -9 of the harness: nothing of the solution survives (bwrap --die-with-parent), and
+# the next run reclaims the server's temp dir, naming it.
+"$BIN" run "$PACK" --solution "$T/stubborn" --out "$T/k9-out" --scenario duplicates \
+    2>"$T/k9.err" &
+hp=$!
+j=0
+while [ $j -lt 600 ] && [ -z "$(marked hx-stubborn-main)" ]; do sleep 0.2; j=$((j + 1)); done
+[ -n "$(marked hx-stubborn-main)" ] && ok "kill -9: the solution was running" || bad "kill -9: the solution never started: $(tail -3 "$T/k9.err")"
+kill -9 $hp
+wait $hp 2>/dev/null
+none_alive "kill -9" hx-stubborn
+left=$(ls -d "$TMPDIR"/hx-pg-* 2>/dev/null)
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/after-k9" --scenario baseline 2>"$T/after.err"
+if [ -n "$left" ]; then
+    grep -q "reclaimed '$left'" "$T/after.err" && ok "next run reclaims $left and says so" ||
+        bad "next run did not name $left: $(grep -i warning "$T/after.err")"
+fi
+[ -z "$(ls -d "$TMPDIR"/hx-pg-* 2>/dev/null)" ] && ok "no postgres temp dir left" ||
+    bad "postgres temp dirs left: $(ls -d "$TMPDIR"/hx-pg-*)"
+
+# 5. --sandbox: an unknown mode is a usage error with a suggestion; none is recorded.
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/y" --sandbox bwarp 2>"$T/mode.err"
+expect_rc "--sandbox bwarp" 2 $?
+grep -q "did you mean 'bwrap'" "$T/mode.err" && ok "--sandbox suggests bwrap" || bad "--sandbox message: $(cat "$T/mode.err")"
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/none-out" --scenario baseline --sandbox none 2>"$T/none.err"
+[ "$(field "$T/none-out/run.json" 'd["isolation"]')" = none ] && ok "run.json: isolation none" ||
+    bad "isolation with --sandbox none: $(field "$T/none-out/run.json" 'd.get("isolation")')"
+
+[ $fails = 0 ] && echo "all passed" || echo "$fails failures"
+exit $((fails > 0))
