@@ -48,7 +48,7 @@ done
 expect 0 "$HARNESS_BIN" check tests/scen/good
 has out "2 scenarios ok"
 expect 0 "$HARNESS_BIN" check scenarios/ecommerce-etl-foundation
-has out "6 scenarios ok"
+has out "9 scenarios ok" # six of phase 1, three phase-2 twists
 expect 0 "$HARNESS_BIN" list scenarios/ecommerce-etl-foundation --tag dedup
 has out "duplicates"
 has out "orders (14000 rows)"
