@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "replay_target.h"
 #include "sandbox.h"
@@ -53,5 +54,11 @@ typedef struct run_engine_opts {
  * usage or scenario error, 3 infrastructure error, 130 interrupted. Problems are reported on
  * stderr; progress too unless hx_g.quiet. */
 int run_engine(const run_engine_opts *o);
+
+/* CPU seconds (user + system) the embedded PostgreSQL whose postmaster is `postmaster` has used:
+ * the postmaster, every live process it forked and every one it reaped. Read from /proc, so a
+ * backend that ended between two readings is still counted. NAN when no such process is visible
+ * (0 for a --pg server: its CPU is not on this machine). */
+double run_server_cpu_seconds(pid_t postmaster);
 
 #endif

@@ -3,6 +3,7 @@
  * histograms that go to run.json. */
 #include <dirent.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,14 +12,17 @@
 
 #include "engine_priv.h"
 
-/* CPU seconds of the embedded PostgreSQL: every live process of its process group plus what the
- * postmaster reaped (cutime/cstime), so backends that came and went are counted. The solution's
- * SQL runs there, not in the solution's own processes, so this is part of what it costs. */
-static double pg_cpu_seconds(pid_t pgid)
+/* CPU seconds of the embedded PostgreSQL: the postmaster's own time, what it reaped
+ * (cutime/cstime: backends that came and went), and every live process whose parent it is. Each
+ * backend calls setsid(), so selecting by process group (as this once did) missed every live
+ * backend and counted one only once the postmaster had reaped it. The solution's SQL runs there,
+ * not in the solution's own processes, so this is part of what it costs. */
+double run_server_cpu_seconds(pid_t postmaster)
 {
-    if (pgid <= 0) return NAN;
+    if (postmaster <= 0) return NAN;
     long tick = sysconf(_SC_CLK_TCK);
     double total = 0;
+    bool seen = false;
     char path[64], buf[1024];
     DIR *d = opendir("/proc");
     if (!d) return NAN;
@@ -44,17 +48,20 @@ static double pg_cpu_seconds(pid_t pgid)
                    &ppid, &pgrp, &sess, &tty, &tpgid, &flags, &minf, &cminf, &majf, &cmajf, &ut,
                    &st, &cut, &cst) != 15)
             continue;
-        if (pgrp != pgid) continue;
+        if (pid != postmaster && ppid != postmaster) continue;
         total += (double)(ut + st) / (double)tick;
-        if (pid == pgid) total += (double)(cut + cst) / (double)tick;
+        if (pid == postmaster) {
+            total += (double)(cut + cst) / (double)tick;
+            seen = true;
+        }
     }
     closedir(d);
-    return total;
+    return seen ? total : NAN;
 }
 
 double run_db_cpu_now(const run_ctx *c)
 {
-    return c->pg->embedded ? pg_cpu_seconds(c->pg->pid) : NAN;
+    return c->pg->embedded ? run_server_cpu_seconds(c->pg->pid) : NAN;
 }
 
 double run_db_cpu_delta(double before, double after)
