@@ -12,6 +12,7 @@ PACK="$ROOT/tests/packs/files"
 SOLS="$ROOT/tests/solutions"
 XSD="$ROOT/docs/junit-harness.xsd"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-files.XXXXXX")
+chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
 trap 'rm -rf "$T"' EXIT
 export CI=1
 fails=0
@@ -77,15 +78,18 @@ check(n > 0, "files_good: the drops held corrupt lines to reject (%d)" % n)
 SPOILED="$T/bad/orders_to_files/logs/batch-0002.stdout.log"
 seccomp=--seccomp-bpf # only the traced calls stop the processes, where the kernel allows it
 strace -f $seccomp -qq -o /dev/null true 2>/dev/null || seccomp=
+# files_bad starts from files_good's output: the box shows a solution only its own folder, so
+# the copy under test carries files_good's program beside its own.
+cp -r "$SOLS/files_bad" "$T/files_bad" && cp "$SOLS/files_good/run.lua" "$T/files_bad/good.lua"
 if strace -f $seccomp -qq -o /dev/null true 2>/dev/null; then
     # LeakSanitizer cannot run under ptrace (the ASan pass would abort); the other runs of this
     # test keep leak detection.
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
         strace -f $seccomp -qq -e trace=open,openat -o "$T/bad.trace" \
-        "$BIN" run "$PACK" --solution "$SOLS/files_bad" --out "$T/bad" 2>"$T/bad.err"
+        "$BIN" run "$PACK" --solution "$T/files_bad" --out "$T/bad" 2>"$T/bad.err"
     rc=$?
 else
-    "$BIN" run "$PACK" --solution "$SOLS/files_bad" --out "$T/bad" 2>"$T/bad.err"
+    "$BIN" run "$PACK" --solution "$T/files_bad" --out "$T/bad" 2>"$T/bad.err"
     rc=$?
 fi
 expect_rc "files_bad fails" 1 $rc

@@ -7,6 +7,7 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 BUILD=${HX_BUILD_ROOT:?}
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-plugrun.XXXXXX")
+chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
 trap 'rm -rf "$T"' EXIT
 export CI=1
 fails=0

@@ -6,7 +6,7 @@
 # /etc/passwd, which the harness must refuse without reading. out/orders.jsonl and
 # out/rejects.csv stay right. What was spoiled goes to stdout, for the transcript.
 set -eu
-lua5.4 ../files_good/run.lua >/dev/null
+lua5.4 ./good.lua >/dev/null # files_good/run.lua, copied beside this by the transcript
 cd "$HARNESS_OUTPUT_DIR/out"
 # The first five fields never hold a comma, so $1 and $3 are the id and the amount.
 awk -F, -v OFS=, '
