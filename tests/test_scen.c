@@ -646,6 +646,66 @@ static void test_scen__memory_bomb(void **state)
     assert_non_null(strstr(e.msg, "memory limit"));
 }
 
+/* Issue 9 bug 6: a per-batch step that a later run step follows only across other steps landed
+ * every batch up front (only the step next to the run step interleaved). Such a plan is refused at
+ * load, naming both steps and the one between; the plans that interleave still load. */
+static void test_scen__separated_per_batch_steps_are_refused(void **state)
+{
+    (void)state;
+    const char *head =
+        "local a = dataset { rows = 10, key = 'id', time = 'ts', batches = 2, columns = {\n"
+        "  { 'id', 'sequence' }, { 'ts', 'timestamp' } } }\n"
+        "local b = dataset { rows = 10, key = 'id', time = 'ts', batches = 2, columns = {\n"
+        "  { 'id', 'sequence' }, { 'ts', 'timestamp' } } }\n"
+        "return scenario { name = 'x', datasets = { a = a, b = b }, %s\n"
+        "  replay = {\n%s  } }\n";
+    const char *pa = "    { into = 'files', dataset = 'a', per = 'batch' },\n";
+    const char *pb = "    { into = 'files', dataset = 'b', per = 'batch' },\n";
+    const char *wb = "    { into = 'postgres', dataset = 'b' },\n";
+    const char *run = "    { run = 'solution' },\n";
+    char steps[1024], src[2048];
+
+    snprintf(steps, sizeof steps, "%s%s%s", pa, wb, run);
+    snprintf(src, sizeof src, head, "", steps);
+    expect_misuse(src, 5, "scenario.replay[1]: the per = \"batch\" step of 'a' is separated from",
+                  "(scenario.replay[3]) by the whole load of 'b' (scenario.replay[2])");
+    snprintf(steps, sizeof steps, "%s    { sleep = '1s' },\n%s%s", pa, pb, run);
+    snprintf(src, sizeof src, head, "", steps);
+    expect_misuse(src, 5, "scenario.replay[1]: the per = \"batch\" step of 'a'",
+                  "by a sleep step (scenario.replay[2])");
+    snprintf(steps, sizeof steps, "%s%s    { fault = 'pg_drop' },\n%s", pa, pb, run);
+    snprintf(src, sizeof src, head, "", steps);
+    expect_misuse(src, 5, "the per = \"batch\" step of 'a'", "by the fault 'pg_drop'");
+    snprintf(steps, sizeof steps, "%s%s%s    { wait = 'quiet 1s' },\n%s", pa, run, pb, run);
+    snprintf(src, sizeof src, head, "", steps);
+    expect_misuse(src, 5, "scenario.replay[3]: the per = \"batch\" step of 'b'", "a wait step");
+
+    /* what interleaves, or needs no run between drops, loads */
+    const char *fine[] = {"%s%s%s", "%s%s%s", "%s%s", "%s%s"};
+    const char *f0[][3] = {{wb, pa, run}, {pa, pb, run}, {pa, wb}, {run, pa}};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(steps, sizeof steps, fine[i], f0[i][0], f0[i][1], f0[i][2]);
+        snprintf(src, sizeof src, head, "", steps);
+        char path[128];
+        hx_err e = {0};
+        int rc = load_src("drops_ok.lua", src, NULL, &e, path, sizeof path);
+        if (rc) fprintf(stderr, "plan %zu: %s\n", i, e.msg);
+        assert_int_equal(rc, 0);
+    }
+    snprintf(steps, sizeof steps, "%s%s%s", pa, run, pb);
+    snprintf(src, sizeof src, head, "", steps);
+    char path[128];
+    hx_err e = {0};
+    assert_int_equal(load_src("drops_ok2.lua", src, NULL, &e, path, sizeof path), 0);
+    /* a service sees every drop arrive: nothing to interleave */
+    snprintf(steps, sizeof steps, "%s%s%s", run, pa, wb);
+    snprintf(src, sizeof src, head, "solution = { mode = 'service' },", steps);
+    assert_int_equal(load_src("drops_svc.lua", src, NULL, &e, path, sizeof path), 0);
+    snprintf(steps, sizeof steps, "%s%s%s", pa, wb, run);
+    snprintf(src, sizeof src, head, "solution = { mode = 'service' },", steps);
+    assert_int_equal(load_src("drops_svc2.lua", src, NULL, &e, path, sizeof path), 0);
+}
+
 static void test_scen__broken_pack_lists_every_problem(void **state)
 {
     (void)state;
@@ -722,6 +782,7 @@ int main(void)
         cmocka_unit_test(test_scen__sandbox),
         cmocka_unit_test(test_scen__endless_loop),
         cmocka_unit_test(test_scen__memory_bomb),
+        cmocka_unit_test(test_scen__separated_per_batch_steps_are_refused),
         cmocka_unit_test(test_scen__broken_pack_lists_every_problem),
         cmocka_unit_test(test_scen__real_pack),
         cmocka_unit_test(test_scen__out_of_memory),

@@ -2,7 +2,8 @@
  * target (replay_target.h), one drop per batch with per = "batch"; RUN steps run the solution's
  * batch command (or start the service, service.c); SLEEP, WAIT and FAULT steps (each fault to the
  * target that names it). A per-batch INTO followed by a RUN runs the solution after each drop;
- * several per-batch INTOs before one RUN drop together (drop_group). */
+ * several per-batch INTOs before one RUN drop together (drop_group). The DSL refuses a per-batch
+ * INTO that a later RUN follows only across other steps (scen_scenario.c check_drops). */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>

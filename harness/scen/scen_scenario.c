@@ -160,6 +160,65 @@ static const char *const step_keys[] = {
 static const char *const source_faults[] = {"broker_down", "broker_up", "request_errors", "rtt",
                                             "pg_drop",     "file_late", "file_twice",     NULL};
 
+/* What step st is, for a message: "a sleep step", "the whole load of 'customers'". */
+static void step_label(const plan_scenario *sc, const plan_step *st, char *buf, size_t n)
+{
+    switch (st->kind) {
+    case PLAN_STEP_INTO:
+        snprintf(buf, n, "the whole load of '%s'", sc->datasets[st->dataset].name);
+        break;
+    case PLAN_STEP_WAIT:
+        snprintf(buf, n, "a wait step");
+        break;
+    case PLAN_STEP_FAULT:
+        snprintf(buf, n, "the fault '%s'", st->fault ? st->fault : "?");
+        break;
+    case PLAN_STEP_SLEEP:
+        snprintf(buf, n, "a sleep step");
+        break;
+    default:
+        snprintf(buf, n, "a step");
+        break;
+    }
+}
+
+/* Batch mode: per-batch steps run the solution after each drop only as a drop group, consecutive
+ * per-batch INTO steps directly before { run = "solution" } (run/steps.c). A per-batch step that
+ * a later run step follows only across other steps would land every batch up front and leave its
+ * drops without a run of their own, so such a plan is refused here, naming the step in between.
+ * A per-batch step with no run step after it lands its batches as separate drops, no run
+ * between them; a service sees every drop arrive. */
+static void check_drops(lua_State *L, const plan_scenario *sc)
+{
+    if (sc->mode == PLAN_MODE_SERVICE) return;
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        const plan_step *st = &sc->steps[i];
+        if (st->kind != PLAN_STEP_INTO || !st->per_batch) continue;
+        size_t end = i;
+        while (end < sc->nsteps && sc->steps[end].kind == PLAN_STEP_INTO &&
+               sc->steps[end].per_batch)
+            end++;
+        if (end == sc->nsteps || sc->steps[end].kind == PLAN_STEP_RUN) {
+            i = end;
+            continue;
+        }
+        size_t run = end;
+        while (run < sc->nsteps && sc->steps[run].kind != PLAN_STEP_RUN)
+            run++;
+        if (run == sc->nsteps) return; /* no run step follows: drops without runs between */
+        char between[160];
+        step_label(sc, &sc->steps[end], between, sizeof between);
+        dsl_raise_at(L, st->where,
+                     "scenario.replay[%zu]: the per = \"batch\" step of '%s' is separated from "
+                     "{ run = \"solution\" } (scenario.replay[%zu]) by %s (scenario.replay[%zu]); "
+                     "per-batch steps run the solution after each drop only when they come "
+                     "directly before the run step: move the steps in between before them, or "
+                     "land '%s' whole (drop per = \"batch\")",
+                     i + 1, sc->datasets[st->dataset].name, run + 1, between, end + 1,
+                     sc->datasets[st->dataset].name);
+    }
+}
+
 static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size_t idx, int checks)
 {
     plan_step *st = &sc->steps[idx];
@@ -662,6 +721,7 @@ int dsl_scenario(lua_State *L)
         luaL_error(L, "scenario.replay: expected a list of steps, got %s", luaL_typename(L, -1));
     }
     lua_pop(L, 1);
+    check_drops(L, sc);
 
     dsl_parse_thresholds(L, 1, "thresholds", "scenario", sc, &sc->thresholds, &sc->nthresholds);
     lua_settop(L, ud);
