@@ -34,6 +34,10 @@ extern char **environ;
 #define SAMPLE_PERIOD_NS (100 * 1000000LL)
 #define TOKEN_VAR "HARNESS_RUN_TOKEN"
 #define PRLIMIT "/usr/bin/prlimit"
+/* Pages the child may touch between its getrusage and exec (stack, PATH search), and the
+ * kernel's lazy RSS counters: a leader's ru_maxrss within this of its resident set at fork is
+ * that copy, not the solution's. */
+#define FORK_RSS_SLACK_KB 4096
 
 /* One size-capped log: the head goes straight to the file, the tail into a ring. */
 typedef struct logcap {
@@ -78,10 +82,14 @@ struct runner_proc {
     size_t line_len;           /* bytes in line */
     pid_t *seen;               /* every pid the kill walk found, to reap adopted orphans */
     size_t n_seen, cap_seen;
-    bool boxed;           /* the leader is bwrap: its own processes are spared SIGTERM */
-    solution_limits lim;  /* the limits given (zero: none) */
-    bool cg_mem, cg_pids; /* the cgroup enforces memory / processes */
-    bool box_nproc;       /* prlimit inside the box enforces processes */
+    bool boxed;            /* the leader is bwrap: its own processes are spared SIGTERM */
+    solution_limits lim;   /* the limits given (zero: none) */
+    bool cg_mem, cg_pids;  /* the cgroup enforces memory / processes */
+    bool box_nproc;        /* prlimit inside the box enforces processes */
+    long fork_rss_kb;      /* the child's resident set just after fork: the harness's pages it
+                              shares, which the kernel keeps in the leader's ru_maxrss */
+    struct rusage orphans; /* rusage of the tree's orphans the harness reaped (their CPU is in
+                              no wait4 of the leader) */
 };
 
 static atomic_uint token_seq;
@@ -207,11 +215,15 @@ static void *monitor_main(void *arg)
     runner_proc *p = arg;
     int64_t next = hx_now_ns();
     int64_t stop_deadline = 0;
+    /* 10, 20, 40 ms, then every 100 ms: a process that lives a few tens of milliseconds is still
+     * seen (its VmHWM is its peak; its ru_maxrss may be hidden under the harness's at fork). */
+    int64_t period = SAMPLE_PERIOD_NS / 10;
     for (;;) {
         int64_t now = hx_now_ns();
         if (p->smp && now >= next) {
             sampler_sample(p->smp);
-            next = now + SAMPLE_PERIOD_NS;
+            next = now + period;
+            period = period * 2 < SAMPLE_PERIOD_NS ? period * 2 : SAMPLE_PERIOD_NS;
         }
         if (stop_deadline && (now >= stop_deadline || (p->out.rfd < 0 && p->err.rfd < 0))) break;
         struct pollfd fds[3] = {{p->out.rfd, POLLIN, 0},
@@ -380,8 +392,23 @@ static bool seen_add(runner_proc *p, pid_t pid)
     return true;
 }
 
+/* Is this bwrap's own process, the box's PID-namespace init? It is a bwrap that the leader forked
+ * (re-parented to us, its subreaper, once the leader exits after reporting the command's
+ * status). The solution's processes cannot have that parent: orphans in the box go to the init. */
+static bool box_own(const runner_proc *p, pid_t pid, pid_t ppid)
+{
+    if (!p->boxed || (ppid != p->pid && ppid != getpid())) return false;
+    char path[64], comm[32] = "";
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    ssize_t n = read(fd, comm, sizeof comm - 1);
+    close(fd);
+    return n > 0 && strncmp(comm, "bwrap\n", 6) == 0;
+}
+
 /* Send sig to every process of the tree; returns how many live (non-zombie) members there were,
- * the leader included. */
+ * the leader included and the box's own init not. */
 static int signal_tree(runner_proc *p, int sig)
 {
     pent *v = NULL;
@@ -452,21 +479,41 @@ static int signal_tree(runner_proc *p, int sig)
         if (!v[i].in) continue;
         seen_add(p, v[i].pid);
         if (v[i].state == 'Z' || v[i].state == 'X') continue;
-        live++;
-        if (spare && (v[i].pid == p->pid || v[i].ppid == p->pid)) continue;
+        bool own = box_own(p, v[i].pid, v[i].ppid);
+        if (!own) live++;
+        if (spare && (v[i].pid == p->pid || v[i].ppid == p->pid || own)) continue;
         kill(v[i].pid, sig);
     }
     hx_free(v);
     return live;
 }
 
-/* Reap tracked orphans that were re-parented to us (we are their subreaper); never the leader. */
+static void tv_add(struct timeval *a, const struct timeval *b)
+{
+    a->tv_sec += b->tv_sec;
+    a->tv_usec += b->tv_usec;
+    if (a->tv_usec >= 1000000) {
+        a->tv_sec++;
+        a->tv_usec -= 1000000;
+    }
+}
+
+/* Reap tracked orphans that were re-parented to us (we are their subreaper); never the leader.
+ * Their rusage adds to p->orphans. */
 static void reap_seen(runner_proc *p)
 {
-    for (size_t i = 0; i < p->n_seen; i++)
-        if (p->seen[i] != p->pid)
-            while (waitpid(p->seen[i], NULL, WNOHANG) > 0) {
-            }
+    for (size_t i = 0; i < p->n_seen; i++) {
+        if (p->seen[i] == p->pid) continue;
+        struct rusage ru;
+        while (wait4(p->seen[i], NULL, WNOHANG, &ru) > 0) {
+            struct rusage *o = &p->orphans;
+            tv_add(&o->ru_utime, &ru.ru_utime);
+            tv_add(&o->ru_stime, &ru.ru_stime);
+            o->ru_maxrss = ru.ru_maxrss > o->ru_maxrss ? ru.ru_maxrss : o->ru_maxrss;
+            o->ru_inblock += ru.ru_inblock;
+            o->ru_oublock += ru.ru_oublock;
+        }
+    }
 }
 
 static bool leader_exited(runner_proc *p)
@@ -702,6 +749,11 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     if (pid == 0) {
         /* Only async-signal-safe calls from here to exec: the harness has threads. */
         setpgid(0, 0);
+        /* Our resident set is the harness's, shared: exec keeps it as our ru_maxrss. */
+        struct rusage self;
+        char msg[1 + sizeof(long)] = {'M'};
+        if (getrusage(RUSAGE_SELF, &self) == 0) memcpy(msg + 1, &self.ru_maxrss, sizeof(long));
+        (void)!write(ps[1], msg, sizeof msg);
         if (cg_fd >= 0 && write(cg_fd, "0", 1) != 1) (void)!write(ps[1], "C", 1);
         sigset_t none;
         sigemptyset(&none);
@@ -748,8 +800,9 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     p->pid = pid;
     setpgid(pid, pid); /* also here, so the group exists before we might signal it */
 
-    /* The status pipe closes on exec; before that the child reports what failed. */
-    char st[16];
+    /* The status pipe closes on exec; before that the child reports its resident set at fork
+     * ('M'), a cgroup it could not join ('C') and what failed. */
+    char st[64];
     size_t sl = 0;
     for (;;) {
         ssize_t r = read(ps[0], st + sl, sizeof st - sl);
@@ -759,11 +812,15 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     }
     close(ps[0]);
     size_t off = 0;
-    if (sl && st[0] == 'C') {
+    if (sl >= 1 + sizeof(long) && st[0] == 'M') {
+        memcpy(&p->fork_rss_kb, st + 1, sizeof(long));
+        off = 1 + sizeof(long);
+    }
+    if (sl > off && st[off] == 'C') {
         cgroup_remove(p->cg); /* the child stayed out of it: the /proc path */
         hx_free(p->cg);
         p->cg = NULL;
-        off = 1;
+        off++;
     }
     if (sl > off) {
         int err = 0;
@@ -924,6 +981,8 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     (void)!write(p->stopfd, &one, sizeof one);
     pthread_join(p->th, NULL);
     p->th_running = false;
+    /* The tree is gone: the cgroup's counters now hold everything, the last 100 ms included. */
+    if (p->smp) sampler_finish(p->smp);
 
     r->wall_ns = p->t_exit_ns - p->t0_ns;
     if (WIFEXITED(status) && p->boxed && WEXITSTATUS(status) > 128 &&
@@ -940,6 +999,14 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
         r->sig = WTERMSIG(status);
         runner_signal_name(r->sig, r->sig_name, sizeof r->sig_name);
     }
+    /* The leader's ru_maxrss is at least what it shared with the harness at fork (exec keeps
+     * it): only a larger value is the solution's own. The orphans were forked after exec. */
+    if (ru.ru_maxrss <= p->fork_rss_kb + FORK_RSS_SLACK_KB) ru.ru_maxrss = 0;
+    if (p->orphans.ru_maxrss > ru.ru_maxrss) ru.ru_maxrss = p->orphans.ru_maxrss;
+    tv_add(&ru.ru_utime, &p->orphans.ru_utime);
+    tv_add(&ru.ru_stime, &p->orphans.ru_stime);
+    ru.ru_inblock += p->orphans.ru_inblock;
+    ru.ru_oublock += p->orphans.ru_oublock;
     r->ru_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
     r->ru_sys_s = ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
     r->ru_maxrss_kb = ru.ru_maxrss;

@@ -82,9 +82,12 @@ typedef struct runner_result {
     bool interrupted;      /* the runner killed it because of runner_kill */
     int leftovers;         /* processes of the tree still alive after the leader ended (killed) */
     int64_t wall_ns;       /* spawn to leader exit, monotonic */
-    double ru_user_s;      /* wait4 rusage of the leader and what it waited for: user CPU */
+    double ru_user_s;      /* wait4 rusage of the leader and what it waited for, plus the
+                              orphans the harness reaped: user CPU */
     double ru_sys_s;       /* ... system CPU */
-    long ru_maxrss_kb;     /* ... largest resident set of one process */
+    long ru_maxrss_kb;     /* ... largest resident set of one process after its exec; 0 when
+                              the leader's could not be told apart from the harness's pages it
+                              shared at fork (the kernel keeps those in its ru_maxrss) */
     const char *isolation; /* "cgroup" or "proc": how the tree was tracked (static string) */
     const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
     char limit[200];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)

@@ -7,7 +7,11 @@
  * counters; otherwise (orphaned, reaped by init or a subreaper) its last seen totals are kept as
  * "lost" and added back. Totals are kept monotonic and combined with the leader's wait4 rusage at
  * the end. The cgroup path reads cpu.stat (exact, dead processes included), memory.current,
- * memory.peak and io.stat when present, and the /proc files of cgroup.procs for the rest. */
+ * memory.peak and io.stat when present, and the /proc files of cgroup.procs for the rest; a last
+ * reading after the tree is gone (sampler_finish) takes in what the cgroup counted since the last
+ * sample. Peak RSS is the largest of the tree's summed RSS at a sample, the cgroup's memory.peak
+ * and each process's own VmHWM (its peak since exec, so one that peaked and shrank between
+ * samples is not missed). */
 #include "sampler.h"
 
 #include <ctype.h>
@@ -29,6 +33,7 @@ typedef struct tproc {
     uint64_t ut, st;   /* own user/system ticks */
     uint64_t cut, cst; /* ticks of children it reaped */
     uint64_t rss;      /* resident pages */
+    uint64_t hwm;      /* its own peak resident bytes since its last exec (VmHWM) */
     uint64_t rb, wb;   /* storage read/write bytes, reaped children included */
     bool alive;        /* present at the last sample */
     bool zombie;       /* exited, not yet reaped */
@@ -56,6 +61,7 @@ struct sampler {
     uint64_t rb, wb;           /* monotonic tree I/O totals */
     bool cg_cpu, cg_io;        /* cgroup files that gave the numbers */
     uint64_t rss_peak;         /* peak resident bytes */
+    uint64_t hwm_peak;         /* the largest one process's VmHWM: peaks between samples */
     long double rss_sum;       /* sum over samples, for the mean */
     uint32_t samples;          /* samples taken */
     int64_t self_ns;           /* CPU spent in sampler_sample */
@@ -182,6 +188,18 @@ static tproc *add(sampler *s, pid_t pid, const pstat *p)
     return t;
 }
 
+/* VmHWM of /proc/<pid>/status in bytes, or 0. It belongs to the address space the process has
+ * since its last exec (fork's copy of the parent's pages included until then), so it holds the
+ * peak a process reached between two samples. */
+static uint64_t read_hwm(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    if (read_small(path, buf, sizeof buf) <= 0) return 0;
+    char *p = strstr(buf, "\nVmHWM:");
+    return p ? strtoull(p + 7, NULL, 10) * 1024 : 0;
+}
+
 static void update(tproc *t, const pstat *p, bool want_io)
 {
     t->ppid = p->ppid;
@@ -193,6 +211,10 @@ static void update(tproc *t, const pstat *p, bool want_io)
     t->cst = p->cst > t->cst ? p->cst : t->cst;
     t->zombie = p->state == 'Z' || p->state == 'X';
     t->rss = t->zombie ? 0 : p->rss;
+    if (!t->zombie) {
+        uint64_t hwm = read_hwm(t->pid);
+        t->hwm = hwm > t->hwm ? hwm : t->hwm;
+    }
     if (want_io && !t->zombie) read_pio(t->pid, &t->rb, &t->wb);
     t->alive = true;
 }
@@ -383,7 +405,9 @@ static int64_t thread_cpu_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-void sampler_sample(sampler *s)
+/* One reading; a final one (the tree is gone) adds its CPU to the series but is left out of the
+ * RSS mean, which is over the tree's life. */
+static void sample(sampler *s, bool final)
 {
     int64_t c0 = thread_cpu_ns();
     pthread_mutex_lock(&s->mu);
@@ -410,6 +434,7 @@ void sampler_sample(sampler *s)
         rb += t->rb;
         wb += t->wb;
         rss += t->rss * (uint64_t)pagesz;
+        s->hwm_peak = t->hwm > s->hwm_peak ? t->hwm : s->hwm_peak;
     }
     double user = (double)ut / tck, sys = (double)st / tck;
     if (have_cpu) {
@@ -428,8 +453,10 @@ void sampler_sample(sampler *s)
     s->rb = rb > s->rb ? rb : s->rb;
     s->wb = wb > s->wb ? wb : s->wb;
     s->rss_peak = rss > s->rss_peak ? rss : s->rss_peak;
-    s->rss_sum += rss;
-    s->samples++;
+    if (!final) {
+        s->rss_sum += rss;
+        s->samples++;
+    }
 
     int64_t now = hx_now_ns();
     double cpu_s = s->user_s + s->sys_s;
@@ -443,6 +470,16 @@ void sampler_sample(sampler *s)
     add_point(s, (now - s->t0_ns) / 1e9, pct < 0 ? 0 : pct, rss);
     s->self_ns += thread_cpu_ns() - c0;
     pthread_mutex_unlock(&s->mu);
+}
+
+void sampler_sample(sampler *s)
+{
+    sample(s, false);
+}
+
+void sampler_finish(sampler *s)
+{
+    sample(s, true);
 }
 
 int sampler_new(pid_t root, const sampler_opts *o, sampler **out, hx_err *e)
@@ -543,7 +580,7 @@ int sampler_summarize(sampler *s, const struct rusage *ru, sampler_summary *out,
     out->cpu_sys_s = s->sys_s;
     out->read_bytes = s->rb;
     out->write_bytes = s->wb;
-    out->rss_peak = s->rss_peak;
+    out->rss_peak = s->rss_peak > s->hwm_peak ? s->rss_peak : s->hwm_peak;
     out->rss_mean = s->samples ? (uint64_t)(s->rss_sum / s->samples) : 0;
     out->samples = s->samples;
     out->self_cpu_s = s->self_ns / 1e9;
@@ -555,7 +592,8 @@ int sampler_summarize(sampler *s, const struct rusage *ru, sampler_summary *out,
             out->cpu_user_s = u > out->cpu_user_s ? u : out->cpu_user_s;
             out->cpu_sys_s = y > out->cpu_sys_s ? y : out->cpu_sys_s;
         }
-        /* ru_maxrss is the largest single process, a lower bound for the tree's peak. */
+        /* ru_maxrss is the largest single process, a lower bound for the tree's peak (the runner
+         * passes 0 when it could not be told apart from the harness's pages copied at fork). */
         uint64_t mr = (uint64_t)ru->ru_maxrss * 1024;
         out->rss_peak = mr > out->rss_peak ? mr : out->rss_peak;
         if (!s->cg_io) {

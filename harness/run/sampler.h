@@ -61,6 +61,11 @@ int sampler_new(pid_t root, const sampler_opts *o, sampler **out, hx_err *e);
 /* Take one sample now. Cheap: reads only the tree's /proc files and the new pids' stat. */
 void sampler_sample(sampler *s);
 
+/* Take the last reading once the tree is gone (before its cgroup is removed): what the cgroup
+ * counted after the last sample (cpu.stat, io.stat, memory.peak) reaches the totals, so CPU up to
+ * the exit of the tree's last process is counted. Not part of the RSS mean. */
+void sampler_finish(sampler *s);
+
 /* Sample from an own thread at o->hz until sampler_stop. Returns 0 or HX_EINFRA. */
 int sampler_start(sampler *s, hx_err *e);
 /* Stop the thread started by sampler_start (no-op otherwise). */

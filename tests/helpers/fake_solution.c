@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,6 +21,8 @@ static void usage(void)
         "  segv               crash with SIGSEGV\n"
         "  exit N             exit with status N\n"
         "  burn SECS MB       touch MB MiB, burn SECS seconds of CPU, exit 0\n"
+        "  burn-report SECS FILE  burn SECS seconds of CPU, append the CPU seconds it used\n"
+        "                     (getrusage) to FILE, exit 0\n"
         "  child-alloc MB SECS  a child touches MB MiB and holds it SECS seconds\n"
         "  short-kids N MS    N children each burning MS ms of CPU, one after another\n"
         "  noisy BYTES        invalid UTF-8, ']]>', control chars, then BYTES of filler\n"
@@ -117,6 +120,17 @@ int main(int argc, char **argv)
         burn(atof(argv[2]));
         free(p);
         return 0;
+    }
+    if (strcmp(m, "burn-report") == 0 && argc == 4) {
+        burn(atof(argv[2]));
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        FILE *f = fopen(argv[3], "a");
+        if (!f) return 4;
+        fprintf(f, "%.6f\n",
+                ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+                    ru.ru_stime.tv_usec / 1e6);
+        return fclose(f) ? 4 : 0;
     }
     if (strcmp(m, "child-alloc") == 0 && argc == 4) {
         pid_t c = fork();
