@@ -3,6 +3,7 @@
  * children reaped between samples, the bounded series, and the cgroup path where one can be made.
  * Most checks pass no wait4 rusage to sampler_summarize, so they prove what sampling saw. */
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -108,6 +109,27 @@ static void test_sampler__cpu_pct_bounded_by_cores(void **state)
     print_message("max %.0f %% over %zu points, %.0f cores\n", max_pct, r.n_series, cores);
     assert_true(max_pct <= 100 * cores);
     sampler_summary_release(&r);
+}
+
+/* Bug: the timeline showed 3,742 % on a 2-core machine. The ceiling is the CPUs the harness may
+ * use, not the host's: pinned to one CPU, it is 1. */
+static void test_sampler__cpus_follow_affinity(void **state)
+{
+    (void)state;
+    long all = sampler_cpus();
+    assert_true(all >= 1 && all <= sysconf(_SC_NPROCESSORS_ONLN));
+    pid_t pid = fork();
+    if (pid == 0) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+        if (sched_setaffinity(0, sizeof one, &one) != 0) _exit(100);
+        _exit((int)sampler_cpus());
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
 }
 
 static void test_sampler__rss_peak(void **state)
@@ -232,6 +254,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sampler__cpu_burn),
         cmocka_unit_test(test_sampler__cpu_pct_bounded_by_cores),
+        cmocka_unit_test(test_sampler__cpus_follow_affinity),
         cmocka_unit_test(test_sampler__rss_peak),
         cmocka_unit_test(test_sampler__grandchild_counted),
         cmocka_unit_test(test_sampler__short_children_not_lost),

@@ -69,7 +69,7 @@ static void machine_info(results_run *r)
         snprintf(k, sizeof k, "%s %s", u.sysname, u.release);
         results_set_str(&r->machine.kernel, k);
     }
-    r->machine.cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    r->machine.cores = (int)sampler_cpus(); /* what it may use: affinity and CPU quota */
     r->machine.ram_bytes = (int64_t)sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE);
     FILE *f = fopen("/proc/cpuinfo", "r");
     char line[512];

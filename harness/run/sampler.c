@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,7 @@ struct sampler {
 
 static long tck;
 static long pagesz;
-static long ncores; /* online CPUs: the most a tree can use at once, x 100 % */
+static long ncores; /* sampler_cpus(): the most a tree can use at once, x 100 % */
 
 /* Read a small file into buf (NUL-terminated); returns bytes or -1. */
 static ssize_t read_small(const char *path, char *buf, size_t cap)
@@ -482,13 +483,61 @@ void sampler_finish(sampler *s)
     sample(s, true);
 }
 
+/* CPUs of a CFS quota ("200000 100000" in cgroup2's cpu.max, or v1's quota and period files),
+ * rounded up; 0 when there is none. */
+static long quota_cpus(const char *max_file, const char *quota_file, const char *period_file)
+{
+    char buf[128];
+    long long quota = -1, period = 0;
+    if (max_file && read_small(max_file, buf, sizeof buf) > 0) {
+        if (sscanf(buf, "%lld %lld", &quota, &period) != 2) quota = -1;
+    } else if (quota_file && read_small(quota_file, buf, sizeof buf) > 0) {
+        quota = strtoll(buf, NULL, 10);
+        if (read_small(period_file, buf, sizeof buf) > 0) period = strtoll(buf, NULL, 10);
+    }
+    return quota > 0 && period > 0 ? (long)((quota + period - 1) / period) : 0;
+}
+
+long sampler_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+        n = CPU_COUNT(&set);
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\n")] = 0;
+        char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c2 || strstr(c2 + 1, "..")) continue;
+        char a[4300], b[4300], c[4300];
+        long q = 0;
+        if (c2 == c1 + 1) { /* cgroup2: "0::/path" */
+            snprintf(a, sizeof a, "/sys/fs/cgroup%s/cpu.max", c2 + 1);
+            q = quota_cpus(a, NULL, NULL);
+        } else if (strstr(c1, "cpu,") || strstr(c1, ":cpu:") || strstr(c1, ",cpu:")) {
+            *c2 = 0; /* v1: "4:cpu,cpuacct:/path" */
+            snprintf(a, sizeof a, "/sys/fs/cgroup/%s%s/cpu.cfs_quota_us", c1 + 1, c2 + 1);
+            snprintf(b, sizeof b, "/sys/fs/cgroup/%s%s/cpu.cfs_period_us", c1 + 1, c2 + 1);
+            snprintf(c, sizeof c, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", c2 + 1);
+            q = quota_cpus(NULL, a, b);
+            if (!q) {
+                snprintf(b, sizeof b, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us", c2 + 1);
+                q = quota_cpus(NULL, c, b);
+            }
+        }
+        if (q > 0 && q < n) n = q;
+    }
+    if (f) fclose(f);
+    return n < 1 ? 1 : n;
+}
+
 int sampler_new(pid_t root, const sampler_opts *o, sampler **out, hx_err *e)
 {
     if (!tck) {
         tck = sysconf(_SC_CLK_TCK);
         pagesz = sysconf(_SC_PAGESIZE);
-        ncores = sysconf(_SC_NPROCESSORS_ONLN);
-        if (ncores < 1) ncores = 1;
+        ncores = sampler_cpus();
     }
     sampler *s = hx_calloc(1, sizeof *s);
     if (!s) return hx_fail(e, HX_ENOMEM, "out of memory starting the resource sampler");

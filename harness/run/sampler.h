@@ -27,8 +27,8 @@
 /* One point of the resource timeline. */
 typedef struct sampler_point {
     double t_s;     /* seconds since the sampler started */
-    double cpu_pct; /* CPU of the whole tree over the interval, 100 = one core; at most 100 x the
-                       online CPUs */
+    double cpu_pct; /* CPU of the whole tree over the interval, 100 = one core; at most 100 x
+                       sampler_cpus() */
     uint64_t rss;   /* resident bytes of the tree (or the cgroup's memory.current) */
 } sampler_point;
 
@@ -86,6 +86,11 @@ void sampler_summary_release(sampler_summary *out);
 
 /* Stop the thread if any and free s. NULL is a no-op. */
 void sampler_free(sampler *s);
+
+/* The CPUs this process can use at once: the online ones, fewer when its affinity mask or its
+ * cgroup's CPU quota (cgroup2 cpu.max, v1 cpu.cfs_quota_us) allows fewer (a container given 2
+ * CPUs of a 64-core host: 2). At least 1. */
+long sampler_cpus(void);
 
 /* Read /proc/<pid>/stat: state letter ('Z' for a zombie), parent, process group and start time
  * (clock ticks since boot); any out-pointer may be NULL. Returns false when the process is gone.
