@@ -231,6 +231,11 @@ static void test_scen__good_pack(void **state)
     assert_string_equal(c->types[1], "bigint");
     c = find_check(sc, "freshness fct_orders.loaded_at");
     assert_int_equal(c->max_age_us, INT64_C(3600000000));
+    assert_int_equal(c->timeout_us, INT64_C(30000000));
+    assert_int_equal(c->lock_timeout_us, INT64_C(2000000));
+    assert_int_equal(c->nparams, 0); /* the limits are fields, not parameters */
+    c = find_check(sc, "row_count fct_orders");
+    assert_int_equal(c->timeout_us, 0); /* the default (check.h) */
     c = find_check(sc, "quarantine quarantine_orders.order_id");
     assert_int_equal(c->expect.query.agg, PLAN_AGG_IDS);
     assert_true(c->expect.query.sub.corrupt_only);
@@ -417,6 +422,10 @@ static void test_scen__misuse(void **state)
              "  thresholds = { ['cost.monthly.usd'] = '< 30s' } }\n",
              ds);
     expect_misuse(src, 3, "'< 30s' is a duration but the metric is money", NULL);
+    expect_misuse("local c = unique { table = 't', column = 'id', timeout = 'soon' }\n", 1,
+                  "unique.timeout: bad duration 'soon'", NULL);
+    expect_misuse("local c = unique { table = 't', column = 'id', lock_timeout = 0 }\n", 1,
+                  "unique.lock_timeout: must be at least 1ms", NULL);
     expect_misuse("local c = unique { table = 't', colum = 'id' }\n", 1,
                   "unique: unknown key 'colum'", "(did you mean 'column'?)");
     expect_misuse("local c = diff { table = 't' }\n", 1, "diff.expect: required", NULL);

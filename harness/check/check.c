@@ -115,19 +115,98 @@ char *chk_first_line(const char *s)
     return hx_strndup(s, n);
 }
 
-/* Run sql; on failure fill o as FAIL (the sink is wrong: missing table, bad type) and return NULL.
- */
+void chk_limits(const plan_check *c, int64_t *timeout_us, int64_t *lock_timeout_us)
+{
+    int64_t t = c->timeout_us > 0 ? c->timeout_us : CHK_DEFAULT_TIMEOUT_US;
+    int64_t l = c->lock_timeout_us > 0 ? c->lock_timeout_us : CHK_DEFAULT_LOCK_TIMEOUT_US;
+    *timeout_us = t;
+    *lock_timeout_us = l < t ? l : t;
+}
+
+int chk_set_limits(PGconn *conn, int64_t timeout_us, int64_t lock_timeout_us, hx_err *e)
+{
+    char sql[160];
+    /* Milliseconds, rounded up: a limit under 1 ms would read as 0, which is "no limit". */
+    snprintf(sql, sizeof sql, "SET statement_timeout = %lld; SET lock_timeout = %lld",
+             (long long)((timeout_us + 999) / 1000), (long long)((lock_timeout_us + 999) / 1000));
+    PGresult *r = PQexec(conn, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        char *m = chk_first_line(PQerrorMessage(conn));
+        rc = hx_fail(e, HX_EINFRA, "cannot bound the check queries (%s): %s", sql, m);
+        hx_free(m);
+    }
+    PQclear(r);
+    return rc;
+}
+
+void chk_fmt_duration(char *buf, size_t n, int64_t us)
+{
+    if (us >= 60000000 && us % 60000000 == 0)
+        snprintf(buf, n, "%lldmin", (long long)(us / 60000000));
+    else if (us >= 1000000 && us % 1000000 == 0)
+        snprintf(buf, n, "%llds", (long long)(us / 1000000));
+    else if (us % 1000 == 0)
+        snprintf(buf, n, "%lldms", (long long)(us / 1000));
+    else
+        snprintf(buf, n, "%lldus", (long long)us);
+}
+
+/* The start of a query for a message: its first line, at most 120 characters. */
+static char *query_head(const char *sql)
+{
+    char *l = chk_first_line(sql);
+    if (l && strlen(l) > 120) memcpy(l + 117, "...", 4);
+    return l;
+}
+
+/* A query the server cancelled at one of the harness's limits: an ERROR naming the limit and the
+ * query (the sink did not answer; that is not a wrong answer). SQLSTATE 57014 (query_canceled)
+ * and 55P03 (lock_not_available) count only when the query ran as long as the limit: a solution's
+ * view raising either at once is just a failing query. */
+static bool hit_limit(const chk_ctx *ctx, chk_outcome *o, const char *state, int64_t took_us,
+                      const char *sql)
+{
+    if (!state) return false;
+    bool lock = strcmp(state, "55P03") == 0;
+    int64_t limit = lock ? ctx->lock_timeout_us : ctx->timeout_us;
+    if ((!lock && strcmp(state, "57014") != 0) || limit <= 0 || took_us < limit - limit / 20)
+        return false;
+    char d[32];
+    chk_fmt_duration(d, sizeof d, limit);
+    char *head = query_head(sql);
+    if (lock)
+        chk_set_outcome(o, CHK_ERROR,
+                        "query waited longer than the lock timeout (%s) for a lock another "
+                        "session holds (a transaction the solution left open?): %s",
+                        d, head);
+    else
+        chk_set_outcome(o, CHK_ERROR,
+                        "query did not finish within the check's timeout (%s; set timeout = ... "
+                        "on the check to change it): %s",
+                        d, head);
+    hx_free(head);
+    return true;
+}
+
+/* Run sql; on failure fill o as FAIL (the sink is wrong: missing table, bad type) or ERROR (the
+ * connection, a limit hit) and return NULL. */
 PGresult *chk_query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
 {
     if (!ctx->conn) {
         chk_set_outcome(o, CHK_ERROR, "no database connection for this check");
         return NULL;
     }
+    int64_t t0 = hx_now_ns();
     PGresult *r = PQexec(ctx->conn, sql);
     ExecStatusType st = PQresultStatus(r);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) return r;
-    char *msg = chk_first_line(PQresultErrorMessage(r));
     const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (hit_limit(ctx, o, state, (hx_now_ns() - t0) / 1000, sql)) {
+        PQclear(r);
+        return NULL;
+    }
+    char *msg = chk_first_line(PQresultErrorMessage(r));
     /* Connection trouble is ours (error); a missing table or column is the solution's (fail). */
     bool infra = PQstatus(ctx->conn) != CONNECTION_OK || (state && strncmp(state, "08", 2) == 0);
     chk_set_outcome(o, infra ? CHK_ERROR : CHK_FAIL, "query failed: %s", msg);

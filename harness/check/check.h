@@ -17,6 +17,12 @@
 
 typedef enum chk_status { CHK_PASS, CHK_FAIL, CHK_ERROR, CHK_SKIP } chk_status;
 
+/* The default limits of a check's queries (docs/scenarios.md): statement_timeout and
+ * lock_timeout on the harness's own session; a check's `timeout` / `lock_timeout` override them,
+ * and a lock wait is never allowed longer than the check's timeout. */
+#define CHK_DEFAULT_TIMEOUT_US (600 * 1000000LL)     /* 10 min */
+#define CHK_DEFAULT_LOCK_TIMEOUT_US (30 * 1000000LL) /* 30 s */
+
 /* A small table of example rows, e.g. the first missing, extra and mismatched rows of a diff. */
 typedef struct chk_sample {
     size_t ncols; /* number of columns */
@@ -61,6 +67,8 @@ typedef struct chk_ctx {
     void *plugin_ud;          /* passed to plugin */
     chk_topic_fn topic;       /* reads topics; NULL = topic checks are skipped with a reason */
     void *topic_ud;           /* passed to topic */
+    int64_t timeout_us;       /* the statement_timeout in force (0: none set), for messages */
+    int64_t lock_timeout_us;  /* the lock_timeout in force (0: none set), for messages */
     bool has_cost;            /* the scenario was priced: cost_monthly_usd holds its cost */
     double cost_monthly_usd;  /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
 } chk_ctx;
@@ -119,6 +127,14 @@ size_t chk_kind_count(void);
  * not thread-safe. Returns the new id, or HX_EUSAGE (name taken, no run function) or HX_ENOMEM with
  * e filled. */
 int chk_kind_register(const chk_kind *k, hx_err *e);
+
+/* The limits check c's queries run under: its timeout and lock_timeout, or the defaults. */
+void chk_limits(const plan_check *c, int64_t *timeout_us, int64_t *lock_timeout_us);
+/* SET statement_timeout and lock_timeout on conn (the harness's own session). Returns 0, or
+ * HX_EINFRA with e filled. */
+int chk_set_limits(PGconn *conn, int64_t timeout_us, int64_t lock_timeout_us, hx_err *e);
+/* A duration for a message: "10min", "30s", "250ms". */
+void chk_fmt_duration(char *buf, size_t n, int64_t us);
 
 /* Run check c. Never fails as a function: every problem becomes the outcome's status and message
  * (ERROR for a broken check or infrastructure, FAIL for a wrong sink). out is initialised here. */

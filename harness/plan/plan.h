@@ -297,10 +297,12 @@ typedef struct plan_check {
     char **columns; /* DIFF: compared columns (default: all of the dataset); SCHEMA: names */
     char **types;   /* SCHEMA: expected SQL type per entry of columns (NULL = any) */
     size_t ncolumns;
-    int64_t max_age_us; /* FRESHNESS: newest row must be at most this old */
-    char *plugin;       /* PLUGIN: plugin name */
-    char *plugin_check; /* PLUGIN: check name within the plugin */
-    plan_param *params; /* PLUGIN and extra options */
+    int64_t max_age_us;      /* FRESHNESS: newest row must be at most this old */
+    int64_t timeout_us;      /* its queries' statement_timeout; 0 = the default (check.h) */
+    int64_t lock_timeout_us; /* their lock_timeout; 0 = the default, at most timeout_us */
+    char *plugin;            /* PLUGIN: plugin name */
+    char *plugin_check;      /* PLUGIN: check name within the plugin */
+    plan_param *params;      /* PLUGIN and extra options */
     size_t nparams;
     char *where; /* "file:line" */
 } plan_check;

@@ -172,5 +172,10 @@ bool run_interrupted(void);
 /* The process a first signal stops (NULL: none); a process set after the signal is stopped at
  * once. */
 void run_set_current(runner_proc *p);
+/* Register conn: an interrupt cancels its running query (PQcancel), now and every 200 ms until it
+ * is removed. Returns a slot for run_cancel_remove, or -1 (not registered: out of memory or
+ * slots). */
+int run_cancel_add(PGconn *conn);
+void run_cancel_remove(int slot);
 
 #endif

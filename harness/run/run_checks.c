@@ -174,6 +174,10 @@ void run_plugins_close(run_ctx *c)
 
 /* ---- the checks ---- */
 
+/* The lock_timeout of the harness's own queries on the session after the checks (sizes for the
+ * metrics): a lock the solution left held costs them this long, not the check default. */
+#define RUN_OWN_LOCK_TIMEOUT_US (5 * 1000000LL)
+
 static void add_check(run_scen *sc, const plan_check *pc, const chk_outcome *o)
 {
     char kind[128];
@@ -235,12 +239,25 @@ void run_checks(run_scen *sc, bool after_cost)
             results_check_add(sc->rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
         if (k) results_set_str(&k->message, c->build_error);
     }
+    /* Every check query is bounded (statement_timeout, lock_timeout) and an interrupt cancels
+     * the running one. */
+    int cancel_slot = run_cancel_add(sc->conn);
+    hx_err e = {0};
     for (size_t i = 0; i < s->nchecks && !run_interrupted(); i++) {
         const plan_check *pc = &s->checks[i];
         const chk_kind *kd = chk_kind_get(pc->kind);
         if (after_cost != (kd && (kd->flags & CHK_K_AFTER_COST))) continue;
+        if (sc->conn) {
+            chk_limits(pc, &cc.timeout_us, &cc.lock_timeout_us);
+            if (chk_set_limits(sc->conn, cc.timeout_us, cc.lock_timeout_us, &e) != 0)
+                hx_warn("%s: %s", s->name, e.msg);
+        }
         chk_outcome o;
         chk_run(&cc, pc, &o);
+        if (run_interrupted()) { /* cancelled, not a verdict: the scenario is interrupted */
+            chk_outcome_release(&o);
+            break;
+        }
         add_check(sc, pc, &o);
         bool keyed_topic = pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
                            pc->expect.query.agg == PLAN_AGG_ROWS;
@@ -253,4 +270,8 @@ void run_checks(run_scen *sc, bool after_cost)
                      o.message && o.status != CHK_PASS ? o.message : "");
         chk_outcome_release(&o);
     }
+    run_cancel_remove(cancel_slot);
+    if (sc->conn && PQstatus(sc->conn) == CONNECTION_OK &&
+        chk_set_limits(sc->conn, CHK_DEFAULT_TIMEOUT_US, RUN_OWN_LOCK_TIMEOUT_US, &e) != 0)
+        hx_warn("%s: %s", s->name, e.msg);
 }

@@ -4,8 +4,11 @@
  * second signal (what `timeout` and CI cancellation send) has the watcher kill the solution's
  * tree at once (runner_kill_now), and the engine still writes what finished and exits 130. A
  * third one cleans up the servers from the handler and exits 130 there and then (a boxed
- * solution dies with the harness: bwrap --die-with-parent). */
+ * solution dies with the harness: bwrap --die-with-parent). The check queries running at the first
+ * signal are cancelled (PQcancel) by the watcher, again every 200 ms while they are registered, so
+ * a query sent just after the signal is cancelled too. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
@@ -19,6 +22,9 @@ static pthread_mutex_t current_mu = PTHREAD_MUTEX_INITIALIZER;
 static runner_proc *current_proc;
 static pthread_t watcher_thread;
 static bool watcher_started;
+/* The sessions whose running query an interrupt cancels (under current_mu). */
+#define MAX_CANCELS 64
+static PGcancel *cancels[MAX_CANCELS];
 
 static void on_signal(int sig)
 {
@@ -33,10 +39,34 @@ static void on_signal(int sig)
     (void)w;
 }
 
+/* Cancel every registered session's running query (current_mu held). */
+static bool cancel_queries(void)
+{
+    bool any = false;
+    for (size_t i = 0; i < MAX_CANCELS; i++) {
+        if (!cancels[i]) continue;
+        char err[256];
+        PQcancel(cancels[i], err, sizeof err); /* a failure leaves the query to its timeout */
+        any = true;
+    }
+    return any;
+}
+
 static void *watcher(void *arg)
 {
     (void)arg;
+    bool again = false; /* interrupted with sessions registered: cancel them again shortly */
     for (;;) {
+        struct pollfd p = {.fd = wake_pipe[0], .events = POLLIN};
+        int n = poll(&p, 1, again ? 200 : -1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) break;
+        if (n == 0) {
+            pthread_mutex_lock(&current_mu);
+            again = cancel_queries();
+            pthread_mutex_unlock(&current_mu);
+            continue;
+        }
         char c = 0;
         ssize_t r = read(wake_pipe[0], &c, 1);
         if (r < 0 && errno == EINTR) continue;
@@ -48,9 +78,39 @@ static void *watcher(void *arg)
             else
                 runner_kill(current_proc);
         }
+        again = cancel_queries();
         pthread_mutex_unlock(&current_mu);
     }
     return NULL;
+}
+
+int run_cancel_add(PGconn *conn)
+{
+    PGcancel *k = conn ? PQgetCancel(conn) : NULL;
+    if (!k) return -1;
+    pthread_mutex_lock(&current_mu);
+    int slot = -1;
+    for (int i = 0; i < MAX_CANCELS && slot < 0; i++)
+        if (!cancels[i]) slot = i;
+    if (slot >= 0) cancels[slot] = k;
+    pthread_mutex_unlock(&current_mu);
+    if (slot < 0) PQfreeCancel(k);
+    /* Registered after the signal: the watcher has cancelled what there was; this one too. */
+    if (slot >= 0 && interrupted) {
+        char err[256];
+        PQcancel(k, err, sizeof err);
+    }
+    return slot;
+}
+
+void run_cancel_remove(int slot)
+{
+    if (slot < 0 || slot >= MAX_CANCELS) return;
+    pthread_mutex_lock(&current_mu);
+    PGcancel *k = cancels[slot];
+    cancels[slot] = NULL;
+    pthread_mutex_unlock(&current_mu);
+    if (k) PQfreeCancel(k);
 }
 
 void run_set_current(runner_proc *p)

@@ -37,9 +37,9 @@ int dsl_chk_tostring(lua_State *L)
 }
 
 /* Keys that go to plan_check fields; every other allowed key becomes a JSON param. */
-static const char *const field_keys[] = {"name",   "severity", "table",   "topic",  "column",
-                                         "values", "ref",      "equals",  "expect", "tolerance",
-                                         "key",    "columns",  "max_age", NULL};
+static const char *const field_keys[] = {
+    "name", "severity", "timeout", "lock_timeout", "table", "topic",   "column",  "values",
+    "ref",  "equals",   "expect",  "tolerance",    "key",   "columns", "max_age", NULL};
 
 static void add_param(lua_State *L, plan_check *c, const char *key, int vidx, const char *path)
 {
@@ -137,8 +137,8 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
     if (!lua_istable(L, t))
         luaL_error(L, "%s: expected a table { ... }, got %s", path, luaL_typename(L, t));
     if (kd->keys) {
-        const char *allowed[64] = {"name", "severity"};
-        size_t n = 2;
+        const char *allowed[64] = {"name", "severity", "timeout", "lock_timeout"};
+        size_t n = 4;
         for (size_t i = 0; kd->keys[i] && n < 63; i++)
             allowed[n++] = kd->keys[i];
         allowed[n] = NULL;
@@ -169,6 +169,13 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
         luaL_error(L, "%s.severity: expected \"error\" or \"warn\", got '%s'%s", path, sev,
                    dsl_did_you_mean(sev, sevs, dm, 80));
     }
+
+    /* Every kind: the limits of the check's queries (the defaults are in check.h). */
+    if (dsl_opt_duration(L, t, "timeout", path, &c->timeout_us) && c->timeout_us < 1000)
+        luaL_error(L, "%s.timeout: must be at least 1ms", path);
+    if (dsl_opt_duration(L, t, "lock_timeout", path, &c->lock_timeout_us) &&
+        c->lock_timeout_us < 1000)
+        luaL_error(L, "%s.lock_timeout: must be at least 1ms", path);
 
     if (fl & CHK_K_SQL_TEXT) {
         if (lua_geti(L, t, 1) != LUA_TSTRING)
@@ -289,7 +296,8 @@ static int make_check(lua_State *L, plan_check_kind k, int t, const char *plugin
             const char *kk = lua_tostring(L, -2);
             bool field = kd->keys
                              ? dsl_lookup(kk, field_keys) >= 0 || (by_path && !strcmp(kk, "path"))
-                             : !strcmp(kk, "name") || !strcmp(kk, "severity");
+                             : !strcmp(kk, "name") || !strcmp(kk, "severity") ||
+                                   !strcmp(kk, "timeout") || !strcmp(kk, "lock_timeout");
             if (!field) add_param(L, c, kk, lua_gettop(L), path);
         }
         lua_pop(L, 1);

@@ -588,6 +588,8 @@ int dsl_scenario(lua_State *L)
         c->severity = src->severity;
         c->tolerance = src->tolerance;
         c->max_age_us = src->max_age_us;
+        c->timeout_us = src->timeout_us;
+        c->lock_timeout_us = src->lock_timeout_us;
         c->expect.kind = src->expect.kind;
         c->expect.number = src->expect.number;
         c->expect.query = src->expect.query;
