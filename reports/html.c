@@ -393,6 +393,15 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
         hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
+    for (size_t i = 0; i < sc->nthresholds; i++) {
+        const results_threshold *t = &sc->thresholds[i];
+        if (!t->explain) continue;
+        hx_buf_puts(out, "<details class=\"plan\"><summary>plan of ");
+        TXT(out, t->metric, 200);
+        hx_buf_puts(out, " (EXPLAIN ANALYZE, BUFFERS)</summary><pre>");
+        TXT(out, t->explain, 0);
+        hx_buf_puts(out, "</pre></details>");
+    }
 }
 
 static void put_invocations(hx_buf *out, const results_scenario *sc)

@@ -1,6 +1,7 @@
 /* markdown.c - summary.md for $GITHUB_STEP_SUMMARY and pull-request comments: what a reviewer
  * needs at a glance, bounded in size, with every untrusted string unable to break a table, run
  * HTML, plant a link or ping a user. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -220,6 +221,19 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
         else
             num(out, t->actual, t->unit);
         hx_buf_printf(out, " | %s %s |\n", emoji(t->status), results_status_name(t->status));
+    }
+    /* The plan of each slow query, collapsed (GitHub renders <details>; the plan is a code block,
+     * so nothing in it is markup). */
+    for (size_t i = 0; i < sc->nthresholds; i++) {
+        const results_threshold *t = &sc->thresholds[i];
+        if (!t->explain) continue;
+        /* inside HTML, not Markdown: the metric's letters, digits, '_' and '.' only */
+        hx_buf_puts(out, "\n<details><summary>plan of ");
+        for (const char *p = t->metric ? t->metric : ""; *p; p++)
+            if (isalnum((unsigned char)*p) || *p == '_' || *p == '.') hx_buf_putc(out, *p);
+        hx_buf_puts(out, " (EXPLAIN ANALYZE, BUFFERS)</summary>\n");
+        code_block(out, t->explain);
+        hx_buf_puts(out, "\n</details>\n");
     }
 }
 

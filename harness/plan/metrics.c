@@ -19,10 +19,43 @@ static bool plugin_used(const plan_scenario *s, const char *const *caps, size_t 
     return false;
 }
 
+/* query.<query>.*: the scenario's workload must declare that query. */
+static bool query_declared(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                           size_t n)
+{
+    if (!s || ncaps < 1) return true;
+    if (!s->workload) {
+        snprintf(why, n, "scenario '%s' has no query workload (scenario.workload)", s->name);
+        return false;
+    }
+    for (size_t i = 0; i < s->workload->nqueries; i++)
+        if (strcmp(s->workload->queries[i].name, caps[0]) == 0) return true;
+    snprintf(why, n, "scenario '%s' has no workload query '%s'", s->name, caps[0]);
+    return false;
+}
+
+/* workload.*: the scenario has a workload. */
+static bool has_workload(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                         size_t n)
+{
+    (void)caps, (void)ncaps;
+    if (!s || s->workload) return true;
+    snprintf(why, n, "scenario '%s' has no query workload (scenario.workload)", s->name);
+    return false;
+}
+
 /* A run.json metric (thresholds and compare); a histogram percentile only compare shows. */
 #define M(p, u, m)                                                                                 \
     {                                                                                              \
         .pattern = p, .unit = u, .meaning = m                                                      \
+    }
+#define Q(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .accept = query_declared                            \
+    }
+#define W(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .accept = has_workload                              \
     }
 #define H(p, u, m)                                                                                 \
     {                                                                                              \
@@ -60,6 +93,17 @@ static const plan_metric catalogue[] = {
     H("latency.e2e.p999", "s", "service scenarios: 99.9th percentile (harness compare only)"),
     M("latency.e2e.matched", "", "service scenarios: outputs matched to their input"),
     M("latency.e2e.unmatched", "", "service scenarios: outputs matched to no input"),
+    Q("query.<query>.p50", "s", "workload: median latency of the query"),
+    Q("query.<query>.p95", "s", "workload: 95th percentile latency of the query"),
+    Q("query.<query>.p99", "s", "workload: 99th percentile latency of the query"),
+    Q("query.<query>.max", "s", "workload: the query's slowest measured execution"),
+    Q("query.<query>.count", "", "workload: measured executions of the query"),
+    Q("query.<query>.errors", "", "workload: executions of the query that failed"),
+    Q("query.<query>.qps", "1/s", "workload: the query's executions per second"),
+    W("workload.qps", "1/s", "workload: executions per second, every query together"),
+    W("workload.errors", "", "workload: failed executions, every query together"),
+    W("workload.seconds", "s", "workload: wall time of the measured part"),
+    W("db.cpu.workload", "s", "workload: database server CPU while it ran (warm-up included)"),
     M("probe.records", "", "cost probe: input records of the scenario's second, larger run"),
     M("probe.solution.wall.sum", "s", "cost probe: all invocations together, wall clock"),
     M("probe.solution.cpu.total", "s", "cost probe: user + system CPU of the solution"),
@@ -82,6 +126,8 @@ static const plan_metric catalogue[] = {
 };
 
 #undef M
+#undef Q
+#undef W
 #undef H
 
 #define NCAT (sizeof catalogue / sizeof catalogue[0])

@@ -92,6 +92,18 @@ void plan_scenario_release(plan_scenario *s)
     for (size_t i = 0; i < s->nthresholds; i++)
         threshold_release(&s->thresholds[i]);
     hx_free(s->thresholds);
+    if (s->workload) {
+        for (size_t i = 0; i < s->workload->nqueries; i++) {
+            plan_wl_query *q = &s->workload->queries[i];
+            hx_free(q->name);
+            hx_free(q->sql);
+            hx_free(q->file);
+            hx_free(q->where);
+        }
+        hx_free(s->workload->queries);
+        hx_free(s->workload->where);
+        hx_free(s->workload);
+    }
     memset(s, 0, sizeof *s);
 }
 

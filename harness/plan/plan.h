@@ -203,12 +203,13 @@ typedef struct plan_query {
 /* ---- replay, checks, thresholds ---- */
 
 typedef enum plan_step_kind {
-    PLAN_STEP_INTO,  /* replay a dataset into a source */
-    PLAN_STEP_RUN,   /* run the solution (batch) or start it (service) */
-    PLAN_STEP_WAIT,  /* wait until a check passes, or for quiet */
-    PLAN_STEP_FAULT, /* a source-level fault (broker down/up, pg drop, late or twice-written file)
-                      */
-    PLAN_STEP_SLEEP  /* sleep */
+    PLAN_STEP_INTO,    /* replay a dataset into a source */
+    PLAN_STEP_RUN,     /* run the solution (batch) or start it (service) */
+    PLAN_STEP_WAIT,    /* wait until a check passes, or for quiet */
+    PLAN_STEP_FAULT,   /* a source-level fault (broker down/up, pg drop, late or twice-written file)
+                        */
+    PLAN_STEP_SLEEP,   /* sleep */
+    PLAN_STEP_WORKLOAD /* run the scenario's query workload (plan_workload) */
 } plan_step_kind;
 
 typedef enum plan_target { PLAN_TGT_FILES, PLAN_TGT_POSTGRES, PLAN_TGT_KAFKA } plan_target;
@@ -319,6 +320,31 @@ typedef struct plan_threshold {
 
 typedef enum plan_mode { PLAN_MODE_BATCH, PLAN_MODE_SERVICE } plan_mode;
 
+/* One named query of a workload: the analyst's question. */
+typedef struct plan_wl_query {
+    char *name;       /* unique in the workload, a metric segment: query.<name>.p95 */
+    char *sql;        /* the reference SQL (inline, or the file's text) */
+    char *file;       /* the pack-relative file it was read from, NULL when inline */
+    bool ordered;     /* the rows' order is part of the answer (else compared as a multiset) */
+    double tolerance; /* numbers: relative tolerance, 0 = equal as decimals */
+    char *where;      /* "file:line" */
+} plan_wl_query;
+
+/* A query workload (docs/scenarios.md "Query workloads"): the queries run by `clients`
+ * connections after a warm-up, for `count` executions of each query or for `duration`. */
+typedef struct plan_workload {
+    plan_wl_query *queries;
+    size_t nqueries;
+    int clients;         /* concurrent connections, 1..256 */
+    int64_t count;       /* measured executions of each query (all clients together); 0 with
+                            duration_us */
+    int64_t duration_us; /* measured wall time instead of a count, 0 = by count */
+    int64_t warmup;      /* unmeasured executions of each query first (all clients together) */
+    bool shuffled;       /* each round runs the queries in a fresh random order (else in order) */
+    bool verify;         /* compare each query's answer with the truth (default true) */
+    char *where;         /* "file:line" */
+} plan_workload;
+
 typedef struct plan_scenario {
     char *name; /* unique in the pack */
     char *file; /* path of the scenario file */
@@ -335,6 +361,7 @@ typedef struct plan_scenario {
     size_t nchecks;
     plan_threshold *thresholds;
     size_t nthresholds;
+    plan_workload *workload;     /* the query workload, NULL when none */
     plan_mode mode;              /* how the solution runs */
     int64_t solution_timeout_us; /* per invocation */
 } plan_scenario;

@@ -408,6 +408,12 @@ bad:
 
 units_dim units_metric_dim(const char *m)
 {
+    /* query.<name>.<stat>: the name is the author's, only the last segment says what it is */
+    if (strncmp(m, "query.", 6) == 0) {
+        const char *dot = strrchr(m, '.');
+        return dot > m + 5 && (dot[1] == 'p' || strcmp(dot, ".max") == 0) ? UNITS_DURATION
+                                                                          : UNITS_PLAIN;
+    }
     if (strncmp(m, "cost.", 5) == 0 || strstr(m, ".usd")) return UNITS_MONEY;
     if (strstr(m, "latency") || strstr(m, ".wall") || strstr(m, "lag") || strstr(m, "duration") ||
         strstr(m, "freshness") || strstr(m, ".cpu"))

@@ -84,6 +84,8 @@ typedef struct results_threshold {
     char *unit;            /* "s", "bytes", "USD", "" */
     results_status status; /* pass / fail / skip */
     char *where;           /* "file:line" in the scenario */
+    char *explain;         /* a failed query.<name>.* threshold: EXPLAIN (ANALYZE, BUFFERS) of the
+                              query as served, NULL otherwise (untrusted: the solution's plan) */
 } results_threshold;
 
 typedef struct results_metric {

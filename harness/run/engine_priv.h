@@ -102,6 +102,9 @@ typedef struct run_scen {
     double replay_s;            /* seconds of the replay (the solution's runs taken off) */
     runner_proc *svc;           /* the service, between its run step and the end of the plan */
     int ninv;                   /* batch invocations so far: the index of the next one */
+    bool probe;                 /* the cost probe's run: no answers checked (probe.c) */
+    struct run_workload *wl;    /* the query workload's state, NULL before its step (workload.c) */
+    double workload_s;          /* seconds of the workload steps (not the replay's) */
 } run_scen;
 
 /* engine.c */
@@ -121,6 +124,14 @@ int run_service_start(run_scen *sc, hx_err *e);
 void run_service_drain(run_scen *sc);
 void run_service_stop(run_scen *sc, bool not_ready);
 void run_measure_latency(run_scen *sc);
+
+/* workload.c: a { run = "workload" } step (st): the scenario's queries against the contestant's
+ * database, their metrics and histograms, each answer checked against the truth. Returns 0 or an
+ * hx code (HX_EINTR when interrupted). */
+int run_workload(run_scen *sc, const plan_step *st, hx_err *e);
+/* After the thresholds: EXPLAIN (ANALYZE, BUFFERS) of each query whose threshold failed, kept on
+ * that threshold; then the truth database dropped and the state freed. Safe without a workload. */
+void run_workload_end(run_scen *sc);
 
 /* solenv.c: the environment of one invocation (batch -1: a run step or the service); free with
  * runner_env_free. */

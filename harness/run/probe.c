@@ -26,6 +26,7 @@ void run_probe(run_scen *main_sc, double k, run_probe_usage *pu)
     memset(&sc, 0, sizeof sc);
     sc.c = c;
     sc.s = &ps;
+    sc.probe = true;
     pgsvc_db_name(name, sc.dbname);
     char *pdir = run_path_join(main_sc->dir, "probe");
     sc.landing = pdir ? run_path_join(pdir, "landing") : NULL;
@@ -87,6 +88,7 @@ done:
     pu->acc = sc.acc; /* the caller releases it; the phases name their own copies */
     for (size_t i = 0; i < pu->acc.nphases; i++)
         pu->acc.phases[i].name = pu->acc.phase_names[i];
+    run_workload_end(&sc);
     if (sc.conn) PQfinish(sc.conn);
     if (made_db && !c->o->keep) {
         hx_err de = {0};

@@ -100,8 +100,9 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
     run_phase_add(&sc.acc, "replay (harness)", 0, 0, 0, true);
     rc = run_steps(&sc, &e);
     /* A service runs alongside the replay: its lifetime is not taken off the replay's. */
-    sc.replay_s = s->mode == PLAN_MODE_SERVICE ? sc.acc.steps_s
-                                               : (double)(hx_now_ns() - r0) / 1e9 - sc.acc.wall_sum;
+    sc.replay_s = s->mode == PLAN_MODE_SERVICE
+                      ? sc.acc.steps_s
+                      : (double)(hx_now_ns() - r0) / 1e9 - sc.acc.wall_sum - sc.workload_s;
     /* The harness's own CPU while replaying (generation, COPY, file writes): the work a
      * producer would do in production. The database's share of it is not separable here. */
     sc.acc.phases[0].cpu_seconds = fmax(run_self_cpu_seconds() - cpu0, 0);
@@ -144,6 +145,7 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
     /* Checks of what the solution claims about its cost, against what it measured. */
     if (!run_interrupted()) run_checks(&sc, true);
     run_score(&sc);
+    run_workload_end(&sc);
     goto done;
 fail:
     if (rc == HX_EINTR || run_interrupted()) {
@@ -155,6 +157,7 @@ fail:
         rc = 0;
     }
 done:
+    run_workload_end(&sc);
     targets_teardown(&sc, set_up);
     rs->duration_s = (double)(hx_now_ns() - t0) / 1e9;
     results_scenario_settle(rs);

@@ -194,6 +194,8 @@ static int steps(run_scen *sc, hx_err *e)
             rc = run_service_start(sc, e);
         } else if (st->kind == PLAN_STEP_RUN) {
             rc = run_solution(sc, -1, e);
+        } else if (st->kind == PLAN_STEP_WORKLOAD) {
+            rc = run_workload(sc, st, e);
         } else if (st->kind == PLAN_STEP_SLEEP) {
             sleep_us(st->sleep_us);
         } else if (st->kind == PLAN_STEP_WAIT) {

@@ -286,8 +286,12 @@ int scen_new(const scen_opts *o, scen **out, hx_err *e)
         return hx_fail(e, HX_ENOMEM, "out of memory creating the Lua state");
     }
     *(scen **)lua_getextraspace(s->L) = s;
-    s->host =
-        (scen_host){.L = s->L, .opts = &s->o, .ud = s, .track = host_track, .pcall = host_pcall};
+    s->host = (scen_host){.L = s->L,
+                          .opts = &s->o,
+                          .ud = s,
+                          .track = host_track,
+                          .pcall = host_pcall,
+                          .packdir = (const char *const *)&s->packdir};
     lua_sethook(s->L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
     lua_pushcfunction(s->L, setup_state);
     int rc = scen_pcall(s, "setting up the sandbox", 0, 0, e);

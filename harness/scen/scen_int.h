@@ -36,6 +36,7 @@ typedef struct scen_host {
     /* The engine's one protected call (scen.c: a traceback naming hook, the instruction budget
      * reset); on error e filled and HX_EUSAGE or HX_ENOMEM returned. */
     int (*pcall)(void *ud, const char *hook, int nargs, int nres, hx_err *e);
+    const char *const *packdir; /* the pack folder the load is reading (query files) */
 } scen_host;
 
 /* Register the DSL's types and globals in state L, for the engine host. Returns 0. */
@@ -158,6 +159,9 @@ int dsl_scn_gc(lua_State *L);
 void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
                           const plan_scenario *sc, plan_threshold **out, size_t *nout);
 int dsl_scenario(lua_State *L);
+/* scenario.workload of the scenario table at scn into sc->workload (left NULL when absent);
+ * scen_workload.c. */
+void dsl_parse_workload(lua_State *L, int scn, plan_scenario *sc);
 int dsl_scn_tostring(lua_State *L);
 int dsl_chl_gc(lua_State *L);
 int dsl_chl_tostring(lua_State *L);

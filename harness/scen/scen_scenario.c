@@ -78,7 +78,7 @@ static void clone_dataset(lua_State *L, const plan_dataset *src, plan_dataset *d
 
 static const char *const scenario_keys[] = {"name",   "description", "tags",     "phase",
                                             "seed",   "datasets",    "solution", "replay",
-                                            "checks", "thresholds",  NULL};
+                                            "checks", "thresholds",  "workload", NULL};
 
 /* Index of the dataset userdata at idx among the scenario's (stack slots first..first+n-1). */
 static int ds_index(lua_State *L, int idx, int first, size_t n)
@@ -354,8 +354,15 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
     case 1: {
         st->kind = PLAN_STEP_RUN;
         const char *run = dsl_req_string(L, t, "run", path);
+        if (strcmp(run, "workload") == 0) {
+            if (!sc->workload)
+                luaL_error(L, "%s.run: \"workload\" needs scenario.workload = { queries = ... }",
+                           path);
+            st->kind = PLAN_STEP_WORKLOAD;
+            break;
+        }
         if (strcmp(run, "solution") != 0)
-            luaL_error(L, "%s.run: only \"solution\" can be run, got '%s'", path, run);
+            luaL_error(L, "%s.run: \"solution\" or \"workload\" can be run, got '%s'", path, run);
         dsl_opt_duration(L, t, "timeout", path, &st->timeout_us);
         break;
     }
@@ -707,6 +714,9 @@ int dsl_scenario(lua_State *L)
         c->name = dsl_ldup(L, nm);
     }
 
+    /* the workload, before the steps that run it and the thresholds on its metrics */
+    dsl_parse_workload(L, 1, sc);
+
     /* replay */
     int rty = lua_getfield(L, 1, "replay");
     if (rty == LUA_TTABLE) {
@@ -724,6 +734,14 @@ int dsl_scenario(lua_State *L)
     }
     lua_pop(L, 1);
     check_drops(L, sc);
+    if (sc->workload) {
+        bool runs = false;
+        for (i = 0; i < sc->nsteps; i++)
+            runs |= sc->steps[i].kind == PLAN_STEP_WORKLOAD;
+        if (!runs)
+            luaL_error(L, "scenario.workload: no step runs it (add { run = \"workload\" } to "
+                          "scenario.replay, after the solution's run)");
+    }
 
     dsl_parse_thresholds(L, 1, "thresholds", "scenario", sc, &sc->thresholds, &sc->nthresholds);
     lua_settop(L, ud);

@@ -1,0 +1,118 @@
+#!/bin/sh
+# transcript_workload.sh - the query workload step ({ run = "workload" }) through `harness run` on
+# tests/packs/analytics (a small warehouse, three queries): per-query metrics and histograms in
+# run.json; answers compared with the truth as decimals (a solution that serves numeric(14,4) for
+# numeric passes); a wrong answer fails that query's check naming the query with sampled rows
+# (exit 1); a solution that deletes base rows gets wrong answers (the truth is the harness's own
+# copy); a threshold only fails the run with exit 4 and keeps the slow query's plan in run.json,
+# summary.md and report.html; harness check refuses a threshold on an undeclared query and a
+# workload step without a workload.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/tests/packs/analytics"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-workload-test.XXXXXX")
+export TMPDIR="$T/tmp"
+mkdir -p "$TMPDIR"
+chmod 711 "$T"
+export CI=1
+fails=0
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+# py RUN.json EXPR: evaluate a Python expression over the run (r) and its scenarios by name (s)
+py() {
+    python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+s = {x["name"]: x for x in r["scenarios"]}
+m = lambda sc, n: next((x["value"] for x in s[sc]["metrics"] if x["name"] == n), None)
+c = lambda sc, n: next((x for x in s[sc]["checks"] if x["name"] == n), None)
+print(eval(sys.argv[2]))
+' "$1" "$2"
+}
+# sol NAME BATCH: a solution folder whose batch command is BATCH
+sol() {
+    mkdir -p "$T/$1"
+    printf '{ "name": "%s", "batch": "%s" }\n' "$1" "$2" >"$T/$1/solution.json"
+}
+
+# 1. A solution that adds nothing: answers right, generous limits, exit 0; the metrics are there.
+sol plain "true"
+"$BIN" run "$PACK" --scenario queries --solution "$T/plain" --out "$T/plain.out" 2>"$T/plain.err"
+rc=$?
+expect_rc "plain solution passes the workload" 0 $rc
+[ $rc = 0 ] || tail -20 "$T/plain.err"
+[ "$(py "$T/plain.out/run.json" 'm("queries", "query.top_products.count")')" = "20.0" ] &&
+    ok "query.top_products.count is the declared count (20)" || bad "count: $(py "$T/plain.out/run.json" 'm("queries", "query.top_products.count")')"
+[ "$(py "$T/plain.out/run.json" 'all(m("queries", "query.%s.%s" % (q, k)) > 0 for q in ("top_products", "revenue_by_country", "daily_revenue") for k in ("p50", "p95", "p99", "max"))')" = "True" ] &&
+    ok "every query has p50/p95/p99/max" || bad "percentile metrics missing"
+[ "$(py "$T/plain.out/run.json" '[h["count"] for h in s["queries"]["histograms"] if h["name"].startswith("query.")]')" = "[20, 20, 20]" ] &&
+    ok "a histogram of 20 executions per query" || bad "histograms: $(py "$T/plain.out/run.json" '[(h["name"], h["count"]) for h in s["queries"]["histograms"]]')"
+[ "$(py "$T/plain.out/run.json" 'm("queries", "workload.qps") > 0 and m("queries", "workload.errors") == 0 and m("queries", "db.cpu.workload") >= 0')" = "True" ] &&
+    ok "workload.qps, workload.errors and db.cpu.workload recorded" || bad "workload metrics"
+[ "$(py "$T/plain.out/run.json" '[c("queries", "query " + q)["status"] for q in ("revenue_by_country", "top_products", "daily_revenue")]')" = "['pass', 'pass', 'pass']" ] &&
+    ok "each query's answer checked and right" || bad "answer checks: $(py "$T/plain.out/run.json" 's["queries"]["checks"]')"
+
+# 2. Its own text for a query, numeric(14,4) instead of numeric: the same decimals, a pass.
+sol scaled "true"
+mkdir -p "$T/scaled/queries"
+sed 's/sum(o.amount::numeric)/sum(o.amount::numeric)::numeric(14,4)/' \
+    "$PACK/queries/revenue_by_country.sql" >"$T/scaled/queries/revenue_by_country.sql"
+"$BIN" run "$PACK" --scenario queries --solution "$T/scaled" --out "$T/scaled.out" 2>"$T/scaled.err"
+expect_rc "a query served as numeric(14,4) is the same decimals" 0 $?
+
+# 3. A wrong answer for one query: that query's check fails naming it, with the rows (exit 1).
+sol wrong "true"
+mkdir -p "$T/wrong/queries"
+sed 's/where o.status <> .cancelled./where true/' "$PACK/queries/revenue_by_country.sql" \
+    >"$T/wrong/queries/revenue_by_country.sql"
+"$BIN" run "$PACK" --scenario queries --solution "$T/wrong" --out "$T/wrong.out" 2>"$T/wrong.err"
+expect_rc "a wrong answer fails the run" 1 $?
+[ "$(py "$T/wrong.out/run.json" 'c("queries", "query revenue_by_country")["status"]')" = "fail" ] &&
+    ok "query revenue_by_country fails" || bad "wrong: $(py "$T/wrong.out/run.json" 'c("queries", "query revenue_by_country")')"
+[ "$(py "$T/wrong.out/run.json" 'sorted(set(row["cells"][0] if isinstance(row, dict) else row[0] for row in c("queries", "query revenue_by_country")["samples"]["rows"]))')" = "['missing', 'unexpected']" ] &&
+    ok "its samples show the missing and the unexpected rows" || bad "samples: $(py "$T/wrong.out/run.json" 'c("queries", "query revenue_by_country")["samples"]')"
+[ "$(py "$T/wrong.out/run.json" 'c("queries", "query top_products")["status"]')" = "pass" ] &&
+    ok "the other queries still pass" || bad "other queries"
+grep -qF 'query revenue\_by\_country returned a wrong answer' "$T/wrong.out/summary.md" &&
+    ok "summary.md names the query" || bad "summary.md does not name the query"
+
+# 4. A solution that deletes base rows: its answers differ from the harness's untouched copy.
+sol tamper "psql \\\"\$DATABASE_URL\\\" -qX -c 'delete from orders where customer_id::int % 7 = 0'"
+"$BIN" run "$PACK" --scenario queries --solution "$T/tamper" --out "$T/tamper.out" 2>"$T/tamper.err"
+expect_rc "deleting base rows cannot move the truth" 1 $?
+[ "$(py "$T/tamper.out/run.json" 'c("queries", "query daily_revenue")["status"]')" = "fail" ] &&
+    ok "daily_revenue differs from the truth" || bad "tamper: $(py "$T/tamper.out/run.json" 's["queries"]["checks"]')"
+
+# 5. Only a latency threshold fails: exit 4, and the slow query's plan is kept and shown.
+"$BIN" run "$PACK" --scenario tight --solution "$T/plain" --out "$T/tight.out" 2>"$T/tight.err"
+expect_rc "a slow query fails only its threshold" 4 $?
+[ "$(py "$T/tight.out/run.json" '"Seq Scan on orders" in s["tight"]["thresholds"][0]["explain"]')" = "True" ] &&
+    ok "run.json keeps EXPLAIN (ANALYZE, BUFFERS) of the slow query" || bad "explain: $(py "$T/tight.out/run.json" 's["tight"]["thresholds"]')"
+grep -q "<details><summary>plan of query.revenue_by_country.p95" "$T/tight.out/summary.md" &&
+    grep -q "Seq Scan on orders" "$T/tight.out/summary.md" && ok "summary.md shows the plan, collapsed" ||
+    bad "summary.md has no plan"
+grep -q '<details class="plan"><summary>plan of query.revenue_by_country.p95' "$T/tight.out/report.html" &&
+    ok "report.html shows the plan, collapsed" || bad "report.html has no plan"
+
+# 6. harness check: a threshold on a query the workload does not declare; a step with no workload.
+mkdir -p "$T/badpack"
+cp -r "$PACK/challenge.lua" "$PACK/wl" "$PACK/queries" "$T/badpack/"
+sed 's/query.top_products.p95/query.top_product.p95/' "$PACK/queries.lua" >"$T/badpack/queries.lua"
+"$BIN" check "$T/badpack" >"$T/check1.out" 2>&1
+expect_rc "a threshold on an undeclared query is a scenario error" 2 $?
+grep -q "no workload query 'top_product'" "$T/check1.out" && ok "the message names the query" ||
+    bad "check message: $(cat "$T/check1.out")"
+sed 's/workload = lib.workload(),//' "$PACK/queries.lua" | sed 's/\["query.top_products.p95"\] = "< 30s", //; s/, \["workload.errors"\] = "== 0"//; s/\["workload.errors"\] = "== 0"//' >"$T/badpack/queries.lua"
+"$BIN" check "$T/badpack" >"$T/check2.out" 2>&1
+expect_rc "a workload step without a workload is a scenario error" 2 $?
+grep -q 'needs scenario.workload' "$T/check2.out" && ok "the message says what is missing" ||
+    bad "check message: $(cat "$T/check2.out")"
+
+[ $fails = 0 ] && echo "all ok" || echo "$fails failed"
+exit $fails
