@@ -33,17 +33,17 @@
 #define WL_SAMPLE_ROWS 5
 
 struct run_workload {
-    char **served;      /* per query: the text the contestant's database runs */
-    bool *own;          /* per query: the solution's own text (queries/<name>.sql) */
-    hist *h;            /* per query: measured latencies, ns, every workload step together */
-    int64_t *errors;    /* per query: failed executions */
-    double seconds;     /* measured wall time, every workload step together */
-    double db_cpu;      /* server CPU while the workload ran */
-    int runs;           /* workload steps done */
-    PGconn *truth;      /* the truth database, NULL until the first verification */
-    char truth_db[64];  /* its name */
-    size_t mirrored;    /* steps replayed into it so far */
-    bool truth_made;    /* the truth database exists (drop it at the end) */
+    char **served;     /* per query: the text the contestant's database runs */
+    bool *own;         /* per query: the solution's own text (queries/<name>.sql) */
+    hist *h;           /* per query: measured latencies, ns, every workload step together */
+    int64_t *errors;   /* per query: failed executions */
+    double seconds;    /* measured wall time, every workload step together */
+    double db_cpu;     /* server CPU while the workload ran */
+    int runs;          /* workload steps done */
+    PGconn *truth;     /* the truth database, NULL until the first verification */
+    char truth_db[64]; /* its name */
+    size_t mirrored;   /* steps replayed into it so far */
+    bool truth_made;   /* the truth database exists (drop it at the end) */
 };
 
 /* Notices (ANALYZE's "skipping", a solution's RAISE NOTICE) are not the harness's output. */
@@ -450,8 +450,7 @@ static void verify(run_scen *sc, size_t step_index)
             results_set_str(&ck->actual, "an error");
             char m[600];
             snprintf(m, sizeof m, "query %s failed%s: %s", q->name,
-                     wl->own[i] ? " (the solution's queries/ text)" : "",
-                     PQresultErrorMessage(a));
+                     wl->own[i] ? " (the solution's queries/ text)" : "", PQresultErrorMessage(a));
             results_set_str(&ck->message, m);
         } else {
             compare_answers(ck, q, a, t);
@@ -605,8 +604,8 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
     int nc = w->clients;
     wl_client *cl = hx_calloc((size_t)nc, sizeof *cl);
     pthread_t *th = hx_calloc((size_t)nc, sizeof *th);
-    wl_gate gate = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
-                    .expected = nc};
+    wl_gate gate = {
+        .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .expected = nc};
     int rc = 0, started = 0;
     if (!cl || !th) {
         rc = hx_fail(e, HX_ENOMEM, "out of memory");

@@ -131,8 +131,7 @@ void dsl_parse_workload(lua_State *L, int scn, plan_scenario *sc)
     }
     v = 0;
     if (dsl_opt_integer(L, t, "warmup", path, &v) && (v < 0 || v > 1000000))
-        luaL_error(L, "%s.warmup: expected 0 to 1000000 executions of each query, got %I", path,
-                   v);
+        luaL_error(L, "%s.warmup: expected 0 to 1000000 executions of each query, got %I", path, v);
     w->warmup = v;
     const char *mix = dsl_opt_string(L, t, "mix", path);
     if (mix && strcmp(mix, "shuffled") == 0)
@@ -146,7 +145,8 @@ void dsl_parse_workload(lua_State *L, int scn, plan_scenario *sc)
     }
     lua_pop(L, 1);
     if (lua_getfield(L, t, "queries") != LUA_TTABLE)
-        luaL_error(L, "%s.queries: expected a list of { name = ..., sql = ... | file = ... }, got %s",
+        luaL_error(L,
+                   "%s.queries: expected a list of { name = ..., sql = ... | file = ... }, got %s",
                    path, luaL_typename(L, -1));
     int qt = lua_gettop(L);
     size_t n = (size_t)luaL_len(L, qt);
