@@ -339,6 +339,122 @@ static void test_util__numbers_print_exactly(void **state)
     expect_num(-INFINITY, "-inf");
 }
 
+/* ---- reading input files ---- */
+
+/* Read path as kind k: the return code, and the message in msg. */
+static int read_as(const char *path, hx_input k, char *msg, size_t n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    hx_err e = {0};
+    int rc = hx_read_input(path, k, &text, &len, &e);
+    snprintf(msg, n, "%s", e.msg);
+    if (rc == 0) assert_non_null(text);
+    if (rc != 0) assert_null(text);
+    hx_free(text);
+    return rc;
+}
+
+/* A FIFO, /dev/zero (also through a link), a folder and a file over its cap are refused at once
+ * with a usage error naming the file and what it is; a regular file up to the cap reads whole;
+ * HX_OPEN_NOFOLLOW refuses a link; a missing file is a usage error. alarm() turns a hang (the
+ * old fopen on a FIFO waited for a writer for ever) into a failure. */
+static void test_util__input_files_are_regular_and_capped(void **state)
+{
+    (void)state;
+    alarm(20);
+    char dir[] = "/tmp/hx-test-input-XXXXXX", path[160], msg[1024];
+    assert_non_null(mkdtemp(dir));
+
+    snprintf(path, sizeof path, "%s/fifo.json", dir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    assert_int_equal(read_as(path, HX_IN_SOLUTION, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, path));
+    assert_non_null(strstr(msg, "is a FIFO"));
+    unlink(path);
+
+    assert_int_equal(read_as("/dev/zero", HX_IN_ANY, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, "'/dev/zero' is a character device"));
+    snprintf(path, sizeof path, "%s/zero.json", dir);
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    assert_int_equal(read_as(path, HX_IN_SOLUTION, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, path));
+    assert_non_null(strstr(msg, "a link to '/dev/zero'"));
+    assert_non_null(strstr(msg, "is a character device"));
+    unlink(path);
+
+    assert_int_equal(read_as(dir, HX_IN_DOC, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, "is a directory"));
+
+    /* The seed file's cap is 4 KiB: 4096 bytes read, 4097 are refused. */
+    assert_int_equal(hx_input_cap(HX_IN_SECRET), 4096);
+    char big[4097];
+    memset(big, '7', sizeof big);
+    snprintf(path, sizeof path, "%s/seed", dir);
+    hx_err e = {0};
+    assert_int_equal(hx_write_atomic(path, big, 4096, &e), 0);
+    char *text = NULL;
+    size_t len = 0;
+    assert_int_equal(hx_read_input(path, HX_IN_SECRET, &text, &len, &e), 0);
+    assert_int_equal(len, 4096);
+    assert_int_equal(text[4096], '\0');
+    hx_free(text);
+    assert_int_equal(hx_write_atomic(path, big, 4097, &e), 0);
+    assert_int_equal(read_as(path, HX_IN_SECRET, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, path));
+    assert_non_null(strstr(msg, "more than the 4 KiB a seed file may be"));
+    /* A stream has no cap; the same file read as one opens. */
+    int fd = hx_open_input(path, HX_IN_STREAM, 0, NULL, &e);
+    assert_true(fd >= 0);
+    close(fd);
+
+    /* A file the kernel sizes as 0 (/proc) still reads whole. */
+    assert_int_equal(hx_read_input("/proc/self/status", HX_IN_ANY, &text, &len, &e), 0);
+    assert_true(len > 0);
+    assert_non_null(strstr(text, "Name:"));
+    hx_free(text);
+
+    /* An empty regular file is "" with length 0. */
+    snprintf(path, sizeof path, "%s/empty", dir);
+    assert_int_equal(hx_write_atomic(path, "", 0, &e), 0);
+    assert_int_equal(hx_read_input(path, HX_IN_LUA, &text, &len, &e), 0);
+    assert_int_equal(len, 0);
+    assert_string_equal(text, "");
+    hx_free(text);
+
+    /* A link to a regular file reads through, unless the caller refuses links. */
+    char link[200];
+    snprintf(link, sizeof link, "%s/link", dir);
+    assert_int_equal(symlink(path, link), 0);
+    fd = hx_open_input(link, HX_IN_ANY, 0, NULL, &e);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(hx_open_input(link, HX_IN_ANY, HX_OPEN_NOFOLLOW, NULL, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "is a symbolic link"));
+    unlink(link);
+
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(read_as(path, HX_IN_RUN, msg, sizeof msg), HX_EUSAGE);
+    assert_non_null(strstr(msg, path));
+
+    /* Out of memory while reading: an error, nothing leaked (the ASan pass checks). */
+    snprintf(path, sizeof path, "%s/seed", dir);
+    for (long n = 0; n < 3; n++) {
+        hx_alloc_fail_after(n);
+        int rc = hx_read_input(path, HX_IN_ANY, &text, &len, &e);
+        hx_alloc_fail_after(-1);
+        if (rc == 0)
+            hx_free(text);
+        else
+            assert_int_equal(rc, HX_ENOMEM);
+    }
+    unlink(path);
+    snprintf(path, sizeof path, "%s/empty", dir);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+    alarm(0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,6 +464,7 @@ int main(void)
         cmocka_unit_test(test_util__afile_appears_whole_or_not_at_all),
         cmocka_unit_test(test_util__term_text_is_inert),
         cmocka_unit_test(test_util__numbers_print_exactly),
+        cmocka_unit_test(test_util__input_files_are_regular_and_capped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,11 @@ void chk_sample_cols(chk_outcome *o, size_t n, const char *const *titles);
 void chk_sample_row(chk_outcome *o, const char *const *cells);
 /* The first line of s, trailing blanks cut (hx_malloc'd; "" for NULL). */
 char *chk_first_line(const char *s);
+/* Read rel in the solution's folder, a document the adr and readme checks read (regular files of
+ * at most 4 MiB: hx_read_input HX_IN_DOC). Returns 0 with *text (free with hx_free), 1 when there
+ * is no such file, -1 when it is there but unreadable (a FIFO, a device, over the cap) with why
+ * saying so, naming rel. (chk_readme.c) */
+int chk_read_doc(const chk_ctx *ctx, const char *rel, char **text, char *why, size_t wn);
 /* Run sql; on failure fill o (FAIL: the sink is wrong, ERROR: the connection) and return NULL. */
 PGresult *chk_query(const chk_ctx *ctx, chk_outcome *o, const char *sql);
 /* Evaluate an expectation to a scalar text and number. Returns false (o filled) on error. */

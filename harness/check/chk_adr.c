@@ -10,11 +10,15 @@
 
 #include "check_int.h"
 
-static bool file_has_all(const char *path, const char *const *words, size_t n, char *missing,
-                         size_t mlen)
+/* Whether rel in the solution's folder holds every word; the missing ones go to missing. A file
+ * that is there but cannot be read (a FIFO, a device, over the cap) is false with why filled; a
+ * missing one leaves why empty. */
+static bool file_has_all(const chk_ctx *ctx, const char *rel, const char *const *words, size_t n,
+                         char *missing, size_t mlen, char *why, size_t wlen)
 {
     char *text = NULL;
-    if (hx_read_file(path, &text, NULL, NULL) != 0) return false;
+    missing[0] = '\0';
+    if (chk_read_doc(ctx, rel, &text, why, wlen) != 0) return false;
     for (char *p = text; *p; p++)
         *p = (char)tolower((unsigned char)*p);
     bool ok = true;
@@ -173,7 +177,7 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     chk_sample_cols(o, 2, titles);
     long long good = 0, bad = 0;
     bool found = false;
-    char path[4096], miss[256];
+    char path[4096], miss[256], why[sizeof((hx_err *)0)->msg], unreadable[sizeof why] = "";
     for (size_t d = 0; d < ndirs; d++) {
         snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, dirs[d]);
         size_t nf;
@@ -181,14 +185,19 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         if (!files) continue;
         found = true;
         for (size_t i = 0; i < nf; i++) {
-            snprintf(path, sizeof path, "%s/%s/%s", ctx->solution_dir, dirs[d], files[i]);
-            if (file_has_all(path, a.sec, a.nsec, miss, sizeof miss)) {
+            char rel[600];
+            snprintf(rel, sizeof rel, "%s/%s", dirs[d], files[i]);
+            if (file_has_all(ctx, rel, a.sec, a.nsec, miss, sizeof miss, why, sizeof why)) {
                 good++;
             } else {
                 bad++;
-                char prob[300], rel[600];
-                snprintf(prob, sizeof prob, "missing sections: %s", miss);
-                snprintf(rel, sizeof rel, "%s/%s", dirs[d], files[i]);
+                char prob[sizeof why];
+                if (*why) {
+                    snprintf(prob, sizeof prob, "%s", why);
+                    if (!*unreadable) snprintf(unreadable, sizeof unreadable, "%s", why);
+                } else {
+                    snprintf(prob, sizeof prob, "missing sections: %s", miss);
+                }
                 const char *cells[] = {rel, prob};
                 chk_sample_row(o, cells);
             }
@@ -205,11 +214,15 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     join_words(words, sizeof words, a.words, a.nwords);
     join_words(secs, sizeof secs, a.sec, a.nsec);
     if (a.nwords) {
-        snprintf(path, sizeof path, "%s/README.md", ctx->solution_dir);
-        readme = file_has_all(path, a.words, a.nwords, miss, sizeof miss);
+        readme =
+            file_has_all(ctx, "README.md", a.words, a.nwords, miss, sizeof miss, why, sizeof why);
         if (!readme) {
-            char prob[300];
-            snprintf(prob, sizeof prob, "missing, or does not explain %s", words);
+            char prob[sizeof why];
+            if (*why && !*unreadable) snprintf(unreadable, sizeof unreadable, "%s", why);
+            if (*why)
+                snprintf(prob, sizeof prob, "%s", why);
+            else
+                snprintf(prob, sizeof prob, "missing, or does not explain %s", words);
             const char *cells[] = {"README.md", prob};
             chk_sample_row(o, cells);
         }
@@ -220,7 +233,9 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     chk_setf(&o->actual, "%lld complete ADR%s, %lld incomplete%s%s", good, good == 1 ? "" : "s",
              bad, a.nwords ? "; README " : "",
              a.nwords ? (readme ? "ok" : "missing or incomplete") : "");
-    if (bad > 0 || !readme)
+    if (*unreadable)
+        chk_set_outcome(o, CHK_FAIL, "%s", unreadable);
+    else if (bad > 0 || !readme)
         chk_set_outcome(o, CHK_FAIL, "the decision records are incomplete");
     else if (good < a.min)
         chk_set_outcome(o, CHK_FAIL, "%lld complete ADR%s, %lld needed (min = %lld)%s", good,

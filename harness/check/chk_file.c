@@ -29,21 +29,37 @@ const char *chk_rec_val(void *ud, size_t cc, char *buf, size_t n)
     return chk_canon_file(col, fr->rec->values[fr->idx[cc]], buf, n);
 }
 
+/* What is wrong with rel as a path in the output folder (absolute, or a ".." part), NULL when
+ * nothing: `harness check` refuses it at the scenario's line, the run once more. */
+static const char *path_rule(const char *rel)
+{
+    if (rel[0] == '/') return "must be relative to the output folder";
+    for (const char *p = rel; *p;) {
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') return "may not leave the output folder";
+        p += len + (p[len] == '/');
+    }
+    return NULL;
+}
+
+static int validate_file(const plan_check *c, const plan_scenario *s, char *err, size_t n)
+{
+    (void)s;
+    const char *rel = c->table ? c->table : c->column;
+    const char *why = rel ? path_rule(rel) : NULL;
+    if (!why) return 0;
+    snprintf(err, n, "path: '%s' %s (write a path like \"out/orders.csv\")", rel, why);
+    return -1;
+}
+
 /* Resolve rel under the output folder: no absolute paths, no "..", and (symlinks resolved) the
  * file must still be inside the folder. Fills path; false with the outcome set otherwise. */
 static bool file_path(const chk_ctx *ctx, const char *rel, chk_outcome *o, char *path, size_t n)
 {
-    if (rel[0] == '/') {
-        chk_set_outcome(o, CHK_ERROR, "file path '%s' must be relative to the output folder", rel);
+    const char *why = path_rule(rel);
+    if (why) {
+        chk_set_outcome(o, CHK_ERROR, "file path '%s' %s", rel, why);
         return false;
-    }
-    for (const char *p = rel; *p;) {
-        size_t len = strcspn(p, "/");
-        if (len == 2 && p[0] == '.' && p[1] == '.') {
-            chk_set_outcome(o, CHK_ERROR, "file path '%s' may not leave the output folder", rel);
-            return false;
-        }
-        p += len + (p[len] == '/');
     }
     snprintf(path, n, "%s/%s", ctx->output_dir, rel);
     char *root = realpath(ctx->output_dir, NULL);
@@ -265,5 +281,6 @@ const chk_kind chk_kind_file = {
     .keys = (const char *const[]){"path", "format", "expect", "equals", "columns", "key", NULL},
     .flags = CHK_K_NEEDS_TABLE | CHK_K_ROWS | CHK_K_BY_KEY,
     .run = check_file,
+    .validate = validate_file,
     .summary = "a file in the output folder parses and holds the expected rows",
 };

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -272,6 +273,25 @@ static void join_words(char *buf, size_t n, const char *const *w, size_t nw)
     }
 }
 
+int chk_read_doc(const chk_ctx *ctx, const char *rel, char **text, char *why, size_t wn)
+{
+    *text = NULL;
+    why[0] = '\0';
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, rel);
+    hx_err e = {0};
+    if (hx_read_input(path, HX_IN_DOC, text, NULL, &e) == 0) return 0;
+    struct stat st;
+    if (lstat(path, &st) != 0) return 1;
+    /* The message names the file as the solution's author knows it: rel, not the full path. */
+    const char *at = strstr(e.msg, path);
+    if (at)
+        snprintf(why, wn, "%.*s%s%s", (int)(at - e.msg), e.msg, rel, at + strlen(path));
+    else
+        snprintf(why, wn, "%s", e.msg);
+    return -1;
+}
+
 /* readme: file (README.md) has a heading holding each section word (letters and digits compared,
  * case-insensitively: "## Trade-offs" holds "trade-off"), each followed by some text; a monthly
  * cost claimed in the cost section is within cost_tolerance of the measured cost.monthly.usd. */
@@ -295,14 +315,19 @@ static void check_readme(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
     chk_setf(&o->expected,
              "%s with sections on %s; a monthly cost claimed within %.0f%% of the measured one",
              a.file, secs, a.tolerance * 100);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, a.file);
-    char *text = NULL;
-    if (hx_read_file(path, &text, NULL, NULL) != 0) {
-        const char *cells[] = {a.file, "no such file in the solution"};
+    char *text = NULL, why[sizeof((hx_err *)0)->msg];
+    int got = chk_read_doc(ctx, a.file, &text, why, sizeof why);
+    if (got != 0) {
+        /* There but unreadable (a FIFO, a device, over the cap): say what it is. */
+        const char *cells[] = {a.file, got < 0 ? why : "no such file in the solution"};
         chk_sample_row(o, cells);
-        chk_setf(&o->actual, "no %s", a.file);
-        chk_set_outcome(o, CHK_FAIL, "the solution has no %s", a.file);
+        if (got < 0) {
+            chk_setf(&o->actual, "%s unreadable", a.file);
+            chk_set_outcome(o, CHK_FAIL, "%s", why);
+        } else {
+            chk_setf(&o->actual, "no %s", a.file);
+            chk_set_outcome(o, CHK_FAIL, "the solution has no %s", a.file);
+        }
         readme_opts_release(&a);
         return;
     }

@@ -671,9 +671,11 @@ rd_reader *rd_open(const char *path, const rd_opts *o, hx_err *e)
 {
     rd_reader *r = reader_new(path, o, e);
     if (!r) return NULL;
-    r->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Regular files only: a FIFO or a device the solution left there must not block or stream
+     * forever. */
+    r->fd = hx_open_input(path, HX_IN_STREAM, 0, NULL, e);
     if (r->fd < 0) {
-        hx_fail(e, HX_EIO, "cannot open '%s': %s", path, strerror(errno));
+        r->fd = -1;
         rd_close(r);
         return NULL;
     }

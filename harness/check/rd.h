@@ -58,9 +58,10 @@ typedef struct rd_record {
 
 typedef struct rd_reader rd_reader;
 
-/* Open path for reading (o may be NULL for defaults). For CSV the header is read here. Returns
- * the reader, or NULL with e filled (HX_EIO: cannot open or read, HX_EUSAGE: bad options or a
- * malformed header, HX_ENOMEM). Free with rd_close. */
+/* Open path for reading (o may be NULL for defaults), a regular file only (hx_open_input). For CSV
+ * the header is read here. Returns the reader, or NULL with e filled (HX_EIO: cannot open or
+ * read, HX_EUSAGE: missing, not a regular file, bad options or a malformed header, HX_ENOMEM).
+ * Free with rd_close. */
 rd_reader *rd_open(const char *path, const rd_opts *o, hx_err *e);
 /* Read from f (borrowed; not closed by rd_close); name is used in messages. As rd_open. */
 rd_reader *rd_open_file(FILE *f, const char *name, const rd_opts *o, hx_err *e);

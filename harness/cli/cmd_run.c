@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 #include "engine.h"
@@ -63,6 +64,34 @@ static bool parse_seed(const char *what, const char *text, uint64_t *out)
     }
     *out = v;
     return true;
+}
+
+/* --out DIR: a folder, or a path where one can be made. A file there (or on the way there) is a
+ * usage error now rather than an infrastructure error once the services are up. */
+static bool out_ok(const char *dir)
+{
+    if (!dir[0]) {
+        hx_error("--out: expected a folder, got ''");
+        return false;
+    }
+    char *p = hx_xstrdup(dir);
+    bool ok = true;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s) continue;
+        char c = *s;
+        *s = '\0';
+        struct stat st;
+        if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            hx_error("--out '%s': '%s' exists and is not a folder; name a folder for the "
+                     "reports",
+                     dir, p);
+            ok = false;
+        }
+        *s = c;
+        if (!ok || !c) break;
+    }
+    hx_free(p);
+    return ok;
 }
 
 static bool parse_opts(int argc, char **argv, run_engine_opts *o)
@@ -125,6 +154,7 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
             o->solution = optarg;
             break;
         case 'o':
+            if (!out_ok(optarg)) return false;
             o->out = optarg;
             break;
         case 'q':
@@ -167,7 +197,7 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
         case O_SEEDFILE: {
             char *text = NULL;
             size_t len = 0;
-            if (hx_read_file(optarg, &text, &len, &e) != 0) {
+            if (hx_read_input(optarg, HX_IN_SECRET, &text, &len, &e) != 0) {
                 hx_error("--seed-file: %s", e.msg);
                 return false;
             }

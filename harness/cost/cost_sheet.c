@@ -525,7 +525,7 @@ int cost_model_load(const char *path, cost_model **out, hx_err *e)
     char *text = NULL;
     size_t len = 0;
     *out = NULL;
-    int rc = hx_read_file(path, &text, &len, e);
+    int rc = hx_read_input(path, HX_IN_COST_MODEL, &text, &len, e);
     if (rc) return rc;
     rc = cost_model_parse(text, len, path, out, e);
     hx_free(text);

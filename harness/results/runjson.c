@@ -402,7 +402,7 @@ int runjson_read(const char *path, results_run **out, hx_err *e)
     char *text;
     size_t len;
     *out = NULL;
-    int rc = hx_read_file(path, &text, &len, e);
+    int rc = hx_read_input(path, HX_IN_RUN, &text, &len, e);
     if (rc) return rc;
     rc = runjson_parse(text, len, path, out, e);
     hx_free(text);
@@ -588,7 +588,7 @@ int runjson_journal_read(const char *path, results_run **out, size_t *torn, hx_e
     char *text;
     size_t len;
     *out = NULL;
-    int rc = hx_read_file(path, &text, &len, e);
+    int rc = hx_read_input(path, HX_IN_RUN, &text, &len, e);
     if (rc) return rc;
     rc = runjson_journal_parse(text, len, path, out, torn, e);
     hx_free(text);

@@ -2,11 +2,13 @@
  * start), select the scenarios, start PostgreSQL and (when a selected scenario needs it) Kafka,
  * build the solution, run each scenario (scenario.c) into the results model, then write the
  * reports of what finished. Interrupts: signals.c. */
+#include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,25 +159,52 @@ static int build_solution(run_ctx *c, hx_err *e)
     return rc;
 }
 
-static char *default_out_dir(const char *pack_name)
+/* runs/<UTC time>-<pack>, made here with an exclusive mkdir: a run started in the same second
+ * as another in this folder takes the next free name, <time>-<pack>-2, -3, ..., so no two runs
+ * ever share a folder. NULL with e filled when none can be made. */
+static char *make_default_out_dir(const char *pack_name, hx_err *e)
 {
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    hx_buf b;
-    hx_buf_init(&b);
-    hx_buf_printf(&b, "runs/%s-%s", stamp, pack_name);
-    return hx_buf_steal(&b);
+    if (hx_mkdir_p("runs", e) != 0) return NULL;
+    for (int i = 1; i <= 1000; i++) {
+        char *dir = i == 1 ? hx_asprintf("runs/%s-%s", stamp, pack_name)
+                           : hx_asprintf("runs/%s-%s-%d", stamp, pack_name, i);
+        if (!dir) {
+            hx_fail(e, HX_ENOMEM, "out of memory");
+            return NULL;
+        }
+        if (mkdir(dir, 0755) == 0) return dir;
+        int err = errno;
+        if (err != EEXIST) {
+            hx_fail(e, HX_EIO, "cannot create directory '%s': %s", dir, strerror(err));
+            hx_free(dir);
+            return NULL;
+        }
+        hx_free(dir);
+    }
+    hx_fail(e, HX_EIO, "runs/%s-%s: a thousand runs of this second already; use --out", stamp,
+            pack_name);
+    return NULL;
 }
 
+/* Point runs/latest at out_dir, atomically: a link under a name of this process, renamed over
+ * runs/latest, so a concurrent run never sees it missing or half made. */
 static void link_latest(const char *out_dir)
 {
     const char *slash = strrchr(out_dir, '/');
     if (!slash || strncmp(out_dir, "runs/", 5) != 0) return;
-    unlink("runs/latest.tmp");
-    if (symlink(slash + 1, "runs/latest.tmp") == 0) rename("runs/latest.tmp", "runs/latest");
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "runs/.latest.tmp-%ld", (long)getpid());
+    unlink(tmp);
+    if (symlink(slash + 1, tmp) != 0) return;
+    if (rename(tmp, "runs/latest") != 0) {
+        hx_warn("cannot point runs/latest at %s: %s", out_dir, strerror(errno));
+        unlink(tmp);
+    }
 }
 
 static int write_reports(run_ctx *c, hx_err *e)
@@ -431,8 +460,10 @@ int run_engine(const run_engine_opts *o)
         exit_code = hx_exit_code(e.code);
         goto cleanup;
     }
-    c.out_dir = o->out ? hx_strdup(o->out) : default_out_dir(c.pack->name ? c.pack->name : "pack");
-    if (hx_mkdir_p(c.out_dir, &e) != 0) {
+    c.out_dir =
+        o->out ? hx_strdup(o->out) : make_default_out_dir(c.pack->name ? c.pack->name : "pack", &e);
+    if (!c.out_dir && o->out) hx_fail(&e, HX_ENOMEM, "out of memory");
+    if (!c.out_dir || hx_mkdir_p(c.out_dir, &e) != 0) {
         hx_error("%s", e.msg);
         exit_code = HX_EXIT_INFRA;
         goto cleanup;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define READY_TIMEOUT_DEFAULT_US (60 * 1000000LL)
 #define DRAIN_DEFAULT_US (10 * 1000000LL)
@@ -271,9 +272,10 @@ int solution_load(const char *dir, solution_spec *out, hx_err *e)
         return hx_fail(e, HX_EUSAGE, "solution folder path is too long: '%.200s...'", dir);
     char *text = NULL;
     size_t len = 0;
-    int rc = hx_read_file(path, &text, &len, e);
+    struct stat st;
+    int rc = hx_read_input(path, HX_IN_SOLUTION, &text, &len, e);
     if (rc) {
-        if (rc == HX_EUSAGE)
+        if (rc == HX_EUSAGE && lstat(path, &st) != 0 && errno == ENOENT)
             return hx_fail(e, HX_EUSAGE,
                            "'%s' not found: a solution folder needs a solution.json "
                            "(see docs/solutions.md)",

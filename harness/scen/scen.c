@@ -9,6 +9,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,11 +174,22 @@ static int l_require(lua_State *L)
 
     struct stat st;
     int status;
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+    if (lstat(path, &st) == 0) {
+        /* A module of the pack stays in the pack, links resolved: a link out of it is refused. */
+        char root[PATH_MAX], real[PATH_MAX];
+        if (!realpath(s->packdir ? s->packdir : ".", root) || !realpath(path, real))
+            return luaL_error(L, "require '%s': cannot resolve '%s': %s", name, path,
+                              strerror(errno));
+        size_t rl = strlen(root);
+        if (strcmp(root, "/") != 0 && (strncmp(real, root, rl) != 0 || real[rl] != '/'))
+            return luaL_error(L,
+                              "require '%s': '%s' leads outside the pack (to '%s'); a module "
+                              "must be a file inside the pack folder",
+                              name, path, real);
         char *buf;
         size_t len;
         hx_err e = {0};
-        if (hx_read_file(path, &buf, &len, &e) != 0)
+        if (hx_read_input(path, HX_IN_LUA, &buf, &len, &e) != 0)
             return luaL_error(L, "require '%s': %s", name, e.msg);
         lua_pushfstring(L, "@%s", path);
         status = luaL_loadbufferx(L, buf, len, lua_tostring(L, -1), "t");
@@ -491,7 +503,7 @@ static int load_one(scen *s, const char *path, enum want want)
     char *buf = NULL;
     size_t len;
     s->files_tried++;
-    int rc = hx_read_file(path, &buf, &len, &e);
+    int rc = hx_read_input(path, HX_IN_LUA, &buf, &len, &e);
     if (rc) return rc == HX_ENOMEM ? rc : add_problem(s, e.msg);
     lua_settop(L, 0);
     /* Outside a protected call nothing may allocate from Lua but the (protected) loader. */

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,32 +495,168 @@ int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e)
     return hx_afile_commit(&a, e);
 }
 
-int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
+/* ---- reading input files ---- */
+
+/* One row an hx_input, in its order: what the file is called in messages and its cap. */
+static const struct {
+    const char *name;
+    size_t cap;
+} input_kinds[] = {
+    [HX_IN_ANY] = {"a file", (size_t)64 << 20},
+    [HX_IN_SOLUTION] = {"a solution.json", (size_t)1 << 20},
+    [HX_IN_LUA] = {"a pack's Lua file", (size_t)4 << 20},
+    [HX_IN_COST_MODEL] = {"a cost model", (size_t)4 << 20},
+    [HX_IN_RUN] = {"a run.json or journal", (size_t)256 << 20},
+    [HX_IN_DOC] = {"a README or ADR", (size_t)4 << 20},
+    [HX_IN_SECRET] = {"a seed file", (size_t)4 << 10},
+    [HX_IN_STREAM] = {"a file", 0},
+};
+
+size_t hx_input_cap(hx_input k)
+{
+    return (unsigned)k < sizeof input_kinds / sizeof *input_kinds ? input_kinds[k].cap : 0;
+}
+
+const char *hx_input_name(hx_input k)
+{
+    return (unsigned)k < sizeof input_kinds / sizeof *input_kinds ? input_kinds[k].name : "a file";
+}
+
+static const char *file_type_name(mode_t m)
+{
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO (named pipe)"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+           : S_ISLNK(m)  ? "a symbolic link"
+                         : "not a regular file";
+}
+
+/* "1 MiB", "4 KiB", "5.2 MiB": a size for a message. */
+static void size_words(char *buf, size_t n, unsigned long long v)
+{
+    static const char *const units[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double x = (double)v;
+    size_t u = 0;
+    while (x >= 1024 && u + 1 < sizeof units / sizeof *units)
+        x /= 1024, u++;
+    if (u == 0)
+        snprintf(buf, n, "%llu bytes", v);
+    else if (x == (double)(unsigned long long)x)
+        snprintf(buf, n, "%.0f %s", x, units[u]);
+    else
+        snprintf(buf, n, "%.1f %s", x, units[u]);
+}
+
+static int too_large(hx_err *e, const char *path, hx_input k, unsigned long long size,
+                     bool at_least)
+{
+    char got[32], cap[32];
+    size_words(got, sizeof got, size);
+    size_words(cap, sizeof cap, hx_input_cap(k));
+    return hx_fail(e, HX_EUSAGE, "'%s' is %s%s, more than the %s %s may be: refused", path,
+                   at_least ? "over " : "", got, cap, hx_input_name(k));
+}
+
+int hx_open_input(const char *path, hx_input k, unsigned flags, struct stat *st, hx_err *e)
+{
+    struct stat sb;
+    if (!st) st = &sb;
+    int of = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+    if (flags & HX_OPEN_NOFOLLOW) of |= O_NOFOLLOW;
+    int fd = open(path, of);
+    if (fd < 0) {
+        int err = errno;
+        struct stat ls;
+        if (err == ELOOP && (flags & HX_OPEN_NOFOLLOW) && lstat(path, &ls) == 0 &&
+            S_ISLNK(ls.st_mode))
+            return hx_fail(e, HX_EUSAGE,
+                           "'%s' is a symbolic link: refused (put the file itself there)", path);
+        /* open() of a UNIX socket fails (ENXIO) before fstat could name it. */
+        if (err == ENXIO && stat(path, &ls) == 0 && !S_ISREG(ls.st_mode))
+            return hx_fail(e, HX_EUSAGE,
+                           "'%s' is %s, not a regular file: the harness reads only regular files",
+                           path, file_type_name(ls.st_mode));
+        return hx_fail(e, err == ENOENT || err == ENOTDIR ? HX_EUSAGE : HX_EIO,
+                       "cannot open '%s': %s", path, strerror(err));
+    }
+    if (fstat(fd, st) != 0) {
+        int err = errno;
+        close(fd);
+        return hx_fail(e, HX_EIO, "cannot stat '%s': %s", path, strerror(err));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        /* A link to /dev/zero says where it leads: the name alone would look like a file. */
+        char via[PATH_MAX + 32] = "";
+        struct stat ls;
+        char *real = NULL;
+        if (lstat(path, &ls) == 0 && S_ISLNK(ls.st_mode) && (real = realpath(path, NULL)))
+            snprintf(via, sizeof via, " (a link to '%s')", real);
+        free(real);
+        return hx_fail(e, HX_EUSAGE,
+                       "'%s'%s is %s, not a regular file: the harness reads only regular files",
+                       path, via, file_type_name(st->st_mode));
+    }
+    size_t cap = hx_input_cap(k);
+    if (cap && (unsigned long long)st->st_size > cap) {
+        close(fd);
+        return too_large(e, path, k, (unsigned long long)st->st_size, false);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int hx_read_input(const char *path, hx_input k, char **out, size_t *len, hx_err *e)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return hx_fail(e, errno == ENOENT ? HX_EUSAGE : HX_EIO, "cannot open '%s': %s", path,
-                       strerror(errno));
+    if (len) *len = 0;
+    struct stat st;
+    int fd = hx_open_input(path, k, 0, &st, e);
+    if (fd < 0) return fd;
+    size_t cap = hx_input_cap(k);
     hx_buf b;
     hx_buf_init(&b);
-    char chunk[65536];
-    size_t r;
-    while ((r = fread(chunk, 1, sizeof chunk, f)) > 0)
-        if (!hx_buf_append(&b, chunk, r)) break;
-    int err = ferror(f);
-    fclose(f);
-    if (b.oom) {
-        hx_buf_release(&b);
-        return hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+    int rc = 0;
+    /* st_size is a hint only: /proc files say 0, and a file may grow while it is read. */
+    if (st.st_size > 0 && !hx_buf_reserve(&b, (size_t)st.st_size + 1))
+        rc = hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+    while (!rc) {
+        /* Never more than one byte past the cap: enough to know the file is over it. */
+        size_t want = cap && cap + 1 - b.len < 65536 ? cap + 1 - b.len : 65536;
+        if (!hx_buf_reserve(&b, want)) {
+            rc = hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+            break;
+        }
+        size_t room = b.cap - b.len - 1;
+        if (cap && room > cap + 1 - b.len) room = cap + 1 - b.len;
+        ssize_t r = read(fd, b.data + b.len, room);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            rc = hx_fail(e, HX_EIO, "cannot read '%s': %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0) break;
+        b.len += (size_t)r;
+        b.data[b.len] = '\0';
+        if (cap && b.len > cap) rc = too_large(e, path, k, cap, true);
     }
-    if (err) {
+    close(fd);
+    if (rc) {
         hx_buf_release(&b);
-        return hx_fail(e, HX_EIO, "cannot read '%s'", path);
+        return rc;
     }
+    if (b.data) b.data[b.len] = '\0';
     if (len) *len = b.len;
     *out = hx_buf_steal(&b);
     return *out ? 0 : hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
+}
+
+int hx_read_file(const char *path, char **out, size_t *len, hx_err *e)
+{
+    return hx_read_input(path, HX_IN_ANY, out, len, e);
 }
 
 int hx_mkdir_p(const char *path, hx_err *e)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 /* Process exit codes (README.md lists them for `harness run`). Only main() turns a result into one
  * of these. */
@@ -141,7 +142,39 @@ int hx_afile_commit(hx_afile *a, hx_err *e);
 void hx_afile_abort(hx_afile *a);
 /* data as the whole of path, through an hx_afile. */
 int hx_write_atomic(const char *path, const void *data, size_t len, hx_err *e);
-/* Read a whole file; *out is NUL-terminated, free with hx_free. */
+
+/* ---- reading what a pack, a solution or a run folder hands us: the one way in ----
+ * A solution can leave a FIFO, a device or a link to /dev/zero where the harness expects a file,
+ * and a pack can ship one: every such file is opened without blocking and without becoming a
+ * controlling terminal, checked with fstat to be a regular file, and read up to a cap set by what
+ * the file is (the table in util.c; docs/solutions.md and docs/scenarios.md list the caps). */
+typedef enum hx_input {
+    HX_IN_ANY,        /* any other file read whole: 64 MiB */
+    HX_IN_SOLUTION,   /* a solution's solution.json: 1 MiB */
+    HX_IN_LUA,        /* a pack's .lua file (challenge, scenario, require'd module): 4 MiB */
+    HX_IN_COST_MODEL, /* a cost-model sheet: 4 MiB */
+    HX_IN_RUN,        /* run.json or a run's journal (report, merge, compare): 256 MiB */
+    HX_IN_DOC,        /* a README or ADR the adr and readme checks read: 4 MiB */
+    HX_IN_SECRET,     /* --seed-file: 4 KiB */
+    HX_IN_STREAM      /* read as a stream in bounded memory (a file check's output file): no cap */
+} hx_input;
+enum {
+    HX_OPEN_NOFOLLOW = 1 /* refuse a symbolic link as the last part of the path */
+};
+/* The cap for files of kind k in bytes (0: none), and how a message names such a file ("a
+ * solution.json"). */
+size_t hx_input_cap(hx_input k);
+const char *hx_input_name(hx_input k);
+/* Open path for reading as a file of kind k: O_RDONLY|O_NONBLOCK|O_NOCTTY|O_CLOEXEC (and
+ * O_NOFOLLOW with HX_OPEN_NOFOLLOW), then fstat. Returns the descriptor (blocking again; the caller
+ * closes it) with *st filled when st is not NULL, or a negative code with e naming the file:
+ * HX_EUSAGE when it does not exist, is not a regular file ("is a FIFO", "is a character device",
+ * a link to one says where it leads) or is larger than k's cap; HX_EIO for any other failure. */
+int hx_open_input(const char *path, hx_input k, unsigned flags, struct stat *st, hx_err *e);
+/* Read a whole file of kind k through hx_open_input; a file that grows past the cap while read is
+ * refused too. *out is NUL-terminated (free with hx_free), *len (len may be NULL) its size. */
+int hx_read_input(const char *path, hx_input k, char **out, size_t *len, hx_err *e);
+/* hx_read_input(path, HX_IN_ANY, ...): the harness's own files (a server's pid file, /proc). */
 int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
 /* mkdir -p with mode 0755 for created directories. */
 int hx_mkdir_p(const char *path, hx_err *e);
