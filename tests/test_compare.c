@@ -390,6 +390,38 @@ static void test_compare__fixtures(void **state)
 
 /* Flipped checks carry both sides' expected, actual and message; the run totals fold every
  * scenario of each side; removed scenarios keep their base status. */
+/* A solution that moves its work into SQL: its own CPU drops by 98 %, the database's rises, and
+ * the system's CPU (both) drops by what it really saved, per scenario and over the run. */
+static void test_compare__database_cpu_beside_the_solutions(void **state)
+{
+    (void)state;
+    pair p = make_pair(10, 12, 90, 85);
+    /* base a: 2 s of its own and 0.5 s of the database; head a: 0.04 s and 1.5 s */
+    assert_non_null(results_metric_add(&p.base->scenarios[0], "db.cpu.solution", 0.5, "s"));
+    p.head->scenarios[0].metrics[1].value = 0.04;
+    assert_non_null(results_metric_add(&p.head->scenarios[0], "db.cpu.solution", 1.5, "s"));
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, p.base, p.head, &e), 0);
+    const cmp_scenario *a = scen(&d, "a");
+    assert_double_equal(val(a, "solution.cpu.total")->pct, -98, 1e-9);
+    const cmp_value *v = val(a, "db.cpu.solution");
+    assert_non_null(v);
+    assert_double_equal(v->pct, 200, 1e-9);
+    v = val(a, "system.cpu.total");
+    assert_non_null(v);
+    assert_double_equal(v->base, 2.5, 1e-12);
+    assert_double_equal(v->head, 1.54, 1e-12);
+    assert_double_equal(v->pct, -38.4, 1e-9);
+    /* over the run: base a (2.5) + b (2, no database figure); head a (1.54) + c (2) */
+    v = val(&d.totals, "system.cpu.total");
+    assert_double_equal(v->base, 4.5, 1e-12);
+    assert_double_equal(v->head, 3.54, 1e-12);
+    assert_double_equal(val(&d.totals, "db.cpu.solution")->head, 1.5, 1e-12);
+    cmp_diff_release(&d);
+    pair_free(&p);
+}
+
 static void test_compare__check_sides_and_totals(void **state)
 {
     (void)state;
@@ -742,6 +774,7 @@ int main(void)
         cmocka_unit_test(test_compare__gate_parse_errors),
         cmocka_unit_test(test_compare__fixtures),
         cmocka_unit_test(test_compare__out_of_memory),
+        cmocka_unit_test(test_compare__database_cpu_beside_the_solutions),
         cmocka_unit_test(test_compare__check_sides_and_totals),
         cmocka_unit_test(test_compare__html_hostile),
         cmocka_unit_test(test_compare__html_content),

@@ -251,6 +251,55 @@ static void test_cost__fit_two_sizes(void **state)
     cost_model_free(m);
 }
 
+/* The wall a production run is billed for grows by the work it kept busy (the solution's CPU
+ * and its database steps' CPU a record), not by the test machine's wall clock: a probe that
+ * waited twice as long for a CPU (another job on the machine) projects the same wall, and the
+ * fixed part is the smaller remainder (contention only adds time). */
+static void test_cost__wall_grows_by_the_busy_cpu(void **state)
+{
+    (void)state;
+    double busy = 0.002 + 0.001; /* solution CPU and database CPU, s a record */
+    cost_fit calm = cost_fit_wall("w", 5.0, 1000, 14.0, 4000, 100000, true, busy);
+    cost_fit busy_box = cost_fit_wall("w", 5.0, 1000, 28.0, 4000, 100000, true, busy);
+    NEAR(calm.per_record, busy);
+    NEAR(calm.fixed, 2.0);
+    NEAR(calm.projected, 2.0 + busy * 100000);
+    NEAR(busy_box.projected, calm.projected);
+    NEAR(busy_box.slope, log(5.0 / 28.0) / log(1000.0 / 4000.0)); /* as measured */
+    /* the remainder is never negative; one size stays linear */
+    NEAR(cost_fit_wall("w", 1.0, 1000, 3.0, 4000, 100000, true, busy).fixed, 0);
+    NEAR(cost_fit_wall("w", 2.0, 1000, NAN, 0, 100000, false, busy).projected, 200.0);
+
+    /* Priced: the run whose probe waited on a busy machine costs what the calm one does. */
+    cost_model *m = parse_ok(base_sheet);
+    plan_scale sc = {.records_per_day = 100000, .runs_per_day = 1};
+    cost_usage p1 = {.cpu_seconds = 8,
+                     .wall_seconds = 14,
+                     .input_records = 4000,
+                     .uses_db = true,
+                     .db_cpu_steps_seconds = 4};
+    cost_usage p2 = p1;
+    p2.wall_seconds = 28;
+    cost_usage u1 = {.cpu_seconds = 2,
+                     .wall_seconds = 5,
+                     .input_records = 1000,
+                     .uses_db = true,
+                     .db_cpu_steps_seconds = 1,
+                     .probe = &p1};
+    cost_usage u2 = u1;
+    u2.probe = &p2;
+    cost_breakdown b1, b2;
+    hx_err e = {0};
+    assert_int_equal(cost_price(m, &u1, &sc, &b1, &e), 0);
+    assert_int_equal(cost_price(m, &u2, &sc, &b2, &e), 0);
+    NEAR(b1.fits[1].per_record, 0.003);
+    NEAR(b1.monthly_variable, b2.monthly_variable);
+    NEAR(line(&b1, "compute vCPU")->quantity, (2.0 + 0.003 * 100000) / 3600 * D);
+    cost_breakdown_release(&b1);
+    cost_breakdown_release(&b2);
+    cost_model_free(m);
+}
+
 /* The database: sized by its projected load at the sheet's target (60 % by default), its CPU a
  * variable line at the class's price per sustained vCPU, the rest of the instance fixed; storage
  * is the solution's relations with the service's minimum. */
@@ -684,10 +733,11 @@ static void test_cost__shipped_sheets_are_complete(void **state)
 }
 
 /* The naive-vs-setbased question, deterministic, with the usage the ecommerce pack's baseline
- * measured for each at two sizes (16,000 and 64,000 input records; solution CPU and wall summed
- * over 7 invocations, database CPU during them): under every shipped sheet and the pack's scale,
- * the row-at-a-time solution's variable month is at least 1.5x the set-based one's, and the
- * fixed part (the database instance) is the same for both. */
+ * measured for each at two sizes (16,000 and 64,000 input records, `harness run --probe 4`;
+ * solution CPU and wall summed over 7 invocations, database CPU during them, as counted since
+ * the database's live backends are: earlier figures missed them): under every shipped sheet and
+ * the pack's scale, the row-at-a-time solution's variable month is at least 1.5x the set-based
+ * one's, and the fixed part (the database instance) is the same for both. */
 static void test_cost__shipped_sheets_tell_approaches_apart(void **state)
 {
     (void)state;
@@ -695,30 +745,35 @@ static void test_cost__shipped_sheets_tell_approaches_apart(void **state)
     snprintf(dir, sizeof dir, "%s/cost-models", src_root());
     const char *names[3] = {"aws-us-east-1", "gcp-us-central1", "azure-eastus"};
     plan_scale sc = {.records_per_day = 2e6, .runs_per_day = 1.0 / 7};
-    cost_usage set_probe = {.cpu_seconds = 0.946,
-                            .wall_seconds = 2.70,
+    cost_usage set_probe = {.cpu_seconds = 2.961,
+                            .wall_seconds = 8.792,
                             .invocations = 7,
-                            .peak_rss_bytes = 12000000,
-                            .mean_rss_bytes = 8000000,
+                            .peak_rss_bytes = 15560000,
+                            .mean_rss_bytes = 8770000,
                             .uses_db = true,
-                            .db_cpu_steps_seconds = 0.27,
-                            .db_storage_bytes = 8000000,
+                            .db_cpu_steps_seconds = 1.82,
+                            .db_storage_bytes = 6472000,
                             .input_records = 64000};
     cost_usage set = set_probe;
-    set.cpu_seconds = 0.639;
-    set.wall_seconds = 1.49;
-    set.db_cpu_steps_seconds = 0.20;
-    set.db_storage_bytes = 2000000;
+    set.cpu_seconds = 2.326;
+    set.wall_seconds = 6.542;
+    set.db_cpu_steps_seconds = 1.09;
+    set.db_storage_bytes = 1786000;
     set.input_records = 16000;
     set.probe = &set_probe;
     cost_usage naive_probe = set_probe;
-    naive_probe.cpu_seconds = 2.08;
-    naive_probe.wall_seconds = 7.23;
-    naive_probe.db_cpu_steps_seconds = 0.91;
-    cost_usage naive = set;
-    naive.cpu_seconds = 0.847;
-    naive.wall_seconds = 2.15;
-    naive.db_cpu_steps_seconds = 0.56;
+    naive_probe.cpu_seconds = 2.128;
+    naive_probe.wall_seconds = 6.651;
+    naive_probe.db_cpu_steps_seconds = 4.16;
+    naive_probe.peak_rss_bytes = 17560000;
+    naive_probe.mean_rss_bytes = 11610000;
+    naive_probe.db_storage_bytes = 4915000;
+    cost_usage naive = naive_probe;
+    naive.cpu_seconds = 1.029;
+    naive.wall_seconds = 3.129;
+    naive.db_cpu_steps_seconds = 1.12;
+    naive.db_storage_bytes = 1294000;
+    naive.input_records = 16000;
     naive.probe = &naive_probe;
     for (int i = 0; i < 3; i++) {
         cost_model *m = NULL;
@@ -755,36 +810,41 @@ static void test_cost__docs_worked_example(void **state)
     hx_err e = {0};
     if (cost_model_load_named("aws-us-east-1", dir, &m, &e)) fail_msg("%s", e.msg);
     plan_scale sc = {.records_per_day = 2e6, .runs_per_day = 1.0 / 7};
-    cost_usage probe = {.cpu_seconds = 0.946,
-                        .wall_seconds = 2.70,
+    cost_usage probe = {.cpu_seconds = 2.961,
+                        .wall_seconds = 8.792,
                         .invocations = 7,
-                        .peak_rss_bytes = 12000000,
-                        .mean_rss_bytes = 8000000,
+                        .peak_rss_bytes = 15560000,
+                        .mean_rss_bytes = 8770000,
                         .uses_db = true,
-                        .db_cpu_steps_seconds = 0.27,
-                        .db_storage_bytes = 8000000,
+                        .db_cpu_steps_seconds = 1.82,
+                        .db_storage_bytes = 6472000,
                         .input_records = 64000};
     cost_usage u = probe;
-    u.cpu_seconds = 0.639;
-    u.wall_seconds = 1.49;
-    u.db_cpu_steps_seconds = 0.20;
-    u.db_storage_bytes = 2000000;
+    u.cpu_seconds = 2.326;
+    u.wall_seconds = 6.542;
+    u.db_cpu_steps_seconds = 1.09;
+    u.db_storage_bytes = 1786000;
     u.input_records = 16000;
     u.correct_output_records = 16000;
     u.probe = &probe;
     cost_breakdown b;
     assert_int_equal(cost_price(m, &u, &sc, &b, &e), 0);
+    check_sums(&b);
     double rpm = 365.0 / 12 / 7;
     NEAR(b.runs_per_month, rpm);
     NEAR(b.scale_factor, 875);
-    double cpu_b = (0.946 - 0.639) / 48000, wall_b = (2.70 - 1.49) / 48000;
-    double db_b = (0.27 - 0.20) / 48000;
-    NEAR(b.fits[0].projected, 0.639 - cpu_b * 16000 + cpu_b * 14e6);
-    double wall_p = 1.49 - wall_b * 16000 + wall_b * 14e6;
-    assert_true(wall_p > 353.9 && wall_p < 354.1 && wall_p < 420);
+    double cpu_b = (2.961 - 2.326) / 48000, db_b = (1.82 - 1.09) / 48000;
+    double cpu_p = 2.326 - cpu_b * 16000 + cpu_b * 14e6;
+    NEAR(b.fits[0].projected, cpu_p);
+    /* the wall grows by the busy CPU a record; its fixed part is the smaller remainder */
+    double busy = cpu_b + db_b, wall_a = fmin(6.542 - busy * 16000, 8.792 - busy * 64000);
+    double wall_p = wall_a + busy * 14e6;
+    NEAR(b.fits[1].per_record, busy);
+    NEAR(b.fits[1].projected, wall_p);
+    if (!(wall_p > 404.1 && wall_p < 404.3 && wall_p < 420)) fail_msg("wall_p %.6g", wall_p);
     NEAR(line(&b, "compute vCPU")->quantity, 420.0 * rpm / 3600);
-    NEAR(line(&b, "compute memory")->quantity, 0.012 * 420 * rpm / 3600);
-    double db_p = 0.20 - db_b * 16000 + db_b * 14e6;
+    NEAR(line(&b, "compute memory")->quantity, 0.01556 * 420 * rpm / 3600);
+    double db_p = 1.09 - db_b * 16000 + db_b * 14e6;
     assert_string_equal(b.db_class->name, "db.t4g.micro");
     const cost_line *dc = line(&b, "database CPU (db.t4g.micro)");
     NEAR(dc->quantity, db_p * rpm / 3600);
@@ -793,11 +853,11 @@ static void test_cost__docs_worked_example(void **state)
     NEAR(line(&b, "database storage")->quantity, 20);
     assert_int_equal(b.nlines, 5);
     /* the page's rounded figures */
-    assert_true(fabs(b.monthly - 14.0005) < 0.00005);
-    assert_true(fabs(b.monthly_fixed - 13.978) < 0.0005);
-    assert_true(fabs(b.monthly_variable - 0.022537) < 0.0000005);
-    assert_true(fabs(b.total - 3.2220) < 0.00005);
-    assert_true(fabs(b.per_million_input - 0.2301) < 0.00005);
+    assert_true(fabs(b.monthly - 14.0006) < 0.00005);
+    assert_true(fabs(b.monthly_fixed - 13.9594) < 0.00005);
+    assert_true(fabs(b.monthly_variable - 0.041197) < 0.0000005);
+    assert_true(fabs(b.total - 3.22205) < 0.000005);
+    assert_true(fabs(b.per_million_input - 0.230146) < 0.0000005);
     NEAR(b.per_million_input, b.monthly / (14e6 * rpm) * 1e6);
     cost_breakdown_release(&b);
     cost_model_free(m);
@@ -879,6 +939,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cost__production_basis_and_minimums),
         cmocka_unit_test(test_cost__fit_two_sizes),
+        cmocka_unit_test(test_cost__wall_grows_by_the_busy_cpu),
         cmocka_unit_test(test_cost__database_sized_by_load),
         cmocka_unit_test(test_cost__streaming_when_used),
         cmocka_unit_test(test_cost__unit_economics),

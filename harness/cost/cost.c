@@ -91,6 +91,21 @@ cost_fit cost_fit_project(const char *name, double q, double r, double q2, doubl
     return f;
 }
 
+cost_fit cost_fit_wall(const char *name, double q, double r, double q2, double r2, double R,
+                       bool two_sizes, double busy_per_record)
+{
+    cost_fit f = cost_fit_project(name, q, r, q2, r2, R, two_sizes);
+    if (!f.two_sizes || !isfinite(busy_per_record) || busy_per_record < 0) return f;
+    /* A shared machine's wall clock also counts the time the run waited for a CPU, which has
+     * nothing to do with the records: what grows with them is the work it kept busy. Contention
+     * only adds time, so the smaller remainder is the better fixed part. */
+    double a = fmin(q - busy_per_record * r, q2 - busy_per_record * r2);
+    f.fixed = a > 0 ? a : 0;
+    f.per_record = busy_per_record;
+    f.projected = f.fixed + f.per_record * R;
+    return f;
+}
+
 static double eff_price(const cost_rate *r)
 {
     return r->price * (1.0 - r->discount);
@@ -314,7 +329,17 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
     unsigned launches = u->invocations ? u->invocations : 1;
     double vcpus = u->provisioned_vcpus > 0 ? u->provisioned_vcpus : 1.0;
     const cost_fit *fcpu = add_fit(out, FIT("solution CPU s", cpu_seconds));
-    const cost_fit *fwall = add_fit(out, FIT("solution wall s", wall_seconds));
+    /* The database's CPU for the solution's steps (the solution waits for it) and for the
+     * workload the product serves (analyst queries, stream consumers: billed, but no part of a
+     * step's wall). */
+    cost_fit fdb = cost_fit_project("database CPU s", u->db_cpu_steps_seconds, r,
+                                    two ? pr->db_cpu_steps_seconds : NAN, r2, R, two);
+    cost_fit fserved = cost_fit_project("database CPU s (served)", u->db_cpu_served_seconds, r,
+                                        two ? pr->db_cpu_served_seconds : NAN, r2, R, two);
+    double busy = fcpu->per_record + (u->uses_db ? fdb.per_record : 0);
+    const cost_fit *fwall =
+        add_fit(out, cost_fit_wall("solution wall s", u->wall_seconds, r,
+                                   two ? pr->wall_seconds : NAN, r2, R, two, busy));
     double cpu_p = fcpu->projected > 0 ? fcpu->projected : 0;
     double wall_p = fwall->projected > 0 ? fwall->projected : 0;
     /* Billing minimums apply to the production run's launches, never to the test run's. */
@@ -354,12 +379,11 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
 
     /* ---- the database, sized by what it did ---- */
     if (u->uses_db) {
-        cost_fit fdb = cost_fit_project(
-            "database CPU s", u->db_cpu_steps_seconds + u->db_cpu_served_seconds, r,
-            two ? pr->db_cpu_steps_seconds + pr->db_cpu_served_seconds : NAN, r2, R, two);
         add_fit(out, fdb);
+        add_fit(out, fserved);
         const cost_fit *fst = add_fit(out, FIT("database storage bytes", db_storage_bytes));
-        double dbcpu_p = fdb.projected > 0 ? fdb.projected : 0;
+        double steps_p = fmax(fdb.projected, 0), served_p = fmax(fserved.projected, 0);
+        double dbcpu_p = steps_p + served_p;
         /* Sustained load: a production run's database CPU spread over the time between runs. */
         double window = 86400.0 * COST_DAYS_PER_MONTH / rpm;
         out->db_load_vcpu = dbcpu_p / window;
@@ -400,13 +424,21 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
                          kc->name, m->db_target * 100, out->db_load_vcpu, kc->capacity_vcpu);
             char comp[80];
             snprintf(comp, sizeof comp, "database CPU (%s)", kc->name);
-            l = add_class_line(out, kc, COST_VARIABLE, comp, used_h, per_vcpu_h,
+            l = add_class_line(out, kc, COST_VARIABLE, comp, steps_p * rpm / 3600.0, per_vcpu_h,
                                kc->price / kc->capacity_vcpu, "vCPU-hour");
             if (l)
                 note(l,
-                     "%.4g CPU-s a run of the solution's steps and served workload at the "
-                     "class's price per sustained vCPU (%.6g / %.3g)",
-                     dbcpu_p, hourly, kc->capacity_vcpu);
+                     "%.4g CPU-s a run of the solution's steps at the class's price per "
+                     "sustained vCPU (%.6g / %.3g)",
+                     steps_p, hourly, kc->capacity_vcpu);
+            snprintf(comp, sizeof comp, "database CPU, served workload (%s)", kc->name);
+            l = add_class_line(out, kc, COST_VARIABLE, comp, served_p * rpm / 3600.0, per_vcpu_h,
+                               kc->price / kc->capacity_vcpu, "vCPU-hour");
+            if (l)
+                note(l,
+                     "%.4g CPU-s a run serving the product's workload (the queries it answers) "
+                     "at the class's price per sustained vCPU",
+                     served_p);
             double idle_h = hours - used_h / kc->capacity_vcpu;
             if (idle_h < 0) idle_h = 0;
             snprintf(comp, sizeof comp, "database instance %s (unused capacity)", kc->name);

@@ -331,6 +331,14 @@ double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launc
  * records; see docs/cost-models.md "The projection". */
 cost_fit cost_fit_project(const char *name, double q, double r, double q2, double r2, double R,
                           bool two_sizes);
+/* The wall time a production run keeps its task for, from the wall q at r records (q2 at r2 when
+ * two_sizes): with two sizes its per-record part is busy_per_record (the solution's and its
+ * database steps' CPU a record) and its fixed part the smaller of the two measurements' remainders
+ * (q - busy x r, at least 0), so a test machine's run queue does not grow with the records; the
+ * slope stays the measured walls'. One size: linear, as cost_fit_project. See
+ * docs/cost-models.md "The projection". */
+cost_fit cost_fit_wall(const char *name, double q, double r, double q2, double r2, double R,
+                       bool two_sizes, double busy_per_record);
 /* The smallest class (cheapest first) whose capacity x target covers load_vcpu; the largest
  * when none does. NULL when the sheet lists no classes. */
 const cost_db_class *cost_db_pick(const cost_model *m, double load_vcpu);

@@ -66,7 +66,11 @@ typedef struct run_ctx {
 
 /* What the solution's invocations of one scenario used, and the phases of its cost. */
 typedef struct run_acc {
-    double wall_sum, wall_max, cpu_user, cpu_sys, db_cpu;
+    double wall_sum, wall_max, cpu_user, cpu_sys;
+    double db_cpu;        /* the database server's CPU during the solution's invocations, s */
+    double db_cpu_served; /* its CPU serving the product's workload (a query workload step, the
+                           * consumers of a stream), s: billed as the database's work, never
+                           * part of the solution's busy time (price.c) */
     uint64_t rss_peak, rss_mean_sum, read_bytes, write_bytes;
     unsigned n, failures;
     bool timed_out;         /* an invocation hit its timeout: later batches are not run */

@@ -106,6 +106,7 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
         pr.mean_rss_bytes = pu->acc.n ? pu->acc.rss_mean_sum / pu->acc.n : 0;
         pr.uses_db = pack_uses(c->pack, "postgres");
         pr.db_cpu_steps_seconds = pu->acc.db_cpu;
+        pr.db_cpu_served_seconds = pu->acc.db_cpu_served;
         pr.db_storage_bytes = pu->solution_db_bytes;
         pr.input_records = pu->input_records;
         pr.phases = pu->acc.phases;
@@ -121,6 +122,7 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
     /* The database's CPU during the solution's runs is the solution's work too. */
     u.uses_db = pack_uses(c->pack, "postgres");
     u.db_cpu_steps_seconds = acc->db_cpu;
+    u.db_cpu_served_seconds = acc->db_cpu_served;
     u.db_storage_bytes = sc->solution_db_bytes;
     u.uses_streaming = pack_uses(c->pack, "kafka");
     if (u.uses_streaming) {
