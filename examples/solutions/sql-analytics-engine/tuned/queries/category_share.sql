@@ -1,0 +1,1 @@
+select week, category, revenue, share from wh_category_share

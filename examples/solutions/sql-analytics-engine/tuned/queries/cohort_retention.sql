@@ -1,0 +1,1 @@
+select cohort, weeks_after, customers from wh_cohort_retention

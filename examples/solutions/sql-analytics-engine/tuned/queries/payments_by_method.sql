@@ -1,0 +1,1 @@
+select week, method, payments, amount from wh_payments_by_method
