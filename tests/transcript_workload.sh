@@ -6,7 +6,8 @@
 # (exit 1); a solution that deletes base rows gets wrong answers (the truth is the harness's own
 # copy); a threshold only fails the run with exit 4 and keeps the slow query's plan in run.json,
 # summary.md and report.html; harness check refuses a threshold on an undeclared query and a
-# workload step without a workload.
+# workload step without a workload; a summary not refreshed after new rows answers wrongly; the
+# shipped pack loads.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -113,6 +114,36 @@ sed 's/workload = lib.workload(),//' "$PACK/queries.lua" | sed 's/\["query.top_p
 expect_rc "a workload step without a workload is a scenario error" 2 $?
 grep -q 'needs scenario.workload' "$T/check2.out" && ok "the message says what is missing" ||
     bad "check message: $(cat "$T/check2.out")"
+
+# 7. New rows between two workloads: a materialised view built once and never refreshed answers
+#    the second workload wrongly; refreshed on every run, right.
+for v in stale fresh; do
+    mkdir -p "$T/$v/queries"
+    printf '{ "name": "%s", "batch": "./run.sh" }\n' "$v" >"$T/$v/solution.json"
+    {
+        echo '#!/bin/sh'
+        echo 'set -eu'
+        echo 'q="select day, revenue, sum(revenue) over (order by day) as running_total from (select (order_ts::timestamptz at time zone '"'"'UTC'"'"')::date as day, sum(amount::numeric) as revenue from orders where status <> '"'"'cancelled'"'"' group by 1) d"'
+        echo 'psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 -c "create materialized view if not exists mv_daily as $q"'
+        [ $v = fresh ] && echo 'psql "$DATABASE_URL" -qX -v ON_ERROR_STOP=1 -c "refresh materialized view mv_daily"'
+        echo 'exit 0'
+    } >"$T/$v/run.sh"
+    chmod +x "$T/$v/run.sh"
+    echo "select day, revenue, running_total from mv_daily order by day" >"$T/$v/queries/daily_revenue.sql"
+done
+"$BIN" run "$PACK" --scenario append --solution "$T/stale" --out "$T/stale.out" 2>"$T/stale.err"
+expect_rc "a summary never refreshed fails after new rows" 1 $?
+[ "$(py "$T/stale.out/run.json" '[c("append", n)["status"] for n in ("query daily_revenue", "query daily_revenue (workload 2)")]')" = "['pass', 'fail']" ] &&
+    ok "right the first time, wrong the second" || bad "stale: $(py "$T/stale.out/run.json" 's["append"]["checks"]')"
+"$BIN" run "$PACK" --scenario append --solution "$T/fresh" --out "$T/fresh.out" 2>"$T/fresh.err"
+expect_rc "a summary refreshed every run passes" 0 $?
+[ "$(py "$T/fresh.out/run.json" 'm("append", "query.daily_revenue.count")')" = "6.0" ] &&
+    ok "both workloads' executions in one histogram" || bad "append count: $(py "$T/fresh.out/run.json" 'm("append", "query.daily_revenue.count")')"
+
+# 8. The shipped pack loads (its full run is measured by hand: docs/scenarios.md names it).
+"$BIN" check "$ROOT/scenarios/sql-analytics-engine" >"$T/pack.out" 2>&1
+expect_rc "scenarios/sql-analytics-engine loads" 0 $?
+grep -q "6 scenarios ok" "$T/pack.out" && ok "its six scenarios" || bad "pack check: $(cat "$T/pack.out")"
 
 [ $fails = 0 ] && echo "all ok" || echo "$fails failed"
 exit $fails
