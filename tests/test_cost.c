@@ -383,6 +383,49 @@ static void test_cost__database_sized_by_load(void **state)
     cost_model_free(m);
 }
 
+/* The workload the product serves (analyst queries): its database CPU is billed on a line of its
+ * own at the class's price, counts in the sizing, and is no part of the solution's busy time. */
+static void test_cost__served_workload_billed_on_its_own_line(void **state)
+{
+    (void)state;
+    cost_model *m = new_model();
+    plan_scale sc = {.records_per_day = 10000, .runs_per_day = 1};
+    cost_usage p = {.cpu_seconds = 4,
+                    .wall_seconds = 6,
+                    .uses_db = true,
+                    .db_cpu_steps_seconds = 40,
+                    .input_records = 400};
+    cost_usage u = {.cpu_seconds = 1,
+                    .wall_seconds = 3,
+                    .uses_db = true,
+                    .db_cpu_steps_seconds = 10,
+                    .input_records = 100,
+                    .probe = &p};
+    cost_breakdown quiet, served;
+    hx_err e = {0};
+    assert_int_equal(cost_price(m, &u, &sc, &quiet, &e), 0);
+    assert_null(find_line(&quiet, "database CPU, served")); /* zero lines are omitted */
+    /* 86.4 s served at 100 records, 345.6 s at 400: 0.864 s a record, 8,640 s a production run */
+    p.db_cpu_served_seconds = 345.6;
+    u.db_cpu_served_seconds = 86.4;
+    assert_int_equal(cost_price(m, &u, &sc, &served, &e), 0);
+    check_sums(&served);
+    const cost_line *l = line(&served, "database CPU, served workload (tiny)");
+    assert_int_equal(l->kind, COST_VARIABLE);
+    NEAR(l->quantity, 8640.0 * D / 3600);
+    NEAR(l->unit_price, 0.02 / 0.2);
+    NEAR(line(&served, "database CPU (tiny)")->monthly,
+         line(&quiet, "database CPU (tiny)")->monthly);
+    /* sized by both: 0.1 vCPU served + the steps' */
+    NEAR(served.db_load_vcpu, quiet.db_load_vcpu + 0.1);
+    /* the solution's wall does not grow by it */
+    NEAR(served.fits[1].projected, quiet.fits[1].projected);
+    NEAR(served.monthly_variable - quiet.monthly_variable, l->monthly);
+    cost_breakdown_release(&quiet);
+    cost_breakdown_release(&served);
+    cost_model_free(m);
+}
+
 static void test_cost__streaming_when_used(void **state)
 {
     (void)state;
@@ -941,6 +984,7 @@ int main(void)
         cmocka_unit_test(test_cost__fit_two_sizes),
         cmocka_unit_test(test_cost__wall_grows_by_the_busy_cpu),
         cmocka_unit_test(test_cost__database_sized_by_load),
+        cmocka_unit_test(test_cost__served_workload_billed_on_its_own_line),
         cmocka_unit_test(test_cost__streaming_when_used),
         cmocka_unit_test(test_cost__unit_economics),
         cmocka_unit_test(test_cost__discounts),

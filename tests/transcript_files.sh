@@ -72,6 +72,17 @@ check(c["actual"].endswith("0 missing, 0 extra, 0 mismatched") and c["expected"]
       "files_good: orders.csv has every expected row (%s / %s)" % (c["expected"], c["actual"]))
 n = int(checks["rejects.csv has every corrupt line"]["expected"].split()[0])
 check(n > 0, "files_good: the drops held corrupt lines to reject (%d)" % n)
+sc = run["scenarios"][0]
+b = {m["name"]: m["value"] for m in sc["metrics"]}.get("solution.output.bytes", 0)
+check(b > 0, "files_good: its output files are measured (%s bytes)" % b)
+for c in sc["cost"]:
+    fs = [l for l in c["lines"] if l["component"].startswith("file storage")]
+    per = 1e9 if fs and fs[0]["unit"] == "GB-month" else 2 ** 30
+    want = b * c["scale_factor"] * c["runs_per_month"] / per
+    check(len(fs) == 1 and fs[0]["kind"] == "variable" and abs(fs[0]["quantity"] - want) <= 1e-9 * want,
+          "%s: the output files are billed as file storage, %.6g %s a month (%s)" % (c["model"], want, fs[0]["unit"] if fs else "-", fs))
+    db = [l["component"] for l in c["lines"] if l["component"].startswith("database")]
+    check(not db, "%s: no database line, the pack uses no PostgreSQL (%s)" % (c["model"], db))
 ')"
 
 # 2. files_bad, under strace when it can run here: every file the processes open is logged.

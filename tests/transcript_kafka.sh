@@ -57,6 +57,18 @@ rows=$(jq '.scenarios[0].metrics[] | select(.name == "replay.records") | .value'
 [ "$rows" = 419 ] && ok "419 records replayed into the topic" || bad "replay.records = $rows"
 inv=$(jq '.scenarios[0].invocations | length' "$T/good/run.json")
 [ "$inv" = 2 ] && ok "the solution ran after each of 2 batches" || bad "invocations: $inv"
+# Priced on streaming, never on a database: every sheet bills what the replay produced (bytes,
+# or events where the service bills per event); the
+# partitions are the input topic's (1, left to the harness) and the output topic's the checks
+# read (as many as the largest input): 2 x 730 partition-hours where the sheet prices them.
+sheets=$(jq '.scenarios[0].cost | length' "$T/good/run.json")
+with_in=$(jq '[.scenarios[0].cost[] | select(any(.lines[]; (.component | startswith("streaming")) and .cost > 0))] | length' "$T/good/run.json")
+[ "$sheets" -ge 3 ] && [ "$with_in" = "$sheets" ] && ok "every sheet ($sheets) has a non-zero streaming line" \
+    || bad "streaming lines: $with_in of $sheets sheets"
+db=$(jq '[.scenarios[0].cost[].lines[] | select(.component | startswith("database"))] | length' "$T/good/run.json")
+[ "$db" = 0 ] && ok "no database line: the pack uses no PostgreSQL" || bad "$db database lines"
+parts=$(jq '.scenarios[0].cost[] | select(.model == "aws-us-east-1") | .lines[] | select(.component == "streaming partitions") | .quantity' "$T/good/run.json")
+[ "$parts" = 1460 ] && ok "aws: 2 partitions x 730 h" || bad "aws streaming partitions: '$parts' partition-hours"
 no_leftovers "kafka_echo"
 
 # 2. a solution that drops every tenth order

@@ -83,6 +83,8 @@ static const plan_metric catalogue[] = {
     M("db.size", "bytes", "size of the scenario's database after the run"),
     M("db.solution.bytes", "bytes", "the solution's own relations (tables, indexes, views)"),
     M("sink.bytes", "bytes", "tables of the public schema after the run"),
+    M("solution.output.bytes", "bytes",
+      "the solution's output files, when the pack's sink is files (priced as file storage)"),
     M("replay.records", "", "input records the harness replayed"),
     M("replay.seconds", "s", "wall time of the replay"),
     M("replay.records_per_s", "rows/s", "replay throughput"),

@@ -168,6 +168,7 @@ typedef struct run_probe_usage {
     bool ran;
     run_acc acc;
     uint64_t input_records, solution_db_bytes;
+    uint64_t output_bytes; /* the solution's output files (a pack whose sink is files) */
 } run_probe_usage;
 
 /* probe.c: run sc's scenario again at k times its records, without checks, in a database and
@@ -177,6 +178,11 @@ void run_probe(run_scen *sc, double k, run_probe_usage *pu);
 /* price.c: price the scenario under every model (its cost entries and metrics), with the probe's
  * usage beside it when pu->ran */
 void run_price(run_scen *sc, const run_probe_usage *pu);
+/* Bytes of the regular files under dir (links not followed; 0 when it cannot be walked). */
+uint64_t run_dir_bytes(const char *dir);
+/* The solution's output files that a production run keeps: its output folder's bytes when the
+ * pack's sink is files, else 0 (the folder is then the solution's scratch space). */
+uint64_t run_output_bytes(const run_scen *sc);
 /* then its thresholds, budgets, reference figures and score. */
 void run_score(run_scen *sc);
 

@@ -1,9 +1,11 @@
 /* price.c - pricing and score glue: the scenario's usage priced under every price sheet
  * (cost.h), its thresholds and the pack's budgets judged against its metrics, and the score
  * (score.h) from the checks and those thresholds. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "engine_priv.h"
 #include "score.h"
@@ -42,6 +44,82 @@ static bool pack_uses(const plan_pack *p, const char *kind)
     for (size_t i = 0; i < p->nsinks; i++)
         if (strcmp(p->sinks[i], kind) == 0) return true;
     return false;
+}
+
+/* Does the pack write this kind of sink ("files", "kafka")? */
+static bool pack_sinks(const plan_pack *p, const char *kind)
+{
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (strcmp(p->sinks[i], kind) == 0) return true;
+    return false;
+}
+
+/* Add the bytes of the regular files under path (depth-first, links not followed) to *sum. */
+static void add_tree(const char *path, int depth, uint64_t *sum)
+{
+    struct stat st;
+    if (depth > 64 || lstat(path, &st) != 0) return;
+    if (S_ISREG(st.st_mode)) {
+        *sum += (uint64_t)st.st_size;
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) return;
+    DIR *d = opendir(path);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+        char *child = run_path_join(path, de->d_name);
+        if (child) add_tree(child, depth + 1, sum);
+        hx_free(child);
+    }
+    closedir(d);
+}
+
+uint64_t run_dir_bytes(const char *dir)
+{
+    uint64_t sum = 0;
+    if (dir) add_tree(dir, 0, &sum);
+    return sum;
+}
+
+uint64_t run_output_bytes(const run_scen *sc)
+{
+    return pack_sinks(sc->c->pack, "files") ? run_dir_bytes(sc->outdir) : 0;
+}
+
+/* Partitions a production deployment keeps: each topic the scenario replays into with the
+ * partitions its step declares (1 when it leaves them to the harness, which sizes the mock's
+ * for capacity, not for production), and each output topic its checks read with as many as the
+ * largest input topic. */
+static unsigned stream_partitions(const plan_scenario *s)
+{
+    unsigned total = 0, most = 1;
+    for (size_t i = 0; i < s->nsteps; i++) {
+        const plan_step *st = &s->steps[i];
+        if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA) continue;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = s->steps[j].kind == PLAN_STEP_INTO && s->steps[j].target == PLAN_TGT_KAFKA &&
+                   strcmp(s->steps[j].topic, st->topic) == 0;
+        if (seen) continue;
+        unsigned n = st->partitions > 0 ? (unsigned)st->partitions : 1;
+        total += n;
+        most = n > most ? n : most;
+    }
+    for (size_t i = 0; i < s->nchecks; i++) {
+        const plan_check *pc = &s->checks[i];
+        if (!replay_check_on_topic(pc) || !pc->table) continue;
+        bool seen = false;
+        for (size_t j = 0; j < s->nsteps && !seen; j++)
+            seen = s->steps[j].kind == PLAN_STEP_INTO && s->steps[j].target == PLAN_TGT_KAFKA &&
+                   strcmp(s->steps[j].topic, pc->table) == 0;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = replay_check_on_topic(&s->checks[j]) && s->checks[j].table &&
+                   strcmp(s->checks[j].table, pc->table) == 0;
+        if (!seen) total += most;
+    }
+    return total;
 }
 
 /* Copy a breakdown into the scenario's run.json cost entry and add its metrics. */
@@ -108,6 +186,7 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
         pr.db_cpu_steps_seconds = pu->acc.db_cpu;
         pr.db_cpu_served_seconds = pu->acc.db_cpu_served;
         pr.db_storage_bytes = pu->solution_db_bytes;
+        pr.landing_bytes = pu->output_bytes;
         pr.input_records = pu->input_records;
         pr.phases = pu->acc.phases;
         pr.nphases = pu->acc.nphases;
@@ -130,7 +209,12 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
         u.kafka_bytes_in = sc->stream_bytes;
         u.kafka_bytes_out = sc->stream_bytes;
         u.kafka_messages_in = sc->stream_sent;
+        u.kafka_partitions = stream_partitions(sc->s);
     }
+    /* A pack whose sink is files keeps the solution's output a month. */
+    u.landing_bytes = run_output_bytes(sc);
+    if (u.landing_bytes)
+        results_metric_add(sc->rs, "solution.output.bytes", (double)u.landing_bytes, "bytes");
     u.input_records = sc->input_records;
     u.correct_output_records = sc->correct;
     u.phases = acc->phases;

@@ -79,6 +79,7 @@ void run_probe(run_scen *main_sc, double k, run_probe_usage *pu)
     run_add_metrics(&sc);
     pu->input_records = sc.input_records;
     pu->solution_db_bytes = sc.solution_db_bytes;
+    pu->output_bytes = run_output_bytes(&sc);
     pu->ran = !run_interrupted() && sc.input_records > 0;
     goto done;
 fail:

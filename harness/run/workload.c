@@ -673,8 +673,9 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
             run_progress("  workload: %s", cl[i].err);
             break;
         }
-    /* The served product: its database CPU is billed like the solution's own. */
-    sc->acc.db_cpu += dbc;
+    /* The served product: its database CPU is billed on a line of its own (price.c), and is no
+     * part of the solution's busy time that its production wall grows by. */
+    sc->acc.db_cpu_served += dbc;
     run_phase_add(&sc->acc, "workload", dbc, (double)(t1 - t0) / 1e9, 0, false);
     publish(sc);
     if (w->verify && !sc->probe && !run_interrupted()) verify(sc, (size_t)(st - sc->s->steps));
