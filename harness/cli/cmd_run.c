@@ -27,6 +27,8 @@ const char run_usage[] =
     "      --tag TAG           only scenarios with this tag (repeatable)\n"
     "      --phase N           include scenarios up to phase N (default 1; 2 adds the twists)\n"
     "      --shard I/N         run the I-th of N deterministic slices of the scenarios\n"
+    "  -j, --jobs N            run N scenarios at once (forked workers, default 1); run.json\n"
+    "                          is the same apart from timings; CPU and latency get noisier\n"
     "      --seed N            override every scenario's seed (XORed in)\n"
     "      --seed-file FILE    the same, read from FILE, kept out of the reports (official\n"
     "                          runs; $HARNESS_SEED does the same when neither is given)\n"
@@ -147,7 +149,7 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
     o->phase = 1;
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "s:o:qh", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "s:o:qhj:", lo, NULL)) != -1) {
         hx_err e = {0};
         switch (ch) {
         case 's':
@@ -257,13 +259,19 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
             }
             break;
         }
-        case O_JOBS:
-            if (strcmp(optarg, "1") != 0) {
-                hx_error("--jobs: running scenarios in parallel is not built yet; use --shard "
-                         "I/N across machines or processes");
+        case 'j':
+        case O_JOBS: {
+            char *end = NULL;
+            errno = 0;
+            long n = strtol(optarg, &end, 10);
+            if (!optarg[0] || !end || *end || errno || n < 1 || n > 64) {
+                hx_error("--jobs: expected how many scenarios run at once, 1 to 64, got '%s'",
+                         optarg);
                 return false;
             }
+            o->jobs = (int)n;
             break;
+        }
         case O_KAFKA:
             o->kafka_url = optarg;
             break;

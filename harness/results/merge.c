@@ -487,6 +487,7 @@ static bool merge_header(results_run *m, const merge_input *in, size_t n, merge_
         else if (!finished || strcmp(r->finished, finished) > 0)
             finished = r->finished;
         if (r->duration_s > m->duration_s) m->duration_s = r->duration_s;
+        if (r->jobs > m->jobs) m->jobs = r->jobs; /* the most any shard ran at once */
         m->partial |= r->partial;
         m->interrupted |= r->interrupted;
         char s1[96], s2[96], s3[96], s4[96];

@@ -1,7 +1,7 @@
 /* engine.c - run_engine(): load and validate the pack first (a broken scenario costs no server
  * start), select the scenarios, start PostgreSQL and (when a selected scenario needs it) Kafka,
- * build the solution, run each scenario (scenario.c) into the results model, then write the
- * reports of what finished. Interrupts: signals.c. */
+ * build the solution, run each scenario (scenario.c) into the results model, one after another or
+ * --jobs at once (jobs.c), then write the reports of what finished. Interrupts: signals.c. */
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -286,6 +286,7 @@ static void run_begin(run_ctx *c)
     results_set_str(&c->run->level, c->pack->level);
     results_set_str(&c->run->solution_name, c->sol.name);
     results_set_str(&c->run->solution_dir, o->solution);
+    c->run->jobs = o->jobs > 1 ? o->jobs : 1;
     machine_info(c->run);
 }
 
@@ -474,7 +475,10 @@ int run_engine(const run_engine_opts *o)
 
     run_signals_install();
     exit_code = services_start(&c);
-    if (!exit_code) scenarios(&c, sel, nsel, &exit_code);
+    if (!exit_code && o->jobs > 1)
+        run_jobs(&c, sel, nsel, &exit_code);
+    else if (!exit_code)
+        scenarios(&c, sel, nsel, &exit_code);
     exit_code = finish(&c, run_t0, exit_code);
 
 cleanup:

@@ -29,6 +29,7 @@ typedef struct run_engine_opts {
     size_t ntags;              /* entries in tags */
     int phase;                 /* scenarios up to this phase; 0 = 1 */
     int shard_i, shard_n;      /* the shard_i-th (1-based) of shard_n slices; 0 = all */
+    int jobs;                  /* scenarios at once (forked workers); 0 or 1 = one at a time */
     bool has_seed;             /* XOR seed into every scenario's seed */
     uint64_t seed;             /* that seed */
     bool seed_secret;          /* it came from --seed-file or $HARNESS_SEED: run.json does not

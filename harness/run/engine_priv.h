@@ -11,6 +11,7 @@
  *   price.c      pricing, thresholds and the score
  *   probe.c      the cost probe: a scenario again at k times its records
  *   signals.c    SIGINT/SIGTERM and the watcher thread that stops the running solution
+ *   jobs.c       --jobs: scenarios in forked workers, their console lines and results
  *
  * Ownership: a run_ctx owns what it loads (models, plugins, solution, results) and frees it in
  * run_engine(); a run_scen lives on scenario.c's stack for one scenario. */
@@ -60,6 +61,9 @@ typedef struct run_ctx {
     bool html_written; /* report.html was written */
     hx_err err;        /* why the run stopped before its scenarios, for the reports */
 } run_ctx;
+
+/* The most scenarios --jobs runs at once. */
+#define RUN_MAX_JOBS 64
 
 /* Phases a scenario's cost is attributed to: replay, up to 62 invocations, checks. */
 #define RUN_MAX_PHASES 64
@@ -198,5 +202,18 @@ void run_set_current(runner_proc *p);
  * slots). */
 int run_cancel_add(PGconn *conn);
 void run_cancel_remove(int slot);
+/* --jobs: pass every signal on to worker pid (forked by jobs.c) from now on, and those that came
+ * before it was added; stop when it has ended. */
+void run_signals_add_worker(pid_t pid);
+void run_signals_remove_worker(pid_t pid);
+/* Pass on signals that came since the last call (the handler does too; none is sent twice). */
+void run_signals_forward(void);
+/* In a worker just forked: forget the parent's watcher and count, and install its own. */
+void run_signals_worker_init(void);
+
+/* jobs.c: --jobs N > 1: run the scenarios sel[0..nsel) N at once in forked workers (those that
+ * use Kafka one at a time in this process), their results added to c->run and the journal in
+ * pack order. Sets *exit_code on an infrastructure failure. */
+void run_jobs(run_ctx *c, const size_t *sel, size_t nsel, int *exit_code);
 
 #endif

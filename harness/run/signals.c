@@ -6,7 +6,8 @@
  * third one cleans up the servers from the handler and exits 130 there and then (a boxed
  * solution dies with the harness: bwrap --die-with-parent). The check queries running at the first
  * signal are cancelled (PQcancel) by the watcher, again every 200 ms while they are registered, so
- * a query sent just after the signal is cancelled too. */
+ * a query sent just after the signal is cancelled too. With --jobs the workers (jobs.c) get each
+ * signal passed on and handle it the same way, each for its own scenario. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,14 +27,41 @@ static bool watcher_started;
 #define MAX_CANCELS 64
 static PGcancel *cancels[MAX_CANCELS];
 
+/* --jobs: the worker processes (jobs.c), each in a process group of its own so a terminal's
+ * Ctrl-C reaches only us; every signal we get is passed on to each of them once, and each handles
+ * it as a serial run would. `sent` counts the signals a worker was sent, so the handler and
+ * run_signals_forward() never pass one on twice. */
+static struct {
+    volatile pid_t pid; /* 0: a free slot */
+    int sent;           /* signals passed on (atomic) */
+} workers[RUN_MAX_JOBS];
+
+static void forward(void)
+{
+    int n = interrupted;
+    for (int i = 0; i < RUN_MAX_JOBS; i++) {
+        pid_t pid = workers[i].pid;
+        if (pid <= 0) continue;
+        int s = __atomic_load_n(&workers[i].sent, __ATOMIC_SEQ_CST);
+        while (s < n) {
+            if (__atomic_compare_exchange_n(&workers[i].sent, &s, s + 1, false, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_SEQ_CST))
+                kill(pid, SIGINT), s++;
+        }
+    }
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
     if (interrupted >= 2 || wake_pipe[1] < 0) {
+        interrupted++;
+        forward();
         pgsvc_emergency_cleanup();
         _exit(HX_EXIT_INTERRUPTED);
     }
     interrupted++;
+    forward();
     char c = (char)interrupted; /* 1: stop politely, 2: kill now */
     ssize_t w = write(wake_pipe[1], &c, 1);
     (void)w;
@@ -155,4 +183,46 @@ void run_signals_remove(void)
         close(wake_pipe[1]);
         wake_pipe[0] = wake_pipe[1] = -1;
     }
+}
+
+void run_signals_add_worker(pid_t pid)
+{
+    for (int i = 0; i < RUN_MAX_JOBS; i++)
+        if (workers[i].pid == 0) {
+            __atomic_store_n(&workers[i].sent, 0, __ATOMIC_SEQ_CST);
+            __atomic_store_n(&workers[i].pid, pid, __ATOMIC_SEQ_CST);
+            break;
+        }
+    forward(); /* a signal that came while it was being forked */
+}
+
+void run_signals_remove_worker(pid_t pid)
+{
+    for (int i = 0; i < RUN_MAX_JOBS; i++)
+        if (workers[i].pid == pid) __atomic_store_n(&workers[i].pid, 0, __ATOMIC_SEQ_CST);
+}
+
+void run_signals_forward(void)
+{
+    forward();
+}
+
+void run_signals_worker_init(void)
+{
+    /* Only the forking thread came along: the parent's watcher, its pipe and its workers are
+     * not ours, and a lock its watcher held stays held here unless made anew. */
+    pthread_mutex_init(&current_mu, NULL);
+    current_proc = NULL;
+    for (size_t i = 0; i < MAX_CANCELS; i++)
+        cancels[i] = NULL; /* the engine's sessions, not ours */
+    interrupted = 0;
+    watcher_started = false;
+    if (wake_pipe[0] >= 0) {
+        close(wake_pipe[0]);
+        close(wake_pipe[1]);
+    }
+    wake_pipe[0] = wake_pipe[1] = -1;
+    for (int i = 0; i < RUN_MAX_JOBS; i++)
+        workers[i].pid = 0;
+    run_signals_install();
 }
