@@ -688,6 +688,10 @@ static void test_scen__separated_per_batch_steps_are_refused(void **state)
     snprintf(steps, sizeof steps, "%s%s%s    { wait = 'quiet 1s' },\n%s", pa, run, pb, run);
     snprintf(src, sizeof src, head, "", steps);
     expect_misuse(src, 5, "scenario.replay[3]: the per = \"batch\" step of 'b'", "a wait step");
+    const char *wl = "workload = { queries = { { name = 'n', sql = 'select 1' } } },";
+    snprintf(steps, sizeof steps, "%s    { run = 'workload' },\n%s", pa, run);
+    snprintf(src, sizeof src, head, wl, steps);
+    expect_misuse(src, 5, "the per = \"batch\" step of 'a'", "by the query workload step");
 
     /* what interleaves, or needs no run between drops, loads */
     const char *fine[] = {"%s%s%s", "%s%s%s", "%s%s", "%s%s"};

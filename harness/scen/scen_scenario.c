@@ -176,6 +176,9 @@ static void step_label(const plan_scenario *sc, const plan_step *st, char *buf, 
     case PLAN_STEP_SLEEP:
         snprintf(buf, n, "a sleep step");
         break;
+    case PLAN_STEP_WORKLOAD:
+        snprintf(buf, n, "the query workload step");
+        break;
     default:
         snprintf(buf, n, "a step");
         break;
