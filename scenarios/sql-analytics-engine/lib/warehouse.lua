@@ -114,14 +114,14 @@ function M.workload(o)
     qs[#qs + 1] = { name = q.name, file = "queries/" .. q.name .. ".sql", ordered = q.ordered }
   end
   for _, q in ipairs(o.extra or {}) do qs[#qs + 1] = q end
-  return { clients = 2, count = o.count or 10, warmup = 2, mix = "shuffled", queries = qs }
+  return { clients = 2, count = o.count or 20, warmup = 2, mix = "shuffled", queries = qs }
 end
 
--- The dashboard's limit: every query's p95 under `limit` (50 ms), none failing.
+-- The dashboard's limit: every query's p95 under `limit` (100 ms), none failing.
 function M.thresholds(limit, extra)
   -- (extra: more limits, like a new query's)
   local t = { ["workload.errors"] = "== 0" }
-  for _, q in ipairs(M.QUERIES) do t["query." .. q.name .. ".p95"] = "< " .. (limit or "50ms") end
+  for _, q in ipairs(M.QUERIES) do t["query." .. q.name .. ".p95"] = "< " .. (limit or "100ms") end
   for k, v in pairs(extra or {}) do t[k] = v end
   return t
 end

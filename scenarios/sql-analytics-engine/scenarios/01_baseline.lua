@@ -4,7 +4,7 @@ local wh = require "lib.warehouse"
 
 return scenario {
   name = "baseline", tags = { "phase1", "smoke" }, phase = 1, seed = 1301,
-  description = "Eight weeks of orders; seven analyst queries, each p95 under 50 ms, each answer exact.",
+  description = "Eight weeks of orders; seven analyst queries, each p95 under 100 ms, each answer exact.",
   datasets = wh.datasets(),
   replay = wh.replay(),
   workload = wh.workload(),

@@ -4,7 +4,7 @@ local wh = require "lib.warehouse"
 
 return scenario {
   name = "growth", tags = { "phase1", "scale" }, phase = 1, seed = 1303,
-  description = "2x every table; the same 50 ms limit.",
+  description = "2x every table; the same 100 ms limit.",
   datasets = wh.datasets { k = 2 },
   replay = wh.replay(),
   workload = wh.workload(),
