@@ -1,6 +1,8 @@
-/* test_check_pg.c - the built-in checks that compare a sink table's keys with a record set of the
- * ledger, against a real PostgreSQL: precision_recall (flags against the records a fault hit) and
- * quarantine (held-back keys against the corrupt records). */
+/* test_check_pg.c - the built-in checks that compare a sink table with a record set of the ledger,
+ * against a real PostgreSQL: precision_recall (flags against the records a fault hit), quarantine
+ * (held-back keys against the corrupt records) and diff (rows by key, compared in the database:
+ * counts, samples, values by meaning, the ledger's dedup). */
+#include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 
 #include "check.h"
 #include "gen_fixture.h"
+#include "ledger.h"
 #include "pgfixture.h"
 
 typedef struct fx {
@@ -187,11 +190,183 @@ static void test_check_pg__quarantine(void **state)
     chk_outcome_release(&o);
 }
 
+/* A diff check of table t against orders:valid() (dedup on column dcol when >= 0). */
+static plan_check diff_check(const char *t, int dcol, bool last)
+{
+    plan_check c = {.kind = PLAN_CHK_DIFF, .name = "diff", .table = (char *)t};
+    c.expect.kind = PLAN_EXP_QUERY;
+    c.expect.query.dataset = 0;
+    c.expect.query.agg = PLAN_AGG_ROWS;
+    c.expect.query.col = c.expect.query.group_col = -1;
+    c.expect.query.sub.valid = true;
+    c.expect.query.sub.dedup_col = dcol;
+    c.expect.query.sub.dedup_last = last;
+    c.expect.query.sub.group_day_col = -1;
+    return c;
+}
+
+/* Table t, typed as a solution would type it (amount at scale 3: 12.5 is written 12.500), holding
+ * the records of check c's query as the ledger walks them. Returns how many. */
+static size_t sink_of(fx *f, const char *t, const plan_check *c)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql,
+             "drop table if exists %s; create table %s (id bigint, amount numeric(12,3), status "
+             "text, ts timestamptz, name text, flag boolean, uid uuid)",
+             t, t);
+    exec_ok(f->conn, sql);
+    hx_err e = {0};
+    ledger_iter *it;
+    assert_int_equal(ledger_iter_new(f->g, &c->expect.query, &it, &e), 0);
+    hx_buf b;
+    hx_buf_init(&b);
+    hx_buf_printf(&b, "insert into %s values ", t);
+    const gen_record *r;
+    size_t n = 0;
+    while (ledger_iter_next(it, &r, &e) == 1) {
+        hx_buf_puts(&b, n++ ? ", (" : "(");
+        for (int col = 0; col < 7; col++) {
+            const gen_value *v = &r->vals[col];
+            if (col) hx_buf_puts(&b, ", ");
+            if (v->null) {
+                hx_buf_puts(&b, "null");
+            } else if (col == 0) {
+                hx_buf_printf(&b, "%lld", (long long)v->i);
+            } else if (col == 1) {
+                hx_buf_printf(&b, "%lld.%02lld", (long long)(v->i / 100),
+                              (long long)llabs(v->i % 100));
+            } else if (col == 3) {
+                hx_buf_printf(&b, "timestamptz 'epoch' + %lld * interval '1 microsecond'",
+                              (long long)v->i);
+            } else if (col == 5) {
+                hx_buf_puts(&b, v->i ? "true" : "false");
+            } else {
+                char *lit = PQescapeLiteral(f->conn, v->s, strlen(v->s));
+                hx_buf_puts(&b, lit);
+                PQfreemem(lit);
+            }
+        }
+        hx_buf_putc(&b, ')');
+    }
+    ledger_iter_free(it);
+    if (n) exec_ok(f->conn, b.data);
+    hx_buf_release(&b);
+    return n;
+}
+
+/* The sample row of kind whose key cell is key, or -1. */
+static int sample_of(const chk_outcome *o, const char *kind, const char *key)
+{
+    for (size_t i = 0; i < o->sample.nrows; i++) {
+        char **row = o->sample.cells + i * o->sample.ncols;
+        if (strcmp(row[0], kind) == 0 && strcmp(row[1] ? row[1] : "NULL", key) == 0) return (int)i;
+    }
+    return -1;
+}
+
+static const char *cell(const chk_outcome *o, int row, size_t col)
+{
+    return o->sample.cells[(size_t)row * o->sample.ncols + col];
+}
+
+static void test_check_pg__diff(void **state)
+{
+    fx *f = *state;
+    chk_outcome o;
+    plan_check c = diff_check("out", -1, false);
+    size_t n = sink_of(f, "out", &c);
+    assert_in_range(n, 3800, 4000);
+    char want[128];
+
+    /* the same rows, typed by the solution (12.5 as 12.500, instants as timestamptz): pass */
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_PASS);
+    snprintf(want, sizeof want, "%zu rows", n);
+    assert_string_equal(o.expected, want);
+    snprintf(want, sizeof want, "%zu rows: 0 missing, 0 extra, 0 mismatched", n);
+    assert_string_equal(o.actual, want);
+    chk_outcome_release(&o);
+
+    /* one row gone, one unknown key, one NULL key, one copy too many, two values changed */
+    exec_ok(f->conn, "delete from out where id = 10");
+    exec_ok(f->conn, "insert into out (id, amount) values (999999, 1), (null, 2)");
+    exec_ok(f->conn, "insert into out select * from out where id = 20");
+    exec_ok(f->conn, "update out set amount = amount + 1 where id = 30");
+    exec_ok(f->conn, "update out set ts = ts + interval '1.5 seconds' where id = 40");
+    PGresult *r = PQexec(f->conn, "select amount::text, (extract(epoch from ts) * 1000000)::bigint "
+                                  "from out where id in (30, 40) order by id");
+    assert_int_equal(PQntuples(r), 2);
+    char amount[32];
+    snprintf(amount, sizeof amount, "%s", PQgetvalue(r, 0, 0)); /* 3 decimals, as written */
+    long long ts_us = strtoll(PQgetvalue(r, 1, 1), NULL, 10);
+    PQclear(r);
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_int_equal(o.missing, 1);
+    assert_int_equal(o.extra, 3);
+    assert_int_equal(o.mismatched, 2);
+    snprintf(want, sizeof want, "%zu rows: 1 missing, 3 extra, 2 mismatched", n + 2);
+    assert_string_equal(o.actual, want);
+    assert_string_equal(o.message, "1 missing, 3 extra, 2 mismatched rows");
+    assert_int_equal(o.sample.ncols, 5);
+    assert_string_equal(o.sample.cols[1], "id");
+    assert_true(sample_of(&o, "missing", "10") >= 0);
+    assert_true(sample_of(&o, "extra", "999999") >= 0);
+    assert_true(sample_of(&o, "extra", "NULL") >= 0);
+    assert_true(sample_of(&o, "extra", "20") >= 0);
+    int m = sample_of(&o, "mismatch", "30");
+    assert_true(m >= 0);
+    assert_string_equal(cell(&o, m, 2), "amount");
+    amount[strlen(amount) - 1] = '\0'; /* the canonical form has the column's 2 decimals */
+    assert_string_equal(cell(&o, m, 4), amount);
+    /* timestamps in samples read as ISO 8601 UTC, not epoch microseconds */
+    m = sample_of(&o, "mismatch", "40");
+    assert_true(m >= 0);
+    assert_string_equal(cell(&o, m, 2), "ts");
+    time_t secs = (time_t)(ts_us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    char iso[64];
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(iso + strlen(iso), sizeof iso - strlen(iso), ".%06lldZ", ts_us % 1000000);
+    if (ts_us % 1000000 == 0) snprintf(iso + 19, sizeof iso - 19, "Z");
+    assert_string_equal(cell(&o, m, 4), iso);
+    assert_non_null(strchr(cell(&o, m, 3), 'T'));
+    chk_outcome_release(&o);
+
+    /* the ledger's dedup, on a column that is not the key: first or last emission per status */
+    for (int last = 0; last < 2; last++) {
+        plan_check dc = diff_check("dd", 2, last);
+        size_t nd = sink_of(f, "dd", &dc);
+        assert_int_equal(nd, 3);
+        chk_run(&f->ctx, &dc, &o);
+        assert_int_equal(o.status, CHK_PASS);
+        chk_outcome_release(&o);
+        plan_check other = diff_check("dd", 2, !last);
+        chk_run(&f->ctx, &other, &o);
+        assert_int_equal(o.status, CHK_FAIL);
+        assert_int_equal(o.missing, 3);
+        assert_int_equal(o.extra, 3);
+        chk_outcome_release(&o);
+    }
+
+    /* a missing table is the solution's failure; the temp tables are gone after every run */
+    c.table = "nosuch";
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_int_equal(o.missing + o.extra + o.mismatched, 0);
+    chk_outcome_release(&o);
+    r = PQexec(f->conn, "select count(*) from pg_class where relname like '\\_hx\\_diff%'");
+    assert_string_equal(PQgetvalue(r, 0, 0), "0");
+    PQclear(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_pg__precision_recall, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_pg__quarantine, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_pg__diff, setup, teardown),
     };
     return cmocka_run_group_tests(tests, pgfx_setup, pgfx_teardown);
 }

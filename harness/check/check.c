@@ -152,11 +152,16 @@ void chk_fmt_duration(char *buf, size_t n, int64_t us)
         snprintf(buf, n, "%lldus", (long long)us);
 }
 
-/* The start of a query for a message: its first line, at most 120 characters. */
+/* A query for a message: its first line, and when that is over 120 characters its first 60 and
+ * last 56 (the table a generated query reads is named at its end). */
 static char *query_head(const char *sql)
 {
     char *l = chk_first_line(sql);
-    if (l && strlen(l) > 120) memcpy(l + 117, "...", 4);
+    size_t n = l ? strlen(l) : 0;
+    if (n > 120) {
+        memcpy(l + 60, " ...", 4);
+        memmove(l + 64, l + n - 56, 57);
+    }
     return l;
 }
 

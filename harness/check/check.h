@@ -57,20 +57,21 @@ typedef bool (*chk_msg_fn)(void *ud, int32_t partition, int64_t offset, const ch
 typedef int (*chk_topic_fn)(void *ud, const char *topic, chk_msg_fn each, void *each_ud, hx_err *e);
 
 typedef struct chk_ctx {
-    PGconn *conn;             /* the scenario's sink database (may be NULL: SQL checks error) */
-    gen *g;                   /* generator of the scenario, for ledger expectations */
-    const plan_scenario *s;   /* the scenario */
-    const char *solution_dir; /* for adr checks */
-    const char *output_dir;   /* for file checks: the solution's HARNESS_OUTPUT_DIR */
-    size_t max_samples;       /* sample rows per category, 0 = 10 */
-    chk_plugin_fn plugin;     /* runs PLUGIN checks; NULL = they are skipped with a reason */
-    void *plugin_ud;          /* passed to plugin */
-    chk_topic_fn topic;       /* reads topics; NULL = topic checks are skipped with a reason */
-    void *topic_ud;           /* passed to topic */
-    int64_t timeout_us;       /* the statement_timeout in force (0: none set), for messages */
-    int64_t lock_timeout_us;  /* the lock_timeout in force (0: none set), for messages */
-    bool has_cost;            /* the scenario was priced: cost_monthly_usd holds its cost */
-    double cost_monthly_usd;  /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
+    PGconn *conn;              /* the scenario's sink database (may be NULL: SQL checks error) */
+    gen *g;                    /* generator of the scenario, for ledger expectations */
+    const plan_scenario *s;    /* the scenario */
+    const char *solution_dir;  /* for adr checks */
+    const char *output_dir;    /* for file checks: the solution's HARNESS_OUTPUT_DIR */
+    size_t max_samples;        /* sample rows per category, 0 = 10 */
+    chk_plugin_fn plugin;      /* runs PLUGIN checks; NULL = they are skipped with a reason */
+    void *plugin_ud;           /* passed to plugin */
+    chk_topic_fn topic;        /* reads topics; NULL = topic checks are skipped with a reason */
+    void *topic_ud;            /* passed to topic */
+    bool (*interrupted)(void); /* the run was interrupted: stop long work (NULL = never) */
+    int64_t timeout_us;        /* the statement_timeout in force (0: none set), for messages */
+    int64_t lock_timeout_us;   /* the lock_timeout in force (0: none set), for messages */
+    bool has_cost;             /* the scenario was priced: cost_monthly_usd holds its cost */
+    double cost_monthly_usd;   /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
 } chk_ctx;
 
 /* ---- check kinds: one descriptor a kind, read by the DSL, the run loop and `harness check` ----

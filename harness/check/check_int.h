@@ -48,6 +48,12 @@ const char *chk_canon_truth(const plan_column *col, const gen_value *v, char *bu
 /* Append to b an SQL expression reading column `q` (quoted) of the sink as the canonical text of
  * type t. */
 void chk_canon_sql(hx_buf *b, const char *q, plan_type t);
+/* Append to b an SQL expression reading column `q` (quoted) of the sink as exactly the canonical
+ * text chk_canon_truth gives (chk_canon_sql and chk_canon_sink in one, for comparing in SQL). */
+void chk_canon_sql_exact(hx_buf *b, const char *q, const plan_column *col);
+/* A canonical value as people read it, for samples: a timestamp's epoch microseconds as ISO 8601
+ * UTC ("2026-01-05T10:00:00Z", with .ffffff when not whole seconds); anything else as it is. */
+const char *chk_display(const plan_column *col, const char *canon, char *buf, size_t n);
 /* Canonicalise what the sink returned (s, NULL = SQL NULL) for column col: buf, s or NULL. */
 const char *chk_canon_sink(const plan_column *col, const char *s, char *buf, size_t n);
 /* Two canonical texts are equal (both NULL counts as equal). */
@@ -116,6 +122,10 @@ typedef struct rec_row {
 /* The diff_val_fn of a rec_row (file.c). */
 const char *chk_rec_val(void *ud, size_t cc, char *buf, size_t n);
 
+/* The key column and compared columns of a diff-like check into d, without its truth (the table
+ * diff compares in the database). False with an ERROR outcome. */
+bool chk_diff_cols(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,
+                   int **cols_out);
 /* Load the truth for a diff-like check: key column (c->key or the dataset's) and compared columns
  * (c->columns or all; *cols_out, hx_free'd by the caller). False with an ERROR outcome. */
 bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d,

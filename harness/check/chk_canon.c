@@ -2,8 +2,11 @@
  * column's scale, timestamps as epoch microseconds, booleans as true/false, so that "12.5" and
  * "12.50" or two spellings of one instant compare equal, and nothing else does. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <strings.h>
 
@@ -101,6 +104,42 @@ void chk_canon_sql(hx_buf *b, const char *q, plan_type t)
         hx_buf_printf(b, "(%s)::text", q);
         break;
     }
+}
+
+void chk_canon_sql_exact(hx_buf *b, const char *q, const plan_column *col)
+{
+    if (col->type != PLAN_T_INT && col->type != PLAN_T_DECIMAL) {
+        chk_canon_sql(b, q, col->type);
+        return;
+    }
+    /* chk_canon_decimal in SQL: exactly `scale` fraction digits, more only when they are not
+     * zeros (12.501 stays, 12.500 is 12.50); NaN and infinities as PostgreSQL spells them. */
+    int sc = col->type == PLAN_T_DECIMAL ? col->scale : 0;
+    hx_buf_printf(b,
+                  "(case when (%s)::numeric = round((%s)::numeric, %d) then round((%s)::numeric, "
+                  "%d)::text else trim_scale((%s)::numeric)::text end)",
+                  q, q, sc, q, sc, q);
+}
+
+const char *chk_display(const plan_column *col, const char *canon, char *buf, size_t n)
+{
+    if (!canon || col->type != PLAN_T_TIMESTAMP) return canon;
+    char *end = NULL;
+    errno = 0;
+    long long us = strtoll(canon, &end, 10);
+    if (end == canon || *end || errno) return canon;
+    long long secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) secs--, frac += 1000000;
+    time_t t = (time_t)secs;
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) return canon;
+    char day[40];
+    strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (frac)
+        snprintf(buf, n, "%s.%06lldZ", day, frac);
+    else
+        snprintf(buf, n, "%sZ", day);
+    return buf;
 }
 
 /* Canonicalise what the sink returned for a column of type t. */

@@ -227,7 +227,8 @@ void run_checks(run_scen *sc, bool after_cost)
                   .plugin = plugin_check,
                   .plugin_ud = sc,
                   .topic = c->kafka ? read_topic : NULL,
-                  .topic_ud = sc};
+                  .topic_ud = sc,
+                  .interrupted = run_interrupted};
     if (after_cost) {
         for (size_t i = 0; i < sc->rs->nmetrics; i++)
             if (strcmp(sc->rs->metrics[i].name, "cost.monthly.usd") == 0) {
