@@ -39,5 +39,22 @@ r=json.load(open('$T/run/run.json'))
 c={k['name']:k['status'] for k in r['scenarios'][0]['checks']}
 sys.exit(0 if c['after the plugins']=='pass' and c['misbehave.ok']=='pass' else 1)" &&
     ok "the checks after the broken plugins still ran and passed" || bad "later checks did not pass"
+# A plugin's measurements reach run.json: metric() as plugin.<plugin>.<name>, hist_record() as a
+# histogram of that name with its percentiles as metrics, all usable in thresholds.
+python3 - "$T/run/run.json" <<'EOF' && ok "run.json holds the plugin's metrics and histogram" ||
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+m = {x["name"]: x["value"] for x in s.get("metrics", [])}
+h = {x["name"]: x for x in s.get("histograms", [])}
+t = {x["metric"]: x for x in s.get("thresholds", [])}
+print("metrics", {k: v for k, v in m.items() if k.startswith("plugin.")}, "thresholds", t)
+assert m.get("plugin.misbehave.answer") == 2
+lat = h["plugin.misbehave.lat"]
+assert lat["count"] == 5 and lat["unit"] == "s" and abs(lat["max"] - 2) < 0.01
+assert abs(m["plugin.misbehave.lat.p99"] - 2) < 0.01
+assert t["plugin.misbehave.answer"]["status"] == "pass"
+assert t["plugin.misbehave.lat.p99"]["status"] == "pass"
+EOF
+    bad "plugin measurements missing from run.json"
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -161,7 +161,7 @@ static bool compared_metric(const char *name)
     return strncmp(name, "solution.wall.", 14) == 0 || strcmp(name, "solution.cpu.total") == 0 ||
            strcmp(name, "db.cpu.solution") == 0 || strcmp(name, "db.cpu.workload") == 0 ||
            strcmp(name, "solution.rss.peak") == 0 || strncmp(name, "cost.", 5) == 0 ||
-           strncmp(name, "latency.", 8) == 0;
+           strncmp(name, "latency.", 8) == 0 || strncmp(name, "plugin.", 7) == 0;
 }
 
 /* The CPU of the system under test: the solution's own and the database's on its behalf (its

@@ -111,6 +111,59 @@ static int plugin_ledger(void *ud, const char *dataset, const char *agg, const c
     return 0;
 }
 
+/* A plugin's measurements into the scenario's results: metric `name` of plugin p as
+ * "plugin.<p>.<name>" (thresholds, compare and the reports read it; when two checks of one plugin
+ * record the same name, the later check's value stands), each histogram likewise, its values in
+ * seconds (the plugin ABI's unit for them) recorded at 1 us resolution up to an hour, with its
+ * p50, p90, p99 and max as metrics "plugin.<p>.<name>.p99". */
+static void plugin_measurements(run_scen *sc, const char *plugin, const plug_result *r)
+{
+    char name[256];
+    for (size_t i = 0; i < r->nmetrics; i++) {
+        const plug_metric *m = &r->metrics[i];
+        snprintf(name, sizeof name, "plugin.%s.%s", plugin, m->name ? m->name : "");
+        results_metric *have = NULL;
+        for (size_t k = 0; k < sc->rs->nmetrics && !have; k++)
+            if (sc->rs->metrics[k].name && strcmp(sc->rs->metrics[k].name, name) == 0)
+                have = &sc->rs->metrics[k];
+        if (have)
+            have->value = m->value;
+        else
+            results_metric_add(sc->rs, name, m->value, m->unit ? m->unit : "");
+    }
+    for (size_t i = 0; i < r->nhists; i++) {
+        const plug_series *ps = &r->hists[i];
+        hist h;
+        if (!ps->n || hist_init(&h, 1000, (int64_t)3600 * 1000000000, 3) != 0) continue;
+        for (size_t k = 0; k < ps->n; k++)
+            if (ps->values[k] >= 0 && ps->values[k] < 3600)
+                hist_record(&h, llround(ps->values[k] * 1e9));
+        snprintf(name, sizeof name, "plugin.%s.%s", plugin, ps->name ? ps->name : "");
+        char *enc = hist_count(&h) > 0 ? hist_encode(&h) : NULL;
+        results_hist *rh = enc ? results_hist_add(sc->rs, name, "s", enc) : NULL;
+        hx_free(enc);
+        if (rh) {
+            rh->count = hist_count(&h);
+            rh->min = (double)hist_min(&h) / 1e9;
+            rh->max = (double)hist_max(&h) / 1e9;
+            rh->mean = hist_mean(&h) / 1e9;
+            rh->p50 = (double)hist_percentile(&h, 50) / 1e9;
+            rh->p90 = (double)hist_percentile(&h, 90) / 1e9;
+            rh->p99 = (double)hist_percentile(&h, 99) / 1e9;
+            rh->p999 = (double)hist_percentile(&h, 99.9) / 1e9;
+            /* Its percentiles as metrics, for thresholds: plugin.<p>.<name>.p99 < 500ms. */
+            const char *sfx[] = {"p50", "p90", "p99", "max"};
+            const double v[] = {rh->p50, rh->p90, rh->p99, rh->max};
+            for (size_t k = 0; k < 4; k++) {
+                char mn[300];
+                snprintf(mn, sizeof mn, "%s.%s", name, sfx[k]);
+                results_metric_add(sc->rs, mn, v[k], "s");
+            }
+        }
+        hist_release(&h);
+    }
+}
+
 static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
 {
     run_scen *sc = ud;
@@ -152,6 +205,7 @@ static void plugin_check(void *ud, const plan_check *pc, chk_outcome *out)
         }
     }
     out->extra = r.samples_total;
+    plugin_measurements(sc, pc->plugin, &r);
     plug_result_release(&r);
 }
 
