@@ -477,8 +477,9 @@ static void put_histograms(hx_buf *out, const results_scenario *sc)
     }
 }
 
-static void put_resources(hx_buf *out, const results_resources *res, int cores)
+static void put_resources(hx_buf *out, const results_scenario *sc, int cores)
 {
+    const results_resources *res = &sc->resources;
     if (!res->source && !res->nseries && !res->peak_rss_bytes) return;
     hx_buf_puts(out, "<h4>resources</h4><p>");
     if (res->source) {
@@ -490,6 +491,19 @@ static void put_resources(hx_buf *out, const results_resources *res, int cores)
     put_dur(out, res->cpu_user_s);
     hx_buf_puts(out, ", sys ");
     put_dur(out, res->cpu_sys_s);
+    double own, db, served;
+    if (rep_cpu_split(sc, &own, &db, &served)) {
+        /* The database's CPU on the solution's behalf, beside its own: work moved into SQL. */
+        hx_buf_puts(out, " \xc2\xb7 database cpu ");
+        put_dur(out, isfinite(db) ? db : 0);
+        if (isfinite(served) && served > 0) {
+            hx_buf_puts(out, " + served ");
+            put_dur(out, served);
+        }
+        hx_buf_puts(out, " (solution and database ");
+        put_dur(out, own + (isfinite(db) ? db : 0) + (isfinite(served) ? served : 0));
+        hx_buf_puts(out, ")");
+    }
     hx_buf_puts(out, " \xc2\xb7 peak rss ");
     put_bytes(out, (double)res->peak_rss_bytes);
     hx_buf_puts(out, ", mean ");
@@ -526,23 +540,31 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
         put_money(out, c->per_run_total, c->currency);
         hx_buf_puts(out, ", per month ");
         put_money(out, c->monthly_total, c->currency);
-        hx_buf_puts(out, ", per 1M input ");
+        hx_buf_puts(out, " (fixed ");
+        put_money(out, c->monthly_fixed, c->currency);
+        hx_buf_puts(out, ", variable ");
+        put_money(out, c->monthly_variable, c->currency);
+        hx_buf_puts(out, "), per 1M input ");
         put_money(out, c->per_million_input, c->currency);
         hx_buf_puts(out, ", per correct output ");
         put_money(out, c->per_correct_output, c->currency);
         if (c->nlines) {
-            hx_buf_puts(out, "<table class=\"cost-lines\"><tr><th>component</th><th>quantity</th>"
-                             "<th>unit price</th><th>cost</th><th>note</th></tr>");
+            hx_buf_puts(out, "<table class=\"cost-lines\"><tr><th>component</th><th>kind</th>"
+                             "<th>quantity</th><th>unit price</th><th>a run</th><th>a month</th>"
+                             "<th>note</th></tr>");
             for (size_t k = 0; k < c->nlines; k++) {
                 const results_cost_line *ln = &c->lines[k];
                 hx_buf_puts(out, "<tr>");
                 rep_html_td(out, ln->component, 120);
+                rep_html_td(out, ln->kind ? ln->kind : "", 16);
                 hx_buf_printf(out, "<td class=\"num\">%.4g ", ln->quantity);
                 TXT(out, ln->unit, 40);
                 hx_buf_puts(out, "</td><td class=\"num\">");
                 put_money(out, ln->unit_price, c->currency);
                 hx_buf_puts(out, "</td><td class=\"num\">");
                 put_money(out, ln->cost, c->currency);
+                hx_buf_puts(out, "</td><td class=\"num\">");
+                put_money(out, ln->monthly, c->currency);
                 hx_buf_puts(out, "</td>");
                 rep_html_td(out, ln->note, 200);
                 hx_buf_puts(out, "</tr>");
@@ -642,7 +664,7 @@ static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx, in
     put_thresholds(out, sc);
     put_invocations(out, sc);
     put_histograms(out, sc);
-    put_resources(out, &sc->resources, cores);
+    put_resources(out, sc, cores);
     put_cost(out, sc);
     put_score(out, &sc->score);
     put_metrics(out, sc);
@@ -663,42 +685,23 @@ static void meta_row(hx_buf *out, const char *k, const char *v, size_t max)
  * the same pipeline; a sum would pay the fixed lines once a scenario, docs/cost-models.md). */
 static void put_cost_summary(hx_buf *out, const results_run *r)
 {
-    const char *models[32];
-    const char *cur[32];
-    double run[32], month[32], nrun[32], nmonth[32];
-    size_t n = 0;
-    for (size_t s = 0; s < r->nscenarios; s++)
-        for (size_t i = 0; i < r->scenarios[s].ncost; i++) {
-            const results_cost *c = &r->scenarios[s].cost[i];
-            const char *m = c->model ? c->model : "";
-            size_t k = 0;
-            while (k < n && strcmp(models[k], m) != 0)
-                k++;
-            if (k == n) {
-                if (n == 32) continue;
-                models[n] = m;
-                cur[n] = c->currency;
-                run[n] = month[n] = nrun[n] = nmonth[n] = 0;
-                n++;
-            }
-            if (isfinite(c->per_run_total)) run[k] += c->per_run_total, nrun[k]++;
-            if (isfinite(c->monthly_total)) month[k] += c->monthly_total, nmonth[k]++;
-        }
+    rep_cost_mean cm[REP_COST_MEANS_MAX];
+    size_t n = rep_cost_means(r, cm, REP_COST_MEANS_MAX);
     if (!n) return;
-    for (size_t k = 0; k < n; k++) {
-        run[k] = nrun[k] ? run[k] / nrun[k] : NAN;
-        month[k] = nmonth[k] ? month[k] / nmonth[k] : NAN;
-    }
     hx_buf_puts(out, "<table class=\"cost-summary\"><tr><th>cost model</th><th>per production "
-                     "run (mean of scenarios)</th><th>per month (mean of scenarios)</th></tr>");
+                     "run (mean of scenarios)</th><th>per month (mean of scenarios)</th>"
+                     "<th>fixed a month</th><th>variable a month</th></tr>");
     for (size_t k = 0; k < n; k++) {
         hx_buf_puts(out, "<tr>");
-        rep_html_td(out, models[k], 80);
-        hx_buf_puts(out, "<td class=\"num\">");
-        put_money(out, run[k], cur[k]);
-        hx_buf_puts(out, "</td><td class=\"num\">");
-        put_money(out, month[k], cur[k]);
-        hx_buf_puts(out, "</td></tr>");
+        rep_html_td(out, cm[k].model, 80);
+        const double v[4] = {cm[k].per_run, cm[k].monthly, cm[k].monthly_fixed,
+                             cm[k].monthly_variable};
+        for (int w = 0; w < 4; w++) {
+            hx_buf_puts(out, "<td class=\"num\">");
+            put_money(out, v[w], cm[k].currency);
+            hx_buf_puts(out, "</td>");
+        }
+        hx_buf_puts(out, "</tr>");
     }
     hx_buf_puts(out, "</table>");
 }

@@ -240,8 +240,8 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
 static void put_cost(hx_buf *out, const results_scenario *sc)
 {
     if (!sc->ncost) return;
-    hx_buf_puts(out, "\n| cost model | per run | per month | per 1M input | per correct output "
-                     "|\n| --- | ---: | ---: | ---: | ---: |\n");
+    hx_buf_puts(out, "\n| cost model | per run | per month | fixed | variable | per 1M input | "
+                     "per correct output |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t i = 0; i < sc->ncost; i++) {
         const results_cost *c = &sc->cost[i];
         hx_buf_puts(out, "| ");
@@ -250,6 +250,10 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
         money(out, c->per_run_total, c->currency);
         hx_buf_puts(out, " | ");
         money(out, c->monthly_total, c->currency);
+        hx_buf_puts(out, " | ");
+        money(out, c->monthly_fixed, c->currency);
+        hx_buf_puts(out, " | ");
+        money(out, c->monthly_variable, c->currency);
         hx_buf_puts(out, " | ");
         money(out, c->per_million_input, c->currency);
         hx_buf_puts(out, " | ");
@@ -287,6 +291,24 @@ static void put_cost(hx_buf *out, const results_scenario *sc)
     }
     if (c->nphases > shown) hx_buf_printf(out, " (and %zu more)", c->nphases - shown);
     hx_buf_puts(out, ".\n");
+}
+
+/* The solution's CPU beside the database's on its behalf: a solution that moves its work into
+ * SQL shows where the work went. */
+static void put_cpu(hx_buf *out, const results_scenario *sc)
+{
+    double own, db, served;
+    if (!rep_cpu_split(sc, &own, &db, &served)) return;
+    char a[64], b[64], c[64], t[64];
+    db = isfinite(db) ? db : 0;
+    served = isfinite(served) ? served : 0;
+    rep_duration(a, sizeof a, own);
+    rep_duration(b, sizeof b, db);
+    rep_duration(c, sizeof c, served);
+    rep_duration(t, sizeof t, own + db + served);
+    hx_buf_printf(out, "\n**CPU:** solution %s, database %s on its steps", a, b);
+    if (served > 0) hx_buf_printf(out, " and %s serving its workload", c);
+    hx_buf_printf(out, ": %s together.\n", t);
 }
 
 static void put_metrics(hx_buf *out, const results_scenario *sc)
@@ -402,6 +424,7 @@ static void put_scenario(hx_buf *out, const results_scenario *sc)
     put_checks(out, sc);
     put_thresholds(out, sc);
     put_cost(out, sc);
+    put_cpu(out, sc);
     put_metrics(out, sc);
 }
 
@@ -481,6 +504,24 @@ static void put_head(hx_buf *out, const results_run *r)
         rep_duration(dur, sizeof dur, isnan(sc->duration_s) ? 0.0 : sc->duration_s);
         hx_buf_printf(out, " | %s %s | %zu/%zu | %zu/%zu | %s |\n", emoji(sc->status),
                       results_status_name(sc->status), cp, sc->nchecks, tp, sc->nthresholds, dur);
+    }
+    /* The pack's cost: the mean of its scenarios' (a sum would pay the fixed lines once a
+     * scenario). */
+    rep_cost_mean cm[REP_COST_MEANS_MAX];
+    size_t n = rep_cost_means(r, cm, REP_COST_MEANS_MAX);
+    if (!n) return;
+    hx_buf_puts(out, "\n| cost model (mean of scenarios) | per run | per month | fixed | variable "
+                     "|\n| --- | ---: | ---: | ---: | ---: |\n");
+    for (size_t k = 0; k < n; k++) {
+        hx_buf_puts(out, "| ");
+        rep_md_cell(out, cm[k].model, 80);
+        const double v[4] = {cm[k].per_run, cm[k].monthly, cm[k].monthly_fixed,
+                             cm[k].monthly_variable};
+        for (int w = 0; w < 4; w++) {
+            hx_buf_puts(out, " | ");
+            money(out, v[w], cm[k].currency);
+        }
+        hx_buf_puts(out, " |\n");
     }
 }
 

@@ -53,6 +53,27 @@ void rep_money(char *buf, size_t n, double v, const char *currency);
 void rep_value(char *buf, size_t n, double v, const char *unit);
 /* A percentage: "45 %". */
 void rep_percent(char *buf, size_t n, double pct);
+
+/* The pack's cost under one price sheet: the mean of its scenarios' figures (NAN when none had
+ * one); model and currency borrow the run's strings. */
+typedef struct rep_cost_mean {
+    const char *model;       /* the sheet's name (borrowed) */
+    const char *currency;    /* its currency (borrowed, may be NULL) */
+    double per_run;          /* per production run */
+    double monthly;          /* a production month */
+    double monthly_fixed;    /* its fixed lines */
+    double monthly_variable; /* its variable lines */
+} rep_cost_mean;
+#define REP_COST_MEANS_MAX 32
+/* Fill out[0..] with one entry per sheet in r, in first-seen order (at most max, itself at most
+ * REP_COST_MEANS_MAX); returns how many (costsum.c). */
+size_t rep_cost_means(const results_run *r, rep_cost_mean *out, size_t max);
+/* The value of sc's metric name, NAN when it has none. */
+double rep_metric(const results_scenario *sc, const char *name);
+/* The CPU of the system under test: the solution's own (solution.cpu.total), the database's on
+ * its steps (db.cpu.solution) and serving its workload (db.cpu.workload), each NAN when not
+ * measured. True when the solution's and at least one database figure are there to show. */
+bool rep_cpu_split(const results_scenario *sc, double *own, double *db, double *served);
 /* Append how an invocation ended, as plain text (the signal name is model text: escape the
  * result): "exited with 3 after 1.2 s", "killed by SIGSEGV after 40 ms", "timed out after
  * 2 s", with "; left 2 processes running ..." when it left any. */
