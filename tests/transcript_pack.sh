@@ -62,6 +62,10 @@ sc="$PACK/04_schema_drift.lua"
 "$BIN" run "$PACK" --solution "$ROOT/tests/solutions/noop" --scenario schema_drift --keep \
     --out "$T/noop" 2>"$T/noop.err"
 expect_rc "noop fails schema_drift" 1 $?
+# Doing nothing earns no speed or cost credit: at most 10 (issue 11), however cheap its bill.
+score=$(jq '[.score.value, (.scenarios[] | .score.value)] | max' "$T/noop/run.json")
+jq -e '[.score.value, (.scenarios[] | .score.value)] | max <= 10' "$T/noop/run.json" >/dev/null &&
+    ok "noop scores at most 10 ($score)" || bad "noop scores $score"
 "$BIN" gen "$sc" --landing "$T/gen" 2>"$T/gen.err"
 expect_rc "gen --landing" 0 $?
 grep -q "wrote 14000 records of dataset 'orders' to $T/gen/orders (7 files, sha256 " "$T/gen.err" &&
