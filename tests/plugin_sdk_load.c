@@ -13,7 +13,7 @@ int main(int argc, char **argv)
     }
     plug_plugin *p = NULL;
     hx_err e = {0};
-    if (plug_open_file(argv[1], &p, &e) != 0) {
+    if (plug_open_file(argv[1], PLUG_LOAD_WORKER, &p, &e) != 0) {
         fprintf(stderr, "plugin_sdk_load: %s\n", e.msg);
         return 1;
     }

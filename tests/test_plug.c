@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
 #include <libpq-fe.h>
 
 #include "gen.h"
@@ -35,7 +38,7 @@ static plug_plugin *open_plugin(const char *name)
     assert_int_equal(plug_path_add(&pp, builtin_dir), 0);
     plug_plugin *p = NULL;
     hx_err e = {0};
-    int rc = plug_open(name, &pp, &p, &e);
+    int rc = plug_open(name, &pp, PLUG_LOAD_WORKER, &p, &e);
     if (rc != 0) fail_msg("plug_open %s: %s", name, e.msg);
     plug_path_release(&pp);
     return p;
@@ -77,7 +80,7 @@ static void test_plug__wrong_abi_refused(void **state)
     snprintf(path, sizeof path, "%s/bad_abi.so", test_dir);
     plug_plugin *p = (plug_plugin *)1;
     hx_err e = {0};
-    assert_int_equal(plug_open_file(path, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open_file(path, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_null(p);
     assert_non_null(strstr(e.msg, "bad_abi.so"));
     assert_non_null(strstr(e.msg, "ABI version 99"));
@@ -95,13 +98,13 @@ static void test_plug__missing_file_names_dirs_and_hint(void **state)
     plug_path_add(&pp, "/nonexistent/dir");
     plug_plugin *p = NULL;
     hx_err e = {0};
-    assert_int_equal(plug_open("nosuch", &pp, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open("nosuch", &pp, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_null(p);
     assert_non_null(strstr(e.msg, "nosuch.so"));
     assert_non_null(strstr(e.msg, "/nonexistent/dir"));
     assert_non_null(strstr(e.msg, "--plugin-path"));
     /* names that could walk out of the search path are refused outright */
-    assert_int_equal(plug_open("../plugins/quality", &pp, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open("../plugins/quality", &pp, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_non_null(strstr(e.msg, "invalid plugin name"));
     plug_path_release(&pp);
 }
@@ -113,13 +116,13 @@ static void test_plug__missing_symbol(void **state)
     snprintf(path, sizeof path, "%s/no_entry.so", test_dir);
     plug_plugin *p = NULL;
     hx_err e = {0};
-    assert_int_equal(plug_open_file(path, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open_file(path, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_non_null(strstr(e.msg, "no_entry.so"));
     assert_non_null(strstr(e.msg, "harness_plugin_entry"));
     assert_non_null(strstr(e.msg, "docs/plugins.md"));
     /* not a shared object at all */
     snprintf(path, sizeof path, "%s/../../meson-info/meson-info.json", test_dir);
-    assert_int_equal(plug_open_file(path, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open_file(path, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_non_null(strstr(e.msg, "cannot load plugin"));
 }
 
@@ -130,7 +133,7 @@ static void test_plug__init_failure_unloads(void **state)
     snprintf(path, sizeof path, "%s/init_fail.so", test_dir);
     plug_plugin *p = NULL;
     hx_err e = {0};
-    assert_int_equal(plug_open_file(path, &p, &e), HX_EUSAGE);
+    assert_int_equal(plug_open_file(path, PLUG_LOAD_WORKER, &p, &e), HX_EUSAGE);
     assert_null(p);
     assert_non_null(strstr(e.msg, "needs a licence file"));
 }
@@ -180,14 +183,18 @@ static void test_plug__open_survives_allocation_failures(void **state)
     plug_path_init(&pp);
     plug_path_add(&pp, builtin_dir);
     bool ok = false;
-    for (long n = 0; n < 50 && !ok; n++) {
+    /* every allocation of the harness's side: the path, the pipe's buffer, the descriptor's
+     * copy (the worker's own allocations are not the seam's) */
+    long n = 0;
+    for (; n < 200 && !ok; n++) {
         plug_plugin *p = NULL;
         hx_err e = {0};
         hx_alloc_fail_after(n);
-        int rc = plug_open("quality", &pp, &p, &e);
+        int rc = plug_open("example", &pp, PLUG_LOAD_WORKER, &p, &e);
         hx_alloc_fail_after(-1);
         if (rc == 0) {
             ok = true;
+            assert_int_equal(plug_check_count(p), 1);
             plug_close(p);
         } else {
             assert_int_equal(rc, HX_ENOMEM);
@@ -195,7 +202,103 @@ static void test_plug__open_survives_allocation_failures(void **state)
         }
     }
     assert_true(ok);
+    assert_true(n > 5); /* the copy did allocate, and each failure was survived */
     plug_path_release(&pp);
+}
+
+/* ---- containment: no plugin code in this process, nothing of it outlives its worker ---- */
+
+static void test_plug__init_crash_is_a_load_error(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/init_crash.so", test_dir);
+    plug_plugin *p = (plug_plugin *)1;
+    hx_err e = {0};
+    assert_int_equal(plug_open_file(path, PLUG_LOAD_WORKER, &p, &e), HX_EINFRA);
+    assert_null(p);
+    if (!strstr(e.msg, "crashed while loading") || !strstr(e.msg, "SIGSEGV"))
+        fail_msg("unexpected: %s", e.msg);
+}
+
+/* The pid the marker file holds, 0 when there is none. */
+static int marker_pid(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    int pid = 0;
+    if (f && fscanf(f, "%d", &pid) != 1) pid = 0;
+    if (f) fclose(f);
+    return pid;
+}
+
+static void test_plug__constructors_run_in_workers_only(void **state)
+{
+    (void)state;
+    char marker[4200], path[4200];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(marker, sizeof marker, "%s/hx-ctor-marker-%d", tmp && *tmp ? tmp : "/tmp",
+             (int)getpid());
+    snprintf(path, sizeof path, "%s/ctor_marker.so", test_dir);
+    unlink(marker);
+    setenv("HX_TEST_MARKER", marker, 1);
+    /* loading reads the descriptor in a worker: the constructor ran there */
+    plug_plugin *p = open_plugin("ctor_marker");
+    int pid = marker_pid(marker);
+    assert_true(pid > 0);
+    assert_int_not_equal(pid, getpid());
+    /* and a check's worker loads it again, in another process */
+    unlink(marker);
+    plug_result r = run_check(p, "ok", NULL, 0, NULL);
+    assert_int_equal(r.status, PLUG_PASS);
+    plug_result_release(&r);
+    assert_true(marker_pid(marker) > 0);
+    assert_int_not_equal(marker_pid(marker), getpid());
+    plug_close(p);
+    /* confined, it writes nothing (or, on a kernel without Landlock, it is not loaded at all) */
+    unlink(marker);
+    hx_err e = {0};
+    p = NULL;
+    int rc = plug_open_file(path, PLUG_LOAD_CONFINED, &p, &e);
+    if (plug_confine_abi() > 0) {
+        if (rc != 0) fail_msg("confined load: %s", e.msg);
+        assert_int_equal(plug_check_count(p), 1);
+        plug_close(p);
+    } else {
+        assert_int_equal(rc, HX_EINFRA);
+        assert_non_null(strstr(e.msg, "--trust-plugins"));
+    }
+    assert_int_not_equal(access(marker, F_OK), 0);
+    unsetenv("HX_TEST_MARKER");
+}
+
+/* The pid of a "daemon pid N" log line, 0 when there is none. */
+static pid_t logged_daemon(const plug_result *r)
+{
+    for (size_t i = 0; i < r->nlogs; i++) {
+        const char *s = strstr(r->logs[i], "daemon pid ");
+        if (s) return (pid_t)atoi(s + 11);
+    }
+    return 0;
+}
+
+static void test_plug__daemons_die_with_their_worker(void **state)
+{
+    (void)state;
+    plug_plugin *p = open_plugin("daemonize");
+    for (int hang = 0; hang < 2; hang++) {
+        plan_param params[] = {P("hang", hang ? "true" : "false")};
+        plug_run_opts o = {.timeout_ms = hang ? 5000 : 0};
+        plug_result r = run_check(p, "spawn", params, 1, &o);
+        assert_int_equal(r.status, hang ? PLUG_ERROR : PLUG_PASS);
+        if (hang) assert_non_null(strstr(r.message, "timed out"));
+        pid_t d = logged_daemon(&r);
+        assert_true(d > 0);
+        /* the worker killed and reaped it before it ended: no waiting needed */
+        assert_int_equal(kill(d, 0), -1);
+        assert_int_equal(errno, ESRCH);
+        plug_result_release(&r);
+    }
+    plug_close(p);
 }
 
 /* ---- parameters ---- */
@@ -916,6 +1019,9 @@ int main(void)
         cmocka_unit_test(test_plug__load_example_and_describe),
         cmocka_unit_test(test_plug__search_order_and_standard_path),
         cmocka_unit_test(test_plug__open_survives_allocation_failures),
+        cmocka_unit_test(test_plug__init_crash_is_a_load_error),
+        cmocka_unit_test(test_plug__constructors_run_in_workers_only),
+        cmocka_unit_test(test_plug__daemons_die_with_their_worker),
         cmocka_unit_test(test_plug__validate_params),
         cmocka_unit_test(test_plug__ok_isolated_and_in_process),
         cmocka_unit_test(test_plug__fail_result_is_cleaned),

@@ -2,6 +2,9 @@
 # Plugins through the real CLI: `harness check` refuses a plugin parameter the plugin does not
 # declare, and `harness run` turns a segfaulting, hanging, exiting and wrong-ABI plugin into error
 # results (with the cause in run.json and junit.xml) while the checks around them still run.
+# Containment (docs/solutions.md "Threat model"): `harness check` lets no plugin constructor
+# write a file, a plugin whose init crashes is exit 3 for check and run (with reports), and a
+# check's daemon is gone 3 s after the run.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -56,5 +59,55 @@ assert t["plugin.misbehave.answer"]["status"] == "pass"
 assert t["plugin.misbehave.lat.p99"]["status"] == "pass"
 EOF
     bad "plugin measurements missing from run.json"
+
+# Containment. The constructor of ctor_marker writes $HX_TEST_MARKER wherever it runs.
+LOAD="$ROOT/tests/packs/plugin_load"
+HX_TEST_MARKER="$T/marker" "$BIN" check "$LOAD" --plugin-path "$BUILD/tests/plugins" 2>"$T/load.err"
+rc=$?
+[ $rc = 3 ] && ok "check: a plugin whose init crashes exits 3" || bad "check exit $rc: $(cat "$T/load.err")"
+grep -q "init_crash.so' crashed while loading: its worker killed by signal SIGSEGV" "$T/load.err" &&
+    ok "check: names the crash" || bad "check said: $(cat "$T/load.err")"
+if grep -q "no Landlock" "$T/load.err"; then
+    # a kernel without Landlock: check refuses to run the plugins' code at all
+    ok "check: no Landlock here, the plugins were refused: $(grep -c "no Landlock" "$T/load.err") lines"
+else
+    [ "$(grep -c "containment.lua" "$T/load.err")" = 1 ] &&
+        ok "check: the confined worker read the other plugins" || bad "check said: $(cat "$T/load.err")"
+fi
+[ ! -e "$T/marker" ] && ok "check: the plugin's constructor wrote nothing" ||
+    bad "check: the constructor wrote $T/marker (from pid $(cat "$T/marker"))"
+HX_TEST_MARKER="$T/marker" "$BIN" check "$LOAD" --plugin-path "$BUILD/tests/plugins" \
+    --trust-plugins 2>"$T/trust.err"
+[ -s "$T/marker" ] && ok "check --trust-plugins: the constructor ran, in its worker" ||
+    bad "check --trust-plugins: no marker: $(cat "$T/trust.err")"
+rm -f "$T/marker"
+HX_TEST_MARKER="$T/marker" "$BIN" run "$LOAD" --solution "$ROOT/tests/solutions/noop" \
+    --plugin-path "$BUILD/tests/plugins" --out "$T/load" 2>"$T/loadrun.err"
+rc=$?
+[ $rc = 3 ] && ok "run: a plugin whose init crashes exits 3" || bad "run exit $rc: $(tail -5 "$T/loadrun.err")"
+st=$(python3 -c "
+import json,sys
+r=json.load(open('$T/load/run.json'))
+c={k['name']:k for k in r['scenarios'][0]['checks']}
+print(c['init_crash.never']['status'], 'SIGSEGV' in c['init_crash.never']['message'],
+      c['ctor_marker.ok']['status'], c['daemonize.spawn']['status'], c['after the plugins']['status'])" 2>&1)
+[ "$st" = "error True pass pass pass" ] && ok "run.json: the crashing init is an error of its check, the others pass" ||
+    bad "run.json checks: $st"
+grep -q "init_crash" "$T/load/junit.xml" && ok "junit.xml written with the crash" || bad "junit.xml lacks init_crash"
+daemon=$(python3 -c "
+import json
+r=json.load(open('$T/load/run.json'))
+print([k for k in r['scenarios'][0]['checks'] if k['name']=='daemonize.spawn'][0]['actual'])" 2>/dev/null)
+sleep 3
+case "$daemon" in
+'' | *[!0-9]*) bad "run.json: no daemon pid: '$daemon'" ;;
+*) if [ -e "/proc/$daemon" ] && grep -q hx-plug-daemon "/proc/$daemon/comm" 2>/dev/null; then
+    bad "the plugin's daemon $daemon is alive 3 s after the run"
+    kill -9 "$daemon"
+else
+    ok "no process of the plugin alive 3 s after the run (daemon $daemon)"
+fi ;;
+esac
+
 echo "$fails failures"
 [ "$fails" = 0 ]

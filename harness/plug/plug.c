@@ -1,6 +1,6 @@
 /* plug.c - finding and loading validator plugins (dlopen, the ABI handshake in the manner of
- * PostgreSQL's module magic), looking up checks and validating their parameters, and choosing
- * between an isolated and an in-process run. */
+ * PostgreSQL's module magic; or the descriptor as a worker read it, copied), looking up checks
+ * and validating their parameters, and choosing between an isolated and an in-process run. */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,7 +93,7 @@ static bool valid_name(const char *s)
     return true;
 }
 
-int plug_open(const char *name, const plug_path *pp, plug_plugin **out, hx_err *e)
+int plug_open(const char *name, const plug_path *pp, plug_load how, plug_plugin **out, hx_err *e)
 {
     *out = NULL;
     if (!valid_name(name))
@@ -113,7 +113,7 @@ int plug_open(const char *name, const plug_path *pp, plug_plugin **out, hx_err *
         }
         struct stat st;
         if (stat(b.data, &st) == 0 && S_ISREG(st.st_mode)) {
-            rc = plug_open_file(b.data, out, e);
+            rc = plug_open_file(b.data, how, out, e);
             hx_buf_release(&b);
             hx_buf_release(&tried);
             return rc;
@@ -139,8 +139,10 @@ static const char *base_name(const char *path)
 }
 
 /* Everything the host will later dereference, checked once at load so a malformed plugin fails
- * here with a message, not later with a crash. */
-static int check_descriptor(const char *path, const hx_plugin_descriptor *d, hx_err *e)
+ * here with a message, not later with a crash. A worker's copy has no run functions (need_run
+ * false). */
+static int check_descriptor(const char *path, const hx_plugin_descriptor *d, bool need_run,
+                            hx_err *e)
 {
     if (d->abi_version != HX_PLUGIN_ABI_VERSION)
         return hx_fail(e, HX_EUSAGE,
@@ -169,7 +171,7 @@ static int check_descriptor(const char *path, const hx_plugin_descriptor *d, hx_
     for (size_t i = 0; i < d->n_checks; i++) {
         const hx_plugin_check *c =
             (const hx_plugin_check *)((const char *)d->checks + i * d->check_size);
-        if (!valid_name(c->name) || !c->run)
+        if (!valid_name(c->name) || (need_run && !c->run))
             return hx_fail(e, HX_EUSAGE,
                            "plugin '%s': check %zu has no valid name or no run function", path,
                            i + 1);
@@ -189,9 +191,35 @@ static int check_descriptor(const char *path, const hx_plugin_descriptor *d, hx_
     return 0;
 }
 
-int plug_open_file(const char *path, plug_plugin **out, hx_err *e)
+static void free_own(hx_plugin_descriptor *d);
+
+/* plug_open_file for a worker's reading: the harness runs none of the plugin's code. */
+static int open_in_worker(const char *path, bool confine, plug_plugin **out, hx_err *e)
+{
+    if (confine && plug_confine_abi() == 0)
+        return hx_fail(e, HX_EINFRA,
+                       "cannot load plugin '%s' confined: this kernel has no Landlock, so its "
+                       "code could write files while its descriptor is read; pass "
+                       "--trust-plugins if you trust this pack's plugins",
+                       path);
+    plug_plugin *p = hx_calloc(1, sizeof *p);
+    if (!p || !(p->path = hx_strdup(path))) {
+        hx_free(p);
+        return hx_fail(e, HX_ENOMEM, "out of memory loading plugin '%s'", path);
+    }
+    int rc = plug_read_descriptor(p, confine, e);
+    if (rc) {
+        plug_close(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+int plug_open_file(const char *path, plug_load how, plug_plugin **out, hx_err *e)
 {
     *out = NULL;
+    if (how != PLUG_LOAD_HERE) return open_in_worker(path, how == PLUG_LOAD_CONFINED, out, e);
     /* RTLD_NOW: an unresolved symbol fails here, naming itself, not in the middle of a check.
      * RTLD_LOCAL: two plugins may define the same helper names without clashing. */
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
@@ -217,7 +245,7 @@ int plug_open_file(const char *path, plug_plugin **out, hx_err *e)
         return hx_fail(e, HX_EUSAGE, "plugin '%s': %s() returned no descriptor", path,
                        HX_PLUGIN_ENTRY_NAME);
     }
-    int rc = check_descriptor(path, d, e);
+    int rc = check_descriptor(path, d, true, e);
     if (rc) {
         dlclose(h);
         return rc;
@@ -260,11 +288,140 @@ int plug_open_file(const char *path, plug_plugin **out, hx_err *e)
 void plug_close(plug_plugin *p)
 {
     if (!p) return;
-    if (p->desc && p->desc->fini) p->desc->fini();
+    if (p->handle && p->desc && p->desc->fini) p->desc->fini();
     if (p->handle) dlclose(p->handle);
+    free_own(p->own);
     hx_free(p->name);
     hx_free(p->path);
     hx_free(p);
+}
+
+/* ---- the descriptor between a worker and the harness ---- */
+
+char *plug_descriptor_to_json(const hx_plugin_descriptor *d)
+{
+    json_t *o = json_pack("{s:s?, s:s?, s:s?}", "name", d->name, "version", d->version,
+                          "description", d->description);
+    json_t *checks = json_array();
+    for (size_t i = 0; o && checks && i < d->n_checks; i++) {
+        const hx_plugin_check *c =
+            (const hx_plugin_check *)((const char *)d->checks + i * d->check_size);
+        json_t *params = json_array();
+        for (size_t k = 0; params && k < c->n_params; k++) {
+            const hx_plugin_param_spec *ps =
+                (const hx_plugin_param_spec *)((const char *)c->params + k * d->param_size);
+            json_array_append_new(params, json_pack("{s:s, s:i, s:b, s:s?}", "name", ps->name,
+                                                    "type", ps->type, "required", ps->required != 0,
+                                                    "help", ps->help));
+        }
+        json_array_append_new(checks,
+                              json_pack("{s:s, s:s?, s:o}", "name", c->name, "description",
+                                        c->description, "params", params ? params : json_null()));
+    }
+    if (o && checks) json_object_set_new(o, "checks", checks);
+    char *text = o && checks ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (!o) json_decref(checks);
+    json_decref(o);
+    return text;
+}
+
+static void free_own(hx_plugin_descriptor *d)
+{
+    if (!d) return;
+    hx_plugin_check *checks = (hx_plugin_check *)d->checks;
+    for (size_t i = 0; checks && i < d->n_checks; i++) {
+        hx_plugin_param_spec *ps = (hx_plugin_param_spec *)checks[i].params;
+        for (size_t k = 0; ps && k < checks[i].n_params; k++) {
+            hx_free((char *)ps[k].name);
+            hx_free((char *)ps[k].help);
+        }
+        hx_free(ps);
+        hx_free((char *)checks[i].name);
+        hx_free((char *)checks[i].description);
+    }
+    hx_free(checks);
+    hx_free((char *)d->name);
+    hx_free((char *)d->version);
+    hx_free((char *)d->description);
+    hx_free(d);
+}
+
+/* A copy of a string of the worker's JSON (NULL stays NULL), valid UTF-8 and capped; false on
+ * allocation failure. */
+static bool own_str(json_t *o, const char *key, const char **out)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    *out = v ? plug_clean_string(v, 4096) : NULL;
+    return !v || *out;
+}
+
+int plug_descriptor_from_json(plug_plugin *p, const char *text, size_t n, hx_err *e)
+{
+    json_error_t je;
+    json_t *o = json_loadb(text, n, 0, &je);
+    json_t *checks = json_object_get(o, "checks");
+    if (!json_is_object(o) || !json_is_array(checks)) {
+        json_decref(o);
+        return hx_fail(e, HX_EINFRA,
+                       "plugin '%s': its loading worker sent a descriptor that is not the JSON "
+                       "the harness writes",
+                       p->path);
+    }
+    int rc = 0;
+    hx_plugin_descriptor *d = hx_calloc(1, sizeof *d);
+    size_t nc = json_array_size(checks);
+    if (!d) goto oom;
+    d->abi_version = HX_PLUGIN_ABI_VERSION;
+    d->struct_size = sizeof *d;
+    d->check_size = sizeof(hx_plugin_check);
+    d->param_size = sizeof(hx_plugin_param_spec);
+    if (!own_str(o, "name", &d->name) || !own_str(o, "version", &d->version) ||
+        !own_str(o, "description", &d->description))
+        goto oom;
+    if (nc > 10000) {
+        rc = hx_fail(e, HX_EUSAGE, "plugin '%s' has a malformed check list", p->path);
+        goto out;
+    }
+    hx_plugin_check *cs = nc ? hx_calloc(nc, sizeof *cs) : NULL;
+    if (nc && !cs) goto oom;
+    d->checks = cs;
+    d->n_checks = nc;
+    for (size_t i = 0; i < nc; i++) {
+        json_t *c = json_array_get(checks, i), *params = json_object_get(c, "params");
+        if (!own_str(c, "name", &cs[i].name) || !own_str(c, "description", &cs[i].description))
+            goto oom;
+        size_t np = json_array_size(params);
+        if (np > 1000) {
+            rc = hx_fail(e, HX_EUSAGE, "plugin '%s': a check has a malformed parameter list",
+                         p->path);
+            goto out;
+        }
+        hx_plugin_param_spec *ps = np ? hx_calloc(np, sizeof *ps) : NULL;
+        if (np && !ps) goto oom;
+        cs[i].params = ps;
+        cs[i].n_params = np;
+        for (size_t k = 0; k < np; k++) {
+            json_t *pj = json_array_get(params, k);
+            json_t *type = json_object_get(pj, "type");
+            if (!own_str(pj, "name", &ps[k].name) || !own_str(pj, "help", &ps[k].help)) goto oom;
+            ps[k].type = json_is_integer(type) ? (int)json_integer_value(type) : -1;
+            ps[k].required = json_is_true(json_object_get(pj, "required"));
+        }
+    }
+    rc = check_descriptor(p->path, d, false, e);
+    if (!rc && !(p->name = hx_strdup(d->name))) goto oom;
+    if (!rc) {
+        p->own = d;
+        p->desc = d;
+        d = NULL;
+    }
+    goto out;
+oom:
+    rc = hx_fail(e, HX_ENOMEM, "out of memory loading plugin '%s'", p->path);
+out:
+    free_own(d);
+    json_decref(o);
+    return rc;
 }
 
 size_t plug_check_count(const plug_plugin *p)
@@ -400,6 +557,24 @@ int plug_run(const plug_plugin *p, const hx_plugin_check *c, const plan_param *p
         plug_result_set(out, PLUG_ERROR, NULL, NULL, ve.msg);
         return out->message ? 0 : hx_fail(e, HX_ENOMEM, "out of memory");
     }
-    if (o->no_isolate) return plug_host_run(p, c, params, nparams, o, o->conn, -1, out, e);
-    return plug_run_isolated(p, c, params, nparams, o, out, e);
+    if (!o->no_isolate) return plug_run_isolated(p, c, params, nparams, o, out, e);
+    if (p->handle) return plug_host_run(p, c, params, nparams, o, o->conn, -1, out, e);
+    /* Read from a worker: asked for in process (gdb), so load it here for this run. */
+    plug_plugin *here = NULL;
+    hx_err le = {0};
+    if (plug_open_file(p->path, PLUG_LOAD_HERE, &here, &le) != 0) {
+        if (le.code == HX_ENOMEM) return hx_fail(e, HX_ENOMEM, "%s", le.msg);
+        plug_result_set(out, PLUG_ERROR, NULL, NULL, le.msg);
+        return out->message ? 0 : hx_fail(e, HX_ENOMEM, "out of memory");
+    }
+    const hx_plugin_check *hc = plug_find_check(here, c->name, &le);
+    int rc = 0;
+    if (!hc) {
+        plug_result_set(out, PLUG_ERROR, NULL, NULL, le.msg);
+        if (!out->message) rc = hx_fail(e, HX_ENOMEM, "out of memory");
+    } else {
+        rc = plug_host_run(here, hc, params, nparams, o, o->conn, -1, out, e);
+    }
+    plug_close(here);
+    return rc;
 }

@@ -1,7 +1,9 @@
-/* plug.h - validator plugins inside the harness: find and load a plugin (dlopen, ABI check),
- * validate a check's parameters against its declared spec, and run a check - in a forked worker
- * with a timeout by default, in process with no_isolate - turning whatever happens (a verdict, a
- * crash, a hang, garbage) into a plain plug_result.
+/* plug.h - validator plugins inside the harness: find and load a plugin (its descriptor read
+ * in a contained worker, or dlopen here for --no-isolate), validate a check's parameters against
+ * its declared spec, and run a check - in a contained worker with a timeout by default, in
+ * process with no_isolate - turning whatever happens (a verdict, a crash, a hang, garbage, a
+ * daemon left behind) into a plain plug_result. A pack's native code (constructors, init, the
+ * checks) runs in the harness process only with no_isolate / PLUG_LOAD_HERE.
  *
  * Ownership: plug_open() returns a plug_plugin the caller frees with plug_close(); check pointers
  * from plug_find_check() live as long as the plugin. plug_result owns all its strings and arrays;
@@ -12,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "harness/plugin.h"
 #include "plan.h"
@@ -41,22 +44,39 @@ const char *plug_builtin_dir(void);
 
 /* ---- loading ---- */
 
+/* How a plugin is loaded. */
+typedef enum plug_load {
+    PLUG_LOAD_WORKER = 0, /* its descriptor is read in a contained worker (plug_spawn): its
+                           * constructors and init run there, never in this process */
+    PLUG_LOAD_CONFINED,   /* the same, and that worker can write, create or execute no file (and
+                           * where the kernel allows, open no TCP connection): Landlock. HX_EINFRA
+                           * when the kernel has no Landlock (plug_confine_abi() == 0) */
+    PLUG_LOAD_HERE        /* dlopen into this process: constructors and init run here (--no-isolate,
+                           * and inside workers) */
+} plug_load;
+
 /* A loaded plugin. */
 typedef struct plug_plugin {
     char *name;                       /* from the descriptor (== file name) */
     char *path;                       /* the file it was loaded from */
-    void *handle;                     /* dlopen handle */
-    const hx_plugin_descriptor *desc; /* points into the shared object */
+    void *handle;                     /* dlopen handle (PLUG_LOAD_HERE), else NULL */
+    const hx_plugin_descriptor *desc; /* into the shared object, or the worker's copy: `own` */
+    hx_plugin_descriptor
+        *own; /* the copy (owned; its checks' run is NULL), NULL when loaded here */
 } plug_plugin;
 
-/* Find <name>.so on the path and load it. name must be [A-Za-z0-9_-]+. Errors: HX_EUSAGE with the
- * searched directories when not found, with the file and a hint when the entry symbol is missing,
- * with both version numbers on an ABI mismatch, and on a malformed descriptor. */
-int plug_open(const char *name, const plug_path *pp, plug_plugin **out, hx_err *e);
+/* Find <name>.so on the path and load it as `how` says. name must be [A-Za-z0-9_-]+. Errors:
+ * HX_EUSAGE with the searched directories when not found, with the file and a hint when the entry
+ * symbol is missing, with both version numbers on an ABI mismatch, on a malformed descriptor and
+ * when init refuses; HX_EINFRA when the loading worker crashed, hung or broke the protocol (its
+ * constructor or init did), or cannot be confined. */
+int plug_open(const char *name, const plug_path *pp, plug_load how, plug_plugin **out, hx_err *e);
 /* Load the shared object at path (no search). Same errors as plug_open. */
-int plug_open_file(const char *path, plug_plugin **out, hx_err *e);
-/* Call fini, dlclose, free. NULL is fine. */
+int plug_open_file(const char *path, plug_load how, plug_plugin **out, hx_err *e);
+/* Loaded here: call fini and dlclose; then free. NULL is fine. */
 void plug_close(plug_plugin *p);
+/* The Landlock ABI version of this kernel, 0 when it has none (PLUG_LOAD_CONFINED is refused). */
+int plug_confine_abi(void);
 
 /* The check called name, or NULL with HX_EUSAGE in e (listing the checks, with did-you-mean). */
 const hx_plugin_check *plug_find_check(const plug_plugin *p, const char *name, hx_err *e);
@@ -137,6 +157,8 @@ typedef struct plug_run_opts {
 } plug_run_opts;
 
 #define PLUG_DEFAULT_TIMEOUT_MS 30000
+/* How long a worker may take to load a plugin and send its descriptor. */
+#define PLUG_LOAD_TIMEOUT_MS 20000
 
 /* Run check c of p with params (validated first: invalid params give an ERROR result). Fills out
  * (init'ed by the caller) whatever the check does; returns 0, or a negative hx code only when
@@ -160,11 +182,35 @@ char *plug_clean_string(const char *s, size_t max);
 /* Append a log line to r (kept if under PLUG_MAX_LOGS). */
 void plug_result_add_log(plug_result *r, int level, const char *text);
 const char *plug_level_name(int level);
-/* Run in a forked worker. */
+/* Run in a contained worker. */
 int plug_run_isolated(const plug_plugin *p, const hx_plugin_check *c, const plan_param *params,
                       size_t nparams, const plug_run_opts *o, plug_result *out, hx_err *e);
 /* Set r's verdict (copies the strings, cleaned). */
 void plug_result_set(plug_result *r, plug_status st, const char *expected, const char *actual,
                      const char *message);
+/* Read p's descriptor in a contained worker (confined when asked) and fill p->own, p->desc
+ * and p->name from it (plug_open_file's PLUG_LOAD_WORKER and _CONFINED). */
+int plug_read_descriptor(plug_plugin *p, bool confine, hx_err *e);
+/* The descriptor as JSON (names, texts, checks, parameter specs), for the worker to send; NULL
+ * on allocation failure. Free with free(). */
+char *plug_descriptor_to_json(const hx_plugin_descriptor *d);
+/* Build p->own from that JSON and check it as a loaded descriptor is checked. */
+int plug_descriptor_from_json(plug_plugin *p, const char *text, size_t n, hx_err *e);
+
+/* ---- plug_contain.c: the worker box ---- */
+
+/* The body of a worker: runs in the plugin's process, writes frames to fd, never returns. */
+typedef void (*plug_worker_fn)(void *arg, int fd);
+/* Exit statuses of a worker that mean the box, not the plugin. */
+#define PLUG_WORKER_STOPPED 121    /* told to stop (SIGTERM) before the plugin's process ended */
+#define PLUG_WORKER_UNCONFINED 122 /* Landlock refused to confine the plugin's process */
+/* Fork a worker (see plug_contain.c): a supervisor in its own process group that forks the
+ * plugin's process running fn(arg, fd), confined first when asked, and kills everything left
+ * below it when that ends. *pid is the supervisor, *rfd the read end of fn's pipe (the caller
+ * closes it). Returns 0 or HX_EINFRA. */
+int plug_spawn(plug_worker_fn fn, void *arg, bool confine, pid_t *pid, int *rfd, hx_err *e);
+/* Reap worker pid and return its wait status: wait up to grace_ms for it to end by itself
+ * unless stop, then stop it (SIGTERM: it kills its tree), then SIGKILL its group. */
+int plug_reap(pid_t pid, int64_t grace_ms, bool stop);
 
 #endif

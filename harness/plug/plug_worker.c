@@ -1,13 +1,17 @@
-/* plug_worker.c - isolation: each plugin check runs in a forked worker that reports back over a
- * pipe; the parent enforces a timeout and turns a crash, an exit(), a hang or garbage on the pipe
- * into an `error` result naming what happened, so one bad plugin cannot take the run down.
+/* plug_worker.c - isolation: each plugin check runs in a contained worker (plug_contain.c) that
+ * loads the plugin itself (its constructors and init run there) and reports back over a pipe;
+ * the parent enforces a timeout and turns a crash, an exit(), a hang or garbage on the pipe into
+ * an `error` result naming what happened, so one bad plugin cannot take the run down. Loading a
+ * plugin for the harness (plug_open) reads its descriptor the same way.
  *
  * Pipe protocol (worker -> parent), one frame after another:
  *     'H' 'X' type 0  | uint32 payload length (host byte order: same machine) | payload
  *     type 'L': a log line; payload = level byte, then the text (no NUL)
- *     type 'R': the result, last frame; payload = JSON (see result_to_json)
- * Anything else, an oversized frame or a result that is not the JSON we write, is a protocol
- * error: the parent kills the worker. */
+ *     type 'R': a check's result, last frame; payload = JSON (see result_to_json)
+ *     type 'D': a plugin's descriptor, last frame; payload = JSON (plug_descriptor_to_json)
+ *     type 'E': loading failed, last frame; payload = hx code byte (negated), then the message
+ * Anything else, an oversized frame or a last frame that is not what we write, is a protocol
+ * error: the parent stops the worker. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -16,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -125,33 +129,43 @@ static PGconn *reconnect(PGconn *parent, int64_t timeout_ms, char *err, size_t e
     return c;
 }
 
-static void worker_main(int fd, const plug_plugin *p, const hx_plugin_check *c,
-                        const plan_param *params, size_t nparams, const plug_run_opts *o,
-                        int64_t timeout_ms)
-{
-    /* Leave the parent's signal plumbing behind: Ctrl-C is the parent's to handle, and it kills
-     * this process group when it needs to. */
-    /* Crash handlers too (a test framework's or a crash reporter's): a crash must end this
-     * process with its signal so the parent can name it. */
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
-    signal(SIGPIPE, SIG_IGN);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* A plugin's printf must not land in the harness's own stdout (reports may be going there). */
-    dup2(STDERR_FILENO, STDOUT_FILENO);
+/* What a check's worker runs. */
+struct check_job {
+    const plug_plugin *p;
+    const hx_plugin_check *c; /* p's (its name is looked up again in the worker's load) */
+    const plan_param *params;
+    size_t nparams;
+    const plug_run_opts *o;
+    int64_t timeout_ms;
+};
 
+/* The plugin's process of a check's worker: load the plugin here (unless the harness already
+ * did), run the check, send the result. */
+static void check_worker(void *arg, int fd)
+{
+    struct check_job *j = arg;
+    /* The allocation seam is the harness's: a test that makes it fail means the harness. */
+    hx_alloc_fail_after(-1);
     plug_result r;
     plug_result_init(&r);
     PGconn *conn = NULL;
+    plug_plugin *here = NULL;
+    const plug_plugin *p = j->p;
+    const hx_plugin_check *c = j->c;
+    hx_err e = {0};
     char err[1024] = "";
-    if (o->conn && !(conn = reconnect(o->conn, timeout_ms, err, sizeof err))) {
+    if (!p->handle) {
+        if (plug_open_file(p->path, PLUG_LOAD_HERE, &here, &e) != 0 ||
+            !(c = plug_find_check(here, j->c->name, &e)))
+            snprintf(err, sizeof err, "%s", e.msg);
+        p = here;
+    }
+    if (err[0]) {
         plug_result_set(&r, PLUG_ERROR, NULL, NULL, err);
-    } else {
-        hx_err e = {0};
-        if (plug_host_run(p, c, params, nparams, o, conn, fd, &r, &e) != 0)
-            plug_result_set(&r, PLUG_ERROR, NULL, NULL, e.msg);
+    } else if (j->o->conn && !(conn = reconnect(j->o->conn, j->timeout_ms, err, sizeof err))) {
+        plug_result_set(&r, PLUG_ERROR, NULL, NULL, err);
+    } else if (plug_host_run(p, c, j->params, j->nparams, j->o, conn, fd, &r, &e) != 0) {
+        plug_result_set(&r, PLUG_ERROR, NULL, NULL, e.msg);
     }
     char *text = result_to_json(&r);
     int status = text ? 0 : 70;
@@ -161,6 +175,35 @@ static void worker_main(int fd, const plug_plugin *p, const hx_plugin_check *c,
     free(text);
     plug_result_release(&r);
     PQfinish(conn);
+    plug_close(here);
+    _exit(status);
+}
+
+/* The plugin's process of a loading worker: load the plugin here, send its descriptor (or why
+ * it did not load). */
+static void descriptor_worker(void *arg, int fd)
+{
+    const char *path = arg;
+    hx_alloc_fail_after(-1);
+    plug_plugin *p = NULL;
+    hx_err e = {0};
+    int status = 0;
+    if (plug_open_file(path, PLUG_LOAD_HERE, &p, &e) != 0) {
+        size_t n = strlen(e.msg);
+        char *payload = malloc(n + 1);
+        if (payload) {
+            payload[0] = (char)(unsigned char)-e.code;
+            memcpy(payload + 1, e.msg, n);
+            send_frame(fd, 'E', payload, n + 1);
+        }
+        free(payload);
+    } else {
+        char *text = plug_descriptor_to_json(p->desc);
+        if (text) send_frame(fd, 'D', text, strlen(text));
+        status = text ? 0 : 70;
+        free(text);
+    }
+    plug_close(p);
     _exit(status);
 }
 
@@ -259,12 +302,6 @@ static bool result_from_json(const char *text, size_t n, plug_result *r, char *w
     return !bad;
 }
 
-static void kill_worker(pid_t pid)
-{
-    kill(-pid, SIGKILL);
-    kill(pid, SIGKILL);
-}
-
 static void describe_status(hx_buf *b, int status)
 {
     if (WIFSIGNALED(status)) {
@@ -275,6 +312,8 @@ static void describe_status(hx_buf *b, int status)
             hx_buf_printf(b, "killed by signal SIG%s (%s)", abbrev, desc ? desc : "?");
         else
             hx_buf_printf(b, "killed by signal %d", sig);
+    } else if (WIFEXITED(status) && WEXITSTATUS(status) == PLUG_WORKER_UNCONFINED) {
+        hx_buf_puts(b, "could not confine itself (Landlock refused)");
     } else if (WIFEXITED(status)) {
         hx_buf_printf(b, "exited with status %d", WEXITSTATUS(status));
     } else {
@@ -282,147 +321,151 @@ static void describe_status(hx_buf *b, int status)
     }
 }
 
-int plug_run_isolated(const plug_plugin *p, const hx_plugin_check *c, const plan_param *params,
-                      size_t nparams, const plug_run_opts *o, plug_result *out, hx_err *e)
-{
-    int64_t timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PLUG_DEFAULT_TIMEOUT_MS;
-    int pfd[2];
-    if (pipe2(pfd, O_CLOEXEC) != 0)
-        return hx_fail(e, HX_EINFRA, "cannot create a pipe for plugin check '%s.%s': %s", p->name,
-                       c->name, strerror(errno));
-    /* Unflushed stdio would otherwise be written twice if the plugin calls exit(). */
-    fflush(NULL);
-    int64_t t0 = hx_now_ns();
-    pid_t pid = fork();
-    if (pid < 0) {
-        int err = errno;
-        close(pfd[0]);
-        close(pfd[1]);
-        return hx_fail(e, HX_EINFRA, "cannot fork a worker for plugin check '%s.%s': %s", p->name,
-                       c->name, strerror(err));
-    }
-    if (pid == 0) {
-        close(pfd[0]);
-        setpgid(0, 0);
-        worker_main(pfd[1], p, c, params, nparams, o, timeout_ms);
-        _exit(70); /* not reached */
-    }
-    setpgid(pid, pid); /* both sides, so the group exists before either relies on it */
-    close(pfd[1]);
+/* What a worker sent: its log lines go to log(), its last frame is kept. */
+struct pump {
+    const char *plugin, *check; /* names for on_log */
+    const plug_run_opts *o;     /* on_log, may be NULL */
+    plug_result *logs;          /* where log lines are kept, may be NULL */
+    char last;                  /* type of the last frame, 0 when none came */
+    char *payload;              /* its payload (owned) */
+    size_t len;
+    bool timed_out, eof;
+    char proto[512]; /* a protocol error, "" when none */
+};
 
-    int64_t deadline = t0 + timeout_ms * 1000000;
+static bool last_frame(char type)
+{
+    return type == 'R' || type == 'D' || type == 'E';
+}
+
+/* Read frames from fd until a last frame, EOF, the deadline or a protocol error. */
+static void pump(int fd, int64_t deadline, struct pump *pu)
+{
     hx_buf in;
     hx_buf_init(&in);
-    bool got_result = false, timed_out = false, eof = false;
-    char proto[512] = "";
     char rbuf[65536];
-    while (!eof && !got_result && !proto[0]) {
+    while (!pu->eof && !pu->last && !pu->proto[0]) {
         int64_t left_ms = (deadline - hx_now_ns()) / 1000000;
         if (left_ms <= 0) {
-            timed_out = true;
+            pu->timed_out = true;
             break;
         }
-        struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
+        struct pollfd pf = {.fd = fd, .events = POLLIN};
         int pr = poll(&pf, 1, left_ms > 1000 ? 1000 : (int)left_ms);
         if (pr < 0 && errno != EINTR) {
-            snprintf(proto, sizeof proto, "poll failed: %s", strerror(errno));
+            snprintf(pu->proto, sizeof pu->proto, "poll failed: %s", strerror(errno));
             break;
         }
         if (pr <= 0) continue;
-        ssize_t nr = read(pfd[0], rbuf, sizeof rbuf);
+        ssize_t nr = read(fd, rbuf, sizeof rbuf);
         if (nr < 0 && (errno == EINTR || errno == EAGAIN)) continue;
         if (nr <= 0) {
-            eof = true;
+            pu->eof = true;
         } else if (!hx_buf_append(&in, rbuf, (size_t)nr)) {
-            snprintf(proto, sizeof proto, "out of memory reading the worker");
+            snprintf(pu->proto, sizeof pu->proto, "out of memory reading the worker");
             break;
         }
         /* consume whole frames */
         size_t off = 0;
-        while (!proto[0] && in.len - off >= FRAME_HDR) {
+        while (!pu->proto[0] && !pu->last && in.len - off >= FRAME_HDR) {
             const unsigned char *h = (const unsigned char *)in.data + off;
             uint32_t len;
             memcpy(&len, h + 4, 4);
-            if (h[0] != 'H' || h[1] != 'X' || h[3] != 0 || (h[2] != 'L' && h[2] != 'R')) {
-                snprintf(proto, sizeof proto, "bad frame header at byte %zu (0x%02x%02x%02x%02x)",
-                         off, h[0], h[1], h[2], h[3]);
+            if (h[0] != 'H' || h[1] != 'X' || h[3] != 0 || (h[2] != 'L' && !last_frame(h[2]))) {
+                snprintf(pu->proto, sizeof pu->proto,
+                         "bad frame header at byte %zu (0x%02x%02x%02x%02x)", off, h[0], h[1], h[2],
+                         h[3]);
                 break;
             }
             if ((h[2] == 'L' && (len == 0 || len > MAX_LOG_FRAME)) ||
-                (h[2] == 'R' && len > MAX_RESULT_FRAME)) {
-                snprintf(proto, sizeof proto, "frame of %u bytes is out of bounds", (unsigned)len);
+                (h[2] == 'E' && (len == 0 || len > MAX_LOG_FRAME)) ||
+                (last_frame(h[2]) && len > MAX_RESULT_FRAME)) {
+                snprintf(pu->proto, sizeof pu->proto, "frame of %u bytes is out of bounds",
+                         (unsigned)len);
                 break;
             }
             if (in.len - off - FRAME_HDR < len) break; /* wait for the rest */
             const char *payload = in.data + off + FRAME_HDR;
             if (h[2] == 'L') {
-                char *text = hx_strndup(payload + 1, len - 1);
+                char *text = pu->logs ? hx_strndup(payload + 1, len - 1) : NULL;
                 if (text) {
                     int level = (unsigned char)payload[0];
-                    plug_result_add_log(out, level, text);
-                    if (o->on_log) o->on_log(o->log_ud, p->name, c->name, level, text);
+                    plug_result_add_log(pu->logs, level, text);
+                    if (pu->o && pu->o->on_log)
+                        pu->o->on_log(pu->o->log_ud, pu->plugin, pu->check, level, text);
                     hx_free(text);
                 }
+            } else if (!(pu->payload = hx_strndup(payload, len))) {
+                snprintf(pu->proto, sizeof pu->proto, "out of memory reading the worker");
             } else {
-                plug_result tmp;
-                plug_result_init(&tmp);
-                bool ok = result_from_json(payload, len, &tmp, proto, sizeof proto);
-                if (ok) {
-                    /* out holds only the log lines so far */
-                    tmp.logs = out->logs;
-                    tmp.nlogs = out->nlogs;
-                    *out = tmp;
-                    got_result = true;
-                } else {
-                    plug_result_release(&tmp);
-                    break;
-                }
+                pu->last = (char)h[2];
+                pu->len = len;
             }
             off += FRAME_HDR + len;
         }
-        if (off > 0 && !proto[0]) {
+        if (off > 0 && !pu->proto[0]) {
             memmove(in.data, in.data + off, in.len - off);
             in.len -= off;
         }
     }
-    if (got_result && in.len > 0 && !proto[0])
-        snprintf(proto, sizeof proto, "bytes after the result frame");
-    if (eof && !got_result && in.len > 0 && !proto[0])
-        snprintf(proto, sizeof proto, "the pipe closed in the middle of a frame");
+    if (pu->last && in.len > 0 && !pu->proto[0])
+        snprintf(pu->proto, sizeof pu->proto, "bytes after the last frame");
+    if (pu->eof && !pu->last && in.len > 0 && !pu->proto[0])
+        snprintf(pu->proto, sizeof pu->proto, "the pipe closed in the middle of a frame");
     hx_buf_release(&in);
-    close(pfd[0]);
+}
 
-    int status = 0;
-    if (timed_out || proto[0]) {
-        kill_worker(pid);
-    } else if (got_result) {
-        /* The worker exits right after its result; give it the rest of the deadline. */
-        while (hx_now_ns() < deadline) {
-            pid_t w = waitpid(pid, &status, WNOHANG);
-            if (w == pid) goto reaped;
-            struct timespec ts = {0, 1000000};
-            nanosleep(&ts, NULL);
+int plug_run_isolated(const plug_plugin *p, const hx_plugin_check *c, const plan_param *params,
+                      size_t nparams, const plug_run_opts *o, plug_result *out, hx_err *e)
+{
+    int64_t timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : PLUG_DEFAULT_TIMEOUT_MS;
+    struct check_job job = {p, c, params, nparams, o, timeout_ms};
+    int64_t t0 = hx_now_ns();
+    pid_t pid;
+    int fd;
+    hx_err se = {0};
+    if (plug_spawn(check_worker, &job, false, &pid, &fd, &se) != 0)
+        return hx_fail(e, se.code, "plugin check '%s.%s': %s", p->name, c->name, se.msg);
+
+    int64_t deadline = t0 + timeout_ms * 1000000;
+    struct pump pu = {.plugin = p->name, .check = c->name, .o = o, .logs = out};
+    pump(fd, deadline, &pu);
+    close(fd);
+    bool got_result = false;
+    if (pu.last == 'R') {
+        plug_result tmp;
+        plug_result_init(&tmp);
+        if (result_from_json(pu.payload, pu.len, &tmp, pu.proto, sizeof pu.proto)) {
+            /* out holds only the log lines so far */
+            tmp.logs = out->logs;
+            tmp.nlogs = out->nlogs;
+            *out = tmp;
+            got_result = true;
+        } else {
+            plug_result_release(&tmp);
         }
-        kill_worker(pid);
+    } else if (pu.last && !pu.proto[0]) {
+        snprintf(pu.proto, sizeof pu.proto, "a '%c' frame where a result belongs", pu.last);
     }
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-reaped:;
+    hx_free(pu.payload);
+    /* The worker exits right after its result; give it the rest of the deadline. */
+    int64_t left_ms = (deadline - hx_now_ns()) / 1000000;
+    int status = plug_reap(pid, left_ms > 0 ? left_ms : 0, pu.timed_out || pu.proto[0]);
     int64_t wall = hx_now_ns() - t0;
     hx_buf m;
     hx_buf_init(&m);
     hx_buf_printf(&m, "plugin check '%s.%s' ", p->name, c->name);
-    if (timed_out) {
+    if (pu.timed_out) {
         hx_buf_printf(&m,
                       "timed out after %lld ms; its worker was killed (SIGKILL). Raise the "
                       "timeout, or run with --no-isolate under a debugger to see where it "
                       "hangs",
                       (long long)timeout_ms);
-    } else if (proto[0]) {
+    } else if (pu.proto[0]) {
         hx_buf_printf(&m,
                       "broke the worker pipe (protocol error: %s); its worker was killed. "
                       "Does the plugin write to file descriptors it does not own?",
-                      proto);
+                      pu.proto);
     } else if (got_result && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
         hx_buf_release(&m);
         out->wall_ns = wall;
@@ -442,4 +485,47 @@ reaped:;
     hx_buf_release(&m);
     out->wall_ns = wall;
     return out->message ? 0 : hx_fail(e, HX_ENOMEM, "out of memory");
+}
+
+int plug_read_descriptor(plug_plugin *p, bool confine, hx_err *e)
+{
+    pid_t pid;
+    int fd;
+    hx_err se = {0};
+    if (plug_spawn(descriptor_worker, p->path, confine, &pid, &fd, &se) != 0)
+        return hx_fail(e, se.code, "plugin '%s': %s", p->path, se.msg);
+    struct pump pu = {0};
+    pump(fd, hx_now_ns() + (int64_t)PLUG_LOAD_TIMEOUT_MS * 1000000, &pu);
+    close(fd);
+    int status = plug_reap(pid, PLUG_LOAD_TIMEOUT_MS, pu.timed_out || pu.proto[0]);
+    bool clean_exit = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    int rc;
+    if (pu.last == 'D' && clean_exit && !pu.proto[0]) {
+        rc = plug_descriptor_from_json(p, pu.payload, pu.len, e);
+    } else if (pu.last == 'E' && !pu.proto[0]) {
+        int code = -(int)(unsigned char)pu.payload[0];
+        char *msg = plug_clean_string(pu.payload + 1, sizeof e->msg - 1);
+        rc = code == HX_EUSAGE || code == HX_ENOMEM ? code : HX_EINFRA;
+        hx_fail(e, rc, "%s", msg ? msg : "out of memory");
+        hx_free(msg);
+    } else {
+        hx_buf m;
+        hx_buf_init(&m);
+        hx_buf_printf(&m, "plugin '%s' ", p->path);
+        if (pu.timed_out)
+            hx_buf_printf(&m, "did not load within %d ms", PLUG_LOAD_TIMEOUT_MS);
+        else if (pu.proto[0] || (pu.last && pu.last != 'D'))
+            hx_buf_printf(&m, "broke its loading worker's pipe (%s)",
+                          pu.proto[0] ? pu.proto : "an unexpected frame");
+        else {
+            hx_buf_puts(&m, "crashed while loading: its worker ");
+            describe_status(&m, status);
+        }
+        hx_buf_puts(&m, "; its constructors and init run in that worker, never in the harness. "
+                        "Run it with --no-isolate under a debugger to investigate");
+        rc = hx_fail(e, m.oom ? HX_ENOMEM : HX_EINFRA, "%s", m.oom ? "out of memory" : m.data);
+        hx_buf_release(&m);
+    }
+    hx_free(pu.payload);
+    return rc;
 }

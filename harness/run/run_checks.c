@@ -62,7 +62,9 @@ static plug_plugin *plugin_get(run_ctx *c, const char *name, hx_err *e)
     for (size_t i = 0; i < c->nplugins; i++)
         if (strcmp(c->plugins[i]->name, name) == 0) return c->plugins[i];
     plug_plugin *p = NULL;
-    if (plug_open(name, &c->plugin_path, &p, e) != 0) return NULL;
+    if (plug_open(name, &c->plugin_path, c->o->no_isolate ? PLUG_LOAD_HERE : PLUG_LOAD_WORKER, &p,
+                  e) != 0)
+        return NULL;
     plug_plugin **np = hx_realloc(c->plugins, (c->nplugins + 1) * sizeof *np);
     if (!np) {
         plug_close(p);

@@ -100,10 +100,12 @@ typedef struct hx_plugin_descriptor {
     const char *description;       /* one line */
     const hx_plugin_check *checks; /* the checks, n_checks of them */
     size_t n_checks;
-    /* Optional, called once in the harness process after loading; must be quick and must not
-     * crash (it is not isolated). Return 0, or nonzero with a message in err to refuse loading. */
+    /* Optional, called after loading, in the worker that loaded the plugin (never in the harness
+     * process, unless it runs with --no-isolate): once when the harness reads the descriptor and
+     * once in each check's worker. Return 0, or nonzero with a message in err to refuse loading;
+     * a crash is an error of the plugin's checks. */
     int (*init)(const hx_plugin_host *host, char *err, size_t errlen);
-    /* Optional, called once before unloading. */
+    /* Optional, called before unloading, where init was called. */
     void (*fini)(void);
 } hx_plugin_descriptor;
 
