@@ -474,6 +474,7 @@ int run_engine(const run_engine_opts *o)
     hx_free(jp);
 
     run_signals_install();
+    run_reclaim_cgroups(NULL, sandbox_warn, NULL);
     exit_code = services_start(&c);
     if (!exit_code && o->jobs > 1)
         run_jobs(&c, sel, nsel, &exit_code);

@@ -216,4 +216,10 @@ void run_signals_worker_init(void);
  * pack order. Sets *exit_code on an infrastructure failure. */
 void run_jobs(run_ctx *c, const size_t *sel, size_t nsel, int *exit_code);
 
+/* Reclaim the cgroup leaves ("harness-<pid>-<n>") under parent (NULL: runner_cgroup_parent) whose
+ * harness is gone (a killed run's): kill what runs in them (cgroup.kill, and SIGKILL to each of
+ * their cgroup.procs), remove them, and name each in warn(ud, message). Leaves of a live pid are
+ * left alone. Returns the number removed. */
+size_t run_reclaim_cgroups(const char *parent, void (*warn)(void *ud, const char *msg), void *ud);
+
 #endif

@@ -281,6 +281,11 @@ static bool cgroup_default_parent(char *out, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
+bool runner_cgroup_parent(char *out, size_t cap)
+{
+    return cgroup_default_parent(out, cap);
+}
+
 /* Make a leaf and open its cgroup.procs for the child; NULL when the machine does not allow it. */
 static char *cgroup_make(const runner_opts *o, int *procs_fd)
 {

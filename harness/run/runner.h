@@ -109,6 +109,11 @@ pid_t runner_pid(const runner_proc *p);
 /* "cgroup" or "proc": how this process tree is tracked. */
 const char *runner_isolation(const runner_proc *p);
 
+/* The cgroup2 directory runner_spawn makes its leaves in by default (the cgroup2 mount joined
+ * with this process's own cgroup), whether or not it is writable. False when there is none. Its
+ * leaves are named "harness-<pid of the harness>-<n>". */
+bool runner_cgroup_parent(char *out, size_t cap);
+
 /* Wait for the leader to end, at most timeout_us counted from spawn (<= 0: no limit). On timeout or
  * runner_kill, SIGTERM the tree, wait the grace period, SIGKILL what is left. After the leader
  * ends, the rest of the tree is terminated the same way. Reaps the leader (wait4) and tracked

@@ -7,12 +7,25 @@
  * solution dies with the harness: bwrap --die-with-parent). The check queries running at the first
  * signal are cancelled (PQcancel) by the watcher, again every 200 ms while they are registered, so
  * a query sent just after the signal is cancelled too. With --jobs the workers (jobs.c) get each
- * signal passed on and handle it the same way, each for its own scenario. */
+ * signal passed on and handle it the same way, each for its own scenario.
+ *
+ * What a run killed harder (kill -9, the OOM killer) leaves behind, the next run reclaims: the
+ * cgroup leaves here (run_reclaim_cgroups), the PostgreSQL temp folders and their servers in
+ * pgsvc.c. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine_priv.h"
@@ -225,4 +238,108 @@ void run_signals_worker_init(void)
     for (int i = 0; i < RUN_MAX_JOBS; i++)
         workers[i].pid = 0;
     run_signals_install();
+}
+
+/* ---- leftovers of killed runs ---- */
+
+/* The harness pid of a leaf called "harness-<pid>-<n>", or 0 when name is not one. */
+static pid_t leaf_owner(const char *name)
+{
+    if (strncmp(name, "harness-", 8) != 0 || !isdigit((unsigned char)name[8])) return 0;
+    char *end;
+    long pid = strtol(name + 8, &end, 10);
+    if (pid <= 0 || pid > INT32_MAX || *end != '-' || !isdigit((unsigned char)end[1])) return 0;
+    for (end++; isdigit((unsigned char)*end); end++)
+        ;
+    return *end ? 0 : (pid_t)pid;
+}
+
+/* Kill everything in the cgroup at dir and below; the number of processes signalled. */
+static size_t kill_cgroup(const char *dir)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/cgroup.kill", dir);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t w = write(fd, "1", 1);
+        (void)w;
+        close(fd);
+    }
+    /* Also each process by pid: kernels before 5.14 have no cgroup.kill, and this counts them. */
+    size_t n = 0;
+    snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+    FILE *f = fopen(path, "re");
+    long pid;
+    while (f && fscanf(f, "%ld", &pid) == 1)
+        if (pid > 1 && kill((pid_t)pid, SIGKILL) == 0) n++;
+    if (f) fclose(f);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        n += kill_cgroup(path);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+/* Remove the cgroup at dir and its children (a cgroup goes once its processes are reaped:
+ * retry a while on EBUSY). 0 or the errno of the last attempt. */
+static int remove_cgroup(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    while (d && (de = readdir(d))) {
+        if (de->d_type != DT_DIR || de->d_name[0] == '.') continue;
+        char path[PATH_MAX + 32];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        remove_cgroup(path);
+    }
+    if (d) closedir(d);
+    for (int i = 0; i < 200; i++) {
+        if (rmdir(dir) == 0 || errno == ENOENT) return 0;
+        if (errno != EBUSY) return errno;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return EBUSY;
+}
+
+size_t run_reclaim_cgroups(const char *parent, void (*warn)(void *ud, const char *msg), void *ud)
+{
+    char def[4096];
+    if (!parent) {
+        if (!runner_cgroup_parent(def, sizeof def)) return 0;
+        parent = def;
+    }
+    DIR *d = opendir(parent);
+    if (!d) return 0;
+    size_t removed = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        pid_t owner = leaf_owner(de->d_name);
+        /* alive, or alive and not ours to signal (EPERM): its run's leaf is not a leftover */
+        if (owner <= 0 || owner == getpid() || kill(owner, 0) == 0 || errno != ESRCH) continue;
+        char leaf[PATH_MAX + 300], msg[PATH_MAX + 600];
+        snprintf(leaf, sizeof leaf, "%s/%s", parent, de->d_name);
+        struct stat st;
+        if (lstat(leaf, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        size_t killed = kill_cgroup(leaf);
+        int err = remove_cgroup(leaf);
+        if (err == 0) {
+            removed++;
+            snprintf(msg, sizeof msg,
+                     "reclaimed cgroup '%s', left by a harness run that was killed (pid %d)%s",
+                     leaf, (int)owner, killed ? "; killed the processes still in it" : "");
+        } else {
+            snprintf(msg, sizeof msg,
+                     "cannot remove cgroup '%s', left by a harness run that was killed (pid %d): "
+                     "%s; remove it by hand (rmdir)",
+                     leaf, (int)owner, strerror(err));
+        }
+        if (warn) warn(ud, msg);
+    }
+    closedir(d);
+    return removed;
 }
