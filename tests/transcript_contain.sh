@@ -45,6 +45,12 @@ field() { # run.json expression
 # 1. The hunter, with an explicit seed: it finds no harness, no seed, no pack, no run folder,
 # cannot poison the cache, and its daemons die with its invocations; it did no real work, so the
 # quarantine and diff checks fail.
+# The initdb cache where the harness keeps it (pgsvc.c cache_root: $XDG_CACHE_HOME, else $HOME,
+# else the passwd entry of this user): its config files must not change under the hunter.
+home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
+cache="${XDG_CACHE_HOME:-$home/.cache}/harness"
+cache_sums() { find "$cache" -path '*/data/*.conf' -type f -exec sha256sum {} + 2>/dev/null | sort; }
+before=$(cache_sums)
 "$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hunter" --out "$T/hunter" \
     --scenario corrupt_quarantine --seed 7 2>"$T/hunter.err"
 expect_rc "hunter fails its checks" 1 $?
@@ -65,6 +71,14 @@ for chk in quarantine diff; do
     case "$st" in *fail*) ok "hunter: $chk checks fail ($st)" ;; *) bad "hunter: $chk checks: '$st'" ;; esac
 done
 none_alive hunter hx-hunter-daemon
+after=$(cache_sums)
+if [ -z "$after" ]; then
+    bad "no initdb cache under $cache after a run"
+elif [ -n "$before" ] && [ "$before" != "$after" ]; then
+    bad "the initdb cache's config files changed under the hunter: $(echo "$after" | head -3)"
+else
+    ok "the initdb cache under $cache is as the harness built it"
+fi
 
 # 2. The seed is not in the solution's environment, even when the harness's own carries it (a
 # CI secret), and run.json does not record a secret seed.

