@@ -281,6 +281,44 @@ bool chk_ratio_param(const plan_check *c, const char *key, double *out, chk_outc
     return true;
 }
 
+int chk_params_read(const plan_check *c, const char *const *keys, size_t n, json_t **js, char *err,
+                    size_t errn)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *txt = chk_param_json(c, keys[i]);
+        js[i] = txt ? json_loads(txt, JSON_DECODE_ANY, NULL) : NULL;
+        if (txt && !js[i]) return snprintf(err, errn, "%s: cannot read %s", keys[i], txt), -1;
+    }
+    return 0;
+}
+
+const char *chk_param_rel_path(const json_t *j)
+{
+    const char *p = json_string_value(j);
+    return p && *p && p[0] != '/' && !strstr(p, "..") ? p : NULL;
+}
+
+bool chk_param_words(const json_t *j, const char **out, size_t max, size_t *n)
+{
+    if (!json_is_array(j) || json_array_size(j) == 0 || json_array_size(j) > max) return false;
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        const char *w = json_string_value(json_array_get(j, i));
+        if (!w || !*w) return false;
+        out[i] = w;
+    }
+    *n = json_array_size(j);
+    return true;
+}
+
+void chk_join_words(char *buf, size_t n, const char *const *w, size_t nw)
+{
+    buf[0] = '\0';
+    for (size_t i = 0; i < nw; i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, n - l, "%s%s", i == 0 ? "" : i + 1 == nw ? " and " : ", ", w[i]);
+    }
+}
+
 void chk_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     memset(o, 0, sizeof *o);

@@ -5,6 +5,8 @@
 #ifndef HX_CHECK_INT_H
 #define HX_CHECK_INT_H
 
+#include <jansson.h>
+
 #include "check.h"
 #include "rd.h"
 
@@ -35,6 +37,21 @@ bool chk_expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome *o,
                        char *text, size_t n);
 /* A bound in [0, 1] from parameter key into out (default 1). False (o filled) when malformed. */
 bool chk_ratio_param(const plan_check *c, const char *key, double *out, chk_outcome *o);
+
+/* ---- options of the kinds that read the solution's documents (adr, readme) (check.c) ---- */
+
+/* Parse c's JSON parameters keys[0..n) into js[0..n) (NULL where absent; json_decref each).
+ * Returns 0, or -1 with "<key>: cannot read <text>" in err. */
+int chk_params_read(const plan_check *c, const char *const *keys, size_t n, json_t **js, char *err,
+                    size_t errn);
+/* j as a path inside the solution (a non-empty string, not absolute, without ".."), borrowed
+ * from j; NULL when it is not one. */
+const char *chk_param_rel_path(const json_t *j);
+/* j as a list of 1 to max non-empty strings into out (borrowed from j), *n set. False when it is
+ * not one. */
+bool chk_param_words(const json_t *j, const char **out, size_t max, size_t *n);
+/* w[0..nw) as "a, b and c" into buf (n bytes). */
+void chk_join_words(char *buf, size_t n, const char *const *w, size_t nw);
 
 /* ---- canonical values (chk_canon.c) ---- */
 

@@ -50,19 +50,6 @@ static void adr_opts_release(adr_opts *a)
         json_decref(a->js[i]);
 }
 
-/* A list of 1-16 non-empty strings into out. False when j is not one. */
-static bool word_list(const json_t *j, const char **out, size_t *n)
-{
-    if (!json_is_array(j) || json_array_size(j) == 0 || json_array_size(j) > 16) return false;
-    for (size_t i = 0; i < json_array_size(j); i++) {
-        const char *w = json_string_value(json_array_get(j, i));
-        if (!w || !*w) return false;
-        out[i] = w;
-    }
-    *n = json_array_size(j);
-    return true;
-}
-
 /* Read c's options (defaults: docs/adr, adr and docs/decisions; min 1; context, decision,
  * trade-off; a README on design and cost). Returns 0, or -1 with what is wrong in err. */
 static int adr_opts_read(const plan_check *c, adr_opts *a, char *err, size_t n)
@@ -75,30 +62,22 @@ static int adr_opts_read(const plan_check *c, adr_opts *a, char *err, size_t n)
     memcpy(a->sec, sections, sizeof sections);
     a->nwords = 2;
     memcpy(a->words, readme, sizeof readme);
-    const char *keys[] = {"dir", "min", "sections", "readme"};
-    for (size_t i = 0; i < 4; i++) {
-        const char *txt = chk_param_json(c, keys[i]);
-        if (!txt) continue;
-        a->js[i] = json_loads(txt, JSON_DECODE_ANY, NULL);
-        if (!a->js[i]) return snprintf(err, n, "%s: cannot read %s", keys[i], txt), -1;
-    }
-    if (a->js[0]) {
-        a->dir = json_string_value(a->js[0]);
-        if (!a->dir || !*a->dir || a->dir[0] == '/' || strstr(a->dir, ".."))
-            return snprintf(err, n, "dir: a folder inside the solution, like \"docs/adr\""), -1;
-    }
+    static const char *const keys[] = {"dir", "min", "sections", "readme"};
+    if (chk_params_read(c, keys, 4, a->js, err, n) != 0) return -1;
+    if (a->js[0] && !(a->dir = chk_param_rel_path(a->js[0])))
+        return snprintf(err, n, "dir: a folder inside the solution, like \"docs/adr\""), -1;
     if (a->js[1]) {
         if (!json_is_integer(a->js[1]) || json_integer_value(a->js[1]) < 0 ||
             json_integer_value(a->js[1]) > 1000)
             return snprintf(err, n, "min: a number of ADRs from 0 to 1000"), -1;
         a->min = json_integer_value(a->js[1]);
     }
-    if (a->js[2] && !word_list(a->js[2], a->sec, &a->nsec))
+    if (a->js[2] && !chk_param_words(a->js[2], a->sec, 16, &a->nsec))
         return snprintf(err, n, "sections: a list of 1 to 16 words, like { \"context\" }"), -1;
     if (a->js[3]) {
         if (json_is_false(a->js[3]))
             a->nwords = 0;
-        else if (!word_list(a->js[3], a->words, &a->nwords))
+        else if (!chk_param_words(a->js[3], a->words, 16, &a->nwords))
             return snprintf(err, n, "readme: a list of 1 to 16 words, or false"), -1;
     }
     return 0;
@@ -143,15 +122,6 @@ static char **md_files(const char *path, size_t *n)
     if (!v) v = hx_calloc(1, sizeof *v);
     if (v) qsort(v, *n, sizeof *v, cmp_str);
     return v;
-}
-
-static void join_words(char *buf, size_t n, const char *const *w, size_t nw)
-{
-    buf[0] = '\0';
-    for (size_t i = 0; i < nw; i++) {
-        size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%s%s", i == 0 ? "" : i + 1 == nw ? " and " : ", ", w[i]);
-    }
 }
 
 /* adr: the solution documents its decisions (dir, or docs/adr/, adr/ and docs/decisions/: at
@@ -211,8 +181,8 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     }
     bool readme = true;
     char words[200], secs[200];
-    join_words(words, sizeof words, a.words, a.nwords);
-    join_words(secs, sizeof secs, a.sec, a.nsec);
+    chk_join_words(words, sizeof words, a.words, a.nwords);
+    chk_join_words(secs, sizeof secs, a.sec, a.nsec);
     if (a.nwords) {
         readme =
             file_has_all(ctx, "README.md", a.words, a.nwords, miss, sizeof miss, why, sizeof why);

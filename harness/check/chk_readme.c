@@ -56,29 +56,13 @@ static int readme_opts_read(const plan_check *c, readme_opts *a, char *err, size
     a->nsec = 3;
     memcpy(a->sec, sections, sizeof sections);
     a->tolerance = 0.5;
-    const char *keys[] = {"file", "sections", "cost_tolerance", "cost_section"};
-    for (size_t i = 0; i < 4; i++) {
-        const char *txt = chk_param_json(c, keys[i]);
-        if (!txt) continue;
-        a->js[i] = json_loads(txt, JSON_DECODE_ANY, NULL);
-        if (!a->js[i]) return snprintf(err, n, "%s: cannot read %s", keys[i], txt), -1;
-    }
-    if (a->js[0]) {
-        a->file = json_string_value(a->js[0]);
-        if (!a->file || !*a->file || a->file[0] == '/' || strstr(a->file, ".."))
-            return snprintf(err, n, "file: a file inside the solution, like \"README.md\""), -1;
-    }
-    if (a->js[1]) {
-        const json_t *j = a->js[1];
-        if (!json_is_array(j) || json_array_size(j) == 0 || json_array_size(j) > MAX_SECTIONS)
-            return snprintf(err, n, "sections: a list of 1 to 16 words, like { \"design\" }"), -1;
-        for (size_t i = 0; i < json_array_size(j); i++) {
-            a->sec[i] = json_string_value(json_array_get(j, i));
-            if (!a->sec[i] || !*a->sec[i])
-                return snprintf(err, n, "sections: a list of 1 to 16 non-empty words"), -1;
-        }
-        a->nsec = json_array_size(j);
-    }
+    static const char *const keys[] = {"file", "sections", "cost_tolerance", "cost_section"};
+    if (chk_params_read(c, keys, 4, a->js, err, n) != 0) return -1;
+    if (a->js[0] && !(a->file = chk_param_rel_path(a->js[0])))
+        return snprintf(err, n, "file: a file inside the solution, like \"README.md\""), -1;
+    if (a->js[1] && !chk_param_words(a->js[1], a->sec, MAX_SECTIONS, &a->nsec))
+        return snprintf(err, n, "sections: a list of 1 to 16 non-empty words, like { \"design\" }"),
+               -1;
     if (a->js[2] && !read_ratio(a->js[2], &a->tolerance))
         return snprintf(err, n, "cost_tolerance: a fraction like 0.25, or \"25%%\""), -1;
     if (a->js[3]) {
@@ -264,15 +248,6 @@ static bool cost_claim(const char *text, size_t lo, size_t hi, double *usd, char
     return false;
 }
 
-static void join_words(char *buf, size_t n, const char *const *w, size_t nw)
-{
-    buf[0] = '\0';
-    for (size_t i = 0; i < nw; i++) {
-        size_t l = strlen(buf);
-        snprintf(buf + l, n - l, "%s%s", i == 0 ? "" : i + 1 == nw ? " and " : ", ", w[i]);
-    }
-}
-
 int chk_read_doc(const chk_ctx *ctx, const char *rel, char **text, char *why, size_t wn)
 {
     *text = NULL;
@@ -311,7 +286,7 @@ static void check_readme(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
     const char *titles[] = {"section", "problem"};
     chk_sample_cols(o, 2, titles);
     char secs[300];
-    join_words(secs, sizeof secs, a.sec, a.nsec);
+    chk_join_words(secs, sizeof secs, a.sec, a.nsec);
     chk_setf(&o->expected,
              "%s with sections on %s; a monthly cost claimed within %.0f%% of the measured one",
              a.file, secs, a.tolerance * 100);
