@@ -382,10 +382,16 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
         hx_buf_puts(out, "<td class=\"num\">");
         rep_html_val(out, t->limit, t->unit);
         hx_buf_puts(out, "</td><td class=\"num\">");
-        if (t->status == RESULTS_SKIP && isnan(t->actual))
-            hx_buf_puts(out, "not measured");
-        else
+        if (isnan(t->actual)) {
+            /* Why there is no value: it could not be measured (fail) or does not apply. */
+            if (t->status != RESULTS_SKIP || !t->note) hx_buf_puts(out, "not measured");
+            if (t->note) {
+                if (t->status != RESULTS_SKIP) hx_buf_puts(out, ": ");
+                rep_html_text(out, t->note, 400);
+            }
+        } else {
             rep_html_val(out, t->actual, t->unit);
+        }
         hx_buf_puts(out, "</td><td class=\"status\">");
         rep_html_status(out, t->status);
         hx_buf_puts(out, "</td>");

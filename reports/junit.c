@@ -259,14 +259,22 @@ static void put_threshold(hx_buf *out, const results_run *r, const results_scena
     if (t->status == RESULTS_PASS) {
         hx_buf_puts(out, "/>\n");
     } else if (t->status == RESULTS_SKIP) {
-        hx_buf_printf(&msg, "metric %s was not recorded", t->metric ? t->metric : "?");
+        if (t->note)
+            hx_buf_printf(&msg, "%s: %s", t->metric ? t->metric : "?", t->note);
+        else
+            hx_buf_printf(&msg, "metric %s was not recorded", t->metric ? t->metric : "?");
         if (t->where) hx_buf_printf(&msg, " (%s)", t->where);
         hx_buf_puts(out, ">\n");
         outcome(out, "skipped", msg.data, NULL, NULL);
         hx_buf_puts(out, "    </testcase>\n");
     } else {
-        hx_buf_printf(&msg, "%s = ", t->metric ? t->metric : "?");
-        put_num(&msg, t->actual, t->unit);
+        if (isnan(t->actual)) {
+            hx_buf_printf(&msg, "%s not measured: %s", t->metric ? t->metric : "?",
+                          t->note ? t->note : "the run produced no value");
+        } else {
+            hx_buf_printf(&msg, "%s = ", t->metric ? t->metric : "?");
+            put_num(&msg, t->actual, t->unit);
+        }
         hx_buf_printf(&msg, ", limit %s ", t->op ? t->op : "?");
         put_num(&msg, t->limit, t->unit);
         if (t->where) hx_buf_printf(&msg, " (%s)", t->where);

@@ -216,10 +216,16 @@ static void put_thresholds(hx_buf *out, const results_scenario *sc)
         hx_buf_putc(out, ' ');
         num(out, t->limit, t->unit);
         hx_buf_puts(out, " | ");
-        if (t->status == RESULTS_SKIP && isnan(t->actual))
-            hx_buf_puts(out, "not measured");
-        else
+        if (isnan(t->actual)) {
+            /* Why there is no value: it could not be measured (fail) or does not apply. */
+            if (t->status != RESULTS_SKIP || !t->note) hx_buf_puts(out, "not measured");
+            if (t->note) {
+                if (t->status != RESULTS_SKIP) hx_buf_puts(out, ": ");
+                rep_md_cell(out, t->note, 400);
+            }
+        } else {
             num(out, t->actual, t->unit);
+        }
         hx_buf_printf(out, " | %s %s |\n", emoji(t->status), results_status_name(t->status));
     }
     /* The plan of each slow query, collapsed (GitHub renders <details>; the plan is a code block,

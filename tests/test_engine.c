@@ -179,6 +179,56 @@ static void test_engine__each_run_step_has_its_own_index_logs_and_label(void **s
     assert_non_null(strstr(rj, "\"batch 0\""));
     assert_non_null(strstr(rj, "\"batch 1\""));
     assert_null(strstr(rj, "\"service\""));
+    /* Bug: summary.md said "batch -1" and labelled a batch solution "service". */
+    const char *md = slurp("two/summary.md");
+    assert_null(strstr(md, "batch -1"));
+    assert_null(strstr(md, "the service"));
+    assert_null(strstr(md, " service "));
+    assert_non_null(strstr(md, "batch 0 "));
+    assert_non_null(strstr(md, "batch 1 "));
+}
+
+/* The value of run.json field `field` (a string) of the threshold on `metric`, into out. */
+static const char *threshold_field(const char *rj, const char *metric, const char *field, char *out,
+                                   size_t n)
+{
+    char key[128];
+    snprintf(key, sizeof key, "\"metric\": \"%s\"", metric);
+    const char *t = strstr(rj, key);
+    if (!t) fail_msg("no threshold on %s in run.json", metric);
+    const char *end = strchr(t, '}');
+    snprintf(key, sizeof key, "\"%s\": \"", field);
+    const char *f = strstr(t, key);
+    if (!f || f > end) fail_msg("threshold %s has no %s", metric, field);
+    f += strlen(key);
+    size_t len = strcspn(f, "\"");
+    snprintf(out, n, "%.*s", (int)len, f);
+    return out;
+}
+
+/* Bug: a threshold whose metric was not produced was marked `skip` and the run passed. Now it
+ * fails, saying why it could not be measured, where it applies; `skip` (and no score) only where
+ * it does not: the solution's metrics in a scenario that never runs it, service latency in a
+ * batch scenario. Thresholds only fail: exit 4. */
+static void test_engine__a_threshold_with_no_value_fails_where_it_applies(void **state)
+{
+    (void)state;
+    assert_int_equal(run_pack("unmeasured", "unm", NULL), HX_EXIT_THRESHOLD);
+    const char *rj = slurp("unm/run.json");
+    char v[512];
+    assert_string_equal(threshold_field(rj, "probe.solution.cpu.total", "status", v, sizeof v),
+                        "fail");
+    assert_non_null(strstr(threshold_field(rj, "probe.solution.cpu.total", "note", v, sizeof v),
+                           "no cost probe ran"));
+    assert_string_equal(threshold_field(rj, "solution.wall.max", "status", v, sizeof v), "skip");
+    assert_string_equal(threshold_field(rj, "solution.wall.max", "note", v, sizeof v),
+                        "does not apply: scenario 'unmeasured' never runs the solution");
+    assert_string_equal(threshold_field(rj, "latency.e2e.p99", "status", v, sizeof v), "skip");
+    assert_non_null(strstr(threshold_field(rj, "latency.e2e.p99", "note", v, sizeof v),
+                           "does not apply: scenario 'unmeasured' runs the solution in batches"));
+    const char *md = slurp("unm/summary.md");
+    assert_non_null(strstr(md, "not measured: no cost probe ran"));
+    assert_non_null(strstr(md, "does not apply: scenario 'unmeasured' never runs the solution"));
 }
 
 int main(void)
@@ -187,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_engine__a_target_plugged_in_from_outside_gets_every_hook),
         cmocka_unit_test(test_engine__the_builtin_table_replays_files),
         cmocka_unit_test(test_engine__each_run_step_has_its_own_index_logs_and_label),
+        cmocka_unit_test(test_engine__a_threshold_with_no_value_fails_where_it_applies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

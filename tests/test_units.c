@@ -228,6 +228,15 @@ static void test_units__metric_catalogue(void **state)
     assert_int_equal(plan_metric_check("plugin.star.rows", &s, false, &e), 0);
     assert_int_equal(plan_metric_check("plugin.other.rows", &s, false, &e), HX_EUSAGE);
     assert_non_null(strstr(e.msg, "scenario 'sc' uses no plugin 'other'"));
+    /* end-to-end latency: a scenario's own threshold needs a service (it could never be measured
+     * in a batch scenario); a pack budget (no scenario) is accepted and skipped where it does
+     * not apply */
+    assert_int_equal(plan_metric_check("latency.e2e.p99", &s, false, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "metric 'latency.e2e.p99': scenario 'sc' runs the solution in "
+                                  "batches, and end-to-end latency is measured for services"));
+    s.mode = PLAN_MODE_SERVICE;
+    assert_int_equal(plan_metric_check("latency.e2e.p99", &s, false, &e), 0);
+    assert_int_equal(plan_metric_check("latency.e2e.unmatched", &s, false, &e), 0);
     /* every row has a meaning and is in docs/scenarios.md's table */
     size_t n;
     const plan_metric *m = plan_metrics(&n);

@@ -5,7 +5,9 @@
 # --kafka to a closed port is an infrastructure error (exit 3); nothing is left running.
 # Streaming (tests/packs/kafka_stream, a paced replay while a service solution runs): a forwarding
 # service passes with an end-to-end latency histogram; a slow one trips only the latency
-# threshold (exit 4); one that crashes fails naming SIGSEGV (exit 1).
+# threshold (exit 4); one that drops key and headers leaves every output unmatched, so its latency
+# threshold cannot be measured and fails saying why (exit 4); one that crashes fails naming SIGSEGV
+# (exit 1).
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -96,7 +98,7 @@ grep -q "127.0.0.1:$port" "$T/down.err" && ok "the error names the address" \
 # program goes into a copy of each streaming solution, found relative to its folder.
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
-for s in kafka_stream kafka_stream_slow kafka_stream_crash; do
+for s in kafka_stream kafka_stream_slow kafka_stream_crash kafka_stream_unmatched; do
     cp -R "$SOLS/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$SOLS/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -131,7 +133,24 @@ m=$(jq '[.scenarios[0].metrics[] | select(.name == "latency.e2e.matched") | .val
 expect_rc "compare gate latency.e2e.p99:+20% trips on the slow service" 1 $?
 no_leftovers "kafka_stream_slow"
 
-# 6. a service that crashes mid-run: the scenario fails naming the signal
+# 6. a service that drops the key and the harness-id header: no output can be matched to its
+#    input, so latency.e2e.p99 < 500ms is not measured: an unmet requirement, not a skip
+"$BIN" run "$SPACK" --solution "$SOLS/kafka_stream_unmatched" -o "$T/unmatched" -q 2>"$T/unmatched.err"
+expect_rc "kafka_stream_unmatched fails its unmeasurable latency threshold" 4 $?
+c=$(jq -r '.scenarios[0].checks[0].status' "$T/unmatched/run.json")
+[ "$c" = pass ] && ok "the unmatched service's output is still correct" || bad "unmatched check: $c"
+t=$(jq -r '.scenarios[0].thresholds[] | select(.metric == "latency.e2e.p99") | .status' "$T/unmatched/run.json")
+[ "$t" = fail ] && ok "latency.e2e.p99 fails when nothing can be matched" || bad "threshold status: $t"
+why="no output could be matched to an input (0 of 100 matched by key or harness-id header)"
+n=$(jq -r '.scenarios[0].thresholds[] | select(.metric == "latency.e2e.p99") | .note' "$T/unmatched/run.json")
+case "$n" in *"$why"*) ok "run.json says why: $n" ;; *) bad "threshold note: $n" ;; esac
+grep -qF "not measured: $why" "$T/unmatched/summary.md" && ok "summary.md says why" \
+    || bad "summary.md lacks the reason: $(grep latency "$T/unmatched/summary.md")"
+grep -qF "latency.e2e.p99 not measured: $why" "$T/unmatched/junit.xml" && ok "junit.xml fails it saying why" \
+    || bad "junit.xml lacks the reason: $(grep -o 'threshold latency[^>]*' "$T/unmatched/junit.xml")"
+no_leftovers "kafka_stream_unmatched"
+
+# 7. a service that crashes mid-run: the scenario fails naming the signal
 "$BIN" run "$SPACK" --solution "$SOLS/kafka_stream_crash" -o "$T/crash" 2>"$T/crash.err"
 expect_rc "kafka_stream_crash fails" 1 $?
 sig=$(jq -r '.scenarios[0].invocations[0].signal' "$T/crash/run.json")

@@ -92,6 +92,7 @@ static const results_field threshold_fields[] = {
     FE(results_threshold, status, results_status_names),
     F(results_threshold, where, RESULTS_F_STR),
     F(results_threshold, explain, RESULTS_F_STR),
+    F(results_threshold, note, RESULTS_F_STR),
 };
 static const results_type threshold_type = TYPE(results_threshold, threshold_fields);
 

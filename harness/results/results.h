@@ -80,12 +80,15 @@ typedef struct results_threshold {
     char *metric;          /* e.g. "latency.e2e.p99" */
     char *op;              /* the comparison as written: "<", "<=", ... */
     double limit;          /* the limit, in unit */
-    double actual;         /* the metric's value, NAN when absent (status skip) */
+    double actual;         /* the metric's value, NAN when the run produced none */
     char *unit;            /* "s", "bytes", "USD", "" */
-    results_status status; /* pass / fail / skip */
+    results_status status; /* pass / fail (over the limit, or not measured where it applies) /
+                              skip (it does not apply to this scenario) */
     char *where;           /* "file:line" in the scenario */
     char *explain;         /* a failed query.<name>.* threshold: EXPLAIN (ANALYZE, BUFFERS) of the
                               query as served, NULL otherwise (untrusted: the solution's plan) */
+    char *note;            /* with no value: why it could not be measured (fail) or why it does
+                              not apply (skip); else NULL */
 } results_threshold;
 
 typedef struct results_metric {

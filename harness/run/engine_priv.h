@@ -159,6 +159,12 @@ void run_acc_release(run_acc *acc);
 void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopped, double inv_db);
 /* The scenario's metrics and histograms into sc->rs (sets sc->sink_bytes). */
 void run_add_metrics(run_scen *sc);
+/* A threshold or budget whose metric the scenario has no value for: true when the metric applies
+ * to it and could not be measured (the threshold fails: an unmet requirement), false when it does
+ * not apply (a budget on service latency in a batch scenario: skip). why says which, and what
+ * was missing ("no output could be matched to an input (0 of 100 matched by key or harness-id
+ * header)"). */
+bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t n);
 
 /* run_checks.c: the scenario's checks. after_cost false runs every check but the
  * CHK_K_AFTER_COST kinds, true only those, with the scenario's measured cost.monthly.usd (once it

@@ -180,6 +180,133 @@ void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopp
     }
 }
 
+static bool pack_uses(const plan_pack *p, const char *kind)
+{
+    for (size_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->sources[i], kind) == 0) return true;
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (strcmp(p->sinks[i], kind) == 0) return true;
+    return false;
+}
+
+bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t n)
+{
+    const run_ctx *c = sc->c;
+    const plan_scenario *s = sc->s;
+    const run_acc *acc = &sc->acc;
+    if (strncmp(metric, "latency.e2e.", 12) == 0) {
+        uint64_t matched = (uint64_t)hist_count(&acc->lat_hist), all = matched + acc->lat_unmatched;
+        if (s->mode != PLAN_MODE_SERVICE) {
+            snprintf(why, n,
+                     "does not apply: scenario '%s' runs the solution in batches, and end-to-end "
+                     "latency is measured for services",
+                     s->name);
+            return false;
+        }
+        if (!c->kafka)
+            snprintf(why, n,
+                     "end-to-end latency is measured on Kafka output topics, and the scenario "
+                     "uses no Kafka");
+        else if (!all)
+            snprintf(why, n,
+                     "no output to match to an input: the output topics (those its topic checks "
+                     "read) held no message with a timestamp");
+        else if (!matched)
+            snprintf(why, n,
+                     "no output could be matched to an input (0 of %llu matched by key or "
+                     "harness-id header): forward the input's harness-id header or keep its key",
+                     (unsigned long long)all);
+        else
+            snprintf(why, n, "%llu of %llu outputs matched, but the run recorded no '%s'",
+                     (unsigned long long)matched, (unsigned long long)all, metric);
+        return true;
+    }
+    if (strncmp(metric, "solution.", 9) == 0) {
+        bool runs = false;
+        for (size_t i = 0; i < s->nsteps; i++)
+            runs |= s->steps[i].kind == PLAN_STEP_RUN;
+        if (!runs) {
+            snprintf(why, n, "does not apply: scenario '%s' never runs the solution", s->name);
+            return false;
+        }
+        snprintf(why, n, "the solution did not run (the scenario stopped before its run step)");
+        return true;
+    }
+    if (strncmp(metric, "query.", 6) == 0 || strncmp(metric, "workload.", 9) == 0 ||
+        strcmp(metric, "db.cpu.workload") == 0) {
+        const char *name = metric + 6, *dot = strchr(name, '.');
+        size_t ql = dot ? (size_t)(dot - name) : strlen(name);
+        bool declared = s->workload != NULL;
+        if (declared && metric[0] == 'q') { /* query.<name>.*: that query */
+            declared = false;
+            for (size_t i = 0; i < s->workload->nqueries; i++)
+                declared |= strlen(s->workload->queries[i].name) == ql &&
+                            strncmp(s->workload->queries[i].name, name, ql) == 0;
+        }
+        if (!declared) {
+            snprintf(why, n, "does not apply: scenario '%s' has no %s", s->name,
+                     s->workload ? "such workload query" : "query workload");
+            return false;
+        }
+        snprintf(why, n, "the query workload did not run or recorded no value for it");
+        return true;
+    }
+    if (strncmp(metric, "db.", 3) == 0 || strcmp(metric, "sink.bytes") == 0) {
+        if (!pack_uses(c->pack, "postgres")) {
+            snprintf(why, n, "does not apply: the challenge uses no PostgreSQL");
+            return false;
+        }
+        snprintf(why, n, "the scenario's database could not be measured");
+        return true;
+    }
+    if (strncmp(metric, "probe.", 6) == 0) {
+        snprintf(why, n,
+                 "no cost probe ran (the challenge's scale.probe or --probe asks for one; an "
+                 "interrupted or failed probe is named in a warning)");
+        return true;
+    }
+    if (strncmp(metric, "cost.", 5) == 0) {
+        bool listed = false;
+        for (size_t i = 0; i < sc->rs->nmetrics && !listed; i++)
+            listed = strcmp(sc->rs->metrics[i].name, metric) == 0;
+        if (strstr(metric, ".per_correct_record.") && !sc->correct) {
+            snprintf(why, n, "no output record was correct, so there is no cost per correct one");
+            return true;
+        }
+        if (listed) {
+            snprintf(why, n, "the price sheet gave no finite value (see the cost section)");
+            return true;
+        }
+        hx_buf b;
+        hx_buf_init(&b);
+        for (size_t i = 0; i < c->nmodels; i++)
+            hx_buf_printf(&b, "%s%s", i ? ", " : "", c->models[i]->name);
+        snprintf(why, n,
+                 "no price sheet of the run gave it (sheets: %s; a sheet that failed to price is "
+                 "named in a warning)",
+                 b.data && b.len ? b.data : "none");
+        hx_buf_release(&b);
+        return true;
+    }
+    if (strncmp(metric, "plugin.", 7) == 0) {
+        const char *name = metric + 7, *dot = strchr(name, '.');
+        size_t pl = dot ? (size_t)(dot - name) : strlen(name);
+        bool used = false;
+        for (size_t i = 0; i < s->nchecks && !used; i++)
+            used = s->checks[i].plugin && strlen(s->checks[i].plugin) == pl &&
+                   strncmp(s->checks[i].plugin, name, pl) == 0;
+        if (!used) {
+            snprintf(why, n, "does not apply: scenario '%s' has no check of plugin '%.*s'", s->name,
+                     (int)pl, name);
+            return false;
+        }
+        snprintf(why, n, "plugin '%.*s' recorded no '%s'", (int)pl, name, dot ? dot + 1 : "");
+        return true;
+    }
+    snprintf(why, n, "the run produced no value for it");
+    return true;
+}
+
 /* Store h (values in ns) as run.json histogram `name` in seconds; false when it is empty. */
 static bool add_hist(results_scenario *rs, const char *name, const hist *h)
 {

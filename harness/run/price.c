@@ -11,9 +11,13 @@
 #include "score.h"
 #include "units.h"
 
-static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t n,
-                           score_threshold *out, size_t *nout)
+/* Judge thresholds (or budgets) t into run.json and out (the score's). One whose metric has no
+ * value fails when the metric applies to the scenario, saying why it could not be measured, and
+ * is skipped (and left out of the score) only when it does not apply. */
+static void add_thresholds(run_scen *sc, const plan_threshold *t, size_t n, score_threshold *out,
+                           size_t *nout)
 {
+    results_scenario *rs = sc->rs;
     for (size_t i = 0; i < n; i++) {
         double actual = NAN;
         const char *unit = "";
@@ -22,12 +26,20 @@ static void add_thresholds(results_scenario *rs, const plan_threshold *t, size_t
                 actual = rs->metrics[m].value;
                 unit = rs->metrics[m].unit ? rs->metrics[m].unit : "";
             }
-        results_status st = isnan(actual)                                         ? RESULTS_SKIP
+        char why[400] = "";
+        bool applies = !isnan(actual) || run_metric_absent(sc, t[i].metric, why, sizeof why);
+        if (isnan(actual)) { /* no metric to take the unit from: the limit's is its dimension's */
+            units_dim d = units_metric_dim(t[i].metric);
+            unit = d == UNITS_DURATION ? "s" : d == UNITS_BYTES ? "bytes" : "";
+        }
+        results_status st = !applies                                              ? RESULTS_SKIP
                             : score_threshold_passes(t[i].op, t[i].value, actual) ? RESULTS_PASS
                                                                                   : RESULTS_FAIL;
         results_threshold *rt = results_threshold_add(rs, t[i].metric, units_op_text(t[i].op),
                                                       t[i].value, actual, unit, st);
         if (rt) results_set_str(&rt->where, t[i].where);
+        if (rt && why[0]) results_set_str(&rt->note, why);
+        if (!applies) continue;
         out[*nout].metric = t[i].metric;
         out[*nout].op = t[i].op;
         out[*nout].limit = t[i].value;
@@ -285,8 +297,8 @@ void run_score(run_scen *sc)
     score_threshold *th = hx_calloc(nth + nref + 1, sizeof *th);
     size_t n = 0;
     if (!th) return;
-    add_thresholds(sc->rs, s->thresholds, s->nthresholds, th, &n);
-    add_thresholds(sc->rs, pack->budgets, pack->nbudgets, th, &n);
+    add_thresholds(sc, s->thresholds, s->nthresholds, th, &n);
+    add_thresholds(sc, pack->budgets, pack->nbudgets, th, &n);
     add_references(sc->rs, pack, th + n);
     score(sc->rs, th, n, th + n, nref);
     hx_free(th);

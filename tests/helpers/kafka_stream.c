@@ -3,8 +3,9 @@
  * argv[2] as it comes (kcat -P batches its stdin, so a kcat pipeline does not forward a message
  * until the next ones arrive). Prints "consuming" once it has its partitions. Environment:
  * KAFKA_BOOTSTRAP_SERVERS; DELAY_MS sleeps that long per message (a slow service); DROP_HEADERS
- * forwards no headers (the harness then matches latency by key). Ends on
- * SIGTERM after flushing what it produced. */
+ * forwards no headers (the harness then matches latency by key); DROP_KEY produces without a key
+ * (with DROP_HEADERS too, no output can be matched to its input). Ends on SIGTERM after flushing
+ * what it produced. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ int main(int argc, char **argv)
     }
     long delay_ms = getenv("DELAY_MS") ? atol(getenv("DELAY_MS")) : 0;
     bool drop_headers = getenv("DROP_HEADERS") != NULL;
+    bool drop_key = getenv("DROP_KEY") != NULL;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     rd_kafka_t *c = client(RD_KAFKA_CONSUMER, bootstrap,
@@ -95,8 +97,8 @@ int main(int argc, char **argv)
             copy = rd_kafka_headers_copy(h);
         err = rd_kafka_producev(
             p, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_KEY(m->key, m->key_len), RD_KAFKA_V_VALUE(m->payload, m->len),
-            RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY(drop_key ? NULL : m->key, drop_key ? 0 : m->key_len),
+            RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_HEADERS(copy), RD_KAFKA_V_END);
         if (err) {
             fprintf(stderr, "kafka_stream: produce: %s\n", rd_kafka_err2str(err));
             if (copy) rd_kafka_headers_destroy(copy);

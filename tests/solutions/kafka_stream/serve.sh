@@ -4,7 +4,7 @@
 # each record, same key, value and harness headers, to the output topic as it comes: the output
 # message's create time is when it was produced, which end-to-end latency is measured by.
 # Variants (environment): DELAY_MS per message (a slow service), DROP_HEADERS (latency is then
-# matched by key), CRASH_AFTER seconds after which
+# matched by key), DROP_KEY (with DROP_HEADERS: no output can be matched), CRASH_AFTER seconds after which
 # the service kills itself with SIGSEGV.
 set -eu
 : "${KAFKA_BOOTSTRAP_SERVERS:?not set}" "${KAFKA_TOPIC_PREFIX:?not set}" "${HX_KAFKA_STREAM:?not set}"
