@@ -79,6 +79,31 @@ cp "$T/outside/m.lua" "$T/pack_req/lib2/m.lua"
 hx check "$T/pack_req" >"$T/req_ok.out" 2>&1
 expect_rc "check: the same module as a file of the pack loads" 0 $?
 
+# 3b. A workload's query file of the pack: a link out of the pack, then a FIFO, refused at load
+#     naming the file; a FIFO as the solution's own queries/<name>.sql puts the scenario in error.
+cp -r "$ROOT/tests/packs/analytics" "$T/pack_q"
+mv "$T/pack_q/queries/top_products.sql" "$T/top_products.sql"
+ln -s "$T/top_products.sql" "$T/pack_q/queries/top_products.sql"
+hx check "$T/pack_q" 2>"$T/q_link.err"
+expect_rc "check: a query file linked out of the pack" 2 $?
+says "the query file link is refused" "$T/q_link.err" \
+    "queries[2].file: '$T/pack_q/queries/top_products.sql' leads outside the pack"
+rm "$T/pack_q/queries/top_products.sql"
+mkfifo "$T/pack_q/queries/top_products.sql"
+hx check "$T/pack_q" 2>"$T/q_fifo.err"
+expect_rc "check: a query file that is a FIFO" 2 $?
+says "the FIFO query file is named" "$T/q_fifo.err" \
+    "queries[2].file: '$T/pack_q/queries/top_products.sql' is a FIFO"
+mkdir -p "$T/q_sol/queries"
+printf '{ "name": "q", "batch": "true" }\n' >"$T/q_sol/solution.json"
+mkfifo "$T/q_sol/queries/top_products.sql"
+chmod -R a+rX "$T/q_sol"
+(cd "$T" && hx run "$ROOT/tests/packs/analytics" --scenario queries --solution q_sol --out q_run \
+    2>"$T/q_sol.err")
+expect_rc "run: the solution's query file is a FIFO" 2 $?
+says "the solution's FIFO query file is named" "$T/q_sol.err" \
+    "q_sol/queries/top_products.sql' is a FIFO"
+
 # 4. A file check's path: absolute, or leaving the output folder: check refuses it at its line.
 for p in /etc/passwd ../seen.csv out/../../seen.csv; do
     rm -rf "$T/pack_path"

@@ -176,24 +176,11 @@ static int l_require(lua_State *L)
     int status;
     if (lstat(path, &st) == 0) {
         /* A module of the pack stays in the pack, links resolved: a link out of it is refused. */
-        char root[PATH_MAX], real[PATH_MAX];
-        if (!realpath(s->packdir ? s->packdir : ".", root) || !realpath(path, real))
-            return luaL_error(L, "require '%s': cannot resolve '%s': %s", name, path,
-                              strerror(errno));
-        size_t rl = strlen(root);
-        if (strcmp(root, "/") != 0 && (strncmp(real, root, rl) != 0 || real[rl] != '/'))
-            return luaL_error(L,
-                              "require '%s': '%s' leads outside the pack (to '%s'); a module "
-                              "must be a file inside the pack folder",
-                              name, path, real);
-        char *buf;
+        const char *what = lua_pushfstring(L, "require '%s'", name);
         size_t len;
-        hx_err e = {0};
-        if (hx_read_input(path, HX_IN_LUA, &buf, &len, &e) != 0)
-            return luaL_error(L, "require '%s': %s", name, e.msg);
+        const char *buf = dsl_read_pack_file(L, s->packdir, path, HX_IN_LUA, what, &len);
         lua_pushfstring(L, "@%s", path);
         status = luaL_loadbufferx(L, buf, len, lua_tostring(L, -1), "t");
-        hx_free(buf);
     } else {
         const struct hx_embedded *em = hx_embedded_find(hx_lua_libs, rel);
         if (!em)

@@ -125,6 +125,12 @@ int dsl_col_or_error(lua_State *L, const plan_dataset *d, const char *col, const
 void dsl_check_path_name(lua_State *L, const char *what, const char *name);
 /* Raise unless dir is a relative folder without "..". */
 void dsl_check_rel_dir(lua_State *L, const char *what, const char *dir);
+/* A file the pack names (a require'd module, a query file): raise "what: ..." unless path, links
+ * resolved, is inside the pack folder packdir and a regular file within kind's cap (read by
+ * hx_read_input); else push its text as a Lua string and return it (valid while that string stays
+ * on the stack), its length in *len (len may be NULL). */
+char *dsl_read_pack_file(lua_State *L, const char *packdir, const char *path, hx_input kind,
+                         const char *what, size_t *len);
 int dsl_dataset(lua_State *L);
 int dsl_rand(lua_State *L);
 /* The plan_row_hook of a dataset with a Lua row function (ud: its row_ctx). */

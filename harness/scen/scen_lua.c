@@ -1,13 +1,16 @@
 /* scen_lua.c - the DSL's Lua helpers: file:line of the caller, errors, allocation under a Lua
  * error, did-you-mean, reading typed options from constructor tables, and Lua values as JSON
  * parameters. */
+#include <errno.h>
 #include <lauxlib.h>
+#include <limits.h>
 #include <lua.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "scen_int.h"
 #include "units.h"
@@ -324,4 +327,37 @@ void dsl_json_value(lua_State *L, int idx, hx_buf *b, const char *path, int dept
     }
     hx_buf_putc(b, '}');
     lua_pop(L, 1);
+}
+
+static int push_text(lua_State *L)
+{
+    lua_pushlstring(L, lua_touserdata(L, 1), (size_t)lua_tointeger(L, 2));
+    return 1;
+}
+
+char *dsl_read_pack_file(lua_State *L, const char *packdir, const char *path, hx_input kind,
+                         const char *what, size_t *len)
+{
+    char root[PATH_MAX], real[PATH_MAX];
+    if (!realpath(packdir && *packdir ? packdir : ".", root) || !realpath(path, real))
+        luaL_error(L, "%s: cannot resolve '%s': %s", what, path, strerror(errno));
+    size_t rl = strlen(root);
+    if (strcmp(root, "/") != 0 && (strncmp(real, root, rl) != 0 || real[rl] != '/'))
+        luaL_error(L,
+                   "%s: '%s' leads outside the pack (to '%s'); use a file inside the pack "
+                   "folder",
+                   what, path, real);
+    /* The copy into Lua runs protected, so running out of Lua memory cannot leak text. */
+    lua_pushcfunction(L, push_text);
+    char *text = NULL;
+    size_t n = 0;
+    hx_err e = {0};
+    if (hx_read_input(path, kind, &text, &n, &e) != 0) luaL_error(L, "%s: %s", what, e.msg);
+    lua_pushlightuserdata(L, text);
+    lua_pushinteger(L, (lua_Integer)n);
+    int status = lua_pcall(L, 2, 1, 0);
+    hx_free(text);
+    if (status != LUA_OK) lua_error(L);
+    if (len) *len = n;
+    return (char *)lua_tostring(L, -1);
 }

@@ -42,18 +42,13 @@ static char *read_query_file(lua_State *L, const char *path, const char *rel)
     const char *dir = host->packdir && *host->packdir ? *host->packdir : ".";
     char full[1200];
     snprintf(full, sizeof full, "%s/%s", dir, rel);
-    char *text = NULL;
+    char what[300];
+    snprintf(what, sizeof what, "%s.file", path);
     size_t len = 0;
-    hx_err e = {0};
-    if (hx_read_file(full, &text, &len, &e) != 0)
-        luaL_error(L, "%s.file: cannot read '%s': %s", path, full, e.msg);
-    if (len > WL_MAX_SQL || memchr(text, '\0', len)) {
-        hx_free(text);
+    const char *text = dsl_read_pack_file(L, dir, full, HX_IN_QUERY, what, &len);
+    if (len > WL_MAX_SQL || memchr(text, '\0', len))
         luaL_error(L, "%s.file: '%s' is not a query text (binary, or over 1 MiB)", path, full);
-    }
-    lua_pushlstring(L, text, len);
-    hx_free(text);
-    char *copy = dsl_ldup(L, lua_tostring(L, -1));
+    char *copy = dsl_ldup(L, text);
     lua_pop(L, 1);
     return copy;
 }

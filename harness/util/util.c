@@ -509,6 +509,7 @@ static const struct {
     [HX_IN_RUN] = {"a run.json or journal", (size_t)256 << 20},
     [HX_IN_DOC] = {"a README or ADR", (size_t)4 << 20},
     [HX_IN_SECRET] = {"a seed file", (size_t)4 << 10},
+    [HX_IN_QUERY] = {"a query file", (size_t)1 << 20},
     [HX_IN_STREAM] = {"a file", 0},
 };
 

@@ -156,6 +156,7 @@ typedef enum hx_input {
     HX_IN_RUN,        /* run.json or a run's journal (report, merge, compare): 256 MiB */
     HX_IN_DOC,        /* a README or ADR the adr and readme checks read: 4 MiB */
     HX_IN_SECRET,     /* --seed-file: 4 KiB */
+    HX_IN_QUERY,      /* a workload's query file, of the pack or the solution's queries/: 1 MiB */
     HX_IN_STREAM      /* read as a stream in bounded memory (a file check's output file): no cap */
 } hx_input;
 enum {
