@@ -455,6 +455,73 @@ static void test_util__input_files_are_regular_and_capped(void **state)
     alarm(0);
 }
 
+/* A solution's own file is read only when it lies inside the solution folder, links followed. */
+static void test_util__input_in_folder_refuses_links_out(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/hx-test-within-XXXXXX", sub[100], path[200], out[200];
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/sol", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    snprintf(out, sizeof out, "%s/secret.txt", dir);
+    FILE *f = fopen(out, "w");
+    assert_non_null(f);
+    fputs("truth", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/own.sql", sub);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("select 1", f);
+    fclose(f);
+
+    char *text = NULL;
+    size_t len = 0;
+    hx_err e = {0};
+    assert_int_equal(hx_read_input_in(sub, path, HX_IN_QUERY, &text, &len, &e), 0);
+    assert_string_equal(text, "select 1");
+    hx_free(text);
+
+    /* a link inside the folder to a file inside it is fine */
+    char inl[200];
+    snprintf(inl, sizeof inl, "%s/alias.sql", sub);
+    assert_int_equal(symlink("own.sql", inl), 0);
+    assert_int_equal(hx_read_input_in(sub, inl, HX_IN_QUERY, &text, &len, &e), 0);
+    hx_free(text);
+
+    /* links out: to a file beside the folder, to /etc/passwd */
+    char link[200];
+    snprintf(link, sizeof link, "%s/out.sql", sub);
+    assert_int_equal(symlink(out, link), 0);
+    text = NULL;
+    assert_int_equal(hx_read_input_in(sub, link, HX_IN_QUERY, &text, &len, &e), HX_EUSAGE);
+    assert_null(text);
+    assert_non_null(strstr(e.msg, "leads outside its folder"));
+    assert_null(strstr(e.msg, "truth"));
+    unlink(link);
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+    assert_int_equal(hx_read_input_in(sub, link, HX_IN_QUERY, &text, &len, &e), HX_EUSAGE);
+    assert_null(text);
+    unlink(link);
+    /* a folder named like the root's prefix is not inside it ("sol" vs "solx") */
+    char sibling[100], sf[200];
+    snprintf(sibling, sizeof sibling, "%s/solx", dir);
+    assert_int_equal(mkdir(sibling, 0700), 0);
+    snprintf(sf, sizeof sf, "%s/q.sql", sibling);
+    f = fopen(sf, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(symlink(sf, link), 0);
+    assert_int_equal(hx_read_input_in(sub, link, HX_IN_QUERY, &text, &len, &e), HX_EUSAGE);
+    unlink(link);
+    unlink(sf);
+    rmdir(sibling);
+    unlink(inl);
+    unlink(path);
+    unlink(out);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_util__term_text_is_inert),
         cmocka_unit_test(test_util__numbers_print_exactly),
         cmocka_unit_test(test_util__input_files_are_regular_and_capped),
+        cmocka_unit_test(test_util__input_in_folder_refuses_links_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -255,7 +255,7 @@ int chk_read_doc(const chk_ctx *ctx, const char *rel, char **text, char *why, si
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", ctx->solution_dir, rel);
     hx_err e = {0};
-    if (hx_read_input(path, HX_IN_DOC, text, NULL, &e) == 0) return 0;
+    if (hx_read_input_in(ctx->solution_dir, path, HX_IN_DOC, text, NULL, &e) == 0) return 0;
     struct stat st;
     if (lstat(path, &st) != 0) return 1;
     /* The message names the file as the solution's author knows it: rel, not the full path. */

@@ -273,7 +273,7 @@ int solution_load(const char *dir, solution_spec *out, hx_err *e)
     char *text = NULL;
     size_t len = 0;
     struct stat st;
-    int rc = hx_read_input(path, HX_IN_SOLUTION, &text, &len, e);
+    int rc = hx_read_input_in(dir, path, HX_IN_SOLUTION, &text, &len, e);
     if (rc) {
         if (rc == HX_EUSAGE && lstat(path, &st) != 0 && errno == ENOENT)
             return hx_fail(e, HX_EUSAGE,

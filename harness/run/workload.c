@@ -501,7 +501,7 @@ static int wl_make(run_scen *sc, hx_err *e)
         path = run_path_join(sc->c->sol_dir, rel);
         size_t len = 0;
         if (path && access(path, F_OK) == 0) {
-            rc = hx_read_input(path, HX_IN_QUERY, &wl->served[i], &len, e);
+            rc = hx_read_input_in(sc->c->sol_dir, path, HX_IN_QUERY, &wl->served[i], &len, e);
             wl->own[i] = !rc;
         } else {
             wl->served[i] = hx_strdup(w->queries[i].sql);

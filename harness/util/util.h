@@ -175,6 +175,11 @@ int hx_open_input(const char *path, hx_input k, unsigned flags, struct stat *st,
 /* Read a whole file of kind k through hx_open_input; a file that grows past the cap while read is
  * refused too. *out is NUL-terminated (free with hx_free), *len (len may be NULL) its size. */
 int hx_read_input(const char *path, hx_input k, char **out, size_t *len, hx_err *e);
+/* hx_read_input for a file that must lie inside folder root once every link is followed (a
+ * solution's own files, which the harness reads with its own rights): anything else is
+ * HX_EUSAGE, decided on the opened descriptor, so a link swapped meanwhile changes nothing. */
+int hx_read_input_in(const char *root, const char *path, hx_input k, char **out, size_t *len,
+                     hx_err *e);
 /* hx_read_input(path, HX_IN_ANY, ...): the harness's own files (a server's pid file, /proc). */
 int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
 /* mkdir -p with mode 0755 for created directories. */
