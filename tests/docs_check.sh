@@ -99,5 +99,14 @@ else
     for f in $unnamed; do echo "    $f"; done
 fi
 
+# 8. No C file of the core over 1,200 lines (docs/architecture.md: split a module by job first).
+long=""
+for f in $(files | grep -E '^(harness|reports)/.*\.c$'); do
+    n=$(wc -l <"$f")
+    [ "$n" -le 1200 ] || long="$long $f:$n"
+done
+[ -z "$long" ] && ok "no C file under harness/ or reports/ is over 1,200 lines" ||
+    bad "C files over 1,200 lines (split them by job):$long"
+
 echo "$fails failures"
 [ "$fails" = 0 ]

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -493,16 +494,6 @@ static int signal_tree(runner_proc *p, int sig)
     return live;
 }
 
-static void tv_add(struct timeval *a, const struct timeval *b)
-{
-    a->tv_sec += b->tv_sec;
-    a->tv_usec += b->tv_usec;
-    if (a->tv_usec >= 1000000) {
-        a->tv_sec++;
-        a->tv_usec -= 1000000;
-    }
-}
-
 /* Reap tracked orphans that were re-parented to us (we are their subreaper); never the leader.
  * Their rusage adds to p->orphans. */
 static void reap_seen(runner_proc *p)
@@ -512,8 +503,8 @@ static void reap_seen(runner_proc *p)
         struct rusage ru;
         while (wait4(p->seen[i], NULL, WNOHANG, &ru) > 0) {
             struct rusage *o = &p->orphans;
-            tv_add(&o->ru_utime, &ru.ru_utime);
-            tv_add(&o->ru_stime, &ru.ru_stime);
+            timeradd(&o->ru_utime, &ru.ru_utime, &o->ru_utime);
+            timeradd(&o->ru_stime, &ru.ru_stime, &o->ru_stime);
             o->ru_maxrss = ru.ru_maxrss > o->ru_maxrss ? ru.ru_maxrss : o->ru_maxrss;
             o->ru_inblock += ru.ru_inblock;
             o->ru_oublock += ru.ru_oublock;
@@ -1008,8 +999,8 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
      * it): only a larger value is the solution's own. The orphans were forked after exec. */
     if (ru.ru_maxrss <= p->fork_rss_kb + FORK_RSS_SLACK_KB) ru.ru_maxrss = 0;
     if (p->orphans.ru_maxrss > ru.ru_maxrss) ru.ru_maxrss = p->orphans.ru_maxrss;
-    tv_add(&ru.ru_utime, &p->orphans.ru_utime);
-    tv_add(&ru.ru_stime, &p->orphans.ru_stime);
+    timeradd(&ru.ru_utime, &p->orphans.ru_utime, &ru.ru_utime);
+    timeradd(&ru.ru_stime, &p->orphans.ru_stime, &ru.ru_stime);
     ru.ru_inblock += p->orphans.ru_inblock;
     ru.ru_oublock += p->orphans.ru_oublock;
     r->ru_user_s = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
