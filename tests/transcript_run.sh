@@ -171,6 +171,8 @@ n=$(grep -c '"status": *"pass"' "$T/crash/run.json")
 "$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hostile" --scenario baseline \
     --out "$T/hostile" 2>"$T/hostile.err"
 expect_rc "hostile fails" 1 $?
+if grep -q "$(printf '\033')" "$T/hostile.err"; then bad "hostile: a raw escape reached the console"
+else ok "hostile: no raw escape on the console"; fi
 xmllint --noout "$T/hostile/junit.xml" && ok "hostile: junit.xml well-formed" || bad "hostile: junit.xml broken"
 junit_valid hostile "$T/hostile/junit.xml"
 
