@@ -141,6 +141,9 @@ PY
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \
     --out "$T/closed" 2>"$T/closed.err"
 expect_rc "--pg closed port" 3 $?
+if [ -s "$T/closed/summary.md" ] && ! head -1 "$T/closed/summary.md" | grep -q "pass"; then
+    ok "--pg closed port: summary.md is not headed pass ($(head -1 "$T/closed/summary.md"))"
+else bad "--pg closed port: summary.md missing or headed pass"; fi
 grep -q "127.0.0.1:1" "$T/closed.err" && ok "--pg error names the address" ||
     bad "--pg error lacks the address: $(cat "$T/closed.err")"
 
