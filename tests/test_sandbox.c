@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -401,6 +402,47 @@ static void test_sandbox__none_and_modes(void **state)
     sandbox_free(sb);
 }
 
+/* A killed run's work copy (hx-sol-<pid>-*, pid gone) is removed by the next box made under the
+ * same parent, with a warning; a live run's is left alone. A work copy is made when the box's user
+ * cannot write the solution folder: as root (the box runs as nobody), which is how CI runs. */
+static int warned;
+static void count_warn(void *ud, const char *msg)
+{
+    (void)ud;
+    if (strstr(msg, "reclaimed") && strstr(msg, "hx-sol-")) warned++;
+}
+
+static void test_sandbox__reclaims_a_killed_run_s_work_copy(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("not root: the box's user owns the folder, no work copy is made\n");
+        return;
+    }
+    char work[400], dead_dir[500], live_dir[500];
+    snprintf(work, sizeof work, "%s/work", root);
+    assert_int_equal(hx_mkdir_p(work, NULL), 0);
+    chmod(work, 0755);
+    pid_t dead = fork();
+    if (dead == 0) _exit(0);
+    assert_true(dead > 0);
+    waitpid(dead, NULL, 0);
+    snprintf(dead_dir, sizeof dead_dir, "%s/hx-sol-%ld-abcdef", work, (long)dead);
+    snprintf(live_dir, sizeof live_dir, "%s/hx-sol-1-abcdef", work); /* pid 1 is alive */
+    assert_int_equal(hx_mkdir_p(dead_dir, NULL), 0);
+    assert_int_equal(hx_mkdir_p(live_dir, NULL), 0);
+    warned = 0;
+    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol, .work_dir = work, .warn = count_warn};
+    sandbox *sb = NULL;
+    hx_err e = {0};
+    if (sandbox_new(&so, &sb, &e) != 0) fail_msg("sandbox_new: %s", e.msg);
+    assert_int_equal(access(dead_dir, F_OK), -1);
+    assert_int_equal(access(live_dir, F_OK), 0);
+    assert_int_equal(warned, 1);
+    sandbox_free(sb);
+    hx_rm_rf(live_dir);
+}
+
 int main(void)
 {
     if (access("/usr/bin/bwrap", X_OK) != 0 && system("command -v bwrap >/dev/null") != 0) {
@@ -419,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_sandbox__limits_enforced_and_named),
         cmocka_unit_test(test_sandbox__second_interrupt_kills_now),
         cmocka_unit_test(test_sandbox__none_and_modes),
+        cmocka_unit_test(test_sandbox__reclaims_a_killed_run_s_work_copy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

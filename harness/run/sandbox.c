@@ -1,6 +1,7 @@
 /* sandbox.c - see sandbox.h. */
 #include "sandbox.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -291,14 +292,48 @@ static void pick_user(sandbox *sb, const struct stat *sol)
     sb->gid = pw && pw->pw_uid != 0 ? pw->pw_gid : 65534;
 }
 
-/* Copy the solution folder into a work folder its user owns. */
+/* Remove the hx-sol-<pid>-* work folders under parent whose harness (pid) is gone: a run killed
+ * with -9 cannot remove its own. A folder whose pid is alive (another run, or a reused pid) is
+ * left alone. */
+static void reclaim_work_copies(const sandbox_opts *o, const char *parent)
+{
+    DIR *d = opendir(parent);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        char *end;
+        if (strncmp(de->d_name, "hx-sol-", 7) != 0) continue;
+        long pid = strtol(de->d_name + 7, &end, 10);
+        if (end == de->d_name + 7 || *end != '-' || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char *dir = fmt("%s/%s", parent, de->d_name);
+        struct stat st;
+        if (dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && hx_rm_rf(dir) == 0) {
+            char msg[PATH_MAX + 100];
+            snprintf(msg, sizeof msg,
+                     "reclaimed '%s', a solution work copy left by a harness run that was "
+                     "killed (pid %ld)",
+                     dir, pid);
+            if (o->warn)
+                o->warn(o->warn_ud, msg);
+            else
+                fprintf(stderr, "harness: warning: %s\n", msg);
+        }
+        hx_free(dir);
+    }
+    closedir(d);
+}
+
+/* Copy the solution folder into a work folder its user owns, named after this harness's pid so
+ * the next run can tell a killed run's folder from a live one's. */
 static int make_work_copy(sandbox *sb, const sandbox_opts *o, hx_err *e)
 {
     const char *parent = o->work_dir ? o->work_dir : getenv("TMPDIR");
     if (!parent || parent[0] != '/') parent = "/tmp";
     char buf[PATH_MAX];
     if (closed_on_the_way(parent, sb->uid, sb->gid, buf, sizeof buf)) parent = "/tmp";
-    if (!(sb->work = fmt("%s/hx-sol-XXXXXX", parent))) return oom(e);
+    reclaim_work_copies(o, parent);
+    if (!(sb->work = fmt("%s/hx-sol-%ld-XXXXXX", parent, (long)getpid()))) return oom(e);
     if (!mkdtemp(sb->work)) {
         int rc = hx_fail(e, HX_EIO, "cannot create a work folder under '%s': %s", parent,
                          strerror(errno));

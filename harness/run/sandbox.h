@@ -42,7 +42,8 @@ typedef struct sandbox_opts {
     const char *bwrap;    /* the bwrap binary; NULL = search PATH, then /usr/bin/bwrap */
     const char *work_dir; /* parent of the private work folder; NULL = $TMPDIR or /tmp */
     uint64_t tmp_bytes;   /* the size of its private /tmp (a tmpfs, memory); 0 = bwrap's own */
-    void (*warn)(void *ud, const char *msg); /* the AUTO fallback's warning; NULL = stderr */
+    void (*warn)(void *ud,
+                 const char *msg); /* AUTO's fallback, reclaimed leftovers; NULL = stderr */
     void *warn_ud;
 } sandbox_opts;
 
