@@ -11,6 +11,8 @@ ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/jobs"
 SOL="$ROOT/tests/solutions/files_good"
 T=$(mktemp -d "${TMPDIR:-/tmp}/hx-jobs-test.XXXXXX")
+# The console is read below: under CI=true (GitHub, .ci/run) the harness is quiet by default.
+export CI=
 export TMPDIR="$T/tmp" # the embedded postgres puts its temp dirs here: we can see leftovers
 mkdir -p "$TMPDIR"
 chmod 711 "$T" # as root the server and the boxed solutions run unprivileged: they must reach it
