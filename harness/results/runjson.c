@@ -534,6 +534,10 @@ static int journal_line(const char *s, size_t len, const char *name, long lineno
             rc = hx_fail(e, HX_EUSAGE, "%s:1: not a harness journal (no \"journal\" key)", name);
         else if ((rc = check_schema(json_object_get(j, "journal"), name, e)) == 0)
             rc = parse_run(json_object_get(j, "run"), name, r, e);
+    } else if (!*r) {
+        /* line 1 was blank: no header, so nothing to add a scenario to */
+        rc =
+            hx_fail(e, HX_EUSAGE, "%s:1: not a harness journal (no \"journal\" header line)", name);
     } else {
         const json_t *body = json_is_object(j) ? json_object_get(j, "scenario") : NULL;
         char where[64];
