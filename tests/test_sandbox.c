@@ -443,6 +443,56 @@ static void test_sandbox__reclaims_a_killed_run_s_work_copy(void **state)
     hx_rm_rf(live_dir);
 }
 
+/* A solution folder inside a folder closed to the box's user (a clone under /root, 0700): the
+ * work copy is still made, through a descriptor, and what the folder holds for anyone to read
+ * reaches the box; a file only root may read stops the copy, naming the folder. */
+static void test_sandbox__solution_under_a_closed_folder(void **state)
+{
+    (void)state;
+    if (geteuid() != 0) {
+        print_message("not root: the box runs as us and reads the folder in place\n");
+        return;
+    }
+    char closed[400], sol2[450], p[500];
+    snprintf(closed, sizeof closed, "%s/closed", root);
+    snprintf(sol2, sizeof sol2, "%s/sol", closed);
+    assert_int_equal(hx_mkdir_p(sol2, NULL), 0);
+    assert_int_equal(chmod(closed, 0700), 0);
+    assert_int_equal(chmod(sol2, 0755), 0);
+    snprintf(p, sizeof p, "%s/run.sh", sol2);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("echo from-a-closed-folder\n", f);
+    fclose(f);
+    assert_int_equal(chmod(p, 0644), 0);
+    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol2};
+    sandbox *sb = NULL;
+    hx_err e = {0};
+    if (sandbox_new(&so, &sb, &e) != 0) fail_msg("sandbox_new: %s", e.msg);
+    snprintf(p, sizeof p, "%s/run.sh", sandbox_sol_dir(sb));
+    f = fopen(p, "r");
+    assert_non_null(f);
+    char line[64] = "";
+    assert_non_null(fgets(line, sizeof line, f));
+    fclose(f);
+    assert_string_equal(line, "echo from-a-closed-folder\n");
+    sandbox_free(sb);
+
+    snprintf(p, sizeof p, "%s/secret.txt", sol2);
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("root only\n", f);
+    fclose(f);
+    assert_int_equal(chmod(p, 0600), 0);
+    sb = NULL;
+    e = (hx_err){0};
+    assert_int_not_equal(sandbox_new(&so, &sb, &e), 0);
+    assert_int_equal(e.code, HX_EUSAGE);
+    assert_non_null(strstr(e.msg, sol2));
+    assert_non_null(strstr(e.msg, "secret.txt"));
+    sandbox_free(sb);
+}
+
 int main(void)
 {
     if (access("/usr/bin/bwrap", X_OK) != 0 && system("command -v bwrap >/dev/null") != 0) {
@@ -462,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_sandbox__second_interrupt_kills_now),
         cmocka_unit_test(test_sandbox__none_and_modes),
         cmocka_unit_test(test_sandbox__reclaims_a_killed_run_s_work_copy),
+        cmocka_unit_test(test_sandbox__solution_under_a_closed_folder),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

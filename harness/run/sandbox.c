@@ -214,9 +214,10 @@ static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
     return st->st_mode & S_IWOTH;
 }
 
-/* Run argv as the box's user, stdout to /dev/null and stderr into err (the first line). Returns
- * the exit status, or -1 when it could not start. */
-static int run_as(const sandbox *sb, char *const argv[], char *err, size_t errn)
+/* Run argv as the box's user, stdout to /dev/null and stderr into err (the first line); keep_fd
+ * (or -1), opened close-on-exec, is handed to that program alone. Returns the exit status, or -1
+ * when it could not start. */
+static int run_as(const sandbox *sb, char *const argv[], int keep_fd, char *err, size_t errn)
 {
     int pe[2];
     if (pipe2(pe, O_CLOEXEC) != 0) return -1;
@@ -228,6 +229,7 @@ static int run_as(const sandbox *sb, char *const argv[], char *err, size_t errn)
             dup2(devnull, 1);
         }
         dup2(pe[1], 2);
+        if (keep_fd >= 0) fcntl(keep_fd, F_SETFD, 0);
         if (sb->drop && (setgroups(0, NULL) != 0 || setgid(sb->gid) != 0 || setuid(sb->uid) != 0))
             _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -346,11 +348,22 @@ static int make_work_copy(sandbox *sb, const sandbox_opts *o, hx_err *e)
                        strerror(errno));
     if (!(sb->src = fmt("%s/sol", sb->work))) return oom(e);
     const char *cp = access("/bin/cp", X_OK) == 0 ? "/bin/cp" : "/usr/bin/cp";
-    char *from = fmt("%s/.", sb->sol_dir);
-    if (!from) return oom(e);
+    /* cp runs as the box's user, so it reads only what that user may read; it reaches the folder
+     * through a descriptor we opened, so a closed folder above it (a clone under /root) does not
+     * stop it. */
+    int dfd = open(sb->sol_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return hx_fail(e, HX_EUSAGE, "cannot open the solution folder '%s': %s", sb->sol_dir,
+                       strerror(errno));
+    char *from = fmt("/proc/self/fd/%d/.", dfd);
+    if (!from) {
+        close(dfd);
+        return oom(e);
+    }
     char *argv[] = {(char *)cp, "-R", "--preserve=mode,timestamps,links", from, sb->src, NULL};
     char err[300];
-    int st = run_as(sb, argv, err, sizeof err);
+    int st = run_as(sb, argv, dfd, err, sizeof err);
+    close(dfd);
     hx_free(from);
     if (st != 0)
         return hx_fail(e, HX_EUSAGE,
@@ -401,7 +414,7 @@ int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e)
             push(&a, sb->base[i]);
         push3(&a, "--", "/usr/bin/true", NULL);
         char err[400];
-        int pst = a.oom ? -2 : run_as(sb, a.v, err, sizeof err);
+        int pst = a.oom ? -2 : run_as(sb, a.v, -1, err, sizeof err);
         sandbox_argv_free(a.v);
         if (pst == -2) {
             rc = oom(e);
