@@ -30,11 +30,13 @@ if ! command -v kcat >/dev/null 2>&1; then
     echo "1..0 # SKIP kcat is not installed (tools/setup.sh --tests installs it)"
     exit 77
 fi
-# The solutions' processes carry the run's token; none may outlive the run.
+# The solutions' processes carry the run's token and an output folder under $T; none may outlive
+# the run. Matching on $T keeps other tests' runs (the suite runs in parallel) out of the count.
 procs() {
     for p in $(pgrep -x kcat 2>/dev/null) $(pgrep -x lua5.4 2>/dev/null) \
              $(pgrep -x hx_kafka_stream 2>/dev/null); do
-        grep -qz HARNESS_RUN_TOKEN "/proc/$p/environ" 2>/dev/null && echo "$p"
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q "^HARNESS_OUTPUT_DIR=$T/" &&
+            grep -qz HARNESS_RUN_TOKEN "/proc/$p/environ" 2>/dev/null && echo "$p"
     done | sort
 }
 BASE=$(procs)
