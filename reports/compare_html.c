@@ -104,6 +104,60 @@ static void value_row(hx_buf *out, const cmp_value *v, bool bars)
     hx_buf_puts(out, "</td></tr>");
 }
 
+/* ---- the headline ---- */
+
+/* "3 faster, 0 slower, 1 within 10 %" with the words of the figure's kind. */
+static void tally_text(hx_buf *out, const cmp_tally *t, const char *good, const char *bad)
+{
+    hx_buf_printf(out, "%zu %s, %zu %s, %zu within %.0f %%", t->better, good, t->worse, bad,
+                  t->same, (CMP_NOISE_RATIO - 1) * 100);
+}
+
+static size_t tally_n(const cmp_tally *t)
+{
+    return t->better + t->worse + t->same;
+}
+
+void cmp_headline_text(hx_buf *out, const cmp_headline *hl, const char *bol, const char *eol)
+{
+    hx_buf_puts(out, bol);
+    if (hl->checks_worse || hl->checks_fixed)
+        hx_buf_printf(out, "checks: %zu newly failing, %zu fixed", hl->checks_worse,
+                      hl->checks_fixed);
+    else
+        hx_buf_puts(out, "checks: none flipped");
+    hx_buf_puts(out, eol);
+    if (tally_n(&hl->queries)) {
+        hx_buf_printf(out, "%sserved queries at p95: ", bol);
+        tally_text(out, &hl->queries, "faster", "slower");
+        hx_buf_puts(out, eol);
+    }
+    if (tally_n(&hl->latency)) {
+        hx_buf_printf(out, "%send-to-end latency p99 (service scenarios): ", bol);
+        tally_text(out, &hl->latency, "faster", "slower");
+        hx_buf_puts(out, eol);
+    }
+    if (tally_n(&hl->wall)) {
+        hx_buf_printf(out, "%ssolution wall time (batch scenarios): ", bol);
+        tally_text(out, &hl->wall, "faster", "slower");
+        hx_buf_puts(out, eol);
+    }
+    if (tally_n(&hl->cost)) {
+        hx_buf_printf(out, "%svariable cost a month, per price sheet: ", bol);
+        tally_text(out, &hl->cost, "lower", "higher");
+        hx_buf_puts(out, eol);
+    }
+    if (isfinite(hl->prep_base) && isfinite(hl->prep_head)) {
+        char b[64], h[64];
+        rep_duration(b, sizeof b, hl->prep_base);
+        rep_duration(h, sizeof h, hl->prep_head);
+        hx_buf_printf(out,
+                      "%sthe solution's own steps in workload scenarios: %s -> %s (they prepare "
+                      "what it serves: priced in the cost, not counted as latency)%s",
+                      bol, b, h, eol);
+    }
+}
+
 /* ---- the header: both runs ---- */
 
 static void run_row(hx_buf *out, const char *label, const char *b, const char *h, size_t max)
@@ -190,6 +244,26 @@ static void put_verdict(hx_buf *out, const cmp_html_input *in, size_t tripped)
         hx_buf_printf(out, DOT "<span class=\"%s\">%zu of %zu gates tripped</span>",
                       tripped ? "d-worse" : "d-better", tripped, in->ngates);
     hx_buf_puts(out, "</span></section>");
+    const cmp_headline *hl = &d->headline;
+    int ov = hl->overall == CMP_BETTER ? 1 : hl->overall == CMP_WORSE ? -1 : 0;
+    hx_buf_printf(out,
+                  "<section id=\"headline\" data-overall=\"%s\"><h2>headline: <span "
+                  "class=\"%s\">%s</span></h2><ul>",
+                  cmp_overall_names[hl->overall], dir_class(ov), cmp_overall_names[hl->overall]);
+    hx_buf t;
+    hx_buf_init(&t);
+    cmp_headline_text(&t, hl, "", "\n");
+    for (char *line = t.data; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        hx_buf_puts(out, "<li>");
+        TXT(out, line, 400);
+        hx_buf_puts(out, "</li>");
+        line = nl ? nl + 1 : NULL;
+    }
+    if (t.oom) out->oom = true;
+    hx_buf_release(&t);
+    hx_buf_puts(out, "</ul></section>");
 }
 
 /* ---- gates ---- */
@@ -287,18 +361,117 @@ static enum group group_of(const char *name)
     return G_LATENCY;
 }
 
+/* The served queries: each percentile base -> head and the change as a reader says it. */
+static bool put_queries(hx_buf *out, const cmp_scenario *s)
+{
+    if (!s->nqueries) return false;
+    hx_buf_printf(out,
+                  "<h4>served queries</h4><p class=\"dim\">the workload is the product: lower "
+                  "is better, a change within %.0f %% is the same.</p><table class=\"queries\">"
+                  "<tr><th>query</th><th></th><th>base</th><th>head</th><th>change</th></tr>",
+                  (CMP_NOISE_RATIO - 1) * 100);
+    for (size_t i = 0; i < s->nqueries; i++) {
+        const cmp_query *q = &s->queries[i];
+        const cmp_value *pv[] = {q->p50, q->p95, q->p99, q->errors};
+        static const char *const pn[] = {"p50", "p95", "p99", "errors"};
+        for (size_t k = 0; k < 4; k++) {
+            const cmp_value *v = pv[k];
+            if (!v || !cmp_value_shown(v)) continue;
+            if (k == 3 && !(v->base > 0 || v->head > 0)) continue;
+            int vd = k == 3 ? cmp_value_verdict(v) : cmp_value_change(v, NULL);
+            hx_buf_printf(out, "<tr class=\"query%s\" data-query-pct=\"%s\">", vd ? "" : " ok",
+                          pn[k]);
+            rep_html_td(out, q->name, NAME_MAX_BYTES);
+            hx_buf_printf(out, "<td>%s</td><td class=\"num\">", pn[k]);
+            rep_html_val(out, v->base, v->unit);
+            hx_buf_puts(out, "</td><td class=\"num\">");
+            rep_html_val(out, v->head, v->unit);
+            hx_buf_printf(out, "</td><td class=\"%s\">", dir_class(vd));
+            if (k == 3) {
+                put_delta(out, v);
+            } else {
+                char cs[64];
+                cmp_speed_text(cs, sizeof cs, v);
+                TXT(out, cs, 64);
+            }
+            hx_buf_puts(out, "</td></tr>");
+        }
+    }
+    hx_buf_puts(out, "</table>");
+    return true;
+}
+
+/* The relations the solution added and what their storage costs a month. */
+static bool put_storage(hx_buf *out, const cmp_scenario *s)
+{
+    bool open = false;
+    for (size_t k = 0; k < CMP_STORAGE_N; k++) {
+        const cmp_value *v = NULL;
+        for (size_t i = 0; i < s->nvalues && !v; i++)
+            if (strcmp(s->values[i].name, cmp_storage_metrics[k]) == 0) v = &s->values[i];
+        if (!v || !cmp_value_shown(v)) continue;
+        if (!open) {
+            hx_buf_puts(out, "<h4>storage the solution added</h4><table class=\"storage\">"
+                             "<tr><th>its own</th><th>base</th><th>head</th><th>\xce\x94</th>"
+                             "<th></th></tr>");
+            open = true;
+        }
+        int vd = cmp_value_verdict(v);
+        hx_buf_printf(out, "<tr class=\"value%s\"><td>%s</td><td class=\"num\">", vd ? "" : " ok",
+                      cmp_storage_labels[k]);
+        rep_html_val(out, v->base, v->unit);
+        hx_buf_puts(out, "</td><td class=\"num\">");
+        rep_html_val(out, v->head, v->unit);
+        hx_buf_printf(out, "</td><td class=\"num %s\">", dir_class(vd));
+        put_delta(out, v);
+        hx_buf_puts(out, "</td><td></td></tr>");
+    }
+    if (!open) return false;
+    for (size_t i = 0; i < s->nlines; i++) {
+        const cmp_cost_line *l = &s->lines[i];
+        if (!cmp_line_is_storage(l) || !cmp_value_shown(&l->v)) continue;
+        int vd = cmp_value_verdict(&l->v);
+        hx_buf_printf(out, "<tr class=\"cost-line%s\"><td>", vd ? "" : " ok");
+        TXT(out, l->v.name, NAME_MAX_BYTES);
+        hx_buf_puts(out, ", ");
+        TXT(out, l->model, NAME_MAX_BYTES);
+        hx_buf_puts(out, " a month</td><td class=\"num\">");
+        rep_html_val(out, l->v.base, l->v.unit);
+        hx_buf_puts(out, "</td><td class=\"num\">");
+        rep_html_val(out, l->v.head, l->v.unit);
+        hx_buf_printf(out, "</td><td class=\"num %s\">", dir_class(vd));
+        put_delta(out, &l->v);
+        hx_buf_puts(out, "</td><td class=\"dim\">");
+        if (l->kind) TXT(out, l->kind, 16);
+        if (l->note) {
+            hx_buf_puts(out, ": ");
+            TXT(out, l->note, MSG_MAX_BYTES);
+        }
+        hx_buf_puts(out, "</td></tr>");
+    }
+    hx_buf_puts(out, "</table>");
+    return true;
+}
+
 /* Returns whether any number was shown. */
 static bool put_values(hx_buf *out, const cmp_scenario *s)
 {
-    bool any = false;
+    bool any = put_queries(out, s);
+    any |= put_storage(out, s);
     static const char *const title[G_COUNT] = {"latency", "resources", "cost per model", "score"};
     for (int g = 0; g < G_COUNT; g++) {
         bool open = false;
         for (size_t i = 0; i < s->nvalues; i++) {
             const cmp_value *v = &s->values[i];
-            if (!cmp_value_shown(v) || group_of(v->name) != (enum group)g) continue;
+            if (!cmp_value_shown(v) || cmp_value_sectioned(v) || group_of(v->name) != (enum group)g)
+                continue;
             if (!open) {
-                hx_buf_printf(out, "<h4>%s</h4>", title[g]);
+                if (g == G_RESOURCES && s->nqueries)
+                    hx_buf_puts(out, "<h4>the solution's own steps</h4><p class=\"dim\">they "
+                                     "prepare what it serves: their time is priced in the cost, "
+                                     "not counted as latency.</p>");
+                else
+                    hx_buf_printf(out, "<h4>%s</h4>", title[g]);
                 table_head(out);
                 open = true;
             }
@@ -374,7 +547,8 @@ static void put_body(hx_buf *out, const void *ctx)
     for (size_t i = 0; i < d->totals.nvalues; i++)
         if (cmp_value_shown(&d->totals.values[i])) value_row(out, &d->totals.values[i], true);
     hx_buf_puts(out, "</table><p class=\"dim\">every scenario of each run: wall and CPU summed, "
-                     "peak memory the largest, cost summed per model.</p></section>");
+                     "peak memory the largest, cost per model the mean of the scenarios' (each "
+                     "is a month of the same pipeline).</p></section>");
     if (in->ngates) put_gates(out, in, true);
     hx_buf_puts(out, "<h2>scenarios</h2>");
     rep_html_controls(out, "only changes");

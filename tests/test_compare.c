@@ -504,10 +504,10 @@ static size_t count(const char *hay, const char *needle)
 static void expect_only_own_markup(const char *html)
 {
     static const char *const tags[] = {
-        "html", "head", "meta", "title",   "style",   "body",  "script", "header",
-        "h1",   "h2",   "h4",   "table",   "tr",      "th",    "td",     "section",
-        "span", "p",    "main", "details", "summary", "div",   "dl",     "dt",
-        "dd",   "code", "svg",  "rect",    "label",   "input", "button", NULL};
+        "html", "head",    "meta",    "title",  "style", "body", "script",  "header", "h1",
+        "h2",   "h4",      "table",   "tr",     "th",    "td",   "section", "span",   "p",
+        "main", "details", "summary", "div",    "dl",    "dt",   "dd",      "code",   "svg",
+        "rect", "label",   "input",   "button", "ul",    "li",   NULL};
     bool in_script = false;
     for (const char *p = html; (p = strchr(p, '<')); p++) {
         bool close = p[1] == '/';
@@ -576,6 +576,7 @@ static void test_compare__html_hostile(void **state)
         results_scenario *sc = scenario(r[k], "both " HOSTILE, k ? 12 : 10, 0.2, 100, 80);
         assert_non_null(results_hist_add(sc, HOSTILE, HOSTILE, ""));
         assert_non_null(results_metric_add(sc, "cost." HOSTILE ".monthly.usd", k ? 2 : 1, "USD"));
+        assert_non_null(results_metric_add(sc, "query.q" HOSTILE ".p95", k ? 0.1 : 0.2, "s"));
         results_cost *c = results_cost_add(sc, HOSTILE, HOSTILE);
         c->per_run_total = k ? 3 : 2;
         c->monthly_total = k ? 30 : 20;
@@ -616,9 +617,9 @@ static void test_compare__html_hostile(void **state)
     assert_non_null(strstr(html, "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x "
                                  "onerror=alert(1)&gt;&lt;/textarea&gt;]]&gt;&quot;&#39;&amp;"));
     /* Every scenario is there, escaped, each in its own section; both gates tripped. */
-    const char *names[] = {"both " HOSTILE,   "head " HOSTILE,     "base " HOSTILE,
-                           "check " HOSTILE,  "expected " HOSTILE, "actual " HOSTILE,
-                           "message " HOSTILE};
+    const char *names[] = {"both " HOSTILE,    "head " HOSTILE,     "base " HOSTILE,
+                           "check " HOSTILE,   "expected " HOSTILE, "actual " HOSTILE,
+                           "message " HOSTILE, "q" HOSTILE};
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char *want = escaped(names[i], 300);
         if (!strstr(html, want)) fail_msg("missing: %s", want);
@@ -762,6 +763,142 @@ static void test_compare__mixed_currencies_refused(void **state)
     results_run_free(b);
 }
 
+/* A workload scenario: three served queries' percentiles, the solution's own wall time, storage
+ * and a storage cost line. */
+static results_scenario *workload(results_run *r, const double p95[3], double wall, double variable,
+                                  double index_bytes)
+{
+    results_scenario *sc = results_scenario_add(r, "w");
+    assert_non_null(sc);
+    static const char *const q[3] = {"top_products", "cohorts", "flat"};
+    char name[64];
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "query.%s.p50", q[i]);
+        assert_non_null(results_metric_add(sc, name, p95[i] / 2, "s"));
+        snprintf(name, sizeof name, "query.%s.p95", q[i]);
+        assert_non_null(results_metric_add(sc, name, p95[i], "s"));
+        snprintf(name, sizeof name, "query.%s.p99", q[i]);
+        assert_non_null(results_metric_add(sc, name, p95[i] * 2, "s"));
+        snprintf(name, sizeof name, "query.%s.count", q[i]);
+        assert_non_null(results_metric_add(sc, name, 20, ""));
+        snprintf(name, sizeof name, "query.%s.errors", q[i]);
+        assert_non_null(results_metric_add(sc, name, 0, ""));
+        snprintf(name, sizeof name, "query.%s", q[i]);
+        results_hist *h = results_hist_add(sc, name, "s", "");
+        assert_non_null(h);
+        h->count = 20;
+        h->p50 = h->p90 = h->p99 = h->p999 = 99; /* the metrics, not the histogram, are compared */
+    }
+    assert_non_null(results_metric_add(sc, "workload.qps", 100, "1/s"));
+    assert_non_null(results_metric_add(sc, "solution.wall.sum", wall, "s"));
+    assert_non_null(results_metric_add(sc, "db.solution.bytes", index_bytes + 8192, "bytes"));
+    assert_non_null(results_metric_add(sc, "db.solution.indexes.bytes", index_bytes, "bytes"));
+    results_cost *c = results_cost_add(sc, "aws", "USD");
+    assert_non_null(c);
+    c->monthly_variable = variable;
+    c->monthly_fixed = 10;
+    c->monthly_total = 10 + variable;
+    results_cost_line *l =
+        results_cost_line_add(c, "database storage", 20, "GB-month", 0.115, 0.0032, "minimum");
+    assert_non_null(l);
+    assert_true(results_set_str(&l->kind, "fixed"));
+    l->monthly = 2.3;
+    return sc;
+}
+
+/* The served queries are compared the way a reader says it, and they, not the solution's own
+ * wall time, are the performance in the headline (the workload is the product). */
+static void test_compare__served_queries_and_the_headline(void **state)
+{
+    (void)state;
+    const double base_p95[3] = {0.352, 0.01, 0.1}, head_p95[3] = {0.01, 0.021, 0.104};
+    results_run *b = results_run_new(), *h = results_run_new();
+    assert_non_null(b);
+    assert_non_null(h);
+    workload(b, base_p95, 1.0, 0.5, 0);
+    workload(h, head_p95, 4.29, 0.2, 40960);
+    cmp_diff d;
+    hx_err e = {0};
+    assert_int_equal(cmp_diff_build(&d, b, h, &e), 0);
+    const cmp_scenario *w = scen(&d, "w");
+    assert_int_equal(w->nqueries, 3);
+    assert_string_equal(w->queries[0].name, "top_products");
+    char txt[64];
+    double ratio;
+    cmp_speed_text(txt, sizeof txt, w->queries[0].p95);
+    assert_string_equal(txt, "35.2x faster");
+    assert_int_equal(cmp_value_change(w->queries[0].p95, &ratio), 1);
+    assert_double_equal(ratio, 35.2, 1e-9);
+    cmp_speed_text(txt, sizeof txt, w->queries[1].p95);
+    assert_string_equal(txt, "2.1x slower");
+    assert_int_equal(cmp_value_change(w->queries[1].p95, NULL), -1);
+    cmp_speed_text(txt, sizeof txt, w->queries[2].p95); /* 4 %: said, but within the noise */
+    assert_string_equal(txt, "1.04x slower");
+    assert_int_equal(cmp_value_change(w->queries[2].p95, NULL), 0);
+    assert_double_equal(w->queries[0].p99->base, 0.704, 1e-12); /* the metric, not the hist */
+    assert_null(val(w, "query.top_products.count"));
+    assert_null(val(w, "query.top_products.p90"));
+    assert_int_equal(val(w, "workload.qps")->better, CMP_HIGHER_BETTER);
+    /* one query faster, one slower: mixed, whatever the cost did */
+    assert_int_equal(d.headline.queries.better, 1);
+    assert_int_equal(d.headline.queries.worse, 1);
+    assert_int_equal(d.headline.queries.same, 1);
+    assert_int_equal(d.headline.cost.better, 1);
+    assert_int_equal(d.headline.overall, CMP_MIXED);
+    assert_double_equal(d.headline.prep_head, 4.29, 1e-12);
+    /* storage and its line, matched by model and component */
+    assert_double_equal(val(w, "db.solution.indexes.bytes")->head, 40960, 0);
+    assert_int_equal(w->nlines, 1);
+    assert_true(cmp_line_is_storage(&w->lines[0]));
+    assert_double_equal(w->lines[0].v.base, 2.3, 1e-12);
+    assert_string_equal(w->lines[0].kind, "fixed");
+    /* gates on a query percentile keep working; a rate is refused as a rise gate */
+    cmp_gate g;
+    assert_int_equal(cmp_gate_parse("query.cohorts.p95:+20%", &g, &e), 0);
+    hx_buf why;
+    hx_buf_init(&why);
+    assert_true(cmp_gate_eval(&g, &d, &why));
+    assert_non_null(strstr(why.data, "query.cohorts.p95 +110% in 'w' (0.01 -> 0.021)"));
+    hx_buf_release(&why);
+    assert_int_equal(cmp_gate_parse("query.top_products.p95:+20%", &g, &e), 0);
+    assert_false(cmp_gate_eval(&g, &d, NULL));
+    assert_int_equal(cmp_gate_parse("workload.qps:+5%", &g, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "is better higher"));
+    cmp_diff_release(&d);
+
+    /* every query faster while the solution's own wall time rose 329 %: better */
+    h->scenarios[0].metrics[6].value = 0.009; /* cohorts p95 */
+    assert_string_equal(h->scenarios[0].metrics[6].name, "query.cohorts.p95");
+    assert_int_equal(cmp_diff_build(&d, b, h, &e), 0);
+    assert_int_equal(d.headline.queries.better, 2);
+    assert_int_equal(d.headline.queries.worse, 0);
+    assert_int_equal(d.headline.wall.better + d.headline.wall.worse, 0);
+    assert_double_equal(val(scen(&d, "w"), "solution.wall.sum")->pct, 329, 1e-9);
+    assert_int_equal(d.headline.overall, CMP_BETTER);
+    cmp_html_input in = {.base = b, .head = h, .base_path = "b", .head_path = "h", .diff = &d};
+    char *html = render_page(&in, NULL);
+    assert_non_null(strstr(html, "data-overall=\"better\""));
+    assert_non_null(strstr(html, "<td>p95</td><td class=\"num\">352 ms</td><td class=\"num\">"
+                                 "10 ms</td><td class=\"d-better\">35.2x faster</td>"));
+    assert_non_null(strstr(html, "<td class=\"d-same\">1.04x slower</td>"));
+    assert_non_null(strstr(html, "served queries at p95: 2 faster, 0 slower, 1 within 10 %"));
+    assert_non_null(strstr(html, "<td>indexes</td><td class=\"num\">0 B</td>"));
+    hx_free(html);
+    cmp_diff_release(&d);
+
+    /* a check newly failing makes it worse, whatever got faster */
+    results_check_add(&h->scenarios[0], "query top_products", "workload", RESULTS_SEV_ERROR,
+                      RESULTS_FAIL);
+    results_check_add(&b->scenarios[0], "query top_products", "workload", RESULTS_SEV_ERROR,
+                      RESULTS_PASS);
+    assert_int_equal(cmp_diff_build(&d, b, h, &e), 0);
+    assert_int_equal(d.headline.checks_worse, 1);
+    assert_int_equal(d.headline.overall, CMP_WORSE);
+    cmp_diff_release(&d);
+    results_run_free(b);
+    results_run_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -779,6 +916,7 @@ int main(void)
         cmocka_unit_test(test_compare__html_hostile),
         cmocka_unit_test(test_compare__html_content),
         cmocka_unit_test(test_compare__html_out_of_memory),
+        cmocka_unit_test(test_compare__served_queries_and_the_headline),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,9 +17,14 @@
 const char compare_usage[] =
     "usage: harness compare BASE.json HEAD.json [--md | --json] [--html OUT] [--fail-on GATE]...\n"
     "\n"
-    "Compare two run.json files scenario by scenario: scenarios added and removed, checks that\n"
-    "flipped, latency percentiles, wall time, CPU, memory, cost per model and score, each with\n"
-    "base, head, delta and delta percent (no percent when base is 0 or missing).\n"
+    "Compare two run.json files scenario by scenario: a headline (better, worse, mixed, same),\n"
+    "scenarios added and removed, checks that flipped, each served query's p50/p95/p99 with its\n"
+    "change as a ratio (\"35.2x faster\"), the storage the solution added, latency percentiles,\n"
+    "wall time, CPU, memory, cost per model and score, each with base, head, delta and delta\n"
+    "percent (no percent when base is 0 or missing). The headline weighs checks first, then\n"
+    "the served queries at p95 (a workload is the product: the solution's own wall time\n"
+    "prepares it and counts through its cost), service latency or batch wall time, then each\n"
+    "price sheet's variable month; changes within 10% count as the same.\n"
     "\n"
     "options:\n"
     "  --md               GitHub-flavoured Markdown, for a pull-request comment\n"
@@ -30,7 +35,8 @@ const char compare_usage[] =
     "                       checks               a check newly fails in HEAD\n"
     "                       <metric>:+N%         HEAD exceeds BASE by more than N percent in any\n"
     "                                            scenario, e.g. cost.monthly.usd:+10%,\n"
-    "                                            latency.e2e.p99:+20%, solution.wall.max:+20%;\n"
+    "                                            latency.e2e.p99:+20%, solution.wall.max:+20%,\n"
+    "                                            query.top_products.p95:+20%;\n"
     "                                            cost.X also covers every model's cost.<model>.X\n"
     "                       score:-N             the score dropped by more than N points\n"
     "  -h, --help         this text\n"
@@ -126,16 +132,117 @@ static void fmt_pct(char *out, size_t n, double pct)
 
 /* ---- terminal ---- */
 
+/* Shown in the table of other numbers: on either side, and not in a section of its own. */
+static bool in_table(const cmp_value *v)
+{
+    return cmp_value_shown(v) && !cmp_value_sectioned(v);
+}
+
+static const char *change_colour(int vd)
+{
+    return vd > 0 ? GREEN : vd < 0 ? RED : "";
+}
+
+/* The served queries: each percentile base -> head and the change as a reader says it. */
+static void term_queries(hx_buf *b, const cmp_scenario *s, bool color)
+{
+    if (!s->nqueries) return;
+    hx_buf_printf(b, "  served queries (the workload is the product; within %.0f %% is the same)\n",
+                  (CMP_NOISE_RATIO - 1) * 100);
+    hx_buf_printf(b, "    %-28s %-6s %12s    %-12s %s\n", "query", "", "base", "head", "change");
+    for (size_t i = 0; i < s->nqueries; i++) {
+        const cmp_query *q = &s->queries[i];
+        const cmp_value *pv[] = {q->p50, q->p95, q->p99, q->errors};
+        static const char *const pn[] = {"p50", "p95", "p99", "errors"};
+        bool first = true;
+        for (size_t k = 0; k < 4; k++) {
+            const cmp_value *v = pv[k];
+            if (!v || !cmp_value_shown(v)) continue;
+            if (k == 3 && !(v->base > 0 || v->head > 0)) continue; /* no errors either side */
+            char bs[64], hs[64], cs[64];
+            fmt_num(bs, sizeof bs, v->base, v->unit);
+            fmt_num(hs, sizeof hs, v->head, v->unit);
+            int vd;
+            if (k == 3) {
+                vd = cmp_value_verdict(v);
+                fmt_delta(cs, sizeof cs, v->delta, "");
+            } else {
+                vd = cmp_value_change(v, NULL);
+                cmp_speed_text(cs, sizeof cs, v);
+            }
+            hx_buf t;
+            hx_buf_init(&t);
+            if (first) term_text(&t, q->name, 28);
+            first = false;
+            hx_buf_printf(b, "    %-28s %-6s %12s -> %-12s %s%s%s\n", t.data ? t.data : "", pn[k],
+                          bs, hs, color ? change_colour(vd) : "", cs, color && vd ? RESET : "");
+            hx_buf_release(&t);
+        }
+    }
+}
+
+/* The relations the solution added and what their storage costs a month. */
+static void term_storage(hx_buf *b, const cmp_scenario *s, bool color)
+{
+    bool any = false;
+    for (size_t i = 0; i < s->nvalues; i++)
+        any |=
+            strncmp(s->values[i].name, "db.solution.", 12) == 0 && cmp_value_shown(&s->values[i]);
+    if (!any) return;
+    hx_buf_puts(b, "  storage the solution added (its own tables, indexes, materialised views)\n");
+    for (size_t k = 0; k < CMP_STORAGE_N; k++) {
+        const cmp_value *v = NULL;
+        for (size_t i = 0; i < s->nvalues && !v; i++)
+            if (strcmp(s->values[i].name, cmp_storage_metrics[k]) == 0) v = &s->values[i];
+        if (!v || !cmp_value_shown(v)) continue;
+        char bs[64], hs[64], ds[64];
+        fmt_num(bs, sizeof bs, v->base, v->unit);
+        fmt_num(hs, sizeof hs, v->head, v->unit);
+        fmt_delta(ds, sizeof ds, v->delta, v->unit);
+        int vd = cmp_value_verdict(v);
+        hx_buf_printf(b, "    %-35s %12s -> %-12s %s%s%s\n", cmp_storage_labels[k], bs, hs,
+                      color ? change_colour(vd) : "", ds, color && vd ? RESET : "");
+    }
+    for (size_t i = 0; i < s->nlines; i++) {
+        const cmp_cost_line *l = &s->lines[i];
+        if (!cmp_line_is_storage(l) || !cmp_value_shown(&l->v)) continue;
+        char bs[64], hs[64], ds[64];
+        fmt_num(bs, sizeof bs, l->v.base, l->v.unit);
+        fmt_num(hs, sizeof hs, l->v.head, l->v.unit);
+        fmt_delta(ds, sizeof ds, l->v.delta, l->v.unit);
+        hx_buf t;
+        hx_buf_init(&t);
+        term_text(&t, l->v.name, 24);
+        hx_buf_puts(&t, ", ");
+        term_text(&t, l->model, 24);
+        hx_buf_printf(b, "    %-35s %12s -> %-12s %s a month", t.data ? t.data : "", bs, hs, ds);
+        hx_buf_release(&t);
+        if (l->kind) {
+            hx_buf_puts(b, " (");
+            term_text(b, l->kind, 16);
+            hx_buf_puts(b, ")");
+        }
+        if (l->note) {
+            hx_buf_puts(b, ": ");
+            term_text(b, l->note, 200);
+        }
+        hx_buf_puts(b, "\n");
+    }
+}
+
 static void term_values(hx_buf *b, const cmp_scenario *s, bool color)
 {
     bool any = false;
     for (size_t i = 0; i < s->nvalues; i++)
-        any |= cmp_value_shown(&s->values[i]);
+        any |= in_table(&s->values[i]);
     if (!any) return;
+    if (s->nqueries)
+        hx_buf_puts(b, "  the solution's own steps and the rest (its wall time prepares what it "
+                       "serves: priced in the cost, not a latency)\n");
     hx_buf_printf(b, "  %-36s %14s %14s %14s %9s\n", "metric", "base", "head", "delta", "%");
     for (size_t i = 0; i < s->nvalues; i++) {
         const cmp_value *v = &s->values[i];
-        if (!cmp_value_shown(v)) continue;
+        if (!in_table(v)) continue;
         char bs[64], hs[64], ds[64], ps[32];
         fmt_num(bs, sizeof bs, v->base, v->unit);
         fmt_num(hs, sizeof hs, v->head, v->unit);
@@ -179,6 +286,8 @@ static void term_scenario(hx_buf *b, const cmp_scenario *s, bool added, bool col
         hx_buf_printf(b, ": %s -> %s\n", results_status_name(s->base_status),
                       results_status_name(s->head_status));
     term_checks(b, s, color);
+    term_queries(b, s, color);
+    term_storage(b, s, color);
     term_values(b, s, color);
 }
 
@@ -188,12 +297,17 @@ static void render_term(hx_buf *b, const cmp_diff *d, const char *bp, const char
     term_text(b, bp, 200);
     hx_buf_puts(b, "\nhead: ");
     term_text(b, hp, 200);
+    const cmp_headline *hl = &d->headline;
+    int hv = hl->overall == CMP_BETTER ? 1 : hl->overall == CMP_WORSE ? -1 : 0;
+    hx_buf_printf(b, "\nheadline: %s%s%s\n", color ? change_colour(hv) : "",
+                  cmp_overall_names[hl->overall], color && hv ? RESET : "");
+    cmp_headline_text(b, hl, "  ", "\n");
     char bs[64], hs[64], ds[64], ps[32];
     fmt_num(bs, sizeof bs, d->score.base, "");
     fmt_num(hs, sizeof hs, d->score.head, "");
     fmt_delta(ds, sizeof ds, d->score.delta, "");
     fmt_pct(ps, sizeof ps, d->score.pct);
-    hx_buf_printf(b, "\nscore: %s -> %s (%s, %s)\n", bs, hs, ds, ps);
+    hx_buf_printf(b, "score: %s -> %s (%s, %s)\n", bs, hs, ds, ps);
     hx_buf_printf(b, "scenarios: %zu compared, %zu added, %zu removed\n", d->nscenarios, d->nadded,
                   d->nremoved);
     for (size_t i = 0; i < d->nremoved; i++) {
@@ -209,16 +323,111 @@ static void render_term(hx_buf *b, const cmp_diff *d, const char *bp, const char
 
 /* ---- Markdown ---- */
 
+static const char *md_mark(int vd)
+{
+    return vd > 0 ? "🟢 " : vd < 0 ? "🔴 " : "";
+}
+
+static void md_queries(hx_buf *b, const cmp_scenario *s)
+{
+    if (!s->nqueries) return;
+    hx_buf_printf(b,
+                  "\n**Served queries** (the workload is the product; lower is better, within "
+                  "%.0f %% is the same)\n\n| query | | base | head | change |\n"
+                  "|---|---|---:|---:|---|\n",
+                  (CMP_NOISE_RATIO - 1) * 100);
+    for (size_t i = 0; i < s->nqueries; i++) {
+        const cmp_query *q = &s->queries[i];
+        const cmp_value *pv[] = {q->p50, q->p95, q->p99, q->errors};
+        static const char *const pn[] = {"p50", "p95", "p99", "errors"};
+        for (size_t k = 0; k < 4; k++) {
+            const cmp_value *v = pv[k];
+            if (!v || !cmp_value_shown(v)) continue;
+            if (k == 3 && !(v->base > 0 || v->head > 0)) continue;
+            char bs[64], hs[64], cs[64];
+            fmt_num(bs, sizeof bs, v->base, v->unit);
+            fmt_num(hs, sizeof hs, v->head, v->unit);
+            int vd;
+            if (k == 3) {
+                vd = cmp_value_verdict(v);
+                fmt_delta(cs, sizeof cs, v->delta, "");
+            } else {
+                vd = cmp_value_change(v, NULL);
+                cmp_speed_text(cs, sizeof cs, v);
+            }
+            hx_buf_puts(b, "| ");
+            rep_md_cell(b, q->name, 80);
+            hx_buf_printf(b, " | %s | ", pn[k]);
+            rep_md_cell(b, bs, 0);
+            hx_buf_puts(b, " | ");
+            rep_md_cell(b, hs, 0);
+            hx_buf_printf(b, " | %s", md_mark(vd));
+            rep_md_cell(b, cs, 0);
+            hx_buf_puts(b, " |\n");
+        }
+    }
+}
+
+static void md_storage(hx_buf *b, const cmp_scenario *s)
+{
+    bool open = false;
+    for (size_t k = 0; k < CMP_STORAGE_N; k++) {
+        const cmp_value *v = NULL;
+        for (size_t i = 0; i < s->nvalues && !v; i++)
+            if (strcmp(s->values[i].name, cmp_storage_metrics[k]) == 0) v = &s->values[i];
+        if (!v || !cmp_value_shown(v)) continue;
+        if (!open)
+            hx_buf_puts(b, "\n**Storage the solution added** (its own tables, indexes and "
+                           "materialised views; the storage lines of each price sheet, a month)"
+                           "\n\n| its own | base | head | Δ | |\n|---|---:|---:|---:|---|\n");
+        open = true;
+        char bs[64], hs[64], ds[64];
+        fmt_num(bs, sizeof bs, v->base, v->unit);
+        fmt_num(hs, sizeof hs, v->head, v->unit);
+        fmt_delta(ds, sizeof ds, v->delta, v->unit);
+        hx_buf_printf(b, "| %s | %s | %s | %s | |\n", cmp_storage_labels[k], bs, hs, ds);
+    }
+    if (!open) return;
+    for (size_t i = 0; i < s->nlines; i++) {
+        const cmp_cost_line *l = &s->lines[i];
+        if (!cmp_line_is_storage(l) || !cmp_value_shown(&l->v)) continue;
+        char bs[64], hs[64], ds[64];
+        fmt_num(bs, sizeof bs, l->v.base, l->v.unit);
+        fmt_num(hs, sizeof hs, l->v.head, l->v.unit);
+        fmt_delta(ds, sizeof ds, l->v.delta, l->v.unit);
+        hx_buf_puts(b, "| ");
+        rep_md_cell(b, l->v.name, 80);
+        hx_buf_puts(b, ", ");
+        rep_md_cell(b, l->model, 80);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, bs, 0);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, hs, 0);
+        hx_buf_puts(b, " | ");
+        rep_md_cell(b, ds, 0);
+        hx_buf_puts(b, " | ");
+        if (l->kind) rep_md_cell(b, l->kind, 16);
+        if (l->note) {
+            hx_buf_puts(b, ": ");
+            rep_md_cell(b, l->note, REP_MD_CELL_MAX);
+        }
+        hx_buf_puts(b, " |\n");
+    }
+}
+
 static void md_values(hx_buf *b, const cmp_scenario *s)
 {
     bool any = false;
     for (size_t i = 0; i < s->nvalues; i++)
-        any |= cmp_value_shown(&s->values[i]);
+        any |= in_table(&s->values[i]);
     if (!any) return;
+    if (s->nqueries)
+        hx_buf_puts(b, "\n**The solution's own steps and the rest** (its wall time prepares "
+                       "what it serves: priced in the cost, not a latency)\n");
     hx_buf_puts(b, "\n| metric | base | head | Δ | Δ% | |\n|---|---:|---:|---:|---:|---|\n");
     for (size_t i = 0; i < s->nvalues; i++) {
         const cmp_value *v = &s->values[i];
-        if (!cmp_value_shown(v)) continue;
+        if (!in_table(v)) continue;
         char bs[64], hs[64], ds[64], ps[32];
         fmt_num(bs, sizeof bs, v->base, v->unit);
         fmt_num(hs, sizeof hs, v->head, v->unit);
@@ -258,6 +467,8 @@ static void md_scenario(hx_buf *b, const cmp_scenario *s, bool added)
                           c->change == CMP_FIXED ? "✅" : "❌", cmp_change_names[c->change]);
         }
     }
+    md_queries(b, s);
+    md_storage(b, s);
     md_values(b, s);
 }
 
@@ -271,6 +482,10 @@ static void render_md(hx_buf *b, const cmp_diff *d, const hx_buf *gates)
     hx_buf_printf(b, "## harness compare\n\n**Score:** %s → %s (%s, %s)  \n", bs, hs, ds, ps);
     hx_buf_printf(b, "**Scenarios:** %zu compared, %zu added, %zu removed\n", d->nscenarios,
                   d->nadded, d->nremoved);
+    const cmp_headline *hl = &d->headline;
+    int hv = hl->overall == CMP_BETTER ? 1 : hl->overall == CMP_WORSE ? -1 : 0;
+    hx_buf_printf(b, "\n**Headline: %s%s**\n\n", md_mark(hv), cmp_overall_names[hl->overall]);
+    cmp_headline_text(b, hl, "- ", "\n");
     if (gates->len) {
         hx_buf_puts(b, "\n### Gates\n\n");
         hx_buf_append(b, gates->data, gates->len);
@@ -326,6 +541,71 @@ static json_t *json_scenario(const cmp_scenario *s, bool added)
     for (size_t i = 0; i < s->nvalues; i++)
         if (cmp_value_shown(&s->values[i])) json_array_append_new(vs, json_value(&s->values[i]));
     json_object_set_new(o, "values", vs);
+    json_t *qs = json_array();
+    for (size_t i = 0; i < s->nqueries; i++) {
+        const cmp_query *q = &s->queries[i];
+        json_t *qo = json_object();
+        json_object_set_new(qo, "name", jstr(q->name));
+        const cmp_value *pv[] = {q->p50, q->p95, q->p99};
+        static const char *const pn[] = {"p50", "p95", "p99"};
+        for (size_t k = 0; k < 3; k++) {
+            if (!pv[k]) continue;
+            double ratio;
+            int vd = cmp_value_change(pv[k], &ratio);
+            char cs[64];
+            cmp_speed_text(cs, sizeof cs, pv[k]);
+            json_t *po = json_object();
+            json_object_set_new(po, "base", jnum(pv[k]->base));
+            json_object_set_new(po, "head", jnum(pv[k]->head));
+            json_object_set_new(po, "ratio", jnum(ratio));
+            json_object_set_new(po, "change", json_string(cs));
+            json_object_set_new(po, "verdict",
+                                json_string(vd > 0   ? "better"
+                                            : vd < 0 ? "worse"
+                                                     : "same"));
+            json_object_set_new(qo, pn[k], po);
+        }
+        if (q->errors) {
+            json_object_set_new(qo, "errors_base", jnum(q->errors->base));
+            json_object_set_new(qo, "errors_head", jnum(q->errors->head));
+        }
+        json_array_append_new(qs, qo);
+    }
+    json_object_set_new(o, "queries", qs);
+    json_t *ls = json_array();
+    for (size_t i = 0; i < s->nlines; i++) {
+        const cmp_cost_line *l = &s->lines[i];
+        json_t *lo = json_value(&l->v);
+        json_object_set_new(lo, "model", jstr(l->model));
+        json_object_set_new(lo, "kind", l->kind ? jstr(l->kind) : json_null());
+        json_object_set_new(lo, "storage", json_boolean(cmp_line_is_storage(l)));
+        json_array_append_new(ls, lo);
+    }
+    json_object_set_new(o, "cost_lines", ls);
+    return o;
+}
+
+static json_t *json_tally(const cmp_tally *t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "better", json_integer((json_int_t)t->better));
+    json_object_set_new(o, "worse", json_integer((json_int_t)t->worse));
+    json_object_set_new(o, "same", json_integer((json_int_t)t->same));
+    return o;
+}
+
+static json_t *json_headline(const cmp_headline *hl)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "overall", json_string(cmp_overall_names[hl->overall]));
+    json_object_set_new(o, "checks_newly_failing", json_integer((json_int_t)hl->checks_worse));
+    json_object_set_new(o, "checks_fixed", json_integer((json_int_t)hl->checks_fixed));
+    json_object_set_new(o, "queries_p95", json_tally(&hl->queries));
+    json_object_set_new(o, "latency_e2e_p99", json_tally(&hl->latency));
+    json_object_set_new(o, "batch_wall", json_tally(&hl->wall));
+    json_object_set_new(o, "variable_monthly_cost", json_tally(&hl->cost));
+    json_object_set_new(o, "solution_steps_wall_base", jnum(hl->prep_base));
+    json_object_set_new(o, "solution_steps_wall_head", jnum(hl->prep_head));
     return o;
 }
 
@@ -335,6 +615,7 @@ static char *render_json(const cmp_diff *d, const char *bp, const char *hp, json
     json_object_set_new(o, "schema", json_string("harness.compare/1"));
     json_object_set_new(o, "base", jstr(bp));
     json_object_set_new(o, "head", jstr(hp));
+    json_object_set_new(o, "headline", json_headline(&d->headline));
     json_object_set_new(o, "score", json_value(&d->score));
     json_t *a = json_array();
     for (size_t i = 0; i < d->nscenarios; i++)

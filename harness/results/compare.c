@@ -13,6 +13,8 @@
 const char *const cmp_change_names[] = {"newly failing", "fixed", "new and failing",
                                         "gone (was failing)", NULL};
 
+const char *const cmp_overall_names[] = {"same", "better", "worse", "mixed", NULL};
+
 /* Float noise must not trip a gate written at the exact boundary (+10% on 100 -> 110). */
 #define CMP_EPS 1e-9
 
@@ -36,6 +38,46 @@ int cmp_value_verdict(const cmp_value *v)
 bool cmp_value_shown(const cmp_value *v)
 {
     return !(isnan(v->base) && isnan(v->head));
+}
+
+int cmp_value_change(const cmp_value *v, double *ratio)
+{
+    double r = NAN;
+    int vd = 0;
+    if (isfinite(v->base) && isfinite(v->head)) {
+        double lo = fmin(v->base, v->head), hi = fmax(v->base, v->head);
+        if (lo == hi)
+            r = 1;
+        else if (lo > 0)
+            r = hi / lo;
+        else
+            r = INFINITY; /* from or to zero: a change with no ratio */
+        if (r >= CMP_NOISE_RATIO - CMP_EPS) vd = cmp_value_verdict(v);
+    }
+    if (ratio) *ratio = r;
+    return vd;
+}
+
+void cmp_speed_text(char *buf, size_t n, const cmp_value *v)
+{
+    double r;
+    cmp_value_change(v, &r);
+    if (isnan(v->base) || isnan(v->head)) {
+        snprintf(buf, n, "%s", isnan(v->head) ? (isnan(v->base) ? "-" : "gone") : "new");
+        return;
+    }
+    const char *way = v->head < v->base ? "faster" : "slower";
+    char num[32];
+    if (!isfinite(r))
+        num[0] = 0;
+    else if (r >= 1000)
+        snprintf(num, sizeof num, "%.0fx ", r);
+    else
+        snprintf(num, sizeof num, "%.3gx ", r);
+    if (isfinite(r) && strcmp(num, "1x ") == 0)
+        snprintf(buf, n, "same");
+    else
+        snprintf(buf, n, "%s%s", num, way);
 }
 
 static bool failing(const results_check *c)
@@ -63,6 +105,18 @@ static void scenario_release(cmp_scenario *s)
         hx_free(s->values[i].unit);
     }
     hx_free(s->values);
+    for (size_t i = 0; i < s->nqueries; i++)
+        hx_free(s->queries[i].name);
+    hx_free(s->queries);
+    for (size_t i = 0; i < s->nlines; i++) {
+        cmp_cost_line *l = &s->lines[i];
+        hx_free(l->model);
+        hx_free(l->kind);
+        hx_free(l->note);
+        hx_free(l->v.name);
+        hx_free(l->v.unit);
+    }
+    hx_free(s->lines);
     memset(s, 0, sizeof *s);
 }
 
@@ -156,12 +210,49 @@ static void cost_name(char *buf, size_t n, const results_cost *c, const char *wh
     snprintf(buf, n, "cost.%s.%s.%s", c->model ? c->model : "", what, cur);
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t ls = strlen(s), lx = strlen(suffix);
+    return ls >= lx && strcmp(s + ls - lx, suffix) == 0;
+}
+
+/* A served query's numbers: its percentiles, slowest execution, rate and errors (not its count,
+ * which the pack declares). */
+static bool query_metric(const char *name)
+{
+    return strncmp(name, "query.", 6) == 0 && !ends_with(name, ".count");
+}
+
 static bool compared_metric(const char *name)
 {
     return strncmp(name, "solution.wall.", 14) == 0 || strcmp(name, "solution.cpu.total") == 0 ||
            strcmp(name, "db.cpu.solution") == 0 || strcmp(name, "db.cpu.workload") == 0 ||
            strcmp(name, "solution.rss.peak") == 0 || strncmp(name, "cost.", 5) == 0 ||
-           strncmp(name, "latency.", 8) == 0 || strncmp(name, "plugin.", 7) == 0;
+           strncmp(name, "latency.", 8) == 0 || strncmp(name, "plugin.", 7) == 0 ||
+           strncmp(name, "db.solution.", 12) == 0 || query_metric(name) ||
+           strcmp(name, "workload.qps") == 0 || strcmp(name, "workload.errors") == 0;
+}
+
+const char *const cmp_storage_metrics[CMP_STORAGE_N] = {
+    "db.solution.bytes", "db.solution.tables.bytes", "db.solution.indexes.bytes",
+    "db.solution.views.bytes"};
+const char *const cmp_storage_labels[CMP_STORAGE_N] = {"all its relations", "tables", "indexes",
+                                                       "materialised views"};
+
+bool cmp_value_sectioned(const cmp_value *v)
+{
+    return strncmp(v->name, "query.", 6) == 0 || strncmp(v->name, "db.solution.", 12) == 0;
+}
+
+bool cmp_line_is_storage(const cmp_cost_line *l)
+{
+    return l->v.name && strstr(l->v.name, "storage") != NULL;
+}
+
+/* Rates are better higher; every other compared number lower. */
+static cmp_better better_of(const char *name)
+{
+    return ends_with(name, ".qps") ? CMP_HIGHER_BETTER : CMP_LOWER_BETTER;
 }
 
 /* The CPU of the system under test: the solution's own and the database's on its behalf (its
@@ -188,6 +279,8 @@ static bool values_of(cmp_scenario *s, const results_scenario *sc, bool head)
     static const char *const pn[] = {"p50", "p90", "p99", "p999"};
     for (size_t i = 0; i < sc->nhistograms; i++) {
         const results_hist *h = &sc->histograms[i];
+        /* A query's percentiles are its metrics (p95 among them, which thresholds read). */
+        if (h->name && strncmp(h->name, "query.", 6) == 0) continue;
         const double pv[] = {h->p50, h->p90, h->p99, h->p999};
         for (size_t k = 0; k < 4; k++) {
             snprintf(name, sizeof name, "%s.%s", h->name ? h->name : "", pn[k]);
@@ -197,7 +290,7 @@ static bool values_of(cmp_scenario *s, const results_scenario *sc, bool head)
     for (size_t i = 0; i < sc->nmetrics; i++) {
         const results_metric *m = &sc->metrics[i];
         if (!m->name || !compared_metric(m->name)) continue;
-        if (!value_put(s, m->name, m->unit, head, m->value, CMP_LOWER_BETTER)) return false;
+        if (!value_put(s, m->name, m->unit, head, m->value, better_of(m->name))) return false;
     }
     if (!value_put(s, "system.cpu.total", "s", head, system_cpu(sc), CMP_LOWER_BETTER))
         return false;
@@ -281,6 +374,74 @@ static bool checks_of(cmp_scenario *s, const results_scenario *b, const results_
     return ok;
 }
 
+/* The served queries, from the query.<name>.* values (values are final: the pointers hold). */
+static bool queries_of(cmp_scenario *s)
+{
+    for (size_t i = 0; i < s->nvalues; i++) {
+        const cmp_value *v = &s->values[i];
+        if (strncmp(v->name, "query.", 6) != 0) continue;
+        const char *q = v->name + 6, *dot = strrchr(q, '.');
+        if (!dot || dot == q) continue;
+        size_t qlen = (size_t)(dot - q);
+        cmp_query *cq = NULL;
+        for (size_t k = 0; k < s->nqueries && !cq; k++)
+            if (strlen(s->queries[k].name) == qlen && strncmp(s->queries[k].name, q, qlen) == 0)
+                cq = &s->queries[k];
+        if (!cq) {
+            void *slot, *p = grow(s->queries, &s->nqueries, sizeof *s->queries, &slot);
+            if (!p) return false;
+            s->queries = p;
+            cq = slot;
+            cq->name = hx_strndup(q, qlen);
+            if (!cq->name) return false;
+        }
+        const char *what = dot + 1;
+        if (strcmp(what, "p50") == 0)
+            cq->p50 = v;
+        else if (strcmp(what, "p95") == 0)
+            cq->p95 = v;
+        else if (strcmp(what, "p99") == 0)
+            cq->p99 = v;
+        else if (strcmp(what, "errors") == 0)
+            cq->errors = v;
+    }
+    return true;
+}
+
+/* One run's cost lines folded into s->lines, matched by model and component. */
+static bool lines_of(cmp_scenario *s, const results_scenario *sc, bool head)
+{
+    for (size_t i = 0; i < sc->ncost; i++) {
+        const results_cost *c = &sc->cost[i];
+        for (size_t k = 0; k < c->nlines; k++) {
+            const results_cost_line *ln = &c->lines[k];
+            cmp_cost_line *l = NULL;
+            for (size_t j = 0; j < s->nlines && !l; j++)
+                if (same(s->lines[j].model, c->model) && same(s->lines[j].v.name, ln->component))
+                    l = &s->lines[j];
+            if (!l) {
+                void *slot, *p = grow(s->lines, &s->nlines, sizeof *s->lines, &slot);
+                if (!p) return false;
+                s->lines = p;
+                l = slot;
+                l->v.base = l->v.head = NAN;
+                l->v.better = CMP_LOWER_BETTER;
+                if (!(l->model = hx_strdup(c->model ? c->model : "")) ||
+                    !(l->v.name = hx_strdup(ln->component ? ln->component : "")) ||
+                    !(l->v.unit = hx_strdup(c->currency ? c->currency : "USD")) ||
+                    !dup_opt(&l->kind, ln->kind) || !dup_opt(&l->note, ln->note))
+                    return false;
+            }
+            if (head) {
+                l->v.head = isnan(l->v.head) ? ln->monthly : l->v.head + ln->monthly;
+            } else {
+                l->v.base = isnan(l->v.base) ? ln->monthly : l->v.base + ln->monthly;
+            }
+        }
+    }
+    return true;
+}
+
 static bool scenario_fill(cmp_scenario *s, const results_scenario *b, const results_scenario *h)
 {
     s->name = hx_strdup(h->name ? h->name : "");
@@ -291,6 +452,9 @@ static bool scenario_fill(cmp_scenario *s, const results_scenario *b, const resu
     if (!values_of(s, h, true)) return false;
     for (size_t i = 0; i < s->nvalues; i++)
         cmp_value_compute(&s->values[i]);
+    if (!queries_of(s) || !lines_of(s, h, true) || (b && !lines_of(s, b, false))) return false;
+    for (size_t i = 0; i < s->nlines; i++)
+        cmp_value_compute(&s->lines[i].v);
     return checks_of(s, b, h);
 }
 
@@ -345,6 +509,80 @@ static bool totals_of(cmp_scenario *t, const results_run *r, bool head)
             }
         }
     return value_fold(t, "run.duration", "s", head, r->duration_s, CMP_LOWER_BETTER, KEEP_FIRST);
+}
+
+static void tally(cmp_tally *t, const cmp_value *v)
+{
+    if (!v || !isfinite(v->base) || !isfinite(v->head)) return;
+    int vd = cmp_value_change(v, NULL);
+    if (vd > 0)
+        t->better++;
+    else if (vd < 0)
+        t->worse++;
+    else
+        t->same++;
+}
+
+static void tally_checks(cmp_headline *hl, const cmp_scenario *s)
+{
+    for (size_t i = 0; i < s->nchecks; i++) {
+        cmp_change c = s->checks[i].change;
+        if (c == CMP_NEWLY_FAILING || c == CMP_NEW_FAILING)
+            hl->checks_worse++;
+        else if (c == CMP_FIXED)
+            hl->checks_fixed++;
+    }
+}
+
+static double add_nan(double sum, double x)
+{
+    return isnan(x) ? sum : isnan(sum) ? x : sum + x;
+}
+
+/* The headline's rules are in compare.h (cmp_headline). */
+static void headline_build(cmp_diff *d)
+{
+    cmp_headline *hl = &d->headline;
+    memset(hl, 0, sizeof *hl);
+    hl->prep_base = hl->prep_head = NAN;
+    for (size_t i = 0; i < d->nscenarios; i++) {
+        const cmp_scenario *s = &d->scenarios[i];
+        tally_checks(hl, s);
+        if (s->nqueries) {
+            for (size_t k = 0; k < s->nqueries; k++)
+                tally(&hl->queries, s->queries[k].p95);
+            const cmp_value *w = value_find(s, "solution.wall.sum");
+            if (w && isfinite(w->base) && isfinite(w->head)) {
+                hl->prep_base = add_nan(hl->prep_base, w->base);
+                hl->prep_head = add_nan(hl->prep_head, w->head);
+            }
+        } else if (value_find(s, "latency.e2e.p99") &&
+                   cmp_value_shown(value_find(s, "latency.e2e.p99"))) {
+            tally(&hl->latency, value_find(s, "latency.e2e.p99"));
+        } else {
+            tally(&hl->wall, value_find(s, "solution.wall.sum"));
+        }
+    }
+    for (size_t i = 0; i < d->nadded; i++)
+        tally_checks(hl, &d->added[i]);
+    for (size_t i = 0; i < d->totals.nvalues; i++) {
+        const cmp_value *v = &d->totals.values[i];
+        if (strncmp(v->name, "cost.", 5) == 0 && strstr(v->name, ".monthly.variable."))
+            tally(&hl->cost, v);
+    }
+    size_t better = hl->checks_fixed + hl->queries.better + hl->latency.better + hl->wall.better +
+                    hl->cost.better;
+    size_t worse = hl->queries.worse + hl->latency.worse + hl->wall.worse + hl->cost.worse;
+    if (hl->checks_worse)
+        hl->overall = CMP_WORSE;
+    else if (better && worse)
+        hl->overall = CMP_MIXED;
+    else if (better)
+        hl->overall = CMP_BETTER;
+    else if (worse)
+        hl->overall = CMP_WORSE;
+    else
+        hl->overall = CMP_SAME;
 }
 
 /* The currency model m prices in within run r, or NULL when r did not price under m. */
@@ -429,6 +667,7 @@ int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head
     }
     for (size_t i = 0; i < d->totals.nvalues; i++)
         cmp_value_compute(&d->totals.values[i]);
+    headline_build(d);
     return 0;
 oom:
     hx_free(used);
@@ -486,8 +725,14 @@ int cmp_gate_parse(const char *s, cmp_gate *g, hx_err *e)
     if (!compared_metric(g->metric))
         return hx_fail(e, HX_EUSAGE,
                        "bad --fail-on '%s': harness compare does not compare '%s' (it compares "
-                       "solution.wall.*, solution.cpu.total, solution.rss.peak, latency.*, "
-                       "cost.*)",
+                       "solution.wall.*, solution.cpu.total, solution.rss.peak, db.cpu.*, "
+                       "db.solution.*, latency.*, query.*, workload.qps, workload.errors, "
+                       "plugin.*, cost.*)",
+                       s, g->metric);
+    if (better_of(g->metric) == CMP_HIGHER_BETTER)
+        return hx_fail(e, HX_EUSAGE,
+                       "bad --fail-on '%s': '%s' is better higher, so a rise is no regression; "
+                       "gate on the queries' latency instead, e.g. query.<name>.p95:+20%%",
                        s, g->metric);
     g->kind = CMP_GATE_METRIC;
     return 0;

@@ -58,6 +58,23 @@ typedef struct cmp_value {
     cmp_better better; /* direction of improvement */
 } cmp_value;
 
+/* One served query of a workload scenario: the percentiles its thresholds read, pointing into
+ * the scenario's values (NULL when neither run has that number). */
+typedef struct cmp_query {
+    char *name;                       /* the query's name (untrusted) */
+    const cmp_value *p50, *p95, *p99; /* query.<name>.p50 / .p95 / .p99 */
+    const cmp_value *errors;          /* query.<name>.errors */
+} cmp_query;
+
+/* One line of a cost model's bill in either run, matched by model and component. */
+typedef struct cmp_cost_line {
+    char *model; /* the price sheet (untrusted) */
+    char *kind;  /* "fixed" or "variable" (head's, else base's; untrusted, may be NULL) */
+    char *note;  /* head's note, else base's (untrusted, may be NULL) */
+    cmp_value v; /* name: the component (untrusted); unit: the currency; base and head are the
+                    line's month (NAN where the run has no such line) */
+} cmp_cost_line;
+
 typedef struct cmp_scenario {
     char *name;                 /* scenario name (untrusted) */
     results_status base_status; /* status in base */
@@ -66,7 +83,52 @@ typedef struct cmp_scenario {
     size_t nchecks;
     cmp_value *values; /* the compared numbers, in a stable order */
     size_t nvalues;
+    cmp_query *queries; /* the served queries of either run's workload, head's order first */
+    size_t nqueries;
+    cmp_cost_line *lines; /* every cost line of either run, per model in head's order */
+    size_t nlines;
 } cmp_scenario;
+
+/* How the head run compares with the base run as a whole (the compare's headline). */
+typedef enum cmp_overall {
+    CMP_SAME = 0, /* nothing moved beyond the noise band */
+    CMP_BETTER,   /* improvements and no regression */
+    CMP_WORSE,    /* a regression and no improvement, or any check newly failing */
+    CMP_MIXED     /* improvements and regressions */
+} cmp_overall;
+
+/* "same", "better", "worse", "mixed", indexed by cmp_overall. */
+extern const char *const cmp_overall_names[];
+
+/* Figures of one kind that moved: better, worse, or within the noise band. */
+typedef struct cmp_tally {
+    size_t better, worse, same;
+} cmp_tally;
+
+/* Changes smaller than this ratio (10 %) are "within noise": they are reported with their ratio
+ * but count neither way in the headline and are not coloured. */
+#define CMP_NOISE_RATIO 1.10
+
+/* The headline, from the figures a reader weighs, in this order:
+ * 1. correctness: any check newly failing (or new and failing) makes the headline worse, whatever
+ *    else improved; checks fixed count as better;
+ * 2. the product's performance per scenario: a workload scenario's served queries at p95 (the
+ *    workload is the product; the solution's own steps only prepare it and are priced in its
+ *    cost, so their wall time is not a latency); a service scenario's latency.e2e.p99; a batch
+ *    scenario's solution.wall.sum;
+ * 3. the variable month of each price sheet (the pack's mean over its scenarios).
+ * Within CMP_NOISE_RATIO a figure counts as the same. */
+typedef struct cmp_headline {
+    cmp_overall overall; /* the verdict */
+    size_t checks_worse; /* checks newly failing, or new and failing */
+    size_t checks_fixed; /* checks that failed in base and pass in head */
+    cmp_tally queries;   /* served queries at p95 (every workload scenario) */
+    cmp_tally latency;   /* latency.e2e.p99 of service scenarios */
+    cmp_tally wall;      /* solution.wall.sum of scenarios without a workload */
+    cmp_tally cost;      /* each price sheet's variable month */
+    double prep_base;    /* the solution's own wall in workload scenarios, summed (NAN: none) */
+    double prep_head;    /*   the same in head */
+} cmp_headline;
 
 typedef struct cmp_diff {
     cmp_scenario *scenarios; /* matched by name, in head order (duplicates pair up in order) */
@@ -82,6 +144,7 @@ typedef struct cmp_diff {
      * solution.rss.peak the largest, cost.<model>.run.<cur> and cost.<model>.monthly.<cur>
      * summed per model, run.duration the run's own wall time. */
     cmp_scenario totals;
+    cmp_headline headline; /* the verdict of the comparison */
 } cmp_diff;
 
 /* Fill d (caller storage) with the difference from base to head. Returns 0 or HX_ENOMEM (d is then
@@ -96,6 +159,12 @@ void cmp_value_compute(cmp_value *v);
 int cmp_value_verdict(const cmp_value *v);
 /* Whether v has a number on either side (values absent from both runs are not shown). */
 bool cmp_value_shown(const cmp_value *v);
+/* The change of v as a ratio >= 1 (the larger side over the smaller) in *ratio (NAN when a side
+ * is missing or not above 0); returns +1 better, -1 worse, 0 within CMP_NOISE_RATIO or unknown. */
+int cmp_value_change(const cmp_value *v, double *ratio);
+/* The change of a latency as a reader says it, into buf (plain text, n >= 32): "35.2x faster",
+ * "2.1x slower", "1.04x faster" (within noise), "same", or "-" when a side is missing. */
+void cmp_speed_text(char *buf, size_t n, const cmp_value *v);
 
 /* A --fail-on gate. */
 typedef enum cmp_gate_kind {
@@ -131,6 +200,20 @@ typedef struct cmp_html_input {
     const cmp_gate *gates;          /* --fail-on gates, evaluated while rendering */
     size_t ngates;
 } cmp_html_input;
+
+/* The headline's reasons as plain text (numbers and fixed words only), each line between bol
+ * and eol: "served queries at p95: 3 faster, 0 slower, 0 within 10 %". */
+void cmp_headline_text(hx_buf *out, const cmp_headline *hl, const char *bol, const char *eol);
+/* Whether a scenario value belongs to its own section (served queries, storage) rather than the
+ * table of other numbers. */
+bool cmp_value_sectioned(const cmp_value *v);
+/* The solution's storage values of a scenario, in the order shown ("db.solution.bytes" first),
+ * with a label each ("all its relations", "tables", ...). */
+#define CMP_STORAGE_N 4
+extern const char *const cmp_storage_metrics[CMP_STORAGE_N];
+extern const char *const cmp_storage_labels[CMP_STORAGE_N];
+/* Whether a cost line is a storage line ("database storage", "file storage", ...). */
+bool cmp_line_is_storage(const cmp_cost_line *l);
 
 /* Render the comparison as one self-contained page in report.html's shell and theme (inline CSS,
  * JS and SVG; nothing fetched; reads fully without JavaScript): both runs side by side, overall

@@ -364,19 +364,33 @@ void run_add_metrics(run_scen *sc)
             results_metric_add(rs, "db.size", strtod(PQgetvalue(r, 0, 1), NULL), "bytes");
         }
         PQclear(r);
-        /* The solution's own relations (tables, their indexes and TOAST, materialised views):
-         * not the harness's raw source tables (they carry a _harness_id column) nor its schemas. */
+        /* The solution's own relations: its tables (with TOAST), materialised views, and every
+         * index on them or on the harness's raw source tables (those carry a _harness_id
+         * column), except the harness's own index on _harness_id alone; not the harness's
+         * schemas. */
         sc->solution_db_bytes = 0;
-        r = PQexec(sc->conn,
-                   "select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint from "
-                   "pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in "
-                   "('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and "
-                   "n.nspname not like 'pg\\_%' and n.nspname not like '\\_harness%' and not "
-                   "exists (select 1 from pg_attribute a where a.attrelid = c.oid and "
-                   "a.attname = '_harness_id' and not a.attisdropped)");
+        r = PQexec(
+            sc->conn,
+            "with rel as (select c.oid, c.relkind, exists (select 1 from pg_attribute a where "
+            "a.attrelid = c.oid and a.attname = '_harness_id' and not a.attisdropped) as harness "
+            "from pg_class c join pg_namespace n on n.oid = c.relnamespace where c.relkind in "
+            "('r', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and "
+            "n.nspname not like 'pg\\_%' and n.nspname not like '\\_harness%') select "
+            "coalesce(sum(pg_table_size(oid)) filter (where relkind = 'r' and not harness), "
+            "0)::bigint, coalesce(sum(pg_table_size(oid)) filter (where relkind = 'm' and not "
+            "harness), 0)::bigint, (select coalesce(sum(pg_total_relation_size(i.indexrelid)), "
+            "0)::bigint from pg_index i join rel t on t.oid = i.indrelid where not t.harness or "
+            "not exists (select 1 from pg_attribute a where a.attrelid = t.oid and a.attname = "
+            "'_harness_id' and i.indnatts = 1 and i.indkey[0] = a.attnum)) from rel");
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-            sc->solution_db_bytes = (uint64_t)strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+            uint64_t tables = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+            uint64_t views = strtoull(PQgetvalue(r, 0, 1), NULL, 10);
+            uint64_t indexes = strtoull(PQgetvalue(r, 0, 2), NULL, 10);
+            sc->solution_db_bytes = tables + views + indexes;
             results_metric_add(rs, "db.solution.bytes", (double)sc->solution_db_bytes, "bytes");
+            results_metric_add(rs, "db.solution.tables.bytes", (double)tables, "bytes");
+            results_metric_add(rs, "db.solution.indexes.bytes", (double)indexes, "bytes");
+            results_metric_add(rs, "db.solution.views.bytes", (double)views, "bytes");
         }
         PQclear(r);
     }
