@@ -4,7 +4,7 @@
 #   tools/format.sh --check  change nothing; list drifting files and fail (what .ci/run does)
 set -eu
 cd "$(dirname "$0")/.."
-files=$(git ls-files 'harness/*.[ch]' 'reports/*.[ch]' 'plugins/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]')
+files=$(git ls-files 'harness/*.[ch]' 'reports/*.[ch]' 'plugins/*.[ch]' 'tests/*.[ch]' 'bench/*.[ch]' 'examples/*.[ch]')
 if [ "${1:-}" = "--check" ]; then
     bad=0
     for f in $files; do
