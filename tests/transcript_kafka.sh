@@ -122,6 +122,9 @@ r=$(jq '.scenarios[0].metrics[] | select(.name == "replay.seconds") | .value >= 
 [ "$r" = true ] && ok "the replay was paced (100 records at 100/s)" || bad "replay not paced"
 inv=$(jq -c '.scenarios[0].invocations | map([.batch, .exit_code])' "$T/stream/run.json")
 [ "$inv" = '[[-1,0]]' ] && ok "one service invocation, stopped cleanly" || bad "invocations: $inv"
+grep -q 'fetch.wait.max.ms=5)' "$T/stream/orders_stream/logs/service.stdout.log" \
+    && ok "the service got KAFKA_FETCH_WAIT_MAX_MS=5 (the mock's fetch wait)" \
+    || bad "service fetch wait: $(cat "$T/stream/orders_stream/logs/service.stdout.log")"
 no_leftovers "kafka_stream"
 
 # 5. a slow service: the data is right, the latency threshold fails (thresholds only: exit 4)

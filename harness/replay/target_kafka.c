@@ -1,7 +1,8 @@
 /* target_kafka.c - the Kafka target: into = "kafka" produces each emission as a message of topic
  * hx_<scenario>_<topic> (replay_kafka, replay.h). Before the steps it creates the scenario's
  * topics, those it replays into and those its checks read; the solution gets
- * KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX; faults break the mock cluster's brokers. */
+ * KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX and KAFKA_FETCH_WAIT_MAX_MS (kafkasvc.h); faults
+ * break the mock cluster's brokers. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -114,10 +115,12 @@ static int kafka_replay(replay_site *site, void *state, const plan_step *st, int
 
 static int kafka_env(const replay_site *site, replay_env_fn add, void *ud, hx_err *e)
 {
-    char prefix[300];
+    char prefix[300], wait[16] = "";
     replay_kafka_topic(site->s, "", prefix, sizeof prefix);
+    if (site->kafka) snprintf(wait, sizeof wait, "%d", kafkasvc_fetch_wait_ms(site->kafka));
     if (!add(ud, "KAFKA_BOOTSTRAP_SERVERS", site->kafka ? kafkasvc_bootstrap(site->kafka) : "") ||
-        !add(ud, "KAFKA_TOPIC_PREFIX", site->kafka ? prefix : ""))
+        !add(ud, "KAFKA_TOPIC_PREFIX", site->kafka ? prefix : "") ||
+        !add(ud, "KAFKA_FETCH_WAIT_MAX_MS", wait))
         return hx_fail(e, HX_ENOMEM, "out of memory");
     return 0;
 }

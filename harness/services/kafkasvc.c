@@ -165,6 +165,11 @@ int kafkasvc_brokers(const kafkasvc *svc)
     return svc->brokers;
 }
 
+int kafkasvc_fetch_wait_ms(const kafkasvc *svc)
+{
+    return svc->mcluster ? KAFKASVC_MOCK_FETCH_WAIT_MS : 500;
+}
+
 /* Kafka's rule for topic names: 1..249 of [a-zA-Z0-9._-]. */
 static int check_topic_name(const char *name, hx_err *e)
 {
@@ -350,7 +355,8 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
     }
     got.partitions = parts;
     if (!open) goto done;
-    char errstr[512], group[96];
+    char errstr[512], group[96], wait[16];
+    snprintf(wait, sizeof wait, "%d", kafkasvc_fetch_wait_ms(svc));
     /* A group of its own: nothing the solution's consumers commit is touched or reused. */
     snprintf(group, sizeof group, "hx-check-%ld-%lld", (long)getpid(), (long long)hx_now_ns());
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -358,6 +364,7 @@ int kafkasvc_consume(kafkasvc *svc, const char *topic, uint64_t max_messages, in
         {"bootstrap.servers", svc->bootstrap}, {"group.id", group},
         {"client.id", "harness-check"},        {"enable.auto.commit", "false"},
         {"enable.partition.eof", "true"},      {"log.connection.close", "false"},
+        {"fetch.wait.max.ms", wait},
     };
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) !=

@@ -67,6 +67,15 @@ bool kafkasvc_is_mock(const kafkasvc *svc);
 /* Number of brokers the cluster reported (mock: as created). */
 int kafkasvc_brokers(const kafkasvc *svc);
 
+/* The fetch.wait.max.ms every consumer of this cluster should use, the solution's (as
+ * KAFKA_FETCH_WAIT_MAX_MS) and the harness's own. A real broker answers a waiting Fetch as soon
+ * as data arrives, so the wait only bounds an idle poll: librdkafka's default, 500. The mock
+ * (librdkafka 2.0's rdkafka_mock_handlers.c) answers a Fetch that found no data only when the
+ * wait has run out, so a record produced meanwhile waits for it: up to 500 ms of latency no real
+ * broker adds. On the mock the wait is KAFKASVC_MOCK_FETCH_WAIT_MS. */
+#define KAFKASVC_MOCK_FETCH_WAIT_MS 5
+int kafkasvc_fetch_wait_ms(const kafkasvc *svc);
+
 /* Create topic `name` with `partitions` partitions (1..100000). Mock: directly; real cluster:
  * AdminAPI CreateTopics with the broker's default replication factor. An existing topic with at
  * least that many partitions is accepted (a re-run); with fewer it is HX_EUSAGE. */

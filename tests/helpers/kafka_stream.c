@@ -2,10 +2,10 @@
  * the beginning and produces every message, same key, value and harness headers, to topic
  * argv[2] as it comes (kcat -P batches its stdin, so a kcat pipeline does not forward a message
  * until the next ones arrive). Prints "consuming" once it has its partitions. Environment:
- * KAFKA_BOOTSTRAP_SERVERS; DELAY_MS sleeps that long per message (a slow service); DROP_HEADERS
- * forwards no headers (the harness then matches latency by key); DROP_KEY produces without a key
- * (with DROP_HEADERS too, no output can be matched to its input). Ends on SIGTERM after flushing
- * what it produced. */
+ * KAFKA_BOOTSTRAP_SERVERS, KAFKA_FETCH_WAIT_MAX_MS (librdkafka's default 500 when unset); DELAY_MS
+ * sleeps that long per message (a slow service); DROP_HEADERS forwards no headers (the harness then
+ * matches latency by key); DROP_KEY produces without a key (with DROP_HEADERS too, no output can be
+ * matched to its input). Ends on SIGTERM after flushing what it produced. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -48,9 +48,13 @@ int main(int argc, char **argv)
     bool drop_key = getenv("DROP_KEY") != NULL;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
-    rd_kafka_t *c = client(RD_KAFKA_CONSUMER, bootstrap,
-                           (const char *const[]){"group.id", "kafka_stream", "auto.offset.reset",
-                                                 "earliest", "fetch.wait.max.ms", "5", NULL});
+    /* fetch.wait.max.ms as the harness says (docs/solutions.md): the mock cluster answers a
+     * Fetch that found nothing only when that wait runs out. */
+    const char *wait = getenv("KAFKA_FETCH_WAIT_MAX_MS");
+    rd_kafka_t *c =
+        client(RD_KAFKA_CONSUMER, bootstrap,
+               (const char *const[]){"group.id", "kafka_stream", "auto.offset.reset", "earliest",
+                                     "fetch.wait.max.ms", wait && *wait ? wait : "500", NULL});
     rd_kafka_t *p = client(RD_KAFKA_PRODUCER, bootstrap,
                            (const char *const[]){"linger.ms", "0", "acks", "all", NULL});
     /* Assign every partition from the beginning (no group join to wait for): once this prints
@@ -63,9 +67,16 @@ int main(int argc, char **argv)
                 rd_kafka_err2str(err ? err : md->topics[0].err));
         return 1;
     }
+    /* At each partition's low watermark rather than OFFSET_BEGINNING: a logical offset is looked
+     * up once the partition's leader is known, and when it is not yet, librdkafka retries after
+     * 500 ms, a stall the first records of the replay would wait out. */
     rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(t, argv[1], i)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+        int64_t lo = RD_KAFKA_OFFSET_BEGINNING, hi;
+        if (rd_kafka_query_watermark_offsets(c, argv[1], i, &lo, &hi, 10000))
+            lo = RD_KAFKA_OFFSET_BEGINNING;
+        rd_kafka_topic_partition_list_add(t, argv[1], i)->offset = lo;
+    }
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_poll_set_consumer(c);
@@ -75,7 +86,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "kafka_stream: assign %s: %s\n", argv[1], rd_kafka_err2str(err));
         return 1;
     }
-    printf("consuming %s\n", argv[1]);
+    printf("consuming %s (fetch.wait.max.ms=%s)\n", argv[1], wait && *wait ? wait : "500");
     fflush(stdout);
     unsigned long n = 0;
     while (!stop) {
