@@ -56,7 +56,9 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
                                   const char *missing_label)
 {
     const plan_dataset *ds = &ctx->s->datasets[q->dataset];
-    int key_col = ds->key_col;
+    /* One key per value of the query's dedup column when it has one (the cards to flag:
+     * payments:with("velocity"):dedup("card_id")), else the dataset's key. */
+    int key_col = q->sub.dedup_col >= 0 ? q->sub.dedup_col : ds->key_col;
     if (key_col < 0) {
         chk_set_outcome(o, CHK_ERROR, "dataset '%s' has no key to match %s by", ds->name, what);
         return -1;

@@ -351,7 +351,14 @@ col_fill(const gen *g, const plan_dataset *d, const plan_column *col, const gen_
     }
     case PLAN_COL_FK: {
         const plan_dataset *pd = &g->s->datasets[col->u.fk.dataset];
-        uint64_t pid = fk_parent(col, gc, rng_draw(gc->vkey, id, 0), id, d->rows, pd->rows);
+        const plan_column *pcol = col; /* the column whose draw picks the parent */
+        const gen_col *pgc = gc;
+        if (col->u.fk.via) { /* gc and col index parallel arrays */
+            ptrdiff_t off = (ptrdiff_t)(col->u.fk.via - 1) - (col - d->cols);
+            pcol += off;
+            pgc += off;
+        }
+        uint64_t pid = fk_parent(pcol, pgc, rng_draw(pgc->vkey, id, 0), id, d->rows, pd->rows);
         if (depth >= GEN_MAX_FK_DEPTH) /* gen_new rejects cycles; this is a backstop */
             return true;
         const plan_column *pc = &pd->cols[col->u.fk.column];
@@ -376,6 +383,30 @@ static bool col_value(const gen *g, size_t di, size_t c, uint64_t id, bool allow
 {
     const plan_dataset *d = &g->s->datasets[di];
     return col_fill(g, d, &d->cols[c], &g->ds[di].cols[c], id, allow_null, v, sb, off, depth);
+}
+
+bool gen_fill_from(const gen *g, size_t di, size_t c, uint64_t at, gen_record *r)
+{
+    const plan_column *col = &g->s->datasets[di].cols[c];
+    if (col->kind == PLAN_COL_FK) return gen_fill_parent(g, di, c, at, r, false);
+    bool ok = col_value(g, di, c, at, true, &r->vals[c], &r->strings, &r->str_off[c], 0);
+    if (ok && !r->strings.oom) rec_fix_strings(r);
+    return ok && !r->strings.oom;
+}
+
+bool gen_fill_parent(const gen *g, size_t di, size_t c, uint64_t pid, gen_record *r, bool with_via)
+{
+    const plan_dataset *d = &g->s->datasets[di];
+    for (size_t k = 0; k < d->ncols; k++) {
+        const plan_column *col = &d->cols[k];
+        if (k != c && !(with_via && col->kind == PLAN_COL_FK && col->u.fk.via == c + 1)) continue;
+        r->str_off[k] = NO_OFF;
+        if (!col_value(g, col->u.fk.dataset, col->u.fk.column, pid, true, &r->vals[k], &r->strings,
+                       &r->str_off[k], 1))
+            return false;
+    }
+    if (!r->strings.oom) rec_fix_strings(r);
+    return !r->strings.oom;
 }
 
 /* ---- arrivals and batches ---- */
@@ -486,11 +517,18 @@ static bool fault_hit(const gen *g, size_t di, size_t fi, uint64_t id)
     case PLAN_F_CORRUPT:
         /* Only the first fault of these kinds that hits counts: one copy, one corruption. */
         if (!draw_hits(gf, id)) return false;
+        if (f->kind == PLAN_F_CORRUPT && g->ds[di].pat &&
+            gen_pattern_member(g, di, id, NULL, NULL, NULL))
+            return false;
         for (size_t k = 0; k < fi; k++)
             if (d->faults[k].kind == f->kind && draw_hits(&g->ds[di].faults[k], id)) return false;
         return true;
     case PLAN_F_LATE:
         return draw_hits(gf, id) && late_fits(g, di, fi, id);
+    case PLAN_F_PATTERN: {
+        size_t which;
+        return gen_pattern_member(g, di, id, &which, NULL, NULL) && which == fi;
+    }
     default:
         return draw_hits(gf, id);
     }
@@ -731,10 +769,14 @@ int gen_record_at(gen *g, size_t di, uint64_t id, uint32_t copy, gen_record *r, 
             r->aux[fi] = (int64_t)pid;
             break;
         }
-        case PLAN_F_CORRUPT:
+        case PLAN_F_CORRUPT: /* never a pattern's record: its instance must stay whole */
             if (r->corrupt || !draw_hits(gf, id)) break;
+            if (gd->pat && gen_pattern_member(g, di, id, NULL, NULL, NULL)) break;
             mark(r, fi, f->kind);
             apply_corrupt(g, di, fi, r);
+            break;
+        case PLAN_F_PATTERN:
+            if (!gen_pattern_apply(g, di, fi, r)) goto oom;
             break;
         default:
             break;
@@ -1005,7 +1047,8 @@ static int setup_dataset(gen *g, size_t di, hx_err *e)
                 gd->str_cols[gd->nstr++] = (int)c;
     for (size_t fi = 0; fi < d->nfaults; fi++)
         if ((rc = setup_fault(g, di, fi, e)) < 0) return rc;
-    return setup_batches(g, di, e);
+    if ((rc = setup_batches(g, di, e)) < 0) return rc;
+    return gen_pattern_setup(g, di, e);
 }
 
 int gen_new(const plan_scenario *s, gen **out, hx_err *e)
@@ -1046,6 +1089,7 @@ void gen_free(gen *g)
         hx_free(gd->num_cols);
         hx_free(gd->chg_cols);
         hx_free(gd->dup_faults);
+        gen_pattern_free(gd->pat);
     }
     hx_free(g->ds);
     hx_free(g);

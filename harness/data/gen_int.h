@@ -26,6 +26,9 @@
 #define S_VALUE(c) ((uint64_t)(c))
 #define S_NULL(c) ((1ULL << 32) | (uint64_t)(c))
 #define S_FAULT(f) ((2ULL << 32) | (uint64_t)(f))
+#define S_PATTERN (3ULL << 32) /* where the dataset's pattern instances go (gen_pattern.c) */
+
+typedef struct gen_pat gen_pat; /* the dataset's planted patterns, gen_pattern.c */
 
 typedef struct gen_col {
     uint64_t vkey;     /* value stream key */
@@ -72,6 +75,7 @@ typedef struct gen_ds {
     size_t nchg;
     size_t *dup_faults; /* indices of the DUPLICATE faults, in plan order */
     size_t ndup;
+    gen_pat *pat; /* PATTERN faults' placement, NULL when the dataset has none */
 } gen_ds;
 
 struct gen {
@@ -106,5 +110,20 @@ GEN_HIDDEN uint32_t gen_batch_of(const gen *g, size_t di, uint64_t id);
 GEN_HIDDEN int64_t gen_arrival_base(const gen *g, size_t di, uint64_t id, int64_t *jitter);
 /* First id in [0, rows] whose base arrival is >= t. */
 GEN_HIDDEN uint64_t gen_first_base_at(const gen *g, size_t di, int64_t t);
+/* Column c of r set to the clean value column c has in record `at` of the same dataset; for an
+ * FK column, at is the parent id instead (the parent's value, with its via columns' when
+ * with_via). False when out of memory. */
+GEN_HIDDEN bool gen_fill_from(const gen *g, size_t di, size_t c, uint64_t at, gen_record *r);
+GEN_HIDDEN bool gen_fill_parent(const gen *g, size_t di, size_t c, uint64_t pid, gen_record *r,
+                                bool with_via);
+
+/* gen_pattern.c: place the dataset's PATTERN faults (HX_EUSAGE when they do not fit), free
+ * them, tell whether record id is a member of an instance (fault index, instance, member), and
+ * apply PATTERN fault fi to record r. */
+GEN_HIDDEN int gen_pattern_setup(gen *g, size_t di, hx_err *e);
+GEN_HIDDEN void gen_pattern_free(gen_pat *p);
+GEN_HIDDEN bool gen_pattern_member(const gen *g, size_t di, uint64_t id, size_t *fi, uint64_t *inst,
+                                   uint32_t *member);
+GEN_HIDDEN bool gen_pattern_apply(const gen *g, size_t di, size_t fi, gen_record *r);
 
 #endif

@@ -207,8 +207,10 @@ static bool subset_pass(const plan_subset *s, const gen_record *r)
 {
     if (s->valid && r->corrupt) return false;
     if (s->corrupt_only && !r->corrupt) return false;
-    if (s->with_faults && !(r->faults & s->with_faults)) return false;
-    if (s->without_faults && (r->faults & s->without_faults)) return false;
+    if ((s->with_faults || s->with_hits) &&
+        !((r->faults & s->with_faults) || (r->hit_mask & s->with_hits)))
+        return false;
+    if ((r->faults & s->without_faults) || (r->hit_mask & s->without_hits)) return false;
     return true;
 }
 
@@ -697,6 +699,13 @@ static bool ledger_line(hx_buf *b, gen *g, size_t ds, const gen_record *r, size_
     case PLAN_F_ORPHANS:
         ok &= put_col(b, d, fcol);
         ok &= hx_buf_printf(b, ",\"detail\":\"orphan\",\"parent_id\":%lld", (long long)r->aux[fi]);
+        break;
+    case PLAN_F_PATTERN: /* detail: the pattern's name; which instance, which record of it */
+        ok &= put_col(b, d, fcol) && hx_buf_puts(b, ",\"detail\":") &&
+              fmt_json_string(b, f->name, strlen(f->name));
+        ok &= hx_buf_printf(b, ",\"instance\":%lld,\"member\":%lld",
+                            (long long)((uint64_t)r->aux[fi] >> 16),
+                            (long long)(r->aux[fi] & 0xffff));
         break;
     default:
         ok &= put_col(b, d, -1);

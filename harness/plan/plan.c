@@ -32,6 +32,8 @@ static void dataset_release(plan_dataset *d)
     for (size_t i = 0; i < d->nfaults; i++) {
         hx_free(d->faults[i].name);
         hx_free(d->faults[i].where);
+        for (size_t k = 0; k < d->faults[i].nset; k++)
+            hx_free(d->faults[i].set_vals[k]);
     }
     hx_free(d->faults);
     hx_free(d->where);
@@ -136,8 +138,8 @@ const char *plan_type_name(plan_type t)
 
 const char *plan_fault_name(plan_fault_kind k)
 {
-    static const char *n[] = {"duplicates", "late",         "out_of_order", "nulls",
-                              "corrupt",    "schema_drift", "outliers",     "orphans"};
+    static const char *n[] = {"duplicates",   "late",     "out_of_order", "nulls",  "corrupt",
+                              "schema_drift", "outliers", "orphans",      "pattern"};
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 

@@ -83,7 +83,9 @@ typedef struct plan_column {
             size_t dataset, column;
             plan_fk_mode mode;
             double skew;
-        } fk; /* FK */
+            size_t via; /* 1 + the FK column (same parent dataset) whose parent record this one
+                           shares, so card_country follows card_id; 0 = a draw of its own */
+        } fk;           /* FK */
         struct {
             double p;
         } boolean; /* BOOL */
@@ -100,6 +102,7 @@ typedef enum plan_fault_kind {
     PLAN_F_SCHEMA_DRIFT, /* from batch `at_batch` on, the schema changes (not per record) */
     PLAN_F_OUTLIERS,     /* `column` multiplied by `factor` */
     PLAN_F_ORPHANS,      /* FK `column` points at a parent that does not exist */
+    PLAN_F_PATTERN,      /* a planted multi-record pattern (see plan_pattern_kind, gen_pattern.c) */
     PLAN_F__COUNT
 } plan_fault_kind;
 
@@ -119,6 +122,17 @@ typedef enum plan_drift_kind {
     PLAN_DRIFT_RETYPE  /* `column` is written as new_type (e.g. DECIMAL as quoted text) */
 } plan_drift_kind;
 
+/* Planted patterns: `count` instances of `size` records each, every instance's records within
+ * `window` of event time (see gen_pattern.c for where they go and what they change). */
+typedef enum plan_pattern_kind {
+    PLAN_P_VELOCITY,     /* the records share one `key` value (a card): a burst of payments */
+    PLAN_P_OUTLIER,      /* shared key; the last `amount` = factor x the mean of the earlier ones */
+    PLAN_P_GEO,          /* shared key; the last record takes other values of `columns` */
+    PLAN_P_CARD_TESTING, /* shared key; tiny amounts (<= small), then the last one x factor */
+    PLAN_P_BURST         /* shared key (a merchant): a look-alike burst, e.g. batch refunds */
+} plan_pattern_kind;
+#define PLAN_PATTERN_MAX_COLS 4
+
 typedef struct plan_fault {
     plan_fault_kind kind;  /* what is injected */
     double fraction;       /* share of records hit, 0..1 (not used by SCHEMA_DRIFT) */
@@ -132,7 +146,20 @@ typedef struct plan_fault {
     uint32_t at_batch;     /* SCHEMA_DRIFT: first batch with the new schema */
     char *name;            /* SCHEMA_DRIFT: added column name or new name */
     plan_type new_type;    /* SCHEMA_DRIFT: ADD and RETYPE */
-    char *where;           /* "file:line" of the fault in the scenario */
+    /* PATTERN (name = the pattern's name, default its kind; column = the shared key column,
+     * factor = the amount multiplier) */
+    plan_pattern_kind pattern;             /* what the instances look like */
+    uint64_t count;                        /* instances */
+    uint32_t size;                         /* records per instance (>= 2) */
+    int64_t window_us;                     /* event time one instance spans at most */
+    int amount_col;                        /* OUTLIER, CARD_TESTING, factor: the amount, -1 */
+    double small;                          /* CARD_TESTING: tiny amounts are in [min, small] */
+    int pcols[PLAN_PATTERN_MAX_COLS];      /* GEO: the columns that change; SET: set columns */
+    size_t npcols;                         /* GEO columns */
+    int set_cols[PLAN_PATTERN_MAX_COLS];   /* columns every record of an instance gets ... */
+    char *set_vals[PLAN_PATTERN_MAX_COLS]; /* ... this text in (owned) */
+    size_t nset;
+    char *where; /* "file:line" of the fault in the scenario */
 } plan_fault;
 
 /* How records are cut into batches (a day's drop, a file, a solution invocation). */
@@ -189,6 +216,9 @@ typedef struct plan_subset {
     bool dedup_last;         /* keep the last emission per key instead of the first */
     uint32_t with_faults;    /* keep only records carrying any of these (1u << plan_fault_kind) */
     uint32_t without_faults; /* drop records carrying any of these */
+    uint64_t with_hits;      /* keep also (OR with_faults) records hit by these fault indices (named
+                                patterns: ds:with("velocity")) */
+    uint64_t without_hits;   /* drop records hit by these fault indices */
     int64_t group_day_col;   /* GROUP_*: -1, or a TIMESTAMP column whose UTC day is the group */
 } plan_subset;
 

@@ -65,7 +65,7 @@ static const struct colkind colkinds[] = {
     {"categorical", PLAN_COL_CATEGORICAL, K("values", "weights")},
     {"timestamp", PLAN_COL_TIMESTAMP, K("start", "rate", "per_day", "jitter")},
     {"pattern", PLAN_COL_PATTERN, K("pattern")},
-    {"fk", PLAN_COL_FK, K("ref", "column", "dist", "skew")},
+    {"fk", PLAN_COL_FK, K("ref", "column", "dist", "skew", "via")},
     {"bool", PLAN_COL_BOOL, K("p")},
     {"lua", PLAN_COL_LUA, K("type", "scale")},
     {NULL, 0, NULL}};
@@ -312,6 +312,29 @@ static void parse_column(lua_State *L, int t, plan_dataset *d, size_t ci, int uv
         c->u.fk.column = (size_t)pc;
         c->u.fk.mode = (plan_fk_mode)di;
         c->u.fk.skew = skew;
+        const char *via = dsl_opt_string(L, t, "via", path);
+        if (via) {
+            /* The parent record another FK column of this dataset picked: an earlier column
+             * into the same dataset (card_country follows card_id). */
+            int vc = -1;
+            for (size_t j = 0; j < ci; j++)
+                if (strcmp(d->cols[j].name, via) == 0) vc = (int)j;
+            if (vc < 0 || d->cols[vc].kind != PLAN_COL_FK || d->cols[vc].u.fk.via)
+                luaL_error(L,
+                           "%s.via: '%s' must be an earlier fk column of this dataset with a "
+                           "parent of its own (via = \"card_id\")",
+                           path, via);
+            lua_geti(L, uv, (lua_Integer)vc + 1);
+            lua_geti(L, uv, (lua_Integer)ci + 1);
+            if (!lua_rawequal(L, -1, -2))
+                luaL_error(L, "%s.via: '%s' refers to another dataset; via needs the same ref",
+                           path, via);
+            lua_pop(L, 2);
+            if (dist || has_skew)
+                luaL_error(L, "%s.via: the parent comes from '%s'; leave dist and skew out", path,
+                           via);
+            c->u.fk.via = (size_t)vc + 1;
+        }
         break;
     }
     case PLAN_COL_BOOL: {

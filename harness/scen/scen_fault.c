@@ -250,12 +250,9 @@ static int f_orphans(lua_State *L)
     return 1;
 }
 
-const luaL_Reg dsl_fault_methods[] = {{"duplicates", f_duplicates},
-                                      {"late", f_late},
-                                      {"out_of_order", f_out_of_order},
-                                      {"nulls", f_nulls},
-                                      {"corrupt_records", dsl_f_corrupt},
-                                      {"schema_drift", f_schema_drift},
-                                      {"outliers", f_outliers},
-                                      {"orphans", f_orphans},
-                                      {NULL, NULL}};
+const luaL_Reg dsl_fault_methods[] = {
+    {"duplicates", f_duplicates},       {"late", f_late},
+    {"out_of_order", f_out_of_order},   {"nulls", f_nulls},
+    {"corrupt_records", dsl_f_corrupt}, {"schema_drift", f_schema_drift},
+    {"outliers", f_outliers},           {"orphans", f_orphans},
+    {"pattern", dsl_f_pattern},         {NULL, NULL}};

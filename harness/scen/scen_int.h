@@ -136,6 +136,8 @@ int dsl_rand(lua_State *L);
 /* The plan_row_hook of a dataset with a Lua row function (ud: its row_ctx). */
 int dsl_row_hook(void *ud, const plan_dataset *ds, gen_record *rec, char *errbuf, size_t errlen);
 int dsl_f_corrupt(lua_State *L);
+/* ds:pattern{} (scen_pattern.c). */
+int dsl_f_pattern(lua_State *L);
 /* The column holds numbers (INT or DECIMAL). */
 bool dsl_numeric_col(const plan_column *c);
 extern const luaL_Reg dsl_fault_methods[];

@@ -91,26 +91,49 @@ static int q_dedup(lua_State *L)
     return 1;
 }
 
-static const char *const fault_names[] = {"duplicates", "late",    "out_of_order",
-                                          "nulls",      "corrupt", "schema_drift",
-                                          "outliers",   "orphans", NULL};
+static const char *const fault_names[] = {
+    "duplicates",   "late",     "out_of_order", "nulls",   "corrupt",
+    "schema_drift", "outliers", "orphans",      "pattern", NULL};
 
+/* ds:with("late"), ds:with("velocity", "geo"): records hit by any of the named faults (a kind,
+ * or a pattern's name); without() drops them. */
 static int q_with_impl(lua_State *L, bool with)
 {
     plan_dataset *d;
-    const char *f = luaL_checkstring(L, 2);
+    int top = lua_gettop(L);
+    for (int i = 2; i <= top; i++)
+        luaL_checkstring(L, i);
+    if (top < 2) luaL_checkstring(L, 2);
     qobj *q = derive(L, with ? "with" : "without", &d);
-    int k = dsl_lookup(f, fault_names);
-    if (k < 0) {
-        char dm[80];
-        luaL_error(L, "%s: unknown fault '%s'%s", with ? "with" : "without", f,
-                   dsl_did_you_mean(f, fault_names, dm, 80));
+    for (int i = 2; i <= top; i++) {
+        const char *f = lua_tostring(L, i);
+        int k = dsl_lookup(f, fault_names);
+        uint64_t hits = 0;
+        if (k < 0)
+            for (size_t fi = 0; fi < d->nfaults && fi < 64; fi++)
+                if (d->faults[fi].kind == PLAN_F_PATTERN && strcmp(d->faults[fi].name, f) == 0)
+                    hits |= 1ULL << fi;
+        if (k < 0 && !hits) {
+            const char *names[80];
+            size_t n = 0;
+            for (size_t j = 0; fault_names[j]; j++)
+                names[n++] = fault_names[j];
+            for (size_t fi = 0; fi < d->nfaults && n < 79; fi++)
+                if (d->faults[fi].kind == PLAN_F_PATTERN) names[n++] = d->faults[fi].name;
+            names[n] = NULL;
+            char dm[80];
+            luaL_error(L, "%s: unknown fault or pattern '%s'%s", with ? "with" : "without", f,
+                       dsl_did_you_mean(f, names, dm, 80));
+        }
+        if (with) {
+            if (k >= 0) q->q.sub.with_faults |= 1u << k;
+            q->q.sub.with_hits |= hits;
+        } else {
+            if (k >= 0) q->q.sub.without_faults |= 1u << k;
+            q->q.sub.without_hits |= hits;
+        }
+        desc_add(q, ":%s(%s)", with ? "with" : "without", f);
     }
-    if (with)
-        q->q.sub.with_faults |= 1u << k;
-    else
-        q->q.sub.without_faults |= 1u << k;
-    desc_add(q, ":%s(%s)", with ? "with" : "without", f);
     return 1;
 }
 
@@ -239,7 +262,7 @@ int dsl_method_index(lua_State *L)
     if (is_ds)
         return luaL_error(L,
                           "unknown fault '%s'%s (faults: duplicates, late, out_of_order, nulls, "
-                          "corrupt, schema_drift, outliers, orphans)",
+                          "corrupt, schema_drift, outliers, orphans, pattern)",
                           k, dsl_did_you_mean(k, names, dm, 80));
     return luaL_error(L, "unknown query method '%s'%s", k, dsl_did_you_mean(k, names, dm, 80));
 }

@@ -69,9 +69,15 @@ static void clone_dataset(lua_State *L, const plan_dataset *src, plan_dataset *d
         for (size_t i = 0; i < src->nfaults; i++) {
             dst->faults[i] = src->faults[i];
             dst->faults[i].name = dst->faults[i].where = NULL;
+            memset(dst->faults[i].set_vals, 0, sizeof dst->faults[i].set_vals);
+            dst->faults[i].nset = 0;
             dst->nfaults = i + 1;
             dst->faults[i].name = dsl_ldup(L, src->faults[i].name);
             dst->faults[i].where = dsl_ldup(L, src->faults[i].where);
+            for (size_t k = 0; k < src->faults[i].nset; k++) {
+                dst->faults[i].set_vals[k] = dsl_ldup(L, src->faults[i].set_vals[k]);
+                dst->faults[i].nset = k + 1;
+            }
         }
     }
 }
