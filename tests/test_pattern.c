@@ -41,7 +41,7 @@ static int teardown_all(void **state)
     "  { 'device', 'pattern', 'dev-AAAAAA' } } }\n"                                                \
     "local merchants = dataset { rows = 50, key = 'merchant_id', columns = {\n"                    \
     "  { 'merchant_id', 'sequence', start = 1 } } }\n"                                             \
-    "local payments = dataset { rows = 20000, key = 'payment_id', time = 'ts', columns = {\n"       \
+    "local payments = dataset { rows = 20000, key = 'payment_id', time = 'ts', columns = {\n"      \
     "  { 'payment_id', 'sequence', start = 1 },\n"                                                 \
     "  { 'card_id', 'fk', ref = cards },\n"                                                        \
     "  { 'merchant_id', 'fk', ref = merchants },\n"                                                \
@@ -54,8 +54,7 @@ static int teardown_all(void **state)
 
 enum { C_ID, C_CARD, C_MERCHANT, C_AMOUNT, C_TYPE, C_COUNTRY, C_DEVICE, C_TS };
 
-static const char *const good_src =
-    DATASETS
+static const char *const good_src = DATASETS
     "payments:pattern { kind = 'velocity', count = 4, size = 8, window = '2m', key = 'card_id' }\n"
     "payments:pattern { kind = 'outlier', count = 3, size = 6, window = '30m', key = 'card_id',\n"
     "                   amount = 'amount', factor = 12 }\n"
@@ -156,9 +155,9 @@ static void test_pattern__instances_are_whole(void **state)
         const char *p = strstr(line, "\"id\":");
         assert_int_equal(sscanf(p, "\"id\":%llu", &id), 1);
         p = strstr(line, "\"detail\":\"");
-        assert_int_equal(sscanf(p, "\"detail\":\"%31[^\"]\",\"instance\":%llu,\"member\":%llu",
-                                name, &in, &mem),
-                         3);
+        assert_int_equal(
+            sscanf(p, "\"detail\":\"%31[^\"]\",\"instance\":%llu,\"member\":%llu", name, &in, &mem),
+            3);
         assert_true(in < 64);
         if (in + 1 > ninst) ninst = in + 1;
         snprintf(insts[in].name, sizeof insts[in].name, "%s", name);
@@ -177,13 +176,13 @@ static void test_pattern__instances_are_whole(void **state)
     for (size_t j = 0; j < ninst; j++) {
         inst *in = &insts[j];
         bool burst = strcmp(in->name, "refunds") == 0;
-        uint32_t want = strcmp(in->name, "velocity") == 0   ? 8
-                        : strcmp(in->name, "outlier") == 0  ? 6
-                        : strcmp(in->name, "geo") == 0      ? 2
+        uint32_t want = strcmp(in->name, "velocity") == 0       ? 8
+                        : strcmp(in->name, "outlier") == 0      ? 6
+                        : strcmp(in->name, "geo") == 0          ? 2
                         : strcmp(in->name, "card_testing") == 0 ? 6
                                                                 : 12;
         assert_int_equal(in->n, want);
-        int64_t window = strcmp(in->name, "velocity") == 0 ? 120000000LL
+        int64_t window = strcmp(in->name, "velocity") == 0  ? 120000000LL
                          : strcmp(in->name, "outlier") == 0 ? 1800000000LL
                          : burst                            ? 300000000LL
                                                             : 600000000LL;
@@ -223,9 +222,9 @@ static void test_pattern__instances_are_whole(void **state)
                     assert_true(cards[k] != r0.vals[C_CARD].i); /* never the same card */
             cards[j] = r0.vals[C_CARD].i;
         }
-        by_kind[strcmp(in->name, "velocity") == 0   ? 0
-                : strcmp(in->name, "outlier") == 0  ? 1
-                : strcmp(in->name, "geo") == 0      ? 2
+        by_kind[strcmp(in->name, "velocity") == 0       ? 0
+                : strcmp(in->name, "outlier") == 0      ? 1
+                : strcmp(in->name, "geo") == 0          ? 2
                 : strcmp(in->name, "card_testing") == 0 ? 3
                                                         : 4]++;
     }

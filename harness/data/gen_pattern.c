@@ -216,9 +216,8 @@ static bool geo_change(const gen *g, size_t di, const gen_fault *gf, int c, uint
     uint64_t n = col->kind == PLAN_COL_FK ? g->s->datasets[col->u.fk.dataset].rows : d->rows;
     uint64_t from = col->kind == PLAN_COL_FK ? pid : r->id;
     for (uint64_t k = 0; k < 32 && n > 1; k++) {
-        uint64_t at = (from + 1 + rng_below(rng_draw(gf->key, r->id, 10 + (uint64_t)c * 64 + k),
-                                            n - 1)) %
-                      n;
+        uint64_t at =
+            (from + 1 + rng_below(rng_draw(gf->key, r->id, 10 + (uint64_t)c * 64 + k), n - 1)) % n;
         if (!gen_fill_from(g, di, (size_t)c, at, r)) return false;
         if (!same_value(&old, &r->vals[c], is_str, buf, olen)) return true;
     }

@@ -9,8 +9,8 @@
 
 #include "scen_int.h"
 
-static const char *const pattern_kinds[] = {"velocity", "outlier", "geo", "card_testing", "burst",
-                                            NULL};
+static const char *const pattern_kinds[] = {"velocity",     "outlier", "geo",
+                                            "card_testing", "burst",   NULL};
 /* Per kind: default size, default window (seconds), default factor. */
 static const struct {
     uint32_t size;
@@ -19,9 +19,9 @@ static const struct {
 } pattern_defaults[] = {{8, 120, 1}, {6, 3600, 10}, {2, 600, 1}, {6, 600, 10}, {10, 300, 1}};
 
 /* The names ds:with() knows as fault kinds; a pattern may not take one of them. */
-static const char *const reserved[] = {"duplicates",   "late",     "out_of_order", "nulls",
-                                       "corrupt",      "schema_drift", "outliers", "orphans",
-                                       "pattern",      NULL};
+static const char *const reserved[] = {
+    "duplicates",   "late",     "out_of_order", "nulls",   "corrupt",
+    "schema_drift", "outliers", "orphans",      "pattern", NULL};
 
 static int pattern_col(lua_State *L, plan_dataset *d, const char *col, const char *path)
 {
@@ -41,8 +41,9 @@ int dsl_f_pattern(lua_State *L)
     int ki = dsl_lookup(kind, pattern_kinds);
     if (ki < 0) {
         char dm[80];
-        luaL_error(L, "pattern.kind: unknown kind '%s'%s (velocity, outlier, geo, card_testing, "
-                      "burst)",
+        luaL_error(L,
+                   "pattern.kind: unknown kind '%s'%s (velocity, outlier, geo, card_testing, "
+                   "burst)",
                    kind, dsl_did_you_mean(kind, pattern_kinds, dm, 80));
     }
     const char *name = dsl_opt_string(L, 2, "name", "pattern");
@@ -82,8 +83,9 @@ int dsl_f_pattern(lua_State *L)
     int ac = amount ? pattern_col(L, d, amount, "pattern.amount") : -1;
     if (ac >= 0 && (!dsl_numeric_col(&d->cols[ac]) || d->cols[ac].kind == PLAN_COL_FK ||
                     d->cols[ac].kind == PLAN_COL_SEQUENCE || ac == d->key_col))
-        luaL_error(L, "pattern.amount: '%s' is not a numeric measure (int, decimal, normal, "
-                      "lognormal)",
+        luaL_error(L,
+                   "pattern.amount: '%s' is not a numeric measure (int, decimal, normal, "
+                   "lognormal)",
                    amount);
     if (ac < 0 && (ki == PLAN_P_OUTLIER || ki == PLAN_P_CARD_TESTING))
         luaL_error(L, "pattern.amount: required for a %s pattern (the column it changes)", kind);
@@ -109,8 +111,9 @@ int dsl_f_pattern(lua_State *L)
                 luaL_error(L, "pattern.columns[%I]: expected a column name", i);
             int c = pattern_col(L, d, lua_tostring(L, -1), "pattern.columns");
             if (c == kc || c == d->key_col || c == d->time_col)
-                luaL_error(L, "pattern.columns[%I]: '%s' is the key, the pattern's key or the "
-                              "time; name the columns that differ (country, device)",
+                luaL_error(L,
+                           "pattern.columns[%I]: '%s' is the key, the pattern's key or the "
+                           "time; name the columns that differ (country, device)",
                            i, d->cols[c].name);
             tmp.pcols[tmp.npcols++] = c;
             lua_pop(L, 1);
