@@ -8,17 +8,10 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/checks"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-checks.XXXXXX")
-chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-checks
 export CI=1
 cp -r "$ROOT/tests/solutions/stuck" "$T/stuck"
-fails=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 run_json() { # run.json python-body
     python3 - "$1" <<PY
 import json, sys
@@ -85,5 +78,4 @@ check(run.get("interrupted") is True or run.get("exit_code") == 130,
 check("sleepy_out rows" not in checks, "the cancelled check is not a verdict")
 ')"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

@@ -7,20 +7,13 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-contain-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-contain-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"   # as root the box's user (and the server's) must reach the run folders
 export CI=1
 unset HARNESS_SEED
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # Processes whose command line carries marker $1, whatever their session or parent.
 marked() {
     for p in $(pgrep -f "$1" 2>/dev/null); do
@@ -161,5 +154,4 @@ grep -q "did you mean 'bwrap'" "$T/mode.err" && ok "--sandbox suggests bwrap" ||
 [ "$(field "$T/none-out/run.json" 'd["isolation"]')" = none ] && ok "run.json: isolation none" ||
     bad "isolation with --sandbox none: $(field "$T/none-out/run.json" 'd.get("isolation")')"
 
-[ $fails = 0 ] && echo "all passed" || echo "$fails failures"
-exit $((fails > 0))
+hx_done

@@ -11,16 +11,9 @@ ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/files"
 SOLS="$ROOT/tests/solutions"
 XSD="$ROOT/docs/junit-harness.xsd"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-files.XXXXXX")
-chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-files
 export CI=1
-fails=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 reports_written() { # name dir
     if xmllint --noout "$2/junit.xml" 2>"$T/xmllint.err"; then
         ok "$1: junit.xml is well-formed"
@@ -174,5 +167,4 @@ else
     ok "# skip strace cannot trace here"
 fi
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

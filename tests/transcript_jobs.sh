@@ -10,20 +10,13 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/jobs"
 SOL="$ROOT/tests/solutions/files_good"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-jobs-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-jobs-test
 # The console is read below: under CI=true (GitHub, .ci/run) the harness is quiet by default.
 export CI=
 export TMPDIR="$T/tmp" # the embedded postgres puts its temp dirs here: we can see leftovers
 mkdir -p "$TMPDIR"
-chmod 711 "$T" # as root the server and the boxed solutions run unprivileged: they must reach it
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 pg_dirs() { ls -d "$TMPDIR"/hx-pg-* 2>/dev/null | sort; }
 pg_procs() {
     for p in $(pgrep -x postgres 2>/dev/null); do
@@ -142,5 +135,4 @@ grep -q "1 of 1 scenarios use Kafka: they run one at a time after the others" "$
     ok "kafka --jobs 2: says the Kafka scenario runs in the engine" || bad "kafka: no note in $(cat "$T/k2.err")"
 same_run "kafka --jobs 2" "$T/k1/run.json" "$T/k2/run.json"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

@@ -8,19 +8,12 @@ ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
 SOL="$ROOT/examples/solutions/ecommerce-etl-foundation/setbased"
 XSD="$ROOT/docs/junit-harness.xsd"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-merge-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-merge-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T" # as root the server runs as an unprivileged user, who must reach its temp dirs
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 junit_valid() { # name file
     if [ ! -f "$XSD" ]; then bad "$1: JUnit schema not found at $XSD"; return; fi
     if xmllint --noout --schema "$XSD" "$2" 2>"$T/xmllint.err"; then ok "$1: junit.xml valid against junit-harness.xsd"; else bad "$1: junit.xml invalid: $(head -5 "$T/xmllint.err")"; fi
@@ -157,5 +150,4 @@ expect_rc "a failed check in a shard" 1 $?
 
 "$BIN" help merge | grep -q "usage: harness merge" && ok "harness help merge" || bad "no help for merge"
 
-[ $fails = 0 ] && echo "all merge transcript checks passed" || echo "$fails merge transcript checks failed"
-exit $((fails > 0))
+hx_done

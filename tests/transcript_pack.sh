@@ -7,20 +7,13 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-pack-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-pack-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1
 export LC_ALL=C
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # statuses RUN.json SCENARIO: "status<TAB>check name" lines of one scenario's checks
 statuses() {
     python3 -c '
@@ -107,5 +100,4 @@ grep -q "^batch 3: erasures/erasures-0000.csv orders/orders-0000.csv .*orders/or
 grep -q "^batch 2: .*erasures" "$seen" && bad "the erasure file landed before its day" ||
     ok "nothing lands before its day"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

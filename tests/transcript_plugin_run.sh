@@ -9,13 +9,9 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 BUILD=${HX_BUILD_ROOT:?}
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-plugrun.XXXXXX")
-chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-plugrun
 export CI=1
-fails=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 
 cp -r "$ROOT/scenarios/ecommerce-etl-foundation" "$T/pack"
 sed -i 's/fact_grain { table = "fct_orders"/fact_grain { tabel = "fct_orders"/' "$T/pack/lib/foundation.lua"
@@ -109,5 +105,4 @@ else
 fi ;;
 esac
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

@@ -10,13 +10,9 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/files"
 SOL="$ROOT/tests/solutions/busy_leftover"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-resources.XXXXXX")
-chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-resources
 export CI=1
-fails=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 command -v python3 >/dev/null || { echo "not ok - python3 is needed"; exit 1; }
 
 invocations() { # name run.json leftovers(-1: any)
@@ -61,5 +57,4 @@ tally "$(invocations bare "$T/bare/run.json" 1)"
 grep -q '"isolation": "none"' "$T/bare/run.json" && ok "bare: run isolation none" ||
     bad "bare: run.json has no isolation none"
 
-echo "$fails failed"
-[ "$fails" = 0 ]
+hx_done

@@ -7,19 +7,12 @@ ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
 SOL="$ROOT/examples/solutions/ecommerce-etl-foundation"
 XSD="$ROOT/docs/junit-harness.xsd"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-run-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-run-test
 export TMPDIR="$T/tmp"   # the embedded postgres puts its temp dirs here: we can see leftovers
 mkdir -p "$TMPDIR"
-chmod 711 "$T"           # as root the server runs as an unprivileged user, who must reach them
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # Only what this test's runs made: their TMPDIR is ours, and a postgres process's working
 # directory is its data directory (other suites may run their own servers meanwhile).
 pg_dirs() { ls -d "$TMPDIR"/hx-pg-* 2>/dev/null | sort; }
@@ -199,5 +192,4 @@ expect_rc "interrupt" 130 $?
     ok "interrupt: run.json covers the finished scenario" || bad "interrupt: no run.json with baseline"
 no_leftovers interrupt
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done

@@ -14,16 +14,9 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/special"
 SOLS="$ROOT/tests/solutions"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-special.XXXXXX")
-chmod 711 "$T" # as root the solution's box runs as an unprivileged user, who must reach the run folders
-trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-special
 export CI=1
-fails=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 says() { # name file text: the file holds text
     if grep -qF -- "$3" "$2"; then ok "$1"; else bad "$1: no '$3' in: $(head -c 600 "$2")"; fi
 }
@@ -208,8 +201,4 @@ printf '%s\n' "$new" | grep -qx -- "$(readlink "$T/par/runs/latest")" &&
 ls -A "$T/par/runs" | grep -q '^\.latest' && bad "a temporary latest link was left" ||
     ok "no temporary latest link left"
 
-if [ $fails -ne 0 ]; then
-    echo "$fails failed"
-    exit 1
-fi
-echo "all passed"
+hx_done

@@ -10,19 +10,12 @@ BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/scenarios/ecommerce-etl-foundation"
 SOL="$ROOT/examples/solutions/ecommerce-etl-foundation"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-twists-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-twists-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # check RUN.json SCENARIO NAME: "status<TAB>actual<TAB>message" of one check
 check() {
     python3 -c '
@@ -117,5 +110,4 @@ sys.exit(0 if not bad and [m for m, _ in th] == ["solution.wall.max"] else 1)
 ' "$T/slow-run/run.json" >"$T/slow.txt" 2>&1 && ok "every check passes, solution.wall.max fails" ||
     bad "sla_20x: $(cat "$T/slow.txt")"
 
-echo "$fails failures"
-[ "$fails" = 0 ]
+hx_done
