@@ -56,10 +56,20 @@ typedef struct run_engine_opts {
  * stderr; progress too unless hx_g.quiet. */
 int run_engine(const run_engine_opts *o);
 
-/* CPU seconds (user + system) the embedded PostgreSQL whose postmaster is `postmaster` has used:
- * the postmaster, every live process it forked and every one it reaped. Read from /proc, so a
- * backend that ended between two readings is still counted. NAN when no such process is visible
- * (0 for a --pg server: its CPU is not on this machine). */
-double run_server_cpu_seconds(pid_t postmaster);
+/* A meter of the database CPU one scenario's role causes: the CPU of the embedded PostgreSQL's
+ * backends that serve `role` (a scenario's role is also its database's name: pgsvc_db_name),
+ * their parallel workers, and nothing else (not autovacuum, the checkpointer and the writers, nor
+ * other roles' or the skipped backends). A thread samples the postmaster's children every
+ * interval_ms (0: 10 ms); a backend that ends between two samples is still counted up to its exit
+ * (dbcpu.c says how). postmaster is the embedded server's pid; skip lists nskip backend pids not
+ * to count (the harness's own sessions: PQbackendPID). Returns NULL when postmaster <= 0 (a --pg
+ * server: its CPU is not on this machine) or out of memory. */
+typedef struct run_dbcpu run_dbcpu;
+run_dbcpu *run_dbcpu_start(pid_t postmaster, const char *role, const pid_t *skip, size_t nskip,
+                           int interval_ms);
+
+/* Stop the meter, free it and return the role's CPU seconds since it started (user + system);
+ * NAN for a NULL meter or a postmaster that could not be read. */
+double run_dbcpu_stop(run_dbcpu *m);
 
 #endif

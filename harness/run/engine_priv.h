@@ -6,7 +6,8 @@
  *   steps.c      plan interpretation: the steps walk, replay steps, batch runs of the solution
  *   service.c    service mode: start, drain, stop; end-to-end latency after the fact
  *   solenv.c     the solution's environment
- *   measure.c    measurement: invocations, phases, the database's CPU, metrics and histograms
+ *   measure.c    measurement: invocations, phases, metrics and histograms
+ *   dbcpu.c      the database CPU of a scenario's role (its backends only)
  *   run_checks.c check glue: the checks, the topic reader, plugin checks and their services
  *   price.c      pricing, thresholds and the score
  *   probe.c      the cost probe: a scenario again at k times its records
@@ -146,8 +147,12 @@ void run_workload_end(run_scen *sc);
 int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e);
 
 /* measure.c */
-double run_db_cpu_now(const run_ctx *c);
-double run_db_cpu_delta(double before, double after);
+/* A meter of the scenario's database CPU (engine.h run_dbcpu_start): its role's backends, less
+ * the harness's own session when skip_harness (a solution step; a served workload's sessions are
+ * counted); NULL without the embedded server. run_db_meter_stop returns its CPU seconds (0 when
+ * not measured) and frees it. */
+run_dbcpu *run_db_meter(const run_scen *sc, bool skip_harness);
+double run_db_meter_stop(run_dbcpu *m);
 double run_self_cpu_seconds(void);
 uint64_t run_self_peak_rss(void);
 void run_phase_add(run_acc *acc, const char *name, double cpu, double wall, uint64_t rss,

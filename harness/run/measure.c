@@ -1,7 +1,6 @@
 /* measure.c - measurement of a scenario: each invocation of the solution (sampler numbers from
  * the runner), the phases its cost is attributed to, the database's CPU, and the metrics and
  * histograms that go to run.json. */
-#include <dirent.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,61 +11,18 @@
 
 #include "engine_priv.h"
 
-/* CPU seconds of the embedded PostgreSQL: the postmaster's own time, what it reaped
- * (cutime/cstime: backends that came and went), and every live process whose parent it is. Each
- * backend calls setsid(), so selecting by process group (as this once did) missed every live
- * backend and counted one only once the postmaster had reaped it. The solution's SQL runs there,
- * not in the solution's own processes, so this is part of what it costs. */
-double run_server_cpu_seconds(pid_t postmaster)
+run_dbcpu *run_db_meter(const run_scen *sc, bool skip_harness)
 {
-    if (postmaster <= 0) return NAN;
-    long tick = sysconf(_SC_CLK_TCK);
-    double total = 0;
-    bool seen = false;
-    char path[64], buf[1024];
-    DIR *d = opendir("/proc");
-    if (!d) return NAN;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        long pid = strtol(de->d_name, NULL, 10);
-        if (pid <= 0) continue;
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        char *p = strrchr(buf, ')');
-        if (!p) continue;
-        /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
-         * cmajflt utime stime cutime cstime */
-        char state;
-        long ppid, pgrp, sess, tty, tpgid;
-        unsigned long flags, minf, cminf, majf, cmajf, ut, st;
-        long cut, cst;
-        if (sscanf(p + 2, "%c %ld %ld %ld %ld %ld %lu %lu %lu %lu %lu %lu %lu %ld %ld", &state,
-                   &ppid, &pgrp, &sess, &tty, &tpgid, &flags, &minf, &cminf, &majf, &cmajf, &ut,
-                   &st, &cut, &cst) != 15)
-            continue;
-        if (pid != postmaster && ppid != postmaster) continue;
-        total += (double)(ut + st) / (double)tick;
-        if (pid == postmaster) {
-            total += (double)(cut + cst) / (double)tick;
-            seen = true;
-        }
-    }
-    closedir(d);
-    return seen ? total : NAN;
+    const run_ctx *c = sc->c;
+    if (!c->pg || !c->pg->embedded) return NULL;
+    pid_t self = sc->conn && skip_harness ? (pid_t)PQbackendPID(sc->conn) : 0;
+    return run_dbcpu_start(c->pg->pid, sc->dbname, &self, self > 0, 0);
 }
 
-double run_db_cpu_now(const run_ctx *c)
+double run_db_meter_stop(run_dbcpu *m)
 {
-    return c->pg->embedded ? run_server_cpu_seconds(c->pg->pid) : NAN;
-}
-
-double run_db_cpu_delta(double before, double after)
-{
-    return !isnan(before) && !isnan(after) && after > before ? after - before : 0;
+    double s = run_dbcpu_stop(m);
+    return isnan(s) ? 0 : s;
 }
 
 double run_self_cpu_seconds(void)

@@ -141,6 +141,18 @@ bool sampler_proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, uint64_
     return true;
 }
 
+bool sampler_proc_times(pid_t pid, uint64_t times[4], uint64_t *start)
+{
+    pstat p;
+    if (!read_pstat(pid, &p)) return false;
+    times[0] = p.ut;
+    times[1] = p.st;
+    times[2] = p.cut;
+    times[3] = p.cst;
+    if (start) *start = p.start;
+    return true;
+}
+
 static void read_pio(pid_t pid, uint64_t *rb, uint64_t *wb)
 {
     char path[64], buf[512];

@@ -97,4 +97,8 @@ long sampler_cpus(void);
  * Shared with the runner's kill walk. */
 bool sampler_proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgid, uint64_t *start);
 
+/* Read /proc/<pid>/stat's CPU times in clock ticks: times[0] utime, [1] stime, [2] cutime, [3]
+ * cstime (what it reaped), and its start time (may be NULL). false when the process is gone. */
+bool sampler_proc_times(pid_t pid, uint64_t times[4], uint64_t *start);
+
 #endif

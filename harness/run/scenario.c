@@ -113,11 +113,11 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
     {
         int64_t k0 = hx_now_ns();
         double kc0 = run_self_cpu_seconds();
-        double kdb0 = run_db_cpu_now(c);
+        run_dbcpu *kdb0 = run_db_meter(&sc, false);
         /* run_checks bounds each check query on the harness's own session (pgsvc pins the
          * session settings: what the solution set on its role or database does not apply). */
         run_checks(&sc, false);
-        double kdb = run_db_cpu_delta(kdb0, run_db_cpu_now(c));
+        double kdb = run_db_meter_stop(kdb0);
         run_phase_add(&sc.acc, "checks (harness)", run_self_cpu_seconds() - kc0 + kdb,
                       (double)(hx_now_ns() - k0) / 1e9, run_self_peak_rss(), true);
     }

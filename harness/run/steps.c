@@ -44,11 +44,14 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     int64_t timeout = s->solution_timeout_us ? s->solution_timeout_us : 120 * (int64_t)1000000;
     if (c->sol.timeout_us && c->sol.timeout_us < timeout) timeout = c->sol.timeout_us;
     if (c->o->timeout_us) timeout = c->o->timeout_us;
-    double db0 = run_db_cpu_now(c);
+    run_dbcpu *db = run_db_meter(sc, true);
     runner_proc *p = NULL;
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
-    if (rc) return rc;
+    if (rc) {
+        run_db_meter_stop(db);
+        return rc;
+    }
     sc->ninv++;
     run_set_current(p);
     runner_result r;
@@ -56,11 +59,12 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     rc = runner_wait(p, timeout, &r, e);
     run_set_current(NULL);
     runner_proc_free(p);
+    double db_cpu = run_db_meter_stop(db);
     if (rc) {
         runner_result_release(&r);
         return rc;
     }
-    run_record_invocation(sc, &r, inv, false, run_db_cpu_delta(db0, run_db_cpu_now(c)));
+    run_record_invocation(sc, &r, inv, false, db_cpu);
     runner_result_release(&r);
     return 0;
 }

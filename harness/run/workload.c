@@ -644,7 +644,7 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
     if (rc) goto out;
     run_progress("  workload: %zu queries, %d clients, %s", nq, nc,
                  w->duration_us ? "for a duration" : "by count");
-    double db0 = run_db_cpu_now(sc->c);
+    run_dbcpu *db0 = run_db_meter(sc, true);
     for (; started < nc; started++)
         if (pthread_create(&th[started], NULL, client_main, &cl[started]) != 0) break;
     if (started < nc) {
@@ -653,6 +653,7 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
     }
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    double dbc = run_db_meter_stop(db0);
     if (rc) goto out;
     int64_t t0 = cl[0].t_start;
     for (int i = 1; i < nc; i++)
@@ -660,7 +661,6 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
     int64_t t1 = t0;
     for (int i = 0; i < nc; i++)
         if (cl[i].t_end > t1) t1 = cl[i].t_end;
-    double dbc = run_db_cpu_delta(db0, run_db_cpu_now(sc->c));
     wl->seconds += (double)(t1 - t0) / 1e9;
     wl->db_cpu += dbc;
     for (int i = 0; i < nc; i++)
