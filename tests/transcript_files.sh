@@ -167,4 +167,28 @@ else
     ok "# skip strace cannot trace here"
 fi
 
+# 3. The manifest: run.json records each sheet's path and the sha256 of its bytes, so one changed
+#    price is a changed hash (issue 11's acceptance). A copy of a shipped sheet, then the same
+#    copy with one price a hundredth of a cent higher.
+mkdir -p "$T/sheets"
+cp "$ROOT/cost-models/aws-us-east-1.json" "$T/sheets/"
+sheet_hash() { # out-dir: the sha256 run.json records for the sheet
+    jq -r '.price_sheets[] | select(.name == "aws-us-east-1") | .sha256' "$1/run.json"
+}
+for n in 1 2; do
+    [ $n = 2 ] && sed -i 's/"price": 0.04048/"price": 0.04049/' "$T/sheets/aws-us-east-1.json"
+    (cd "$T" && "$BIN" run "$PACK" --solution "$SOLS/files_good" --out "sheet$n" \
+        --cost-models "$T/sheets" --cost-model aws-us-east-1 2>"$T/sheet$n.err")
+    expect_rc "files_good priced with sheet copy $n" 0 $?
+    want=$(sha256sum "$T/sheets/aws-us-east-1.json" | cut -d' ' -f1)
+    [ "$(sheet_hash "$T/sheet$n")" = "$want" ] &&
+        ok "run.json holds the sha256 of the sheet's bytes ($n)" ||
+        bad "run.json sha256 '$(sheet_hash "$T/sheet$n")', the file's $want ($n)"
+    jq -e --arg p "$T/sheets/aws-us-east-1.json" '.price_sheets[0].path == $p' "$T/sheet$n/run.json" \
+        >/dev/null && ok "run.json names the sheet's path ($n)" || bad "run.json: sheet path ($n)"
+done
+[ "$(sheet_hash "$T/sheet1")" != "$(sheet_hash "$T/sheet2")" ] &&
+    ok "one changed price changes the sheet's sha256 in run.json" ||
+    bad "one changed price left the sheet's sha256 as it was"
+
 hx_done
