@@ -118,43 +118,56 @@ static size_t tally_n(const cmp_tally *t)
     return t->better + t->worse + t->same;
 }
 
-void cmp_headline_text(hx_buf *out, const cmp_headline *hl, const char *bol, const char *eol)
+void cmp_headline_text(hx_buf *out, const cmp_diff *d)
 {
-    hx_buf_puts(out, bol);
+    const cmp_headline *hl = &d->headline;
     if (hl->checks_worse || hl->checks_fixed)
-        hx_buf_printf(out, "checks: %zu newly failing, %zu fixed", hl->checks_worse,
+        hx_buf_printf(out, "checks: %zu newly failing, %zu fixed\n", hl->checks_worse,
                       hl->checks_fixed);
     else
-        hx_buf_puts(out, "checks: none flipped");
-    hx_buf_puts(out, eol);
+        hx_buf_puts(out, "checks: none flipped\n");
     if (tally_n(&hl->queries)) {
-        hx_buf_printf(out, "%sserved queries at p95: ", bol);
+        hx_buf_puts(out, "served queries at p95: ");
         tally_text(out, &hl->queries, "faster", "slower");
-        hx_buf_puts(out, eol);
+        hx_buf_puts(out, "\n");
     }
     if (tally_n(&hl->latency)) {
-        hx_buf_printf(out, "%send-to-end latency p99 (service scenarios): ", bol);
+        hx_buf_puts(out, "end-to-end latency p99 (service scenarios): ");
         tally_text(out, &hl->latency, "faster", "slower");
-        hx_buf_puts(out, eol);
+        hx_buf_puts(out, "\n");
     }
     if (tally_n(&hl->wall)) {
-        hx_buf_printf(out, "%ssolution wall time (batch scenarios): ", bol);
+        hx_buf_puts(out, "solution wall time (batch scenarios): ");
         tally_text(out, &hl->wall, "faster", "slower");
-        hx_buf_puts(out, eol);
+        hx_buf_puts(out, "\n");
     }
     if (tally_n(&hl->cost)) {
-        hx_buf_printf(out, "%svariable cost a month, per price sheet: ", bol);
+        hx_buf_puts(out, "variable cost a month, per price sheet: ");
         tally_text(out, &hl->cost, "lower", "higher");
-        hx_buf_puts(out, eol);
+        hx_buf_puts(out, "\n");
+        /* each sheet's figure: "cost.<model>.monthly.variable.<currency>" */
+        for (size_t i = 0; i < d->totals.nvalues; i++) {
+            const cmp_value *v = &d->totals.values[i];
+            const char *mid = strstr(v->name, ".monthly.variable.");
+            if (strncmp(v->name, "cost.", 5) != 0 || !mid || !isfinite(v->base) ||
+                !isfinite(v->head))
+                continue;
+            char b[64], h[64];
+            rep_money(b, sizeof b, v->base, v->unit);
+            rep_money(h, sizeof h, v->head, v->unit);
+            hx_buf_printf(out, "  %.*s: %s -> %s", (int)(mid - v->name - 5), v->name + 5, b, h);
+            if (isfinite(v->pct)) hx_buf_printf(out, " (%+.1f %%)", v->pct);
+            hx_buf_puts(out, "\n");
+        }
     }
     if (isfinite(hl->prep_base) && isfinite(hl->prep_head)) {
         char b[64], h[64];
         rep_duration(b, sizeof b, hl->prep_base);
         rep_duration(h, sizeof h, hl->prep_head);
         hx_buf_printf(out,
-                      "%sthe solution's own steps in workload scenarios: %s -> %s (they prepare "
-                      "what it serves: priced in the cost, not counted as latency)%s",
-                      bol, b, h, eol);
+                      "the solution's own steps in workload scenarios: %s -> %s (they prepare "
+                      "what it serves: priced in the cost, not counted as latency)\n",
+                      b, h);
     }
 }
 
@@ -252,7 +265,7 @@ static void put_verdict(hx_buf *out, const cmp_html_input *in, size_t tripped)
                   cmp_overall_names[hl->overall], dir_class(ov), cmp_overall_names[hl->overall]);
     hx_buf t;
     hx_buf_init(&t);
-    cmp_headline_text(&t, hl, "", "\n");
+    cmp_headline_text(&t, d);
     for (char *line = t.data; line && *line;) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;

@@ -99,6 +99,13 @@ def size(v):  # rep_bytes
         u += 1
     return sig(v) + " " + units[u]
 
+def money(v, cur="USD"):  # rep_money: two decimals from 1 up, else three significant digits
+    if abs(v) >= 1:
+        s = ("%.2f" % v).rstrip("0").rstrip(".")
+    else:
+        s = sig(v)
+    return s + " " + cur
+
 def change(bv, hv):  # (text, verdict): the ratio as a reader says it; within 10 % is the same
     lo, hi = min(bv, hv), max(bv, hv)
     r = 1.0 if lo == hi else hi / lo
@@ -139,6 +146,10 @@ for name, bv in mb.items():
     if name.startswith("cost.") and ".monthly.variable." in name and name.count(".") == 4:
         _, v, _ = change(bv, mh[name])
         cost[0 if v > 0 else 1 if v < 0 else 2] += 1
+        line = "    %s: %s -> %s (%+.1f %%)" % (name.split(".")[1], money(bv), money(mh[name]),
+                                               (mh[name] - bv) / abs(bv) * 100)
+        if line not in term:
+            bad.append("terminal headline: no '%s'" % line)
 better = tally[0] + cost[0]
 worse = tally[1] + cost[1]
 overall = "mixed" if better and worse else "better" if better else "worse" if worse else "same"

@@ -94,7 +94,8 @@ static void fmt_num(char *out, size_t n, double v, const char *unit)
     if (!isfinite(v)) {
         snprintf(out, n, "-");
     } else if (unit &&
-               (strcmp(unit, "bytes") == 0 || strcmp(unit, "USD") == 0 || strcmp(unit, "s") == 0)) {
+               (strcmp(unit, "bytes") == 0 || strcmp(unit, "USD") == 0 ||
+                strcmp(unit, "EUR") == 0 || strcmp(unit, "GBP") == 0 || strcmp(unit, "s") == 0)) {
         rep_value(out, n, v, unit);
     } else if (unit && *unit && strlen(unit) <= 8) {
         char u[9];
@@ -119,7 +120,7 @@ static void fmt_delta(char *out, size_t n, double v, const char *unit)
     }
     char tmp[48];
     fmt_num(tmp, sizeof tmp, fabs(v), unit);
-    snprintf(out, n, "%s%s", v < 0 ? "-" : "+", tmp);
+    snprintf(out, n, "%s%s", v < 0 ? "-" : v > 0 ? "+" : "", tmp);
 }
 
 static void fmt_pct(char *out, size_t n, double pct)
@@ -301,7 +302,19 @@ static void render_term(hx_buf *b, const cmp_diff *d, const char *bp, const char
     int hv = hl->overall == CMP_BETTER ? 1 : hl->overall == CMP_WORSE ? -1 : 0;
     hx_buf_printf(b, "\nheadline: %s%s%s\n", color ? change_colour(hv) : "",
                   cmp_overall_names[hl->overall], color && hv ? RESET : "");
-    cmp_headline_text(b, hl, "  ", "\n");
+    hx_buf t;
+    hx_buf_init(&t);
+    cmp_headline_text(&t, d);
+    for (char *line = t.data; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        hx_buf_puts(b, "  ");
+        term_text(b, line, 400);
+        hx_buf_puts(b, "\n");
+        line = nl ? nl + 1 : NULL;
+    }
+    if (t.oom) b->oom = true;
+    hx_buf_release(&t);
     char bs[64], hs[64], ds[64], ps[32];
     fmt_num(bs, sizeof bs, d->score.base, "");
     fmt_num(hs, sizeof hs, d->score.head, "");
@@ -485,7 +498,20 @@ static void render_md(hx_buf *b, const cmp_diff *d, const hx_buf *gates)
     const cmp_headline *hl = &d->headline;
     int hv = hl->overall == CMP_BETTER ? 1 : hl->overall == CMP_WORSE ? -1 : 0;
     hx_buf_printf(b, "\n**Headline: %s%s**\n\n", md_mark(hv), cmp_overall_names[hl->overall]);
-    cmp_headline_text(b, hl, "- ", "\n");
+    hx_buf t;
+    hx_buf_init(&t);
+    cmp_headline_text(&t, d);
+    for (char *line = t.data; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        /* a sheet's own figure is a nested item */
+        hx_buf_puts(b, strncmp(line, "  ", 2) == 0 ? "  - " : "- ");
+        rep_md_cell(b, line + (strncmp(line, "  ", 2) == 0 ? 2 : 0), 400);
+        hx_buf_puts(b, "\n");
+        line = nl ? nl + 1 : NULL;
+    }
+    if (t.oom) b->oom = true;
+    hx_buf_release(&t);
     if (gates->len) {
         hx_buf_puts(b, "\n### Gates\n\n");
         hx_buf_append(b, gates->data, gates->len);

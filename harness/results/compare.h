@@ -201,9 +201,10 @@ typedef struct cmp_html_input {
     size_t ngates;
 } cmp_html_input;
 
-/* The headline's reasons as plain text (numbers and fixed words only), each line between bol
- * and eol: "served queries at p95: 3 faster, 0 slower, 0 within 10 %". */
-void cmp_headline_text(hx_buf *out, const cmp_headline *hl, const char *bol, const char *eol);
+/* The headline's reasons as plain text, one per line ending in '\n': "served queries at p95: 3
+ * faster, 0 slower, 0 within 10 %", then each price sheet's variable month base -> head. Price
+ * sheet names come from the runs: the text is untrusted, escape each line for the output. */
+void cmp_headline_text(hx_buf *out, const cmp_diff *d);
 /* Whether a scenario value belongs to its own section (served queries, storage) rather than the
  * table of other numbers. */
 bool cmp_value_sectioned(const cmp_value *v);
