@@ -171,6 +171,54 @@ static void test_hist__oracle_small_values(void **state)
     check_against_oracle(D_SMALL, 2, 100, 50000); /* values below lowest land in bucket 0 */
 }
 
+/* The query workload's own configuration (run/workload.c: 1 us .. 1 h at 3 significant digits,
+ * one histogram a client merged into the query's): a query's p50/p90/p95/p99/p99.9 and max, as
+ * run.json reports them, are within one bucket of the sorted-array answer over every client's
+ * executions. Latencies as analyst queries give them: most around 8 ms, a second mode at 30 ms
+ * (cache misses) and a slow tail to 2 s. bench/README.md points here. */
+static void test_hist__workload_clients_merged_match_sorted(void **state)
+{
+    (void)state;
+    enum { CLIENTS = 4, PER = 25000 };
+    const int64_t lowest = 1000, highest = 3600LL * 1000000000LL;
+    hist total, client[CLIENTS];
+    assert_int_equal(hist_init(&total, lowest, highest, 3), 0);
+    int64_t *all = malloc(CLIENTS * PER * sizeof *all);
+    assert_non_null(all);
+    size_t n = 0;
+    for (int c = 0; c < CLIENTS; c++) {
+        assert_int_equal(hist_init(&client[c], lowest, highest, 3), 0);
+        for (int i = 0; i < PER; i++) {
+            double u = unif(), v;
+            if (u < 0.70)
+                v = exp(log(8e6) + 0.5 * gauss());
+            else if (u < 0.95)
+                v = 30e6 + 4e6 * gauss();
+            else
+                v = 200e6 + 1.8e9 * unif();
+            int64_t x = v < 50000 ? 50000 : (int64_t)v;
+            all[n++] = x;
+            assert_true(hist_record(&client[c], x));
+        }
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        assert_int_equal(hist_merge(&total, &client[c]), 0);
+        hist_release(&client[c]);
+    }
+    qsort(all, n, sizeof *all, cmp_i64);
+    const double ps[] = {50, 90, 95, 99, 99.9};
+    for (size_t i = 0; i < sizeof ps / sizeof *ps; i++) {
+        int64_t x = oracle(all, n, ps[i]), r = hist_percentile(&total, ps[i]);
+        /* one bucket: its width at x is at most x / 1000 */
+        if (r < x || (double)(r - x) > fmax((double)x * 1e-3, (double)(lowest - 1)))
+            fail_msg("p%g: hist %lld ns, sorted %lld ns", ps[i], (long long)r, (long long)x);
+    }
+    assert_int_equal(hist_max(&total), all[n - 1]);
+    assert_int_equal(hist_count(&total), (int64_t)n);
+    free(all);
+    hist_release(&total);
+}
+
 static void test_hist__five_sigfigs(void **state)
 {
     (void)state;
@@ -580,6 +628,7 @@ int main(void)
         cmocka_unit_test(test_hist__oracle_uniform),
         cmocka_unit_test(test_hist__oracle_lognormal),
         cmocka_unit_test(test_hist__oracle_bimodal),
+        cmocka_unit_test(test_hist__workload_clients_merged_match_sorted),
         cmocka_unit_test(test_hist__oracle_small_values),
         cmocka_unit_test(test_hist__five_sigfigs),
         cmocka_unit_test(test_hist__equivalent_ranges),
