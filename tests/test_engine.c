@@ -231,6 +231,24 @@ static void test_engine__a_threshold_with_no_value_fails_where_it_applies(void *
     assert_non_null(strstr(md, "does not apply: scenario 'unmeasured' never runs the solution"));
 }
 
+/* Bug: a wait on a check slept its whole timeout whether the check passed or not. Now it ends
+ * when the check passes (the first wait's ten minutes would outlast this test's meson timeout), or
+ * at its timeout when it never does (the second, 1 s); neither records a verdict of its own. */
+static void test_engine__a_wait_until_ends_when_its_check_passes(void **state)
+{
+    (void)state;
+    assert_int_equal(run_pack("wait_until", "wu", NULL), HX_EXIT_CHECK);
+    const char *rj = slurp("wu/run.json");
+    const char *a = strstr(rj, "\"name\": \"the orders landed\"");
+    assert_non_null(a);
+    assert_null(strstr(a + 1, "\"name\": \"the orders landed\""));
+    const char *b = strstr(rj, "\"name\": \"a sixth order\"");
+    assert_non_null(b);
+    assert_null(strstr(b + 1, "\"name\": \"a sixth order\""));
+    const char *md = slurp("wu/summary.md");
+    assert_non_null(strstr(md, "1 passed, 1 failed"));
+}
+
 int main(void)
 {
     static const struct CMUnitTest tests[] = {
@@ -238,6 +256,7 @@ int main(void)
         cmocka_unit_test(test_engine__the_builtin_table_replays_files),
         cmocka_unit_test(test_engine__each_run_step_has_its_own_index_logs_and_label),
         cmocka_unit_test(test_engine__a_threshold_with_no_value_fails_where_it_applies),
+        cmocka_unit_test(test_engine__a_wait_until_ends_when_its_check_passes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -175,6 +175,11 @@ bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t
  * CHK_K_AFTER_COST kinds, true only those, with the scenario's measured cost.monthly.usd (once it
  * is priced). */
 void run_checks(run_scen *sc, bool after_cost);
+/* A { wait = { ["until"] = <check>, timeout } } step: run that check every RUN_WAIT_POLL_US
+ * until it passes, the step's timeout is up or the run is interrupted; its outcome is not
+ * recorded (the check runs again with the others, for its verdict). Returns whether it passed. */
+bool run_wait_until(run_scen *sc, const plan_step *st);
+#define RUN_WAIT_POLL_US 200000
 int run_plugins_open(run_ctx *c, hx_err *e);
 void run_plugins_close(run_ctx *c);
 

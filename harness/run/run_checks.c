@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine_priv.h"
 
@@ -271,20 +272,59 @@ static void add_check(run_scen *sc, const plan_check *pc, const chk_outcome *o)
     }
 }
 
-void run_checks(run_scen *sc, bool after_cost)
+/* What a check of scenario sc is given. */
+static chk_ctx check_ctx(run_scen *sc)
 {
     run_ctx *c = sc->c;
+    return (chk_ctx){.conn = sc->conn,
+                     .g = sc->g,
+                     .s = sc->s,
+                     .solution_dir = c->sol_dir,
+                     .output_dir = sc->outdir,
+                     .plugin = plugin_check,
+                     .plugin_ud = sc,
+                     .topic = c->kafka ? read_topic : NULL,
+                     .topic_ud = sc,
+                     .interrupted = run_interrupted};
+}
+
+bool run_wait_until(run_scen *sc, const plan_step *st)
+{
+    const plan_check *pc = &sc->s->checks[st->wait_check];
+    chk_ctx cc = check_ctx(sc);
+    int64_t end = hx_now_ns() + st->timeout_us * 1000;
+    int cancel_slot = run_cancel_add(sc->conn);
+    hx_err e = {0};
+    bool passed = false;
+    while (!passed && !run_interrupted()) {
+        if (sc->conn) {
+            chk_limits(pc, &cc.timeout_us, &cc.lock_timeout_us);
+            if (chk_set_limits(sc->conn, cc.timeout_us, cc.lock_timeout_us, &e) != 0)
+                hx_warn("%s: %s", sc->s->name, e.msg);
+        }
+        chk_outcome o;
+        chk_run(&cc, pc, &o);
+        passed = o.status == CHK_PASS;
+        chk_outcome_release(&o);
+        if (passed || hx_now_ns() >= end) break;
+        int64_t left_us = (end - hx_now_ns()) / 1000;
+        int64_t us = left_us < RUN_WAIT_POLL_US ? left_us : RUN_WAIT_POLL_US;
+        nanosleep(&(struct timespec){.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000},
+                  NULL);
+    }
+    run_cancel_remove(cancel_slot);
+    if (sc->conn && PQstatus(sc->conn) == CONNECTION_OK &&
+        chk_set_limits(sc->conn, CHK_DEFAULT_TIMEOUT_US, RUN_OWN_LOCK_TIMEOUT_US, &e) != 0)
+        hx_warn("%s: %s", sc->s->name, e.msg);
+    run_progress("  wait until '%s': %s", pc->name, passed ? "passed" : "timed out");
+    return passed;
+}
+
+void run_checks(run_scen *sc, bool after_cost)
+{
     const plan_scenario *s = sc->s;
-    chk_ctx cc = {.conn = sc->conn,
-                  .g = sc->g,
-                  .s = s,
-                  .solution_dir = c->sol_dir,
-                  .output_dir = sc->outdir,
-                  .plugin = plugin_check,
-                  .plugin_ud = sc,
-                  .topic = c->kafka ? read_topic : NULL,
-                  .topic_ud = sc,
-                  .interrupted = run_interrupted};
+    run_ctx *c = sc->c;
+    chk_ctx cc = check_ctx(sc);
     if (after_cost) {
         for (size_t i = 0; i < sc->rs->nmetrics; i++)
             if (strcmp(sc->rs->metrics[i].name, "cost.monthly.usd") == 0) {

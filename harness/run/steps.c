@@ -202,8 +202,10 @@ static int steps(run_scen *sc, hx_err *e)
             rc = run_workload(sc, st, e);
         } else if (st->kind == PLAN_STEP_SLEEP) {
             sleep_us(st->sleep_us);
+        } else if (st->kind == PLAN_STEP_WAIT && st->wait_check >= 0) {
+            run_wait_until(sc, st);
         } else if (st->kind == PLAN_STEP_WAIT) {
-            sleep_us(st->quiet_us ? st->quiet_us : st->timeout_us);
+            sleep_us(st->quiet_us);
         } else if (st->kind == PLAN_STEP_FAULT) {
             const replay_target *t = replay_target_for_fault(c->targets, st->fault);
             if (!t)
