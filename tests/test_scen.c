@@ -761,6 +761,35 @@ static void test_scen__real_pack(void **state)
     scen_free(s);
 }
 
+/* max_duration limits a count: not with duration, not zero, not over an hour. */
+static void test_scen__workload_max_duration(void **state)
+{
+    (void)state;
+    const char *head =
+        "local d = dataset { rows = 1, columns = { { 'id', 'sequence' } } }\n"
+        "return scenario { name = 'x', datasets = { d = d }, replay = { { run = 'workload' } },\n"
+        "  workload = { count = 5, %s queries = { { name = 'n', sql = 'select 1' } } } }\n";
+    char src[512];
+    snprintf(src, sizeof src, head, "max_duration = '2s',");
+    char path[128];
+    hx_err e = {0};
+    int rc = load_src("maxdur_ok.lua", src, NULL, &e, path, sizeof path);
+    if (rc) fprintf(stderr, "max_duration: %s\n", e.msg);
+    assert_int_equal(rc, 0);
+    snprintf(
+        src, sizeof src,
+        "local d = dataset { rows = 1, columns = { { 'id', 'sequence' } } }\n"
+        "return scenario { name = 'x', datasets = { d = d }, replay = { { run = 'workload' } },\n"
+        "  workload = { duration = '1s', "
+        "max_duration = '2s', queries = { { name = 'n', sql = 'select 1' } } } }\n");
+    expect_misuse(src, 0, "scenario.workload.max_duration: limits a count", NULL);
+    snprintf(src, sizeof src, head, "max_duration = 0,");
+    expect_misuse(src, 0, "scenario.workload.max_duration: expected more than 0", NULL);
+    snprintf(src, sizeof src, head, "max_duration = '2h',");
+    expect_misuse(src, 0, "scenario.workload.max_duration: expected more than 0 and at most 1h",
+                  NULL);
+}
+
 static void test_scen__out_of_memory(void **state)
 {
     (void)state;
@@ -798,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_scen__separated_per_batch_steps_are_refused),
         cmocka_unit_test(test_scen__broken_pack_lists_every_problem),
         cmocka_unit_test(test_scen__real_pack),
+        cmocka_unit_test(test_scen__workload_max_duration),
         cmocka_unit_test(test_scen__out_of_memory),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);

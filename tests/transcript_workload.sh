@@ -140,7 +140,19 @@ expect_rc "a summary refreshed every run passes" 0 $?
 [ "$(py "$T/fresh.out/run.json" 'm("append", "query.daily_revenue.count")')" = "6.0" ] &&
     ok "both workloads' executions in one histogram" || bad "append count: $(py "$T/fresh.out/run.json" 'm("append", "query.daily_revenue.count")')"
 
-# 8. The shipped pack loads (its full run is measured by hand: docs/scenarios.md names it).
+# 8. max_duration ends a count no run reaches: whole rounds (each query as many executions as
+#    the others, fewer than the count), and the database CPU billed at the count: more than the
+#    server's cores could spend in the measured time.
+"$BIN" run "$PACK" --scenario capped --solution "$T/plain" --out "$T/capped.out" 2>"$T/capped.err"
+expect_rc "a workload ended by max_duration passes" 0 $?
+[ "$(py "$T/capped.out/run.json" 'len(set(m("capped", "query.%s.count" % q) for q in ("top_products", "revenue_by_country", "daily_revenue"))) == 1 and 0 < m("capped", "query.top_products.count") < 100000')" = "True" ] &&
+    ok "every query measured as often as the others, fewer than the count" ||
+    bad "capped counts: $(py "$T/capped.out/run.json" '[m("capped", "query.%s.count" % q) for q in ("top_products", "revenue_by_country", "daily_revenue")]')"
+[ "$(py "$T/capped.out/run.json" '__import__("os").cpu_count() * 2 * m("capped", "workload.seconds") < m("capped", "db.cpu.workload")')" = "True" ] &&
+    ok "its database CPU is billed at the declared count" ||
+    bad "capped cpu: $(py "$T/capped.out/run.json" '(m("capped", "workload.seconds"), m("capped", "db.cpu.workload"))')"
+
+# 9. The shipped pack loads (its full run is measured by hand: docs/scenarios.md names it).
 "$BIN" check "$ROOT/scenarios/sql-analytics-engine" >"$T/pack.out" 2>&1
 expect_rc "scenarios/sql-analytics-engine loads" 0 $?
 grep -q "6 scenarios ok" "$T/pack.out" && ok "its six scenarios" || bad "pack check: $(cat "$T/pack.out")"

@@ -129,7 +129,9 @@ static const plan_metric catalogue[] = {
     W("workload.qps", "1/s", "workload: executions per second, every query together"),
     W("workload.errors", "", "workload: failed executions, every query together"),
     W("workload.seconds", "s", "workload: wall time of the measured part"),
-    W("db.cpu.workload", "s", "workload: database server CPU while it ran (warm-up included)"),
+    W("db.cpu.workload", "s",
+      "workload: database server CPU while it ran (warm-up included; ended by max_duration, "
+      "scaled to the declared count)"),
     M("probe.records", "", "cost probe: input records of the scenario's second, larger run"),
     M("probe.solution.wall.sum", "s", "cost probe: all invocations together, wall clock"),
     M("probe.solution.cpu.total", "s", "cost probe: user + system CPU of the solution"),

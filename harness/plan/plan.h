@@ -369,6 +369,8 @@ typedef struct plan_workload {
     int64_t count;       /* measured executions of each query (all clients together); 0 with
                             duration_us */
     int64_t duration_us; /* measured wall time instead of a count, 0 = by count */
+    int64_t max_us;      /* with a count: no round starts after this long (warm-up and
+                            measurement each), 0 = no limit */
     int64_t warmup;      /* unmeasured executions of each query first (all clients together) */
     bool shuffled;       /* each round runs the queries in a fresh random order (else in order) */
     bool verify;         /* compare each query's answer with the truth (default true) */

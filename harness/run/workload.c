@@ -17,6 +17,7 @@
  * BUFFERS) of every query whose threshold failed beside that threshold, then drops the truth
  * database. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -90,15 +91,18 @@ typedef struct wl_client {
     wl_gate *gate;
     int id;
     PGconn *conn;
-    int64_t *warm;   /* per query: warm-up executions left */
-    int64_t *quota;  /* per query: measured executions left (count mode) */
-    int64_t dur_ns;  /* duration mode: measured wall time, else 0 */
-    hist *h;         /* per query, this client's */
-    int64_t *errors; /* per query */
-    uint64_t rng;    /* the shuffled mix's state */
-    int64_t t_start; /* when it started measuring, ns */
-    int64_t t_end;   /* when it finished measuring, ns */
-    char err[300];   /* the first failure, for the message */
+    int64_t *warm;    /* per query: warm-up executions left */
+    int64_t *quota;   /* per query: measured executions left (count mode) */
+    int64_t dur_ns;   /* duration mode: measured wall time, else 0 */
+    hist *h;          /* per query, this client's */
+    int64_t *errors;  /* per query */
+    uint64_t rng;     /* the shuffled mix's state */
+    int64_t t_start;  /* when it started measuring, ns */
+    int64_t t_end;    /* when it finished measuring, ns */
+    bool capped;      /* max_duration ended the measurement before the count was spent */
+    bool warm_capped; /* ... or the warm-up before the warm-up count */
+    int64_t executed; /* executions sent, warm-up included */
+    char err[300];    /* the first failure, for the message */
 } wl_client;
 
 static uint64_t next_rand(uint64_t *s)
@@ -141,13 +145,20 @@ static bool exec_one(wl_client *cl, size_t q, bool measure)
     return PQstatus(cl->conn) == CONNECTION_OK;
 }
 
-/* Rounds over the queries until every quota is spent (or the deadline passes). */
-static bool run_rounds(wl_client *cl, int64_t *left, bool measure, int64_t deadline)
+/* Rounds over the queries until every quota is spent (or the deadline passes). With a count,
+ * `cap` (max_duration) ends it between rounds: a round started is finished, so every query keeps
+ * as many executions as the others. */
+static bool run_rounds(wl_client *cl, int64_t *left, bool measure, int64_t deadline, int64_t cap)
 {
     size_t n = cl->w->nqueries;
     size_t ord[256];
     for (;;) {
         bool any = false;
+        if (cap && hx_now_ns() >= cap) {
+            for (size_t q = 0; q < n; q++)
+                if (left[q] > 0) cl->capped = true;
+            return true;
+        }
         round_order(cl, ord, n);
         for (size_t k = 0; k < n; k++) {
             size_t q = ord[k];
@@ -160,6 +171,7 @@ static bool run_rounds(wl_client *cl, int64_t *left, bool measure, int64_t deadl
                 left[q]--;
             }
             any = true;
+            cl->executed++;
             if (!exec_one(cl, q, measure)) return false;
         }
         if (!any) return true;
@@ -170,11 +182,16 @@ static void *client_main(void *arg)
 {
     wl_client *cl = arg;
     bool ok = cl->conn != NULL;
-    if (ok) ok = run_rounds(cl, cl->warm, false, 0);
+    int64_t max = cl->w->max_us * 1000;
+    if (ok) ok = run_rounds(cl, cl->warm, false, 0, max ? hx_now_ns() + max : 0);
+    cl->warm_capped = cl->capped;
+    cl->capped = false;
     /* everyone measures from the same moment, after every warm-up */
     if (!gate_wait(cl->gate)) ok = false;
     cl->t_start = cl->t_end = hx_now_ns();
-    if (ok) run_rounds(cl, cl->quota, true, cl->dur_ns ? cl->t_start + cl->dur_ns : 0);
+    if (ok)
+        run_rounds(cl, cl->quota, true, cl->dur_ns ? cl->t_start + cl->dur_ns : 0,
+                   max ? cl->t_start + max : 0);
     cl->t_end = hx_now_ns();
     return NULL;
 }
@@ -397,6 +414,9 @@ static int truth_sync(run_scen *sc, size_t upto, hx_err *e)
         PQsetNoticeProcessor(wl->truth, quiet, NULL);
         PQclear(PQexec(wl->truth, "set timezone = 'UTC'"));
         PQclear(PQexec(wl->truth, WL_STATEMENT_TIMEOUT));
+        /* The truth is computed, not measured: no JIT compilation (seconds a query at a
+         * million rows, for the same answer). */
+        PQclear(PQexec(wl->truth, "set jit = off"));
     }
     for (; wl->mirrored < upto; wl->mirrored++) {
         const plan_step *st = &sc->s->steps[wl->mirrored];
@@ -420,6 +440,9 @@ static void verify(run_scen *sc, size_t step_index)
     hx_err e = {0};
     int rc = truth_sync(sc, step_index, &e);
     PQclear(PQexec(sc->conn, WL_STATEMENT_TIMEOUT));
+    /* the answer, not its speed: the harness's session skips JIT, reset after (EXPLAIN later
+     * shows the plan the clients ran) */
+    PQclear(PQexec(sc->conn, "set jit = off"));
     for (size_t i = 0; i < w->nqueries && !run_interrupted(); i++) {
         const plan_wl_query *q = &w->queries[i];
         char name[160];
@@ -459,6 +482,7 @@ static void verify(run_scen *sc, size_t step_index)
         PQclear(a);
         ck->duration_s = (double)(hx_now_ns() - t0) / 1e9;
     }
+    PQclear(PQexec(sc->conn, "reset jit"));
 }
 
 /* ---- the state ---- */
@@ -661,6 +685,16 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
     int64_t t1 = t0;
     for (int i = 0; i < nc; i++)
         if (cl[i].t_end > t1) t1 = cl[i].t_end;
+    /* Cut short by max_duration, the workload served fewer executions than the product's
+     * declared volume: its CPU is billed at that volume (the measured CPU an execution times the
+     * declared executions), so a slow solution that was measured less is not billed less. */
+    int64_t executed = 0, declared = (w->warmup + w->count) * (int64_t)nq;
+    bool capped = false;
+    for (int i = 0; i < nc; i++) {
+        executed += cl[i].executed;
+        capped = capped || cl[i].capped || cl[i].warm_capped;
+    }
+    if (capped && executed > 0 && executed < declared) dbc *= (double)declared / (double)executed;
     wl->seconds += (double)(t1 - t0) / 1e9;
     wl->db_cpu += dbc;
     for (int i = 0; i < nc; i++)
@@ -673,6 +707,10 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e)
             run_progress("  workload: %s", cl[i].err);
             break;
         }
+    if (capped)
+        run_progress("  workload: max_duration (%.3g s) ended it before the count (%" PRId64
+                     " of each query); its database CPU is billed at the count",
+                     (double)w->max_us / 1e6, w->count);
     /* The served product: its database CPU is billed on a line of its own (price.c), and is no
      * part of the solution's busy time that its production wall grows by. */
     sc->acc.db_cpu_served += dbc;

@@ -11,8 +11,8 @@
 /* The most text one query may have (a file or inline). */
 #define WL_MAX_SQL (1u << 20)
 
-static const char *const workload_keys[] = {"queries", "clients", "count",  "duration",
-                                            "warmup",  "mix",     "verify", NULL};
+static const char *const workload_keys[] = {
+    "queries", "clients", "count", "duration", "max_duration", "warmup", "mix", "verify", NULL};
 static const char *const query_keys[] = {"name", "sql", "file", "ordered", "tolerance", NULL};
 
 /* A query name is one metric segment: letters, digits and '_'. */
@@ -123,6 +123,13 @@ void dsl_parse_workload(lua_State *L, int scn, plan_scenario *sc)
             luaL_error(L, "%s.duration: expected more than 0 and at most 1h", path);
     } else if (!has_count) {
         w->count = 100;
+    }
+    if (dsl_opt_duration(L, t, "max_duration", path, &w->max_us)) {
+        if (w->duration_us)
+            luaL_error(L, "%s.max_duration: limits a count; with duration, measuring ends then",
+                       path);
+        if (w->max_us <= 0 || w->max_us > INT64_C(3600000000))
+            luaL_error(L, "%s.max_duration: expected more than 0 and at most 1h", path);
     }
     v = 0;
     if (dsl_opt_integer(L, t, "warmup", path, &v) && (v < 0 || v > 1000000))
