@@ -761,6 +761,42 @@ static void test_scen__real_pack(void **state)
     scen_free(s);
 }
 
+static const plan_dataset *find_dataset(const plan_scenario *sc, const char *name)
+{
+    for (size_t i = 0; i < sc->ndatasets; i++)
+        if (strcmp(sc->datasets[i].name, name) == 0) return &sc->datasets[i];
+    fail_msg("no dataset '%s'", name);
+    return NULL;
+}
+
+/* The sql-analytics-engine pack: growth holds ten times the baseline's rows of every table, and
+ * every workload has a count limited by max_duration (a slow solution's run stays short). */
+static void test_scen__analytics_pack(void **state)
+{
+    (void)state;
+    scen *s = load_pack_ok("scenarios/sql-analytics-engine", NULL);
+    const plan_pack *p = scen_pack(s);
+    assert_int_equal(p->nscenarios, 6);
+    const plan_scenario *base = NULL, *growth = NULL;
+    for (size_t i = 0; i < p->nscenarios; i++) {
+        const plan_scenario *sc = &p->scenarios[i];
+        if (strcmp(sc->name, "baseline") == 0) base = sc;
+        if (strcmp(sc->name, "growth") == 0) growth = sc;
+        assert_non_null(sc->workload);
+        assert_int_equal(sc->workload->count, 20);
+        assert_int_equal(sc->workload->max_us, 5000000);
+        assert_int_equal(sc->workload->duration_us, 0);
+    }
+    assert_non_null(base);
+    assert_non_null(growth);
+    const char *tables[] = {"customers", "products", "orders", "order_items", "payments"};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(find_dataset(growth, tables[i])->rows,
+                         10 * find_dataset(base, tables[i])->rows);
+    assert_true(find_dataset(growth, "order_items")->rows >= 1000000);
+    scen_free(s);
+}
+
 /* max_duration limits a count: not with duration, not zero, not over an hour. */
 static void test_scen__workload_max_duration(void **state)
 {
@@ -827,6 +863,7 @@ int main(void)
         cmocka_unit_test(test_scen__separated_per_batch_steps_are_refused),
         cmocka_unit_test(test_scen__broken_pack_lists_every_problem),
         cmocka_unit_test(test_scen__real_pack),
+        cmocka_unit_test(test_scen__analytics_pack),
         cmocka_unit_test(test_scen__workload_max_duration),
         cmocka_unit_test(test_scen__out_of_memory),
     };

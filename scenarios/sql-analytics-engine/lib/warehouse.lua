@@ -12,9 +12,9 @@ local COUNTRY_WEIGHTS = { 18, 14, 10, 10, 8, 7, 5, 14, 10, 4 }
 -- The sizes of the base scenario; `k` scales every table (growth), skew the Zipf exponents.
 function M.sizes(k)
   k = k or 1
-  return { customers = math.floor(8000 * k), products = math.floor(1000 * k),
-           orders = math.floor(60000 * k), items = math.floor(150000 * k),
-           payments = math.floor(60000 * k) }
+  return { customers = math.floor(6000 * k), products = math.floor(800 * k),
+           orders = math.floor(40000 * k), items = math.floor(100000 * k),
+           payments = math.floor(40000 * k) }
 end
 
 -- datasets { k = 1, customer_skew = 1.1, product_skew = 0.9, order_batches = nil,
@@ -114,7 +114,8 @@ function M.workload(o)
     qs[#qs + 1] = { name = q.name, file = "queries/" .. q.name .. ".sql", ordered = q.ordered }
   end
   for _, q in ipairs(o.extra or {}) do qs[#qs + 1] = q end
-  return { clients = 2, count = o.count or 20, warmup = 2, mix = "shuffled", queries = qs }
+  return { clients = 2, count = o.count or 20, max_duration = "5s", warmup = 2, mix = "shuffled",
+           queries = qs }
 end
 
 -- The dashboard's limit: every query's p95 under `limit` (100 ms), none failing.

@@ -6,7 +6,8 @@ local wh = require "lib.warehouse"
 
 local ds = wh.datasets()
 local week = wh.datasets { customers = ds.customers, products = ds.products, k = 1 / 8, days = 7,
-                           start = "2026-03-02T00:00:00Z", first_order = 60001 }
+                           start = "2026-03-02T00:00:00Z",
+                           first_order = wh.sizes().orders + 1 }
 
 return scenario {
   name = "new_week", tags = { "phase2", "twist", "incremental" }, phase = 2, seed = 1306,
