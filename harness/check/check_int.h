@@ -178,5 +178,6 @@ extern const chk_kind chk_kind_file;                                  /* chk_fil
 extern const chk_kind chk_kind_topic;                                 /* chk_topic.c */
 extern const chk_kind chk_kind_adr;                                   /* chk_adr.c */
 extern const chk_kind chk_kind_readme;                                /* chk_readme.c */
+extern const chk_kind chk_kind_cdc_state, chk_kind_cdc_order, chk_kind_cdc_schema; /* chk_cdc.c */
 
 #endif

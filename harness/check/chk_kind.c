@@ -39,6 +39,9 @@ static const chk_kind *const builtin[PLAN_CHK__BUILTIN] = {
     [PLAN_CHK_ADR] = &chk_kind_adr,
     [PLAN_CHK_PLUGIN] = &chk_kind_plugin,
     [PLAN_CHK_README] = &chk_kind_readme,
+    [PLAN_CHK_CDC_STATE] = &chk_kind_cdc_state,
+    [PLAN_CHK_CDC_ORDER] = &chk_kind_cdc_order,
+    [PLAN_CHK_CDC_SCHEMA] = &chk_kind_cdc_schema,
 };
 
 /* Registered kinds, ids PLAN_CHK__BUILTIN onwards. */

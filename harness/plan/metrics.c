@@ -59,6 +59,21 @@ static bool service_scenario(const plan_scenario *s, const char *const *caps, si
     return false;
 }
 
+/* cdc.*: the scenario replays a change stream (a mode = "changes" step). */
+static bool change_stream(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                          size_t n)
+{
+    (void)caps, (void)ncaps;
+    for (size_t i = 0; s && i < s->nsteps; i++)
+        if (s->steps[i].kind == PLAN_STEP_INTO && s->steps[i].target == PLAN_TGT_CDC) return true;
+    if (!s) return true;
+    snprintf(why, n,
+             "scenario '%s' replays no change stream (a step { into = \"postgres\", mode = "
+             "\"changes\" })",
+             s->name);
+    return false;
+}
+
 /* A run.json metric (thresholds and compare); a histogram percentile only compare shows. */
 #define M(p, u, m)                                                                                 \
     {                                                                                              \
@@ -75,6 +90,11 @@ static bool service_scenario(const plan_scenario *s, const char *const *caps, si
 #define H(p, u, m)                                                                                 \
     {                                                                                              \
         .pattern = p, .unit = u, .meaning = m, .compare_only = true                                \
+    }
+/* A change stream's metric. */
+#define C(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .accept = change_stream                             \
     }
 /* A service scenario's latency metric. */
 #define L(p, u, m)                                                                                 \
@@ -112,6 +132,14 @@ static const plan_metric catalogue[] = {
     M("replay.records", "", "input records the harness replayed"),
     M("replay.seconds", "s", "wall time of the replay"),
     M("replay.records_per_s", "rows/s", "replay throughput"),
+    C("cdc.lag.p50", "s", "change streams: median commit-to-visible time in the target"),
+    C("cdc.lag.p90", "s", "change streams: 90th percentile replication lag"),
+    C("cdc.lag.p99", "s", "change streams: 99th percentile replication lag"),
+    C("cdc.lag.max", "s", "change streams: the largest replication lag seen"),
+    C("cdc.lag.count", "", "change streams: changes seen arriving in the target"),
+    C("cdc.lag.unseen", "", "change streams: committed changes the poller never saw arrive"),
+    C("cdc.polls", "", "change streams: polls of the target tables"),
+    C("cdc.order.regressions", "", "change streams: keys seen going back to an older version"),
     L("latency.e2e.p50", "s", "service scenarios: median input-to-output latency"),
     L("latency.e2e.p90", "s", "service scenarios: 90th percentile latency"),
     L("latency.e2e.p99", "s", "service scenarios: 99th percentile latency"),

@@ -85,6 +85,7 @@ void plan_scenario_release(plan_scenario *s)
         hx_free(st->table);
         hx_free(st->topic);
         hx_free(st->fault);
+        hx_free(st->column);
         hx_free(st->where);
     }
     hx_free(s->steps);

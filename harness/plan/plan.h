@@ -176,6 +176,29 @@ struct gen_record;
 typedef int (*plan_row_hook)(void *ud, const struct plan_dataset *ds, struct gen_record *rec,
                              char *errbuf, size_t errlen);
 
+/* A dataset as a change stream (ds:changes{}, docs/scenarios.md "Change streams"): its records
+ * are the keys and the values changes draw from; data/changes.h turns it into transactions of
+ * inserts, updates and deletes. Plain values only, so a dataset copies with `=`. */
+typedef struct plan_changes {
+    bool on;              /* the dataset is a change stream */
+    double updates;       /* updates, per key inserted (2.0: twice as many updates as keys) */
+    double deletes;       /* deletes, per key inserted */
+    double reinserts;     /* deleted keys inserted again, per key inserted (<= deletes) */
+    uint32_t hot_keys;    /* the first hot_keys keys are hot: never deleted, ... */
+    double hot_share;     /* ... and this share of the updates goes to them */
+    uint32_t txn_min;     /* changes per transaction, at least (1) */
+    uint32_t txn_max;     /* and at most (txn_min) */
+    uint64_t cols_mask;   /* columns an update may set (bit = column index); 0 = every non-key */
+    int large_col;        /* a string column that sometimes gets a large (TOASTed) value, -1 */
+    double large_share;   /* share of inserts and updates that write a large value there */
+    uint32_t large_bytes; /* its length in bytes */
+    uint32_t long_every;  /* every long_every-th transaction is long (0 = none): ... */
+    uint32_t long_size;   /* ... long_size inserts, begun long_span transactions before ... */
+    uint32_t long_span;   /* ... it commits, so later transactions commit before it */
+    double burst_at;      /* a burst of burst_n updates of one hot key at this share of the */
+    uint32_t burst_n;     /* stream (0 = none) */
+} plan_changes;
+
 typedef struct plan_dataset {
     char *name;        /* dataset name, unique in the scenario */
     uint64_t rows;     /* number of logical records (ids 0..rows-1), duplicates come on top */
@@ -190,6 +213,7 @@ typedef struct plan_dataset {
     uint32_t nbatches;      /* COUNT: number of batches; DAY: number of days (computed) */
     plan_row_hook row_hook; /* Lua row function, NULL if none */
     void *row_ud;           /* opaque to everyone but the scenario engine */
+    plan_changes changes;   /* as a change stream (changes.on) */
     char *where;            /* "file:line" where the dataset was defined */
 } plan_dataset;
 
@@ -242,7 +266,14 @@ typedef enum plan_step_kind {
     PLAN_STEP_WORKLOAD /* run the scenario's query workload (plan_workload) */
 } plan_step_kind;
 
-typedef enum plan_target { PLAN_TGT_FILES, PLAN_TGT_POSTGRES, PLAN_TGT_KAFKA } plan_target;
+/* CDC: into = "postgres" with mode = "changes": the dataset's change stream into a typed source
+ * table (replay/target_cdc.c). */
+typedef enum plan_target {
+    PLAN_TGT_FILES,
+    PLAN_TGT_POSTGRES,
+    PLAN_TGT_KAFKA,
+    PLAN_TGT_CDC
+} plan_target;
 typedef enum plan_format { PLAN_FMT_CSV, PLAN_FMT_JSONL } plan_format;
 typedef enum plan_pg_mode { PLAN_PG_COPY, PLAN_PG_OLTP } plan_pg_mode;
 
@@ -256,13 +287,17 @@ typedef struct plan_step {
     plan_format format;   /* FILES: csv or jsonl */
     bool per_batch;       /* INTO: one drop per batch; a following RUN runs after each drop */
     plan_pg_mode pg_mode; /* POSTGRES: COPY or OLTP transactions */
-    double rate;          /* KAFKA: records per second, 0 = as fast as possible */
+    double rate;          /* KAFKA: records per second; CDC: changes per second; 0 = at once */
+    double upto;          /* CDC: replay the stream up to this share of it (1 = to the end); a
+                             later step of the same dataset goes on from there */
     int partitions;       /* KAFKA: partitions, 0 = sized by the harness */
     int key_col;          /* KAFKA: message key column, -1 = none */
     int64_t timeout_us;   /* WAIT/RUN: timeout */
     int64_t quiet_us;     /* WAIT: "quiet 2s" */
     int wait_check;       /* WAIT: index into the scenario's checks, -1 = quiet wait */
     char *fault;          /* FAULT: "broker_down", "broker_up", "pg_drop", "file_late", ... */
+    char *column;         /* FAULT add_column: the new column's name */
+    plan_type col_type;   /* FAULT add_column: its type */
     int64_t sleep_us;     /* SLEEP and fault durations */
     char *where;          /* "file:line" */
 } plan_step;
@@ -286,6 +321,9 @@ typedef enum plan_check_kind {
     PLAN_CHK_ADR,
     PLAN_CHK_PLUGIN,
     PLAN_CHK_README,
+    PLAN_CHK_CDC_STATE,
+    PLAN_CHK_CDC_ORDER,
+    PLAN_CHK_CDC_SCHEMA,
     PLAN_CHK__BUILTIN /* number of built-in kinds */
 } plan_check_kind;
 

@@ -73,6 +73,39 @@ int replay_files(gen *g, size_t ds, const plan_step *st, const char *landing_dir
 int replay_pg(gen *g, size_t ds, const plan_step *st, PGconn *conn, int64_t batch,
               replay_stats *out, hx_err *e);
 
+/* A change stream's replay (replay_changes.c, data/changes.h). */
+struct chg_stream;
+/* Called when transaction txn of the stream committed (its Sync or COMMIT read) at commit_ns
+ * (hx_now_ns). From the replaying thread. */
+typedef void (*replay_commit_fn)(void *ud, uint32_t txn, int64_t commit_ns);
+typedef struct replay_chg {
+    PGconn *conn;  /* admin session on the scenario database (idle, no pipeline) */
+    PGconn *conn2; /* a second one, for long transactions (NULL: the stream has none) */
+    gen *g;        /* the scenario's generator */
+    const struct chg_stream *cs; /* the stream */
+    const char *table;           /* the source table, public.<table> */
+    double rate;                 /* changes per second, 0 = as fast as the server takes them */
+    replay_commit_fn on_commit;  /* may be NULL */
+    void *ud;                    /* passed to on_commit */
+} replay_chg;
+
+/* Replay transactions from..to-1 of o->cs into public.<o->table> (made by
+ * replay_changes_create; columns added before `from` present). Statements are pipelined, each
+ * transaction its statements and a Sync, paced at o->rate; at most 512 transactions are in flight.
+ * out->rows counts changes, out->updates updates, out->sha256 hashes the values sent. Returns 0,
+ * HX_EINFRA (the server's message), HX_EUSAGE, HX_ENOMEM. */
+int replay_changes(const replay_chg *o, uint32_t from, uint32_t to, replay_stats *out, hx_err *e);
+
+/* CREATE TABLE public.<table> for the stream (typed columns, the columns added at its start,
+ * row_version, updated_at, PRIMARY KEY on the key) and GRANT SELECT on it to role. On an admin
+ * session. */
+int replay_changes_create(PGconn *conn, const struct chg_stream *cs, const char *table,
+                          const char *role, hx_err *e);
+
+/* ALTER TABLE public.<table> ADD COLUMN for the stream's added column a. */
+int replay_changes_add_column(PGconn *conn, const struct chg_stream *cs, const char *table,
+                              size_t a, hx_err *e);
+
 /* Produce dataset ds into Kafka topic `topic` (created beforehand, e.g. by kafkasvc) on the
  * cluster at `bootstrap`, batch -1 = every batch. One message per emission, as a producer would
  * send it: value = the record's JSONL line without its '\n' (the bytes `harness gen --format

@@ -18,7 +18,9 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "changes.h"
 #include "gen.h"
+#include "hist.h"
 #include "kafkasvc.h"
 #include "pgsvc.h"
 #include "plan.h"
@@ -39,6 +41,9 @@ typedef struct replay_site {
 
 /* Adds KEY=VAL to the solution's environment (both are copied). Returns false on no memory. */
 typedef bool (*replay_env_fn)(void *ud, const char *key, const char *val);
+/* Adds histogram h (values in ns; copied, shown in seconds) or metric `name` to run.json. */
+typedef void (*replay_hist_fn)(void *ud, const char *name, const hist *h);
+typedef void (*replay_metric_fn)(void *ud, const char *name, double value, const char *unit);
 
 typedef struct replay_target {
     const char *name;   /* the DSL's into = "<name>", the pack's sources/sinks entry */
@@ -62,16 +67,23 @@ typedef struct replay_target {
     /* The faults it injects, a NULL-ended list of names, and the hook that does one. */
     const char *const *faults;
     int (*fault)(replay_site *site, void *state, const plan_step *st, hx_err *e);
+    /* Before the checks: stop what it runs in the background and hand the checks what it saw
+     * (chk_ctx.cdc; borrowed until teardown). NULL = nothing. */
+    const chg_observed *(*observed)(replay_site *site, void *state);
+    /* After the checks: its histograms and metrics for run.json. NULL = none. */
+    void (*metrics)(replay_site *site, void *state, replay_hist_fn add_hist,
+                    replay_metric_fn add_metric, void *ud);
     /* After the scenario's checks; frees what setup made. NULL = nothing. */
     void (*teardown)(replay_site *site, void *state);
 } replay_target;
 
-/* The built-in targets, NULL-ended: files, postgres, kafka. */
+/* The built-in targets, NULL-ended: files, postgres, kafka, cdc. */
 extern const replay_target *const replay_targets_builtin[];
 
 extern const replay_target replay_target_files;
 extern const replay_target replay_target_postgres;
 extern const replay_target replay_target_kafka;
+extern const replay_target replay_target_cdc;
 
 /* The row of `table` (NULL-ended) for plan code `code`, or NULL. */
 const replay_target *replay_target_for(const replay_target *const *table, plan_target code);

@@ -5,10 +5,7 @@
 #include "replay_target.h"
 
 const replay_target *const replay_targets_builtin[] = {
-    &replay_target_files,
-    &replay_target_postgres,
-    &replay_target_kafka,
-    NULL,
+    &replay_target_files, &replay_target_postgres, &replay_target_kafka, &replay_target_cdc, NULL,
 };
 
 const replay_target *replay_target_for(const replay_target *const *table, plan_target code)

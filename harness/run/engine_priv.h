@@ -132,6 +132,8 @@ int run_steps(run_scen *sc, hx_err *e);
 int run_service_start(run_scen *sc, hx_err *e);
 void run_service_drain(run_scen *sc);
 void run_service_stop(run_scen *sc, bool not_ready);
+/* Fault solution_restart (step st): SIGKILL the service's process group, then start it again. */
+int run_service_restart(run_scen *sc, const plan_step *st, hx_err *e);
 void run_measure_latency(run_scen *sc);
 
 /* workload.c: a { run = "workload" } step (st): the scenario's queries against the contestant's

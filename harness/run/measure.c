@@ -283,6 +283,16 @@ static bool add_hist(results_scenario *rs, const char *name, const hist *h)
     return true;
 }
 
+static void target_hist(void *ud, const char *name, const hist *h)
+{
+    add_hist(((run_scen *)ud)->rs, name, h);
+}
+
+static void target_metric(void *ud, const char *name, double v, const char *unit)
+{
+    results_metric_add(((run_scen *)ud)->rs, name, v, unit);
+}
+
 void run_add_metrics(run_scen *sc)
 {
     results_scenario *rs = sc->rs;
@@ -351,6 +361,11 @@ void run_add_metrics(run_scen *sc)
         PQclear(r);
     }
     add_hist(rs, "solution.wall", &acc->wall_hist);
+    /* the targets' own: cdc.lag */
+    for (size_t i = 0; sc->c->targets[i] && i < 8; i++)
+        if (sc->c->targets[i]->metrics && replay_target_used(sc->c->targets[i], sc->s))
+            sc->c->targets[i]->metrics(&sc->site, sc->site.state[i], target_hist, target_metric,
+                                       sc);
     if (add_hist(rs, "latency.e2e", &acc->lat_hist) || acc->lat_unmatched) {
         /* The metrics thresholds and `harness compare` read: latency.e2e.p99 < 500ms. */
         const char *sfx[] = {"p50", "p90", "p99", "max"};

@@ -336,6 +336,10 @@ void run_checks(run_scen *sc, bool after_cost)
             results_check_add(sc->rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
         if (k) results_set_str(&k->message, c->build_error);
     }
+    /* What the targets saw in the background (the CDC lag poller, stopped here). */
+    for (size_t i = 0; c->targets[i] && i < 8; i++)
+        if (c->targets[i]->observed && replay_target_used(c->targets[i], s) && !cc.cdc)
+            cc.cdc = c->targets[i]->observed(&sc->site, sc->site.state[i]);
     /* Every check query is bounded (statement_timeout, lock_timeout) and an interrupt cancels
      * the running one. */
     int cancel_slot = run_cancel_add(sc->conn);

@@ -119,6 +119,28 @@ int run_service_start(run_scen *sc, hx_err *e)
     return 0;
 }
 
+int run_service_restart(run_scen *sc, const plan_step *st, hx_err *e)
+{
+    runner_proc *p = sc->svc;
+    if (!p)
+        return hx_fail(e, HX_EUSAGE,
+                       "%s: fault solution_restart needs a running service: solution = { mode = "
+                       "\"service\" } and a { run = \"solution\" } step before it",
+                       st->where ? st->where : sc->s->name);
+    /* as a crash would: no SIGTERM, no time to save anything */
+    sc->svc = NULL;
+    runner_kill_now(p);
+    runner_result r;
+    memset(&r, 0, sizeof r);
+    hx_err we = {0};
+    if (runner_wait(p, 0, &r, &we) == 0) run_record_invocation(sc, &r, -1, true, 0);
+    run_set_current(NULL);
+    runner_proc_free(p);
+    runner_result_release(&r);
+    run_progress("  service killed (solution_restart): starting it again");
+    return run_service_start(sc, e);
+}
+
 /* After the replay: wait while the output topics grow. Ends when they hold as many messages as
  * were replayed into streams, when they have held some and gained none for 1 s, when the service
  * exits, or when solution.json's service.drain has passed. No output topic: no wait. */

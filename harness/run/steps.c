@@ -206,6 +206,9 @@ static int steps(run_scen *sc, hx_err *e)
             run_wait_until(sc, st);
         } else if (st->kind == PLAN_STEP_WAIT) {
             sleep_us(st->quiet_us);
+        } else if (st->kind == PLAN_STEP_FAULT && st->fault &&
+                   strcmp(st->fault, "solution_restart") == 0) {
+            rc = run_service_restart(sc, st, e);
         } else if (st->kind == PLAN_STEP_FAULT) {
             const replay_target *t = replay_target_for_fault(c->targets, st->fault);
             if (!t)

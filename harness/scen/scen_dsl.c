@@ -51,6 +51,7 @@ int luaopen_harness(lua_State *L, const scen_host *host)
     lua_newtable(L); /* methods: faults and queries */
     luaL_setfuncs(L, dsl_query_methods, 0);
     luaL_setfuncs(L, dsl_fault_methods, 0);
+    luaL_setfuncs(L, dsl_changes_methods, 0);
     lua_pushnil(L);
     lua_setfield(L, -2, "corrupt_records");
     lua_pushcfunction(L, dsl_ds_corrupt);

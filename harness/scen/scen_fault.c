@@ -12,6 +12,9 @@
 
 static plan_fault *add_fault(lua_State *L, plan_dataset *d, plan_fault_kind k)
 {
+    if (d->changes.on)
+        luaL_error(L, "%s: dataset '%s' is a change stream; it takes no record faults",
+                   plan_fault_name(k), d->name);
     plan_fault *f = hx_realloc(d->faults, (d->nfaults + 1) * sizeof *f);
     if (!f) luaL_error(L, "out of memory");
     d->faults = f;

@@ -141,6 +141,12 @@ int dsl_f_pattern(lua_State *L);
 /* The column holds numbers (INT or DECIMAL). */
 bool dsl_numeric_col(const plan_column *c);
 extern const luaL_Reg dsl_fault_methods[];
+/* ds:changes{} (scen_changes.c), and its parts of a step: a mode = "changes" step of dataset d
+ * (returns PLAN_TGT_CDC, sets st->target and st->upto), and the add_column fault's keys. */
+extern const luaL_Reg dsl_changes_methods[];
+int dsl_changes_step(lua_State *L, int t, const char *path, const plan_dataset *d, plan_step *st);
+void dsl_changes_fault(lua_State *L, int t, const char *path, const plan_scenario *sc,
+                       plan_step *st, bool has_dataset);
 
 /* ---- harness.Query (scen_query.c) ---- */
 

@@ -161,10 +161,12 @@ void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
 }
 
 static const char *const step_keys[] = {
-    "into",       "dataset", "table", "topic",   "dir",  "format", "per",      "mode",  "rate",
-    "partitions", "key",     "run",   "timeout", "wait", "fault",  "duration", "sleep", NULL};
-static const char *const source_faults[] = {"broker_down", "broker_up", "request_errors", "rtt",
-                                            "pg_drop",     "file_late", "file_twice",     NULL};
+    "into",  "dataset",  "table",      "topic", "dir",    "format",  "per",
+    "mode",  "rate",     "partitions", "key",   "run",    "timeout", "wait",
+    "fault", "duration", "sleep",      "upto",  "column", "type",    NULL};
+static const char *const source_faults[] = {
+    "broker_down", "broker_up",        "request_errors", "rtt",        "pg_drop", "file_late",
+    "file_twice",  "solution_restart", "pg_restart",     "add_column", NULL};
 
 /* What step st is, for a message: "a sleep step", "the whole load of 'customers'". */
 static void step_label(const plan_scenario *sc, const plan_step *st, char *buf, size_t n)
@@ -258,15 +260,16 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
         {"into", "dataset", "table", "topic", "dir", "format", "per", NULL},
         {"run", "timeout", NULL},
         {"wait", "timeout", NULL},
-        {"fault", "duration", "dataset", NULL},
+        {"fault", "duration", "dataset", "column", "type", NULL},
         {"sleep", NULL}};
     lua_pushnil(L);
     while (lua_next(L, t)) {
         lua_pop(L, 1);
         const char *k = lua_tostring(L, -1);
-        bool ok = dsl_lookup(k, own[kind]) >= 0 ||
-                  (kind == 0 && (!strcmp(k, "mode") || !strcmp(k, "rate") ||
-                                 !strcmp(k, "partitions") || !strcmp(k, "key")));
+        bool ok =
+            dsl_lookup(k, own[kind]) >= 0 ||
+            (kind == 0 && (!strcmp(k, "mode") || !strcmp(k, "rate") || !strcmp(k, "partitions") ||
+                           !strcmp(k, "key") || !strcmp(k, "upto")));
         if (!ok) luaL_error(L, "%s: '%s' does not belong in a %s step", path, k, kinds[kind]);
     }
     switch (kind) {
@@ -341,10 +344,22 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
             luaL_error(L, "%s.mode: only postgres replay has a mode", path);
         if (mode && strcmp(mode, "oltp") == 0)
             st->pg_mode = PLAN_PG_OLTP;
+        else if (mode && strcmp(mode, "changes") == 0)
+            ti = dsl_changes_step(L, t, path, d, st);
         else if (mode && strcmp(mode, "copy") != 0)
-            luaL_error(L, "%s.mode: expected \"copy\" or \"oltp\", got '%s'", path, mode);
-        if (dsl_opt_number(L, t, "rate", path, &st->rate) && (ti != PLAN_TGT_KAFKA || st->rate < 0))
-            luaL_error(L, "%s.rate: a records-per-second rate >= 0, for kafka replay", path);
+            luaL_error(L, "%s.mode: expected \"copy\", \"oltp\" or \"changes\", got '%s'", path,
+                       mode);
+        if (dsl_opt_number(L, t, "rate", path, &st->rate) &&
+            ((ti != PLAN_TGT_KAFKA && ti != PLAN_TGT_CDC) || st->rate < 0))
+            luaL_error(L,
+                       "%s.rate: a records-per-second rate >= 0, for kafka replay (changes "
+                       "per second for mode = \"changes\")",
+                       path);
+        lua_getfield(L, t, "upto");
+        bool has_upto = !lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (has_upto && ti != PLAN_TGT_CDC)
+            luaL_error(L, "%s.upto: only a mode = \"changes\" step stops part way", path);
         lua_Integer parts = 0;
         if (dsl_opt_integer(L, t, "partitions", path, &parts) &&
             (ti != PLAN_TGT_KAFKA || parts < 0 || parts > 100000))
@@ -431,7 +446,8 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
             char dm[80];
             luaL_error(L,
                        "%s.fault: unknown source fault '%s'%s (broker_down, broker_up, "
-                       "request_errors, rtt, pg_drop, file_late, file_twice)",
+                       "request_errors, rtt, pg_drop, file_late, file_twice, solution_restart, "
+                       "pg_restart, add_column)",
                        path, f, dsl_did_you_mean(f, source_faults, dm, 80));
         }
         st->fault = dsl_ldup(L, f);
@@ -443,6 +459,7 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
                 luaL_error(L, "%s.dataset: no dataset '%s' in scenario.datasets", path, ds);
             st->dataset = (size_t)dsi;
         }
+        dsl_changes_fault(L, t, path, sc, st, ds != NULL);
         break;
     }
     case 4:
@@ -676,14 +693,6 @@ int dsl_scenario(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    /* each kind's own rules, within the scenario */
-    for (i = 0; i < nc; i++) {
-        const plan_check *c = &sc->checks[i];
-        const chk_kind *kd = chk_kind_get(c->kind);
-        char err[300];
-        if (kd->validate && kd->validate(c, sc, err, sizeof err) != 0)
-            dsl_raise_at(L, c->where, "%s.%s", kd->name, err);
-    }
     /* names: explicit ones must be unique; defaults get " #2", " #3" */
     for (i = 0; i < nc; i++) {
         plan_check *c = &sc->checks[i];
@@ -743,6 +752,15 @@ int dsl_scenario(lua_State *L)
     }
     lua_pop(L, 1);
     check_drops(L, sc);
+    /* each kind's own rules, within the scenario (its steps parsed: a cdc check names a step's
+     * table) */
+    for (i = 0; i < nc; i++) {
+        const plan_check *c = &sc->checks[i];
+        const chk_kind *kd = chk_kind_get(c->kind);
+        char err[300];
+        if (kd->validate && kd->validate(c, sc, err, sizeof err) != 0)
+            dsl_raise_at(L, c->where, "%s.%s", kd->name, err);
+    }
     if (sc->workload) {
         bool runs = false;
         for (i = 0; i < sc->nsteps; i++)

@@ -701,14 +701,14 @@ out:
 
 /* Boot the postmaster on a free port and wait until it accepts connections. */
 static int boot(pgsvc *s, const pgsvc_opts *o, const char *bindir, const runas *ra, int log_fd,
-                hx_err *e)
+                int fixed_port, hx_err *e)
 {
     char postgres[PATH_MAX + 16];
     snprintf(postgres, sizeof postgres, "%s/postgres", bindir);
     int64_t timeout_ms = o->start_timeout_ms > 0 ? o->start_timeout_ms : 60000;
     char tail[600];
     for (int attempt = 1;; attempt++) {
-        int port = free_port();
+        int port = fixed_port ? fixed_port : free_port();
         if (port < 0)
             return hx_fail(e, HX_EINFRA, "cannot find a free port on 127.0.0.1: %s",
                            strerror(errno));
@@ -726,6 +726,8 @@ static int boot(pgsvc *s, const pgsvc_opts *o, const char *bindir, const runas *
             "synchronous_commit=off",
             "full_page_writes=off",
             "wal_level=logical",
+            "max_wal_senders=64",       /* CDC: a slot and a walsender a scenario, --jobs */
+            "max_replication_slots=64", /* at once */
             "max_wal_size=4GB",
             "checkpoint_timeout=30min",
             "max_connections=200",
@@ -771,7 +773,7 @@ static int boot(pgsvc *s, const pgsvc_opts *o, const char *bindir, const runas *
         reg_set_pid(s->slot, 0, false);
         bool collided = died && (log_has(s->log_path, "could not bind") ||
                                  log_has(s->log_path, "already in use"));
-        if (collided && attempt < PORT_ATTEMPTS) {
+        if (collided && attempt < PORT_ATTEMPTS && !fixed_port) {
             /* Another process took the port between our probe and the bind: pick another. */
             if (ftruncate(log_fd, 0) < 0) {
                 /* only the log tail in a later message suffers */
@@ -902,6 +904,44 @@ static void reclaim_leftovers(const pgsvc_opts *o, const char *tmpdir)
     closedir(d);
 }
 
+/* The run's copy of pg_hba.conf without its physical replication lines (database field
+ * "replication"): a physical stream carries every database of the cluster, the harness's truth
+ * copies included. Logical replication connections (replication=database) match the ordinary
+ * lines of their database, so a scenario role with REPLICATION can decode its own database
+ * only. The cache keeps initdb's file (its sums stay valid). */
+static int hba_logical_only(pgsvc *s, hx_err *e)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/pg_hba.conf", s->data_dir);
+    char *data = NULL;
+    size_t len = 0;
+    if (hx_read_file(path, &data, &len, NULL) != 0)
+        return hx_fail(e, HX_EINFRA, "cannot read '%s'", path);
+    hx_buf out;
+    hx_buf_init(&out);
+    for (char *line = data; line < data + len;) {
+        char *nl = memchr(line, '\n', (size_t)(data + len - line));
+        size_t n = nl ? (size_t)(nl - line) + 1 : (size_t)(data + len - line);
+        char type[16] = "", db[32] = "";
+        if (line[0] != '#' && sscanf(line, "%15s %31s", type, db) == 2 &&
+            strcmp(db, "replication") == 0) {
+            line += n;
+            continue;
+        }
+        hx_buf_append(&out, line, n);
+        line += n;
+    }
+    hx_free(data);
+    int rc = out.oom ? pgsvc_oom(e) : 0;
+    /* in place: the file keeps its owner (the server's user) and mode */
+    int fd = rc ? -1 : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (!rc && (fd < 0 || write(fd, out.data ? out.data : "", out.len) != (ssize_t)out.len))
+        rc = hx_fail(e, HX_EIO, "cannot write '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    hx_buf_release(&out);
+    return rc;
+}
+
 static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
 {
     char bindir[PATH_MAX];
@@ -955,7 +995,8 @@ static int start_embedded(const pgsvc_opts *o, pgsvc *s, hx_err *e)
         /* not fatal: the server writes through our descriptor */
     }
     int rc = prepare_data(s, o, bindir, major, &ra, log_fd, e);
-    if (!rc) rc = boot(s, o, bindir, &ra, log_fd, e);
+    if (!rc) rc = hba_logical_only(s, e);
+    if (!rc) rc = boot(s, o, bindir, &ra, log_fd, 0, e);
     close(log_fd);
     if (!rc) rc = set_password(s, e);
     return rc;
@@ -1045,6 +1086,33 @@ int pgsvc_start(const pgsvc_opts *o, pgsvc **out, hx_err *e)
     s->start_ms = ms_since(t0);
     *out = s;
     return 0;
+}
+
+int pgsvc_restart(pgsvc *s, hx_err *e)
+{
+    if (!s->embedded)
+        return hx_fail(e, HX_EUSAGE,
+                       "fault pg_restart restarts the embedded server; with --pg restart it "
+                       "yourself (the scenario cannot)");
+    if (s->slot < 0 || reg[s->slot].owner != getpid() || s->pid <= 0)
+        return hx_fail(e, HX_EUSAGE,
+                       "fault pg_restart restarts the server every scenario shares: run that "
+                       "scenario alone (without --jobs)");
+    char bindir[PATH_MAX];
+    if (!find_bindir(bindir))
+        return hx_fail(e, HX_EINFRA, "pg_restart: the postgresql server binaries are gone");
+    /* fast shutdown: a checkpoint, so replication slots and every commit survive */
+    kill_group(s->pid, SIGINT, STOP_GRACE_MS);
+    s->pid = 0;
+    reg_set_pid(s->slot, 0, false);
+    runas ra;
+    pick_runas(&ra);
+    int log_fd = open(s->log_path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (log_fd < 0) return hx_fail(e, HX_EIO, "cannot open '%s': %s", s->log_path, strerror(errno));
+    static const pgsvc_opts none;
+    int rc = boot(s, &none, bindir, &ra, log_fd, atoi(s->port), e);
+    close(log_fd);
+    return rc;
 }
 
 void pgsvc_stop(pgsvc *s)

@@ -109,6 +109,12 @@ typedef struct pgsvc_db_opts {
  * HX_EUSAGE (a malformed URL), HX_EIO or HX_ENOMEM. */
 int pgsvc_start(const pgsvc_opts *o, pgsvc **out, hx_err *e);
 
+/* Restart the embedded server on the same port and data (fault pg_restart): fast shutdown (a
+ * checkpoint: replication slots and commits survive), then boot and wait for readiness. Every
+ * session ends; callers reconnect. Only from the process that started it (not a --jobs worker).
+ * Returns 0, HX_EUSAGE (--pg, or a worker process) or HX_EINFRA. */
+int pgsvc_restart(pgsvc *s, hx_err *e);
+
 /* Stop and free. Embedded: fast shutdown (SIGINT), SIGKILL to the process group after a grace
  * period, wait for the postmaster, remove the temp dir. --pg: only frees. NULL is fine. */
 void pgsvc_stop(pgsvc *s);
@@ -147,6 +153,12 @@ char *pgsvc_url(const pgsvc *s, const char *name);
  * the PGSVC_PINNED settings. *conn is the caller's (PQfinish). Returns 0 or HX_EINFRA with
  * libpq's message (also when `name` has no scenario role). */
 int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e);
+
+/* Connect to scenario database `name` as the ADMIN role, with the PGSVC_PINNED settings and
+ * search_path = pg_catalog (qualify every name). For what the scenario role must not be able to
+ * do: the change-data-capture source tables the admin owns and writes, its publication and slot.
+ * Never run SQL there that reads objects the scenario role may own. Returns 0 or HX_EINFRA. */
+int pgsvc_connect_admin(const pgsvc *s, const char *name, PGconn **conn, hx_err *e);
 
 /* The solution's view of database `name`: a NULL-terminated array of "KEY=value" strings,
  * DATABASE_URL, PGHOST, PGPORT, PGUSER, PGPASSWORD and PGDATABASE, as the scenario role, ready

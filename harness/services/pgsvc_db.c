@@ -201,6 +201,31 @@ int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
     return 0;
 }
 
+int pgsvc_connect_admin(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
+{
+    *conn = NULL;
+    char db[64];
+    pgsvc_db_name(name, db);
+    char *url = url_as(s, s->user, s->password, db);
+    if (!url) return pgsvc_oom(e);
+    /* search_path: only pg_catalog, so nothing the scenario role made in its database (it owns
+     * the public schema there) can stand in for a function or operator the harness calls. */
+    const char *kw[] = {"dbname", "connect_timeout", "options", "client_encoding", NULL};
+    const char *vals[] = {url, "10", PGSVC_PINNED " -c search_path=pg_catalog", "UTF8", NULL};
+    PGconn *c = PQconnectdbParams(kw, vals, 1);
+    hx_free(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\r\n")] = '\0';
+        PQfinish(c);
+        return hx_fail(e, HX_EINFRA, "cannot connect to postgres database %s at %s:%s as %s: %s",
+                       db, s->host, s->port, s->user, msg);
+    }
+    *conn = c;
+    return 0;
+}
+
 static void quiet_notice(void *arg, const char *message)
 {
     (void)arg;

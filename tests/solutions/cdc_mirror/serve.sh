@@ -1,0 +1,74 @@
+#!/bin/sh
+# cdc_mirror: the service solution of tests/packs/cdc. Not change data capture: a full refresh of
+# each source table into schema target every 50 ms (one DO block loops: the columns the source
+# gained, then each table, COMMIT), which is a correct mirror for the harness's checks (deletes
+# included, no version ever goes back) at a lag of about the refresh period. Variants
+# (environment): DROP_DELETES=1 never deletes a target row; DELAY=0.3 copies a row version only
+# 0.3 s after its updated_at (a replication lag of at least that); UNORDERED=1 writes the previous
+# snapshot back every fourth refresh (versions go down for a while).
+set -eu
+: "${HARNESS_CDC_TABLES:?not set}" "${HARNESS_CDC_SLOT:?not set}" "${PGDATABASE:?not set}"
+env | grep -E '^HARNESS_CDC_' | sort > "$HARNESS_OUTPUT_DIR/cdc_env.txt"
+psql -v ON_ERROR_STOP=1 -qAtc "SELECT rolreplication FROM pg_roles WHERE rolname = current_user" \
+    > "$HARNESS_OUTPUT_DIR/replication.txt"
+psql -v ON_ERROR_STOP=1 -qc "CREATE SCHEMA IF NOT EXISTS target"
+body=""
+names=""
+unordered=false
+[ -n "${UNORDERED:-}" ] && unordered=true
+for t in $(echo "$HARNESS_CDC_TABLES" | tr ',' ' '); do
+    key=$(psql -v ON_ERROR_STOP=1 -qAtc "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON \
+a.attrelid = i.indrelid AND a.attnum = i.indkey[0] WHERE i.indrelid = 'public.$t'::regclass AND \
+i.indisprimary")
+    psql -v ON_ERROR_STOP=1 -qc "CREATE TABLE IF NOT EXISTS target.$t (LIKE public.$t); \
+CREATE TABLE IF NOT EXISTS target._prev_$t (LIKE public.$t)"
+    names="$names${names:+,}'$t'"
+    body="$body
+  IF $unordered AND n % 4 = 0 THEN
+    DELETE FROM target.$t; INSERT INTO target.$t SELECT * FROM target._prev_$t;
+  ELSE
+    DELETE FROM target._prev_$t; INSERT INTO target._prev_$t SELECT * FROM target.$t;"
+    if [ -n "${DELAY:-}" ]; then
+        body="$body
+    DELETE FROM target.$t x WHERE NOT EXISTS (SELECT 1 FROM public.$t p WHERE p.$key = x.$key);
+    DELETE FROM target.$t x USING public.$t p WHERE p.$key = x.$key AND p.row_version <>
+      x.row_version AND p.updated_at <= clock_timestamp() - interval '$DELAY seconds';
+    INSERT INTO target.$t SELECT * FROM public.$t p WHERE p.updated_at <= clock_timestamp() -
+      interval '$DELAY seconds' AND NOT EXISTS (SELECT 1 FROM target.$t x WHERE x.$key = p.$key);"
+    elif [ -n "${DROP_DELETES:-}" ]; then
+        body="$body
+    DELETE FROM target.$t x USING public.$t p WHERE p.$key = x.$key;
+    INSERT INTO target.$t SELECT * FROM public.$t;"
+    else
+        body="$body
+    DELETE FROM target.$t; INSERT INTO target.$t SELECT * FROM public.$t;"
+    fi
+    body="$body
+  END IF;"
+done
+echo ready
+# one DO block that never ends: a refresh, COMMIT (a DO may end its transactions), sleep
+exec psql -v ON_ERROR_STOP=1 -q <<SQL
+DO \$do\$
+DECLARE r record; n bigint := 0;
+BEGIN
+LOOP
+  n := n + 1;
+  FOR r IN SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS t
+           FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+           JOIN pg_namespace s ON s.oid = c.relnamespace
+           WHERE s.nspname = 'public' AND c.relname IN ($names) AND a.attnum > 0
+             AND NOT a.attisdropped AND NOT EXISTS (
+               SELECT 1 FROM pg_attribute b WHERE b.attname = a.attname AND NOT b.attisdropped
+               AND b.attrelid = to_regclass(format('target.%I', c.relname)))
+           ORDER BY c.relname, a.attnum LOOP
+    EXECUTE format('ALTER TABLE target.%I ADD COLUMN %I %s', r.relname, r.attname, r.t);
+    EXECUTE format('ALTER TABLE target.%I ADD COLUMN %I %s', '_prev_' || r.relname, r.attname, r.t);
+  END LOOP;
+$body
+  COMMIT;
+  PERFORM pg_sleep(0.05);
+END LOOP;
+END
+\$do\$;
+SQL
