@@ -34,10 +34,10 @@ return scenario {
   solution = { mode = "service", timeout = "60s" },
   replay = {
     { run = "solution" },
-    { into = "postgres", dataset = "customers", mode = "changes", rate = 2000, upto = 0.5 },
-    { into = "postgres", dataset = "orders", mode = "changes", rate = 2000, upto = 0.5 },
+    { into = "postgres", dataset = "customers", mode = "changes", rate = 600, upto = 0.5 },
+    { into = "postgres", dataset = "orders", mode = "changes", rate = 600, upto = 0.5 },
     { wait = "quiet 1s" },
-    { into = "postgres", dataset = "customers", mode = "changes", rate = 2000 },
+    { into = "postgres", dataset = "customers", mode = "changes", rate = 600 },
     { into = "postgres", dataset = "orders", mode = "changes", rate = 2000 },
     { wait = "quiet 1s" },
   },

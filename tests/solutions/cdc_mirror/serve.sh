@@ -5,7 +5,7 @@
 # included, no version ever goes back) at a lag of about the refresh period. Variants
 # (environment): DROP_DELETES=1 never deletes a target row; DELAY=0.3 copies a row version only
 # 0.3 s after its updated_at (a replication lag of at least that); UNORDERED=1 writes the previous
-# snapshot back every fourth refresh (versions go down for a while).
+# snapshot back every third refresh (versions go down for a while).
 set -eu
 : "${HARNESS_CDC_TABLES:?not set}" "${HARNESS_CDC_SLOT:?not set}" "${PGDATABASE:?not set}"
 env | grep -E '^HARNESS_CDC_' | sort > "$HARNESS_OUTPUT_DIR/cdc_env.txt"
@@ -24,7 +24,7 @@ i.indisprimary")
 CREATE TABLE IF NOT EXISTS target._prev_$t (LIKE public.$t)"
     names="$names${names:+,}'$t'"
     body="$body
-  IF $unordered AND n % 4 = 0 THEN
+  IF $unordered AND n % 3 = 0 THEN
     DELETE FROM target.$t; INSERT INTO target.$t SELECT * FROM target._prev_$t;
   ELSE
     DELETE FROM target._prev_$t; INSERT INTO target._prev_$t SELECT * FROM target.$t;"
