@@ -76,6 +76,14 @@ static int oom(hx_err *e)
     return hx_fail(e, HX_ENOMEM, "out of memory");
 }
 
+/* The replay sessions commit with synchronous_commit = on: the embedded server runs with it off,
+ * and a commit's WAL would then reach the walsender only at the WAL writer's next flush (up to
+ * 200 ms later: lag the harness, not the solution, adds). Cheap there: fsync is off. */
+static void sync_commit(PGconn *c)
+{
+    if (c) PQclear(PQexec(c, "SET synchronous_commit = on"));
+}
+
 static int admin_exec(cdc_state *st, const char *sql, hx_err *e)
 {
     PGresult *r = PQexec(st->admin, sql);
@@ -400,6 +408,7 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
     const plan_scenario *s = site->s;
     int rc = pgsvc_connect_admin(site->pg, site->dbname, &st->admin, e);
     if (!rc) rc = check_server(st, e);
+    if (!rc) sync_commit(st->admin);
     if (rc) return rc;
     char *qrole = PQescapeIdentifier(st->admin, site->dbname, strlen(site->dbname));
     char *sql = qrole ? hx_asprintf("ALTER ROLE %s REPLICATION", qrole) : NULL;
@@ -453,6 +462,7 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
     PQfreemem(qrole);
     hx_buf_release(&b);
     if (!rc && long_txns) rc = pgsvc_connect_admin(site->pg, site->dbname, &st->admin2, e);
+    if (!rc) sync_commit(st->admin2);
     if (!rc) {
         if (pthread_create(&st->th, NULL, poller, st) == 0)
             st->th_on = true;
@@ -501,6 +511,7 @@ static int reconnect(cdc_state *st, PGconn **c, hx_err *e)
             nanosleep(&ts, NULL);
         }
     }
+    if (!rc) sync_commit(*c);
     return rc;
 }
 
