@@ -483,6 +483,70 @@ static void put_histograms(hx_buf *out, const results_scenario *sc)
     }
 }
 
+/* A service scenario's stream second by second (run.json timeline, run/live.h): the p99 of both
+ * latency views on the left axis, records in and outputs out per second on the right. */
+static void chart_timeline(hx_buf *out, const results_scenario *sc)
+{
+    const int W = 780, H = 220, L = 52, R = 64, T = 12, B = 24;
+    double tmax = 1, lmax = 0, rmax = 1;
+    for (size_t i = 0; i < sc->ntimeline; i++) {
+        const results_tl_point *p = &sc->timeline[i];
+        if (isfinite(p->t_s)) tmax = fmax(tmax, p->t_s + 1);
+        if (isfinite(p->p99_s)) lmax = fmax(lmax, p->p99_s);
+        if (isfinite(p->p99_uncorr_s)) lmax = fmax(lmax, p->p99_uncorr_s);
+        rmax = fmax(rmax, (double)(p->in > p->out ? p->in : p->out));
+    }
+    if (lmax <= 0) lmax = 1e-3;
+    double pw = W - L - R, ph = H - B - T;
+    hx_buf_printf(out,
+                  "<svg class=\"chart\" id=\"latency-timeline\" data-chart=\"timeline\" "
+                  "role=\"img\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
+                  "xmlns=\"http://www.w3.org/2000/svg\">",
+                  W, H, W, H);
+    hx_buf_printf(out,
+                  "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>"
+                  "<line class=\"axis\" x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\"/>",
+                  L, H - B, W - R, H - B, L, T, L, H - B);
+    const char *cls[] = {"tin", "tout", "p99c", "p99u"};
+    for (int k = 0; k < 4; k++) {
+        hx_buf_printf(out, "<polyline class=\"%s\" points=\"", cls[k]);
+        for (size_t i = 0; i < sc->ntimeline; i++) {
+            const results_tl_point *p = &sc->timeline[i];
+            double v = k == 0   ? (double)p->in / rmax
+                       : k == 1 ? (double)p->out / rmax
+                       : k == 2 ? p->p99_s / lmax
+                                : p->p99_uncorr_s / lmax;
+            if (!isfinite(v) || !isfinite(p->t_s)) continue;
+            hx_buf_printf(out, "%.1f,%.1f ", L + pw * (p->t_s + 0.5) / tmax, H - B - ph * v);
+        }
+        hx_buf_puts(out, "\"/>");
+    }
+    hx_buf_printf(out, "<text x=\"4\" y=\"%d\">", T + 8);
+    put_dur(out, lmax);
+    hx_buf_printf(out, "</text><text x=\"4\" y=\"%d\">0</text>", H - B);
+    hx_buf_printf(out, "<text x=\"%d\" y=\"%d\">%.0f/s</text>", W - R + 4, T + 8, rmax);
+    hx_buf_printf(out, "<text x=\"%d\" y=\"%d\" text-anchor=\"end\">", W - R, H - 6);
+    put_dur(out, tmax);
+    hx_buf_puts(out, "</text>");
+    hx_buf_printf(out,
+                  "<text x=\"%d\" y=\"%d\" class=\"legend\">\xe2\x94\x80 p99 corrected (red) "
+                  "\xe2\x94\x84 p99 uncorrected (blue) \xe2\x94\x80 in (grey) / out (green) a "
+                  "second</text>",
+                  L + 8, T + 8);
+    hx_buf_puts(out, "</svg>");
+}
+
+static void put_timeline(hx_buf *out, const results_scenario *sc)
+{
+    if (!sc->ntimeline) return;
+    hx_buf_puts(out, "<h4>stream timeline</h4><figure>");
+    chart_timeline(out, sc);
+    hx_buf_puts(out, "<figcaption>each second: the p99 end-to-end latency of the outputs "
+                     "timestamped in it, from the intended send time (corrected) and from the "
+                     "actual one (uncorrected), and the records sent and outputs read</figcaption>"
+                     "</figure>");
+}
+
 static void put_resources(hx_buf *out, const results_scenario *sc, int cores)
 {
     const results_resources *res = &sc->resources;
@@ -670,6 +734,7 @@ static void put_scenario(hx_buf *out, const results_scenario *sc, size_t idx, in
     put_thresholds(out, sc);
     put_invocations(out, sc);
     put_histograms(out, sc);
+    put_timeline(out, sc);
     put_resources(out, sc, cores);
     put_cost(out, sc);
     put_score(out, &sc->score);

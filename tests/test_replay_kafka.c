@@ -91,7 +91,8 @@ static void test_replay_kafka__messages_are_the_jsonl_lines(void **state)
     hx_err e = {0};
     assert_int_equal(kafkasvc_create_topic(f->svc, "orders", 3, &e), 0);
     replay_stats rst;
-    int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "orders", -1, &rst, &e);
+    int rc =
+        replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "orders", -1, NULL, &rst, &e);
     if (rc) fail_msg("replay_kafka: %s", e.msg);
     uint64_t emissions = gen_emissions(f->g, 0);
     assert_int_equal(rst.rows, emissions);
@@ -207,7 +208,8 @@ static void test_replay_kafka__per_batch_and_rate(void **state)
     assert_int_equal(kafkasvc_create_topic(f->svc, "b", 1, &e), 0);
     replay_stats r0, r1;
     int64_t w0 = hx_wall_ns();
-    assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 0, &r0, &e), 0);
+    assert_int_equal(
+        replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 0, NULL, &r0, &e), 0);
     int64_t w1 = hx_wall_ns();
     assert_int_equal(r0.batches, 1);
     /* headers: the first record's id, and a send time within the replay */
@@ -221,7 +223,8 @@ static void test_replay_kafka__per_batch_and_rate(void **state)
     rd_kafka_destroy(rk);
     f->st.rate = 1000; /* ~250 records: at least ~0.2 s */
     int64_t t0 = hx_now_ns();
-    assert_int_equal(replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 1, &r1, &e), 0);
+    assert_int_equal(
+        replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "b", 1, NULL, &r1, &e), 0);
     assert_true(hx_now_ns() - t0 >= (int64_t)((double)(r1.rows - 1) / 1000 * 1e9));
     assert_int_equal(r0.rows + r1.rows, gen_emissions(f->g, 0));
     got g = {0};
@@ -241,7 +244,7 @@ static void test_replay_kafka__retries_request_errors(void **state)
                    RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT};
     assert_int_equal(kafkasvc_request_errors(f->svc, KAFKASVC_API_PRODUCE, 3, errs, &e), 0);
     replay_stats r;
-    int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "r", -1, &r, &e);
+    int rc = replay_kafka(f->g, 0, &f->st, kafkasvc_bootstrap(f->svc), "r", -1, NULL, &r, &e);
     if (rc) fail_msg("replay_kafka: %s", e.msg);
     got g = {0};
     kafkasvc_consumed kc;

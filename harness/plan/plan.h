@@ -292,6 +292,7 @@ typedef struct plan_step {
                              later step of the same dataset goes on from there */
     int partitions;       /* KAFKA: partitions, 0 = sized by the harness */
     int key_col;          /* KAFKA: message key column, -1 = none */
+    int64_t window;       /* KAFKA: records sent and not yet answered the replay allows, 0 = any */
     int64_t timeout_us;   /* WAIT/RUN: timeout */
     int64_t quiet_us;     /* WAIT: "quiet 2s" */
     int wait_check;       /* WAIT: index into the scenario's checks, -1 = quiet wait */

@@ -78,8 +78,27 @@ static void sleep_until(int64_t t_ns)
     nanosleep(&ts, NULL);
 }
 
+/* The window (replay.h): hold the next record back while unanswered() >= st->window, polling the
+ * producer (deliveries) meanwhile, until the consumers catch up (true) or hold_ms pass without
+ * progress (false: the step holds nothing back any more). */
+static bool hold_back(rd_kafka_t *rk, const plan_step *st, const replay_kafka_watch *w)
+{
+    if (!w || !w->unanswered || st->window <= 0) return true;
+    int64_t hold_ns = (int64_t)(w->hold_ms > 0 ? w->hold_ms : 30000) * 1000000;
+    uint64_t last = w->unanswered(w->ud);
+    int64_t since = hx_now_ns();
+    for (;;) {
+        uint64_t u = w->unanswered(w->ud);
+        if (u < (uint64_t)st->window) return true;
+        if (u < last) since = hx_now_ns();
+        last = u;
+        if (hx_now_ns() - since > hold_ns) return false;
+        rd_kafka_poll(rk, 1);
+    }
+}
+
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
-                 int64_t batch, replay_stats *out, hx_err *e)
+                 int64_t batch, const replay_kafka_watch *w, replay_stats *out, hx_err *e)
 {
     memset(out, 0, sizeof *out);
     const plan_dataset *d = &gen_scenario(g)->datasets[ds];
@@ -108,12 +127,14 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
     if (rkt) rd_kafka_topic_destroy(rkt);
     int64_t t0 = hx_now_ns(), wall0 = hx_wall_ns();
     int64_t last_batch = -1;
+    bool holding = true;
     const gen_record *r;
     while ((rc = gen_cursor_next(&c, &r, e)) == 1) {
         /* The intended send time: on the schedule when paced (a stalled send keeps its slot, so
          * latency measured from it is free of coordinated omission), else now. */
         int64_t due = st->rate > 0 ? (int64_t)((double)out->rows * 1e9 / st->rate) : -1;
         if (due >= 0) sleep_until(t0 + due);
+        if (holding) holding = hold_back(rk, st, w);
         hx_buf_clear(&val);
         hx_buf_clear(&key);
         bool has_key = key_col >= 0 && !r->vals[key_col].null;
@@ -128,8 +149,9 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         char id[24];
         int idlen = snprintf(id, sizeof id, "%llu", (unsigned long long)r->id);
         char ts[24];
-        int tslen =
-            snprintf(ts, sizeof ts, "%lld", (long long)(due >= 0 ? wall0 + due : hx_wall_ns()));
+        int64_t now = hx_wall_ns(), intended = due >= 0 ? wall0 + due : now;
+        int tslen = snprintf(ts, sizeof ts, "%lld", (long long)intended);
+        if (w && w->sent) w->sent(w->ud, r->id, has_key ? key.data : NULL, key.len, intended, now);
         for (;;) {
             rd_kafka_resp_err_t err = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),

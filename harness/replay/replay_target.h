@@ -29,14 +29,15 @@
 
 /* What a target sees of the scenario being run; the engine fills it before setup. */
 typedef struct replay_site {
-    const plan_scenario *s; /* the scenario */
-    gen *g;                 /* its generator */
-    pgsvc *pg;              /* the PostgreSQL service */
-    PGconn *conn;           /* the scenario's database, NULL before it exists */
-    const char *dbname;     /* that database's name */
-    const char *landing;    /* the landing folder (absolute or relative to the cwd) */
-    kafkasvc *kafka;        /* the Kafka cluster, NULL when none was started */
-    void *state[8];         /* one slot per row of the table, for a target's own state */
+    const plan_scenario *s;           /* the scenario */
+    gen *g;                           /* its generator */
+    pgsvc *pg;                        /* the PostgreSQL service */
+    PGconn *conn;                     /* the scenario's database, NULL before it exists */
+    const char *dbname;               /* that database's name */
+    const char *landing;              /* the landing folder (absolute or relative to the cwd) */
+    kafkasvc *kafka;                  /* the Kafka cluster, NULL when none was started */
+    const replay_kafka_watch *kwatch; /* what the engine watches of Kafka replays, NULL none */
+    void *state[8];                   /* one slot per row of the table, for a target's own state */
 } replay_site;
 
 /* Adds KEY=VAL to the solution's environment (both are copied). Returns false on no memory. */

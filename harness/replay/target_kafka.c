@@ -110,7 +110,7 @@ static int kafka_replay(replay_site *site, void *state, const plan_step *st, int
     char topic[300];
     replay_kafka_topic(site->s, st->topic, topic, sizeof topic);
     return replay_kafka(site->g, st->dataset, st, kafkasvc_bootstrap(site->kafka), topic, batch,
-                        out, e);
+                        site->kwatch, out, e);
 }
 
 static int kafka_env(const replay_site *site, replay_env_fn add, void *ud, hx_err *e)

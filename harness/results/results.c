@@ -136,6 +136,13 @@ static const results_field point_fields[] = {
 };
 static const results_type point_type = TYPE(results_res_point, point_fields);
 
+static const results_field tl_point_fields[] = {
+    F(results_tl_point, t_s, RESULTS_F_F64),   F(results_tl_point, in, RESULTS_F_I64),
+    F(results_tl_point, out, RESULTS_F_I64),   F(results_tl_point, matched, RESULTS_F_I64),
+    F(results_tl_point, p99_s, RESULTS_F_F64), F(results_tl_point, p99_uncorr_s, RESULTS_F_F64),
+};
+static const results_type tl_point_type = TYPE(results_tl_point, tl_point_fields);
+
 static const results_field resources_fields[] = {
     F(results_resources, source, RESULTS_F_STR),
     F(results_resources, cpu_user_s, RESULTS_F_F64),
@@ -225,6 +232,7 @@ static const results_field scenario_fields[] = {
     FA(results_scenario, cost, cost_type),
     FS(results_scenario, score, score_type),
     FA(results_scenario, stats, count_type),
+    FA(results_scenario, timeline, tl_point_type),
 };
 const results_type results_type_scenario = TYPE(results_scenario, scenario_fields);
 
@@ -641,6 +649,14 @@ bool results_res_point_add(results_resources *res, double t_s, double cpu_pct, i
     p->t_s = t_s;
     p->cpu_pct = cpu_pct;
     p->rss_bytes = rss_bytes;
+    return true;
+}
+
+bool results_tl_point_add(results_scenario *sc, const results_tl_point *p)
+{
+    results_tl_point *q = push(&sc->timeline, &sc->ntimeline, sizeof *q);
+    if (!q) return false;
+    *q = *p;
     return true;
 }
 

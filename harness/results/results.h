@@ -130,6 +130,17 @@ typedef struct results_res_point {
     int64_t rss_bytes; /* resident set of the tree */
 } results_res_point;
 
+/* One second of a service scenario's stream (run.json "timeline"; run/live.h): records the
+ * replay sent, output messages read, and the p99 of each latency view of those matched. */
+typedef struct results_tl_point {
+    double t_s;          /* the second's start, seconds since the replay's timeline began */
+    int64_t in;          /* records sent in it */
+    int64_t out;         /* output messages whose timestamp falls in it */
+    int64_t matched;     /* of them, matched to an input */
+    double p99_s;        /* corrected latency p99 (from the intended send time), s; 0 none */
+    double p99_uncorr_s; /* uncorrected p99 (from the actual send time), s; 0 none */
+} results_tl_point;
+
 typedef struct results_resources {
     char *source;      /* "cgroup" or "proc", NULL when nothing was sampled */
     double cpu_user_s; /* totals over the scenario */
@@ -234,6 +245,8 @@ typedef struct results_scenario {
     results_score score;
     results_count *stats; /* ledger and replay statistics */
     size_t nstats;
+    results_tl_point *timeline; /* a service scenario's per-second stream, empty otherwise */
+    size_t ntimeline;
 } results_scenario;
 
 typedef struct results_machine {
@@ -365,6 +378,8 @@ results_hist *results_hist_add(results_scenario *sc, const char *name, const cha
                                const char *encoded);
 results_invocation *results_invocation_add(results_scenario *sc, int batch);
 bool results_res_point_add(results_resources *res, double t_s, double cpu_pct, int64_t rss_bytes);
+/* Append one second to the scenario's timeline (copied). */
+bool results_tl_point_add(results_scenario *sc, const results_tl_point *p);
 /* per_million_input and per_correct_output start at NAN. */
 results_cost *results_cost_add(results_scenario *sc, const char *model, const char *currency);
 results_cost_line *results_cost_line_add(results_cost *c, const char *component, double quantity,

@@ -4,7 +4,8 @@
  *   engine.c     run_engine(): load, select, services, the scenario loop, reports
  *   scenario.c   one scenario: its context, folders, database, targets; results and cleanup
  *   steps.c      plan interpretation: the steps walk, replay steps, batch runs of the solution
- *   service.c    service mode: start, drain, stop; end-to-end latency after the fact
+ *   service.c    service mode: start, drain, stop; end-to-end latency, live (live.c) or after
+ *                the fact
  *   solenv.c     the solution's environment
  *   measure.c    measurement: invocations, phases, metrics and histograms
  *   dbcpu.c      the database CPU of a scenario's role (its backends only)
@@ -82,6 +83,8 @@ typedef struct run_acc {
     hist wall_hist;         /* invocation wall times, ns */
     hist lat_hist;          /* end-to-end latency of the output messages matched to an input, ns */
     uint64_t lat_unmatched; /* output messages with no input to match (no id, key or timestamp) */
+    hist lat_unc_hist;      /* the same outputs from the inputs' actual send times, ns (live.h) */
+    bool lat_live;          /* matched live while the stream ran (live.h), not after the run */
     double steps_s; /* service mode: seconds of the plan's steps (the service runs alongside) */
     double t0;      /* scenario start, s (monotonic) */
     /* Per-phase usage for cost attribution: replay, each invocation ("batch N"), checks. The
@@ -113,6 +116,9 @@ typedef struct run_scen {
     int ninv;                   /* batch invocations so far: the index of the next one */
     bool probe;                 /* the cost probe's run: no answers checked (probe.c) */
     struct run_workload *wl;    /* the query workload's state, NULL before its step (workload.c) */
+    struct live *live;          /* the live latency consumer of a service scenario (live.h) */
+    replay_kafka_watch kwatch;  /* what the Kafka replay tells it, site.kwatch points here */
+    uint64_t live_sent;         /* records the replay told it of */
     double workload_s;          /* seconds of the workload steps (not the replay's) */
 } run_scen;
 
@@ -135,6 +141,11 @@ void run_service_stop(run_scen *sc, bool not_ready);
 /* Fault solution_restart (step st): SIGKILL the service's process group, then start it again. */
 int run_service_restart(run_scen *sc, const plan_step *st, hx_err *e);
 void run_measure_latency(run_scen *sc);
+/* A service scenario on Kafka: start the live latency consumer on the output topics before the
+ * steps (a failure is a warning: latency is then matched after the run); after the service has
+ * stopped, finish it into sc->acc and the scenario's timeline. */
+void run_live_start(run_scen *sc);
+void run_live_finish(run_scen *sc);
 
 /* workload.c: a { run = "workload" } step (st): the scenario's queries against the contestant's
  * database, their metrics and histograms, each answer checked against the truth. Returns 0 or an

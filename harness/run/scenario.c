@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "engine_priv.h"
+#include "live.h"
 
 /* Set up every target the scenario uses (a table has at most 8 rows, engine.c checks). */
 static int targets_setup(run_scen *sc, bool *done, hx_err *e)
@@ -62,6 +63,8 @@ static void scenario_end(run_scen *sc)
         hx_rm_rf(sc->landing);
         hx_rm_rf(sc->outdir);
     }
+    live_free(sc->live);
+    sc->live = NULL;
     gen_free(sc->g);
     run_acc_release(&sc->acc);
     hx_free(sc->dir);

@@ -7,6 +7,7 @@
 
 #include "e2e.h"
 #include "engine_priv.h"
+#include "live.h"
 
 /* Whether the scenario's topic t is one the replay writes into (an input, not an output). */
 static bool replayed_topic(const plan_scenario *s, const char *t)
@@ -229,4 +230,80 @@ void run_measure_latency(run_scen *sc)
     if (l.oom) hx_warn("latency: out of memory matching messages");
     sc->acc.lat_unmatched += l.unmatched;
     e2e_free(l.in);
+}
+
+static void live_on_sent(void *ud, uint64_t id, const void *key, size_t key_len, int64_t intended,
+                         int64_t actual)
+{
+    run_scen *sc = ud;
+    if (!live_sent(sc->live, id, key, key_len, intended, actual)) return;
+    sc->live_sent++;
+}
+
+/* Records sent that no output answered yet (the replay's window, replay.h); 0 once the service is
+ * gone: nothing will answer them. */
+static uint64_t live_unanswered(void *ud)
+{
+    run_scen *sc = ud;
+    uint64_t m = live_matched(sc->live);
+    if (run_interrupted() || !sc->svc || !runner_running(sc->svc)) return 0;
+    return m >= sc->live_sent ? 0 : sc->live_sent - m;
+}
+
+void run_live_start(run_scen *sc)
+{
+    kafkasvc *k = sc->c->kafka;
+    const plan_scenario *s = sc->s;
+    if (!k) return;
+    char names[16][300];
+    const char *topics[16];
+    size_t n = 0;
+    for (size_t i = 0; i < s->nchecks && n < 16; i++) {
+        const char *t = output_topic(s, i);
+        if (!t) continue;
+        replay_kafka_topic(s, t, names[n], sizeof names[n]);
+        topics[n] = names[n];
+        n++;
+    }
+    if (!n) return;
+    uint64_t expect = 0;
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (s->steps[i].kind == PLAN_STEP_INTO && s->steps[i].target == PLAN_TGT_KAFKA)
+            expect += gen_emissions(sc->g, s->steps[i].dataset);
+    live_opts o = {.bootstrap = kafkasvc_bootstrap(k),
+                   .fetch_wait_ms = kafkasvc_fetch_wait_ms(k),
+                   .topics = topics,
+                   .ntopics = n,
+                   .expect = expect,
+                   .t0_ns = hx_wall_ns()};
+    hx_err e = {0};
+    if (live_start(&o, &sc->live, &e)) {
+        hx_warn("latency: %s; it is matched after the run instead", e.msg);
+        return;
+    }
+    sc->kwatch =
+        (replay_kafka_watch){.ud = sc, .sent = live_on_sent, .unanswered = live_unanswered};
+    sc->site.kwatch = &sc->kwatch;
+}
+
+void run_live_finish(run_scen *sc)
+{
+    live *l = sc->live;
+    sc->site.kwatch = NULL;
+    hx_err e = {0};
+    if (live_finish(l, 120000, &e)) hx_warn("latency: %s", e.msg);
+    if (*live_error(l)) hx_warn("latency: reading the output topics: %s", live_error(l));
+    run_acc *acc = &sc->acc;
+    hist_merge(&acc->lat_hist, live_corrected(l));
+    hist_merge(&acc->lat_unc_hist, live_uncorrected(l));
+    acc->lat_unmatched += live_unmatched(l);
+    acc->lat_live = true;
+    size_t n = 0;
+    const live_second *tl = live_timeline(l, &n);
+    for (size_t i = 0; i < n; i++) {
+        results_tl_point p = {(double)i,          (int64_t)tl[i].in,
+                              (int64_t)tl[i].out, (int64_t)tl[i].matched,
+                              tl[i].p99_s,        tl[i].p99_uncorr_s};
+        results_tl_point_add(sc->rs, &p);
+    }
 }

@@ -224,12 +224,16 @@ static int steps(run_scen *sc, hx_err *e)
 int run_steps(run_scen *sc, hx_err *e)
 {
     int64_t t0 = hx_now_ns();
+    if (sc->s->mode == PLAN_MODE_SERVICE) run_live_start(sc);
     int rc = steps(sc, e);
     sc->acc.steps_s = (double)(hx_now_ns() - t0) / 1e9;
     if (sc->svc) {
         if (!rc) run_service_drain(sc);
         run_service_stop(sc, false);
     }
-    if (!rc && sc->s->mode == PLAN_MODE_SERVICE) run_measure_latency(sc);
+    if (sc->live)
+        run_live_finish(sc);
+    else if (!rc && sc->s->mode == PLAN_MODE_SERVICE)
+        run_measure_latency(sc);
     return rc;
 }

@@ -161,9 +161,9 @@ void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
 }
 
 static const char *const step_keys[] = {
-    "into",  "dataset",  "table",      "topic", "dir",    "format",  "per",
-    "mode",  "rate",     "partitions", "key",   "run",    "timeout", "wait",
-    "fault", "duration", "sleep",      "upto",  "column", "type",    NULL};
+    "into",  "dataset",    "table",  "topic", "dir",     "format", "per",   "mode",
+    "rate",  "partitions", "key",    "run",   "timeout", "wait",   "fault", "duration",
+    "sleep", "upto",       "column", "type",  "window",  NULL};
 static const char *const source_faults[] = {
     "broker_down", "broker_up",        "request_errors", "rtt",        "pg_drop", "file_late",
     "file_twice",  "solution_restart", "pg_restart",     "add_column", NULL};
@@ -269,7 +269,7 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
         bool ok =
             dsl_lookup(k, own[kind]) >= 0 ||
             (kind == 0 && (!strcmp(k, "mode") || !strcmp(k, "rate") || !strcmp(k, "partitions") ||
-                           !strcmp(k, "key") || !strcmp(k, "upto")));
+                           !strcmp(k, "key") || !strcmp(k, "upto") || !strcmp(k, "window")));
         if (!ok) luaL_error(L, "%s: '%s' does not belong in a %s step", path, k, kinds[kind]);
     }
     switch (kind) {
@@ -365,6 +365,14 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
             (ti != PLAN_TGT_KAFKA || parts < 0 || parts > 100000))
             luaL_error(L, "%s.partitions: a partition count, for kafka replay", path);
         st->partitions = (int)parts;
+        lua_Integer window = 0;
+        if (dsl_opt_integer(L, t, "window", path, &window) &&
+            (ti != PLAN_TGT_KAFKA || window < 0 || window > 1000000000))
+            luaL_error(L,
+                       "%s.window: records in flight (sent, not yet answered), >= 0, for kafka "
+                       "replay",
+                       path);
+        st->window = window;
         const char *key = dsl_opt_string(L, t, "key", path);
         if (key) {
             if (ti != PLAN_TGT_KAFKA)

@@ -2,12 +2,16 @@
  * the beginning and produces every message, same key, value and harness headers, to topic
  * argv[2] as it comes (kcat -P batches its stdin, so a kcat pipeline does not forward a message
  * until the next ones arrive). Prints "consuming" once it has its partitions. Environment:
- * KAFKA_BOOTSTRAP_SERVERS, KAFKA_FETCH_WAIT_MAX_MS (librdkafka's default 500 when unset); DELAY_MS
+ * KAFKA_BOOTSTRAP_SERVERS, KAFKA_FETCH_WAIT_MAX_MS (librdkafka's default 500 when unset); HOLD_MS
+ * forwards each message that long after its input's timestamp (a fixed delay, a delay line);
+ * STALL_AT and STALL_MS stall once, that long, before forwarding message number STALL_AT (from 0);
+ * DELAY_MS
  * sleeps that long per message (a slow service); DROP_HEADERS forwards no headers (the harness then
  * matches latency by key); DROP_KEY produces without a key (with DROP_HEADERS too, no output can be
  * matched to its input). Ends on SIGTERM after flushing what it produced. */
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,17 @@ static void on_term(int sig)
 {
     (void)sig;
     stop = 1;
+}
+
+/* Sleep until t_ms, milliseconds since the epoch (a past time returns at once). */
+static void sleep_until_ms(int64_t t_ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t d = t_ms * 1000000 - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+    if (d <= 0) return;
+    struct timespec ts = {d / 1000000000, d % 1000000000};
+    nanosleep(&ts, NULL);
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
@@ -44,6 +59,9 @@ int main(int argc, char **argv)
         return 2;
     }
     long delay_ms = getenv("DELAY_MS") ? atol(getenv("DELAY_MS")) : 0;
+    long hold_ms = getenv("HOLD_MS") ? atol(getenv("HOLD_MS")) : 0;
+    long stall_at = getenv("STALL_AT") ? atol(getenv("STALL_AT")) : -1;
+    long stall_ms = getenv("STALL_MS") ? atol(getenv("STALL_MS")) : 0;
     bool drop_headers = getenv("DROP_HEADERS") != NULL;
     bool drop_key = getenv("DROP_KEY") != NULL;
     signal(SIGTERM, on_term);
@@ -101,6 +119,12 @@ int main(int argc, char **argv)
         }
         if (delay_ms > 0) {
             struct timespec ts = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        if (hold_ms > 0) /* a delay line: out at the input's timestamp + HOLD_MS */
+            sleep_until_ms(rd_kafka_message_timestamp(m, NULL) + 1 + hold_ms); /* ms truncated */
+        if ((long)n == stall_at) {
+            struct timespec ts = {stall_ms / 1000, (stall_ms % 1000) * 1000000L};
             nanosleep(&ts, NULL);
         }
         rd_kafka_headers_t *h = NULL, *copy = NULL;

@@ -1,0 +1,543 @@
+/* live.c - see live.h. The send-time table is one open-addressing array of (tagged 63-bit hash,
+ * intended, actual) under a mutex the replay and the consumer share; the consumer takes it once
+ * per batch of messages. The per-second histograms and counters of the output side are the
+ * consumer thread's alone until live_finish joins it. */
+#include "live.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+typedef struct sent_slot {
+    uint64_t h;       /* (hash << 1) | tag: 1 an id, 0 a key; 0 = empty */
+    int64_t intended; /* ns since the epoch */
+    int64_t actual;
+} sent_slot;
+
+typedef struct out_sec {
+    hist *c, *u; /* the second's matched latencies, corrected and uncorrected; NULL until one */
+    uint64_t out, matched;
+} out_sec;
+
+typedef struct part {
+    int topic;            /* index into topics */
+    int32_t partition;    /* its number */
+    _Atomic int64_t next; /* the next offset to read (the consumer advances it) */
+} part;
+
+#define BATCH 1024
+
+struct live {
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *q;
+    pthread_t th;
+    bool running;
+    _Atomic int stop;
+    _Atomic int paused;
+    int64_t t0;
+    /* the replay's side, under mu */
+    pthread_mutex_t mu;
+    sent_slot *tab;
+    size_t cap, used;
+    uint64_t *in; /* records sent per second */
+    size_t nin;
+    /* the consumer's side */
+    char **topics;
+    rd_kafka_topic_t **rkts; /* the handles messages come with, learnt as they come */
+    size_t ntopics;
+    part *parts;
+    size_t nparts;
+    size_t *first_part; /* parts index of each topic's partition 0 */
+    out_sec *sec;
+    size_t nsec;
+    hist corr, unc;
+    _Atomic uint64_t matched;
+    uint64_t read, unmatched;
+    bool oom;
+    char err[256];
+    live_second *timeline; /* built by live_timeline */
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t id_hash(uint64_t id)
+{
+    return (mix64(id) << 1) | 1;
+}
+
+static uint64_t key_hash(const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    h = mix64(h) << 1;
+    return h ? h : 2;
+}
+
+static sent_slot *slot_of(sent_slot *tab, size_t cap, uint64_t h)
+{
+    for (size_t i = mix64(h) & (cap - 1);; i = (i + 1) & (cap - 1))
+        if (tab[i].h == h || !tab[i].h) return &tab[i];
+}
+
+static bool grow(live *l)
+{
+    size_t cap = l->cap * 2;
+    sent_slot *n = hx_calloc(cap, sizeof *n);
+    if (!n) return false;
+    for (size_t i = 0; i < l->cap; i++)
+        if (l->tab[i].h) *slot_of(n, cap, l->tab[i].h) = l->tab[i];
+    hx_free(l->tab);
+    l->tab = n;
+    l->cap = cap;
+    return true;
+}
+
+static bool put(live *l, uint64_t h, int64_t intended, int64_t actual)
+{
+    if ((l->used + 1) * 10 > l->cap * 7 && !grow(l)) return false;
+    sent_slot *s = slot_of(l->tab, l->cap, h);
+    if (s->h) return true; /* sent before: the first times stay */
+    *s = (sent_slot){h, intended, actual};
+    l->used++;
+    return true;
+}
+
+static size_t second_of(const live *l, int64_t t_ns)
+{
+    if (t_ns <= l->t0) return 0;
+    uint64_t s = (uint64_t)(t_ns - l->t0) / 1000000000u;
+    return s >= LIVE_MAX_SECONDS ? LIVE_MAX_SECONDS - 1 : (size_t)s;
+}
+
+/* Make arr (of *n elements of size sz) hold index i. */
+static bool reach(void **arr, size_t *n, size_t sz, size_t i)
+{
+    if (i < *n) return true;
+    size_t m = *n ? *n : 16;
+    while (m <= i)
+        m *= 2;
+    if (m > LIVE_MAX_SECONDS) m = LIVE_MAX_SECONDS;
+    char *p = hx_realloc(*arr, m * sz);
+    if (!p) return false;
+    memset(p + *n * sz, 0, (m - *n) * sz);
+    *arr = p;
+    *n = m;
+    return true;
+}
+
+bool live_sent(live *l, uint64_t id, const void *key, size_t key_len, int64_t intended_ns,
+               int64_t actual_ns)
+{
+    pthread_mutex_lock(&l->mu);
+    bool ok = put(l, id_hash(id), intended_ns, actual_ns) &&
+              (!key || put(l, key_hash(key, key_len), intended_ns, actual_ns));
+    size_t s = second_of(l, actual_ns);
+    if (reach((void **)&l->in, &l->nin, sizeof *l->in, s))
+        l->in[s]++;
+    else
+        ok = false;
+    pthread_mutex_unlock(&l->mu);
+    return ok;
+}
+
+void live_resume(live *l)
+{
+    atomic_store(&l->paused, 0);
+}
+
+uint64_t live_matched(const live *l)
+{
+    return atomic_load(&((live *)l)->matched);
+}
+
+/* What one output message needs from the table, found before the lock is taken. */
+typedef struct probe {
+    uint64_t hid, hkey; /* 0 = none */
+    int64_t ts_ns;      /* -1 = no timestamp */
+    int pi;             /* parts index, -1 unknown */
+    int64_t offset;
+} probe;
+
+static int part_index(live *l, const rd_kafka_message_t *m)
+{
+    int t = -1;
+    for (size_t i = 0; i < l->ntopics && t < 0; i++)
+        if (l->rkts[i] == m->rkt) t = (int)i;
+    if (t < 0 && m->rkt) {
+        const char *name = rd_kafka_topic_name(m->rkt);
+        for (size_t i = 0; i < l->ntopics && t < 0; i++)
+            if (strcmp(l->topics[i], name) == 0) {
+                l->rkts[i] = m->rkt;
+                t = (int)i;
+            }
+    }
+    if (t < 0) return -1;
+    size_t pi = l->first_part[t] + (size_t)m->partition;
+    size_t end = (size_t)t + 1 < l->ntopics ? l->first_part[t + 1] : l->nparts;
+    return m->partition >= 0 && pi < end ? (int)pi : -1;
+}
+
+static void read_probe(live *l, rd_kafka_message_t *m, probe *p)
+{
+    *p = (probe){0, 0, -1, part_index(l, m), m->offset};
+    int64_t ts = rd_kafka_message_timestamp(m, NULL);
+    if (ts >= 0) p->ts_ns = ts * 1000000;
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t n;
+    if (rd_kafka_message_headers(m, &h) == 0 && h &&
+        rd_kafka_header_get_last(h, "harness-id", &v, &n) == 0 && v && n && n < 21) {
+        uint64_t id = 0;
+        const char *c = v;
+        size_t i = 0;
+        while (i < n && c[i] >= '0' && c[i] <= '9')
+            id = id * 10 + (uint64_t)(c[i++] - '0');
+        if (i == n) p->hid = id_hash(id);
+    }
+    if (m->key) p->hkey = key_hash(m->key, m->key_len);
+}
+
+static void record(live *l, const probe *p, const sent_slot *s)
+{
+    size_t sec = second_of(l, p->ts_ns);
+    if (!reach((void **)&l->sec, &l->nsec, sizeof *l->sec, sec)) {
+        l->oom = true;
+        return;
+    }
+    out_sec *o = &l->sec[sec];
+    o->out++;
+    if (!s) {
+        l->unmatched++;
+        return;
+    }
+    /* Timestamps are whole milliseconds: a reply within the same millisecond can come out below
+     * its send time; it counts as the histograms' lowest value. */
+    int64_t c = p->ts_ns - s->intended, u = p->ts_ns - s->actual;
+    c = c < 1000 ? 1000 : c;
+    u = u < 1000 ? 1000 : u;
+    hist_record(&l->corr, c);
+    hist_record(&l->unc, u);
+    if (!o->c && (hist_new(10000, (int64_t)3600 * 1000000000, 2, &o->c) ||
+                  hist_new(10000, (int64_t)3600 * 1000000000, 2, &o->u))) {
+        hist_free(o->c);
+        o->c = NULL;
+        l->oom = true;
+    }
+    if (o->c) {
+        hist_record(o->c, c);
+        hist_record(o->u, u);
+    }
+    o->matched++;
+    atomic_fetch_add(&l->matched, 1);
+}
+
+static void *consume(void *arg)
+{
+    live *l = arg;
+    rd_kafka_message_t *ms[BATCH];
+    probe ps[BATCH];
+    while (atomic_load(&l->paused) && !atomic_load(&l->stop)) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    while (!atomic_load(&l->stop)) {
+        /* Wait for the first message, then take what else is there without waiting: the batch
+         * call waits its whole timeout for a batch that does not fill, which delays the count the
+         * replay's window reads. */
+        ms[0] = rd_kafka_consumer_poll(l->rk, 50);
+        if (!ms[0]) continue;
+        ssize_t n = rd_kafka_consume_batch_queue(l->q, 0, ms + 1, BATCH - 1);
+        n = n < 0 ? 1 : n + 1;
+        size_t k = 0;
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *m = ms[i];
+            if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !l->err[0])
+                    snprintf(l->err, sizeof l->err, "%s", rd_kafka_message_errstr(m));
+                rd_kafka_message_destroy(m);
+                continue;
+            }
+            read_probe(l, m, &ps[k++]);
+            rd_kafka_message_destroy(m);
+        }
+        pthread_mutex_lock(&l->mu);
+        sent_slot found[BATCH];
+        bool hit[BATCH];
+        for (size_t i = 0; i < k; i++) {
+            sent_slot *s = NULL;
+            if (ps[i].hid) s = slot_of(l->tab, l->cap, ps[i].hid);
+            if ((!s || !s->h) && ps[i].hkey) s = slot_of(l->tab, l->cap, ps[i].hkey);
+            hit[i] = s && s->h && ps[i].ts_ns >= 0;
+            if (hit[i]) found[i] = *s;
+        }
+        pthread_mutex_unlock(&l->mu);
+        for (size_t i = 0; i < k; i++) {
+            l->read++;
+            if (ps[i].ts_ns < 0) {
+                l->unmatched++;
+            } else {
+                record(l, &ps[i], hit[i] ? &found[i] : NULL);
+            }
+            if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
+        }
+    }
+    return NULL;
+}
+
+void live_free(live *l)
+{
+    if (!l) return;
+    if (l->running) {
+        atomic_store(&l->stop, 1);
+        pthread_join(l->th, NULL);
+        l->running = false;
+    }
+    if (l->q) rd_kafka_queue_destroy(l->q);
+    if (l->rk) {
+        rd_kafka_consumer_close(l->rk);
+        rd_kafka_destroy(l->rk);
+    }
+    for (size_t i = 0; i < l->ntopics; i++)
+        hx_free(l->topics[i]);
+    hx_free(l->topics);
+    hx_free(l->rkts);
+    hx_free(l->parts);
+    hx_free(l->first_part);
+    for (size_t i = 0; i < l->nsec; i++) {
+        hist_free(l->sec[i].c);
+        hist_free(l->sec[i].u);
+    }
+    hx_free(l->sec);
+    hx_free(l->in);
+    hx_free(l->tab);
+    hx_free(l->timeline);
+    hist_release(&l->corr);
+    hist_release(&l->unc);
+    pthread_mutex_destroy(&l->mu);
+    hx_free(l);
+}
+
+static void quiet_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    const char *env = getenv("HARNESS_KAFKA_LOG"); /* as kafkasvc.h describes */
+    if (env && *env && strcmp(env, "0") != 0)
+        fprintf(stderr, "harness: kafka: live: %d %s: %s\n", level, fac, buf);
+}
+
+static rd_kafka_t *consumer(const live_opts *o, char *errstr, size_t n)
+{
+    char group[96], wait[16];
+    /* A group of its own: nothing the solution's consumers commit is touched or reused. */
+    snprintf(group, sizeof group, "hx-live-%ld-%lld", (long)getpid(), (long long)hx_now_ns());
+    snprintf(wait, sizeof wait, "%d", o->fetch_wait_ms > 0 ? o->fetch_wait_ms : 500);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *kv[][2] = {
+        {"bootstrap.servers", o->bootstrap}, {"group.id", group},
+        {"client.id", "harness-live"},       {"enable.auto.commit", "false"},
+        {"enable.partition.eof", "false"},   {"log.connection.close", "false"},
+        {"fetch.wait.max.ms", wait},         {"auto.offset.reset", "earliest"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, n) != RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, n);
+    if (!rk) rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+int live_start(const live_opts *o, live **out, hx_err *e)
+{
+    *out = NULL;
+    live *l = hx_calloc(1, sizeof *l);
+    if (!l) return hx_fail(e, HX_ENOMEM, "live latency: out of memory");
+    pthread_mutex_init(&l->mu, NULL);
+    l->t0 = o->t0_ns;
+    atomic_store(&l->paused, o->paused ? 1 : 0);
+    int rc = 0;
+    size_t cap = 1024;
+    while (cap < o->expect * 3 && cap < ((size_t)1 << 40)) /* two entries a record, load < 0.7 */
+        cap *= 2;
+    l->tab = hx_calloc(l->cap = cap, sizeof *l->tab);
+    l->topics = hx_calloc(o->ntopics ? o->ntopics : 1, sizeof *l->topics);
+    l->rkts = hx_calloc(o->ntopics ? o->ntopics : 1, sizeof *l->rkts);
+    l->first_part = hx_calloc(o->ntopics ? o->ntopics : 1, sizeof *l->first_part);
+    if (!l->tab || !l->topics || !l->rkts || !l->first_part ||
+        hist_init(&l->corr, 1000, (int64_t)3600 * 1000000000, 3) ||
+        hist_init(&l->unc, 1000, (int64_t)3600 * 1000000000, 3)) {
+        rc = hx_fail(e, HX_ENOMEM, "live latency: out of memory");
+        goto fail;
+    }
+    char errstr[512];
+    l->rk = consumer(o, errstr, sizeof errstr);
+    if (!l->rk) {
+        rc = hx_fail(e, HX_EINFRA, "live latency: cannot create a consumer: %s", errstr);
+        goto fail;
+    }
+    rd_kafka_topic_partition_list_t *tp = rd_kafka_topic_partition_list_new(16);
+    for (size_t t = 0; t < o->ntopics && !rc; t++) {
+        l->topics[t] = hx_strdup(o->topics[t]);
+        l->ntopics = t + 1;
+        l->first_part[t] = l->nparts;
+        const struct rd_kafka_metadata *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(l->rk, o->topics[t], NULL);
+        rd_kafka_resp_err_t err = !l->topics[t] || !rkt
+                                      ? RD_KAFKA_RESP_ERR__FAIL
+                                      : rd_kafka_metadata(l->rk, 0, rkt, &md, 10000);
+        if (rkt) rd_kafka_topic_destroy(rkt);
+        if (!err && (md->topic_cnt != 1 || md->topics[0].err))
+            err = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+        int np = err ? 0 : md->topics[0].partition_cnt;
+        if (md) rd_kafka_metadata_destroy(md);
+        part *ps = err ? NULL : hx_realloc(l->parts, (l->nparts + (size_t)np) * sizeof *ps);
+        if (!ps) {
+            rc = hx_fail(e, err ? HX_EINFRA : HX_ENOMEM, "live latency: topic '%s': %s",
+                         o->topics[t], err ? rd_kafka_err2str(err) : "out of memory");
+            break;
+        }
+        l->parts = ps;
+        for (int p = 0; p < np && !rc; p++) {
+            /* At the low watermark, not OFFSET_BEGINNING, whose lookup waits a 500 ms retry when
+             * the leader is not known yet. */
+            int64_t lo = 0, hi = 0;
+            err = rd_kafka_query_watermark_offsets(l->rk, o->topics[t], p, &lo, &hi, 10000);
+            if (err) {
+                rc = hx_fail(e, HX_EINFRA, "live latency: watermarks of '%s' [%d]: %s",
+                             o->topics[t], p, rd_kafka_err2str(err));
+                break;
+            }
+            part *pp = &l->parts[l->nparts++];
+            pp->topic = (int)t;
+            pp->partition = p;
+            atomic_store(&pp->next, lo);
+            rd_kafka_topic_partition_list_add(tp, o->topics[t], p)->offset = lo;
+        }
+    }
+    if (!rc) {
+        rd_kafka_poll_set_consumer(l->rk);
+        rd_kafka_resp_err_t err = rd_kafka_assign(l->rk, tp);
+        if (err) rc = hx_fail(e, HX_EINFRA, "live latency: assign: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(tp);
+    if (rc) goto fail;
+    l->q = rd_kafka_queue_get_consumer(l->rk);
+    if (!l->q || pthread_create(&l->th, NULL, consume, l) != 0) {
+        rc = hx_fail(e, HX_EINFRA, "live latency: cannot start the consumer thread");
+        goto fail;
+    }
+    l->running = true;
+    *out = l;
+    return 0;
+fail:
+    live_free(l);
+    return rc;
+}
+
+int live_finish(live *l, int timeout_ms, hx_err *e)
+{
+    if (!l->running) return 0;
+    int rc = 0;
+    int64_t *high = hx_calloc(l->nparts ? l->nparts : 1, sizeof *high);
+    if (!high) rc = hx_fail(e, HX_ENOMEM, "live latency: out of memory");
+    for (size_t i = 0; i < l->nparts && !rc; i++) {
+        int64_t lo;
+        rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+            l->rk, l->topics[l->parts[i].topic], l->parts[i].partition, &lo, &high[i], 10000);
+        if (err)
+            rc = hx_fail(e, HX_EINFRA, "live latency: watermarks of '%s' [%d]: %s",
+                         l->topics[l->parts[i].topic], (int)l->parts[i].partition,
+                         rd_kafka_err2str(err));
+    }
+    int64_t deadline = hx_now_ns() + (int64_t)timeout_ms * 1000000;
+    for (size_t i = 0; i < l->nparts && !rc;) {
+        if (atomic_load(&l->parts[i].next) >= high[i]) {
+            i++;
+            continue;
+        }
+        if (hx_now_ns() > deadline) {
+            rc = hx_fail(e, HX_EINFRA,
+                         "live latency: '%s' [%d] read to offset %lld of %lld in %d ms; the "
+                         "rest is not measured",
+                         l->topics[l->parts[i].topic], (int)l->parts[i].partition,
+                         (long long)atomic_load(&l->parts[i].next), (long long)high[i], timeout_ms);
+            break;
+        }
+        struct timespec ts = {0, 2000000};
+        nanosleep(&ts, NULL);
+    }
+    hx_free(high);
+    atomic_store(&l->stop, 1);
+    pthread_join(l->th, NULL);
+    l->running = false;
+    return rc;
+}
+
+const hist *live_corrected(const live *l)
+{
+    return &l->corr;
+}
+
+const hist *live_uncorrected(const live *l)
+{
+    return &l->unc;
+}
+
+uint64_t live_read(const live *l)
+{
+    return l->read;
+}
+
+uint64_t live_unmatched(const live *l)
+{
+    return l->unmatched;
+}
+
+const char *live_error(const live *l)
+{
+    return l->oom ? "out of memory" : l->err;
+}
+
+const live_second *live_timeline(const live *l, size_t *n)
+{
+    live *w = (live *)l;
+    size_t last = 0;
+    for (size_t i = 0; i < w->nin; i++)
+        if (w->in[i]) last = i + 1;
+    for (size_t i = 0; i < w->nsec; i++)
+        if (w->sec[i].out) last = i + 1 > last ? i + 1 : last;
+    hx_free(w->timeline);
+    w->timeline = last ? hx_calloc(last, sizeof *w->timeline) : NULL;
+    *n = w->timeline ? last : 0;
+    for (size_t i = 0; i < *n; i++) {
+        live_second *t = &w->timeline[i];
+        t->in = i < w->nin ? w->in[i] : 0;
+        if (i >= w->nsec) continue;
+        t->out = w->sec[i].out;
+        t->matched = w->sec[i].matched;
+        if (w->sec[i].c) {
+            t->p99_s = (double)hist_percentile(w->sec[i].c, 99) / 1e9;
+            t->p99_uncorr_s = (double)hist_percentile(w->sec[i].u, 99) / 1e9;
+        }
+    }
+    return w->timeline;
+}

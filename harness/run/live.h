@@ -1,0 +1,80 @@
+/* live.h - end-to-end latency while the stream runs (docs/scenarios.md "Streaming: services,
+ * pacing and end-to-end latency"): a consumer thread of the harness's own reads a service
+ * scenario's output topics during the replay and matches each message, as it arrives, to the
+ * input it answers, with the two views wrk2 shows side by side:
+ *   corrected   output time - the input's intended send time (harness-ts, on the schedule), free
+ *               of coordinated omission: a stall counts for every record that waited behind it;
+ *   uncorrected output time - the input's actual send time, what a producer that waited sees.
+ * The output time is the message's Kafka timestamp (the create time the solution's producer set,
+ * or the broker's append time), whole milliseconds. The replay tells it each record's send times
+ * before producing it (live_sent), so no input topic is read back: the table holds 24 bytes per
+ * id and per key. A message is matched by its harness-id header, else by its key (a 63-bit hash
+ * of the bytes; an id or key sent twice keeps its first times). It also keeps a per-second
+ * timeline from live_opts.t0_ns: records sent, outputs read, and each view's p99.
+ *
+ * Threads: live_sent, live_matched and live_resume may be called from any one thread while the
+ * consumer runs; the results (live_hists, live_timeline, ...) are read after live_finish.
+ *
+ * Ownership: live_start hands out a live the caller ends with live_free (which also stops it). */
+#ifndef HX_RUN_LIVE_H
+#define HX_RUN_LIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+#include "util.h"
+
+typedef struct live live; /* opaque */
+
+typedef struct live_opts {
+    const char *bootstrap;     /* the cluster */
+    int fetch_wait_ms;         /* fetch.wait.max.ms (kafkasvc_fetch_wait_ms) */
+    const char *const *topics; /* full names of the topics to follow */
+    size_t ntopics;
+    uint64_t expect; /* inputs expected (sizes the table; it grows past it), 0 = unknown */
+    int64_t t0_ns;   /* the timeline's second 0, ns since the epoch */
+    bool paused;     /* read nothing until live_resume (bench/live_bench.c fills the table first) */
+} live_opts;
+
+/* One second of the timeline (second i covers [t0 + i s, t0 + (i + 1) s)). */
+typedef struct live_second {
+    uint64_t in;         /* records produced (actual send time in this second) */
+    uint64_t out;        /* output messages read whose timestamp falls in it */
+    uint64_t matched;    /* of them, matched to an input */
+    double p99_s;        /* corrected p99 of those matched, s (0 when none) */
+    double p99_uncorr_s; /* uncorrected p99, s */
+} live_second;
+
+/* The timeline's longest span, seconds; later seconds count in the last one. */
+#define LIVE_MAX_SECONDS 3600
+
+/* Start following o->topics from their low watermarks, each partition assigned directly (no
+ * group join). Returns 0 and *out, or a negative hx code (HX_EINFRA: the cluster or a topic
+ * could not be read) with e filled. */
+int live_start(const live_opts *o, live **out, hx_err *e);
+/* Before record id is produced: its key (NULL: none), intended and actual send time (ns since
+ * the epoch). Returns false when out of memory (that record cannot be matched). */
+bool live_sent(live *l, uint64_t id, const void *key, size_t key_len, int64_t intended_ns,
+               int64_t actual_ns);
+/* Start reading (after live_opts.paused). */
+void live_resume(live *l);
+/* Outputs matched to an input so far (for pacing the replay to what was answered). */
+uint64_t live_matched(const live *l);
+/* Read every partition up to its high watermark as it is now, waiting at most timeout_ms, then
+ * stop the consumer. Returns 0, or HX_EINFRA when the end was not reached in time (what was read
+ * stays). Idempotent. */
+int live_finish(live *l, int timeout_ms, hx_err *e);
+/* After live_finish: the two views (ns) and the counts. */
+const hist *live_corrected(const live *l);
+const hist *live_uncorrected(const live *l);
+uint64_t live_read(const live *l);      /* output messages read */
+uint64_t live_unmatched(const live *l); /* of them, matched to no input (or without timestamp) */
+/* The first error the consumer met reading (a message's error), "" when none. */
+const char *live_error(const live *l);
+/* The timeline: *n seconds, up to the last second anything happened in. Valid until live_free. */
+const live_second *live_timeline(const live *l, size_t *n);
+void live_free(live *l);
+
+#endif

@@ -1,0 +1,72 @@
+#!/bin/sh
+# Transcript tests of live end-to-end latency (run/live.c) on tests/packs/kafka_live, with the
+# in-process mock cluster and the forwarding helper (tests/helpers/kafka_stream.c):
+# - delay: a service that forwards each record 100 ms after it was sent: p50 >= 100 ms in both
+#   views (corrected from the intended send time, uncorrected from the actual one), run.json has
+#   both histograms and a per-second timeline, report.html draws it;
+# - stall: a paced replay with a window of 20 unanswered records through a service that stalls
+#   2.5 s once: the corrected p99 shows the stall (>= 2 s), the uncorrected p99 does not (< 0.5 s):
+#   the replay waited, so the actual send times moved (coordinated omission).
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/tests/packs/kafka_live"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-kafka-live-test.XXXXXX")
+export TMPDIR="$T/tmp"
+mkdir -p "$TMPDIR"
+chmod 711 "$T"
+export CI=1
+fails=0
+trap 'rm -rf "$T"' EXIT
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+# A box sees only the solution's folder: each solution gets a copy of the helper and serve.sh.
+HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
+mkdir -p "$T/sols"
+for s in kafka_stream_hold kafka_stream_stall; do
+    cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
+        cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
+        sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
+done
+export HX_KAFKA_STREAM=./hx_kafka_stream
+metric() { # run.json name
+    jq -r --arg n "$2" '[.scenarios[0].metrics[] | select(.name == $n) | .value][0]' "$1"
+}
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }'; }
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+
+# 1. a fixed delay of 100 ms
+"$BIN" run "$PACK" --scenario delay --solution "$T/sols/kafka_stream_hold" -o "$T/delay" -q 2>"$T/delay.err"
+expect_rc "the delaying service passes" 0 $?
+c=$(metric "$T/delay/run.json" latency.e2e.p50)
+u=$(metric "$T/delay/run.json" latency.e2e.uncorrected.p50)
+ge "$c" 0.1 && ok "corrected p50 $c s >= 100 ms" || bad "corrected p50 $c s < 100 ms"
+ge "$u" 0.1 && ok "uncorrected p50 $u s >= 100 ms" || bad "uncorrected p50 $u s < 100 ms"
+h=$(jq -c '[.scenarios[0].histograms[] | select(.name | startswith("latency.e2e")) | [.name, .count]]' "$T/delay/run.json")
+[ "$h" = '[["latency.e2e",400],["latency.e2e.uncorrected",400]]' ] \
+    && ok "run.json has both histograms, 400 matched each" || bad "histograms: $h"
+tl=$(jq '[.scenarios[0].timeline[] | .in] | add' "$T/delay/run.json")
+to=$(jq '[.scenarios[0].timeline[] | .matched] | add' "$T/delay/run.json")
+[ "$tl" = 400 ] && [ "$to" = 400 ] && ok "the timeline counts 400 in and 400 matched" \
+    || bad "timeline in $tl, matched $to"
+grep -q 'id="latency-timeline"' "$T/delay/report.html" && ok "report.html draws the latency timeline" \
+    || bad "report.html has no latency timeline"
+grep -q 'uncorrected' "$T/delay/summary.md" && ok "summary.md shows the uncorrected view" \
+    || bad "summary.md lacks the uncorrected view"
+
+# 2. a 2.5 s stall under a window of 20
+"$BIN" run "$PACK" --scenario stall --solution "$T/sols/kafka_stream_stall" -o "$T/stall" -q 2>"$T/stall.err"
+expect_rc "the stalling service passes its checks" 0 $?
+c=$(metric "$T/stall/run.json" latency.e2e.p99)
+u=$(metric "$T/stall/run.json" latency.e2e.uncorrected.p99)
+ge "$c" 2 && ok "corrected p99 $c s >= 2 s: the stall shows" || bad "corrected p99 $c s < 2 s"
+lt "$u" 0.5 && ok "uncorrected p99 $u s < 0.5 s: the waiting producer hides it" \
+    || bad "uncorrected p99 $u s >= 0.5 s"
+m=$(metric "$T/stall/run.json" latency.e2e.matched)
+[ "$m" = 6000 ] && ok "all 6000 matched" || bad "matched: $m"
+
+[ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
+exit $((fails > 0))
