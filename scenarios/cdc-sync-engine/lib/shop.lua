@@ -92,8 +92,8 @@ function M.plan(o)
 end
 
 -- The replication lag every scenario holds: p99 under `p99` (default 3 s: the lag includes the
--- source's WAL flush, up to 200 ms, and the harness's 25 ms poll, and a loaded CI machine doubles
--- it; a consumer that catches up only every few seconds misses it).
+-- harness's 25 ms poll, and a loaded CI machine multiplies it; a consumer that catches up only
+-- every few seconds misses it).
 function M.thresholds(p99)
   return { ["cdc.lag.p99"] = "< " .. (p99 or "3s") }
 end
