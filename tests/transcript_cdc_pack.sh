@@ -68,9 +68,13 @@ jq -e '.scenarios[] | select(.name == "solution_restart") | .invocations |
 "$BIN" run "$PACK" --solution "$T/sols/polling" --scenario baseline --scenario long_transactions \
     --out "$T/polling" 2>"$T/polling.err"
 expect_rc "polling fails" 1 $?
-for t in customers orders order_items; do
+# (order_items is left out of the final-state line: its deleted keys live briefly, and a key
+# inserted and deleted between two polls is never copied, so polling may get that table right)
+for t in customers orders; do
     statuses "$T/polling/run.json" baseline | grep -q "^fail	$t: final state" &&
         ok "polling baseline: $t final state fails" || bad "polling baseline: $t final state did not fail"
+done
+for t in customers orders order_items; do
     statuses "$T/polling/run.json" baseline | grep -q "^pass	$t: no key goes back" &&
         ok "polling baseline: $t per-key order passes (it never writes an older version)" ||
         bad "polling baseline: $t per-key order did not pass"
