@@ -3,7 +3,7 @@
  * ~100-byte JSON value, harness-id and harness-ts headers, as the replay sends them) into one
  * topic, tells the live table every record's send times, then times live_start .. every message
  * read and matched, then `kcat -C -e` reading the whole topic to /dev/null.
- * usage: live_bench [MESSAGES=2000000] [PARTITIONS=4] */
+ * usage: live_bench [MESSAGES=2000000] [PARTITIONS=4, raised so the mock trims nothing] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,8 @@ int main(int argc, char **argv)
 {
     uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000;
     int parts = argc > 2 ? atoi(argv[2]) : 4;
+    /* Enough partitions that the mock keeps every message (its newest 5 MiB a partition). */
+    if (parts < kafkasvc_partitions_for(n, 180)) parts = kafkasvc_partitions_for(n, 180);
     hx_err e = {0};
     kafkasvc *k = NULL;
     if (kafkasvc_start(NULL, &k, &e) || kafkasvc_create_topic(k, "bench", parts, &e)) {
