@@ -282,6 +282,34 @@ static void test_pgsvc__forked_child_exit_spares_parent_server(void **state)
     PQfinish(c);
 }
 
+/* The harness's sessions keep the server's notices off the terminal: a RAISE NOTICE (what a
+ * function a solution left behind a view would send) writes nothing to stderr. */
+static void test_pgsvc__notices_do_not_reach_stderr(void **state)
+{
+    (void)state;
+    PGconn *c = NULL;
+    hx_err e = {0};
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &c, &e), 0);
+    char path[] = "/tmp/hx-notice-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    PGresult *r = PQexec(c, "DO $$ BEGIN RAISE NOTICE '\x1b]0;owned\x07 hx-notice-marker'; END $$");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    PQfinish(c);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_int_equal(st.st_size, 0);
+    close(fd);
+    unlink(path);
+}
+
 static void test_pgsvc__db_name_mapping(void **state)
 {
     (void)state;
@@ -584,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_pgsvc__killed_runs_leftovers_reclaimed),
         cmocka_unit_test(test_pgsvc__sigterm_child_cleans_up),
         cmocka_unit_test(test_pgsvc__forked_child_exit_spares_parent_server),
+        cmocka_unit_test(test_pgsvc__notices_do_not_reach_stderr),
         cmocka_unit_test(test_pgsvc__create_db_env_drop),
         cmocka_unit_test(test_pgsvc__solution_role_is_least_privilege),
         cmocka_unit_test(test_pgsvc__replication_on_request),

@@ -169,6 +169,15 @@ char *pgsvc_url(const pgsvc *s, const char *name)
     return u;
 }
 
+/* The harness's own sessions drop the server's notices: "does not exist, skipping" from its
+ * cleanup is not news, and a notice raised by something the solution left in its database (a
+ * function behind a view) is untrusted text that must not reach the terminal. */
+static void quiet_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
 {
     *conn = NULL;
@@ -197,6 +206,7 @@ int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
         return hx_fail(e, HX_EINFRA, "cannot connect to postgres at %s:%s: %s", s->host, s->port,
                        msg);
     }
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
     *conn = c;
     return 0;
 }
@@ -222,14 +232,9 @@ int pgsvc_connect_admin(const pgsvc *s, const char *name, PGconn **conn, hx_err 
         return hx_fail(e, HX_EINFRA, "cannot connect to postgres database %s at %s:%s as %s: %s",
                        db, s->host, s->port, s->user, msg);
     }
+    PQsetNoticeProcessor(c, quiet_notice, NULL);
     *conn = c;
     return 0;
-}
-
-static void quiet_notice(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
 }
 
 /* Run sql (a format with %s placeholders for already-quoted words) on the admin connection c. */
@@ -255,10 +260,7 @@ static int exec_on(pgsvc *s, PGconn *c, const char *sql, hx_err *e)
 
 static int admin_conn(pgsvc *s, PGconn **c, hx_err *e)
 {
-    int rc = pgsvc_connect(s, NULL, c, e);
-    /* "database does not exist, skipping" is the expected case, not news. */
-    if (!rc) PQsetNoticeProcessor(*c, quiet_notice, NULL);
-    return rc;
+    return pgsvc_connect(s, NULL, c, e);
 }
 
 /* Drop db and its role on the admin connection c. */
