@@ -2,7 +2,7 @@
  * the real generator: every instance is whole and where it should be (shared card, window,
  * amounts, countries, refunds), any record regenerates alone, instances never share a card,
  * a corrupt fault never breaks one, fk `via` follows the card, ledger queries by pattern name
- * are the exact truth, and misuse is named with file:line. */
+ * are the exact truth, and misuse is named with file:line. Also a replay step's `batch = K`. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -377,6 +377,50 @@ static void test_pattern__via_misuse(void **state)
     scen_free(s);
 }
 
+/* A replay step can land one batch of a dataset (a fault between the halves of one stream). */
+static void test_pattern__one_batch_steps(void **state)
+{
+    (void)state;
+    const char *src =
+        "local d = dataset { rows = 10, batches = 2, key = 'id', columns = { { 'id', 'sequence' } "
+        "} }\n"
+        "return scenario { name = 'b', datasets = { d = d }, replay = {\n"
+        "  { into = 'kafka', dataset = 'd', batch = 0 },\n"
+        "  { fault = 'broker_down', duration = '1s' },\n"
+        "  { into = 'kafka', dataset = 'd', batch = 1 } } }\n";
+    hx_err e = {0};
+    int rc;
+    scen *s = load("batch.lua", src, &e, &rc);
+    if (rc) fprintf(stderr, "%s\n", e.msg);
+    assert_int_equal(rc, 0);
+    const plan_scenario *sc = &scen_pack(s)->scenarios[0];
+    assert_int_equal(sc->nsteps, 3);
+    assert_int_equal(sc->steps[0].batch1, 1);
+    assert_int_equal(sc->steps[2].batch1, 2);
+    scen_free(s);
+    const char *bad[][2] = {
+        {"{ into = 'kafka', dataset = 'd', batch = 2 }",
+         "dataset 'd' has no batch 2 (its batches: 0..1)"},
+        {"{ into = 'kafka', dataset = 'd', batch = 0, per = 'batch' }",
+         "a step lands one batch or per batch"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        char b[1024], name[32];
+        snprintf(b, sizeof b,
+                 "local d = dataset { rows = 10, batches = 2, key = 'id', columns = { { 'id', "
+                 "'sequence' } } }\nreturn scenario { name = 'b', datasets = { d = d }, replay = "
+                 "{ %s } }\n",
+                 bad[i][0]);
+        snprintf(name, sizeof name, "batchbad%zu.lua", i);
+        s = load(name, b, &e, &rc);
+        if (rc != HX_EUSAGE || !strstr(e.msg, bad[i][1]))
+            fprintf(stderr, "got %d: %s\n", rc, e.msg);
+        assert_int_equal(rc, HX_EUSAGE);
+        assert_non_null(strstr(e.msg, bad[i][1]));
+        scen_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_pattern__same_seed_same_bytes),
         cmocka_unit_test(test_pattern__misuse),
         cmocka_unit_test(test_pattern__via_misuse),
+        cmocka_unit_test(test_pattern__one_batch_steps),
     };
     return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

@@ -286,6 +286,7 @@ typedef struct plan_step {
     char *topic;          /* KAFKA: topic name */
     plan_format format;   /* FILES: csv or jsonl */
     bool per_batch;       /* INTO: one drop per batch; a following RUN runs after each drop */
+    uint32_t batch1;      /* INTO: 1 + the one batch this step lands, 0 = every batch */
     plan_pg_mode pg_mode; /* POSTGRES: COPY or OLTP transactions */
     double rate;          /* KAFKA: records per second; CDC: changes per second; 0 = at once */
     double upto;          /* CDC: replay the stream up to this share of it (1 = to the end); a

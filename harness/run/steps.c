@@ -117,6 +117,13 @@ static int into_batch(run_scen *sc, const plan_step *st, int64_t b, hx_err *e)
  * runs after each drop. */
 static int into_step(run_scen *sc, const plan_step *st, bool interleave, hx_err *e)
 {
+    if (st->batch1) {
+        if (st->batch1 > gen_batches(sc->g, st->dataset))
+            return hx_fail(e, HX_EUSAGE, "%s: dataset '%s' has no batch %u (it has %u)",
+                           st->where ? st->where : sc->s->name, sc->s->datasets[st->dataset].name,
+                           st->batch1 - 1, gen_batches(sc->g, st->dataset));
+        return into_batch(sc, st, (int64_t)st->batch1 - 1, e);
+    }
     uint32_t nb = st->per_batch ? gen_batches(sc->g, st->dataset) : 1;
     for (uint32_t b = 0; b < nb && !run_interrupted(); b++) {
         int rc = into_batch(sc, st, st->per_batch ? (int64_t)b : -1, e);

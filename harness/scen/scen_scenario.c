@@ -163,7 +163,7 @@ void dsl_parse_thresholds(lua_State *L, int t, const char *k, const char *path,
 static const char *const step_keys[] = {
     "into",  "dataset",    "table",  "topic", "dir",     "format", "per",   "mode",
     "rate",  "partitions", "key",    "run",   "timeout", "wait",   "fault", "duration",
-    "sleep", "upto",       "column", "type",  "window",  NULL};
+    "sleep", "upto",       "column", "type",  "window",  "batch",  NULL};
 static const char *const source_faults[] = {
     "broker_down", "broker_up",        "request_errors", "rtt",        "pg_drop", "file_late",
     "file_twice",  "solution_restart", "pg_restart",     "add_column", NULL};
@@ -256,8 +256,8 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
         lua_pop(L, 1);
     }
     if (kind < 0) luaL_error(L, "%s: a step needs one of into, run, wait, fault or sleep", path);
-    const char *const own[][8] = {
-        {"into", "dataset", "table", "topic", "dir", "format", "per", NULL},
+    const char *const own[][9] = {
+        {"into", "dataset", "table", "topic", "dir", "format", "per", "batch", NULL},
         {"run", "timeout", NULL},
         {"wait", "timeout", NULL},
         {"fault", "duration", "dataset", "column", "type", NULL},
@@ -339,6 +339,17 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
         if (per && strcmp(per, "day") == 0 && d->batching != PLAN_BATCH_DAY)
             luaL_error(L, "%s.per: dataset '%s' is not batched by day (batches = \"day\")", path,
                        d->name);
+        lua_Integer only;
+        if (dsl_opt_integer(L, t, "batch", path, &only)) {
+            /* One batch of the dataset, so a fault step can fall between two of them. */
+            if (st->per_batch) luaL_error(L, "%s.batch: a step lands one batch or per batch", path);
+            if (only < 0 || (d->batching == PLAN_BATCH_COUNT && (uint64_t)only >= d->nbatches) ||
+                d->batching == PLAN_BATCH_NONE)
+                luaL_error(L, "%s.batch: dataset '%s' has no batch %I (its batches: 0..%d)", path,
+                           d->name, only,
+                           d->batching == PLAN_BATCH_NONE ? 0 : (int)d->nbatches - 1);
+            st->batch1 = (uint32_t)only + 1;
+        }
         const char *mode = dsl_opt_string(L, t, "mode", path);
         if (mode && ti != PLAN_TGT_POSTGRES)
             luaL_error(L, "%s.mode: only postgres replay has a mode", path);
