@@ -1,0 +1,114 @@
+#!/bin/sh
+# Transcript test of the streaming-fraud-firewall pack with its two reference solutions, built by
+# their solution.json (meson, librdkafka) in the box. The whole pack takes about 3 minutes a
+# solution on a quiet machine (over 5 under load), so this runs its fastest scenarios that still
+# tell the two apart: velocity, geo, refund_lookalike, broker_outage and poison for `rules` (it
+# must pass: exit 0, every check), velocity, geo, refund_lookalike and broker_outage for `naive`
+# (exit 1): it misses every velocity and geo card (recall 0, the missed cards named), alerts on
+# refunds (precision below 1, the false positives named) and, after the outage, alerts twice
+# (the doubled cards named as extra alerts of a card the truth holds once).
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+PACK="$ROOT/scenarios/streaming-fraud-firewall"
+T=$(mktemp -d "${TMPDIR:-/tmp}/hx-fraud-test.XXXXXX")
+export TMPDIR="$T/tmp"
+mkdir -p "$TMPDIR"
+chmod 711 "$T"
+export CI=1
+fails=0
+trap 'rm -rf "$T"' EXIT
+
+ok() { echo "ok - $1"; }
+bad() { echo "not ok - $1"; fails=$((fails + 1)); }
+expect_rc() { # name want got
+    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+for tool in meson ninja jq pkg-config; do
+    if ! command -v $tool >/dev/null 2>&1; then
+        echo "1..0 # SKIP $tool is not installed"
+        exit 77
+    fi
+done
+# The solutions are built in their folders: copies, so the source tree stays clean.
+cp -r "$ROOT/examples/solutions/streaming-fraud-firewall" "$T/sols"
+rm -rf "$T/sols/rules/build" "$T/sols/naive/build"
+chmod -R a+rX "$T/sols"
+
+# status of check $3 of scenario $2 in run.json $1
+check_status() {
+    jq -r --arg s "$2" --arg c "$3" \
+        '.scenarios[] | select(.name == $s) | .checks[] | select(.name == $c) | .status' "$1"
+}
+check_field() { # run.json scenario check field
+    jq -r --arg s "$2" --arg c "$3" --arg f "$4" \
+        '.scenarios[] | select(.name == $s) | .checks[] | select(.name == $c) | .[$f]' "$1"
+}
+PR="alerts: recall and precision against the planted fraud"
+ONCE="alerts: one per fraudulent card, none missing, none doubled"
+
+# 1. rules passes
+"$BIN" run "$PACK" --solution "$T/sols/rules" -o "$T/rules" -q --scenario velocity \
+    --scenario geo --scenario refund_lookalike --scenario broker_outage --scenario poison \
+    2>"$T/rules.err"
+rc=$?
+expect_rc "rules passes velocity, geo, refund_lookalike, broker_outage, poison" 0 $rc
+[ $rc = 0 ] || { sed -n '1,60p' "$T/rules/summary.md"; tail -20 "$T/rules.err"; }
+n=$(jq '[.scenarios[].checks[] | select(.status != "pass")] | length' "$T/rules/run.json")
+[ "$n" = 0 ] && ok "rules: every check passes" || bad "rules: $n checks did not pass"
+s=$(jq -r '[.scenarios[].name] | join(",")' "$T/rules/run.json")
+[ "$s" = "velocity,geo,refund_lookalike,broker_outage,poison" ] && ok "rules: the five scenarios ran" ||
+    bad "rules: scenarios were '$s'"
+a=$(check_field "$T/rules/run.json" velocity "$PR" actual)
+case "$a" in *"recall 1.0000 (20 of 20"*) ok "rules: all 20 velocity cards alerted" ;;
+*) bad "rules: velocity: $a" ;; esac
+q=$(check_field "$T/rules/run.json" poison "payments_dlq: exactly the corrupt messages" actual)
+case "$q" in *" 0 others"*) ok "rules: the dead-letter topic holds the corrupt messages, only them" ;;
+*) bad "rules: poison: $q" ;; esac
+
+# 2. naive fails, saying why
+"$BIN" run "$PACK" --solution "$T/sols/naive" -o "$T/naive" -q --scenario velocity \
+    --scenario geo --scenario refund_lookalike --scenario broker_outage 2>"$T/naive.err"
+expect_rc "naive fails" 1 $?
+J="$T/naive/run.json"
+for s in velocity geo refund_lookalike broker_outage; do
+    st=$(jq -r --arg s "$s" '.scenarios[] | select(.name == $s) | .status' "$J")
+    [ "$st" = fail ] && ok "naive: $s fails" || bad "naive: $s is '$st'"
+done
+for s in velocity geo; do
+    a=$(check_field "$J" $s "$PR" actual)
+    case "$a" in *"recall 0.0000"*) ok "naive: $s recall 0 ($a)" ;; *) bad "naive: $s: $a" ;; esac
+    m=$(jq -r --arg s "$s" --arg c "$PR" '.scenarios[] | select(.name == $s) | .checks[] |
+        select(.name == $c) | .samples.rows[] | select(.[0] == "missed") | .[1]' "$J" | head -1)
+    case "$m" in 1[0-9][0-9][0-9][0-9][0-9]) ok "naive: $s names a missed card ($m)" ;;
+    *) bad "naive: $s names no missed card" ;; esac
+    grep -q "$m" "$T/naive/summary.md" && grep -q "$m" "$T/naive/junit.xml" &&
+        ok "naive: $s: the missed card is in summary.md and junit.xml" ||
+        bad "naive: $s: missed card $m not in the reports"
+done
+a=$(check_field "$J" refund_lookalike "$PR" actual)
+case "$a" in *"precision 0."*) ok "naive: refund_lookalike precision below 1 ($a)" ;;
+*) bad "naive: refund_lookalike: $a" ;; esac
+fp=$(jq -r --arg c "$PR" '.scenarios[] | select(.name == "refund_lookalike") | .checks[] |
+    select(.name == $c) | .samples.rows[] | select(.[0] == "false positive") | .[1]' "$J" | wc -l)
+[ "$fp" -gt 0 ] && ok "naive: the refunded cards alerted are named ($fp samples)" ||
+    bad "naive: no false positive named"
+# The outage: more alert messages than distinct wrong cards, so some card is alerted twice, and
+# the extra alerts are named.
+a=$(check_field "$J" broker_outage "$ONCE" actual)
+extra=$(echo "$a" | sed -n 's/.* \([0-9]*\) extra.*/\1/p')
+fpd=$(check_field "$J" broker_outage "$PR" actual | sed -n 's/.*precision [0-9.]* (\([0-9]*\) of \([0-9]*\) flags.*/\2 \1/p')
+wrong=$(echo "$fpd" | awk '{ print $1 - $2 }')
+if [ -n "$extra" ] && [ -n "$wrong" ] && [ "$extra" -gt "$wrong" ]; then
+    ok "naive: broker_outage: $extra extra alerts for $wrong wrongly alerted cards: $((extra - wrong)) doubled"
+else
+    bad "naive: broker_outage: no doubled alert ($a; flags: $fpd)"
+fi
+n=$(jq -r --arg c "$ONCE" '.scenarios[] | select(.name == "broker_outage") | .checks[] |
+    select(.name == $c) | .samples.rows[] | select(.[0] == "extra") | .[1]' "$J" | wc -l)
+[ "$n" -gt 0 ] && ok "naive: broker_outage names the extra alerts' cards" || bad "naive: no extra named"
+grep -q "rewinds" "$T/naive/broker_outage/logs/service.stderr.log" &&
+    ok "naive: went back to its last commit after the outage" || bad "naive: no rewind logged"
+
+[ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
+exit $((fails > 0))
