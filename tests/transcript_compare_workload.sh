@@ -10,17 +10,12 @@
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
+. "$ROOT/tests/lib.sh"
 PACK="$ROOT/tests/packs/analytics"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-cmpwl-test.XXXXXX")
+hx_tempdir hx-cmpwl-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1 NO_COLOR=1
-fails=0
-trap 'rm -rf "$T"' EXIT
-
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 
 # plain: answers from the raw tables. indexed: indexes on the source tables, a materialised view
 # its revenue query reads.
@@ -225,5 +220,4 @@ over=$(python3 -c "print('%.6g' % ($pct + 1))")
 [ $? = 2 ] && grep -q "better higher" "$T/gate.err" && ok "a rise gate on a rate is a usage error" ||
     bad "qps gate: $(cat "$T/gate.err")"
 
-[ $fails = 0 ] && echo "all ok" || echo "$fails failed"
-exit $fails
+hx_done
