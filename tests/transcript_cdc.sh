@@ -13,19 +13,12 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/cdc"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-cdc-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-cdc-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # The variants share the one serve.sh (a solution's files must lie inside its folder).
 mkdir -p "$T/sols"
 for s in cdc_mirror cdc_mirror_nodeletes cdc_mirror_delay cdc_mirror_unordered; do

@@ -11,18 +11,11 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/kafka_live"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-kafka-live-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-kafka-live-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # A box sees only the solution's folder: each solution gets a copy of the helper and serve.sh.
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
