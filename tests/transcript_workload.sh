@@ -13,19 +13,12 @@ set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
 PACK="$ROOT/tests/packs/analytics"
-T=$(mktemp -d "${TMPDIR:-/tmp}/hx-workload-test.XXXXXX")
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-workload-test
 export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
-chmod 711 "$T"
 export CI=1
-fails=0
-trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
 # py RUN.json EXPR: evaluate a Python expression over the run (r) and its scenarios by name (s)
 py() {
     python3 -c '
@@ -191,5 +184,4 @@ assert all(mv[k] < scan[k] for k in mv), (mv, scan)
 expect_rc "scenarios/sql-analytics-engine loads" 0 $?
 grep -q "6 scenarios ok" "$T/pack.out" && ok "its six scenarios" || bad "pack check: $(cat "$T/pack.out")"
 
-[ $fails = 0 ] && echo "all ok" || echo "$fails failed"
-exit $fails
+hx_done
