@@ -42,9 +42,12 @@ check "$T/sb/run.json" baseline "README: design, trade-offs, cost analysis" | gr
     ok "setbased's README claims a monthly cost near the measured one" ||
     bad "readme check: $(check "$T/sb/run.json" baseline "README: design, trade-offs, cost analysis")"
 
+# The runs that assert no cost figure skip the cost probe (--probe 0): it reruns every batch
+# scenario at 4x its records and would only cost test time.
+
 # 2. The naive solution fails the erasure and payments twists, and the reports say why.
 "$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --scenario payments --solution "$SOL/naive" \
-    --out "$T/naive" 2>"$T/naive.err"
+    --probe 0 --out "$T/naive" 2>"$T/naive.err"
 expect_rc "naive fails the twists" 1 $?
 check "$T/naive/run.json" gdpr_erasure "erasure requests for unknown customers are quarantined, once" |
     grep -q '^fail	.*relation "quarantine_erasures" does not exist' &&
@@ -65,7 +68,7 @@ cat >>"$T/leaky/erase.sql" <<'SQL'
 create table if not exists support_notes (id serial, body text);
 insert into support_notes (body) select 'call back ' || email from raw_customers where customer_id = '42';
 SQL
-"$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --solution "$T/leaky" --out "$T/leaky-run" 2>"$T/leaky.err"
+"$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --solution "$T/leaky" --probe 0 --out "$T/leaky-run" 2>"$T/leaky.err"
 expect_rc "leaky fails gdpr_erasure" 1 $?
 check "$T/leaky-run/run.json" gdpr_erasure "no personal data of an erased customer anywhere in the sink" |
     grep -q "^fail	support_notes.body: 1 rows	" && ok "the erasure scan names support_notes.body" ||
@@ -75,7 +78,7 @@ check "$T/leaky-run/run.json" gdpr_erasure "no personal data of an erased custom
 variant thin
 rm "$T/thin/docs/adr/0002-erasure-and-payments.md"
 awk '/^## Cost analysis/ { exit } { print }' "$SOL/setbased/README.md" >"$T/thin/README.md"
-"$BIN" run "$PACK" --scenario baseline --solution "$T/thin" --out "$T/thin-run" 2>"$T/thin.err"
+"$BIN" run "$PACK" --scenario baseline --solution "$T/thin" --probe 0 --out "$T/thin-run" 2>"$T/thin.err"
 expect_rc "thin documentation fails baseline" 1 $?
 check "$T/thin-run/run.json" baseline "decision records: at least 2 ADRs" |
     grep -q "^fail	1 complete ADR, 0 incomplete	1 complete ADR, 2 needed (min = 2)" &&
@@ -98,7 +101,7 @@ check "$T/boast-run/run.json" baseline "README: design, trade-offs, cost analysi
 # One drop over the 15 s limit is enough (the first; each extra slow drop would only cost test time).
 variant slow
 echo '[ -e "$HARNESS_OUTPUT_DIR/.slept" ] || { touch "$HARNESS_OUTPUT_DIR/.slept"; sleep 16; }' >>"$T/slow/run.sh"
-"$BIN" run "$PACK" --phase 2 --scenario sla_20x --solution "$T/slow" --out "$T/slow-run" 2>"$T/slow.err"
+"$BIN" run "$PACK" --phase 2 --scenario sla_20x --solution "$T/slow" --probe 0 --out "$T/slow-run" 2>"$T/slow.err"
 expect_rc "slow but correct fails only the SLA threshold" 4 $?
 python3 -c '
 import json, sys
