@@ -310,9 +310,19 @@ static void test_check_pg__diff(void **state)
     assert_string_equal(o.message, "1 missing, 3 extra, 2 mismatched rows");
     assert_int_equal(o.sample.ncols, 5);
     assert_string_equal(o.sample.cols[1], "id");
-    assert_true(sample_of(&o, "missing", "10") >= 0);
-    assert_true(sample_of(&o, "extra", "999999") >= 0);
-    assert_true(sample_of(&o, "extra", "NULL") >= 0);
+    /* missing and extra rows are sampled whole: the surplus copy's values, not just its key */
+    int w = sample_of(&o, "missing", "10");
+    assert_true(w >= 0);
+    assert_string_equal(cell(&o, w, 2), "(row)");
+    assert_non_null(strstr(cell(&o, w, 3), "amount="));
+    assert_null(cell(&o, w, 4));
+    w = sample_of(&o, "extra", "999999");
+    assert_true(w >= 0);
+    assert_null(cell(&o, w, 3));
+    assert_non_null(strstr(cell(&o, w, 4), "amount=1.00"));
+    w = sample_of(&o, "extra", "NULL");
+    assert_true(w >= 0);
+    assert_non_null(strstr(cell(&o, w, 4), "amount=2.00"));
     assert_true(sample_of(&o, "extra", "20") >= 0);
     int m = sample_of(&o, "mismatch", "30");
     assert_true(m >= 0);

@@ -29,6 +29,33 @@ static void sample(const diff_state *d, chk_outcome *o, const char *kind, const 
     chk_sample_row(o, cells);
 }
 
+/* A sample of a whole row that has no partner on the other side: column "(row)", and the row's
+ * other columns as "name=value, ..." under expected (a missing row, the truth's) or actual (an
+ * extra row, the sink's), so the reader sees which copy is the surplus, not just its key. vals(i)
+ * is column i's canonical value (NULL for NULL). */
+static void row_sample(const diff_state *d, chk_outcome *o, bool extra, const char *key,
+                       const PGresult *r, int row, int first)
+{
+    char kb[64], vb[64];
+    hx_buf b;
+    hx_buf_init(&b);
+    for (size_t i = 0; i < d->ncols; i++) {
+        if (d->cols[i] == d->key_col) continue;
+        const plan_column *col = &d->ds->cols[d->cols[i]];
+        const char *v =
+            PQgetisnull(r, row, first + (int)i) ? NULL : PQgetvalue(r, row, first + (int)i);
+        hx_buf_printf(&b, "%s%s=%s", b.len ? ", " : "", col->name,
+                      v ? chk_display(col, v, vb, sizeof vb) : "NULL");
+    }
+    const plan_column *kc = &d->ds->cols[d->key_col];
+    const char *text = b.oom ? NULL : b.data ? b.data : "";
+    const char *cells[] = {extra ? "extra" : "missing",
+                           key ? chk_display(kc, key, kb, sizeof kb) : "NULL", "(row)",
+                           extra ? NULL : text, extra ? text : NULL};
+    chk_sample_row(o, cells);
+    hx_buf_release(&b);
+}
+
 void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud)
 {
     exp_row *row = key ? exp_map_find(&d->m, key, false) : NULL;
@@ -417,14 +444,52 @@ static bool mismatch_samples(const chk_ctx *ctx, chk_outcome *o, const diff_stat
     return true;
 }
 
-/* Sample the keys of a query's first column (NULL = a NULL key) as kind. */
-static bool key_samples(const chk_ctx *ctx, chk_outcome *o, const diff_state *d, const char *kind,
-                        const char *sql)
+/* The surplus rows of one side, sampled whole: extra reads the sink against the truth, else the
+ * truth against the sink. Per key, the side's tuples without an equal tuple on the other side,
+ * as many as the key's surplus of rows (sn - tn for extra); a NULL key of the sink is always
+ * extra. Rows come back as k, c1..cn, in key order. */
+static bool row_samples(const chk_ctx *ctx, chk_outcome *o, const diff_state *d, bool extra)
 {
-    PGresult *r = chk_query(ctx, o, sql);
+    const char *a = extra ? T_SINK : T_TRUTH, *b = extra ? T_TRUTH : T_SINK;
+    hx_buf sql;
+    hx_buf_init(&sql);
+    hx_buf_puts(&sql, "with a as (select k, ");
+    col_list(&sql, d->ncols, false);
+    hx_buf_printf(&sql, ", count(*) as n from %s where k is not null group by k, ", a);
+    col_list(&sql, d->ncols, false);
+    hx_buf_puts(&sql, "), b as (select k, ");
+    col_list(&sql, d->ncols, false);
+    hx_buf_printf(&sql, ", count(*) as n from %s where k is not null group by k, ", b);
+    col_list(&sql, d->ncols, false);
+    hx_buf_puts(&sql, "), u as (select a.k");
+    for (size_t i = 0; i < d->ncols; i++)
+        hx_buf_printf(&sql, ", a.c%zu", i + 1);
+    hx_buf_puts(&sql, " from a left join b on b.k = a.k");
+    for (size_t i = 0; i < d->ncols; i++)
+        hx_buf_printf(&sql, " and b.c%zu is not distinct from a.c%zu", i + 1, i + 1);
+    hx_buf_puts(&sql, ", generate_series(1, (a.n - coalesce(b.n, 0))::bigint) where a.n > "
+                      "coalesce(b.n, 0)), x as (select u.*, row_number() over (partition by u.k "
+                      "order by row(");
+    for (size_t i = 0; i < d->ncols; i++)
+        hx_buf_printf(&sql, "%su.c%zu", i ? ", " : "", i + 1);
+    hx_buf_printf(&sql,
+                  ")::text collate \"C\") as rn, g.surplus from u join (select k, %s as "
+                  "surplus from %s where %s) g on g.k = u.k) select * from ((select k, ",
+                  extra ? "sn - tn" : "tn - sn", T_KEYS, extra ? "sn > tn" : "tn > sn");
+    col_list(&sql, d->ncols, false);
+    hx_buf_printf(&sql, " from x where rn <= surplus order by %s limit %zu)",
+                  key_order(&d->ds->cols[d->key_col]), d->max);
+    if (extra) {
+        hx_buf_puts(&sql, " union all (select k, ");
+        col_list(&sql, d->ncols, false);
+        hx_buf_printf(&sql, " from %s where k is null limit %zu)", T_SINK, d->max);
+    }
+    hx_buf_printf(&sql, ") y limit %zu", d->max);
+    PGresult *r = sql.oom ? NULL : chk_query(ctx, o, sql.data);
+    hx_buf_release(&sql);
     if (!r) return false;
     for (int i = 0; i < PQntuples(r); i++)
-        sample(d, o, kind, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), -1, NULL, NULL);
+        row_sample(d, o, extra, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), r, i, 1);
     PQclear(r);
     return true;
 }
@@ -438,7 +503,6 @@ static uint64_t count_at(PGresult *r, int c)
 static bool diff_in_db(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff_state *d)
 {
     const plan_dataset *ds = d->ds;
-    const char *order = key_order(&ds->cols[d->key_col]);
     if (!load_truth(ctx, c, o, d)) return false;
     /* The sink's rows, read once, as canonical text. */
     hx_buf sql;
@@ -491,22 +555,9 @@ static bool diff_in_db(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, 
     }
     ok = r != NULL;
     chk_diff_sample_titles(d, o);
-    /* Samples: extra rows (one a row, NULL keys last), missing keys, mismatched pairs. */
-    if (ok && o->extra) {
-        hx_buf_clear(&sql);
-        hx_buf_printf(&sql,
-                      "select k from ((select k from %s, generate_series(1, (sn - tn)::bigint) "
-                      "where sn > tn order by %s limit %zu) union all (select k from %s where k "
-                      "is null limit %zu)) x limit %zu",
-                      T_KEYS, order, d->max, T_SINK, d->max, d->max);
-        ok = !sql.oom && key_samples(ctx, o, d, "extra", sql.data);
-    }
-    if (ok && o->missing) {
-        hx_buf_clear(&sql);
-        hx_buf_printf(&sql, "select k from %s where tn > sn order by %s limit %zu", T_KEYS, order,
-                      d->max);
-        ok = !sql.oom && key_samples(ctx, o, d, "missing", sql.data);
-    }
+    /* Samples: extra rows (one a row, NULL keys last), missing rows, mismatched pairs. */
+    if (ok && o->extra) ok = row_samples(ctx, o, d, true);
+    if (ok && o->missing) ok = row_samples(ctx, o, d, false);
     if (ok && o->mismatched) ok = mismatch_samples(ctx, o, d);
     hx_buf_release(&sql);
     if (!ok) return false;
