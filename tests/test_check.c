@@ -344,6 +344,15 @@ static void test_check__file_by_key(void **state)
         assert_true(sample_has(&o, 0, "missing") && sample_has(&o, 1, "4")); /* id = record 3 + 1 */
         assert_true(sample_has(&o, 0, "extra") && sample_has(&o, 1, "100000"));
         assert_true(sample_has(&o, 0, "mismatch") && sample_has(&o, 2, "amount"));
+        /* missing and extra rows are sampled whole: their values, under expected or actual */
+        for (size_t r = 0; r < o.sample.nrows; r++) {
+            char **row = o.sample.cells + r * o.sample.ncols;
+            if (strcmp(row[0], "mismatch") == 0) continue;
+            bool extra = strcmp(row[0], "extra") == 0;
+            assert_string_equal(row[2], "(row)");
+            assert_non_null(strstr(row[extra ? 4 : 3], "amount="));
+            assert_null(row[extra ? 3 : 4]);
+        }
         chk_outcome_release(&o);
 
         /* compared columns only: the amount is not one of them */

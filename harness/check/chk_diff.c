@@ -31,10 +31,10 @@ static void sample(const diff_state *d, chk_outcome *o, const char *kind, const 
 
 /* A sample of a whole row that has no partner on the other side: column "(row)", and the row's
  * other columns as "name=value, ..." under expected (a missing row, the truth's) or actual (an
- * extra row, the sink's), so the reader sees which copy is the surplus, not just its key. vals(i)
- * is column i's canonical value (NULL for NULL). */
+ * extra row, the sink's), so the reader sees which copy is the surplus, not just its key. vals[i]
+ * is compared column i's canonical value (NULL for NULL). */
 static void row_sample(const diff_state *d, chk_outcome *o, bool extra, const char *key,
-                       const PGresult *r, int row, int first)
+                       const char *const *vals)
 {
     char kb[64], vb[64];
     hx_buf b;
@@ -42,10 +42,8 @@ static void row_sample(const diff_state *d, chk_outcome *o, bool extra, const ch
     for (size_t i = 0; i < d->ncols; i++) {
         if (d->cols[i] == d->key_col) continue;
         const plan_column *col = &d->ds->cols[d->cols[i]];
-        const char *v =
-            PQgetisnull(r, row, first + (int)i) ? NULL : PQgetvalue(r, row, first + (int)i);
         hx_buf_printf(&b, "%s%s=%s", b.len ? ", " : "", col->name,
-                      v ? chk_display(col, v, vb, sizeof vb) : "NULL");
+                      vals[i] ? chk_display(col, vals[i], vb, sizeof vb) : "NULL");
     }
     const plan_column *kc = &d->ds->cols[d->key_col];
     const char *text = b.oom ? NULL : b.data ? b.data : "";
@@ -56,12 +54,29 @@ static void row_sample(const diff_state *d, chk_outcome *o, bool extra, const ch
     hx_buf_release(&b);
 }
 
+/* An extra row of the in-memory matcher, sampled whole: its values read through val. */
+static void extra_sample(const diff_state *d, chk_outcome *o, const char *key, diff_val_fn val,
+                         void *ud)
+{
+    char *bufs = hx_calloc(d->ncols + 1, 64);
+    const char **vals = hx_calloc(d->ncols + 1, sizeof *vals);
+    if (bufs && vals) {
+        for (size_t cc = 0; cc < d->ncols; cc++)
+            vals[cc] = val(ud, cc, bufs + cc * 64, 64);
+        row_sample(d, o, true, key, vals);
+    } else {
+        sample(d, o, "extra", key, -1, NULL, NULL);
+    }
+    hx_free(vals);
+    hx_free(bufs);
+}
+
 void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud)
 {
     exp_row *row = key ? exp_map_find(&d->m, key, false) : NULL;
     if (!row || row->got >= row->want) {
         o->extra++;
-        if (d->s_extra++ < d->max) sample(d, o, "extra", key, -1, NULL, NULL);
+        if (d->s_extra++ < d->max) extra_sample(d, o, key, val, ud);
         if (row) row->got++;
         return;
     }
@@ -106,7 +121,13 @@ uint64_t chk_diff_missing(diff_state *d, chk_outcome *o)
         expected_rows += row->want;
         if (row->got < row->want) {
             o->missing += row->want - row->got;
-            if (d->s_missing++ < d->max) sample(d, o, "missing", row->key, -1, NULL, NULL);
+            if (d->s_missing++ < d->max) {
+                /* a version no sink row stood for (the first when none was picked) */
+                size_t v = 0;
+                while (row->want > 1 && v + 1 < row->want && row->used[v])
+                    v++;
+                row_sample(d, o, false, row->key, (const char *const *)row->vals + v * d->ncols);
+            }
         }
     }
     return expected_rows;
@@ -488,9 +509,18 @@ static bool row_samples(const chk_ctx *ctx, chk_outcome *o, const diff_state *d,
     PGresult *r = sql.oom ? NULL : chk_query(ctx, o, sql.data);
     hx_buf_release(&sql);
     if (!r) return false;
-    for (int i = 0; i < PQntuples(r); i++)
-        row_sample(d, o, extra, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), r, i, 1);
+    const char **vals = hx_calloc(d->ncols + 1, sizeof *vals);
+    for (int i = 0; vals && i < PQntuples(r); i++) {
+        for (size_t c = 0; c < d->ncols; c++)
+            vals[c] = PQgetisnull(r, i, (int)c + 1) ? NULL : PQgetvalue(r, i, (int)c + 1);
+        row_sample(d, o, extra, PQgetisnull(r, i, 0) ? NULL : PQgetvalue(r, i, 0), vals);
+    }
+    hx_free(vals);
     PQclear(r);
+    if (!vals) {
+        chk_set_outcome(o, CHK_ERROR, "out of memory");
+        return false;
+    }
     return true;
 }
 
