@@ -43,7 +43,7 @@ for doc in README.md docs/*.md; do
     for p in $(grep -oE '`(harness|reports|plugins|tests|tools|bench|include|docs)/[A-Za-z0-9_./*-]*`' "$doc" |
         tr -d '`' | sort -u); do
         # under docs/ only our pages and schema: `docs/adr/` is a solution's folder
-        case "$p" in docs/*.md | docs/*.xsd) ;; docs/*) continue ;; esac
+        case "$p" in docs/*.md | docs/*.xsd | docs/*.json) ;; docs/*) continue ;; esac
         # shellcheck disable=SC2086 # a glob is meant to expand
         set -- $p
         [ -e "$1" ] || missing="$missing $doc:$p"
@@ -85,6 +85,18 @@ done
 [ -f docs/junit-harness.xsd ] && grep -q 'junit-harness.xsd' docs/junit.md &&
     ok "docs/junit.md names its schema, docs/junit-harness.xsd" ||
     bad "docs/junit-harness.xsd missing or not named in docs/junit.md"
+
+# 6b. The JSON schemas: named in docs/architecture.md, their "schema" const the version the code
+# writes (a bump changes both).
+schema_const() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["properties"]["schema"]["const"])' "$1" 2>/dev/null; }
+v=$(sed -n 's/^#define RESULTS_SCHEMA "\(.*\)"$/\1/p' harness/results/results.h)
+[ -n "$v" ] && [ "$(schema_const docs/run.schema.json)" = "$v" ] && grep -q 'docs/run.schema.json' docs/architecture.md &&
+    ok "docs/run.schema.json describes $v and docs/architecture.md names it" ||
+    bad "docs/run.schema.json's schema const is not results.h's RESULTS_SCHEMA '$v', or docs/architecture.md does not name it"
+v=$(sed -n 's/.*json_string("\(harness\.compare\/[0-9]*\)").*/\1/p' harness/cli/cmd_compare.c)
+[ -n "$v" ] && [ "$(schema_const docs/compare.schema.json)" = "$v" ] && grep -q 'docs/compare.schema.json' docs/architecture.md &&
+    ok "docs/compare.schema.json describes $v and docs/architecture.md names it" ||
+    bad "docs/compare.schema.json's schema const is not cmd_compare.c's '$v', or docs/architecture.md does not name it"
 
 # 7. Every C file in the folder table.
 unnamed=""

@@ -6,6 +6,12 @@
 # must reach the run folders made inside it.
 # ok / bad / expect_rc: TAP-like lines; bad counts into $fails.
 # hx_done: the count line, and the script's exit status (0 when nothing failed).
+# hx_valid_runjson NAME FILE...: one ok line when every FILE validates against docs/run.schema.json,
+# else a bad line naming each error's file and JSON path. hx_valid_comparejson: the same for
+# `harness compare --json` output against docs/compare.schema.json. hx_schema_check SCHEMA FILE...
+# is the bare check (errors on stdout, status 1 on any violation) for a test that expects failure.
+# hx_valid_all_runjson NAME: hx_valid_runjson on every run.json-form file under $T (the pretty
+# form the writer emits: a line `  "schema": "harness.run/1"`), bad when there is none.
 
 fails=0
 
@@ -19,6 +25,67 @@ ok() { echo "ok - $1"; }
 bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 expect_rc() { # name want got
     if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
+}
+
+# The validator: python3 with jsonschema (Debian 12: python3-jsonschema, tools/setup.sh --tests).
+# Debian's own python3 first: it starts in a fraction of a second where a PATH shim may not.
+hx_schema_check() { # schema file...
+    for hx_py in /usr/bin/python3 python3; do
+        command -v "$hx_py" >/dev/null 2>&1 || continue
+        "$hx_py" - "$@" <<'PY'
+import json, sys
+try:
+    from jsonschema import Draft202012Validator
+except ImportError:
+    sys.exit(3)
+schema_path, files = sys.argv[1], sys.argv[2:]
+with open(schema_path) as f:
+    schema = json.load(f)
+Draft202012Validator.check_schema(schema)
+v = Draft202012Validator(schema)
+bad = 0
+for path in files:
+    try:
+        with open(path, "rb") as f:
+            # NaN and Infinity are not JSON: keep them as strings so the schema's types reject them
+            doc = json.loads(f.read().decode("utf-8"), parse_constant=lambda c: c)
+    except (OSError, ValueError) as e:
+        print("%s: not JSON: %s" % (path, e))
+        bad += 1
+        continue
+    for e in sorted(v.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = "$" + "".join("[%d]" % p if isinstance(p, int) else "." + p for p in e.absolute_path)
+        print("%s: %s: %s" % (path, where, e.message[:300]))
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+        hx_rc=$?
+        [ "$hx_rc" = 3 ] || return "$hx_rc"
+    done
+    echo "no python3 with jsonschema: install python3-jsonschema (tools/setup.sh --tests)"
+    return 2
+}
+
+hx_valid_schema_() { # schema-name name file...
+    hx_s=$1
+    hx_n=$2
+    shift 2
+    if hx_schema_check "${HX_SOURCE_ROOT:?}/docs/$hx_s" "$@" >"${T:-/tmp}/hx_schema.out" 2>&1; then
+        ok "$hx_n: valid against docs/$hx_s"
+    else
+        bad "$hx_n: not valid against docs/$hx_s: $(head -20 "${T:-/tmp}/hx_schema.out")"
+    fi
+}
+hx_valid_runjson() { hx_valid_schema_ run.schema.json "$@"; }
+hx_valid_comparejson() { hx_valid_schema_ compare.schema.json "$@"; }
+hx_valid_all_runjson() { # name
+    hx_files=$(find "${T:?}" -name '*.json' -type f -exec grep -l '^  "schema": "harness.run/1",$' {} + 2>/dev/null | sort)
+    if [ -z "$hx_files" ]; then
+        bad "$1: no run.json under the test folder to validate"
+        return
+    fi
+    # shellcheck disable=SC2086 # the paths are mktemp's, without blanks
+    hx_valid_runjson "$1 ($(echo "$hx_files" | wc -l | tr -d ' ') files)" $hx_files
 }
 
 hx_done() {

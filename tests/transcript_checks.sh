@@ -78,4 +78,5 @@ check(run.get("interrupted") is True or run.get("exit_code") == 130,
 check("sleepy_out rows" not in checks, "the cancelled check is not a verdict")
 ')"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

@@ -8,6 +8,7 @@ F="$HX_SOURCE_ROOT/tests/fixtures/runs"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fails=0
+. "$HX_SOURCE_ROOT/tests/lib.sh" # hx_valid_comparejson
 
 fail() {
     echo "FAIL: $*"
@@ -90,6 +91,7 @@ expect 0 "json" $C --json "$F/pass.json" "$T/head.json" --fail-on score:-10
 has "$T/out" '"schema": "harness.compare/1"' "json schema"
 has "$T/out" '"change": "newly failing"' "json flip"
 has "$T/out" '"tripped": false' "json gate"
+cp "$T/out" "$T/cmp-gates.json"
 
 # --html OUT: the page is written beside the usual output; stdout and the exit code are unchanged.
 expect 1 "html with gates" $C "$F/pass.json" "$T/head.json" --html "$T/cmp.html" --fail-on checks \
@@ -126,6 +128,7 @@ hasnt "$T/out" "$(printf '\033')" "hostile terminal has no escape sequences"
 expect 0 "hostile json" $C --json "$F/mixed.json" "$F/hostile.json"
 has "$T/out" '"removed": [' "hostile json removed list"
 has "$T/out" '"delta_pct": null' "json NAN percent is null"
+hx_valid_comparejson "compare --json" "$T/cmp-gates.json" "$T/out"
 
 # Usage errors and bad files: exit 2, naming the file.
 expect 2 "one file" $C "$F/pass.json"

@@ -57,4 +57,36 @@ tally "$(invocations bare "$T/bare/run.json" 1)"
 grep -q '"isolation": "none"' "$T/bare/run.json" && ok "bare: run isolation none" ||
     bad "bare: run.json has no isolation none"
 
+hx_valid_all_runjson "every run.json written"
+
+# 3. The schema check fails on each violation and names where: broken copies of a valid run.json,
+# checked in one call.
+set -- \
+    "a renamed field" 's/"peak_rss_bytes":/"peak_rss":/' '$.scenarios[0].invocations[0]' \
+    "a number as a string" 's/^  "duration_s": \(.*\),$/  "duration_s": "\1",/' '$.duration_s' \
+    "NaN" 's/^  "duration_s": .*,$/  "duration_s": NaN,/' '$.duration_s' \
+    "an unknown verdict" 's/^  "verdict": "fail",$/  "verdict": "failed",/' '$.verdict' \
+    "a missing count" '/^    "checks_passed": /d' '$.totals'
+mkdir "$T/broken"
+n=0
+while [ $# -ge 3 ]; do
+    n=$((n + 1))
+    sed "$2" "$T/bare/run.json" >"$T/broken/$n.json"
+    printf '%s\t%s\n' "$1" "$3" >>"$T/broken/cases"
+    shift 3
+done
+hx_schema_check "$ROOT/docs/run.schema.json" "$T/broken/"*.json >"$T/broken/out" 2>&1
+expect_rc "schema: the broken copies fail" 1 $?
+n=0
+while IFS="$(printf '\t')" read -r what where; do
+    n=$((n + 1))
+    if cmp -s "$T/bare/run.json" "$T/broken/$n.json"; then
+        bad "schema: $what: the edit changed nothing"
+    elif grep -qF "$T/broken/$n.json: $where: " "$T/broken/out"; then
+        ok "schema: $what: rejected at $where"
+    else
+        bad "schema: $what: not rejected at $where: $(grep -F "/$n.json" "$T/broken/out" | head -3)"
+    fi
+done <"$T/broken/cases"
+rm -r "$T/broken"
 hx_done

@@ -192,4 +192,5 @@ expect_rc "interrupt" 130 $?
     ok "interrupt: run.json covers the finished scenario" || bad "interrupt: no run.json with baseline"
 no_leftovers interrupt
 
+hx_valid_all_runjson "every run.json written"
 hx_done

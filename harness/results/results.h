@@ -226,7 +226,8 @@ typedef struct results_scenario {
     size_t ntags;
     results_status status; /* pass / fail / error / threshold, see results_scenario_settle() */
     char *error;           /* why the scenario could not run, NULL when it ran */
-    int error_exit;        /* HX_EXIT_USAGE or HX_EXIT_INFRA when error is set, else 0 */
+    int error_exit;        /* HX_EXIT_USAGE, HX_EXIT_INFRA or HX_EXIT_INTERRUPTED when error is
+                              set, else 0 */
     char *started;         /* ISO 8601 UTC, e.g. "2026-01-02T03:04:05Z" */
     double duration_s;     /* wall time of the whole scenario */
     results_invocation *invocations;
