@@ -78,6 +78,13 @@ struct chg_stream;
 /* Called when transaction txn of the stream committed (its Sync or COMMIT read) at commit_ns
  * (hx_now_ns). From the replaying thread. */
 typedef void (*replay_commit_fn)(void *ud, uint32_t txn, int64_t commit_ns);
+/* What replay_changes sends, in order, for a bench or a debugger: a statement (its SQL and text
+ * parameters, NULL for SQL NULL) on session 1 (the pipeline) or 2 (the long transactions' session,
+ * whose BEGIN and COMMIT come as statements without parameters), or a Sync of session 1 (sql
+ * NULL). Called before the statement is queued; the pointers are valid during the call only. */
+typedef void (*replay_send_fn)(void *ud, int session, const char *sql, int nparams,
+                               const char *const *params);
+
 typedef struct replay_chg {
     PGconn *conn;  /* admin session on the scenario database (idle, no pipeline) */
     PGconn *conn2; /* a second one, for long transactions (NULL: the stream has none) */
@@ -87,6 +94,8 @@ typedef struct replay_chg {
     double rate;                 /* changes per second, 0 = as fast as the server takes them */
     replay_commit_fn on_commit;  /* may be NULL */
     void *ud;                    /* passed to on_commit */
+    replay_send_fn on_send;      /* may be NULL (bench/cdc_replay_bench.c records with it) */
+    void *send_ud;               /* passed to on_send */
 } replay_chg;
 
 /* Replay transactions from..to-1 of o->cs into public.<o->table> (made by

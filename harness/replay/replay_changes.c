@@ -15,6 +15,7 @@
 typedef struct upd_stmt {
     uint64_t mask;
     char name[48];
+    char *sql; /* kept for o->on_send */
 } upd_stmt;
 
 typedef struct crep {
@@ -26,6 +27,7 @@ typedef struct crep {
     size_t ncols;   /* of them */
     size_t nactive; /* active added columns */
     char ins[48], del[48];
+    char *ins_sql, *del_sql; /* kept for o->on_send */
     upd_stmt upd[MAX_UPD_STMTS];
     size_t nupd;
     unsigned long id; /* this call's statement suffix */
@@ -86,15 +88,19 @@ static int prepare_insert(crep *p, PGconn *c, hx_err *e)
         hx_buf_printf(&sql, "$%zu, ", i + 1);
     hx_buf_puts(&sql, "pg_catalog.clock_timestamp())");
     int rc = sql.oom ? oom(e) : prepare(p, c, p->ins, sql.data, e);
+    if (!rc && !p->ins_sql) {
+        p->ins_sql = hx_buf_steal(&sql); /* the same text on both sessions */
+        return 0;
+    }
     hx_buf_release(&sql);
     return rc;
 }
 
-/* The name of the UPDATE setting the columns of mask (bit i = qcols[i]), prepared on first use. */
-static const char *update_stmt(crep *p, uint64_t mask, hx_err *e, int *rc)
+/* The UPDATE setting the columns of mask (bit i = qcols[i]), prepared on first use. */
+static const upd_stmt *update_stmt(crep *p, uint64_t mask, hx_err *e, int *rc)
 {
     for (size_t i = 0; i < p->nupd; i++)
-        if (p->upd[i].mask == mask) return p->upd[i].name;
+        if (p->upd[i].mask == mask) return &p->upd[i];
     if (p->nupd == MAX_UPD_STMTS) {
         *rc = hx_fail(e, HX_EINFRA, "change stream '%s': more than %d update shapes", p->d->name,
                       MAX_UPD_STMTS);
@@ -119,10 +125,13 @@ static const char *update_stmt(crep *p, uint64_t mask, hx_err *e, int *rc)
         if (PQsendPrepare(c, u->name, sql.data, 0, NULL) != 1) *rc = sql_fail(p, c, sql.data, e);
         p->stmts_open++;
     }
-    hx_buf_release(&sql);
-    if (*rc) return NULL;
+    if (*rc) {
+        hx_buf_release(&sql);
+        return NULL;
+    }
+    u->sql = hx_buf_steal(&sql);
     p->nupd++;
-    return u->name;
+    return u;
 }
 
 /* Put value text (NULL: SQL NULL) as the next parameter. */
@@ -182,23 +191,29 @@ static int send_change(crep *p, PGconn *c, uint64_t j, hx_err *e)
     hx_buf_clear(&p->store);
     int rc = 0;
     size_t n = 0;
-    const char *stmt = NULL;
+    const char *stmt = NULL, *sql = NULL;
     char opc = 'c';
     if (ch->op == CHG_INSERT) {
         for (size_t i = 0; i < p->ncols && !rc; i++)
             rc = put_column(p, ch, j, i, i, e);
         n = p->ncols;
         stmt = p->ins;
+        sql = p->ins_sql;
     } else if (ch->op == CHG_UPDATE) {
         uint64_t mask = ch->cols & ((1ULL << p->d->ncols) - 1);
         for (size_t a = 0; a < p->nactive; a++)
             mask |= 1ULL << (p->d->ncols + a);
         for (size_t i = 0; i < p->ncols && !rc; i++)
             if (mask & (1ULL << i)) rc = put_column(p, ch, j, i, n++, e);
-        if (!rc) stmt = update_stmt(p, mask, e, &rc);
+        const upd_stmt *u = rc ? NULL : update_stmt(p, mask, e, &rc);
+        if (u) {
+            stmt = u->name;
+            sql = u->sql;
+        }
         opc = 'u';
     } else {
         stmt = p->del;
+        sql = p->del_sql;
         opc = 'd';
     }
     if (rc) return rc;
@@ -214,6 +229,8 @@ static int send_change(crep *p, PGconn *c, uint64_t j, hx_err *e)
     hx_sha256_update(&p->sha, "\n", 1);
     if (p->store.oom) return oom(e);
     fix_params(p, n);
+    if (p->o->on_send)
+        p->o->on_send(p->o->send_ud, c == p->o->conn ? 1 : 2, sql, (int)n, p->params);
     if (PQsendQueryPrepared(c, stmt, (int)n, p->params, NULL, NULL, 0) != 1)
         return sql_fail(p, c, "queueing a statement", e);
     p->stats->rows++;
@@ -270,6 +287,7 @@ static void sleep_ns(int64_t ns)
 
 static int exec2(crep *p, PGconn *c, const char *sql, hx_err *e)
 {
+    if (p->o->on_send) p->o->on_send(p->o->send_ud, 2, sql, 0, NULL);
     PGresult *r = PQexec(c, sql);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : sql_fail(p, c, sql, e);
     PQclear(r);
@@ -335,9 +353,8 @@ static int setup_stmts(crep *p, uint32_t from, uint32_t to, hx_err *e)
     }
     int rc = prepare_insert(p, c, e);
     if (!rc && p->o->conn2) rc = prepare_insert(p, p->o->conn2, e);
-    char *sql = hx_asprintf("DELETE FROM %s WHERE %s = $1", p->qtable, p->qcols[d->key_col]);
-    if (!rc) rc = sql ? prepare(p, c, p->del, sql, e) : oom(e);
-    hx_free(sql);
+    p->del_sql = hx_asprintf("DELETE FROM %s WHERE %s = $1", p->qtable, p->qcols[d->key_col]);
+    if (!rc) rc = p->del_sql ? prepare(p, c, p->del, p->del_sql, e) : oom(e);
     return rc;
 }
 
@@ -354,6 +371,10 @@ static void release(crep *p)
         hx_free(p->qcols[i]);
     hx_free(p->qcols);
     hx_free(p->qtable);
+    hx_free(p->ins_sql);
+    hx_free(p->del_sql);
+    for (size_t i = 0; i < p->nupd; i++)
+        hx_free(p->upd[i].sql);
     hx_free(p->off);
     hx_free(p->params);
     gen_record_release(&p->keyrec);
@@ -407,6 +428,7 @@ int replay_changes(const replay_chg *o, uint32_t from, uint32_t to, replay_stats
             p.stmts_open++;
         }
         if (rc) break;
+        if (o->on_send) o->on_send(o->send_ud, 1, NULL, 0, NULL);
         if (PQpipelineSync(c) != 1) {
             rc = sql_fail(&p, c, "pipeline sync", e);
             break;
