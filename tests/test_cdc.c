@@ -2,13 +2,18 @@
  * change the scenario role has REPLICATION, the source table is the admin's with SELECT for the
  * role only, a publication and a pgoutput slot exist; the replayed table equals the truth of the
  * change stream (data/changes.h) row by row, versions included, also across a step that stops
- * part way, an added column and a server restart (the slot survives it); the solution's
+ * part way, an added column and a server restart (the slot survives it); the harness's audit
+ * slot reads back what is written to the target (out of order, twice, lost, truncated,
+ * unlogged) and sees its slot dropped; the solution's
  * environment names slot, publication, tables and schema; after teardown no slot, no
  * publication and no session of the role are left. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -216,6 +221,81 @@ static void test_cdc__setup_replay_faults_teardown(void **state)
     assert_true(ob->ran);
     /* nobody wrote target.customers: every change is unseen */
     assert_int_equal(ob->unseen, cs->n);
+    assert_int_equal(ob->tables[0].src_changes, cs->n);
+
+    /* What a "solution" writes to target.customers, read back from the WAL by the audit slot:
+     * every key at its last version (the versions before it lost), one key written back one
+     * version (out of order), one written again (applied twice), then a TRUNCATE. */
+    char x[4100], y[4100], xv[4100], yv[4100];
+    snprintf(x, sizeof x, "%s",
+             pgfx_scalar(role, "SELECT customer_id FROM public.customers WHERE row_version >= 3 "
+                               "ORDER BY customer_id LIMIT 1"));
+    snprintf(xv, sizeof xv, "%s",
+             pgfx_scalar(role, "SELECT row_version - 1 FROM public.customers WHERE row_version "
+                               ">= 3 ORDER BY customer_id LIMIT 1"));
+    snprintf(y, sizeof y, "%s",
+             pgfx_scalar(role, "SELECT customer_id FROM public.customers WHERE row_version >= 3 "
+                               "ORDER BY customer_id LIMIT 1 OFFSET 1"));
+    snprintf(yv, sizeof yv, "%s",
+             pgfx_scalar(role, "SELECT row_version FROM public.customers WHERE row_version >= 3 "
+                               "ORDER BY customer_id LIMIT 1 OFFSET 1"));
+    char *sql = hx_asprintf(
+        "CREATE SCHEMA target; CREATE TABLE target.customers (customer_id bigint PRIMARY KEY, "
+        "row_version bigint NOT NULL); INSERT INTO target.customers SELECT customer_id, "
+        "row_version FROM public.customers; UPDATE target.customers SET row_version = "
+        "row_version - 1 WHERE customer_id = %s; UPDATE target.customers SET row_version = "
+        "row_version WHERE customer_id = %s; TRUNCATE target.customers",
+        x, y);
+    /* one transaction a statement */
+    PGresult *r = NULL;
+    for (char *q = sql, *next; q; q = next) {
+        next = strstr(q, "; ");
+        if (next) *next = '\0', next += 2;
+        r = PQexec(role, q);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) fail_msg("%s: %s", q, PQerrorMessage(role));
+        PQclear(r);
+    }
+    hx_free(sql);
+    long alive = strtol(pgfx_scalar(role, "SELECT count(*) FROM public.customers"), NULL, 10);
+    ob = t->observed(&site, st);
+    const chg_seen_table *tt = &ob->tables[0];
+    assert_string_equal(tt->table, "customers");
+    assert_int_equal(tt->persistence, 'p');
+    assert_int_equal(tt->applied, alive + 2);
+    assert_int_equal(tt->truncates, 1);
+    assert_int_equal(tt->count[CHG_OUT_OF_ORDER], 1);
+    assert_string_equal(tt->sample[CHG_OUT_OF_ORDER][0].key, x);
+    assert_int_equal(tt->sample[CHG_OUT_OF_ORDER][0].a, strtoll(xv, NULL, 10));
+    assert_int_equal(tt->sample[CHG_OUT_OF_ORDER][0].b, strtoll(xv, NULL, 10) + 1);
+    assert_int_equal(tt->count[CHG_DOUBLED], 1);
+    assert_string_equal(tt->sample[CHG_DOUBLED][0].key, y);
+    assert_int_equal(tt->sample[CHG_DOUBLED][0].a, strtoll(yv, NULL, 10));
+    assert_int_equal(tt->sample[CHG_DOUBLED][0].b, 2);
+    /* every version before a key's last is lost, and every delete (nothing was deleted) */
+    uint64_t lost = 0, dels = 0;
+    for (uint64_t i = 0; i < cs->n; i++)
+        dels += cs->ch[i].op == CHG_DELETE;
+    for (uint64_t k = 0; k < cs->rows; k++)
+        lost += cs->alive[k] && cs->version[k] ? cs->version[k] - 1 : cs->version[k];
+    assert_int_equal(tt->count[CHG_LOST], lost);
+    assert_int_equal(tt->count[CHG_LOST_DELETE], dels);
+    assert_int_equal(ob->seen + ob->unseen, cs->n);
+    assert_int_equal(ob->seen, (uint64_t)alive);
+    assert_false(ob->slot_lost);
+    /* an unlogged target writes no WAL: seen as such */
+    r = PQexec(role, "ALTER TABLE target.customers SET UNLOGGED");
+    assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+    PQclear(r);
+    assert_int_equal(t->observed(&site, st)->tables[0].persistence, 'u');
+    /* the role has REPLICATION and may drop the harness's slot: seen */
+    assert_string_equal(pgfx_scalar(role, "SELECT count(*) FROM pg_replication_slots WHERE "
+                                          "slot_name = 'hxa_hx_cdc_test' AND plugin = "
+                                          "'test_decoding'"),
+                        "1");
+    r = PQexec(role, "SELECT pg_drop_replication_slot('hxa_hx_cdc_test')");
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    assert_true(t->observed(&site, st)->slot_lost);
     t->teardown(&site, st);
     assert_string_equal(pgfx_scalar(role, "SELECT count(*) FROM pg_replication_slots"), "0");
     assert_string_equal(pgfx_scalar(role, "SELECT count(*) FROM pg_publication"), "0");

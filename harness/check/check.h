@@ -73,7 +73,7 @@ typedef struct chk_ctx {
     int64_t lock_timeout_us;   /* the lock_timeout in force (0: none set), for messages */
     bool has_cost;             /* the scenario was priced: cost_monthly_usd holds its cost */
     double cost_monthly_usd;   /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
-    const chg_observed *cdc;   /* what the CDC lag poller saw (NULL: no change stream) */
+    const chg_observed *cdc;   /* what the CDC audit slot saw (NULL: no change stream) */
 } chk_ctx;
 
 /* ---- check kinds: one descriptor a kind, read by the DSL, the run loop and `harness check` ----

@@ -3,7 +3,10 @@
  *   cdc_state  - the final state: every key the source holds at the end present with its
  *                row_version and values, every deleted key absent, no key twice (exactly once by
  *                key), nothing the source never had;
- *   cdc_order  - per-key order: the lag poller never saw a key's row_version go down;
+ *   cdc_order  - per-key order and exactly once: what the solution applied to the target, read
+ *                from the WAL through the harness's audit slot (replay/target_cdc.c), per key:
+ *                no row_version written after a higher one, none written twice, none the
+ *                source wrote missing, every source delete applied;
  *   cdc_schema - the columns added mid-stream (fault add_column) are in the target with the
  *                values the changes after the ALTER wrote.
  * The truth is the stream rebuilt from the seed (data/changes.h), streamed into a temporary table
@@ -402,34 +405,96 @@ static void check_cdc_order(const chk_ctx *ctx, const plan_check *c, chk_outcome
 {
     const chg_observed *ob = ctx->cdc;
     if (!ob || !ob->ran) {
-        chk_set_outcome(o, CHK_ERROR, "no replication-lag poller ran in this scenario");
+        chk_set_outcome(o, CHK_ERROR, "no audit slot was read in this scenario");
         return;
     }
     const chg_seen_table *t = NULL;
     for (size_t i = 0; i < ob->ntables; i++)
         if (!strcmp(ob->tables[i].table, c->table)) t = &ob->tables[i];
-    chk_setf(&o->expected, "no key's row_version goes down in target.%s", c->table);
-    if (!t || !t->regressions) {
-        chk_setf(&o->actual, "none seen in %llu polls", (unsigned long long)ob->polls);
+    chk_setf(&o->expected,
+             "every row_version of target.%s written once, in commit order, and every delete "
+             "applied (as the WAL shows them)",
+             c->table);
+    if (ob->slot_lost) {
+        chk_setf(&o->actual, "the harness's audit slot is gone");
+        chk_set_outcome(o, CHK_FAIL,
+                        "the harness's replication slot that records what the solution applied was "
+                        "dropped during the run (by the solution's role?): the order of target.%s "
+                        "cannot be checked; leave slots you did not make alone",
+                        c->table);
+        return;
+    }
+    if (!t) {
+        chk_set_outcome(o, CHK_ERROR, "table '%s' is not a change stream's", c->table);
+        return;
+    }
+    if (ob->error[0]) {
+        chk_set_outcome(o, CHK_ERROR, "cannot read the harness's audit slot: %s", ob->error);
+        return;
+    }
+    if (t->persistence == 'u' || t->persistence == 't' || !t->persistence) {
+        chk_setf(&o->actual, "%s", !t->persistence ? "no table" : "a table without WAL");
+        chk_set_outcome(o, CHK_FAIL,
+                        !t->persistence ? "target.%s does not exist"
+                                        : "target.%s is an UNLOGGED table: its changes are not in "
+                                          "the WAL and cannot be observed; make it a logged table",
+                        c->table);
+        return;
+    }
+    const char *titles[] = {"problem", "key", "row_version", "detail"};
+    chk_sample_cols(o, 4, titles);
+    static const char *const names[] = {"out of order", "applied more than once", "lost",
+                                        "delete lost"};
+    /* round robin over the kinds: the first rows a report shows name each kind there is */
+    for (size_t i = 0; i < CHG_MAX_SAMPLES; i++)
+        for (int k = 0; k < CHG_NPROBLEMS; k++) {
+            if (i >= t->nsample[k]) continue;
+            const chg_sample *s = &t->sample[k][i];
+            char v[48], detail[96];
+            snprintf(v, sizeof v, "%lld", (long long)s->a);
+            if (k == CHG_OUT_OF_ORDER)
+                snprintf(detail, sizeof detail, "written after row_version %lld", (long long)s->b);
+            else if (k == CHG_DOUBLED)
+                snprintf(detail, sizeof detail, "written %lld times", (long long)s->b);
+            else if (k == CHG_LOST) {
+                if (s->b > s->a)
+                    snprintf(v, sizeof v, "%lld..%lld", (long long)s->a, (long long)s->b);
+                snprintf(detail, sizeof detail, "never written to the target");
+            } else
+                snprintf(detail, sizeof detail,
+                         "deleted at the source at this version, never in the target");
+            const char *cells[] = {names[k], s->key, v, detail};
+            chk_sample_row(o, cells);
+        }
+    const uint64_t *n = t->count;
+    o->mismatched = n[CHG_OUT_OF_ORDER];
+    o->extra = n[CHG_DOUBLED];
+    o->missing = n[CHG_LOST] + n[CHG_LOST_DELETE];
+    hx_buf note;
+    hx_buf_init(&note);
+    if (t->truncates)
+        hx_buf_printf(&note, "; target.%s was truncated %llu time(s)", c->table,
+                      (unsigned long long)t->truncates);
+    if (t->keyless)
+        hx_buf_printf(&note,
+                      "; %llu delete(s) of target.%s carry no key in the WAL (give it a primary "
+                      "key on the source's key)",
+                      (unsigned long long)t->keyless, c->table);
+    chk_setf(&o->actual,
+             "%llu source changes, %llu target row changes: %llu out of order, %llu applied "
+             "more than once, %llu versions lost, %llu deletes lost%s",
+             (unsigned long long)t->src_changes, (unsigned long long)t->applied,
+             (unsigned long long)n[CHG_OUT_OF_ORDER], (unsigned long long)n[CHG_DOUBLED],
+             (unsigned long long)n[CHG_LOST], (unsigned long long)n[CHG_LOST_DELETE],
+             note.data ? note.data : "");
+    hx_buf_release(&note);
+    if (!n[CHG_OUT_OF_ORDER] && !n[CHG_DOUBLED] && !n[CHG_LOST] && !n[CHG_LOST_DELETE] &&
+        !t->keyless) {
         chk_set_outcome(o, CHK_PASS, NULL);
         return;
     }
-    const char *titles[] = {"key", "row_version seen", "then seen"};
-    chk_sample_cols(o, 3, titles);
-    for (size_t i = 0; i < t->nsample; i++) {
-        char from[24], to[24];
-        snprintf(from, sizeof from, "%lld", (long long)t->sample[i].from);
-        snprintf(to, sizeof to, "%lld", (long long)t->sample[i].to);
-        const char *cells[] = {t->sample[i].key, from, to};
-        chk_sample_row(o, cells);
-    }
-    o->mismatched = t->regressions;
-    chk_setf(&o->actual, "%llu key(s) went back to an older row_version",
-             (unsigned long long)t->regressions);
-    chk_set_outcome(o, CHK_FAIL,
-                    "target.%s applied changes out of order: an older row_version replaced a "
-                    "newer one for %llu key(s)",
-                    c->table, (unsigned long long)t->regressions);
+    chk_set_outcome(o, CHK_FAIL, "target.%s did not apply each change once in commit order: %s",
+                    c->table, o->actual);
 }
 
 const chk_kind chk_kind_cdc_state = {
@@ -448,7 +513,8 @@ const chk_kind chk_kind_cdc_order = {
     .flags = CHK_K_NEEDS_TABLE,
     .run = check_cdc_order,
     .validate = validate_cdc,
-    .summary = "no key's row_version went down in a change stream's target while it ran",
+    .summary = "each row_version of a change stream written to its target once, in commit order, "
+               "deletes included (read from the WAL)",
 };
 
 const chk_kind chk_kind_cdc_schema = {

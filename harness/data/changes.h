@@ -106,30 +106,49 @@ int chg_key_text(gen *g, const chg_stream *cs, uint64_t k, gen_record *rec, hx_b
  * boolean, uuid. */
 const char *chg_sql_type(plan_type t);
 
-/* What the harness's lag poller saw of a CDC target (replay/target_cdc.c), for the checks: a
- * key whose row_version in the target went down between two polls, per source table. */
-typedef struct chg_regression {
-    char key[64]; /* key text (cut) */
-    int64_t from; /* version seen first */
-    int64_t to;   /* lower version seen later */
-} chg_regression;
+/* What the harness's audit slot saw of a CDC target (replay/target_cdc.c), for the checks: the
+ * changes the solution applied to target.<table>, read from the WAL through a logical slot with
+ * test_decoding that the admin made before the solution started, matched per key with the
+ * source's changes in the same stream. Per source table, the count and the first samples of each
+ * kind of problem. */
+typedef enum chg_problem {
+    CHG_OUT_OF_ORDER, /* a row_version written after a higher one */
+    CHG_DOUBLED,      /* a row_version written again (a re-apply, a TRUNCATE and reload) */
+    CHG_LOST,         /* row_versions the source wrote and the target never did */
+    CHG_LOST_DELETE,  /* a source delete the target never applied while it held that version */
+    CHG_NPROBLEMS
+} chg_problem;
 
-#define CHG_MAX_REGRESSIONS 10
+typedef struct chg_sample {
+    char key[64]; /* key text (cut) */
+    int64_t a, b; /* out of order: version, the higher one before it; doubled: version, times;
+                     lost: first..last missing version; lost delete: the version deleted */
+} chg_sample;
+
+#define CHG_MAX_SAMPLES 10
 #define CHG_MAX_TABLES 16
 
 typedef struct chg_seen_table {
-    char table[64];                             /* source table */
-    uint64_t regressions;                       /* keys seen going down (each key once) */
-    chg_regression sample[CHG_MAX_REGRESSIONS]; /* the first of them */
-    size_t nsample;
+    char table[64];                                    /* source table */
+    uint64_t count[CHG_NPROBLEMS];                     /* problems of each kind (lost: versions) */
+    chg_sample sample[CHG_NPROBLEMS][CHG_MAX_SAMPLES]; /* the first of each kind */
+    size_t nsample[CHG_NPROBLEMS];
+    uint64_t src_changes; /* the source's changes seen in the WAL */
+    uint64_t applied;     /* the target's row changes seen in the WAL */
+    uint64_t truncates;   /* TRUNCATEs of the target table */
+    uint64_t keyless;     /* target deletes without a key (no primary key, no identity) */
+    char persistence;     /* the target table's relpersistence when last looked ('p', 'u', 't'),
+                             0 = not there */
 } chg_seen_table;
 
 typedef struct chg_observed {
-    bool ran;                              /* a poller ran for this scenario */
-    uint64_t polls;                        /* polls done */
-    uint64_t seen;                         /* changes it saw become visible */
-    uint64_t unseen;                       /* committed changes it never saw */
-    uint64_t regressions;                  /* keys seen going down, every table */
+    bool ran;                              /* an audit slot was read for this scenario */
+    bool slot_lost;                        /* the audit slot vanished (someone dropped it) */
+    char error[256];                       /* why the slot could not be read, "" = it could */
+    uint64_t polls;                        /* reads of the slot */
+    uint64_t seen;                         /* source changes the target applied */
+    uint64_t unseen;                       /* source changes the target never applied */
+    uint64_t regressions;                  /* out-of-order writes, every table */
     chg_seen_table tables[CHG_MAX_TABLES]; /* per source table */
     size_t ntables;
 } chg_observed;

@@ -3,10 +3,13 @@
  * admin owns (the scenario role may only SELECT it), through replay_changes. Before the first
  * change: REPLICATION for the scenario role, a publication of the source tables and a pgoutput
  * slot, both the admin's, named hx_<scenario>; after the run the slot's walsender is ended and
- * both are dropped. While the scenario runs, a poller thread reads target.<table> for the keys
- * with changes not yet seen there, as the scenario role, every CDC_POLL_MS: the time from a
- * change's commit to the end of the first poll that shows it is the cdc.lag histogram, and a key
- * whose row_version goes down is an out-of-order key for the cdc_order check. Faults: add_column
+ * both are dropped. The audit slot: before the solution starts the admin also makes a
+ * test_decoding slot hxa_<scenario> of its own; a thread reads it every CDC_DRAIN_MS (as the
+ * admin: the decoding is not billed to the solution) and keeps every row change of public.<table>
+ * and target.<table> (key, row_version, commit time). Before the checks audit() reads it to the
+ * end and matches per key what the source wrote with what the target applied: versions out of
+ * order, written twice, lost, deletes lost (the cdc_order check), and the time from each source
+ * commit to the target commit that applied it (the cdc.lag histogram). Faults: add_column
  * (ALTER TABLE ADD COLUMN between two steps) and pg_restart (the embedded server, slot kept). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,46 +23,56 @@
 #include "replay_target.h"
 #include "say.h"
 
-#define CDC_POLL_MS 25
-#define CDC_POLL_KEYS 2000 /* keys a poll asks about, at most */
+#define CDC_DRAIN_MS 100  /* the audit slot is read this often */
+#define CDC_DRAIN_N 20000 /* changes a read asks for, at most (whole transactions) */
 #define CDC_MAX_DS CHG_MAX_TABLES
 
-typedef struct pend {
-    uint64_t key;
-    int64_t commit_ns;
-    uint32_t version;
-    uint8_t ds;
-    uint8_t del;
-} pend;
+/* A row change of a source or target table as the audit slot decoded it. */
+typedef struct cdc_ev {
+    uint64_t seq;     /* commit order: position in the stream */
+    int64_t ts;       /* its transaction's commit time, ns (server clock) */
+    uint32_t key;     /* key index (cdc_ds.kmap) */
+    uint32_t version; /* row_version written; 0 = a delete */
+    uint8_t target;   /* 1: target.<table>, 0: public.<table> */
+} cdc_ev;
 
 typedef struct cdc_ds {
     size_t ds;        /* dataset index */
     char table[64];   /* source and target table name */
     chg_stream *cs;   /* its stream */
     uint32_t next_tx; /* where the next step goes on */
-    char *keys;       /* key texts, NUL-separated, of every key (for the poller) */
-    size_t *key_off;  /* per key: offset in keys */
-    int64_t *seen;    /* per key: highest row_version the poller saw, 0 = none */
-    bool *sampled;    /* per key: a regression of it was sampled */
-    bool text_cmp;    /* the target's key column did not take the typed array: compare as text */
+    /* what the audit slot saw (under cdc_state.mu) */
+    cdc_ev *ev;
+    size_t nev, capev;
+    char **kname;   /* key texts by index */
+    uint32_t *kmap; /* open addressing: 1 + key index, 0 = empty */
+    size_t nkeys, capk;
+    uint64_t truncates, keyless;
 } cdc_ds;
 
 typedef struct cdc_state {
     replay_site *site;
     PGconn *admin, *admin2;
-    char name[64]; /* slot and publication */
+    char name[64];  /* slot and publication */
+    char audit[64]; /* the harness's own test_decoding slot */
     bool slot_made, pub_made;
     cdc_ds ds[CDC_MAX_DS];
     size_t nds;
-    /* the poller */
+    /* the audit slot's reader */
     pthread_t th;
     bool th_on;
     atomic_bool stop;
     pthread_mutex_t mu;
-    pend *in; /* committed, not yet taken by the poller (under mu) */
-    size_t nin, capin;
-    pend *pe; /* the poller's own: waiting to be seen */
-    size_t npe, cappe;
+    PGconn *dconn; /* the admin's session that reads the slot (under mu) */
+    cdc_ev *tx;    /* the open transaction's changes (ds in .target's high bits: see tx_ds) */
+    uint8_t *tx_ds;
+    size_t ntx, captx;
+    uint64_t seq;
+    uint64_t done_lsn; /* end of the last transaction kept (a COMMIT row's lsn) */
+    uint64_t adv_lsn;  /* where the slot was last advanced to */
+    bool slot_lost;
+    char error[256];
+    uint64_t drains;
     hist lag; /* ns */
     chg_observed obs;
 } cdc_state;
@@ -106,186 +119,308 @@ static cdc_ds *ds_of(cdc_state *st, size_t ds)
     return NULL;
 }
 
-/* ---- the poller ---- */
+/* ---- the audit slot: what the solution applied, from the WAL ---- */
 
-static int pend_cmp(const void *a, const void *b)
+static uint64_t hash_str(const char *s, size_t n)
 {
-    const pend *x = a, *y = b;
-    if (x->ds != y->ds) return x->ds < y->ds ? -1 : 1;
-    if (x->key != y->key) return x->key < y->key ? -1 : 1;
-    if (x->version != y->version) return x->version < y->version ? -1 : 1;
-    return (int)x->del - (int)y->del; /* the write of version v before its delete */
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
+    return h;
 }
 
-static void on_commit(void *ud, uint32_t txn, int64_t ns)
+/* The index of key text s[0..n) in d, added when new; UINT32_MAX on no memory. */
+static uint32_t key_index(cdc_ds *d, const char *s, size_t n)
 {
-    cdc_ds *d = ((void **)ud)[1];
-    cdc_state *st = ((void **)ud)[0];
-    const chg_stream *cs = d->cs;
-    const chg_txn *x = &cs->tx[txn];
-    pthread_mutex_lock(&st->mu);
-    if (st->nin + x->n > st->capin) {
-        size_t nc = (st->capin ? st->capin * 2 : 4096) + x->n;
-        pend *nv = hx_realloc(st->in, nc * sizeof *nv);
-        if (nv) st->in = nv, st->capin = nc;
-    }
-    for (uint32_t i = 0; i < x->n && st->nin < st->capin; i++) {
-        const chg_change *c = &cs->ch[x->first + i];
-        st->in[st->nin++] = (pend){.key = c->key,
-                                   .commit_ns = ns,
-                                   .version = c->version,
-                                   .ds = (uint8_t)(d - st->ds),
-                                   .del = c->op == CHG_DELETE};
-    }
-    pthread_mutex_unlock(&st->mu);
-}
-
-/* One key's observation: present with version v (or absent). Pops its satisfied changes from
- * pe[lo..hi) (marking them with commit_ns = -1) and records their lag. */
-static void observe(cdc_state *st, cdc_ds *d, pend *pe, size_t lo, size_t hi, bool present,
-                    int64_t v, int64_t now)
-{
-    uint64_t k = pe[lo].key;
-    if (present && d->seen[k] > v && !d->sampled[k]) {
-        chg_seen_table *t = &st->obs.tables[d - st->ds];
-        st->obs.regressions++;
-        t->regressions++;
-        if (t->nsample < CHG_MAX_REGRESSIONS) {
-            chg_regression *r = &t->sample[t->nsample++];
-            snprintf(r->key, sizeof r->key, "%s", d->keys + d->key_off[k]);
-            r->from = d->seen[k];
-            r->to = v;
+    if ((d->nkeys + 1) * 2 > d->capk) {
+        size_t nc = d->capk ? d->capk * 2 : 1024;
+        uint32_t *nm = hx_calloc(nc, sizeof *nm);
+        char **nn = hx_realloc(d->kname, nc * sizeof *nn);
+        if (!nm || !nn) {
+            hx_free(nm);
+            if (nn) d->kname = nn;
+            return UINT32_MAX;
         }
-        d->sampled[k] = true;
+        d->kname = nn;
+        for (size_t i = 0; i < d->nkeys; i++) {
+            size_t j = hash_str(nn[i], strlen(nn[i])) & (nc - 1);
+            while (nm[j])
+                j = (j + 1) & (nc - 1);
+            nm[j] = (uint32_t)i + 1;
+        }
+        hx_free(d->kmap);
+        d->kmap = nm;
+        d->capk = nc;
     }
-    if (present && v > d->seen[k]) d->seen[k] = v;
-    size_t last = SIZE_MAX;
-    for (size_t i = lo; i < hi; i++) {
-        const pend *p = &pe[i];
-        bool ok = p->del ? (present ? v > p->version : (d->seen[k] >= p->version || i == lo))
-                         : present && v >= p->version;
-        if (ok) last = i;
+    size_t j = hash_str(s, n) & (d->capk - 1);
+    for (; d->kmap[j]; j = (j + 1) & (d->capk - 1)) {
+        const char *k = d->kname[d->kmap[j] - 1];
+        if (strlen(k) == n && memcmp(k, s, n) == 0) return d->kmap[j] - 1;
     }
-    for (size_t i = lo; last != SIZE_MAX && i <= last; i++) {
-        int64_t lag = now - pe[i].commit_ns;
-        hist_record(&st->lag, lag > 0 ? lag : 1);
-        st->obs.seen++;
-        pe[i].commit_ns = -1;
-    }
+    char *k = hx_malloc(n + 1);
+    if (!k) return UINT32_MAX;
+    memcpy(k, s, n);
+    k[n] = '\0';
+    d->kname[d->nkeys] = k;
+    d->kmap[j] = (uint32_t)++d->nkeys;
+    return (uint32_t)d->nkeys - 1;
 }
 
-static void array_elem(hx_buf *b, const char *s)
+/* One value of test_decoding's tuple text at *p ("name[type]:value ..."): the column's name and
+ * its value (unquoted) into name and val; *p moves past it. Returns false at the end. */
+static bool next_column(const char **p, hx_buf *name, hx_buf *val, bool *null)
 {
-    hx_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') hx_buf_putc(b, '\\');
-        hx_buf_putc(b, *s);
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    if (!*s) return false;
+    hx_buf_clear(name);
+    hx_buf_clear(val);
+    if (*s == '"') {
+        for (s++; *s; s++) {
+            if (*s == '"' && s[1] == '"')
+                s++;
+            else if (*s == '"')
+                break;
+            hx_buf_putc(name, *s);
+        }
+        if (*s) s++;
+    } else {
+        for (; *s && *s != '['; s++)
+            hx_buf_putc(name, *s);
     }
-    hx_buf_putc(b, '"');
+    const char *t = strstr(s, "]:");
+    if (*s != '[' || !t) return false;
+    s = t + 2;
+    *null = false;
+    if (*s == '\'') {
+        for (s++; *s; s++) {
+            if (*s == '\'' && s[1] == '\'')
+                s++;
+            else if (*s == '\'')
+                break;
+            hx_buf_putc(val, *s);
+        }
+        if (*s) s++;
+    } else {
+        const char *e = strchr(s, ' ');
+        size_t n = e ? (size_t)(e - s) : strlen(s);
+        *null = n == 4 && memcmp(s, "null", 4) == 0;
+        hx_buf_append(val, s, n);
+        s += n;
+    }
+    *p = s;
+    return true;
 }
 
-/* Poll the keys of pe[lo..hi) (sorted, all of dataset d) in target.<table>. */
-static void poll_ds(cdc_state *st, PGconn *c, cdc_ds *d, pend *pe, size_t lo, size_t hi)
+/* "2026-12-06 15:04:18.123456+00" (the session's TimeZone is UTC) -> ns since the epoch. */
+static int64_t parse_ts(const char *s)
 {
+    struct tm tm = {0};
+    int n = 0;
+    if (sscanf(s, "%d-%d-%d %d:%d:%d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t ns = 0, scale = 100000000;
+    s += n;
+    if (*s == '.')
+        for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+            ns += (*s - '0') * scale;
+    int64_t off = 0;
+    if (*s == '+' || *s == '-') {
+        int hh = 0, mm = 0;
+        sscanf(s + 1, "%2d:%2d", &hh, &mm);
+        off = (*s == '-' ? -1 : 1) * (hh * 3600 + mm * 60);
+    }
+    return ((int64_t)timegm(&tm) - off) * 1000000000 + ns;
+}
+
+static cdc_ds *ds_named(cdc_state *st, const char *name, size_t n)
+{
+    for (size_t i = 0; i < st->nds; i++)
+        if (strlen(st->ds[i].table) == n && memcmp(st->ds[i].table, name, n) == 0)
+            return &st->ds[i];
+    return NULL;
+}
+
+static void tx_add(cdc_state *st, cdc_ds *d, cdc_ev ev)
+{
+    if (st->ntx == st->captx) {
+        size_t nc = st->captx ? st->captx * 2 : 256;
+        cdc_ev *nv = hx_realloc(st->tx, nc * sizeof *nv);
+        uint8_t *nd = nv ? hx_realloc(st->tx_ds, nc) : NULL;
+        if (nv) st->tx = nv;
+        if (!nd) return;
+        st->tx_ds = nd;
+        st->captx = nc;
+    }
+    st->tx[st->ntx] = ev;
+    st->tx_ds[st->ntx++] = (uint8_t)(d - st->ds);
+}
+
+/* One line of test_decoding: BEGIN, COMMIT (at ...), or "table s.t: OP: tuple". */
+static uint64_t parse_lsn(const char *s)
+{
+    unsigned hi = 0, lo = 0;
+    return sscanf(s, "%X/%X", &hi, &lo) == 2 ? (uint64_t)hi << 32 | lo : 0;
+}
+
+static void decode_line(cdc_state *st, uint64_t lsn, const char *line, hx_buf *name, hx_buf *val)
+{
+    if (!strncmp(line, "BEGIN", 5)) {
+        st->ntx = 0;
+        return;
+    }
+    if (!strncmp(line, "COMMIT", 6)) {
+        /* a transaction seen before (read again after a server restart): dropped */
+        if (lsn <= st->done_lsn) {
+            st->ntx = 0;
+            return;
+        }
+        st->done_lsn = lsn;
+        const char *at = strstr(line, "(at ");
+        int64_t ts = at ? parse_ts(at + 4) : 0;
+        for (size_t i = 0; i < st->ntx; i++) {
+            cdc_ds *d = &st->ds[st->tx_ds[i]];
+            if (d->nev == d->capev) {
+                size_t nc = d->capev ? d->capev * 2 : 4096;
+                cdc_ev *nv = hx_realloc(d->ev, nc * sizeof *nv);
+                if (!nv) continue;
+                d->ev = nv;
+                d->capev = nc;
+            }
+            cdc_ev ev = st->tx[i];
+            ev.ts = ts;
+            ev.seq = st->seq++;
+            d->ev[d->nev++] = ev;
+        }
+        st->ntx = 0;
+        return;
+    }
+    if (strncmp(line, "table ", 6)) return;
+    const char *p = line + 6, *colon = strstr(p, ": ");
+    if (!colon) return;
+    const char *op = colon + 2;
+    if (!strncmp(op, "TRUNCATE:", 9)) {
+        /* "table a.x, b.y: TRUNCATE: ..." */
+        for (const char *q = p; q < colon;) {
+            const char *e = q;
+            while (e < colon && *e != ',')
+                e++;
+            if (e - q > 7 && !memcmp(q, "target.", 7)) {
+                cdc_ds *d = ds_named(st, q + 7, (size_t)(e - q - 7));
+                if (d) d->truncates++;
+            }
+            q = e < colon ? e + 2 : colon;
+        }
+        return;
+    }
+    bool tgt = colon - p > 7 && !memcmp(p, "target.", 7);
+    bool src = colon - p > 7 && !memcmp(p, "public.", 7);
+    if (!tgt && !src) return;
+    cdc_ds *d = ds_named(st, p + 7, (size_t)(colon - p - 7));
+    if (!d) return;
+    bool del = !strncmp(op, "DELETE:", 7);
+    if (!del && strncmp(op, "INSERT:", 7) && strncmp(op, "UPDATE:", 7)) return;
+    const char *t = op + 7, *nt = strstr(t, "new-tuple:");
+    if (nt) t = nt + 10;
     const plan_dataset *pd = d->cs->d;
-    hx_buf arr, sql;
-    hx_buf_init(&arr);
-    hx_buf_init(&sql);
-    hx_buf_putc(&arr, '{');
-    size_t nkeys = 0;
-    for (size_t i = lo; i < hi; i++) {
-        if (i > lo && pe[i].key == pe[i - 1].key) continue;
-        if (nkeys++) hx_buf_putc(&arr, ',');
-        array_elem(&arr, d->keys + d->key_off[pe[i].key]);
+    const char *kn = pd->cols[pd->key_col].name;
+    uint32_t key = UINT32_MAX;
+    int64_t version = -1;
+    bool null;
+    while (next_column(&t, name, val, &null)) {
+        if (!name->data) continue;
+        if (!strcmp(name->data, kn) && !null)
+            key = key_index(d, val->data ? val->data : "", val->len);
+        else if (!strcmp(name->data, "row_version") && !null && val->data)
+            version = strtoll(val->data, NULL, 10);
     }
-    hx_buf_putc(&arr, '}');
-    char *qk =
-        PQescapeIdentifier(c, pd->cols[pd->key_col].name, strlen(pd->cols[pd->key_col].name));
-    char *qt = PQescapeIdentifier(c, d->table, strlen(d->table));
-    if (!qk || !qt || arr.oom) goto out;
-    if (d->text_cmp)
-        hx_buf_printf(
-            &sql, "SELECT %s::text, row_version FROM target.%s WHERE %s::text = ANY($1::text[])",
-            qk, qt, qk);
-    else
-        hx_buf_printf(&sql, "SELECT %s::text, row_version FROM target.%s WHERE %s = ANY($1::%s[])",
-                      qk, qt, qk, chg_sql_type(pd->cols[pd->key_col].type));
-    const char *params[] = {arr.data};
-    PGresult *r = PQexecParams(c, sql.data, 1, NULL, params, NULL, NULL, 0);
-    int64_t now = hx_now_ns();
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        /* not there yet, or a key column of another type: compare as text from now on */
-        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-        if (state &&
-            (!strcmp(state, "42883") || !strcmp(state, "42804") || !strcmp(state, "22P02")))
-            d->text_cmp = true;
-        PQclear(r);
-        goto out;
+    if (key == UINT32_MAX) {
+        if (del && tgt) d->keyless++;
+        return;
     }
-    st->obs.polls++;
-    /* rows by key text: walk the sorted keys and look each up (n x m is small: <= 2000 keys) */
-    int nr = PQntuples(r);
-    for (size_t i = lo; i < hi;) {
-        size_t j = i;
-        while (j < hi && pe[j].key == pe[i].key)
-            j++;
-        const char *kt = d->keys + d->key_off[pe[i].key];
-        bool present = false;
-        int64_t v = 0;
-        for (int row = 0; row < nr; row++)
-            if (!PQgetisnull(r, row, 0) && strcmp(PQgetvalue(r, row, 0), kt) == 0) {
-                int64_t rv = PQgetisnull(r, row, 1) ? 0 : strtoll(PQgetvalue(r, row, 1), NULL, 10);
-                if (!present || rv > v) v = rv;
-                present = true;
-            }
-        observe(st, d, pe, i, j, present, v, now);
-        i = j;
-    }
-    PQclear(r);
-out:
-    PQfreemem(qk);
-    PQfreemem(qt);
-    hx_buf_release(&arr);
-    hx_buf_release(&sql);
+    if (!del && (version < 1 || version > UINT32_MAX)) return;
+    tx_add(st, d, (cdc_ev){.key = key, .version = del ? 0 : (uint32_t)version, .target = tgt});
 }
 
-static void poll_once(cdc_state *st, PGconn *c)
+/* Read what the audit slot holds (under mu). Returns the rows read, or -1. The slot is peeked
+ * and then advanced past what was kept: pg_logical_slot_get_changes() moves the slot before its
+ * rows reach the client, and a server restart (fault pg_restart) in between would lose them. */
+static long drain_once(cdc_state *st)
 {
-    pthread_mutex_lock(&st->mu);
-    if (st->nin) {
-        if (st->npe + st->nin > st->cappe) {
-            size_t nc = st->npe + st->nin + 4096;
-            pend *nv = hx_realloc(st->pe, nc * sizeof *nv);
-            if (nv) st->pe = nv, st->cappe = nc;
+    if (st->slot_lost) return -1;
+    if (!st->dconn || PQstatus(st->dconn) != CONNECTION_OK) {
+        if (st->dconn) PQfinish(st->dconn);
+        st->dconn = NULL;
+        hx_err e = {0};
+        if (pgsvc_connect_admin(st->site->pg, st->site->dbname, &st->dconn, &e) != 0) {
+            snprintf(st->error, sizeof st->error, "%.200s", e.msg);
+            return -1;
         }
-        size_t take = st->npe + st->nin <= st->cappe ? st->nin : 0;
-        memcpy(st->pe + st->npe, st->in, take * sizeof *st->in);
-        st->npe += take;
-        memmove(st->in, st->in + take, (st->nin - take) * sizeof *st->in);
-        st->nin -= take;
+        PQclear(PQexec(st->dconn, "SET TimeZone = 'UTC'"));
+        sync_commit(st->dconn);
     }
-    pthread_mutex_unlock(&st->mu);
-    if (!st->npe) return;
-    qsort(st->pe, st->npe, sizeof *st->pe, pend_cmp);
-    /* a window of at most CDC_POLL_KEYS keys a dataset, from the oldest pending of each */
-    for (size_t i = 0; i < st->npe;) {
-        size_t j = i, keys = 0;
-        while (j < st->npe && st->pe[j].ds == st->pe[i].ds) {
-            if (j == i || st->pe[j].key != st->pe[j - 1].key) {
-                if (keys == CDC_POLL_KEYS) break;
-                keys++;
-            }
-            j++;
+    char upto[16];
+    snprintf(upto, sizeof upto, "%d", CDC_DRAIN_N);
+    const char *params[] = {st->audit, upto};
+    PGresult *r = PQexecParams(st->dconn,
+                               "SELECT lsn::text, data FROM "
+                               "pg_catalog.pg_logical_slot_peek_changes($1, NULL, "
+                               "$2::int, 'include-xids', '0', 'include-timestamp', '1', "
+                               "'skip-empty-xacts', '1')",
+                               2, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && !strcmp(state, "42704")) st->slot_lost = true; /* undefined_object */
+        snprintf(st->error, sizeof st->error, "%s", PQerrorMessage(st->dconn));
+        st->error[strcspn(st->error, "\n")] = '\0';
+        PQclear(r);
+        return -1;
+    }
+    st->error[0] = '\0';
+    st->drains++;
+    hx_buf name, val;
+    hx_buf_init(&name);
+    hx_buf_init(&val);
+    long n = PQntuples(r);
+    for (long i = 0; i < n; i++)
+        decode_line(st, parse_lsn(PQgetvalue(r, (int)i, 0)), PQgetvalue(r, (int)i, 1), &name, &val);
+    hx_buf_release(&name);
+    hx_buf_release(&val);
+    PQclear(r);
+    if (st->done_lsn > st->adv_lsn) {
+        char to[32];
+        snprintf(to, sizeof to, "%X/%X", (unsigned)(st->done_lsn >> 32), (unsigned)st->done_lsn);
+        const char *ap[] = {st->audit, to};
+        r = PQexecParams(st->dconn, "SELECT pg_catalog.pg_replication_slot_advance($1, $2::pg_lsn)",
+                         2, NULL, ap, NULL, NULL, 0);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+            st->adv_lsn = st->done_lsn;
+        } else {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            if (state && !strcmp(state, "42704")) st->slot_lost = true;
+            n = -1; /* read again next time: the kept transactions are skipped */
         }
-        poll_ds(st, c, &st->ds[st->pe[i].ds], st->pe, i, j);
-        while (j < st->npe && st->pe[j].ds == st->pe[i].ds)
-            j++;
-        i = j;
+        PQclear(r);
     }
-    size_t w = 0;
-    for (size_t i = 0; i < st->npe; i++)
-        if (st->pe[i].commit_ns >= 0) st->pe[w++] = st->pe[i];
-    st->npe = w;
+    return n;
+}
+
+/* Read the slot to its end (under mu). Decoding stops at the WAL flushed to disk, and the
+ * embedded server commits asynchronously (the solution's last commits may wait for the WAL
+ * writer): flush first, with a transaction of our own that writes WAL (a logical message: a
+ * transaction that only took an xid commits asynchronously whatever synchronous_commit says) and
+ * commits synchronously. */
+static void drain_all(cdc_state *st, bool flush)
+{
+    if (flush && st->dconn && PQstatus(st->dconn) == CONNECTION_OK)
+        PQclear(PQexec(st->dconn, "SELECT pg_catalog.pg_logical_emit_message(true, 'hx_audit', "
+                                  "'')"));
+    for (int i = 0; i < 1000 && drain_once(st) >= CDC_DRAIN_N; i++)
+        ;
 }
 
 static void sleep_until(int64_t t)
@@ -296,65 +431,169 @@ static void sleep_until(int64_t t)
     nanosleep(&ts, NULL);
 }
 
-static void *poller(void *arg)
+static void *reader(void *arg)
 {
     cdc_state *st = arg;
-    PGconn *c = NULL;
-    for (bool last = false;;) {
+    while (!atomic_load(&st->stop)) {
         int64_t t0 = hx_now_ns();
-        last = atomic_load(&st->stop);
-        if (c && PQstatus(c) != CONNECTION_OK) {
-            PQfinish(c);
-            c = NULL;
-        }
-        hx_err e = {0};
-        if (!c && pgsvc_connect(st->site->pg, st->site->dbname, &c, &e) == 0)
-            PQclear(PQexec(c, "SET statement_timeout = '5s'"));
-        if (c) poll_once(st, c);
-        if (last) break;
-        sleep_until(t0 + CDC_POLL_MS * 1000000LL);
+        pthread_mutex_lock(&st->mu);
+        drain_all(st, false);
+        pthread_mutex_unlock(&st->mu);
+        sleep_until(t0 + CDC_DRAIN_MS * 1000000LL);
     }
-    if (c) PQfinish(c);
     return NULL;
 }
 
-static void poller_stop(cdc_state *st)
+static void reader_stop(cdc_state *st)
 {
     if (!st->th_on) return;
     atomic_store(&st->stop, true);
     pthread_join(st->th, NULL);
     st->th_on = false;
-    st->obs.unseen = st->npe + st->nin;
+}
+
+static int ev_cmp(const void *a, const void *b)
+{
+    const cdc_ev *x = a, *y = b;
+    if (x->key != y->key) return x->key < y->key ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+static void problem(chg_seen_table *t, cdc_ds *d, chg_problem k, uint32_t key, int64_t a, int64_t b,
+                    uint64_t count)
+{
+    t->count[k] += count;
+    if (t->nsample[k] < CHG_MAX_SAMPLES) {
+        chg_sample *s = &t->sample[k][t->nsample[k]++];
+        snprintf(s->key, sizeof s->key, "%s", d->kname[key]);
+        s->a = a;
+        s->b = b;
+    }
+}
+
+/* One key's changes e[0..n) (source and target, in commit order): match each source change with
+ * the target's first application of it (lag), and find the target's problems. */
+static void audit_key(cdc_state *st, cdc_ds *d, chg_seen_table *t, const cdc_ev *e, size_t n,
+                      hist *lag)
+{
+    /* the source's writes by version (consecutive from the first), its deletes after version v */
+    uint32_t vmax = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!e[i].target && e[i].version > vmax) vmax = e[i].version;
+    int64_t *wts = hx_calloc((size_t)vmax + 2, sizeof *wts); /* source write time, 0 = none */
+    int64_t *dts = hx_calloc((size_t)vmax + 2, sizeof *dts); /* source delete of v: its time */
+    uint8_t *done = hx_calloc((size_t)vmax + 2, 2);          /* applied: bit 0 write, 1 delete */
+    if (!wts || !dts || !done) goto out;
+    uint32_t cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].target) continue;
+        t->src_changes++;
+        if (e[i].version) {
+            cur = e[i].version;
+            wts[cur] = e[i].ts;
+        } else if (cur) {
+            dts[cur] = e[i].ts;
+        }
+    }
+    uint32_t hi = 0, held = 0; /* highest version written; the version the target row holds */
+    int64_t times = 0;         /* writes of hi */
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].target) continue;
+        t->applied++;
+        uint32_t v = e[i].version;
+        if (!v) { /* a delete of the row holding `held` */
+            if (held && held <= vmax && dts[held] && !(done[held] & 2)) {
+                done[held] |= 2;
+                hist_record(lag, e[i].ts - dts[held] > 0 ? e[i].ts - dts[held] : 1);
+            }
+            held = 0;
+            continue;
+        }
+        held = v;
+        if (v < hi) {
+            problem(t, d, CHG_OUT_OF_ORDER, e[i].key, v, hi, 1);
+            continue;
+        }
+        if (v == hi) {
+            times++;
+            continue;
+        }
+        if (times > 1) problem(t, d, CHG_DOUBLED, e[i].key, hi, times, 1);
+        if (v > hi + 1) problem(t, d, CHG_LOST, e[i].key, hi + 1, v - 1, v - hi - 1);
+        hi = v;
+        times = 1;
+        if (v <= vmax && wts[v] && !(done[v] & 1)) {
+            done[v] |= 1;
+            hist_record(lag, e[i].ts - wts[v] > 0 ? e[i].ts - wts[v] : 1);
+        }
+    }
+    if (times > 1) problem(t, d, CHG_DOUBLED, e[0].key, hi, times, 1);
+    if (vmax > hi) problem(t, d, CHG_LOST, e[0].key, hi + 1, vmax, vmax - hi);
+    for (uint32_t v = 1; v <= vmax; v++) {
+        if (dts[v] && !(done[v] & 2)) problem(t, d, CHG_LOST_DELETE, e[0].key, v, 0, 1);
+        st->obs.seen += (wts[v] && (done[v] & 1)) + (dts[v] && (done[v] & 2));
+        st->obs.unseen += (wts[v] && !(done[v] & 1)) + (dts[v] && !(done[v] & 2));
+    }
+out:
+    hx_free(wts);
+    hx_free(dts);
+    hx_free(done);
+}
+
+/* Read the slot to its end and audit every key into st->obs and st->lag (the caller's thread). */
+static void audit(cdc_state *st)
+{
+    pthread_mutex_lock(&st->mu);
+    drain_once(st); /* connects */
+    drain_all(st, true);
+    hist_clear(&st->lag);
+    chg_observed *o = &st->obs;
+    for (size_t i = 0; i < st->nds; i++) {
+        chg_seen_table *t = &o->tables[i];
+        char keep[64];
+        memcpy(keep, t->table, sizeof keep);
+        char persistence = t->persistence;
+        memset(t, 0, sizeof *t);
+        memcpy(t->table, keep, sizeof keep);
+        t->persistence = persistence;
+    }
+    o->seen = o->unseen = o->regressions = 0;
+    for (size_t i = 0; i < st->nds; i++) {
+        cdc_ds *d = &st->ds[i];
+        chg_seen_table *t = &o->tables[i];
+        qsort(d->ev, d->nev, sizeof *d->ev, ev_cmp);
+        for (size_t a = 0; a < d->nev;) {
+            size_t b = a;
+            while (b < d->nev && d->ev[b].key == d->ev[a].key)
+                b++;
+            audit_key(st, d, t, d->ev + a, b - a, &st->lag);
+            a = b;
+        }
+        t->truncates = d->truncates;
+        t->keyless = d->keyless;
+        o->regressions += t->count[CHG_OUT_OF_ORDER];
+        /* the target table's persistence: an unlogged or temporary one writes no WAL */
+        char *lit = PQescapeLiteral(st->dconn, d->table, strlen(d->table));
+        char *sql = lit ? hx_asprintf("SELECT c.relpersistence FROM pg_catalog.pg_class c JOIN "
+                                      "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE "
+                                      "n.nspname = 'target' AND c.relname = %s",
+                                      lit)
+                        : NULL;
+        PGresult *r = sql && st->dconn ? PQexec(st->dconn, sql) : NULL;
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            t->persistence = PQntuples(r) ? PQgetvalue(r, 0, 0)[0] : 0;
+        PQclear(r);
+        hx_free(sql);
+        PQfreemem(lit);
+    }
+    o->polls = st->drains;
+    o->slot_lost = st->slot_lost;
+    snprintf(o->error, sizeof o->error, "%s", st->error);
+    o->ran = true;
+    pthread_mutex_unlock(&st->mu);
 }
 
 /* ---- setup ---- */
-
-static int key_texts(cdc_state *st, cdc_ds *d, hx_err *e)
-{
-    const chg_stream *cs = d->cs;
-    gen_record rec;
-    if (chg_rec_init(cs, &rec)) return oom(e);
-    hx_buf all, one;
-    hx_buf_init(&all);
-    hx_buf_init(&one);
-    int rc = 0;
-    d->key_off = hx_calloc(cs->rows + 1, sizeof *d->key_off);
-    d->seen = hx_calloc(cs->rows + 1, sizeof *d->seen);
-    d->sampled = hx_calloc(cs->rows + 1, sizeof *d->sampled);
-    if (!d->key_off || !d->seen || !d->sampled) rc = oom(e);
-    for (uint64_t k = 0; !rc && k < cs->rows; k++) {
-        rc = chg_key_text(st->site->g, cs, k, &rec, &one, e);
-        d->key_off[k] = all.len;
-        hx_buf_append(&all, one.data, one.len);
-        hx_buf_putc(&all, '\0');
-    }
-    if (!rc && all.oom) rc = oom(e);
-    if (!rc) d->keys = hx_buf_steal(&all);
-    hx_buf_release(&all);
-    hx_buf_release(&one);
-    gen_record_release(&rec);
-    return rc;
-}
 
 static int check_server(cdc_state *st, hx_err *e)
 {
@@ -405,6 +644,7 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
     pthread_mutex_init(&st->mu, NULL);
     hist_init(&st->lag, 1000, (int64_t)3600 * 1000000000, 3);
     snprintf(st->name, sizeof st->name, "%s", site->dbname);
+    snprintf(st->audit, sizeof st->audit, "hxa_%.59s", site->dbname);
     const plan_scenario *s = site->s;
     int rc = pgsvc_connect_admin(site->pg, site->dbname, &st->admin, e);
     if (!rc) rc = check_server(st, e);
@@ -435,7 +675,6 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
                              d->table);
         if (!rc) rc = chg_build(site->g, d->ds, &d->cs, e);
         if (!rc) rc = replay_changes_create(st->admin, d->cs, d->table, site->dbname, e);
-        if (!rc) rc = key_texts(st, d, e);
         if (!rc && d->cs->d->changes.long_every) long_txns = true;
     }
     /* the publication and the slot, before the first change */
@@ -463,11 +702,21 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
     hx_buf_release(&b);
     if (!rc && long_txns) rc = pgsvc_connect_admin(site->pg, site->dbname, &st->admin2, e);
     if (!rc) sync_commit(st->admin2);
+    /* the harness's own slot (test_decoding), before the solution starts: what the solution
+     * applies to target.<table> is read from it, with the source's changes and commit times */
+    lit = PQescapeLiteral(st->admin, st->audit, strlen(st->audit));
+    sql = lit ? hx_asprintf("SELECT pg_catalog.pg_create_logical_replication_slot(%s, "
+                            "'test_decoding')",
+                            lit)
+              : NULL;
+    if (!rc) rc = sql ? admin_exec(st, sql, e) : oom(e);
+    hx_free(sql);
+    PQfreemem(lit);
     if (!rc) {
-        if (pthread_create(&st->th, NULL, poller, st) == 0)
+        if (pthread_create(&st->th, NULL, reader, st) == 0)
             st->th_on = true;
         else
-            rc = hx_fail(e, HX_EINFRA, "cannot start the replication-lag poller");
+            rc = hx_fail(e, HX_EINFRA, "cannot start the reader of the audit slot");
     }
     return rc;
 }
@@ -483,15 +732,14 @@ static int cdc_replay(replay_site *site, void *state, const plan_step *ps, int64
     if (!d) return hx_fail(e, HX_EINFRA, "%s: the change stream was not set up", ps->where);
     uint32_t to = chg_cut(d->cs, ps->upto);
     if (to < d->next_tx) to = d->next_tx;
-    void *ud[2] = {st, d};
     replay_chg o = {.conn = st->admin,
                     .conn2 = st->admin2,
                     .g = site->g,
                     .cs = d->cs,
                     .table = d->table,
                     .rate = ps->rate,
-                    .on_commit = on_commit,
-                    .ud = ud};
+                    .on_commit = NULL,
+                    .ud = NULL};
     int rc = replay_changes(&o, d->next_tx, to, out, e);
     if (!rc) d->next_tx = to;
     return rc;
@@ -570,8 +818,7 @@ static const chg_observed *cdc_observed(replay_site *site, void *state)
     (void)site;
     cdc_state *st = state;
     if (!st) return NULL;
-    poller_stop(st);
-    st->obs.ran = true;
+    audit(st);
     return &st->obs;
 }
 
@@ -581,7 +828,8 @@ static void cdc_metrics(replay_site *site, void *state, replay_hist_fn add_hist,
     (void)site;
     cdc_state *st = state;
     if (!st) return;
-    poller_stop(st);
+    reader_stop(st);
+    audit(st);
     add_hist(ud, "cdc.lag", &st->lag);
     if (hist_count(&st->lag)) {
         const char *sfx[] = {"p50", "p90", "p99", "max"};
@@ -650,19 +898,22 @@ static void cdc_teardown(replay_site *site, void *state)
     (void)site;
     cdc_state *st = state;
     if (!st) return;
-    poller_stop(st);
+    reader_stop(st);
+    if (st->dconn) PQfinish(st->dconn);
+    st->dconn = NULL;
     drop_slot(st);
     if (st->admin) PQfinish(st->admin);
     if (st->admin2) PQfinish(st->admin2);
     for (size_t i = 0; i < st->nds; i++) {
         chg_stream_free(st->ds[i].cs);
-        hx_free(st->ds[i].keys);
-        hx_free(st->ds[i].key_off);
-        hx_free(st->ds[i].seen);
-        hx_free(st->ds[i].sampled);
+        hx_free(st->ds[i].ev);
+        for (size_t k = 0; k < st->ds[i].nkeys; k++)
+            hx_free(st->ds[i].kname[k]);
+        hx_free(st->ds[i].kname);
+        hx_free(st->ds[i].kmap);
     }
-    hx_free(st->in);
-    hx_free(st->pe);
+    hx_free(st->tx);
+    hx_free(st->tx_ds);
     hist_release(&st->lag);
     pthread_mutex_destroy(&st->mu);
     hx_free(st);

@@ -276,7 +276,13 @@ static void add_check(run_scen *sc, const plan_check *pc, const chk_outcome *o)
 static chk_ctx check_ctx(run_scen *sc)
 {
     run_ctx *c = sc->c;
+    /* What the targets saw in the background, up to now (the CDC audit slot, read here). */
+    const chg_observed *cdc = NULL;
+    for (size_t i = 0; c->targets[i] && i < 8; i++)
+        if (c->targets[i]->observed && replay_target_used(c->targets[i], sc->s) && !cdc)
+            cdc = c->targets[i]->observed(&sc->site, sc->site.state[i]);
     return (chk_ctx){.conn = sc->conn,
+                     .cdc = cdc,
                      .g = sc->g,
                      .s = sc->s,
                      .solution_dir = c->sol_dir,
@@ -291,12 +297,13 @@ static chk_ctx check_ctx(run_scen *sc)
 bool run_wait_until(run_scen *sc, const plan_step *st)
 {
     const plan_check *pc = &sc->s->checks[st->wait_check];
-    chk_ctx cc = check_ctx(sc);
+    chk_ctx cc;
     int64_t end = hx_now_ns() + st->timeout_us * 1000;
     int cancel_slot = run_cancel_add(sc->conn);
     hx_err e = {0};
     bool passed = false;
     while (!passed && !run_interrupted()) {
+        cc = check_ctx(sc); /* what the CDC audit slot holds by now */
         if (sc->conn) {
             chk_limits(pc, &cc.timeout_us, &cc.lock_timeout_us);
             if (chk_set_limits(sc->conn, cc.timeout_us, cc.lock_timeout_us, &e) != 0)
@@ -336,10 +343,6 @@ void run_checks(run_scen *sc, bool after_cost)
             results_check_add(sc->rs, "solution builds", "build", RESULTS_SEV_ERROR, RESULTS_FAIL);
         if (k) results_set_str(&k->message, c->build_error);
     }
-    /* What the targets saw in the background (the CDC lag poller, stopped here). */
-    for (size_t i = 0; c->targets[i] && i < 8; i++)
-        if (c->targets[i]->observed && replay_target_used(c->targets[i], s) && !cc.cdc)
-            cc.cdc = c->targets[i]->observed(&sc->site, sc->site.state[i]);
     /* Every check query is bounded (statement_timeout, lock_timeout) and an interrupt cancels
      * the running one. */
     int cancel_slot = run_cancel_add(sc->conn);
