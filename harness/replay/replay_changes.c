@@ -4,6 +4,7 @@
  * runs on a second session: BEGIN and its inserts when its window opens, COMMIT at its place. */
 #include "replay.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -238,7 +239,7 @@ static int send_change(crep *p, PGconn *c, uint64_t j, hx_err *e)
     return 0;
 }
 
-/* Read what results are ready (block: wait for one more Sync at least). */
+/* Read what results are ready (block: wait for one more Sync). */
 static int read_results(crep *p, bool block, hx_err *e)
 {
     PGconn *c = p->o->conn;
@@ -246,7 +247,9 @@ static int read_results(crep *p, bool block, hx_err *e)
     size_t want = p->count ? p->count - 1 : 0;
     while (p->stmts_open || p->count) {
         if (!block && PQisBusy(c)) return 0;
-        if (block && p->count <= want && !p->stmts_open) return 0;
+        /* one Sync read is enough: the pipeline stays full (the statements after it are read
+         * in a later call); with none in flight, the statements' results to their end */
+        if (block && p->count <= want && (p->count || !p->stmts_open)) return 0;
         PGresult *r = PQgetResult(c);
         if (!r) {
             if (PQstatus(c) == CONNECTION_BAD) return sql_fail(p, c, "the pipeline", e);
@@ -276,6 +279,40 @@ static int read_results(crep *p, bool block, hx_err *e)
         }
         PQclear(r);
     }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The long transactions of from..to-1 whose window opens inside the range before their place, as
+ * (open_at << 32 | index) in the order they open: *v (NULL when none, else hx_free it), *n of
+ * them. Found once, so the replay's loop does not look ahead for them at every transaction. */
+static int long_opens(const chg_stream *cs, uint32_t from, uint32_t to, uint64_t **v, size_t *n,
+                      hx_err *e)
+{
+    size_t cap = 0;
+    *v = NULL;
+    *n = 0;
+    for (uint32_t l = from; l < to; l++) {
+        const chg_txn *x = &cs->tx[l];
+        if (!x->is_long || x->open_at < from || x->open_at >= l) continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 64;
+            uint64_t *w = hx_realloc(*v, cap * sizeof *w);
+            if (!w) {
+                hx_free(*v);
+                *v = NULL;
+                return oom(e);
+            }
+            *v = w;
+        }
+        (*v)[(*n)++] = (uint64_t)x->open_at << 32 | l;
+    }
+    if (*n > 1) qsort(*v, *n, sizeof **v, cmp_u64);
     return 0;
 }
 
@@ -404,10 +441,13 @@ int replay_changes(const replay_chg *o, uint32_t from, uint32_t to, replay_stats
         return rc;
     }
     uint64_t base = from < cs->ntx ? cs->tx[from].first : cs->n;
+    size_t nopens = 0, next_open = 0;
+    uint64_t *opens = NULL;
+    rc = long_opens(cs, from, to, &opens, &nopens, e);
     for (uint32_t t = from; t < to && !rc && !p.failed; t++) {
         /* long transactions whose window opens here (their place is after t) */
-        for (uint32_t l = t; l < to && l < t + 100000 && !rc; l++)
-            if (cs->tx[l].is_long && cs->tx[l].open_at == t && l > t) rc = long_open(&p, l, e);
+        for (; next_open < nopens && opens[next_open] >> 32 == t && !rc; next_open++)
+            rc = long_open(&p, (uint32_t)opens[next_open], e);
         if (rc) break;
         const chg_txn *x = &cs->tx[t];
         if (o->rate > 0) {
@@ -448,6 +488,7 @@ int replay_changes(const replay_chg *o, uint32_t from, uint32_t to, replay_stats
         if (!rc) rc = HX_EINFRA;
     }
     PQexitPipelineMode(c);
+    hx_free(opens);
     release(&p);
     if (rc) return rc;
     out->batches = 1;
