@@ -6,7 +6,9 @@
 #   both histograms and a per-second timeline, report.html draws it;
 # - stall: a paced replay with a window of 20 unanswered records through a service that stalls
 #   2.5 s once: the corrected p99 shows the stall (>= 2 s), the uncorrected p99 does not (< 0.5 s):
-#   the replay waited, so the actual send times moved (coordinated omission).
+#   the replay waited, so the actual send times moved (coordinated omission);
+# - backdate: the 100 ms delay line again, its outputs' create times set 1 s in the past: the
+#   output time is the harness's receive time, so p50 stays >= 100 ms in both views.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -19,7 +21,7 @@ export CI=1
 # A box sees only the solution's folder: each solution gets a copy of the helper and serve.sh.
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
-for s in kafka_stream_hold kafka_stream_stall; do
+for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -60,6 +62,16 @@ lt "$u" 0.5 && ok "uncorrected p99 $u s < 0.5 s: the waiting producer hides it" 
     || bad "uncorrected p99 $u s >= 0.5 s"
 m=$(metric "$T/stall/run.json" latency.e2e.matched)
 [ "$m" = 6000 ] && ok "all 6000 matched" || bad "matched: $m"
+
+# 3. the same 100 ms delay line, back-dating each output's create time by 1 s
+"$BIN" run "$PACK" --scenario delay --solution "$T/sols/kafka_stream_backdate" -o "$T/backdate" -q 2>"$T/backdate.err"
+expect_rc "the back-dating service passes its checks" 0 $?
+c=$(metric "$T/backdate/run.json" latency.e2e.p50)
+u=$(metric "$T/backdate/run.json" latency.e2e.uncorrected.p50)
+ge "$c" 0.1 && ok "back-dated: corrected p50 $c s >= 100 ms, its real delay" \
+    || bad "back-dated: corrected p50 $c s < 100 ms: the forged create time was believed"
+ge "$u" 0.1 && ok "back-dated: uncorrected p50 $u s >= 100 ms" \
+    || bad "back-dated: uncorrected p50 $u s < 100 ms"
 
 [ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
 exit $((fails > 0))

@@ -170,7 +170,7 @@ uint64_t live_matched(const live *l)
 /* What one output message needs from the table, found before the lock is taken. */
 typedef struct probe {
     uint64_t hid, hkey; /* 0 = none */
-    int64_t ts_ns;      /* -1 = no timestamp */
+    int64_t recv_ns;    /* when the harness's consumer received it (the output time) */
     int pi;             /* parts index, -1 unknown */
     int64_t offset;
 } probe;
@@ -194,11 +194,9 @@ static int part_index(live *l, const rd_kafka_message_t *m)
     return m->partition >= 0 && pi < end ? (int)pi : -1;
 }
 
-static void read_probe(live *l, rd_kafka_message_t *m, probe *p)
+static void read_probe(live *l, rd_kafka_message_t *m, int64_t recv_ns, probe *p)
 {
-    *p = (probe){0, 0, -1, part_index(l, m), m->offset};
-    int64_t ts = rd_kafka_message_timestamp(m, NULL);
-    if (ts >= 0) p->ts_ns = ts * 1000000;
+    *p = (probe){0, 0, recv_ns, part_index(l, m), m->offset};
     rd_kafka_headers_t *h = NULL;
     const void *v;
     size_t n;
@@ -216,7 +214,7 @@ static void read_probe(live *l, rd_kafka_message_t *m, probe *p)
 
 static void record(live *l, const probe *p, const sent_slot *s)
 {
-    size_t sec = second_of(l, p->ts_ns);
+    size_t sec = second_of(l, p->recv_ns);
     if (!reach((void **)&l->sec, &l->nsec, sizeof *l->sec, sec)) {
         l->oom = true;
         return;
@@ -227,9 +225,10 @@ static void record(live *l, const probe *p, const sent_slot *s)
         l->unmatched++;
         return;
     }
-    /* Timestamps are whole milliseconds: a reply within the same millisecond can come out below
-     * its send time; it counts as the histograms' lowest value. */
-    int64_t c = p->ts_ns - s->intended, u = p->ts_ns - s->actual;
+    /* The output time is the receive time, not the message's timestamp, which the solution's
+     * producer sets and could back-date. Both clocks are the wall clock; a step of it backwards
+     * could put a receive time before the send time: that counts as the lowest value. */
+    int64_t c = p->recv_ns - s->intended, u = p->recv_ns - s->actual;
     c = c < 1000 ? 1000 : c;
     u = u < 1000 ? 1000 : u;
     hist_record(&l->corr, c);
@@ -265,6 +264,9 @@ static void *consume(void *arg)
         if (!ms[0]) continue;
         ssize_t n = rd_kafka_consume_batch_queue(l->q, 0, ms + 1, BATCH - 1);
         n = n < 0 ? 1 : n + 1;
+        /* One receive time for the batch: what is queued with the first message arrived with
+         * it or before it. */
+        int64_t recv = hx_wall_ns();
         size_t k = 0;
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *m = ms[i];
@@ -274,7 +276,7 @@ static void *consume(void *arg)
                 rd_kafka_message_destroy(m);
                 continue;
             }
-            read_probe(l, m, &ps[k++]);
+            read_probe(l, m, recv, &ps[k++]);
             rd_kafka_message_destroy(m);
         }
         pthread_mutex_lock(&l->mu);
@@ -284,17 +286,13 @@ static void *consume(void *arg)
             sent_slot *s = NULL;
             if (ps[i].hid) s = slot_of(l->tab, l->cap, ps[i].hid);
             if ((!s || !s->h) && ps[i].hkey) s = slot_of(l->tab, l->cap, ps[i].hkey);
-            hit[i] = s && s->h && ps[i].ts_ns >= 0;
+            hit[i] = s && s->h;
             if (hit[i]) found[i] = *s;
         }
         pthread_mutex_unlock(&l->mu);
         for (size_t i = 0; i < k; i++) {
             l->read++;
-            if (ps[i].ts_ns < 0) {
-                l->unmatched++;
-            } else {
-                record(l, &ps[i], hit[i] ? &found[i] : NULL);
-            }
+            record(l, &ps[i], hit[i] ? &found[i] : NULL);
             if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
         }
     }

@@ -5,12 +5,14 @@
  *   corrected   output time - the input's intended send time (harness-ts, on the schedule), free
  *               of coordinated omission: a stall counts for every record that waited behind it;
  *   uncorrected output time - the input's actual send time, what a producer that waited sees.
- * The output time is the message's Kafka timestamp (the create time the solution's producer set,
- * or the broker's append time), whole milliseconds. The replay tells it each record's send times
- * before producing it (live_sent), so no input topic is read back: the table holds 24 bytes per
- * id and per key. A message is matched by its harness-id header, else by its key (a 63-bit hash
- * of the bytes; an id or key sent twice keeps its first times). It also keeps a per-second
- * timeline from live_opts.t0_ns: records sent, outputs read, and each view's p99.
+ * The output time is when this consumer received the message (wall clock, ns), not its Kafka
+ * timestamp: the create time is the solution's producer's to set, and a service that back-dated it
+ * would look faster than it is. The receive time is an upper bound the solution cannot lower; it
+ * adds the harness's own fetch delay (docs/scenarios.md "Streaming"). The replay tells it each
+ * record's send times before producing it (live_sent), so no input topic is read back: the table
+ * holds 24 bytes per id and per key. A message is matched by its harness-id header, else by its key
+ * (a 63-bit hash of the bytes; an id or key sent twice keeps its first times). It also keeps a
+ * per-second timeline from live_opts.t0_ns: records sent, outputs read, and each view's p99.
  *
  * Threads: live_sent, live_matched and live_resume may be called from any one thread while the
  * consumer runs; the results (live_hists, live_timeline, ...) are read after live_finish.
@@ -41,7 +43,7 @@ typedef struct live_opts {
 /* One second of the timeline (second i covers [t0 + i s, t0 + (i + 1) s)). */
 typedef struct live_second {
     uint64_t in;         /* records produced (actual send time in this second) */
-    uint64_t out;        /* output messages read whose timestamp falls in it */
+    uint64_t out;        /* output messages received in it */
     uint64_t matched;    /* of them, matched to an input */
     double p99_s;        /* corrected p99 of those matched, s (0 when none) */
     double p99_uncorr_s; /* uncorrected p99, s */
@@ -70,7 +72,7 @@ int live_finish(live *l, int timeout_ms, hx_err *e);
 const hist *live_corrected(const live *l);
 const hist *live_uncorrected(const live *l);
 uint64_t live_read(const live *l);      /* output messages read */
-uint64_t live_unmatched(const live *l); /* of them, matched to no input (or without timestamp) */
+uint64_t live_unmatched(const live *l); /* of them, matched to no input */
 /* The first error the consumer met reading (a message's error), "" when none. */
 const char *live_error(const live *l);
 /* The timeline: *n seconds, up to the last second anything happened in. Valid until live_free. */
