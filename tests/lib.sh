@@ -11,7 +11,8 @@
 # `harness compare --json` output against docs/compare.schema.json. hx_schema_check SCHEMA FILE...
 # is the bare check (errors on stdout, status 1 on any violation) for a test that expects failure.
 # hx_valid_all_runjson NAME: hx_valid_runjson on every run.json-form file under $T (the pretty
-# form the writer emits: a line `  "schema": "harness.run/1"`), bad when there is none.
+# form the writer emits: a line `  "schema": "harness.run/1"`) and every run journal (a FILE
+# ending in .jsonl is checked line by line), bad when there is none.
 
 fails=0
 
@@ -44,19 +45,57 @@ with open(schema_path) as f:
 Draft202012Validator.check_schema(schema)
 v = Draft202012Validator(schema)
 bad = 0
+# NaN and Infinity are not JSON: keep them as strings so the schema's types reject them
+load = lambda text: json.loads(text, parse_constant=lambda c: c)
+def report(name, validator, doc, prefix="$"):
+    global bad
+    for e in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
+        where = prefix + "".join("[%d]" % p if isinstance(p, int) else "." + p for p in e.absolute_path)
+        print("%s: %s: %s" % (name, where, e.message[:300]))
+        bad += 1
+def journal(path, text):
+    # run.journal.jsonl: {"journal": <schema>, "run": <run without scenarios>}, then one
+    # {"scenario": <scenario>} a line; a last line that is not JSON is torn, as the reader allows.
+    global bad
+    head = dict(schema, required=[k for k in schema["required"] if k != "scenarios"])
+    sub = lambda ref: Draft202012Validator({"$ref": ref, "$defs": schema["$defs"]})
+    lines = text.split("\n")
+    while lines and not lines[-1]:
+        lines.pop()
+    for n, line in enumerate(lines, 1):
+        name = "%s:%d" % (path, n)
+        try:
+            doc = load(line)
+        except ValueError as e:
+            if n == len(lines) and n > 1:
+                continue
+            print("%s: not JSON: %s" % (name, e))
+            bad += 1
+            continue
+        key = "journal" if n == 1 else "scenario"
+        if not isinstance(doc, dict) or set(doc) != ({"journal", "run"} if n == 1 else {"scenario"}):
+            print("%s: $: expected the keys %s" % (name, "journal and run" if n == 1 else "scenario"))
+            bad += 1
+        elif n == 1:
+            if doc["journal"] != schema["properties"]["schema"]["const"]:
+                print("%s: $.journal: %r is not %s" % (name, doc["journal"], schema["properties"]["schema"]["const"]))
+                bad += 1
+            report(name, Draft202012Validator(head), doc["run"], "$.run")
+        else:
+            report(name, sub("#/$defs/scenario"), doc["scenario"], "$.scenario")
 for path in files:
     try:
         with open(path, "rb") as f:
-            # NaN and Infinity are not JSON: keep them as strings so the schema's types reject them
-            doc = json.loads(f.read().decode("utf-8"), parse_constant=lambda c: c)
+            text = f.read().decode("utf-8")
+        if path.endswith(".jsonl"):
+            journal(path, text)
+            continue
+        doc = load(text)
     except (OSError, ValueError) as e:
         print("%s: not JSON: %s" % (path, e))
         bad += 1
         continue
-    for e in sorted(v.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path]):
-        where = "$" + "".join("[%d]" % p if isinstance(p, int) else "." + p for p in e.absolute_path)
-        print("%s: %s: %s" % (path, where, e.message[:300]))
-        bad += 1
+    report(path, v, doc)
 sys.exit(1 if bad else 0)
 PY
         hx_rc=$?
@@ -79,7 +118,10 @@ hx_valid_schema_() { # schema-name name file...
 hx_valid_runjson() { hx_valid_schema_ run.schema.json "$@"; }
 hx_valid_comparejson() { hx_valid_schema_ compare.schema.json "$@"; }
 hx_valid_all_runjson() { # name
-    hx_files=$(find "${T:?}" -name '*.json' -type f -exec grep -l '^  "schema": "harness.run/1",$' {} + 2>/dev/null | sort)
+    hx_files=$({
+        find "${T:?}" -name '*.json' -type f -exec grep -l '^  "schema": "harness.run/1",$' {} +
+        find "$T" -name '*.jsonl' -type f -exec grep -l '^{"journal":"harness.run/1",' {} +
+    } 2>/dev/null | sort)
     if [ -z "$hx_files" ]; then
         bad "$1: no run.json under the test folder to validate"
         return

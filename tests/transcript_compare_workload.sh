@@ -50,6 +50,7 @@ H="$T/indexed.out/run.json"
 [ $? = 0 ] && ok "compare exits 0 without gates" || bad "compare: $(cat "$T/term.err")"
 "$BIN" compare --md "$B" "$H" >"$T/cmp.md" 2>/dev/null || bad "compare --md"
 "$BIN" compare --json "$B" "$H" >"$T/cmp.json" 2>/dev/null || bad "compare --json"
+hx_valid_comparejson "compare --json" "$T/cmp.json"
 "$BIN" compare --html "$T/cmp.html" "$B" "$H" >/dev/null 2>&1 || bad "compare --html"
 
 # Recompute every expectation from the two run.json files and look for it in each output.
@@ -220,4 +221,5 @@ over=$(python3 -c "print('%.6g' % ($pct + 1))")
 [ $? = 2 ] && grep -q "better higher" "$T/gate.err" && ok "a rise gate on a rate is a usage error" ||
     bad "qps gate: $(cat "$T/gate.err")"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

@@ -160,4 +160,5 @@ grep -q "did you mean 'bwrap'" "$T/mode.err" && ok "--sandbox suggests bwrap" ||
 [ "$(field "$T/none-out/run.json" 'd["isolation"]')" = none ] && ok "run.json: isolation none" ||
     bad "isolation with --sandbox none: $(field "$T/none-out/run.json" 'd.get("isolation")')"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

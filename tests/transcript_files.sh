@@ -191,4 +191,5 @@ done
     ok "one changed price changes the sheet's sha256 in run.json" ||
     bad "one changed price left the sheet's sha256 as it was"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

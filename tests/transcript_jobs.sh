@@ -135,4 +135,6 @@ grep -q "1 of 1 scenarios use Kafka: they run one at a time after the others" "$
     ok "kafka --jobs 2: says the Kafka scenario runs in the engine" || bad "kafka: no note in $(cat "$T/k2.err")"
 same_run "kafka --jobs 2" "$T/k1/run.json" "$T/k2/run.json"
 
+rm -f "$T/a.json" "$T/b.json" # same_run's stripped copies: not run.json any more
+hx_valid_all_runjson "every run.json written"
 hx_done

@@ -21,11 +21,7 @@ export CI=1
 fails=0
 trap 'rm -rf "$T"' EXIT
 
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fails=$((fails + 1)); }
-expect_rc() { # name want got
-    if [ "$2" = "$3" ]; then ok "$1 (exit $3)"; else bad "$1: expected exit $2, got $3"; fi
-}
+. "$ROOT/tests/lib.sh" # ok, bad, expect_rc, hx_valid_all_runjson
 if ! command -v kcat >/dev/null 2>&1; then
     echo "1..0 # SKIP kcat is not installed (tools/setup.sh --tests installs it)"
     exit 77
@@ -164,5 +160,6 @@ grep -q SIGSEGV "$T/crash/summary.md" && ok "summary.md names SIGSEGV" \
     || bad "summary.md does not name SIGSEGV"
 no_leftovers "kafka_stream_crash"
 
+hx_valid_all_runjson "every run.json written"
 [ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
 exit $((fails > 0))

@@ -150,4 +150,5 @@ expect_rc "a failed check in a shard" 1 $?
 
 "$BIN" help merge | grep -q "usage: harness merge" && ok "harness help merge" || bad "no help for merge"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

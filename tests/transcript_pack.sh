@@ -100,4 +100,5 @@ grep -q "^batch 3: erasures/erasures-0000.csv orders/orders-0000.csv .*orders/or
 grep -q "^batch 2: .*erasures" "$seen" && bad "the erasure file landed before its day" ||
     ok "nothing lands before its day"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

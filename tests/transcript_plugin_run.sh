@@ -105,4 +105,5 @@ else
 fi ;;
 esac
 
+hx_valid_all_runjson "every run.json written"
 hx_done

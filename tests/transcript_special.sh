@@ -201,4 +201,5 @@ printf '%s\n' "$new" | grep -qx -- "$(readlink "$T/par/runs/latest")" &&
 ls -A "$T/par/runs" | grep -q '^\.latest' && bad "a temporary latest link was left" ||
     ok "no temporary latest link left"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

@@ -113,4 +113,5 @@ sys.exit(0 if not bad and [m for m, _ in th] == ["solution.wall.max"] else 1)
 ' "$T/slow-run/run.json" >"$T/slow.txt" 2>&1 && ok "every check passes, solution.wall.max fails" ||
     bad "sla_20x: $(cat "$T/slow.txt")"
 
+hx_valid_all_runjson "every run.json written"
 hx_done

@@ -184,4 +184,5 @@ assert all(mv[k] < scan[k] for k in mv), (mv, scan)
 expect_rc "scenarios/sql-analytics-engine loads" 0 $?
 grep -q "6 scenarios ok" "$T/pack.out" && ok "its six scenarios" || bad "pack check: $(cat "$T/pack.out")"
 
+hx_valid_all_runjson "every run.json written"
 hx_done
