@@ -523,6 +523,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each run's line as it ends, also into a pipe or file */
     hx_err e = {0};
     pgsvc_opts o = {.url = url};
     pgsvc *svc;
