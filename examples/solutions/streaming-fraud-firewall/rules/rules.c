@@ -465,11 +465,11 @@ int main(void)
     snprintf(dlq, sizeof dlq, "%spayments_dlq", prefix);
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
-    rd_kafka_t *c =
-        client(RD_KAFKA_CONSUMER, bootstrap,
-               (const char *const[]){"group.id", "fraud-rules", "enable.auto.commit", "false",
-                                     "auto.offset.reset", "earliest", "fetch.wait.max.ms",
-                                     wait && *wait ? wait : "10", NULL});
+    rd_kafka_t *c = client(RD_KAFKA_CONSUMER, bootstrap,
+                           (const char *const[]){"group.id", "fraud-rules", "enable.auto.commit",
+                                                 "false", "auto.offset.reset", "earliest",
+                                                 "fetch.wait.max.ms", wait && *wait ? wait : "10",
+                                                 "reconnect.backoff.max.ms", "500", NULL});
     char err[512];
     rd_kafka_conf_t *pc = rd_kafka_conf_new();
     const char *const pkv[] = {"bootstrap.servers",
@@ -480,6 +480,8 @@ int main(void)
                                "1",
                                "acks",
                                "all",
+                               "reconnect.backoff.max.ms",
+                               "500",
                                NULL};
     for (size_t i = 0; pkv[i]; i += 2)
         if (rd_kafka_conf_set(pc, pkv[i], pkv[i + 1], err, sizeof err)) {

@@ -1,5 +1,6 @@
 -- The streaming-fraud-firewall pack's datasets, planted patterns, replay and checks, shared by
--- every scenario (require "lib.fraud"). README.md beside challenge.lua states the rules.
+-- every scenario (require "lib.fraud"), and by tests/packs/fraud's smaller ones. The pack's
+-- README.md (scenarios/streaming-fraud-firewall) states the rules.
 local M = {}
 
 -- 100,000 payments a day (the catalogue's volume) in event time; a scenario replays `rows` of
@@ -130,5 +131,7 @@ M.SOLUTION = { mode = "service", timeout = "120s" }
 -- Payments per second of a scenario's replay (steady replays a whole day faster).
 M.RATE = 2000
 M.ALL = { velocity = 4, outlier = 2, geo = 4, card_testing = 3, burst = 3 }
+-- Every kind but the outlier (whose 30-minute history needs room) in 4,000 payments (tests).
+M.SMALL = { velocity = 4, geo = 2, card_testing = 1, burst = 2 }
 
 return M
