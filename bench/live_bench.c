@@ -67,18 +67,20 @@ int main(int argc, char **argv)
         int kl = snprintf(key, sizeof key, "%llu", (unsigned long long)i + 1);
         int il = snprintf(id, sizeof id, "%llu", (unsigned long long)i);
         int tl = snprintf(ts, sizeof ts, "%lld", (long long)w);
-        live_sent(l, i, key, (size_t)kl, w, w);
+        live_sent(l, "bench", i, key, (size_t)kl, w, w);
         int vl = snprintf(val, sizeof val,
                           "{\"id\":%llu,\"card\":\"c%05llu\",\"amount\":%llu.%02llu,"
                           "\"merchant\":\"m%04llu\",\"country\":\"DE\"}",
                           (unsigned long long)i + 1, (unsigned long long)(i * 7919 % 100000),
                           (unsigned long long)(i % 500), (unsigned long long)(i % 100),
                           (unsigned long long)(i % 1000));
-        while (rd_kafka_producev(
-                   p, RD_KAFKA_V_TOPIC("bench"), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                   RD_KAFKA_V_KEY(key, (size_t)kl), RD_KAFKA_V_VALUE(val, (size_t)vl),
-                   RD_KAFKA_V_HEADER("harness-id", id, il), RD_KAFKA_V_HEADER("harness-ts", ts, tl),
-                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        while (rd_kafka_producev(p, RD_KAFKA_V_TOPIC("bench"),
+                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                 RD_KAFKA_V_KEY(key, (size_t)kl), RD_KAFKA_V_VALUE(val, (size_t)vl),
+                                 RD_KAFKA_V_HEADER("harness-id", id, il),
+                                 RD_KAFKA_V_HEADER("harness-topic", "bench", 5),
+                                 RD_KAFKA_V_HEADER("harness-ts", ts, tl),
+                                 RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(p, 10);
         rd_kafka_poll(p, 0);
     }

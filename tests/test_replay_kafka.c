@@ -1,7 +1,7 @@
 /* test_replay_kafka.c - replay_kafka into librdkafka's mock cluster (kafkasvc) and reading it
  * back with kafkasvc_consume: the messages are exactly the lines `harness gen --format jsonl`
- * writes (corrupt ones included), keyed by the key column, with a harness-id header; per-batch
- * replay; pacing; the consumer's limits. */
+ * writes (corrupt ones included), keyed by the key column, with harness-id and harness-topic
+ * headers; per-batch replay; pacing; the consumer's limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,6 +216,13 @@ static void test_replay_kafka__per_batch_and_rate(void **state)
     rd_kafka_t *rk;
     rd_kafka_message_t *m = first_message(f->svc, "b", &rk);
     assert_int_equal(header_num(m, "harness-id"), 0);
+    rd_kafka_headers_t *hs = NULL;
+    const void *tv = NULL;
+    size_t tn = 0;
+    assert_int_equal(rd_kafka_message_headers(m, &hs), 0);
+    assert_int_equal(rd_kafka_header_get_last(hs, "harness-topic", &tv, &tn), 0);
+    assert_int_equal(tn, 1);
+    assert_memory_equal(tv, "b", 1); /* the topic it was produced to: ids restart per dataset */
     long long ts = header_num(m, "harness-ts");
     assert_true(ts >= w0 && ts <= w1);
     rd_kafka_message_destroy(m);

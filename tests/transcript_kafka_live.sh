@@ -8,7 +8,10 @@
 #   2.5 s once: the corrected p99 shows the stall (>= 2 s), the uncorrected p99 does not (< 0.5 s):
 #   the replay waited, so the actual send times moved (coordinated omission);
 # - backdate: the 100 ms delay line again, its outputs' create times set 1 s in the past: the
-#   output time is the harness's receive time, so p50 stays >= 100 ms in both views.
+#   output time is the harness's receive time, so p50 stays >= 100 ms in both views;
+# - two_topics: cards 1..400 then orders 1..400 on two topics, the orders forwarded 100 ms late:
+#   matched by (harness-topic, harness-id), p50 is the service's 0.1 s, not the 2 s since the card
+#   of the same id; with no headers forwarded the keys are on both topics, so nothing matches.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -21,7 +24,7 @@ export CI=1
 # A box sees only the solution's folder: each solution gets a copy of the helper and serve.sh.
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
-for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate; do
+for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -72,6 +75,21 @@ ge "$c" 0.1 && ok "back-dated: corrected p50 $c s >= 100 ms, its real delay" \
     || bad "back-dated: corrected p50 $c s < 100 ms: the forged create time was believed"
 ge "$u" 0.1 && ok "back-dated: uncorrected p50 $u s >= 100 ms" \
     || bad "back-dated: uncorrected p50 $u s < 100 ms"
+
+# 4. two input topics with the same ids and keys
+"$BIN" run "$PACK" --scenario two_topics --solution "$T/sols/kafka_stream_hold" -o "$T/two" -q 2>"$T/two.err"
+expect_rc "two input topics: the forwarding service passes" 0 $?
+c=$(metric "$T/two/run.json" latency.e2e.p50)
+m=$(metric "$T/two/run.json" latency.e2e.matched)
+[ "$m" = 400 ] && ok "two topics: 400 outputs matched" || bad "two topics: matched $m"
+ge "$c" 0.1 && lt "$c" 1 && ok "two topics: p50 $c s is the service's 100 ms, not the 2 s since the card" \
+    || bad "two topics: p50 $c s: matched to the other topic's record?"
+"$BIN" run "$PACK" --scenario two_topics --solution "$T/sols/kafka_stream_hold_nohdr" -o "$T/twok" -q 2>"$T/twok.err"
+expect_rc "two topics, no headers forwarded: passes" 0 $?
+m=$(metric "$T/twok/run.json" latency.e2e.matched)
+u=$(metric "$T/twok/run.json" latency.e2e.unmatched)
+[ "$m" = 0 ] && [ "$u" = 400 ] && ok "two topics by key: each key is on both topics, none matched (400 unmatched)" \
+    || bad "two topics by key: matched $m, unmatched $u"
 
 [ $fails -eq 0 ] && echo "# all passed" || echo "# $fails failed"
 exit $((fails > 0))

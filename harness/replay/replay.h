@@ -120,8 +120,9 @@ int replay_changes_add_column(PGconn *conn, const struct chg_stream *cs, const c
  * send it: value = the record's JSONL line without its '\n' (the bytes `harness gen --format
  * jsonl` writes, drift and corruption included; out->sha256 covers the lines with their '\n', so
  * it equals that file's), key = the text of column st->key_col (else the dataset's key; no key
- * when NULL or none), headers harness-id = the record id and harness-ts = the intended send time
- * (ns since the epoch, decimal; on the schedule when paced, else the send time). acks=all, no
+ * when NULL or none), headers harness-id = the record id, harness-topic = `topic` (ids restart in
+ * every dataset: the pair names the record) and harness-ts = the intended send time (ns since the
+ * epoch, decimal; on the schedule when paced, else the send time). acks=all, no
  * idempotence; st->rate > 0 paces sends at that many records per second, st->window holds them
  * back to what the consumers answered (w). Returns when every record
  * is acknowledged: 0, or HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or
@@ -131,17 +132,17 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
                  int64_t batch, const replay_kafka_watch *w, replay_stats *out, hx_err *e);
 
 /* What the run engine watches of a Kafka replay (w above; NULL: nothing). sent is told each
- * record's id, key (NULL: none), intended and actual send time (ns since the epoch) before it is
- * produced. The window: when st->window > 0 and unanswered is set, the replay holds a record back
- * while unanswered() (records sent that the consumers have not answered yet) is st->window or
+ * record's topic, id, key (NULL: none), intended and actual send time (ns since the epoch) before
+ * it is produced. The window: when st->window > 0 and unanswered is set, the replay holds a record
+ * back while unanswered() (records sent that the consumers have not answered yet) is st->window or
  * more, until they catch up or, after hold_ms (0 = 30 s) without progress, stops holding records
  * back for the rest of the step (a service that died). While held back the schedule runs on: the
  * intended send times stay where they were, the actual ones move (coordinated omission, which the
  * corrected latency counts). */
 struct replay_kafka_watch {
     void *ud;
-    void (*sent)(void *ud, uint64_t id, const void *key, size_t key_len, int64_t intended_ns,
-                 int64_t actual_ns);
+    void (*sent)(void *ud, const char *topic, uint64_t id, const void *key, size_t key_len,
+                 int64_t intended_ns, int64_t actual_ns);
     uint64_t (*unanswered)(void *ud);
     int hold_ms;
 };

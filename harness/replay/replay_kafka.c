@@ -151,13 +151,15 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         char ts[24];
         int64_t now = hx_wall_ns(), intended = due >= 0 ? wall0 + due : now;
         int tslen = snprintf(ts, sizeof ts, "%lld", (long long)intended);
-        if (w && w->sent) w->sent(w->ud, r->id, has_key ? key.data : NULL, key.len, intended, now);
+        if (w && w->sent)
+            w->sent(w->ud, topic, r->id, has_key ? key.data : NULL, key.len, intended, now);
         for (;;) {
             rd_kafka_resp_err_t err = rd_kafka_producev(
                 rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                 RD_KAFKA_V_VALUE(val.data, vlen),
                 RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
                 RD_KAFKA_V_HEADER("harness-id", id, idlen),
+                RD_KAFKA_V_HEADER("harness-topic", topic, (ssize_t)strlen(topic)),
                 RD_KAFKA_V_HEADER("harness-ts", ts, tslen), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);

@@ -45,6 +45,9 @@ struct live {
     pthread_mutex_t mu;
     sent_slot *tab;
     size_t cap, used;
+    char *inputs[LIVE_MAX_INPUTS]; /* the input topics, numbered as live_sent met them */
+    uint64_t input_fnv[LIVE_MAX_INPUTS];
+    size_t ninputs;
     uint64_t *in; /* records sent per second */
     size_t nin;
     /* the consumer's side */
@@ -73,12 +76,7 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static uint64_t id_hash(uint64_t id)
-{
-    return (mix64(id) << 1) | 1;
-}
-
-static uint64_t key_hash(const void *p, size_t n)
+static uint64_t fnv(const void *p, size_t n)
 {
     const unsigned char *b = p;
     uint64_t h = 1469598103934665603ull;
@@ -86,7 +84,18 @@ static uint64_t key_hash(const void *p, size_t n)
         h ^= b[i];
         h *= 1099511628211ull;
     }
-    h = mix64(h) << 1;
+    return h;
+}
+
+/* The table's hashes of an id and of a key's bytes (fnv) sent on input topic number t. */
+static uint64_t id_hash(size_t t, uint64_t id)
+{
+    return (mix64(id ^ (uint64_t)t * 0x9e3779b97f4a7c15ull) << 1) | 1;
+}
+
+static uint64_t key_hash(size_t t, uint64_t fnv_of_key)
+{
+    uint64_t h = mix64(fnv_of_key ^ (uint64_t)t * 0x9e3779b97f4a7c15ull) << 1;
     return h ? h : 2;
 }
 
@@ -142,12 +151,26 @@ static bool reach(void **arr, size_t *n, size_t sz, size_t i)
     return true;
 }
 
-bool live_sent(live *l, uint64_t id, const void *key, size_t key_len, int64_t intended_ns,
-               int64_t actual_ns)
+/* The number of input topic `topic`, numbered on first sight; -1 when out of memory or beyond
+ * LIVE_MAX_INPUTS. Under mu. */
+static int input_of(live *l, const char *topic)
+{
+    size_t n = strlen(topic);
+    uint64_t h = fnv(topic, n);
+    for (size_t i = 0; i < l->ninputs; i++)
+        if (l->input_fnv[i] == h && strcmp(l->inputs[i], topic) == 0) return (int)i;
+    if (l->ninputs == LIVE_MAX_INPUTS || !(l->inputs[l->ninputs] = hx_strdup(topic))) return -1;
+    l->input_fnv[l->ninputs] = h;
+    return (int)l->ninputs++;
+}
+
+bool live_sent(live *l, const char *topic, uint64_t id, const void *key, size_t key_len,
+               int64_t intended_ns, int64_t actual_ns)
 {
     pthread_mutex_lock(&l->mu);
-    bool ok = put(l, id_hash(id), intended_ns, actual_ns) &&
-              (!key || put(l, key_hash(key, key_len), intended_ns, actual_ns));
+    int t = input_of(l, topic);
+    bool ok = t >= 0 && put(l, id_hash((size_t)t, id), intended_ns, actual_ns) &&
+              (!key || put(l, key_hash((size_t)t, fnv(key, key_len)), intended_ns, actual_ns));
     size_t s = second_of(l, actual_ns);
     if (reach((void **)&l->in, &l->nin, sizeof *l->in, s))
         l->in[s]++;
@@ -169,9 +192,11 @@ uint64_t live_matched(const live *l)
 
 /* What one output message needs from the table, found before the lock is taken. */
 typedef struct probe {
-    uint64_t hid, hkey; /* 0 = none */
-    int64_t recv_ns;    /* when the harness's consumer received it (the output time) */
-    int pi;             /* parts index, -1 unknown */
+    uint64_t id, key; /* the harness-id header's value, fnv of the key */
+    bool has_id, has_key;
+    uint64_t topic;  /* fnv of the harness-topic header's value, 0 = none */
+    int64_t recv_ns; /* when the harness's consumer received it (the output time) */
+    int pi;          /* parts index, -1 unknown */
     int64_t offset;
 } probe;
 
@@ -196,7 +221,7 @@ static int part_index(live *l, const rd_kafka_message_t *m)
 
 static void read_probe(live *l, rd_kafka_message_t *m, int64_t recv_ns, probe *p)
 {
-    *p = (probe){0, 0, recv_ns, part_index(l, m), m->offset};
+    *p = (probe){.recv_ns = recv_ns, .pi = part_index(l, m), .offset = m->offset};
     rd_kafka_headers_t *h = NULL;
     const void *v;
     size_t n;
@@ -207,9 +232,15 @@ static void read_probe(live *l, rd_kafka_message_t *m, int64_t recv_ns, probe *p
         size_t i = 0;
         while (i < n && c[i] >= '0' && c[i] <= '9')
             id = id * 10 + (uint64_t)(c[i++] - '0');
-        if (i == n) p->hid = id_hash(id);
+        p->id = id;
+        p->has_id = i == n;
     }
-    if (m->key) p->hkey = key_hash(m->key, m->key_len);
+    if (h && rd_kafka_header_get_last(h, "harness-topic", &v, &n) == 0 && v)
+        p->topic = fnv(v, n) | 1; /* 0 stays "none"; compared the same way below */
+    if (m->key) {
+        p->key = fnv(m->key, m->key_len);
+        p->has_key = true;
+    }
 }
 
 static void record(live *l, const probe *p, const sent_slot *s)
@@ -245,6 +276,29 @@ static void record(live *l, const probe *p, const sent_slot *s)
     }
     o->matched++;
     atomic_fetch_add(&l->matched, 1);
+}
+
+/* The input an output answers (under mu): by (input topic, id), else (input topic, key). The
+ * topic is the output's harness-topic header when it names an input; without one, an id (or else
+ * a key) sent on exactly one input topic matches, and one sent on several matches nothing: the
+ * harness cannot tell card 57 from payment 57. NULL: no match. */
+static const sent_slot *lookup(live *l, const probe *p)
+{
+    size_t lo = 0, hi = l->ninputs;
+    for (size_t t = 0; t < l->ninputs && p->topic; t++)
+        if ((l->input_fnv[t] | 1) == p->topic) lo = t, hi = t + 1;
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0 ? !p->has_id : !p->has_key) continue;
+        const sent_slot *one = NULL;
+        size_t hits = 0;
+        for (size_t t = lo; t < hi; t++) {
+            const sent_slot *s =
+                slot_of(l->tab, l->cap, pass == 0 ? id_hash(t, p->id) : key_hash(t, p->key));
+            if (s->h) one = s, hits++;
+        }
+        if (hits == 1) return one;
+    }
+    return NULL;
 }
 
 static void *consume(void *arg)
@@ -283,10 +337,8 @@ static void *consume(void *arg)
         sent_slot found[BATCH];
         bool hit[BATCH];
         for (size_t i = 0; i < k; i++) {
-            sent_slot *s = NULL;
-            if (ps[i].hid) s = slot_of(l->tab, l->cap, ps[i].hid);
-            if ((!s || !s->h) && ps[i].hkey) s = slot_of(l->tab, l->cap, ps[i].hkey);
-            hit[i] = s && s->h;
+            const sent_slot *s = lookup(l, &ps[i]);
+            hit[i] = s != NULL;
             if (hit[i]) found[i] = *s;
         }
         pthread_mutex_unlock(&l->mu);
@@ -325,6 +377,8 @@ void live_free(live *l)
     hx_free(l->sec);
     hx_free(l->in);
     hx_free(l->tab);
+    for (size_t i = 0; i < l->ninputs; i++)
+        hx_free(l->inputs[i]);
     hx_free(l->timeline);
     hist_release(&l->corr);
     hist_release(&l->unc);

@@ -10,8 +10,11 @@
  * would look faster than it is. The receive time is an upper bound the solution cannot lower; it
  * adds the harness's own fetch delay (docs/scenarios.md "Streaming"). The replay tells it each
  * record's send times before producing it (live_sent), so no input topic is read back: the table
- * holds 24 bytes per id and per key. A message is matched by its harness-id header, else by its key
- * (a 63-bit hash of the bytes; an id or key sent twice keeps its first times). It also keeps a
+ * holds 24 bytes per id and per key. A message is matched to (input topic, id) by its harness-topic
+ * and harness-id headers, else to (input topic, key) by its key (a 63-bit hash of the bytes; an id
+ * or key sent twice on one topic keeps its first times). Without a harness-topic header naming an
+ * input, an id or key sent on exactly one input topic matches, one sent on several matches
+ * nothing (record ids restart at 1 in every dataset). It also keeps a
  * per-second timeline from live_opts.t0_ns: records sent, outputs read, and each view's p99.
  *
  * Threads: live_sent, live_matched and live_resume may be called from any one thread while the
@@ -56,10 +59,13 @@ typedef struct live_second {
  * group join). Returns 0 and *out, or a negative hx code (HX_EINFRA: the cluster or a topic
  * could not be read) with e filled. */
 int live_start(const live_opts *o, live **out, hx_err *e);
-/* Before record id is produced: its key (NULL: none), intended and actual send time (ns since
- * the epoch). Returns false when out of memory (that record cannot be matched). */
-bool live_sent(live *l, uint64_t id, const void *key, size_t key_len, int64_t intended_ns,
-               int64_t actual_ns);
+/* The most input topics a scenario's records are matched on (live_sent refuses more). */
+#define LIVE_MAX_INPUTS 64
+/* Before record id is produced into input topic `topic` (its name on the cluster): its key (NULL:
+ * none), intended and actual send time (ns since the epoch). Returns false when out of memory (that
+ * record cannot be matched). */
+bool live_sent(live *l, const char *topic, uint64_t id, const void *key, size_t key_len,
+               int64_t intended_ns, int64_t actual_ns);
 /* Start reading (after live_opts.paused). */
 void live_resume(live *l);
 /* Outputs matched to an input so far (for pacing the replay to what was answered). */

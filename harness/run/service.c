@@ -232,11 +232,11 @@ void run_measure_latency(run_scen *sc)
     e2e_free(l.in);
 }
 
-static void live_on_sent(void *ud, uint64_t id, const void *key, size_t key_len, int64_t intended,
-                         int64_t actual)
+static void live_on_sent(void *ud, const char *topic, uint64_t id, const void *key, size_t key_len,
+                         int64_t intended, int64_t actual)
 {
     run_scen *sc = ud;
-    if (!live_sent(sc->live, id, key, key_len, intended, actual)) return;
+    if (!live_sent(sc->live, topic, id, key, key_len, intended, actual)) return;
     sc->live_sent++;
 }
 
