@@ -110,7 +110,8 @@ done
 
 # 2d. The cost probe: --probe 4 runs the scenario again at 4x the records (no checks) and the
 # pricer fits fixed + per-record from the two sizes; the probe's database is gone afterwards.
-"$BIN" run "$PACK" --solution "$SOL/setbased" --scenario baseline --probe 4 --out "$T/probe" \
+# (CI=0: the progress lines on stderr name the probe's runs in order.)
+CI=0 "$BIN" run "$PACK" --solution "$SOL/setbased" --scenario baseline --probe 4 --out "$T/probe" \
     2>"$T/probe.err"
 expect_rc "setbased with a cost probe passes" 0 $?
 python3 - "$T/probe/run.json" >"$T/probe.check" 2>&1 <<'PY'
@@ -125,10 +126,34 @@ for c in s["cost"]:
     w = f.get("solution wall s")
     if not w or not w["probe"] or abs(w["fixed"] + w["per_record"] * c["records_per_run"] - w["projected"]) > 1e-6 * w["projected"]:
         bad.append(c["model"] + " wall fit")
+    # The test size is measured before and after the probe (the repeat): the fit's test-size
+    # figure is the mean of the two, its probe figure the probe's, and the line between them is
+    # the fitted fixed + per-record (recomputed here from the recorded samples).
+    r, r2 = m.get("replay.records"), m.get("probe.records")
+    for name, main, rep, big in (("solution CPU s", "solution.cpu.total", "probe.repeat.solution.cpu.total", "probe.solution.cpu.total"),
+                                 ("database CPU s", "db.cpu.solution", "probe.repeat.db.cpu.solution", "probe.db.cpu.solution"),
+                                 ("solution wall s", "solution.wall.sum", "probe.repeat.solution.wall.sum", "probe.solution.wall.sum")):
+        x = f.get(name)
+        want = (m.get(main, -1) + m.get(rep, -1)) / 2
+        if not x or abs(x["measured"] - want) > 1e-6 * max(want, 1e-3) or abs(x["probe"] - m.get(big, -1)) > 1e-6 * max(x["probe"], 1e-3):
+            bad.append("%s %s: measured %s probe %s, want mean %s and %s" % (c["model"], name, x and x["measured"], x and x["probe"], want, m.get(big)))
+            continue
+        if name == "solution wall s": continue
+        b = (x["probe"] - x["measured"]) / (r2 - r)
+        a = x["measured"] - b * r
+        if b < 0: b, a = 0, (x["measured"] + x["probe"]) / 2
+        elif a < 0: a, b = 0, x["probe"] / r2
+        if abs(x["per_record"] - b) > 1e-6 * max(b, 1e-12) or abs(x["fixed"] - a) > 1e-6 * max(a, 1e-6):
+            bad.append("%s %s: fixed %s per_record %s, recomputed %s %s" % (c["model"], name, x["fixed"], x["per_record"], a, b))
+if m.get("probe.repeat.records") != r: bad.append("repeat records %s" % m.get("probe.repeat.records"))
 print("\n".join(bad) if bad else "ok")
 PY
 [ "$(cat "$T/probe.check")" = ok ] && ok "probe: fixed + per-record fitted from two sizes" ||
     bad "probe: $(head -5 "$T/probe.check")"
+# The order is the test size (the main run), 4x, then the test size again.
+if [ "$(grep "cost probe" "$T/probe.err" | sed -n '1s/.*at 4x.*/big/p;2s/.*test size again.*/small/p' | tr '\n' ' ')" = "big small " ]; then
+    ok "probe: 4x, then the test size again"
+else bad "probe: order not 4x then the test size: $(grep "cost probe" "$T/probe.err")"; fi
 
 # 3. --pg pointing at a closed port is an infrastructure error naming the address.
 "$BIN" run "$PACK" --solution "$SOL/setbased" --pg "postgresql://x@127.0.0.1:1/postgres" \

@@ -196,16 +196,22 @@ bool run_wait_until(run_scen *sc, const plan_step *st);
 int run_plugins_open(run_ctx *c, hx_err *e);
 void run_plugins_close(run_ctx *c);
 
-/* What the cost probe measured: the scenario again at k times its records. */
+/* What the cost probe measured: the scenario again at k times its records, then once more at
+ * the test size (the repeat: the small size measured before and after the large one, so the
+ * machine's load in between weighs on both sizes alike). */
 typedef struct run_probe_usage {
     bool ran;
     run_acc acc;
     uint64_t input_records, solution_db_bytes;
     uint64_t output_bytes; /* the solution's output files (a pack whose sink is files) */
+    bool repeat_ran;       /* the repeat at the test size ran cleanly */
+    double repeat_cpu, repeat_wall, repeat_db_cpu, repeat_db_cpu_served; /* its usage, s */
+    uint64_t repeat_records;
 } run_probe_usage;
 
-/* probe.c: run sc's scenario again at k times its records, without checks, in a database and
- * folders of its own, into *pu (pu->ran false when it did not run); release pu->acc after. */
+/* probe.c: run sc's scenario again at k times its records and then at its own size, without
+ * checks, each in a database and folders of its own, into *pu (pu->ran false when the large one
+ * did not run, pu->repeat_ran when the repeat did); release pu->acc after. */
 void run_probe(run_scen *sc, double k, run_probe_usage *pu);
 
 /* price.c: price the scenario under every model (its cost entries and metrics), with the probe's

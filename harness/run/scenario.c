@@ -143,6 +143,12 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
                                "s");
             results_metric_add(rs, "probe.db.cpu.solution", pu.acc.db_cpu, "s");
         }
+        if (pu.repeat_ran) {
+            results_metric_add(rs, "probe.repeat.records", (double)pu.repeat_records, "");
+            results_metric_add(rs, "probe.repeat.solution.wall.sum", pu.repeat_wall, "s");
+            results_metric_add(rs, "probe.repeat.solution.cpu.total", pu.repeat_cpu, "s");
+            results_metric_add(rs, "probe.repeat.db.cpu.solution", pu.repeat_db_cpu, "s");
+        }
         run_acc_release(&pu.acc);
     }
     /* Checks of what the solution claims about its cost, against what it measured. */
