@@ -112,5 +112,6 @@ down=$(jq -r '.scenarios[0].checks[] | select(.name == "cdc_order customers") | 
 
 sleep 0.3
 [ "$(procs)" = "$BASE" ] && ok "no psql of the runs left running" || bad "left running: $(procs)"
+hx_valid_all_runjson "every run.json written"
 [ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
 exit "$fails"

@@ -106,4 +106,5 @@ jq -e '.scenarios[] | select(.name == "long_transactions") | .checks[] |
 grep -q "^| missing | " "$T/polling/summary.md" && ok "polling: and in summary.md" ||
     bad "polling: summary.md samples no missing row"
 
+hx_valid_all_runjson "every run.json written"
 hx_done
