@@ -109,4 +109,5 @@ n=$(jq -r --arg c "$ONCE" '.scenarios[] | select(.name == "broker_outage") | .ch
 grep -q "rewinds" "$T/naive/broker_outage/logs/service.stderr.log" &&
     ok "naive: went back to its last commit after the outage" || bad "naive: no rewind logged"
 
+hx_valid_all_runjson "every run.json written"
 hx_done
