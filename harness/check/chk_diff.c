@@ -465,6 +465,16 @@ static bool mismatch_samples(const chk_ctx *ctx, chk_outcome *o, const diff_stat
     return true;
 }
 
+/* "name as (...)": table's rows with a non-NULL key, one per distinct (k, c1..cn), counted. */
+static void tuple_counts(hx_buf *sql, const char *name, const char *table, size_t ncols)
+{
+    hx_buf_printf(sql, "%s as (select k, ", name);
+    col_list(sql, ncols, false);
+    hx_buf_printf(sql, ", count(*) as n from %s where k is not null group by k, ", table);
+    col_list(sql, ncols, false);
+    hx_buf_puts(sql, ")");
+}
+
 /* The surplus rows of one side, sampled whole: extra reads the sink against the truth, else the
  * truth against the sink. Per key, the side's tuples without an equal tuple on the other side,
  * as many as the key's surplus of rows (sn - tn for extra); a NULL key of the sink is always
@@ -474,15 +484,11 @@ static bool row_samples(const chk_ctx *ctx, chk_outcome *o, const diff_state *d,
     const char *a = extra ? T_SINK : T_TRUTH, *b = extra ? T_TRUTH : T_SINK;
     hx_buf sql;
     hx_buf_init(&sql);
-    hx_buf_puts(&sql, "with a as (select k, ");
-    col_list(&sql, d->ncols, false);
-    hx_buf_printf(&sql, ", count(*) as n from %s where k is not null group by k, ", a);
-    col_list(&sql, d->ncols, false);
-    hx_buf_puts(&sql, "), b as (select k, ");
-    col_list(&sql, d->ncols, false);
-    hx_buf_printf(&sql, ", count(*) as n from %s where k is not null group by k, ", b);
-    col_list(&sql, d->ncols, false);
-    hx_buf_puts(&sql, "), u as (select a.k");
+    hx_buf_puts(&sql, "with ");
+    tuple_counts(&sql, "a", a, d->ncols);
+    hx_buf_puts(&sql, ", ");
+    tuple_counts(&sql, "b", b, d->ncols);
+    hx_buf_puts(&sql, ", u as (select a.k");
     for (size_t i = 0; i < d->ncols; i++)
         hx_buf_printf(&sql, ", a.c%zu", i + 1);
     hx_buf_puts(&sql, " from a left join b on b.k = a.k");
