@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 
 #include "changes.h"
+#include "gen_fixture.h"
 #include "pgsvc.h"
 #include "replay.h"
 
@@ -52,44 +53,10 @@ static double cpu_s(void)
 
 /* ---- the mixes ---- */
 
-static plan_column *add_col(plan_dataset *d, const char *name, plan_col_kind k, plan_type t)
-{
-    d->cols = hx_realloc(d->cols, (d->ncols + 1) * sizeof *d->cols);
-    plan_column *c = &d->cols[d->ncols++];
-    memset(c, 0, sizeof *c);
-    c->name = hx_strdup(name);
-    c->kind = k;
-    c->type = t;
-    return c;
-}
-
-static void add_cat(plan_dataset *d, const char *name, const char **v, const double *w)
-{
-    plan_column *c = add_col(d, name, PLAN_COL_CATEGORICAL, PLAN_T_STRING);
-    size_t n = 0;
-    double total = 0, run = 0;
-    while (v[n])
-        total += w[n++];
-    c->u.cat.n = n;
-    c->u.cat.values = hx_calloc(n, sizeof(char *));
-    c->u.cat.cum = hx_calloc(n, sizeof(double));
-    for (size_t i = 0; i < n; i++) {
-        c->u.cat.values[i] = hx_strdup(v[i]);
-        run += w[i];
-        c->u.cat.cum[i] = i + 1 == n ? 1.0 : run / total;
-    }
-}
-
 static plan_dataset *new_dataset(plan_scenario *s, const char *name, uint64_t rows)
 {
-    s->datasets = hx_calloc(1, sizeof *s->datasets);
-    s->ndatasets = 1;
-    plan_dataset *d = &s->datasets[0];
-    d->name = hx_strdup(name);
-    d->rows = rows;
-    d->seed = 1515;
+    plan_dataset *d = fx_dataset(s, name, rows, 1515);
     d->key_col = 0;
-    d->time_col = -1;
     d->changes.on = true;
     d->changes.large_col = -1;
     d->changes.txn_min = d->changes.txn_max = 1;
@@ -100,10 +67,10 @@ static plan_dataset *new_dataset(plan_scenario *s, const char *name, uint64_t ro
 static void mix_narrow(plan_scenario *s, uint64_t rows)
 {
     plan_dataset *d = new_dataset(s, "narrow", rows);
-    plan_column *c = add_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT);
+    plan_column *c = fx_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT);
     c->u.seq.start = 1;
     c->u.seq.step = 1;
-    c = add_col(d, "n", PLAN_COL_INT, PLAN_T_INT);
+    c = fx_col(d, "n", PLAN_COL_INT, PLAN_T_INT);
     c->u.irange.min = 1;
     c->u.irange.max = 1000000;
     d->changes.txn_min = d->changes.txn_max = 10;
@@ -114,18 +81,18 @@ static void mix_narrow(plan_scenario *s, uint64_t rows)
 static void mix_mixed(plan_scenario *s, uint64_t rows)
 {
     plan_dataset *d = new_dataset(s, "orders", rows);
-    add_col(d, "order_id", PLAN_COL_UUID, PLAN_T_UUID);
-    plan_column *c = add_col(d, "customer_id", PLAN_COL_INT, PLAN_T_INT);
+    fx_col(d, "order_id", PLAN_COL_UUID, PLAN_T_UUID);
+    plan_column *c = fx_col(d, "customer_id", PLAN_COL_INT, PLAN_T_INT);
     c->u.irange.min = 1;
     c->u.irange.max = (int64_t)rows;
     const char *st[] = {"placed", "paid", "packed", "shipped", "delivered", NULL};
     const double w[] = {1, 1, 1, 1, 1};
-    add_cat(d, "status", st, w);
-    c = add_col(d, "amount", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
+    fx_cat(d, "status", PLAN_T_STRING, st, w);
+    c = fx_col(d, "amount", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
     c->scale = 2;
     c->u.drange.min = 1;
     c->u.drange.max = 900;
-    c = add_col(d, "placed_at", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
+    c = fx_col(d, "placed_at", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
     c->u.ts.start_us = 1772323200000000LL; /* 2026-03-01 */
     c->u.ts.rate = 0.05;
     d->changes.updates = 1.5;
@@ -142,26 +109,26 @@ static void mix_mixed(plan_scenario *s, uint64_t rows)
 static void mix_large(plan_scenario *s, uint64_t rows)
 {
     plan_dataset *d = new_dataset(s, "customers", rows);
-    plan_column *c = add_col(d, "customer_id", PLAN_COL_SEQUENCE, PLAN_T_INT);
+    plan_column *c = fx_col(d, "customer_id", PLAN_COL_SEQUENCE, PLAN_T_INT);
     c->u.seq.start = 1;
     c->u.seq.step = 1;
-    c = add_col(d, "email", PLAN_COL_PATTERN, PLAN_T_STRING);
+    c = fx_col(d, "email", PLAN_COL_PATTERN, PLAN_T_STRING);
     c->u.pat.pattern = hx_strdup(
         "{ana|bo|chen|dara|emil|fatou|goran|hana}.{kim|lee|ng|ruiz|sato}####@example.com");
     const char *co[] = {"DE", "FR", "ES", "IT", "NL", "PL", "SE", "US", NULL};
     const double cw[] = {1, 1, 1, 1, 1, 1, 1, 1};
-    add_cat(d, "country", co, cw);
+    fx_cat(d, "country", PLAN_T_STRING, co, cw);
     const char *sg[] = {"consumer", "business", "vip", NULL};
     const double sw[] = {80, 17, 3};
-    add_cat(d, "segment", sg, sw);
-    c = add_col(d, "credit", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
+    fx_cat(d, "segment", PLAN_T_STRING, sg, sw);
+    c = fx_col(d, "credit", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
     c->scale = 2;
     c->u.drange.max = 5000;
-    c = add_col(d, "notes", PLAN_COL_PATTERN, PLAN_T_STRING);
+    c = fx_col(d, "notes", PLAN_COL_PATTERN, PLAN_T_STRING);
     c->u.pat.pattern = hx_strdup("note-#####");
-    c = add_col(d, "active", PLAN_COL_BOOL, PLAN_T_BOOL);
+    c = fx_col(d, "active", PLAN_COL_BOOL, PLAN_T_BOOL);
     c->u.boolean.p = 0.9;
-    c = add_col(d, "signup_at", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
+    c = fx_col(d, "signup_at", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
     c->u.ts.start_us = 1735689600000000LL; /* 2025-01-01 */
     c->u.ts.rate = 0.001;
     d->changes.updates = 2.0;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fmt.h"
+#include "gen_fixture.h"
 #include "pgsvc.h"
 #include "replay.h"
 
@@ -20,56 +21,34 @@ static void die(const char *what, const hx_err *e)
     exit(1);
 }
 
-static plan_column *add_col(plan_dataset *d, const char *name, plan_col_kind k, plan_type t)
-{
-    d->cols = hx_realloc(d->cols, (d->ncols + 1) * sizeof *d->cols);
-    plan_column *c = &d->cols[d->ncols++];
-    memset(c, 0, sizeof *c);
-    c->name = hx_xstrdup(name);
-    c->kind = k;
-    c->type = t;
-    return c;
-}
-
 /* A clean orders dataset: id, customer, amount, status, ts, note, uid. */
 static plan_scenario *orders(uint64_t rows)
 {
     plan_scenario *s = hx_calloc(1, sizeof *s);
     s->name = hx_xstrdup("bench");
-    s->datasets = hx_calloc(1, sizeof *s->datasets);
-    s->ndatasets = 1;
-    plan_dataset *d = &s->datasets[0];
-    d->name = hx_xstrdup("orders");
-    d->rows = rows;
-    d->seed = 42;
+    plan_dataset *d = fx_dataset(s, "orders", rows, 42);
     d->key_col = 0;
     d->time_col = 4;
-    plan_column *c = add_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT);
+    plan_column *c = fx_col(d, "id", PLAN_COL_SEQUENCE, PLAN_T_INT);
     c->u.seq.start = 1;
     c->u.seq.step = 1;
-    c = add_col(d, "customer_id", PLAN_COL_INT, PLAN_T_INT);
+    c = fx_col(d, "customer_id", PLAN_COL_INT, PLAN_T_INT);
     c->u.irange.min = 1;
     c->u.irange.max = 100000;
-    c = add_col(d, "amount", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
+    c = fx_col(d, "amount", PLAN_COL_DECIMAL, PLAN_T_DECIMAL);
     c->scale = 2;
     c->u.drange.min = 1;
     c->u.drange.max = 900;
-    c = add_col(d, "status", PLAN_COL_CATEGORICAL, PLAN_T_STRING);
-    c->u.cat.n = 3;
-    c->u.cat.values = hx_calloc(3, sizeof(char *));
-    c->u.cat.cum = hx_calloc(3, sizeof(double));
-    const char *v[] = {"new", "paid", "shipped"};
-    for (int i = 0; i < 3; i++) {
-        c->u.cat.values[i] = hx_xstrdup(v[i]);
-        c->u.cat.cum[i] = (i + 1) / 3.0;
-    }
-    c = add_col(d, "ts", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
+    const char *v[] = {"new", "paid", "shipped", NULL};
+    const double w[] = {1, 1, 1};
+    fx_cat(d, "status", PLAN_T_STRING, v, w);
+    c = fx_col(d, "ts", PLAN_COL_TIMESTAMP, PLAN_T_TIMESTAMP);
     c->u.ts.start_us = 1767225600000000LL;
     c->u.ts.rate = 50;
     c->u.ts.jitter_us = 1000000;
-    c = add_col(d, "note", PLAN_COL_PATTERN, PLAN_T_STRING);
+    c = fx_col(d, "note", PLAN_COL_PATTERN, PLAN_T_STRING);
     c->u.pat.pattern = hx_xstrdup("{gift|rush|standard} order AA-####");
-    add_col(d, "uid", PLAN_COL_UUID, PLAN_T_UUID);
+    fx_col(d, "uid", PLAN_COL_UUID, PLAN_T_UUID);
     return s;
 }
 
