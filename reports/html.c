@@ -499,7 +499,7 @@ static void chart_timeline(hx_buf *out, const results_scenario *sc)
     if (lmax <= 0) lmax = 1e-3;
     double pw = W - L - R, ph = H - B - T;
     hx_buf_printf(out,
-                  "<svg class=\"chart\" id=\"latency-timeline\" data-chart=\"timeline\" "
+                  "<svg class=\"chart\" data-chart=\"timeline\" "
                   "role=\"img\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
                   "xmlns=\"http://www.w3.org/2000/svg\">",
                   W, H, W, H);

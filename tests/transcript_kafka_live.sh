@@ -50,7 +50,7 @@ tl=$(jq '[.scenarios[0].timeline[] | .in] | add' "$T/delay/run.json")
 to=$(jq '[.scenarios[0].timeline[] | .matched] | add' "$T/delay/run.json")
 [ "$tl" = 400 ] && [ "$to" = 400 ] && ok "the timeline counts 400 in and 400 matched" \
     || bad "timeline in $tl, matched $to"
-grep -q 'id="latency-timeline"' "$T/delay/report.html" && ok "report.html draws the latency timeline" \
+grep -q 'data-chart="timeline"' "$T/delay/report.html" && ok "report.html draws the latency timeline" \
     || bad "report.html has no latency timeline"
 grep -q 'uncorrected' "$T/delay/summary.md" && ok "summary.md shows the uncorrected view" \
     || bad "summary.md lacks the uncorrected view"

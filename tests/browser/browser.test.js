@@ -36,13 +36,14 @@ if (jobs.length === 0) {
 
 // What the page must show, computed from run.json independently of the C writer.
 function expectations(run) {
-  let hist = 0, resources = 0, cost = 0;
+  let hist = 0, resources = 0, cost = 0, timelines = 0;
   for (const sc of run.scenarios) {
+    if ((sc.timeline || []).length) timelines++;
     hist += (sc.histograms || []).length;
     if (sc.resources && (sc.resources.series || []).length) resources++;
     for (const c of sc.cost || []) if ((c.lines || []).length) cost++;
   }
-  return { scenarios: run.scenarios.map((s) => s.name), hist, resources, cost };
+  return { scenarios: run.scenarios.map((s) => s.name), hist, resources, cost, timelines };
 }
 
 // Text as the page shows it after the writer's replacements (controls, CR, invalid UTF-8).
@@ -171,6 +172,51 @@ async function expectAttention(page, fail, run) {
   for (const v of seen.cpuTop) if (cores > 0 && v > cores * 100) fail(`the CPU axis shows ${v} % on ${cores} cores`);
 }
 
+// A service scenario's stream timeline (run.json `timeline`, one point a second) is drawn in its
+// own section: records in and outputs out, and the p99 of both latency views, one vertex a second
+// that has the value; the legend names both views; and the second where the corrected p99 peaks
+// (a stall) is the highest vertex of the corrected line, where the uncorrected line stays lower.
+async function expectTimelines(page, fail, run) {
+  const seen = await page.evaluate(() =>
+    Array.from(document.querySelectorAll('details.scenario')).map((d) => {
+      const svg = d.querySelector('svg[data-chart="timeline"]');
+      if (!svg) return null;
+      const pts = (cls) => {
+        const p = svg.querySelector(`polyline.${cls}`);
+        return p ? p.getAttribute('points').trim().split(/\s+/).filter(Boolean)
+          .map((xy) => xy.split(',').map(Number)) : [];
+      };
+      return { tin: pts('tin'), tout: pts('tout'), p99c: pts('p99c'), p99u: pts('p99u'),
+               text: svg.textContent };
+    }));
+  run.scenarios.forEach((sc, k) => {
+    const tl = sc.timeline || [];
+    const got = seen[k];
+    if (!tl.length) {
+      if (got) fail(`scenario ${k}: a timeline chart without a timeline in run.json`);
+      return;
+    }
+    if (!got) return fail(`scenario ${k}: ${tl.length} timeline points in run.json, no chart`);
+    const fin = (v) => typeof v === 'number' && isFinite(v);
+    const want = { tin: tl.length, tout: tl.length, p99c: tl.filter((p) => fin(p.p99_s)).length,
+                   p99u: tl.filter((p) => fin(p.p99_uncorr_s)).length };
+    for (const c of Object.keys(want))
+      if (got[c].length !== want[c]) fail(`scenario ${k}: ${c} line has ${got[c].length} vertices, want ${want[c]}`);
+    if (!/corrected/.test(got.text) || !/uncorrected/.test(got.text))
+      fail(`scenario ${k}: the timeline's legend does not name both latency views`);
+    const withC = tl.filter((p) => fin(p.p99_s));
+    const peak = withC.reduce((a, b) => (b.p99_s > a.p99_s ? b : a), withC[0]);
+    if (peak && got.p99c.length === withC.length) {
+      const at = withC.indexOf(peak);
+      const top = Math.min(...got.p99c.map(([, y]) => y)); // SVG y grows downwards
+      if (got.p99c[at][1] !== top) fail(`scenario ${k}: the corrected p99's peak (t=${peak.t_s}) is not the line's highest vertex`);
+      const u = got.p99u.find(([x]) => x === got.p99c[at][0]);
+      if (fin(peak.p99_uncorr_s) && peak.p99_uncorr_s < peak.p99_s && !(u && u[1] > got.p99c[at][1]))
+        fail(`scenario ${k}: at t=${peak.t_s} the uncorrected line is not drawn below the corrected one`);
+    }
+  });
+}
+
 async function checkOne(context, runPath, htmlPath, failures) {
   const name = path.basename(htmlPath, '.html');
   const fail = (msg) => failures.push(`${name}: ${msg}`);
@@ -187,6 +233,7 @@ async function checkOne(context, runPath, htmlPath, failures) {
       histCurve: q('svg[data-chart="hist-curve"]').length,
       resources: q('svg[data-chart="resources"]').length,
       cost: q('svg[data-chart="cost"]').length,
+      timelines: q('svg[data-chart="timeline"]').length,
       scripts: q('script').length,
       injected: q(INJECTED).length,
       text: document.body.textContent,
@@ -202,13 +249,15 @@ async function checkOne(context, runPath, htmlPath, failures) {
     fail(`histogram charts ${dom.histBars}+${dom.histCurve}, want ${want.hist}+${want.hist}`);
   if (dom.resources !== want.resources) fail(`resource charts ${dom.resources}, want ${want.resources}`);
   if (dom.cost !== want.cost) fail(`cost charts ${dom.cost}, want ${want.cost}`);
+  if (dom.timelines !== want.timelines) fail(`timeline charts ${dom.timelines}, want ${want.timelines}`);
+  await expectTimelines(page, fail, run);
   expectInert(fail, dom, JSON.stringify(run));
   await expectFilter(page, fail);
 
   const shot = path.join(artifacts, `${name}.png`);
   await page.screenshot({ path: shot, fullPage: true });
   const size = fs.statSync(htmlPath).size;
-  console.log(`${name}: ${want.scenarios.length} scenarios, ${2 * want.hist + want.resources + want.cost} charts, ` +
+  console.log(`${name}: ${want.scenarios.length} scenarios, ${2 * want.hist + want.resources + want.cost + want.timelines} charts, ` +
               `${(size / 1024).toFixed(1)} KiB, loaded in ${ms.toFixed(0)} ms, screenshot ${shot}`);
   await page.close();
 }
