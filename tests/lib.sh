@@ -22,6 +22,20 @@ hx_tempdir() {
     trap 'rm -rf "$T"' EXIT
 }
 
+# hx_doc_files DOC DIR: a page's files and quoted outputs, as its readers copy them. Each fenced
+# block after a `<!-- file: PATH -->` line is written to DIR/PATH, each after `<!-- output: NAME -->`
+# to DIR/out/NAME (docs/tutorial.md, docs/solutions.md), so a test runs what the page shows.
+hx_doc_files() {
+    awk -v dir="$2" '
+        /^<!-- (file|output): .* -->$/ { what = $2; name = $3; next }
+        /^```/ && name != "" && !inblock { inblock = 1; path = dir "/" (what == "file:" ? "" : "out/") name;
+                                           sub(/\/[^\/]*$/, "", path); system("mkdir -p \"" path "\"");
+                                           target = dir "/" (what == "file:" ? "" : "out/") name; printf "" > target; next }
+        /^```/ && inblock { inblock = 0; close(target); name = ""; next }
+        inblock { print >> target }
+    ' "$1"
+}
+
 ok() { echo "ok - $1"; }
 bad() { echo "not ok - $1"; fails=$((fails + 1)); }
 expect_rc() { # name want got

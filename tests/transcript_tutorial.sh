@@ -16,14 +16,7 @@ unset HARNESS_SEED
 
 # The page's files, written under $T; the quoted outputs, one file each under $T/out.
 mkdir -p "$T/out"
-awk -v dir="$T" '
-    /^<!-- (file|output): .* -->$/ { what = $2; name = $3; next }
-    /^```/ && name != "" && !inblock { inblock = 1; path = dir "/" (what == "file:" ? "" : "out/") name;
-                                       sub(/\/[^\/]*$/, "", path); system("mkdir -p \"" path "\"");
-                                       target = dir "/" (what == "file:" ? "" : "out/") name; printf "" > target; next }
-    /^```/ && inblock { inblock = 0; close(target); name = ""; next }
-    inblock { print >> target }
-' "$DOC"
+hx_doc_files "$DOC" "$T"
 for f in shop/challenge.lua shop/scenarios/daily.lua copy-all/solution.json copy-all/load.sh \
     latest/solution.json latest/load.sh out/check out/typo out/gen out/copy-all out/latest; do
     [ -s "$T/$f" ] && ok "the page has $f" || bad "the page lacks $f"
