@@ -424,6 +424,16 @@ static void check_cdc_order(const chk_ctx *ctx, const plan_check *c, chk_outcome
                         c->table);
         return;
     }
+    if (ob->slot_moved) {
+        chk_setf(&o->actual, "the harness's audit slot was read by another session");
+        chk_set_outcome(o, CHK_FAIL,
+                        "the harness's replication slot that records what the solution applied was "
+                        "advanced or consumed by another session during the run (by the "
+                        "solution's role?): changes it held never reached the audit, so the order "
+                        "of target.%s cannot be checked; leave slots you did not make alone",
+                        c->table);
+        return;
+    }
     if (!t) {
         chk_set_outcome(o, CHK_ERROR, "table '%s' is not a change stream's", c->table);
         return;

@@ -144,6 +144,8 @@ typedef struct chg_seen_table {
 typedef struct chg_observed {
     bool ran;                              /* an audit slot was read for this scenario */
     bool slot_lost;                        /* the audit slot vanished (someone dropped it) */
+    bool slot_moved;                       /* someone else moved the audit slot past what the
+                                              harness had read (its changes lost to the audit) */
     char error[256];                       /* why the slot could not be read, "" = it could */
     uint64_t polls;                        /* reads of the slot */
     uint64_t seen;                         /* source changes the target applied */

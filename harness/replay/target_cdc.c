@@ -71,6 +71,7 @@ typedef struct cdc_state {
     uint64_t done_lsn; /* end of the last transaction kept (a COMMIT row's lsn) */
     uint64_t adv_lsn;  /* where the slot was last advanced to */
     bool slot_lost;
+    bool slot_moved; /* its confirmed position passed adv_lsn: another session consumed it */
     char error[256];
     uint64_t drains;
     hist lag; /* ns */
@@ -382,6 +383,19 @@ static long drain_once(cdc_state *st)
     }
     st->error[0] = '\0';
     st->drains++;
+    /* The scenario role has REPLICATION, and a REPLICATION role may advance, consume or drop any
+     * slot of its database: only the harness moves this one (to adv_lsn), so a confirmed
+     * position past that means changes read by someone else, which the audit never sees. Looked
+     * at after the peek: the peek held the slot, so a move before it shows here. */
+    PGresult *pos = PQexecParams(st->dconn,
+                                 "SELECT confirmed_flush_lsn::text FROM "
+                                 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 0) st->slot_lost = true;
+    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 1 &&
+        parse_lsn(PQgetvalue(pos, 0, 0)) > st->adv_lsn)
+        st->slot_moved = true;
+    PQclear(pos);
     hx_buf name, val;
     hx_buf_init(&name);
     hx_buf_init(&val);
@@ -588,6 +602,7 @@ static void audit(cdc_state *st)
     }
     o->polls = st->drains;
     o->slot_lost = st->slot_lost;
+    o->slot_moved = st->slot_moved;
     snprintf(o->error, sizeof o->error, "%s", st->error);
     o->ran = true;
     pthread_mutex_unlock(&st->mu);
@@ -705,11 +720,24 @@ static int setup(cdc_state *st, replay_site *site, hx_err *e)
     /* the harness's own slot (test_decoding), before the solution starts: what the solution
      * applies to target.<table> is read from it, with the source's changes and commit times */
     lit = PQescapeLiteral(st->admin, st->audit, strlen(st->audit));
-    sql = lit ? hx_asprintf("SELECT pg_catalog.pg_create_logical_replication_slot(%s, "
-                            "'test_decoding')",
+    sql = lit ? hx_asprintf("SELECT lsn::text FROM pg_catalog.pg_create_logical_replication_slot("
+                            "%s, 'test_decoding')",
                             lit)
               : NULL;
-    if (!rc) rc = sql ? admin_exec(st, sql, e) : oom(e);
+    if (!rc && !sql) rc = oom(e);
+    if (!rc) {
+        /* where it starts: the slot's confirmed position, which only the harness moves */
+        PGresult *r = PQexec(st->admin, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            st->adv_lsn = parse_lsn(PQgetvalue(r, 0, 0));
+        } else {
+            char msg[600];
+            snprintf(msg, sizeof msg, "%s", PQerrorMessage(st->admin));
+            msg[strcspn(msg, "\n")] = '\0';
+            rc = hx_fail(e, HX_EINFRA, "change data capture setup: %s: %s", sql, msg);
+        }
+        PQclear(r);
+    }
     hx_free(sql);
     PQfreemem(lit);
     if (!rc) {

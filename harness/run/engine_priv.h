@@ -138,6 +138,12 @@ int run_steps(run_scen *sc, hx_err *e);
 int run_service_start(run_scen *sc, hx_err *e);
 void run_service_drain(run_scen *sc);
 void run_service_stop(run_scen *sc, bool not_ready);
+
+/* End the PostgreSQL sessions of the scenario's role that the solution's command left behind
+ * once that command has ended (pgsvc_end_sessions): the work a session does after its command
+ * ended is outside the command's time, and it must not write while the checks read. Warns when
+ * it ended some or could not. */
+void run_end_sessions(run_scen *sc);
 /* Fault solution_restart (step st): SIGKILL the service's process group, then start it again. */
 int run_service_restart(run_scen *sc, const plan_step *st, hx_err *e);
 void run_measure_latency(run_scen *sc);

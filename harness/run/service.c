@@ -72,6 +72,7 @@ void run_service_stop(run_scen *sc, bool not_ready)
     int rc = runner_wait(p, 0, &r, &e);
     run_set_current(NULL);
     runner_proc_free(p);
+    run_end_sessions(sc);
     if (!rc)
         run_record_invocation(sc, &r, -1, running && !not_ready, 0);
     else

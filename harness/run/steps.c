@@ -59,6 +59,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     rc = runner_wait(p, timeout, &r, e);
     run_set_current(NULL);
     runner_proc_free(p);
+    run_end_sessions(sc);
     double db_cpu = run_db_meter_stop(db);
     if (rc) {
         runner_result_release(&r);
@@ -67,6 +68,21 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     run_record_invocation(sc, &r, inv, false, db_cpu);
     runner_result_release(&r);
     return 0;
+}
+
+void run_end_sessions(run_scen *sc)
+{
+    if (!sc->c->pg) return;
+    hx_err e = {0};
+    int n = 0;
+    if (pgsvc_end_sessions(sc->c->pg, sc->dbname, &n, &e) != 0)
+        hx_warn("scenario %s: %s", sc->s->name, e.msg);
+    else if (n)
+        hx_warn(
+            "scenario %s: ended %d PostgreSQL session%s of its role that the solution's command "
+            "left running after it ended (what they would do later is not the solution's "
+            "work)",
+            sc->s->name, n, n == 1 ? "" : "s");
 }
 
 /* The slot of target t in the table (its site->state entry). */

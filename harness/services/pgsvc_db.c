@@ -401,3 +401,132 @@ void pgsvc_env_free(char **env)
         hx_free(*p);
     hx_free(env);
 }
+
+/* ---- the sessions a solution left behind ---- */
+
+/* The local TCP ports of this process's sockets (its descriptors' inodes found in
+ * /proc/self/net/tcp and tcp6), into ports (sorted by nothing); returns how many, at most max. */
+static size_t own_ports(int *ports, size_t max)
+{
+    unsigned long inodes[512];
+    size_t ni = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    while (d && (de = readdir(d)) && ni < sizeof inodes / sizeof inodes[0]) {
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n <= 0) continue;
+        link[n] = '\0';
+        unsigned long ino;
+        if (sscanf(link, "socket:[%lu]", &ino) == 1) inodes[ni++] = ino;
+    }
+    if (d) closedir(d);
+    size_t np = 0;
+    const char *tables[] = {"/proc/self/net/tcp", "/proc/self/net/tcp6"};
+    for (size_t t = 0; t < 2; t++) {
+        FILE *f = fopen(tables[t], "re");
+        char line[512];
+        while (f && fgets(line, sizeof line, f) && np < max) {
+            char local[128];
+            unsigned port;
+            unsigned long ino;
+            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+            if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %lu", local, &ino) != 2)
+                continue;
+            char *colon = strrchr(local, ':');
+            if (!colon || sscanf(colon + 1, "%x", &port) != 1) continue;
+            for (size_t i = 0; i < ni; i++)
+                if (inodes[i] == ino) {
+                    ports[np++] = (int)port;
+                    break;
+                }
+        }
+        if (f) fclose(f);
+    }
+    return np;
+}
+
+int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e)
+{
+    if (ended) *ended = 0;
+    char db[64];
+    pgsvc_db_name(name, db);
+    PGconn *c;
+    int rc = admin_conn(s, &c, e);
+    if (rc) return rc;
+    int ports[512];
+    size_t np = own_ports(ports, sizeof ports / sizeof ports[0]);
+    hx_buf pids;
+    hx_buf_init(&pids);
+    const char *params[] = {db};
+    PGresult *r = PQexecParams(c,
+                               "SELECT pid, client_port FROM pg_catalog.pg_stat_activity WHERE "
+                               "usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND "
+                               "backend_type IN ('client backend', 'walsender')",
+                               1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(c));
+        msg[strcspn(msg, "\r\n")] = '\0';
+        rc = hx_fail(e, HX_EINFRA, "cannot list the sessions of role %s on postgres at %s:%s: %s",
+                     db, s->host, s->port, msg);
+        goto out;
+    }
+    int n = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        /* no client port: a Unix socket, which the harness's own sessions may use too */
+        if (PQgetisnull(r, i, 1)) continue;
+        int port = atoi(PQgetvalue(r, i, 1));
+        bool ours = port < 0;
+        for (size_t k = 0; k < np && !ours; k++)
+            ours = ports[k] == port;
+        if (ours) continue;
+        hx_buf_printf(&pids, "%s%s", n ? "," : "{", PQgetvalue(r, i, 0));
+        n++;
+    }
+    PQclear(r);
+    r = NULL;
+    if (pids.oom) {
+        rc = pgsvc_oom(e);
+        goto out;
+    }
+    if (!n) goto out;
+    hx_buf_putc(&pids, '}');
+    if (pids.oom) {
+        rc = pgsvc_oom(e);
+        goto out;
+    }
+    const char *set[] = {pids.data};
+    r = PQexecParams(c,
+                     "SELECT pg_catalog.pg_terminate_backend(p) FROM "
+                     "pg_catalog.unnest($1::int[]) p",
+                     1, NULL, set, NULL, NULL, 0);
+    PQclear(r);
+    r = NULL;
+    for (int waited = 0;; waited += 20) {
+        r = PQexecParams(c,
+                         "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid = "
+                         "ANY($1::int[])",
+                         1, NULL, set, NULL, NULL, 0);
+        bool gone = PQresultStatus(r) == PGRES_TUPLES_OK && atoi(PQgetvalue(r, 0, 0)) == 0;
+        PQclear(r);
+        r = NULL;
+        if (gone) break;
+        if (waited >= 10000) {
+            rc = hx_fail(e, HX_EINFRA,
+                         "sessions of role %s the solution left behind (pids %s) did not end "
+                         "within 10 s of pg_terminate_backend",
+                         db, pids.data);
+            goto out;
+        }
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (ended) *ended = n;
+out:
+    PQclear(r);
+    hx_buf_release(&pids);
+    PQfinish(c);
+    return rc;
+}

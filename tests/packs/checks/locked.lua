@@ -1,5 +1,6 @@
 -- The output table is held under ACCESS EXCLUSIVE by a session the solution left behind: the
--- check waits for the lock no longer than its lock_timeout (2 s), then errors naming the lock.
+-- harness ends that session when the command ends, so the check reads the table at once (were
+-- the session left alive, the check would wait its lock_timeout, 2 s, and end in error).
 local orders = dataset {
   rows = 50, key = "id",
   columns = {

@@ -7,7 +7,10 @@
 # two refreshes skips a version: cdc_order fails it with the lost versions. Variants
 # (environment): DROP_DELETES=1 never deletes a target row; DELAY=0.3 copies a row version only
 # 0.3 s after its updated_at (a replication lag of at least that); UNORDERED=1 writes the previous
-# snapshot back every third refresh (versions go down for a while).
+# snapshot back every third refresh (versions go down for a while); EAT_AUDIT=1 is hostile: it
+# also advances the harness's audit slot hxa_* to the end of the WAL every 50 ms (its role has
+# REPLICATION, which lets it move any slot of its database), so what it applied in between never
+# reaches the audit (tests/transcript_redteam.sh).
 set -eu
 : "${HARNESS_CDC_TABLES:?not set}" "${HARNESS_CDC_SLOT:?not set}" "${PGDATABASE:?not set}"
 env | grep -E '^HARNESS_CDC_' | sort > "$HARNESS_OUTPUT_DIR/cdc_env.txt"
@@ -51,6 +54,13 @@ CREATE TABLE IF NOT EXISTS target._prev_$t (LIKE public.$t)"
     body="$body
   END IF;"
 done
+if [ -n "${EAT_AUDIT:-}" ]; then
+    ( while :; do
+        psql -qAtc "SELECT pg_replication_slot_advance(slot_name, pg_current_wal_insert_lsn()) FROM \
+pg_replication_slots WHERE slot_name LIKE 'hxa\_%'" >/dev/null 2>&1 || true
+        sleep 0.05
+    done ) &
+fi
 echo ready
 # one DO block that never ends: a refresh, COMMIT (a DO may end its transactions), sleep
 exec psql -v ON_ERROR_STOP=1 -q <<SQL

@@ -1,8 +1,8 @@
 #!/bin/sh
 # stuck: outputs a check cannot read to the end (tests/packs/checks). orders_out is a plain copy
 # of the input; sleepy_out is a view over pg_sleep(3600); in scenario "locked", locked_out is a
-# table that a session this script leaves behind holds under ACCESS EXCLUSIVE: its backend sleeps
-# on with the lock after psql and this script are gone.
+# table that a session this script leaves behind holds under ACCESS EXCLUSIVE: its backend would
+# sleep on with the lock after psql and this script are gone, but the harness ends it.
 set -eu
 q() { psql "$DATABASE_URL" -X -q -t -A -v ON_ERROR_STOP=1 -c "$1"; }
 q "create table orders_out as select id::bigint as id, amount::numeric(12,2) as amount from raw_orders"

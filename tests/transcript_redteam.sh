@@ -1,0 +1,55 @@
+#!/bin/sh
+# Hostile solutions against the real binary, the embedded PostgreSQL and bubblewrap (docs/
+# solutions.md "Threat model"): each attack here once changed a verdict or hid evidence, and each
+# test fails if its hole reopens.
+# 1. lingering (tests/packs/redteam late): the command ends at once and leaves the copy to a
+#    server session that holds the output table locked, sleeps, then fills it. The harness ends
+#    that session when the command ends: the check sees no rows and does not wait for the lock.
+# 2. cdc_mirror_eat (tests/packs/cdc sync): the role has REPLICATION and keeps advancing the
+#    harness's audit slot, so the changes in between never reach the audit. The audit sees the
+#    slot moved and cdc_order fails saying so, instead of judging half the stream.
+set -u
+BIN=${HARNESS_BIN:?}
+ROOT=${HX_SOURCE_ROOT:?}
+. "$ROOT/tests/lib.sh"
+hx_tempdir hx-redteam
+export CI=1
+unset HARNESS_SEED
+mkdir -p "$T/sols"
+for s in lingering cdc_mirror_eat; do
+    cp -r "$ROOT/tests/solutions/$s" "$T/sols/$s"
+done
+cp "$ROOT/tests/solutions/cdc_mirror/serve.sh" "$T/sols/cdc_mirror_eat/serve.sh"
+chmod -R o+rX "$T/sols"
+field() { # run.json expression
+    python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
+}
+
+# 1. Work left to a session that outlives the command.
+timeout 120 "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/lingering" --scenario late \
+    --out "$T/late" 2>"$T/late.err"
+expect_rc "lingering: its check fails" 1 $?
+st=$(field "$T/late/run.json" 'd["scenarios"][0]["checks"][0]["status"]')
+act=$(field "$T/late/run.json" 'd["scenarios"][0]["checks"][0].get("actual")')
+[ "$st" = fail ] && ok "lingering: orders_out rows fails ($act)" ||
+    bad "lingering: orders_out rows is '$st' ($act): the session it left did the work"
+grep -q "ended 1 PostgreSQL session of its role" "$T/late.err" &&
+    ok "lingering: the warning says a session was ended" ||
+    bad "lingering: no warning: $(tail -3 "$T/late.err")"
+out=$(field "$T/late/run.json" 'd["scenarios"][0]["invocations"][0]["stdout_tail"]')
+case "$out" in *"left the work to the server"*) ok "lingering: the attack ran" ;;
+*) bad "lingering: the attack did not run: $out" ;;
+esac
+
+# 2. The harness's audit slot consumed by the solution's role.
+timeout 120 "$BIN" run "$ROOT/tests/packs/cdc" --solution "$T/sols/cdc_mirror_eat" --scenario sync \
+    --out "$T/eat" 2>"$T/eat.err"
+expect_rc "cdc_mirror_eat fails" 1 $?
+msg=$(field "$T/eat/run.json" '[c["message"] for c in d["scenarios"][0]["checks"] if c["name"] == "cdc_order customers"][0]')
+case "$msg" in
+*"advanced or consumed by another session"*) ok "cdc_mirror_eat: cdc_order names the moved audit slot" ;;
+*) bad "cdc_mirror_eat: cdc_order: $msg" ;;
+esac
+
+hx_valid_all_runjson "redteam"
+hx_done
