@@ -139,10 +139,10 @@ static double send_plain(const char *bootstrap, const char *topic, const lines *
     char err[512];
     uint64_t failed = 0;
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    const char *kv[][2] = {{"bootstrap.servers", bootstrap}, {"acks", "all"},
-                           {"enable.idempotence", "false"},  {"linger.ms", "5"},
-                           {"sticky.partitioning.linger.ms", "0"},
-                           {"queue.buffering.max.messages", "100000"}};
+    const char *kv[][2] = {
+        {"bootstrap.servers", bootstrap},       {"acks", "all"},
+        {"enable.idempotence", "false"},        {"linger.ms", "5"},
+        {"sticky.partitioning.linger.ms", "0"}, {"queue.buffering.max.messages", "100000"}};
     for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], err, sizeof err) != RD_KAFKA_CONF_OK)
             die(kv[i][0], err);
@@ -164,11 +164,10 @@ static double send_plain(const char *bootstrap, const char *topic, const lines *
                                         RD_KAFKA_V_HEADER("harness-id", L->key[i], (ssize_t)kl),
                                         RD_KAFKA_V_HEADER("harness-topic", topic, -1),
                                         RD_KAFKA_V_HEADER("harness-ts", ts, tsl), RD_KAFKA_V_END)
-                    : rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_KEY(L->key[i], kl),
-                                        RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]),
-                                        RD_KAFKA_V_END);
+                    : rd_kafka_producev(
+                          p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(L->key[i], kl),
+                          RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]), RD_KAFKA_V_END);
             if (r == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (r != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce", rd_kafka_err2str(r));
             rd_kafka_poll(p, 10);
@@ -198,8 +197,9 @@ static double send_kcat(const char *bootstrap, const char *topic, const char *ke
         ;
     t = now_s() - t;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        die("kcat -P", WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "not installed (apt-get install kcat)"
-                                                                : "failed");
+        die("kcat -P", WIFEXITED(st) && WEXITSTATUS(st) == 127
+                           ? "not installed (apt-get install kcat)"
+                           : "failed");
     return t;
 }
 
@@ -226,10 +226,14 @@ int main(int argc, char **argv)
                                        {"bootstrap", required_argument, NULL, 'b'},
                                        {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
-        if (c == 'n') rows = strtoull(optarg, NULL, 10);
-        else if (c == 'r') rounds = atoi(optarg);
-        else if (c == 'p') parts = atoi(optarg);
-        else if (c == 'b') bootstrap = optarg;
+        if (c == 'n')
+            rows = strtoull(optarg, NULL, 10);
+        else if (c == 'r')
+            rounds = atoi(optarg);
+        else if (c == 'p')
+            parts = atoi(optarg);
+        else if (c == 'b')
+            bootstrap = optarg;
         else {
             fprintf(stderr, "usage: kafka_replay_bench [--rows N] [--rounds R] [--partitions P] "
                             "[--bootstrap HOST:PORT]\n");
@@ -247,8 +251,8 @@ int main(int argc, char **argv)
     /* The messages as `harness gen --format jsonl` writes them, from the same generator. */
     char dir[] = "/tmp/hx-kbench.XXXXXX";
     if (!mkdtemp(dir)) die("mkdtemp", strerror(errno));
-    plan_step fst = {.kind = PLAN_STEP_INTO, .target = PLAN_TGT_FILES, .format = PLAN_FMT_JSONL,
-                     .key_col = -1};
+    plan_step fst = {
+        .kind = PLAN_STEP_INTO, .target = PLAN_TGT_FILES, .format = PLAN_FMT_JSONL, .key_col = -1};
     replay_stats fs = {0};
     if (replay_files(g, 0, &fst, dir, -1, &fs, &e) != 0) die("replay_files", e.msg);
     char name[128], jsonl[512], keyed[512];

@@ -1,7 +1,8 @@
 /* test_check_pg.c - the built-in checks that compare a sink table with a record set of the ledger,
  * against a real PostgreSQL: precision_recall (flags against the records a fault hit), quarantine
  * (held-back keys against the corrupt records) and diff (rows by key, compared in the database:
- * counts, samples, values by meaning, the ledger's dedup). */
+ * counts, samples, values by meaning, the ledger's dedup); a lock held on the sink ends a check
+ * at its lock_timeout. */
 #include <time.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,6 +160,37 @@ static void test_check_pg__precision_recall(void **state)
     c = pr_check(NULL, 0);
     chk_run(&f->ctx, &c, &o);
     assert_int_equal(o.status, CHK_FAIL);
+    chk_outcome_release(&o);
+}
+
+/* A lock another session holds on the sink (a transaction the solution left open, a service
+ * still running): the check's query gives up at its lock_timeout and the check is an ERROR naming
+ * the limit and the query, not a FAIL; once the lock is gone the same check passes. */
+static void test_check_pg__lock_timeout(void **state)
+{
+    fx *f = *state;
+    fill(f->conn, "flags", f->hit, 0, f->nhit, NULL, 0);
+    PGconn *holder = NULL;
+    hx_err e = {0};
+    if (pgsvc_connect(pgfx_svc, "check_pg", &holder, &e) != 0) fail_msg("connect: %s", e.msg);
+    exec_ok(holder, "begin; lock table flags in access exclusive mode");
+    chk_ctx ctx = f->ctx;
+    ctx.timeout_us = 10000000;
+    ctx.lock_timeout_us = 300000;
+    if (chk_set_limits(f->conn, ctx.timeout_us, ctx.lock_timeout_us, &e) != 0)
+        fail_msg("limits: %s", e.msg);
+    plan_check c = pr_check(NULL, 0);
+    chk_outcome o;
+    chk_run(&ctx, &c, &o);
+    assert_int_equal(o.status, CHK_ERROR);
+    assert_non_null(o.message);
+    assert_non_null(strstr(o.message, "lock timeout (300ms)"));
+    assert_non_null(strstr(o.message, "flags"));
+    chk_outcome_release(&o);
+    exec_ok(holder, "rollback");
+    PQfinish(holder);
+    chk_run(&ctx, &c, &o);
+    assert_int_equal(o.status, CHK_PASS);
     chk_outcome_release(&o);
 }
 
@@ -375,6 +407,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_pg__precision_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_pg__lock_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_pg__quarantine, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_pg__diff, setup, teardown),
     };
