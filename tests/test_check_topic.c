@@ -11,6 +11,7 @@
 #include "check.h"
 #include "fmt.h"
 #include "gen_fixture.h"
+#include "ledger.h"
 
 /* A topic in memory: NUL-terminated message values. */
 typedef struct fake_topic {
@@ -309,6 +310,122 @@ static void test_check_topic__precision_recall(void **state)
     chk_outcome_release(&o);
 }
 
+/* ---- a topic of summaries per group (chk_groups.c) ---- */
+
+static int64_t fake_sent(void *ud, size_t dataset, uint64_t id)
+{
+    (void)ud, (void)dataset;
+    return INT64_C(1000000000000) + (int64_t)id * 1000000; /* record id sent at 1e12 ns + id ms */
+}
+
+static int64_t fake_recv(void *ud, const char *topic, int32_t partition, int64_t offset)
+{
+    (void)ud, (void)topic, (void)partition, (void)offset;
+    return INT64_C(1001000000000); /* every summary received 1 s after record 0 was sent */
+}
+
+static double metric(const chk_outcome *o, const char *name)
+{
+    for (size_t i = 0; i < o->nmetrics; i++)
+        if (strcmp(o->metrics[i].name, name) == 0) return o->metrics[i].value;
+    fail_msg("no metric %s", name);
+    return -1;
+}
+
+/* orders by status and minute of ts: 200 records at 1 a second from a minute's start (jitter
+ * < 0.5 s), so 4 minutes; the messages are made from the truth's rows, spelled variously. */
+static void test_check_topic__groups(void **state)
+{
+    fx *f = *state;
+    plan_check c = topic_check();
+    c.expect = rows_query();
+    plan_query *q = &c.expect.query;
+    q->agg = PLAN_AGG_GROUPS;
+    q->sub.valid = true;
+    q->grp.nkeys = 2;
+    q->grp.keys[0] = (plan_group_key){.col = 2, .name = "status"};
+    q->grp.keys[1] = (plan_group_key){.col = 3, .bucket_us = 60000000, .name = "minute"};
+    q->grp.naggs = 2;
+    q->grp.aggs[0] = (plan_group_agg){.agg = PLAN_AGG_SUM, .col = 1, .name = "amount"};
+    q->grp.aggs[1] = (plan_group_agg){.agg = PLAN_AGG_COUNT, .col = -1, .name = "n"};
+    ledger_result r;
+    hx_err e = {0};
+    assert_int_equal(ledger_eval(f->g, q, &r, &e), 0);
+    assert_true(r.nrows >= 10 && r.nrows <= 12); /* 3 statuses x 4 minutes, a few maybe absent */
+    char buf[256];
+    clear(&f->t);
+    for (size_t i = 0; i < r.nrows; i++) {
+        char **cl = r.rows[i].cells;
+        if (i % 3 == 0) /* the minute spelled another way, the amount as a string at scale 3 */
+            snprintf(buf, sizeof buf,
+                     "{\"n\":%s,\"minute\":\"%.10s %.8s+00\",\"status\":\"%s\",\"amount\":\"%s0\","
+                     "\"extra_field\":1}",
+                     cl[3], cl[1], cl[1] + 11, cl[0], cl[2]);
+        else
+            snprintf(buf, sizeof buf,
+                     "{\"status\":\"%s\",\"minute\":\"%s\",\"amount\":%s,\"n\":%s}", cl[0], cl[1],
+                     cl[2], cl[3]);
+        push(&f->t, buf, strlen(buf));
+    }
+    f->ctx.recv_ns = fake_recv;
+    f->ctx.sent_ns = fake_sent;
+    chk_outcome o;
+    chk_run(&f->ctx, &c, &o);
+    if (o.status != CHK_PASS) fail_msg("%s: %s", o.message, o.actual);
+    /* the lag: minute 0 closes when record 60 (ts 60 s) is sent, 60 ms after record 0: 940 ms;
+     * the last minute at the stream's last record (199 ms): 801 ms */
+    assert_int_equal(o.nmetrics, 5);
+    assert_float_equal(metric(&o, "out.lag.max"), 0.940, 1e-9);
+    assert_float_equal(metric(&o, "out.lag.count"), (double)r.nrows, 0);
+    assert_true(metric(&o, "out.lag.p50") >= 0.8 && metric(&o, "out.lag.p50") <= 0.94);
+    chk_outcome_release(&o);
+
+    /* wrong, doubled, missing, extra, malformed: each counted and named by its key */
+    clear(&f->t);
+    char key1[128] = "", key2[128] = "", key3[128] = "";
+    for (size_t i = 0; i < r.nrows; i++) {
+        char **cl = r.rows[i].cells;
+        if (i == 0) { /* missing */
+            snprintf(key1, sizeof key1, "%s, %s", cl[0], cl[1]);
+            continue;
+        }
+        snprintf(buf, sizeof buf, "{\"status\":\"%s\",\"minute\":\"%s\",\"amount\":%s,\"n\":%s}",
+                 cl[0], cl[1], cl[2], i == 1 ? "999" : cl[3]);
+        push(&f->t, buf, strlen(buf));
+        if (i == 1) snprintf(key2, sizeof key2, "%s, %s", cl[0], cl[1]);
+        if (i == 2) { /* sent twice */
+            push(&f->t, buf, strlen(buf));
+            snprintf(key3, sizeof key3, "%s, %s", cl[0], cl[1]);
+        }
+    }
+    /* not a group: a minute that is no minute's start, a status with a quote and a pipe */
+    const char *extra = "{\"status\":\"paid\",\"minute\":\"2026-01-01T00:00:30Z\",\"n\":1}";
+    push(&f->t, extra, strlen(extra));
+    extra = "{\"status\":\"x\\\"|y\",\"minute\":\"2026-01-01T00:00:00Z\",\"n\":1}";
+    push(&f->t, extra, strlen(extra));
+    push(&f->t, "{\"status\":", 10);
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_int_equal(o.missing, 1);
+    assert_int_equal(o.mismatched, 1);
+    assert_int_equal(o.doubled, 1);
+    assert_int_equal(o.extra, 2);
+    assert_non_null(
+        strstr(o.message, "1 missing, 2 extra, 1 doubled, 1 wrong summaries, 1 malformed"));
+    assert_string_equal(o.sample.cols[1], "status, minute");
+    assert_true(sample_has(&o, 1, key1));
+    assert_true(sample_has(&o, 1, key2));
+    assert_true(sample_has(&o, 1, key3));
+    assert_true(sample_has(&o, 1, "paid, 2026-01-01T00:00:30Z"));
+    assert_true(sample_has(&o, 1, "x\"|y, 2026-01-01T00:00:00Z"));
+    assert_true(sample_has(&o, 0, "malformed"));
+    assert_true(sample_has(&o, 4, "999")); /* the wrong count, beside the truth's */
+    chk_outcome_release(&o);
+    ledger_result_release(&r);
+    f->ctx.recv_ns = NULL;
+    f->ctx.sent_ns = NULL;
+}
+
 static void test_check_topic__reader_errors_and_no_kafka(void **state)
 {
     fx *f = *state;
@@ -342,6 +459,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_topic__multiline_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__unique_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__precision_recall, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_topic__groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__reader_errors_and_no_kafka, setup,
                                         teardown),
     };

@@ -362,6 +362,106 @@ static void test_ledger__groups(void **state)
     free(in);
 }
 
+/* ---- grouped by several columns and a time bucket: a hand-made table ---- */
+
+/* merchant, amount (cents, INT64_MIN = NULL), ts (seconds after 2026-03-02T00:00:00Z), per id */
+static const struct {
+    int64_t merchant, cents, sec_us;
+} hand[] = {
+    {7, 1000, 5000000},       /* minute 00:00 */
+    {3, 250, 30000000},       /* minute 00:00 */
+    {7, 1, 59999999},         /* minute 00:00, its last microsecond */
+    {7, 500, 60000000},       /* minute 00:01, its first */
+    {3, INT64_MIN, 61000000}, /* minute 00:01, amount NULL: counted, not summed */
+    {7, 110, 50000000},       /* minute 00:00, arriving after 00:01 began (late) */
+    {3, 400, 3661000000},     /* minute 01:01 */
+    {7, -50, -1000000},       /* 2026-03-01T23:59:59Z: the minute before, floored */
+};
+#define T0_US INT64_C(1772409600000000) /* 2026-03-02T00:00:00Z */
+
+static int hand_hook(void *ud, const plan_dataset *ds, gen_record *rec, char *err, size_t n)
+{
+    (void)ud, (void)ds, (void)err, (void)n;
+    size_t i = (size_t)rec->id;
+    rec->vals[1] = (gen_value){.i = hand[i].merchant};
+    rec->vals[2] = (gen_value){.null = hand[i].cents == INT64_MIN, .i = hand[i].cents};
+    rec->vals[3] = (gen_value){.i = T0_US + hand[i].sec_us};
+    return 0;
+}
+
+static void test_ledger__groups_by_key_and_minute(void **state)
+{
+    (void)state;
+    plan_scenario *s = fx_scenario();
+    plan_dataset *d = fx_dataset(s, "payments", sizeof hand / sizeof hand[0], 5);
+    plan_column *pid = fx_col(d, "payment_id", PLAN_COL_SEQUENCE, PLAN_T_INT);
+    pid->u.seq.start = 1;
+    pid->u.seq.step = 1;
+    fx_col(d, "merchant_id", PLAN_COL_LUA, PLAN_T_INT);
+    fx_col(d, "amount", PLAN_COL_LUA, PLAN_T_DECIMAL)->scale = 2;
+    fx_col(d, "ts", PLAN_COL_LUA, PLAN_T_TIMESTAMP);
+    d->row_hook = hand_hook;
+    d->where = hx_strdup("hand.lua:1");
+    hx_err e = {0};
+    gen *hg;
+    if (gen_new(s, &hg, &e) != 0) fail_msg("gen_new: %s", e.msg);
+    plan_query q = query(PLAN_AGG_GROUPS, -1, true, -1, false);
+    q.grp.nkeys = 2;
+    q.grp.keys[0] = (plan_group_key){.col = 1, .name = "merchant_id"};
+    q.grp.keys[1] = (plan_group_key){.col = 3, .bucket_us = 60000000, .name = "minute"};
+    q.grp.naggs = 3;
+    q.grp.aggs[0] = (plan_group_agg){.agg = PLAN_AGG_SUM, .col = 2, .name = "amount"};
+    q.grp.aggs[1] = (plan_group_agg){.agg = PLAN_AGG_COUNT, .col = -1, .name = "payments"};
+    q.grp.aggs[2] = (plan_group_agg){.agg = PLAN_AGG_SUM, .col = 0, .name = "ids"};
+    ledger_result r;
+    if (ledger_eval(hg, &q, &r, &e) != 0) fail_msg("ledger_eval: %s", e.msg);
+    /* by hand: sorted by merchant (a number), then minute (an instant) */
+    static const char *const want[][5] = {
+        {"3", "2026-03-02T00:00:00Z", "2.50", "1", "2"},
+        {"3", "2026-03-02T00:01:00Z", NULL, "1", "5"},
+        {"3", "2026-03-02T01:01:00Z", "4.00", "1", "7"},
+        {"7", "2026-03-01T23:59:00Z", "-0.50", "1", "8"},
+        {"7", "2026-03-02T00:00:00Z", "11.11", "3", "10"}, /* ids 1 + 3 + 6 */
+        {"7", "2026-03-02T00:01:00Z", "5.00", "1", "4"},
+    };
+    assert_int_equal(r.nrows, 6);
+    assert_int_equal(r.exact, 6);
+    for (size_t i = 0; i < r.nrows; i++) {
+        assert_int_equal(r.rows[i].ncells, 5);
+        for (size_t c = 0; c < 5; c++)
+            if (want[i][c])
+                assert_string_equal(r.rows[i].cells[c], want[i][c]);
+            else
+                assert_null(r.rows[i].cells[c]);
+        char key[64];
+        snprintf(key, sizeof key, "%s, %s", want[i][0], want[i][1]);
+        assert_string_equal(r.rows[i].group, key);
+        assert_int_equal(r.rows[i].exact, strtoll(want[i][3], NULL, 10));
+    }
+    ledger_result_release(&r);
+    /* an hour's bucket and the merchant alone */
+    q.grp.keys[1].bucket_us = 3600000000LL;
+    q.grp.naggs = 1;
+    q.grp.aggs[0] = (plan_group_agg){.agg = PLAN_AGG_COUNT, .col = -1, .name = "n"};
+    if (ledger_eval(hg, &q, &r, &e) != 0) fail_msg("ledger_eval: %s", e.msg);
+    assert_int_equal(r.nrows, 4); /* 3 @00, 3 @01, 7 @23 (the day before), 7 @00 */
+    assert_string_equal(r.rows[3].cells[1], "2026-03-02T00:00:00Z");
+    assert_string_equal(r.rows[3].cells[2], "4");
+    ledger_result_release(&r);
+    /* what a plan cannot ask: a bucket of a number, a sum of a timestamp, no aggregate */
+    q.grp.keys[0].bucket_us = 60000000;
+    assert_int_equal(ledger_eval(hg, &q, &r, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "a bucket needs a timestamp"));
+    q.grp.keys[0].bucket_us = 0;
+    q.grp.aggs[0] = (plan_group_agg){.agg = PLAN_AGG_SUM, .col = 3, .name = "t"};
+    assert_int_equal(ledger_eval(hg, &q, &r, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "cannot sum column 'ts'"));
+    q.grp.naggs = 0;
+    assert_int_equal(ledger_eval(hg, &q, &r, &e), HX_EUSAGE);
+    gen_free(hg);
+    fx_free(s);
+}
+
 static void test_ledger__ids_and_fault_filters(void **state)
 {
     (void)state;
@@ -443,6 +543,7 @@ int main(void)
         cmocka_unit_test(test_ledger__sum_min_max_avg),
         cmocka_unit_test(test_ledger__distinct_and_strings),
         cmocka_unit_test(test_ledger__groups),
+        cmocka_unit_test(test_ledger__groups_by_key_and_minute),
         cmocka_unit_test(test_ledger__ids_and_fault_filters),
         cmocka_unit_test(test_ledger__usage_errors),
     };

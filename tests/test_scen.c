@@ -526,6 +526,70 @@ static void test_scen__file_check(void **state)
     expect_misuse(src, 4, "file.key: dataset 'd' has no column 'idd'", "(did you mean 'id'?)");
 }
 
+/* ds:group{}:agg{}: the keys (positional, then named buckets by name), the aggregates by name,
+ * and what the DSL refuses, each at its line. */
+static void test_scen__grouped_query(void **state)
+{
+    (void)state;
+    const char *ds = "local d = dataset { rows = 10, key = 'id', columns = {\n"
+                     "  { 'id', 'sequence' }, { 'm', 'int', min = 1, max = 3 },\n"
+                     "  { 'amount', 'decimal', min = 1, max = 9 }, { 'ts', 'timestamp' },\n"
+                     "  { 's', 'pattern', 'a#' } } }\n";
+    char src[2048], path[128];
+    snprintf(
+        src, sizeof src,
+        "%sreturn scenario { name = 'x', datasets = { d = d }, checks = {\n"
+        "  topic { topic = 'summary', name = 'g', expect = d:valid():group { 'm', 's',\n"
+        "    minute = 'ts', w = { 'ts', '5m' } }:agg { n = 'count', amount = 'sum(amount)' } }\n"
+        "} }\n",
+        ds);
+    snprintf(path, sizeof path, "%s/grouped_ok.lua", tmpdir);
+    hx_err e = {0};
+    assert_int_equal(hx_write_atomic(path, src, strlen(src), &e), 0);
+    scen *s = NULL;
+    assert_int_equal(scen_new(NULL, &s, &e), 0);
+    if (scen_load_file(s, path, &e) != 0) fail_msg("load failed: %s", e.msg);
+    const plan_check *c = find_check(&scen_pack(s)->scenarios[0], "g");
+    const plan_grouping *g = &c->expect.query.grp;
+    assert_int_equal(c->expect.query.agg, PLAN_AGG_GROUPS);
+    assert_true(c->expect.query.sub.valid);
+    assert_int_equal(g->nkeys, 4);
+    assert_string_equal(g->keys[0].name, "m");
+    assert_int_equal(g->keys[0].col, 1);
+    assert_int_equal(g->keys[0].bucket_us, 0);
+    assert_string_equal(g->keys[1].name, "s");
+    assert_string_equal(g->keys[2].name, "minute");
+    assert_int_equal(g->keys[2].col, 3);
+    assert_int_equal(g->keys[2].bucket_us, INT64_C(60000000));
+    assert_string_equal(g->keys[3].name, "w");
+    assert_int_equal(g->keys[3].bucket_us, INT64_C(300000000));
+    assert_int_equal(g->naggs, 2);
+    assert_string_equal(g->aggs[0].name, "amount");
+    assert_int_equal(g->aggs[0].agg, PLAN_AGG_SUM);
+    assert_int_equal(g->aggs[0].col, 2);
+    assert_string_equal(g->aggs[1].name, "n");
+    assert_int_equal(g->aggs[1].agg, PLAN_AGG_COUNT);
+    scen_free(s);
+
+    snprintf(src, sizeof src, "%slocal q = d:group { 'm', hours = 'ts' }\n", ds);
+    expect_misuse(src, 5, "a named key is a bucket", "hours = { \"ts\", \"5m\" }");
+    snprintf(src, sizeof src, "%slocal q = d:group { minute = 'amount' }\n", ds);
+    expect_misuse(src, 5, "column 'amount' is decimal; a bucket needs a timestamp", NULL);
+    snprintf(src, sizeof src, "%slocal q = d:group { 'm' }:agg { n = 'avg(amount)' }\n", ds);
+    expect_misuse(src, 5, "agg: n = \"avg(amount)\": write \"count\" or \"sum(column)\"", NULL);
+    snprintf(src, sizeof src, "%slocal q = d:group { 'm' }:agg { n = 'sum(s)' }\n", ds);
+    expect_misuse(src, 5, "column 's' is not numeric", NULL);
+    snprintf(src, sizeof src, "%slocal q = d:agg { n = 'count' }\n", ds);
+    expect_misuse(src, 5, "agg: group first", NULL);
+    snprintf(src, sizeof src, "%slocal q = d:group { 'm' }:count()\n", ds);
+    expect_misuse(src, 5, "count: the query is grouped", NULL);
+    snprintf(src, sizeof src,
+             "%slocal c = sql { 'select 1', equals = d:group { 'm' }:agg { n = 'count' } }\n", ds);
+    expect_misuse(src, 5, "is the expectation of a topic check", NULL);
+    snprintf(src, sizeof src, "%slocal c = topic { topic = 't', expect = d:group { 'm' } }\n", ds);
+    expect_misuse(src, 5, "a grouped query ends in :agg{", NULL);
+}
+
 static void test_scen__sandbox(void **state)
 {
     (void)state;
@@ -857,6 +921,7 @@ int main(void)
         cmocka_unit_test(test_scen__row_function_errors),
         cmocka_unit_test(test_scen__misuse),
         cmocka_unit_test(test_scen__file_check),
+        cmocka_unit_test(test_scen__grouped_query),
         cmocka_unit_test(test_scen__sandbox),
         cmocka_unit_test(test_scen__endless_loop),
         cmocka_unit_test(test_scen__memory_bomb),

@@ -32,6 +32,8 @@ typedef struct chk_sample {
     char **cells; /* nrows * ncols cells, row-major; NULL cell = SQL NULL */
 } chk_sample;
 
+#define CHK_MAX_METRICS 8
+
 typedef struct chk_outcome {
     chk_status status;   /* the verdict */
     char *expected;      /* what the truth says, as text (may be NULL) */
@@ -41,7 +43,15 @@ typedef struct chk_outcome {
     uint64_t missing;    /* row-level checks: expected rows absent from the sink */
     uint64_t extra;      /* row-level checks: sink rows the truth does not have */
     uint64_t mismatched; /* diff: rows present on both sides whose values differ */
+    uint64_t doubled;    /* grouped topic: groups summarised more than once */
     double seconds;      /* how long the check took */
+    /* Measurements the check made (a grouped topic's <topic>.lag.*), for run.json's metrics. */
+    struct {
+        char name[96];
+        double value;
+        const char *unit; /* static */
+    } metrics[CHK_MAX_METRICS];
+    size_t nmetrics;
 } chk_outcome;
 
 /* The callback through which plugin checks run (bound by the run loop to the plugin module).
@@ -74,6 +84,13 @@ typedef struct chk_ctx {
     bool has_cost;             /* the scenario was priced: cost_monthly_usd holds its cost */
     double cost_monthly_usd;   /* metric cost.monthly.usd, for CHK_K_AFTER_COST kinds */
     const chg_observed *cdc;   /* what the CDC audit slot saw (NULL: no change stream) */
+    /* Times from the harness's live consumer (NULL: none, and no <topic>.lag.* is measured):
+     * when it received message (partition, offset) of the scenario's topic `topic`, and the
+     * intended send time of record `id` of dataset `dataset` on the replay's schedule; ns since
+     * the epoch, -1 when unknown. */
+    int64_t (*recv_ns)(void *ud, const char *topic, int32_t partition, int64_t offset);
+    int64_t (*sent_ns)(void *ud, size_t dataset, uint64_t id);
+    void *times_ud; /* passed to both */
 } chk_ctx;
 
 /* ---- check kinds: one descriptor a kind, read by the DSL, the run loop and `harness check` ----

@@ -156,8 +156,9 @@ uint64_t chk_diff_missing(diff_state *d, chk_outcome *o);
 
 /* ---- topics (chk_topic.c) ---- */
 
-/* One parsed message of a topic, with where it was ("topic[partition]@offset"). */
-typedef void (*topic_rec_fn)(void *ud, const rd_record *rec, const char *where);
+/* One parsed message of a topic, with where it was ("topic[partition]@offset", and as numbers). */
+typedef void (*topic_rec_fn)(void *ud, const rd_record *rec, const char *where, int32_t partition,
+                             int64_t offset);
 /* The check reads a Kafka topic (topic, or a table-kind check given topic = ...). */
 bool chk_on_topic(const plan_check *c);
 /* Every message of c's topic, parsed as a JSONL line, to fn (messages counted into *messages
@@ -166,6 +167,9 @@ int chk_topic_scan(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, topi
                    void *ud, uint64_t *messages);
 /* The topic check (also diff { topic = ... }). */
 void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o);
+/* The topic check with a grouped expectation (group{}:agg{}): a summary per group
+ * (chk_groups.c). */
+void chk_topic_groups(const chk_ctx *ctx, const plan_check *c, chk_outcome *o);
 
 /* ---- the built-in kinds' descriptors, one per kind, in its file; listed by chk_kind.c ---- */
 

@@ -33,9 +33,10 @@ static void keyset_feed(keyset *ks, chk_outcome *o, const char *key)
     }
 }
 
-static void keyset_topic_rec(void *ud, const rd_record *rec, const char *where)
+static void keyset_topic_rec(void *ud, const rd_record *rec, const char *where, int32_t partition,
+                             int64_t offset)
 {
-    (void)where;
+    (void)where, (void)partition, (void)offset;
     keyset *ks = ((void **)ud)[0];
     chk_outcome *o = ((void **)ud)[1];
     if (rec->error) return; /* not a flag the solution could have meant */

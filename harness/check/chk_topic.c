@@ -58,8 +58,10 @@ static void scan_flush(topic_scanner *ts)
         int rc;
         char where[320];
         while ((rc = rd_next(r, &rec, &ts->err)) == 1) {
-            scan_where(ts, rec.line ? (size_t)rec.line - 1 : ts->n, where, sizeof where);
-            ts->fn(ts->ud, &rec, where);
+            size_t line = rec.line ? (size_t)rec.line - 1 : ts->n;
+            scan_where(ts, line, where, sizeof where);
+            ts->fn(ts->ud, &rec, where, line < ts->n ? ts->part[line] : -1,
+                   line < ts->n ? ts->off[line] : -1);
         }
         if (rc < 0) ts->rc = rc;
         rd_close(r);
@@ -84,7 +86,7 @@ static bool scan_msg(void *ud, int32_t partition, int64_t offset, const char *va
         scan_flush(ts);
         snprintf(where, sizeof where, "%s[%d]@%lld", ts->topic, (int)partition, (long long)offset);
         rd_record rec = {.line = 0, .error = "empty message value"};
-        ts->fn(ts->ud, &rec, where);
+        ts->fn(ts->ud, &rec, where, partition, offset);
         return ts->rc == 0;
     }
     if (ts->n == ts->cap) {
@@ -177,8 +179,10 @@ typedef struct topic_keyed {
     size_t max, s_bad, s_dup;
 } topic_keyed;
 
-static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where)
+static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where, int32_t partition,
+                            int64_t offset)
 {
+    (void)partition, (void)offset;
     topic_keyed *tk = ud;
     if (rec->error) {
         tk->malformed++;
@@ -215,6 +219,10 @@ static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where)
 void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 {
     const plan_expect *x = &c->expect;
+    if (x->kind == PLAN_EXP_QUERY && x->query.agg == PLAN_AGG_GROUPS) {
+        chk_topic_groups(ctx, c, o);
+        return;
+    }
     bool rows_query = x->kind == PLAN_EXP_QUERY && x->query.agg == PLAN_AGG_ROWS;
     const char *fmt = chk_param_json(c, "format");
     if (fmt && strcmp(fmt, "\"json\"") != 0 && strcmp(fmt, "\"jsonl\"") != 0) {
@@ -227,7 +235,8 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
         (x->kind == PLAN_EXP_QUERY && !rows_query && x->query.agg != PLAN_AGG_COUNT)) {
         chk_set_outcome(o, CHK_ERROR,
                         "%s on a topic: expect a number of messages, a query ending in "
-                        ":count(), or a query without aggregate with a key",
+                        ":count(), a query without aggregate with a key, or a grouped query "
+                        "(group{...}:agg{...})",
                         chk_kind_name(c->kind));
         return;
     }

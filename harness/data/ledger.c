@@ -101,6 +101,8 @@ static void ktab_put(ktab *t, size_t slot, const gen_value *v, bool is_str, uint
 
 /* ---- groups ---- */
 
+static bool is_str_type(plan_type t);
+
 typedef struct group {
     char *text;    /* group value as text, owned */
     bool null;     /* the NULL group */
@@ -108,6 +110,11 @@ typedef struct group {
     __int128 sum;  /* sum of non-null values */
     int64_t count; /* rows */
     int64_t nvals; /* non-null values */
+    /* GROUPS: each key part's text (NULL = SQL NULL) and sort number, each aggregate's sum */
+    char *parts[PLAN_GROUP_MAX];
+    int64_t nums[PLAN_GROUP_MAX];
+    __int128 sums[PLAN_GROUP_MAX];
+    int64_t nv[PLAN_GROUP_MAX];
 } group;
 
 typedef struct gtab {
@@ -120,8 +127,11 @@ typedef struct gtab {
 
 static void gtab_release(gtab *t)
 {
-    for (size_t i = 0; i < t->n; i++)
+    for (size_t i = 0; i < t->n; i++) {
         hx_free(t->g[i].text);
+        for (size_t k = 0; k < PLAN_GROUP_MAX; k++)
+            hx_free(t->g[i].parts[k]);
+    }
     hx_free(t->g);
     hx_free(t->hash);
     hx_free(t->idx);
@@ -195,6 +205,27 @@ static int group_cmp(const void *a, const void *b)
     return strcmp(x->text, y->text);
 }
 
+/* GROUPS: the key parts' kinds for sorting (set just before sorting, like group_numeric). */
+static const plan_dataset *groups_ds;
+static const plan_grouping *groups_grp;
+
+static int groups_cmp(const void *a, const void *b)
+{
+    const group *x = a, *y = b;
+    for (size_t k = 0; k < groups_grp->nkeys; k++) {
+        bool xn = !x->parts[k], yn = !y->parts[k];
+        if (xn != yn) return xn ? 1 : -1;
+        if (xn) continue;
+        int c;
+        if (is_str_type(groups_ds->cols[groups_grp->keys[k].col].type))
+            c = strcmp(x->parts[k], y->parts[k]);
+        else
+            c = x->nums[k] < y->nums[k] ? -1 : x->nums[k] > y->nums[k];
+        if (c) return c;
+    }
+    return 0;
+}
+
 static int u64_cmp(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -227,6 +258,49 @@ static double pow10i(int scale)
     return p;
 }
 
+static int64_t floor_div64(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* A bucket's start as RFC 3339 without a zero fraction: "2026-03-02T00:05:00Z". */
+static void bucket_text(char *buf, size_t n, int64_t us)
+{
+    fmt_timestamp(buf, n, us);
+    char *dot = strstr(buf, ".000000Z");
+    if (dot) memcpy(dot, "Z", 2);
+}
+
+static int check_groups(const plan_dataset *d, const plan_grouping *g, hx_err *e)
+{
+    if (g->nkeys < 1 || g->nkeys > PLAN_GROUP_MAX || g->naggs < 1 || g->naggs > PLAN_GROUP_MAX)
+        return hx_fail(e, HX_EUSAGE,
+                       "grouped ledger query on '%s' needs 1 to %d keys and 1 to %d aggregates",
+                       d->name, PLAN_GROUP_MAX, PLAN_GROUP_MAX);
+    for (size_t k = 0; k < g->nkeys; k++) {
+        const plan_group_key *gk = &g->keys[k];
+        if (gk->col < 0 || gk->col >= (int)d->ncols)
+            return hx_fail(e, HX_EUSAGE, "grouped ledger query on '%s' names a column it lacks",
+                           d->name);
+        if (gk->bucket_us < 0 || (gk->bucket_us && d->cols[gk->col].type != PLAN_T_TIMESTAMP))
+            return hx_fail(e, HX_EUSAGE, "group key '%s' of '%s': a bucket needs a timestamp",
+                           gk->name, d->name);
+    }
+    for (size_t i = 0; i < g->naggs; i++) {
+        const plan_group_agg *ga = &g->aggs[i];
+        if (ga->agg == PLAN_AGG_COUNT) continue;
+        if (ga->agg != PLAN_AGG_SUM || ga->col < 0 || ga->col >= (int)d->ncols)
+            return hx_fail(e, HX_EUSAGE, "aggregate '%s' of '%s': count, or sum of a column",
+                           ga->name, d->name);
+        plan_type t = d->cols[ga->col].type;
+        if (is_str_type(t) || t == PLAN_T_TIMESTAMP)
+            return hx_fail(e, HX_EUSAGE, "cannot sum column '%s' of '%s' (type %s); pick a number",
+                           d->cols[ga->col].name, d->name, plan_type_name(t));
+    }
+    return 0;
+}
+
 static int check_query(const plan_scenario *s, const plan_query *q, hx_err *e)
 {
     if (q->dataset >= s->ndatasets)
@@ -243,6 +317,8 @@ static int check_query(const plan_scenario *s, const plan_query *q, hx_err *e)
     case PLAN_AGG_ROWS:
         return hx_fail(e, HX_EUSAGE, "rows of '%s' are not supported by ledger_eval; use a cursor",
                        d->name);
+    case PLAN_AGG_GROUPS:
+        return check_groups(d, &q->grp, e);
     default:
         break;
     }
@@ -280,10 +356,78 @@ static int str_cmp(const char *a, size_t an, const char *b, size_t bn)
     return c ? c : (an > bn) - (an < bn);
 }
 
+/* GROUPS: the record's group (its key parts' text joined by 0x1f, a NULL part 0x1e), created
+ * with its parts when new, then its aggregates. */
+static int accumulate_groups(const plan_query *q, const plan_dataset *d, acc *a,
+                             const gen_record *r, hx_err *e)
+{
+    const plan_grouping *g = &q->grp;
+    char parts[PLAN_GROUP_MAX][64];
+    bool nulls[PLAN_GROUP_MAX];
+    int64_t nums[PLAN_GROUP_MAX];
+    const char *ptext[PLAN_GROUP_MAX];
+    size_t plen[PLAN_GROUP_MAX];
+    hx_buf key;
+    hx_buf_init(&key);
+    for (size_t k = 0; k < g->nkeys; k++) {
+        const plan_group_key *gk = &g->keys[k];
+        const plan_column *col = &d->cols[gk->col];
+        const gen_value *v = &r->vals[gk->col];
+        nulls[k] = v->null;
+        nums[k] = 0;
+        ptext[k] = parts[k];
+        plen[k] = 0;
+        parts[k][0] = '\0';
+        if (v->null) {
+            ptext[k] = "\x1e";
+            plen[k] = 1;
+        } else if (gk->bucket_us > 0) {
+            nums[k] = floor_div64(v->i, gk->bucket_us) * gk->bucket_us;
+            bucket_text(parts[k], sizeof parts[k], nums[k]);
+            plen[k] = strlen(parts[k]);
+        } else if (is_str_type(col->type)) {
+            ptext[k] = v->s;
+            plen[k] = v->len;
+        } else {
+            hx_buf b = {parts[k], 0, sizeof parts[k], false};
+            fmt_value(&b, col, v);
+            plen[k] = b.len;
+            nums[k] = v->i;
+        }
+        if (k) hx_buf_putc(&key, '\x1f');
+        hx_buf_append(&key, ptext[k], plen[k]);
+    }
+    if (key.oom || !key.data) {
+        hx_buf_release(&key);
+        return hx_fail(e, HX_ENOMEM, "out of memory grouping '%s'", d->name);
+    }
+    size_t before = a->groups.n;
+    group *gr = gtab_get(&a->groups, key.data, key.len, false, 0);
+    hx_buf_release(&key);
+    if (!gr) return hx_fail(e, HX_ENOMEM, "out of memory grouping '%s'", d->name);
+    if (a->groups.n != before) {
+        for (size_t k = 0; k < g->nkeys; k++) {
+            gr->nums[k] = nums[k];
+            if (nulls[k]) continue;
+            gr->parts[k] = hx_strndup(ptext[k], plen[k]);
+            if (!gr->parts[k]) return hx_fail(e, HX_ENOMEM, "out of memory grouping '%s'", d->name);
+        }
+    }
+    gr->count++;
+    for (size_t i = 0; i < g->naggs; i++) {
+        const plan_group_agg *ga = &g->aggs[i];
+        if (ga->agg != PLAN_AGG_SUM || r->vals[ga->col].null) continue;
+        gr->sums[i] += r->vals[ga->col].i;
+        gr->nv[i]++;
+    }
+    return 0;
+}
+
 static int accumulate(lctx *dx, const plan_query *q, const plan_dataset *d, acc *a,
                       const gen_record *r, hx_err *e)
 {
     a->count++;
+    if (q->agg == PLAN_AGG_GROUPS) return accumulate_groups(q, d, a, r, e);
     const gen_value *v = q->col >= 0 ? &r->vals[q->col] : NULL;
     switch (q->agg) {
     case PLAN_AGG_COUNT:
@@ -364,8 +508,63 @@ static bool fits64(__int128 v)
     return v >= INT64_MIN && v <= INT64_MAX;
 }
 
+static int finish_groups(const plan_query *q, const plan_dataset *d, acc *a, ledger_result *out,
+                         hx_err *e)
+{
+    const plan_grouping *g = &q->grp;
+    groups_ds = d;
+    groups_grp = g;
+    qsort(a->groups.g, a->groups.n, sizeof *a->groups.g, groups_cmp);
+    out->type = PLAN_T_INT;
+    out->rows = hx_calloc(a->groups.n ? a->groups.n : 1, sizeof *out->rows);
+    if (!out->rows) return hx_fail(e, HX_ENOMEM, "out of memory");
+    size_t nc = g->nkeys + g->naggs;
+    for (size_t i = 0; i < a->groups.n; i++) {
+        group *gr = &a->groups.g[i];
+        ledger_row *row = &out->rows[out->nrows++];
+        row->cells = hx_calloc(nc, sizeof *row->cells);
+        if (!row->cells) return hx_fail(e, HX_ENOMEM, "out of memory");
+        row->ncells = nc;
+        hx_buf name;
+        hx_buf_init(&name);
+        for (size_t k = 0; k < g->nkeys; k++) {
+            row->cells[k] = gr->parts[k];
+            gr->parts[k] = NULL;
+            if (k) hx_buf_puts(&name, ", ");
+            hx_buf_puts(&name, row->cells[k] ? row->cells[k] : "NULL");
+        }
+        row->group = name.oom ? NULL : hx_buf_steal(&name);
+        hx_buf_release(&name);
+        if (!row->group) return hx_fail(e, HX_ENOMEM, "out of memory");
+        row->exact = gr->count;
+        row->value = (double)gr->count;
+        for (size_t j = 0; j < g->naggs; j++) {
+            const plan_group_agg *ga = &g->aggs[j];
+            char buf[64];
+            if (ga->agg == PLAN_AGG_COUNT) {
+                snprintf(buf, sizeof buf, "%lld", (long long)gr->count);
+            } else if (!gr->nv[j]) {
+                continue; /* SQL: the sum of nothing is NULL */
+            } else {
+                if (!fits64(gr->sums[j]))
+                    return hx_fail(e, HX_EUSAGE, "a group sum of '%s' in '%s' overflows 64 bits",
+                                   d->cols[ga->col].name, d->name);
+                const plan_column *col = &d->cols[ga->col];
+                fmt_decimal(buf, sizeof buf, (int64_t)gr->sums[j],
+                            col->type == PLAN_T_DECIMAL ? col->scale : 0);
+            }
+            row->cells[g->nkeys + j] = hx_strdup(buf);
+            if (!row->cells[g->nkeys + j]) return hx_fail(e, HX_ENOMEM, "out of memory");
+        }
+    }
+    out->exact = (int64_t)out->nrows;
+    out->number = (double)out->nrows;
+    return 0;
+}
+
 static int finish(const plan_query *q, const plan_dataset *d, acc *a, ledger_result *out, hx_err *e)
 {
+    if (q->agg == PLAN_AGG_GROUPS) return finish_groups(q, d, a, out, e);
     const plan_column *col = q->col >= 0 && q->col < (int)d->ncols ? &d->cols[q->col] : NULL;
     int scale = col && col->type == PLAN_T_DECIMAL ? col->scale : 0;
     double p = pow10i(scale);
@@ -603,8 +802,12 @@ done:
 void ledger_result_release(ledger_result *r)
 {
     if (!r) return;
-    for (size_t i = 0; i < r->nrows; i++)
+    for (size_t i = 0; i < r->nrows; i++) {
         hx_free(r->rows[i].group);
+        for (size_t c = 0; c < r->rows[i].ncells; c++)
+            hx_free(r->rows[i].cells[c]);
+        hx_free(r->rows[i].cells);
+    }
     hx_free(r->rows);
     hx_free(r->ids);
     hx_free(r->text);
@@ -621,6 +824,7 @@ void ledger_result_text(const ledger_result *r, char *buf, size_t n)
     switch (r->agg) {
     case PLAN_AGG_GROUP_SUM:
     case PLAN_AGG_GROUP_COUNT:
+    case PLAN_AGG_GROUPS:
         snprintf(buf, n, "%zu groups", r->nrows);
         return;
     case PLAN_AGG_IDS:

@@ -22,6 +22,11 @@ typedef struct ledger_row {
     double value;    /* the aggregate for the group */
     int64_t exact;   /* exact scaled value for INT/DECIMAL sums and counts */
     bool is_null;    /* GROUP_SUM of a group whose values are all NULL */
+    char **cells;    /* GROUPS: the key columns' then the aggregates' values as text (NULL = SQL
+                        NULL), in plan_grouping order: an INT "380", a bucket's start as RFC 3339
+                        "2026-03-02T00:05:00Z", a count "12", a DECIMAL sum at the column's scale
+                        "543.20"; owned */
+    size_t ncells;   /* nkeys + naggs */
 } ledger_row;
 
 typedef struct ledger_result {
@@ -57,8 +62,12 @@ void ledger_iter_free(ledger_iter *it);
  * the aggregate. Values are the logical values after faults (nulls, outliers, late shifts,
  * orphans, changed copies): what a correct pipeline loads. NULLs are skipped by every aggregate
  * but COUNT and GROUP_COUNT. A TIMESTAMP group column (or sub.group_day_col >= 0, which then wins)
- * groups by UTC date. ROWS is not computed here (HX_EUSAGE): walk a ledger_iter instead. out is
- * filled (release it) on success and zeroed on failure. Returns 0 or a negative hx code. */
+ * groups by UTC date. GROUPS groups by q->grp's key columns (a TIMESTAMP key with bucket_us by
+ * the start of its bucket, floored) and computes each of its aggregates per group exactly (sums in
+ * 10^-scale integers, 128 bits while summing): rows sorted by the keys (numbers and instants by
+ * value, text by bytes, NULL last), each with its cells; memory is one entry per group. ROWS is not
+ * computed here (HX_EUSAGE): walk a ledger_iter instead. out is filled (release it) on success and
+ * zeroed on failure. Returns 0 or a negative hx code. */
 int ledger_eval(gen *g, const plan_query *q, ledger_result *out, hx_err *e);
 void ledger_result_release(ledger_result *r);
 /* The scalar as text, exact for INT/DECIMAL ("1234.50"), into buf (>= 48 bytes). */

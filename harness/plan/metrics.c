@@ -74,6 +74,30 @@ static bool change_stream(const plan_scenario *s, const char *const *caps, size_
     return false;
 }
 
+/* <topic>.lag.*: the scenario checks that topic's summaries against a grouped query. */
+static bool grouped_topic(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                          size_t n)
+{
+    if (!s || ncaps < 1) return true;
+    if (plan_grouped_topic(s, caps[0])) return true;
+    snprintf(why, n,
+             "scenario '%s' checks no summaries on topic '%s' (a topic check whose expect is "
+             "ds:group{...}:agg{...})",
+             s->name, caps[0]);
+    return false;
+}
+
+bool plan_grouped_topic(const plan_scenario *s, const char *topic)
+{
+    for (size_t i = 0; i < s->nchecks; i++) {
+        const plan_check *c = &s->checks[i];
+        if (c->kind == PLAN_CHK_TOPIC && c->table && strcmp(c->table, topic) == 0 &&
+            c->expect.kind == PLAN_EXP_QUERY && c->expect.query.agg == PLAN_AGG_GROUPS)
+            return true;
+    }
+    return false;
+}
+
 /* A run.json metric (thresholds and compare); a histogram percentile only compare shows. */
 #define M(p, u, m)                                                                                 \
     {                                                                                              \
@@ -95,6 +119,11 @@ static bool change_stream(const plan_scenario *s, const char *const *caps, size_
 #define C(p, u, m)                                                                                 \
     {                                                                                              \
         .pattern = p, .unit = u, .meaning = m, .accept = change_stream                             \
+    }
+/* A grouped topic's lag. */
+#define G(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .accept = grouped_topic                             \
     }
 /* A service scenario's latency metric. */
 #define L(p, u, m)                                                                                 \
@@ -132,6 +161,14 @@ static const plan_metric catalogue[] = {
     M("replay.records", "", "input records the harness replayed"),
     M("replay.seconds", "s", "wall time of the replay"),
     M("replay.records_per_s", "rows/s", "replay throughput"),
+    /* before cdc.lag.*, which they also match: a change stream's scenario finds its own below */
+    G("<topic>.lag.p50", "s",
+      "summaries per group on <topic>: median time from a bucket's close on the send schedule to "
+      "the harness receiving the group's summary"),
+    G("<topic>.lag.p90", "s", "summaries per group: 90th percentile lag"),
+    G("<topic>.lag.p99", "s", "summaries per group: 99th percentile lag"),
+    G("<topic>.lag.max", "s", "summaries per group: the largest lag"),
+    G("<topic>.lag.count", "", "summaries per group: groups whose summary was timed"),
     C("cdc.lag.p50", "s",
       "change streams: median time from a source commit to the target commit that applied it"),
     C("cdc.lag.p90", "s", "change streams: 90th percentile replication lag"),
@@ -195,6 +232,7 @@ static const plan_metric catalogue[] = {
 #undef Q
 #undef W
 #undef H
+#undef G
 #undef L
 
 #define NCAT (sizeof catalogue / sizeof catalogue[0])

@@ -39,4 +39,8 @@ const plan_metric *plan_metrics(size_t *n);
  * ...?"). */
 int plan_metric_check(const char *metric, const plan_scenario *s, bool compare, hx_err *e);
 
+/* Does scenario s check summaries per group on topic (a topic check whose expect is a grouped
+ * query, group{}:agg{}), which makes the <topic>.lag.* metrics? */
+bool plan_grouped_topic(const plan_scenario *s, const char *topic);
+
 #endif

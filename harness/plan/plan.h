@@ -229,7 +229,8 @@ typedef enum plan_agg {
     PLAN_AGG_GROUP_SUM,   /* rows (group value, sum of col), by group_col */
     PLAN_AGG_GROUP_COUNT, /* rows (group value, count), by group_col */
     PLAN_AGG_IDS,         /* the list of record ids (for quarantine checks) */
-    PLAN_AGG_ROWS         /* the records themselves, as the expected side of a diff */
+    PLAN_AGG_ROWS,        /* the records themselves, as the expected side of a diff */
+    PLAN_AGG_GROUPS       /* rows (key columns..., aggregates...) grouped by plan_query.grp */
 } plan_agg;
 
 /* Which emitted records a query sees. Emissions are original records plus duplicate copies. */
@@ -246,12 +247,33 @@ typedef struct plan_subset {
     int64_t group_day_col;   /* GROUP_*: -1, or a TIMESTAMP column whose UTC day is the group */
 } plan_subset;
 
+/* GROUPS: ds:group{ "merchant_id", minute = "ts" }:agg{ payments = "count", amount =
+ * "sum(amount)" }. Fixed arrays, so that a plan_query stays a plain value to copy. */
+#define PLAN_GROUP_MAX 4
+#define PLAN_GROUP_NAME 64
+typedef struct plan_group_key {
+    int col;           /* the dataset's column */
+    int64_t bucket_us; /* > 0: a TIMESTAMP column's bucket start (floor to this), 0 = value */
+    char name[PLAN_GROUP_NAME]; /* the output column's name (the column's, or the bucket's) */
+} plan_group_key;
+typedef struct plan_group_agg {
+    plan_agg agg;               /* PLAN_AGG_COUNT or PLAN_AGG_SUM */
+    int col;                    /* SUM: the summed column; -1 for COUNT */
+    char name[PLAN_GROUP_NAME]; /* the output column's name */
+} plan_group_agg;
+typedef struct plan_grouping {
+    size_t nkeys, naggs;
+    plan_group_key keys[PLAN_GROUP_MAX]; /* positional entries first, then named ones by name */
+    plan_group_agg aggs[PLAN_GROUP_MAX]; /* by name */
+} plan_grouping;
+
 typedef struct plan_query {
-    size_t dataset;  /* dataset index in the scenario */
-    plan_subset sub; /* which records */
-    plan_agg agg;    /* what to compute */
-    int col;         /* aggregated column, -1 for COUNT and IDS */
-    int group_col;   /* GROUP_*: grouping column (a TIMESTAMP groups by UTC day) */
+    size_t dataset;    /* dataset index in the scenario */
+    plan_subset sub;   /* which records */
+    plan_agg agg;      /* what to compute */
+    int col;           /* aggregated column, -1 for COUNT and IDS */
+    int group_col;     /* GROUP_*: grouping column (a TIMESTAMP groups by UTC day) */
+    plan_grouping grp; /* GROUPS (and a group{} waiting for its agg{}) */
 } plan_query;
 
 /* ---- replay, checks, thresholds ---- */

@@ -29,6 +29,10 @@ typedef struct part {
     int topic;            /* index into topics */
     int32_t partition;    /* its number */
     _Atomic int64_t next; /* the next offset to read (the consumer advances it) */
+    bool timed;           /* a timed topic's: receive times kept, not matched */
+    int64_t lo;           /* timed: the offset recv[0] is for */
+    int64_t *recv;        /* timed: receive time per offset from lo, 0 = not read */
+    size_t nrecv;
 } part;
 
 #define BATCH 1024
@@ -301,6 +305,27 @@ static const sent_slot *lookup(live *l, const probe *p)
     return NULL;
 }
 
+/* A timed topic's message: its receive time, by offset. */
+static void keep_recv(live *l, part *pp, const probe *p)
+{
+    if (p->offset < pp->lo) return;
+    size_t at = (size_t)(p->offset - pp->lo);
+    if (at >= pp->nrecv) {
+        size_t n = pp->nrecv ? pp->nrecv : 1024;
+        while (n <= at)
+            n *= 2;
+        int64_t *r = hx_realloc(pp->recv, n * sizeof *r);
+        if (!r) {
+            l->oom = true;
+            return;
+        }
+        memset(r + pp->nrecv, 0, (n - pp->nrecv) * sizeof *r);
+        pp->recv = r;
+        pp->nrecv = n;
+    }
+    pp->recv[at] = p->recv_ns;
+}
+
 static void *consume(void *arg)
 {
     live *l = arg;
@@ -337,12 +362,18 @@ static void *consume(void *arg)
         sent_slot found[BATCH];
         bool hit[BATCH];
         for (size_t i = 0; i < k; i++) {
+            if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) continue;
             const sent_slot *s = lookup(l, &ps[i]);
             hit[i] = s != NULL;
             if (hit[i]) found[i] = *s;
         }
         pthread_mutex_unlock(&l->mu);
         for (size_t i = 0; i < k; i++) {
+            if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) {
+                keep_recv(l, &l->parts[ps[i].pi], &ps[i]);
+                atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
+                continue;
+            }
             l->read++;
             record(l, &ps[i], hit[i] ? &found[i] : NULL);
             if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
@@ -368,6 +399,8 @@ void live_free(live *l)
         hx_free(l->topics[i]);
     hx_free(l->topics);
     hx_free(l->rkts);
+    for (size_t i = 0; i < l->nparts; i++)
+        hx_free(l->parts[i].recv);
     hx_free(l->parts);
     hx_free(l->first_part);
     for (size_t i = 0; i < l->nsec; i++) {
@@ -479,8 +512,11 @@ int live_start(const live_opts *o, live **out, hx_err *e)
                 break;
             }
             part *pp = &l->parts[l->nparts++];
+            memset(pp, 0, sizeof *pp);
             pp->topic = (int)t;
             pp->partition = p;
+            pp->timed = o->timed && o->timed[t];
+            pp->lo = lo;
             atomic_store(&pp->next, lo);
             rd_kafka_topic_partition_list_add(tp, o->topics[t], p)->offset = lo;
         }
@@ -542,6 +578,36 @@ int live_finish(live *l, int timeout_ms, hx_err *e)
     pthread_join(l->th, NULL);
     l->running = false;
     return rc;
+}
+
+int64_t live_recv_ns(const live *l, const char *topic, int32_t partition, int64_t offset)
+{
+    for (size_t t = 0; t < l->ntopics; t++) {
+        if (strcmp(l->topics[t], topic) != 0) continue;
+        size_t end = t + 1 < l->ntopics ? l->first_part[t + 1] : l->nparts;
+        size_t pi = l->first_part[t] + (size_t)partition;
+        if (partition < 0 || pi >= end || !l->parts[pi].timed) return -1;
+        const part *pp = &l->parts[pi];
+        if (offset < pp->lo || (size_t)(offset - pp->lo) >= pp->nrecv) return -1;
+        int64_t v = pp->recv[offset - pp->lo];
+        return v ? v : -1;
+    }
+    return -1;
+}
+
+int64_t live_intended(live *l, const char *topic, uint64_t id)
+{
+    int64_t v = -1;
+    size_t n = strlen(topic);
+    uint64_t h = fnv(topic, n);
+    pthread_mutex_lock(&l->mu);
+    for (size_t t = 0; t < l->ninputs; t++)
+        if (l->input_fnv[t] == h && strcmp(l->inputs[t], topic) == 0) {
+            const sent_slot *s = slot_of(l->tab, l->cap, id_hash(t, id));
+            if (s->h) v = s->intended;
+        }
+    pthread_mutex_unlock(&l->mu);
+    return v;
 }
 
 const hist *live_corrected(const live *l)

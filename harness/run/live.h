@@ -41,6 +41,8 @@ typedef struct live_opts {
     uint64_t expect; /* inputs expected (sizes the table; it grows past it), 0 = unknown */
     int64_t t0_ns;   /* the timeline's second 0, ns since the epoch */
     bool paused;     /* read nothing until live_resume (bench/live_bench.c fills the table first) */
+    const bool *timed; /* per topic (NULL: none): keep each message's receive time (live_recv_ns)
+                          instead of matching it to an input (summaries answer no one input) */
 } live_opts;
 
 /* One second of the timeline (second i covers [t0 + i s, t0 + (i + 1) s)). */
@@ -74,6 +76,12 @@ uint64_t live_matched(const live *l);
  * stop the consumer. Returns 0, or HX_EINFRA when the end was not reached in time (what was read
  * stays). Idempotent. */
 int live_finish(live *l, int timeout_ms, hx_err *e);
+/* After live_finish: when message (partition, offset) of timed topic `topic` (its name on the
+ * cluster) was received, ns since the epoch; -1 when not read or not a timed topic. */
+int64_t live_recv_ns(const live *l, const char *topic, int32_t partition, int64_t offset);
+/* The intended send time of record id on input topic `topic` (its first sending), -1 when it was
+ * not sent. Any time. */
+int64_t live_intended(live *l, const char *topic, uint64_t id);
 /* After live_finish: the two views (ns) and the counts. */
 const hist *live_corrected(const live *l);
 const hist *live_uncorrected(const live *l);

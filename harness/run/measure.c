@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine_priv.h"
+#include "metrics.h"
 
 run_dbcpu *run_db_meter(const run_scen *sc, bool skip_harness)
 {
@@ -178,6 +179,18 @@ bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t
             snprintf(why, n, "%llu of %llu outputs matched, but the run recorded no '%s'",
                      (unsigned long long)matched, (unsigned long long)all, metric);
         return true;
+    }
+    const char *lag = strstr(metric, ".lag.");
+    if (lag && (size_t)(lag - metric) < 300) {
+        char topic[300];
+        snprintf(topic, sizeof topic, "%.*s", (int)(lag - metric), metric);
+        if (plan_grouped_topic(s, topic)) {
+            snprintf(why, n,
+                     "no summary on topic '%s' was timed: the harness's live consumer did not "
+                     "run or read none that matched a group (see the topic check)",
+                     topic);
+            return true;
+        }
     }
     if (strncmp(metric, "solution.", 9) == 0) {
         bool runs = false;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "engine_priv.h"
+#include "live.h"
 
 static results_status status_of_chk(chk_status s)
 {
@@ -270,6 +271,30 @@ static void add_check(run_scen *sc, const plan_check *pc, const chk_outcome *o)
         results_check_count(k, "extra", (int64_t)o->extra);
         results_check_count(k, "mismatched", (int64_t)o->mismatched);
     }
+    if (o->doubled) results_check_count(k, "doubled", (int64_t)o->doubled);
+}
+
+/* The live consumer's times for grouped topic checks (chk_ctx.recv_ns, sent_ns). */
+static int64_t times_recv(void *ud, const char *topic, int32_t partition, int64_t offset)
+{
+    run_scen *sc = ud;
+    char name[300];
+    replay_kafka_topic(sc->s, topic, name, sizeof name);
+    return live_recv_ns(sc->live, name, partition, offset);
+}
+
+static int64_t times_sent(void *ud, size_t dataset, uint64_t id)
+{
+    run_scen *sc = ud;
+    for (size_t i = 0; i < sc->s->nsteps; i++) {
+        const plan_step *st = &sc->s->steps[i];
+        if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA || st->dataset != dataset)
+            continue;
+        char name[300];
+        replay_kafka_topic(sc->s, st->topic, name, sizeof name);
+        return live_intended(sc->live, name, id);
+    }
+    return -1;
 }
 
 /* What a check of scenario sc is given. */
@@ -291,6 +316,9 @@ static chk_ctx check_ctx(run_scen *sc)
                      .plugin_ud = sc,
                      .topic = c->kafka ? read_topic : NULL,
                      .topic_ud = sc,
+                     .recv_ns = sc->live ? times_recv : NULL,
+                     .sent_ns = sc->live ? times_sent : NULL,
+                     .times_ud = sc,
                      .interrupted = run_interrupted};
 }
 
@@ -304,6 +332,7 @@ bool run_wait_until(run_scen *sc, const plan_step *st)
     bool passed = false;
     while (!passed && !run_interrupted()) {
         cc = check_ctx(sc); /* what the CDC audit slot holds by now */
+        cc.recv_ns = NULL;  /* the live consumer is still reading: no lag measured here */
         if (sc->conn) {
             chk_limits(pc, &cc.timeout_us, &cc.lock_timeout_us);
             if (chk_set_limits(sc->conn, cc.timeout_us, cc.lock_timeout_us, &e) != 0)
@@ -363,6 +392,8 @@ void run_checks(run_scen *sc, bool after_cost)
             break;
         }
         add_check(sc, pc, &o);
+        for (size_t m = 0; m < o.nmetrics; m++)
+            results_metric_add(sc->rs, o.metrics[m].name, o.metrics[m].value, o.metrics[m].unit);
         bool keyed_topic = pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
                            pc->expect.query.agg == PLAN_AGG_ROWS;
         if ((pc->kind == PLAN_CHK_DIFF || keyed_topic) && o.expected) {

@@ -258,12 +258,20 @@ void run_live_start(run_scen *sc)
     if (!k) return;
     char names[16][300];
     const char *topics[16];
+    bool timed[16];
     size_t n = 0;
     for (size_t i = 0; i < s->nchecks && n < 16; i++) {
         const char *t = output_topic(s, i);
         if (!t) continue;
         replay_kafka_topic(s, t, names[n], sizeof names[n]);
         topics[n] = names[n];
+        /* A topic of summaries per group: timed by message (<topic>.lag), not matched. */
+        timed[n] = false;
+        for (size_t j = 0; j < s->nchecks; j++)
+            timed[n] |= s->checks[j].kind == PLAN_CHK_TOPIC && s->checks[j].table &&
+                        strcmp(s->checks[j].table, t) == 0 &&
+                        s->checks[j].expect.kind == PLAN_EXP_QUERY &&
+                        s->checks[j].expect.query.agg == PLAN_AGG_GROUPS;
         n++;
     }
     if (!n) return;
@@ -276,7 +284,8 @@ void run_live_start(run_scen *sc)
                    .topics = topics,
                    .ntopics = n,
                    .expect = expect,
-                   .t0_ns = hx_wall_ns()};
+                   .t0_ns = hx_wall_ns(),
+                   .timed = timed};
     hx_err e = {0};
     if (live_start(&o, &sc->live, &e)) {
         hx_warn("latency: %s; it is matched after the run instead", e.msg);

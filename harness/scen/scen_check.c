@@ -78,6 +78,15 @@ static void parse_expect(lua_State *L, int t, int ud, const char *k, plan_check 
     } else if (luaL_testudata(L, -1, T_QUERY)) {
         qobj *q = dsl_check_q(L, -1);
         unsigned fl = chk_kind_get(c->kind)->flags;
+        if (q->q.grp.nkeys && !q->has_agg)
+            luaL_error(L, "%s.%s: a grouped query ends in :agg{ name = \"count\", ... } (%s)", path,
+                       k, q->desc);
+        if (q->q.agg == PLAN_AGG_GROUPS && c->kind != PLAN_CHK_TOPIC)
+            luaL_error(L,
+                       "%s.%s: a query grouped by group{}:agg{} is the expectation of a topic "
+                       "check (a summary message per group); here use :group_sum or :group_count "
+                       "(%s)",
+                       path, k, q->desc);
         if (!q->has_agg && !(fl & CHK_K_ROWS))
             luaL_error(L,
                        "%s.%s: the query has no aggregate; end it in :count(), :sum(\"col\"), "

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "scen_int.h"
+#include "units.h"
 
 qobj *dsl_check_q(lua_State *L, int idx)
 {
@@ -153,6 +154,10 @@ static int q_agg(lua_State *L, plan_agg agg, const char *name, int ncolargs, boo
     const char *a = ncolargs >= 1 ? luaL_checkstring(L, 2) : NULL;
     const char *b = ncolargs >= 2 ? luaL_checkstring(L, 3) : NULL;
     qobj *q = derive(L, name, &d);
+    if (q->q.grp.nkeys)
+        luaL_error(L,
+                   "%s: the query is grouped (group{...}); end it in :agg{ name = \"count\", ... }",
+                   name);
     q->has_agg = true;
     q->q.agg = agg;
     char path[64];
@@ -204,6 +209,150 @@ static int q_group_count(lua_State *L)
 {
     return q_agg(L, PLAN_AGG_GROUP_COUNT, "group_count", 1, false);
 }
+/* The named entries of the table at t (string keys), sorted, into names (at most max);
+ * returns how many. Lua's order of a table's keys is not stable; the output columns' is. */
+static size_t sorted_names(lua_State *L, int t, const char *names[], size_t max, const char *path)
+{
+    size_t n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) continue;
+        if (n == max) luaL_error(L, "%s: at most %d entries", path, PLAN_GROUP_MAX);
+        names[n++] = lua_tostring(L, -1);
+    }
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && strcmp(names[j - 1], names[j]) > 0; j--) {
+            const char *x = names[j];
+            names[j] = names[j - 1];
+            names[j - 1] = x;
+        }
+    return n;
+}
+
+static void group_name(lua_State *L, char *dst, const char *name, const char *path)
+{
+    if (!*name || strlen(name) >= PLAN_GROUP_NAME)
+        luaL_error(L, "%s: a column name of 1 to %d bytes, got '%s'", path, PLAN_GROUP_NAME - 1,
+                   name);
+    snprintf(dst, PLAN_GROUP_NAME, "%s", name);
+}
+
+/* ds:group{ "merchant_id", minute = "ts" }: group by columns (positional, in order) and by a
+ * timestamp column's bucket (named: second, minute, hour or day = "col", or name = { "col",
+ * "5m" }), the named ones after the positional ones, by name. agg{} comes next. */
+static int q_group(lua_State *L)
+{
+    static const char *const units[] = {"second", "minute", "hour", "day", NULL};
+    static const int64_t unit_us[] = {1000000LL, 60000000LL, 3600000000LL, 86400000000LL};
+    plan_dataset *d;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    qobj *q = derive(L, "group", &d);
+    if (q->q.grp.nkeys) luaL_error(L, "group: the query is grouped already");
+    plan_grouping *g = &q->q.grp;
+    lua_Integer npos = (lua_Integer)lua_rawlen(L, 2);
+    for (lua_Integer i = 1; i <= npos; i++) {
+        if (g->nkeys == PLAN_GROUP_MAX) luaL_error(L, "group: at most %d keys", PLAN_GROUP_MAX);
+        lua_rawgeti(L, 2, i);
+        const char *col = luaL_checkstring(L, -1);
+        plan_group_key *k = &g->keys[g->nkeys++];
+        k->col = dsl_col_or_error(L, d, col, "group");
+        group_name(L, k->name, col, "group");
+        lua_pop(L, 1);
+    }
+    const char *names[PLAN_GROUP_MAX + 1];
+    size_t nn = sorted_names(L, 2, names, PLAN_GROUP_MAX, "group");
+    for (size_t i = 0; i < nn; i++) {
+        if (g->nkeys == PLAN_GROUP_MAX) luaL_error(L, "group: at most %d keys", PLAN_GROUP_MAX);
+        plan_group_key *k = &g->keys[g->nkeys++];
+        group_name(L, k->name, names[i], "group");
+        int ty = lua_getfield(L, 2, names[i]);
+        const char *col = NULL;
+        if (ty == LUA_TSTRING) {
+            int u = dsl_lookup(names[i], units);
+            if (u < 0)
+                luaL_error(L,
+                           "group: %s = \"%s\": a named key is a bucket; name it second, minute, "
+                           "hour or day, or write %s = { \"%s\", \"5m\" }",
+                           names[i], lua_tostring(L, -1), names[i], lua_tostring(L, -1));
+            col = lua_tostring(L, -1);
+            k->bucket_us = unit_us[u];
+        } else if (ty == LUA_TTABLE) {
+            lua_rawgeti(L, -1, 1);
+            lua_rawgeti(L, -2, 2);
+            col = luaL_checkstring(L, -2);
+            const char *every = luaL_checkstring(L, -1);
+            hx_err e = {0};
+            if (units_duration_us(every, &k->bucket_us, &e) || k->bucket_us <= 0)
+                luaL_error(L, "group: %s: bucket '%s' is not a positive duration", names[i], every);
+            lua_pop(L, 2);
+        } else {
+            luaL_error(L, "group: %s: expected \"column\" or { \"column\", \"5m\" }, got %s",
+                       names[i], luaL_typename(L, -1));
+        }
+        k->col = dsl_col_or_error(L, d, col, "group");
+        if (d->cols[k->col].type != PLAN_T_TIMESTAMP)
+            luaL_error(L, "group: %s: column '%s' is %s; a bucket needs a timestamp", names[i], col,
+                       plan_type_name(d->cols[k->col].type));
+        lua_pop(L, 1);
+    }
+    if (!g->nkeys) luaL_error(L, "group: name at least one column, as in group{ \"merchant_id\" }");
+    desc_add(q, ":group(");
+    for (size_t i = 0; i < g->nkeys; i++)
+        desc_add(q, "%s%s", i ? "," : "", g->keys[i].name);
+    desc_add(q, ")");
+    return 1;
+}
+
+/* :agg{ payments = "count", amount = "sum(amount)" } after group{}: the output columns, by
+ * name. */
+static int q_agg_groups(lua_State *L)
+{
+    plan_dataset *d;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    qobj *q = derive(L, "agg", &d);
+    plan_grouping *g = &q->q.grp;
+    if (!g->nkeys)
+        luaL_error(L, "agg: group first, as in ds:group{ \"merchant_id\" }:agg{ n = \"count\" }");
+    const char *names[PLAN_GROUP_MAX + 1];
+    size_t nn = sorted_names(L, 2, names, PLAN_GROUP_MAX, "agg");
+    if (!nn || lua_rawlen(L, 2))
+        luaL_error(L, "agg: name each aggregate, as in agg{ payments = \"count\", amount = "
+                      "\"sum(amount)\" }");
+    for (size_t i = 0; i < nn; i++) {
+        plan_group_agg *a = &g->aggs[g->naggs++];
+        group_name(L, a->name, names[i], "agg");
+        for (size_t k = 0; k < g->nkeys; k++)
+            if (strcmp(g->keys[k].name, names[i]) == 0)
+                luaL_error(L, "agg: '%s' is a group key's name already", names[i]);
+        lua_getfield(L, 2, names[i]);
+        const char *f = lua_isstring(L, -1) ? lua_tostring(L, -1) : "";
+        size_t fl = strlen(f);
+        a->col = -1;
+        if (strcmp(f, "count") == 0 || strcmp(f, "count()") == 0) {
+            a->agg = PLAN_AGG_COUNT;
+        } else if (fl > 5 && strncmp(f, "sum(", 4) == 0 && f[fl - 1] == ')') {
+            char col[PLAN_GROUP_NAME + 8];
+            snprintf(col, sizeof col, "%.*s", (int)(fl - 5), f + 4);
+            a->agg = PLAN_AGG_SUM;
+            a->col = dsl_col_or_error(L, d, col, "agg");
+            if (!dsl_numeric_col(&d->cols[a->col]))
+                luaL_error(L, "agg: %s: column '%s' is not numeric (%s)", names[i], col,
+                           plan_type_name(d->cols[a->col].type));
+        } else {
+            luaL_error(L, "agg: %s = \"%s\": write \"count\" or \"sum(column)\"", names[i], f);
+        }
+        lua_pop(L, 1);
+    }
+    q->has_agg = true;
+    q->q.agg = PLAN_AGG_GROUPS;
+    desc_add(q, ":agg(");
+    for (size_t i = 0; i < g->naggs; i++)
+        desc_add(q, "%s%s", i ? "," : "", g->aggs[i].name);
+    desc_add(q, ")");
+    return 1;
+}
+
 static int q_ids(lua_State *L)
 {
     return q_agg(L, PLAN_AGG_IDS, "ids", 0, false);
@@ -230,6 +379,8 @@ const luaL_Reg dsl_query_methods[] = {{"valid", q_valid},
                                       {"group_sum", q_group_sum},
                                       {"group_count", q_group_count},
                                       {"ids", q_ids},
+                                      {"group", q_group},
+                                      {"agg", q_agg_groups},
                                       {NULL, NULL}};
 
 /* ds:corrupt{...} is the fault, ds:corrupt() the query of corrupt records. */
