@@ -7,7 +7,11 @@
 # (exit 0, every check); `naive` fails velocity, geo, refund_lookalike and broker_outage (exit 1):
 # it misses every velocity and geo card (recall 0, the missed cards named), alerts on refunds
 # (precision below 1, the false positives named) and, after the outage, alerts twice (the doubled
-# cards named as extra alerts of a card the truth holds once). The two runs go side by side.
+# cards named as extra alerts of a card the truth holds once). Phase 2 (compliance: a summary per
+# merchant and minute on the compliance topic): rules passes it, with compliance.lag.* in
+# run.json; rules with RULES_TEST_FAULTS=1 (its first summary dropped, its second one payment too
+# many, its third sent twice) fails it with one missing, one wrong and one doubled summary, each
+# named by its key in run.json and summary.md. The three runs go side by side.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -26,6 +30,9 @@ done
 # The solutions are built in their folders: copies, so the source tree stays clean.
 cp -r "$ROOT/examples/solutions/streaming-fraud-firewall" "$T/sols"
 rm -rf "$T/sols/rules/build" "$T/sols/naive/build"
+cp -r "$T/sols/rules" "$T/sols/rules_faults"
+jq '. + {env: {RULES_TEST_FAULTS: "1"}}' "$ROOT/examples/solutions/streaming-fraud-firewall/rules/solution.json" \
+    >"$T/sols/rules_faults/solution.json"
 chmod -R a+rX "$T/sols"
 
 # status of check $3 of scenario $2 in run.json $1
@@ -39,26 +46,32 @@ check_field() { # run.json scenario check field
 }
 PR="alerts: recall and precision against the planted fraud"
 ONCE="alerts: one per fraudulent card, none missing, none doubled"
+COMP="compliance: one summary per merchant and minute, exact"
 
-# The two runs go at once (each its own mock cluster and server; most of a scenario is waiting
-# for the stream and the drain), rules in the background.
-"$BIN" run "$PACK" --solution "$T/sols/rules" -o "$T/rules" -q --scenario velocity \
+# The three runs go at once (each its own mock cluster and server; most of a scenario is waiting
+# for the stream and the drain), rules and the faulted rules in the background.
+"$BIN" run "$PACK" --solution "$T/sols/rules" -o "$T/rules" -q --phase 2 --scenario velocity \
     --scenario geo --scenario refund_lookalike --scenario broker_outage --scenario poison \
-    2>"$T/rules.err" &
+    --scenario compliance 2>"$T/rules.err" &
 rules_pid=$!
+"$BIN" run "$PACK" --solution "$T/sols/rules_faults" -o "$T/faults" -q --phase 2 \
+    --scenario compliance 2>"$T/faults.err" &
+faults_pid=$!
 "$BIN" run "$PACK" --solution "$T/sols/naive" -o "$T/naive" -q --scenario velocity \
     --scenario geo --scenario refund_lookalike --scenario broker_outage 2>"$T/naive.err"
 naive_rc=$?
 wait $rules_pid
 rc=$?
+wait $faults_pid
+faults_rc=$?
 
 # 1. rules passes
-expect_rc "rules passes velocity, geo, refund_lookalike, broker_outage, poison" 0 $rc
+expect_rc "rules passes velocity, geo, refund_lookalike, broker_outage, poison, compliance" 0 $rc
 [ $rc = 0 ] || { sed -n '1,60p' "$T/rules/summary.md"; tail -20 "$T/rules.err"; }
 n=$(jq '[.scenarios[].checks[] | select(.status != "pass")] | length' "$T/rules/run.json")
 [ "$n" = 0 ] && ok "rules: every check passes" || bad "rules: $n checks did not pass"
 s=$(jq -r '[.scenarios[].name] | join(",")' "$T/rules/run.json")
-[ "$s" = "velocity,geo,refund_lookalike,broker_outage,poison" ] && ok "rules: the five scenarios ran" ||
+[ "$s" = "velocity,geo,refund_lookalike,broker_outage,poison,compliance" ] && ok "rules: the six scenarios ran" ||
     bad "rules: scenarios were '$s'"
 a=$(check_field "$T/rules/run.json" velocity "$PR" actual)
 case "$a" in *"recall 1.0000 (20 of 20"*) ok "rules: all 20 velocity cards alerted" ;;
@@ -67,7 +80,38 @@ q=$(check_field "$T/rules/run.json" poison "payments_dlq: exactly the corrupt me
 case "$q" in *" 0 others"*) ok "rules: the dead-letter topic holds the corrupt messages, only them" ;;
 *) bad "rules: poison: $q" ;; esac
 
-# 2. naive fails, saying why
+a=$(check_field "$T/rules/run.json" compliance "$COMP" actual)
+case "$a" in *" 0 missing, 0 extra, 0 doubled, 0 wrong, 0 malformed"*) ok "rules: every summary once and exact ($a)" ;;
+*) bad "rules: compliance: $a" ;; esac
+n=$(jq '[.scenarios[] | select(.name == "compliance") | .metrics[] |
+    select(.name | test("^compliance[.]lag[.](p50|p90|p99|max|count)$"))] | length' "$T/rules/run.json")
+cnt=$(jq '.scenarios[] | select(.name == "compliance") | .metrics[] |
+    select(.name == "compliance.lag.count") | .value' "$T/rules/run.json")
+exp=$(check_field "$T/rules/run.json" compliance "$COMP" expected | sed 's/ .*//')
+[ "$n" = 5 ] && [ "$cnt" = "$exp" ] && ok "rules: compliance.lag p50/p90/p99/max/count, every one of the $exp summaries timed" ||
+    bad "rules: compliance.lag metrics: $n of 5, count '$cnt' of '$exp'"
+
+# 2. a wrong summary is caught, by its key
+expect_rc "rules with test faults fails compliance" 1 $faults_rc
+F="$T/faults/run.json"
+a=$(check_field "$F" compliance "$COMP" actual)
+case "$a" in *" 1 missing, 0 extra, 1 doubled, 1 wrong, 0 malformed"*) ok "faults: 1 missing, 1 doubled, 1 wrong ($a)" ;;
+*) bad "faults: compliance: $a" ;; esac
+for kind in missing wrong doubled; do
+    k=$(jq -r --arg c "$COMP" --arg k "$kind" '.scenarios[].checks[] | select(.name == $c) |
+        .samples.rows[] | select(.[0] == $k) | .[1]' "$F" | head -1)
+    case "$k" in [0-9]*", 2026-03-02T"*":00Z") ok "faults: the $kind summary is named: $k" ;;
+    *) bad "faults: no $kind key named ('$k')" ;; esac
+    grep -q "$kind | $k |" "$T/faults/summary.md" && ok "faults: summary.md names the $kind $k" ||
+        bad "faults: summary.md lacks the $kind $k"
+done
+w=$(jq -r --arg c "$COMP" '.scenarios[].checks[] | select(.name == $c) | .samples.rows[] |
+    select(.[0] == "wrong") | "\(.[2]) \(.[3]) \(.[4])"' "$F")
+set -- $w
+[ "$1" = payments ] && [ "$3" = $(($2 + 1)) ] && ok "faults: the wrong one counts one payment too many ($w)" ||
+    bad "faults: wrong sample '$w'"
+
+# 3. naive fails, saying why
 expect_rc "naive fails" 1 $naive_rc
 J="$T/naive/run.json"
 for s in velocity geo refund_lookalike broker_outage; do

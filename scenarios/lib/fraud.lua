@@ -88,12 +88,17 @@ end
 -- steps given). The cards and merchants are the payments' reference data (their country,
 -- device and merchant come from them); they are not streamed: a payment carries what the rules
 -- read.
-function M.replay(payments_steps)
+function M.replay(payments_steps, opts)
   local r = { { run = "solution" } }
   for _, st in ipairs(payments_steps) do r[#r + 1] = st end
   -- Time to catch up before the drain, which stops the service once the alerts topic has been
   -- quiet for a second (alerts are rare): until every alert is there, or 10 s.
   r[#r + 1] = { wait = { ["until"] = M.ONCE, timeout = "10s" } }
+  -- Phase 2: the last minutes close when the stream has been idle a while (the reference waits
+  -- 5 s): until every summary is there, or 12 s.
+  if opts and opts.compliance then
+    r[#r + 1] = { wait = { ["until"] = M.COMPLIANCE, timeout = "12s" } }
+  end
   return r
 end
 
@@ -117,6 +122,24 @@ function M.alert_checks(payments, bounds)
                        name = "alerts: recall and precision against the planted fraud" },
     topic { topic = "alerts", key = "card_id", expect = truth, columns = { "card_id" },
             name = M.ONCE },
+  }
+end
+
+-- Phase 2: the regulator's summary per merchant and event-time minute on the `compliance` topic,
+-- {"merchant_id":380,"minute":"2026-03-02T00:05:00Z","payments":3,"amount":123.45}: every valid
+-- payment of the minute (refunds too, as their amount is written), whatever its arrival; one
+-- message per (merchant, minute), exact; a summary sent again for a key is doubled, not a
+-- correction. README.md states it for contestants.
+M.COMPLIANCE = "compliance: one summary per merchant and minute, exact"
+
+function M.compliance_truth(payments)
+  return payments:valid():group { "merchant_id", minute = "ts" }
+                         :agg { payments = "count", amount = "sum(amount)" }
+end
+
+function M.compliance_checks(payments)
+  return {
+    topic { topic = "compliance", expect = M.compliance_truth(payments), name = M.COMPLIANCE },
   }
 end
 

@@ -12,6 +12,12 @@
  * {"payment_id": <its key>, "error": "..."}. Each output carries the input's headers (so the
  * harness can match latency) and the card (or payment) as its key.
  *
+ * Phase 2 (when the topic ${KAFKA_TOPIC_PREFIX}compliance exists): a summary per merchant and
+ * event-time minute, {"merchant_id":380,"minute":"2026-03-02T00:05:00Z","payments":3,
+ * "amount":123.45}, once, when the minute is closed: by the event-time watermark (the lowest, over
+ * the partitions, of the latest `ts` each delivered, less 5 s of allowed lateness), or, when no
+ * payment came for IDLE_MS (the stream's end), every open minute.
+ *
  * Delivery: the producer is idempotent (a retried batch is written once), the consumer keeps its
  * position through a broker outage and commits its offsets only after the alerts before them are
  * delivered; the per-card "alerted" flag makes a replayed payment raise nothing twice. Prints
@@ -37,6 +43,11 @@
 #define GEO_WINDOW (600 * US)
 #define OUTLIER_MIN_HISTORY 5
 #define OUTLIER_FACTOR 6.0
+
+#define LATENESS (5 * US)
+#define MINUTE (60 * US)
+#define IDLE_MS 5000 /* longer than a broker outage: a minute closed early would be doubled */
+#define MAX_PARTS 256
 
 static volatile sig_atomic_t stop;
 static void on_term(int sig)
@@ -350,6 +361,128 @@ static const char *score(card *c, const payment *p)
     return rule;
 }
 
+/* ---- phase 2: per-merchant minute windows ---- */
+
+typedef struct window {
+    int64_t merchant, minute; /* minute: its start, us since the epoch */
+    int64_t n, cents;
+    bool used;
+} window;
+
+static window *wins;
+static size_t wcap, wused;
+static int64_t part_max[MAX_PARTS]; /* latest ts per partition, INT64_MIN = none yet */
+static int nparts;
+
+static size_t win_slot(window *t, size_t tcap, int64_t merchant, int64_t minute)
+{
+    size_t s = mix((uint64_t)merchant * 0x9e3779b97f4a7c15ULL ^ (uint64_t)minute) & (tcap - 1);
+    while (t[s].used && (t[s].merchant != merchant || t[s].minute != minute))
+        s = (s + 1) & (tcap - 1);
+    return s;
+}
+
+static void win_rehash(size_t ncap)
+{
+    window *n = calloc(ncap, sizeof *n);
+    if (!n) {
+        fprintf(stderr, "rules: out of memory\n");
+        exit(3);
+    }
+    for (size_t i = 0; i < wcap; i++)
+        if (wins[i].used) n[win_slot(n, ncap, wins[i].merchant, wins[i].minute)] = wins[i];
+    free(wins);
+    wins = n;
+    wcap = ncap;
+}
+
+static int64_t floor_minute(int64_t ts)
+{
+    int64_t q = ts / MINUTE;
+    if (ts % MINUTE && ts < 0) q--;
+    return q * MINUTE;
+}
+
+/* "2026-03-02T00:05:00Z" */
+static void minute_text(char *buf, size_t n, int64_t us)
+{
+    int64_t z = us / US / 86400, secs = us / US - z * 86400;
+    z += 719468; /* civil from days (H. Hinnant) */
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153, d = doy - (153 * mp + 2) / 5 + 1;
+    int64_t m = mp < 10 ? mp + 3 : mp - 9;
+    snprintf(buf, n, "%04lld-%02lld-%02lldT%02lld:%02lld:00Z", (long long)(y + (m <= 2)),
+             (long long)m, (long long)d, (long long)(secs / 3600), (long long)(secs / 60 % 60));
+}
+
+static unsigned long nlate;
+
+static void win_add(const payment *p, int32_t partition)
+{
+    if (partition >= 0 && partition < MAX_PARTS && p->ts_us > part_max[partition])
+        part_max[partition] = p->ts_us;
+    int64_t minute = floor_minute(p->ts_us);
+    if ((wused + 1) * 2 > wcap) win_rehash(wcap ? wcap * 2 : 1024);
+    window *w = &wins[win_slot(wins, wcap, p->merchant_id, minute)];
+    if (!w->used) {
+        *w = (window){.merchant = p->merchant_id, .minute = minute, .used = true};
+        wused++;
+    }
+    w->n++;
+    w->cents += p->cents;
+}
+
+/* The watermark: the lowest of the partitions' latest ts less the lateness; INT64_MIN until
+ * every partition delivered something. */
+static int64_t watermark(void)
+{
+    int64_t lo = INT64_MAX;
+    for (int i = 0; i < nparts && i < MAX_PARTS; i++) {
+        if (part_max[i] == INT64_MIN) return INT64_MIN;
+        if (part_max[i] < lo) lo = part_max[i];
+    }
+    return nparts ? lo - LATENESS : INT64_MIN;
+}
+
+static void produce(rd_kafka_t *p, const char *topic, const rd_kafka_message_t *in, const char *key,
+                    const char *value);
+
+/* RULES_TEST_FAULTS=1 (tests only: what the harness must catch): the first summary is not sent,
+ * the second counts one payment too many, the third is sent twice. */
+static bool test_faults;
+static unsigned long nsent;
+
+/* Emit and forget every window that ends at or before `upto` (INT64_MAX: all). */
+static unsigned long win_close(rd_kafka_t *p, const char *topic, int64_t upto)
+{
+    unsigned long n = 0;
+    bool any = false;
+    for (size_t i = 0; i < wcap; i++) {
+        window *w = &wins[i];
+        if (!w->used || (upto != INT64_MAX && w->minute + MINUTE > upto)) continue;
+        char mt[64], key[96], out[256];
+        minute_text(mt, sizeof mt, w->minute);
+        snprintf(key, sizeof key, "%lld|%s", (long long)w->merchant, mt);
+        snprintf(
+            out, sizeof out,
+            "{\"merchant_id\":%lld,\"minute\":\"%s\",\"payments\":%lld,\"amount\":%s%lld.%02lld}",
+            (long long)w->merchant, mt, (long long)w->n + (test_faults && nsent == 1),
+            w->cents < 0 ? "-" : "", (long long)(llabs(w->cents) / 100),
+            (long long)(llabs(w->cents) % 100));
+        if (!test_faults || nsent != 0) produce(p, topic, NULL, key, out);
+        if (test_faults && nsent == 2) produce(p, topic, NULL, key, out);
+        nsent++;
+        w->used = false;
+        wused--;
+        any = true;
+        n++;
+    }
+    if (any) win_rehash(wcap); /* the probe chains hold no holes */
+    return n;
+}
+
 /* ---- Kafka ---- */
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
@@ -378,7 +511,7 @@ static void produce(rd_kafka_t *p, const char *topic, const rd_kafka_message_t *
                     const char *value)
 {
     rd_kafka_headers_t *h = NULL, *copy = NULL;
-    if (rd_kafka_message_headers(in, &h) == 0 && h) copy = rd_kafka_headers_copy(h);
+    if (in && rd_kafka_message_headers(in, &h) == 0 && h) copy = rd_kafka_headers_copy(h);
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -401,6 +534,18 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     if (m->err) fprintf(stderr, "rules: delivery failed: %s\n", rd_kafka_err2str(m->err));
 }
 
+/* Whether topic exists on the cluster (phase 2 creates the compliance topic). */
+static bool topic_exists(rd_kafka_t *c, const char *topic)
+{
+    const rd_kafka_metadata_t *md = NULL;
+    if (rd_kafka_metadata(c, 1, NULL, &md, 10000)) return false;
+    bool found = false;
+    for (int i = 0; i < md->topic_cnt && !found; i++)
+        found = strcmp(md->topics[i].topic, topic) == 0 && !md->topics[i].err;
+    rd_kafka_metadata_destroy(md);
+    return found;
+}
+
 /* Assign every partition of topic at its committed offset, else its low watermark (a logical
  * offset is resolved only once the leader is known; librdkafka retries that after 500 ms). */
 static void assign_all(rd_kafka_t *c, const char *topic)
@@ -416,6 +561,9 @@ static void assign_all(rd_kafka_t *c, const char *topic)
     rd_kafka_topic_partition_list_t *t = rd_kafka_topic_partition_list_new(1);
     for (int i = 0; i < md->topics[0].partition_cnt; i++)
         rd_kafka_topic_partition_list_add(t, topic, i);
+    nparts = md->topics[0].partition_cnt;
+    for (int i = 0; i < MAX_PARTS; i++)
+        part_max[i] = INT64_MIN;
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
     if (rd_kafka_committed(c, t, 10000)) fprintf(stderr, "rules: no committed offsets\n");
@@ -459,8 +607,9 @@ int main(void)
         fprintf(stderr, "rules: KAFKA_BOOTSTRAP_SERVERS and KAFKA_TOPIC_PREFIX must be set\n");
         return 2;
     }
-    char in[256], alerts[256], dlq[256];
+    char in[256], alerts[256], dlq[256], compliance[256];
     snprintf(in, sizeof in, "%spayments", prefix);
+    snprintf(compliance, sizeof compliance, "%scompliance", prefix);
     snprintf(alerts, sizeof alerts, "%salerts", prefix);
     snprintf(dlq, sizeof dlq, "%spayments_dlq", prefix);
     signal(SIGTERM, on_term);
@@ -494,11 +643,14 @@ int main(void)
         fprintf(stderr, "rules: %s\n", err);
         return 2;
     }
+    bool phase2 = topic_exists(c, compliance);
+    const char *tf = getenv("RULES_TEST_FAULTS");
+    test_faults = tf && strcmp(tf, "1") == 0;
     assign_all(c, in);
-    printf("scoring %s\n", in);
+    printf("scoring %s%s\n", in, phase2 ? ", summarising to compliance" : "");
     fflush(stdout);
-    unsigned long n = 0, nalerts = 0, ndlq = 0;
-    int64_t last_cp = now_ms();
+    unsigned long n = 0, nalerts = 0, ndlq = 0, nsum = 0;
+    int64_t last_cp = now_ms(), last_msg = now_ms(), closed = INT64_MIN;
     while (!stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         rd_kafka_poll(p, 0);
@@ -506,7 +658,10 @@ int main(void)
             checkpoint(c, p);
             last_cp = now_ms();
         }
+        if (phase2 && wused && now_ms() - last_msg >= IDLE_MS) /* the stream's end */
+            nsum += win_close(p, compliance, INT64_MAX);
         if (!m) continue;
+        last_msg = now_ms();
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 fprintf(stderr, "rules: %s\n", rd_kafka_message_errstr(m));
@@ -524,7 +679,8 @@ int main(void)
         payment pay;
         const char *why = NULL;
         char out[512];
-        if (!parse_payment(m->payload, m->len, &pay, &why)) {
+        bool parse_ok = parse_payment(m->payload, m->len, &pay, &why);
+        if (!parse_ok) {
             bool numeric = key[0] != '\0';
             for (const char *k = key; *k; k++)
                 numeric &= isdigit((unsigned char)*k) != 0;
@@ -532,7 +688,21 @@ int main(void)
                      numeric ? key : "null", why);
             produce(p, dlq, m, key, out);
             ndlq++;
-        } else if (!pay.refund) {
+        } else if (phase2) {
+            if (floor_minute(pay.ts_us) + MINUTE <= closed) {
+                if (nlate++ < 10)
+                    fprintf(stderr, "rules: payment %lld of a closed minute (ts %lld)\n",
+                            (long long)pay.payment_id, (long long)pay.ts_us);
+            } else {
+                win_add(&pay, m->partition);
+            }
+            int64_t wm = watermark();
+            if (wm != INT64_MIN && floor_minute(wm) > closed) {
+                closed = floor_minute(wm);
+                nsum += win_close(p, compliance, closed);
+            }
+        }
+        if (parse_ok && !pay.refund) {
             card *cd = card_get(pay.card_id);
             const char *rule = score(cd, &pay);
             if (rule && !cd->alerted) {
@@ -551,11 +721,12 @@ int main(void)
         rd_kafka_message_destroy(m);
     }
     checkpoint(c, p);
-    fprintf(stderr, "rules: %lu payments, %lu alerts, %lu dead letters, %zu cards\n", n, nalerts,
-            ndlq, used);
+    fprintf(stderr, "rules: %lu payments, %lu alerts, %lu dead letters, %zu cards, %lu summaries\n",
+            n, nalerts, ndlq, used, nsum);
     rd_kafka_consumer_close(c);
     rd_kafka_destroy(c);
     rd_kafka_destroy(p);
     free(cards);
+    free(wins);
     return 0;
 }
