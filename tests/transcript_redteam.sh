@@ -8,6 +8,11 @@
 # 2. cdc_mirror_eat (tests/packs/cdc sync): the role has REPLICATION and keeps advancing the
 #    harness's audit slot, so the changes in between never reach the audit. The audit sees the
 #    slot moved and cdc_order fails saying so, instead of judging half the stream.
+# 3. thief (tests/packs/redteam steal): copies nothing; its output is a view over a function that
+#    returns the truth the diff keeps in a TEMP table of the check's session (the scenario role's).
+#    The diff reads the sink before the truth is loaded: the view finds nothing and the check
+#    fails. thief_plant: the function leaves a TEMP table of its own in that session; the diff
+#    sees it and does not load the truth (an error).
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -16,10 +21,11 @@ hx_tempdir hx-redteam
 export CI=1
 unset HARNESS_SEED
 mkdir -p "$T/sols"
-for s in lingering cdc_mirror_eat; do
+for s in lingering cdc_mirror_eat thief thief_plant; do
     cp -r "$ROOT/tests/solutions/$s" "$T/sols/$s"
 done
 cp "$ROOT/tests/solutions/cdc_mirror/serve.sh" "$T/sols/cdc_mirror_eat/serve.sh"
+cp "$ROOT/tests/solutions/thief/run.sh" "$T/sols/thief_plant/run.sh"
 chmod -R o+rX "$T/sols"
 field() { # run.json expression
     python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1" 2>/dev/null
@@ -49,6 +55,24 @@ msg=$(field "$T/eat/run.json" '[c["message"] for c in d["scenarios"][0]["checks"
 case "$msg" in
 *"advanced or consumed by another session"*) ok "cdc_mirror_eat: cdc_order names the moved audit slot" ;;
 *) bad "cdc_mirror_eat: cdc_order: $msg" ;;
+esac
+
+# 3. The truth read through a view on the check's own session.
+timeout 120 "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/thief" --scenario steal \
+    --out "$T/steal" 2>"$T/steal.err"
+expect_rc "thief fails" 1 $?
+act=$(field "$T/steal/run.json" 'd["scenarios"][0]["checks"][0].get("actual")')
+case "$act" in
+"0 rows: 50 missing"*) ok "thief: its view found no truth ($act)" ;;
+*) bad "thief: orders_out diff: $act" ;;
+esac
+timeout 120 "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/thief_plant" --scenario steal \
+    --out "$T/plant" 2>"$T/plant.err"
+expect_rc "thief_plant: the check is an error" 3 $?
+msg=$(field "$T/plant/run.json" 'd["scenarios"][0]["checks"][0].get("message")')
+case "$msg" in
+*"temporary objects the harness did not make"*) ok "thief_plant: the diff names what was planted" ;;
+*) bad "thief_plant: orders_out diff: $msg" ;;
 esac
 
 hx_valid_all_runjson "redteam"

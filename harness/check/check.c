@@ -220,6 +220,46 @@ PGresult *chk_query(const chk_ctx *ctx, chk_outcome *o, const char *sql)
     return NULL;
 }
 
+bool chk_seal(const chk_ctx *ctx, chk_outcome *o, const char *kept)
+{
+    PGresult *r = chk_query(ctx, o, "SET search_path = pg_catalog, pg_temp");
+    if (!r) return false;
+    PQclear(r);
+    const char *params[] = {kept};
+    r = PQexecParams(ctx->conn,
+                     "SELECT (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = "
+                     "pg_catalog.pg_my_temp_schema() AND c.relname <> $1), (SELECT count(*) FROM "
+                     "pg_catalog.pg_class c WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() "
+                     "AND c.relname = $1 AND c.relkind = 'r' AND NOT c.relhasrules AND NOT "
+                     "c.relhastriggers AND NOT c.relrowsecurity AND NOT EXISTS (SELECT 1 FROM "
+                     "pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT "
+                     "a.attisdropped AND a.atttypid <> 'pg_catalog.text'::pg_catalog.regtype))",
+                     1, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+              strcmp(PQgetvalue(r, 0, 0), "0") == 0 && strcmp(PQgetvalue(r, 0, 1), "1") == 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        char *msg = chk_first_line(PQresultErrorMessage(r));
+        chk_set_outcome(o, CHK_ERROR, "cannot look at the check's session: %s", msg);
+        hx_free(msg);
+    } else if (!ok) {
+        chk_set_outcome(o, CHK_ERROR,
+                        "the check's session holds temporary objects the harness did not make "
+                        "(%s other relations; the sink's copy %s): something the solution left "
+                        "in the database ran in the harness's session and made them; the truth is "
+                        "not loaded there",
+                        PQntuples(r) ? PQgetvalue(r, 0, 0) : "?",
+                        PQntuples(r) && strcmp(PQgetvalue(r, 0, 1), "1") == 0 ? "is as made"
+                                                                              : "was changed");
+    }
+    PQclear(r);
+    return ok;
+}
+
+void chk_unseal(const chk_ctx *ctx)
+{
+    if (ctx->conn) PQclear(PQexec(ctx->conn, "RESET search_path"));
+}
+
 /* ---- numbers and ledger expectations ---- */
 
 /* Evaluate an expectation to a scalar text and number. Returns false (o filled) on error. */

@@ -32,6 +32,16 @@ char *chk_first_line(const char *s);
 int chk_read_doc(const chk_ctx *ctx, const char *rel, char **text, char *why, size_t wn);
 /* Run sql; on failure fill o (FAIL: the sink is wrong, ERROR: the connection) and return NULL. */
 PGresult *chk_query(const chk_ctx *ctx, chk_outcome *o, const char *sql);
+/* Before the truth enters the check's session (a TEMP table), once the sink's rows have been
+ * copied as text into the TEMP table `kept` (unqualified name): the session is the scenario
+ * role's, where the solution's objects (a view over a function, a cast from its own type, a row
+ * security policy) run when read, and such code would see the truth in the session's TEMP
+ * tables. So the sink is read first, and then: search_path = pg_catalog, pg_temp (no function or
+ * operator of the solution's schemas resolves), and the session's temp schema holds `kept` alone,
+ * a plain table of text columns without rules, triggers or row security (nothing the solution's
+ * code planted while it ran). False (o filled: an error) when not. chk_unseal resets the path. */
+bool chk_seal(const chk_ctx *ctx, chk_outcome *o, const char *kept);
+void chk_unseal(const chk_ctx *ctx);
 /* Evaluate an expectation to a scalar text and number. Returns false (o filled) on error. */
 bool chk_expect_scalar(const chk_ctx *ctx, const plan_expect *e, chk_outcome *o, double *num,
                        char *text, size_t n);
