@@ -1,7 +1,7 @@
 /* test_replay_kafka.c - replay_kafka into librdkafka's mock cluster (kafkasvc) and reading it
  * back with kafkasvc_consume: the messages are exactly the lines `harness gen --format jsonl`
  * writes (corrupt ones included), keyed by the key column, with harness-id and harness-topic
- * headers; per-batch replay; pacing; the consumer's limits. */
+ * headers; per-batch replay; pacing, to a rate and to what was answered; the consumer's limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -260,6 +260,77 @@ static void test_replay_kafka__retries_request_errors(void **state)
     got_free(&g);
 }
 
+/* A consumer the test plays: it answers only while the replay waits for it (asked twice with no
+ * record sent in between), 1,000 records at a time: the slowest consumer that still keeps up. */
+typedef struct reader {
+    uint64_t sent, answered, sent_at_ask, most_unanswered;
+    bool never; /* answers nothing */
+} reader;
+
+static void reader_sent(void *ud, const char *topic, uint64_t id, const void *key, size_t key_len,
+                        int64_t intended_ns, int64_t actual_ns)
+{
+    (void)topic, (void)id, (void)key, (void)key_len, (void)intended_ns, (void)actual_ns;
+    reader *r = ud;
+    uint64_t u = r->sent - r->answered; /* what was unanswered when this one was sent */
+    if (u > r->most_unanswered) r->most_unanswered = u;
+    r->sent++;
+}
+
+static uint64_t reader_unanswered(void *ud)
+{
+    reader *r = ud;
+    if (!r->never && r->sent == r->sent_at_ask)
+        r->answered += r->sent - r->answered < 1000 ? r->sent - r->answered : 1000;
+    r->sent_at_ask = r->sent;
+    return r->sent - r->answered;
+}
+
+/* 40,000 records of ~200 bytes with framing (about 8 MB) into a topic of one partition, paced to
+ * the answers: the fit check says one partition cannot keep them all, so the replay holds each
+ * record back while a partition's 4 MiB budget of records is unanswered (every unread record may
+ * sit in the partition the next one goes to). */
+static void test_replay_kafka__paces_to_answers_when_the_topic_is_too_small(void **state)
+{
+    (void)state;
+    plan_scenario *s = fx_scenario();
+    fx_orders(s, 40000, 3);
+    hx_err e = {0};
+    gen *g = NULL;
+    kafkasvc *svc = NULL;
+    if (gen_new(s, &g, &e) || kafkasvc_start(NULL, &svc, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(kafkasvc_create_topic(svc, "small", 1, &e), 0);
+    assert_false(kafkasvc_volume_fits(gen_emissions(g, 0), 256, 1));
+    plan_step st = {
+        .kind = PLAN_STEP_INTO, .target = PLAN_TGT_KAFKA, .topic = "small", .key_col = -1};
+    reader rd = {0};
+    replay_kafka_watch w = {.ud = &rd, .sent = reader_sent, .unanswered = reader_unanswered};
+    replay_stats r;
+    int rc = replay_kafka(g, 0, &st, kafkasvc_bootstrap(svc), "small", -1, &w, &r, &e);
+    if (rc) fail_msg("replay_kafka: %s", e.msg);
+    assert_int_equal(r.rows, gen_emissions(g, 0));
+    /* The budget in records: 4 MiB over the bytes a record takes on the log with its framing. */
+    double per = (double)r.bytes / (double)r.rows + 80 + 34 + 5 + 19 + 5;
+    uint64_t most = (uint64_t)(KAFKASVC_PARTITION_BUDGET_BYTES / per);
+    assert_true(rd.most_unanswered >= most * 9 / 10); /* it did send ahead of the answers */
+    /* but never beyond the budget (the replay sizes records by their running average) */
+    assert_true(rd.most_unanswered <= most + most / 100);
+    /* A service that answers nothing: the replay waits hold_ms, then stops with an
+     * infrastructure error saying what to do, instead of letting the mock drop records. */
+    assert_int_equal(kafkasvc_create_topic(svc, "stuck", 1, &e), 0);
+    reader none = {.never = true};
+    w = (replay_kafka_watch){
+        .ud = &none, .sent = reader_sent, .unanswered = reader_unanswered, .hold_ms = 200};
+    st.topic = "stuck";
+    rc = replay_kafka(g, 0, &st, kafkasvc_bootstrap(svc), "stuck", -1, &w, &r, &e);
+    assert_int_equal(rc, HX_EINFRA);
+    assert_non_null(strstr(e.msg, "give the step `partitions = "));
+    assert_true(r.rows < gen_emissions(g, 0));
+    kafkasvc_stop(svc);
+    gen_free(g);
+    fx_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +338,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replay_kafka__per_batch_and_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_replay_kafka__retries_request_errors, setup, teardown),
+        cmocka_unit_test(test_replay_kafka__paces_to_answers_when_the_topic_is_too_small),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rd_kafka_wait_destroyed(5000);

@@ -11,7 +11,11 @@
 #   output time is the harness's receive time, so p50 stays >= 100 ms in both views;
 # - two_topics: cards 1..400 then orders 1..400 on two topics, the orders forwarded 100 ms late:
 #   matched by (harness-topic, harness-id), p50 is the service's 0.1 s, not the 2 s since the card
-#   of the same id; with no headers forwarded the keys are on both topics, so nothing matches.
+#   of the same id; with no headers forwarded the keys are on both topics, so nothing matches;
+# - volume: 7.9 MB into one partition (the mock keeps 5 MiB) through a service that starts
+#   reading 2.5 s late: the replay waits for the answers instead of letting the mock drop records
+#   unread, and the output topic (7.9 MB on one partition too) is checked from what the live
+#   consumer read; without both, 8389 of the 24000 were missing.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -24,7 +28,8 @@ export CI=1
 # A box sees only the solution's folder: each solution gets a copy of the helper and serve.sh.
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
-for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr; do
+for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr \
+    kafka_stream_late; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -90,6 +95,15 @@ m=$(metric "$T/twok/run.json" latency.e2e.matched)
 u=$(metric "$T/twok/run.json" latency.e2e.unmatched)
 [ "$m" = 0 ] && [ "$u" = 400 ] && ok "two topics by key: each key is on both topics, none matched (400 unmatched)" \
     || bad "two topics by key: matched $m, unmatched $u"
+
+# 5. more than a partition's 5 MiB through a service that starts reading 2.5 s late
+"$BIN" run "$PACK" --scenario volume --solution "$T/sols/kafka_stream_late" -o "$T/volume" -q 2>"$T/volume.err"
+expect_rc "7.9 MB through one partition, read late: passes (paced to the answers, checked from the spool)" 0 $?
+m=$(metric "$T/volume/run.json" latency.e2e.matched)
+[ "$m" = 24000 ] && ok "volume: all 24000 matched" || bad "volume: matched $m"
+s=$(jq -r '.scenarios[0].checks[0].status' "$T/volume/run.json")
+[ "$s" = pass ] && ok "volume: the output topic matches the ledger, none lost to the mock's trimming" \
+    || bad "volume: check $s: $(jq -r '.scenarios[0].checks[0].message' "$T/volume/run.json")"
 
 hx_valid_all_runjson "every run.json written"
 hx_done

@@ -124,9 +124,14 @@ int replay_changes_add_column(PGconn *conn, const struct chg_stream *cs, const c
  * every dataset: the pair names the record) and harness-ts = the intended send time (ns since the
  * epoch, decimal; on the schedule when paced, else the send time). acks=all, no
  * idempotence; st->rate > 0 paces sends at that many records per second, st->window holds them
- * back to what the consumers answered (w). Returns when every record
- * is acknowledged: 0, or HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or
- * the generator's error. */
+ * back to what the consumers answered (w). The partition is chosen here (the key's hash as
+ * librdkafka's default partitioner, keyless records one partition after the other). A topic too
+ * small to keep the dataset's emissions on the mock (kafkasvc_volume_fits, 256 bytes a record) is
+ * paced to what was read when w->unanswered is set: each record waits while the records
+ * unanswered would not fit one partition's KAFKASVC_PARTITION_BUDGET_BYTES on the log, and after
+ * w->hold_ms (0 = 30 s) without an answer the step ends with HX_EINFRA saying to give the step
+ * more partitions. Returns when every record is acknowledged: 0, or HX_EINFRA naming the topic
+ * when records were not delivered, HX_ENOMEM, or the generator's error. */
 typedef struct replay_kafka_watch replay_kafka_watch;
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
                  int64_t batch, const replay_kafka_watch *w, replay_stats *out, hx_err *e);

@@ -10,6 +10,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "fmt.h"
+#include "kafkasvc.h"
 
 /* Delivery outcomes, written by librdkafka's callback (on our thread, inside poll/flush). */
 typedef struct delivery {
@@ -97,6 +98,40 @@ static bool hold_back(rd_kafka_t *rk, const plan_step *st, const replay_kafka_wa
     }
 }
 
+/* Pacing to what was read (replay.h): the topic is too small to keep the whole step, so before
+ * the next record the records sent and not yet answered must fit one partition's budget on the
+ * log: every unread record may sit in the one partition the next record goes to, and the mock
+ * drops a partition's oldest batches beyond 5 MiB. Polls the producer while it waits. Returns 0,
+ * or HX_EINFRA when the answers stop for hold_ms (what was sent would be trimmed unread). */
+static int hold_reads(rd_kafka_t *rk, const replay_kafka_watch *w, const char *topic,
+                      uint64_t volume, int32_t parts, double rec_bytes, hx_err *e)
+{
+    int hold_ms = w->hold_ms > 0 ? w->hold_ms : 30000;
+    uint64_t most = (uint64_t)((double)KAFKASVC_PARTITION_BUDGET_BYTES / rec_bytes);
+    if (most < 1) most = 1;
+    uint64_t u = w->unanswered(w->ud), last = u;
+    int64_t since = hx_now_ns();
+    for (;;) {
+        if (u < most) return 0;
+        if (u < last) since = hx_now_ns();
+        last = u;
+        if (hx_now_ns() - since > (int64_t)hold_ms * 1000000) {
+            int32_t need = kafkasvc_partitions_for(volume, (size_t)rec_bytes);
+            return hx_fail(e, HX_EINFRA,
+                           "kafka replay into '%s': %llu records sent and not answered for %d s; "
+                           "the topic's %d partitions cannot keep the step's %llu records (the "
+                           "mock cluster keeps 5 MiB a partition), so the replay sends only what "
+                           "the service's answers show was read, and going on would drop records "
+                           "unread: give the step `partitions = %d` so the topic holds the whole "
+                           "stream, or use a real cluster (--kafka)",
+                           topic, (unsigned long long)u, hold_ms / 1000, (int)parts,
+                           (unsigned long long)volume, (int)need);
+        }
+        rd_kafka_poll(rk, 1);
+        u = w->unanswered(w->ud);
+    }
+}
+
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
                  int64_t batch, const replay_kafka_watch *w, replay_stats *out, hx_err *e)
 {
@@ -122,9 +157,15 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
      * include the producer's own start (bootstrap, metadata, the leaders' connections). */
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
-    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    int32_t parts = 0;
+    if (rkt && rd_kafka_metadata(rk, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (md->topic_cnt == 1 && !md->topics[0].err) parts = md->topics[0].partition_cnt;
         rd_kafka_metadata_destroy(md);
-    if (rkt) rd_kafka_topic_destroy(rkt);
+    }
+    /* A topic too small for the whole step is paced to what the consumers answered. */
+    uint64_t volume = gen_emissions(g, ds);
+    bool paced = parts > 0 && w && w->unanswered && !kafkasvc_volume_fits(volume, 256, parts);
+    double log_bytes = 0; /* bytes the records sent so far take on the log, with framing */
     int64_t t0 = hx_now_ns(), wall0 = hx_wall_ns();
     int64_t last_batch = -1;
     bool holding = true;
@@ -135,6 +176,9 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         int64_t due = st->rate > 0 ? (int64_t)((double)out->rows * 1e9 / st->rate) : -1;
         if (due >= 0) sleep_until(t0 + due);
         if (holding) holding = hold_back(rk, st, w);
+        if (paced && out->rows &&
+            (rc = hold_reads(rk, w, topic, volume, parts, log_bytes / (double)out->rows, e)))
+            break;
         hx_buf_clear(&val);
         hx_buf_clear(&key);
         bool has_key = key_col >= 0 && !r->vals[key_col].null;
@@ -153,10 +197,17 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         int tslen = snprintf(ts, sizeof ts, "%lld", (long long)intended);
         if (w && w->sent)
             w->sent(w->ud, topic, r->id, has_key ? key.data : NULL, key.len, intended, now);
+        /* The partition is chosen here as librdkafka's default would (a key's hash, else one
+         * after the other), so the records spread evenly whatever the batching. */
+        int32_t part = RD_KAFKA_PARTITION_UA;
+        if (parts > 0)
+            part = has_key ? rd_kafka_msg_partitioner_consistent_random(rkt, key.data, key.len,
+                                                                        parts, NULL, NULL)
+                           : (int32_t)(out->rows % (uint64_t)parts);
         for (;;) {
             rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                RD_KAFKA_V_VALUE(val.data, vlen),
+                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(val.data, vlen),
                 RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
                 RD_KAFKA_V_HEADER("harness-id", id, idlen),
                 RD_KAFKA_V_HEADER("harness-topic", topic, (ssize_t)strlen(topic)),
@@ -174,6 +225,8 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         rd_kafka_poll(rk, 0);
         out->rows++;
         out->bytes += vlen + (has_key ? key.len : 0);
+        log_bytes += (double)(vlen + (has_key ? key.len : 0) + (size_t)idlen + (size_t)tslen +
+                              strlen(topic) + 34 + KAFKASVC_RECORD_OVERHEAD);
         out->corrupt += r->corrupt != 0;
         if ((int64_t)r->batch != last_batch) {
             out->batches++;
@@ -181,6 +234,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         }
     }
     gen_cursor_release(&c);
+    if (rkt) rd_kafka_topic_destroy(rkt);
     /* acks=all: the step ends when every record is acknowledged, so the solution that runs next
      * finds them all. */
     if (rc >= 0) {

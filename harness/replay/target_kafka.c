@@ -66,9 +66,39 @@ static int ensure_topic(kafkasvc *k, const char *name, int partitions, hx_err *e
     return 0;
 }
 
-/* Create the scenario's topics: those it replays into (sized so the mock keeps every record,
- * unless the step says how many partitions) and those its checks read (as many partitions as
- * the largest input topic). */
+/* Whether a check of s reads topic t. */
+static bool checked(const plan_scenario *s, const char *t)
+{
+    for (size_t i = 0; i < s->nchecks; i++)
+        if (replay_check_on_topic(&s->checks[i]) && s->checks[i].table &&
+            strcmp(s->checks[i].table, t) == 0)
+            return true;
+    return false;
+}
+
+/* Whether the harness's live consumer will follow the scenario's outputs while a service reads
+ * its inputs (run/live.h): a service scenario with a topic check on a topic no step replays. */
+static bool followed_live(const plan_scenario *s)
+{
+    if (s->mode != PLAN_MODE_SERVICE) return false;
+    for (size_t i = 0; i < s->nchecks; i++) {
+        if (!replay_check_on_topic(&s->checks[i]) || !s->checks[i].table) continue;
+        bool replayed = false;
+        for (size_t j = 0; j < s->nsteps && !replayed; j++)
+            replayed = s->steps[j].kind == PLAN_STEP_INTO && s->steps[j].target == PLAN_TGT_KAFKA &&
+                       strcmp(s->steps[j].topic, s->checks[i].table) == 0;
+        if (!replayed) return true;
+    }
+    return false;
+}
+
+/* Create the scenario's topics: those it replays into and those its checks read (as many
+ * partitions as the largest input topic). An input topic gets the partitions the step says, else
+ * enough that the mock keeps every record; but when a service reads it while the harness follows
+ * the outputs live and no check reads it back, on the mock at most KAFKASVC_PACED_PARTITIONS: the
+ * replay then sends only what the answers show was read (replay_kafka), and the checks read the
+ * outputs from the live consumer's spool, so neither log has to hold the whole stream, and fewer
+ * partitions make larger batches, which the mock serves one a partition per fetch. */
 static int kafka_setup(replay_site *site, void **slot, hx_err *e)
 {
     (void)slot;
@@ -76,6 +106,7 @@ static int kafka_setup(replay_site *site, void **slot, hx_err *e)
     if (!site->kafka) return 0; /* a step into it says so */
     int most = 1, rc;
     char name[300];
+    bool live = followed_live(s);
     for (size_t i = 0; i < s->nsteps; i++) {
         const plan_step *st = &s->steps[i];
         if (st->kind != PLAN_STEP_INTO || st->target != PLAN_TGT_KAFKA) continue;
@@ -83,6 +114,9 @@ static int kafka_setup(replay_site *site, void **slot, hx_err *e)
         int parts = st->partitions > 0
                         ? st->partitions
                         : (int)kafkasvc_partitions_for(gen_emissions(site->g, st->dataset), 256);
+        if (st->partitions <= 0 && live && kafkasvc_is_mock(site->kafka) &&
+            !checked(s, st->topic) && parts > KAFKASVC_PACED_PARTITIONS)
+            parts = KAFKASVC_PACED_PARTITIONS;
         most = parts > most ? parts : most;
         replay_kafka_topic(s, st->topic, name, sizeof name);
         if ((rc = ensure_topic(site->kafka, name, parts, e))) return rc;

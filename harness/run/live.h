@@ -43,6 +43,7 @@ typedef struct live_opts {
     bool paused;     /* read nothing until live_resume (bench/live_bench.c fills the table first) */
     const bool *timed; /* per topic (NULL: none): keep each message's receive time (live_recv_ns)
                           instead of matching it to an input (summaries answer no one input) */
+    bool spool;        /* keep every output message read in a temporary file for live_read_topic */
 } live_opts;
 
 /* One second of the timeline (second i covers [t0 + i s, t0 + (i + 1) s)). */
@@ -91,6 +92,17 @@ uint64_t live_unmatched(const live *l); /* of them, matched to no input */
 const char *live_error(const live *l);
 /* The timeline: *n seconds, up to the last second anything happened in. Valid until live_free. */
 const live_second *live_timeline(const live *l, size_t *n);
+/* After live_finish, with live_opts.spool: call each(ud, partition, offset, value, len) for every
+ * message of topic `name` (its full name) the consumer read, in the order read, until each returns
+ * false; value is NULL for a tombstone. This is the whole topic as it was when live_finish
+ * returned 0, including what the cluster has trimmed from its log since it was read (the mock
+ * keeps 5 MiB a partition), so checks need not read it back. Returns 1 when served, 0 when the
+ * spool does not cover the topic (not followed, not kept, a write failed, or live_finish did not
+ * reach the end): read the cluster instead; HX_EINFRA naming the count when messages of the topic
+ * were trimmed before the consumer read them, HX_ENOMEM. */
+typedef bool (*live_msg_fn)(void *ud, int32_t partition, int64_t offset, const char *value,
+                            size_t len);
+int live_read_topic(live *l, const char *name, live_msg_fn each, void *ud, hx_err *e);
 void live_free(live *l);
 
 #endif

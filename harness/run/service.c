@@ -285,7 +285,8 @@ void run_live_start(run_scen *sc)
                    .ntopics = n,
                    .expect = expect,
                    .t0_ns = hx_wall_ns(),
-                   .timed = timed};
+                   .timed = timed,
+                   .spool = true};
     hx_err e = {0};
     if (live_start(&o, &sc->live, &e)) {
         hx_warn("latency: %s; it is matched after the run instead", e.msg);

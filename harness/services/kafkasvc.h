@@ -145,6 +145,11 @@ int kafkasvc_clear_request_errors(kafkasvc *svc, int api, hx_err *e);
  * header (61 bytes) in the worst case of one record per batch, plus the record's own framing. */
 #define KAFKASVC_RECORD_OVERHEAD 80u
 #define KAFKASVC_MAX_PARTITIONS 10000
+/* Partitions of an input topic too large for the mock when the replay is paced to what a service
+ * read (replay_kafka): few, so the replay's batches hold many records. The mock answers a Fetch
+ * with one batch a partition and finds it by walking the partition's batches from the oldest
+ * (librdkafka 2.0's rdkafka_mock.c), so a log of one-record batches is read slowly. */
+#define KAFKASVC_PACED_PARTITIONS 4
 
 /* Partitions needed so `records` records of avg_bytes (key + value + headers) each fit a mock
  * topic without trimming when spread evenly: ceil(records * (avg_bytes + overhead) / budget), at

@@ -8,7 +8,10 @@
  * DELAY_MS
  * sleeps that long per message (a slow service); DROP_HEADERS forwards no headers (the harness then
  * matches latency by key); DROP_KEY produces without a key (with DROP_HEADERS too, no output can be
- * matched to its input). Ends on SIGTERM after flushing what it produced. */
+ * matched to its input); START_MS says it is ready and starts reading that much later (a service
+ * that falls behind from the start); LINGER_MS is its producer's linger.ms (default 0;
+ * bench/kafka_volume.sh batches). A full producer queue waits for deliveries. Ends on SIGTERM after
+ * flushing what it produced. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -74,8 +77,10 @@ int main(int argc, char **argv)
         client(RD_KAFKA_CONSUMER, bootstrap,
                (const char *const[]){"group.id", "kafka_stream", "auto.offset.reset", "earliest",
                                      "fetch.wait.max.ms", wait && *wait ? wait : "500", NULL});
-    rd_kafka_t *p = client(RD_KAFKA_PRODUCER, bootstrap,
-                           (const char *const[]){"linger.ms", "0", "acks", "all", NULL});
+    const char *linger = getenv("LINGER_MS");
+    rd_kafka_t *p = client(
+        RD_KAFKA_PRODUCER, bootstrap,
+        (const char *const[]){"linger.ms", linger && *linger ? linger : "0", "acks", "all", NULL});
     /* Assign every partition from the beginning (no group join to wait for): once this prints
      * "consuming", it reads whatever the replay sends. */
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(c, argv[1], NULL);
@@ -98,6 +103,15 @@ int main(int argc, char **argv)
     }
     rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
+    /* START_MS: says it is ready, then reads nothing for that long (librdkafka fetches ahead
+     * once assigned, so a stall after the assignment would still read the topic). */
+    long start_ms = getenv("START_MS") ? atol(getenv("START_MS")) : 0;
+    if (start_ms > 0) {
+        printf("consuming %s in %ld ms\n", argv[1], start_ms);
+        fflush(stdout);
+        struct timespec ts = {start_ms / 1000, (start_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     rd_kafka_poll_set_consumer(c);
     err = rd_kafka_assign(c, t);
     rd_kafka_topic_partition_list_destroy(t);
@@ -113,8 +127,10 @@ int main(int argc, char **argv)
     if (rd_kafka_metadata(p, 0, out, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(out);
-    printf("consuming %s (fetch.wait.max.ms=%s)\n", argv[1], wait && *wait ? wait : "500");
-    fflush(stdout);
+    if (start_ms <= 0) {
+        printf("consuming %s (fetch.wait.max.ms=%s)\n", argv[1], wait && *wait ? wait : "500");
+        fflush(stdout);
+    }
     unsigned long n = 0;
     while (!stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
@@ -144,11 +160,13 @@ int main(int argc, char **argv)
         rd_kafka_headers_t *h = NULL, *copy = NULL;
         if (!drop_headers && rd_kafka_message_headers(m, &h) == 0 && h)
             copy = rd_kafka_headers_copy(h);
-        err = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(argv[2]),
-                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                RD_KAFKA_V_KEY(drop_key ? NULL : m->key, drop_key ? 0 : m->key_len),
-                                RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_HEADERS(copy),
-                                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END);
+        /* A full queue waits for deliveries: a pass-through drops nothing. */
+        while ((err = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(argv[2]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(drop_key ? NULL : m->key, drop_key ? 0 : m->key_len),
+                    RD_KAFKA_V_VALUE(m->payload, m->len), RD_KAFKA_V_HEADERS(copy),
+                    RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            rd_kafka_poll(p, 10);
         if (err) {
             fprintf(stderr, "kafka_stream: produce: %s\n", rd_kafka_err2str(err));
             if (copy) rd_kafka_headers_destroy(copy);

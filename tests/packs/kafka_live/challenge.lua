@@ -4,6 +4,7 @@
 -- stall: paced orders with a window of 20 unanswered records (the replay holds back to what the
 -- service answered) through a service that stalls once: the stall shows in the corrected view
 -- and not in the uncorrected one (coordinated omission).
+-- volume: more than one partition's 5 MiB through a topic of one partition, read late.
 return challenge {
   name = "kafka-live", level = "test",
   description = "Forward an orders topic into another topic while the harness measures latency.",
