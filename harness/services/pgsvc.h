@@ -143,13 +143,14 @@ int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **c
  * HX_EINFRA. */
 int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e);
 
-/* End every session of scenario role `name` whose client is not this process: what a solution's
+/* End every session of scenario role `name` that is not the harness's own: what a solution's
  * command left behind when it ended (a backend still running a query string, holding its locks,
  * that would commit after the command ends and outside its measured time). The harness's own
- * sessions as that role are told apart by their client port, one of this process's sockets
- * (a session over a Unix socket cannot be told apart and is left alone). Waits up to 10 s for
- * them to go; *ended (may be NULL) gets how many were ended. Returns 0, HX_EINFRA (SQL or
- * connection error, or a session that would not end) or HX_ENOMEM. */
+ * sessions as that role are those pgsvc_connect opened in this process, known by backend pid and
+ * start time (not by client address or port, which a proxy or NAT in front of a --pg server
+ * changes). Waits up to 10 s for them to go; *ended (may be NULL) gets how many were ended.
+ * Returns 0, HX_EINFRA (SQL or connection error, or a session that would not end) or
+ * HX_ENOMEM. */
 int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e);
 
 /* The postgresql:// URL of database `name` as its scenario role (NULL = the admin db as the admin

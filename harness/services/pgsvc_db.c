@@ -99,6 +99,8 @@ void pgsvc_roles_free(struct pgsvc_roles *r)
     hx_free(r);
 }
 
+static void own_add(PGconn *c);
+
 /* ---- databases ---- */
 
 void pgsvc_db_name(const char *name, char buf[64])
@@ -207,6 +209,7 @@ int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
                        msg);
     }
     PQsetNoticeProcessor(c, quiet_notice, NULL);
+    if (name) own_add(c);
     *conn = c;
     return 0;
 }
@@ -404,47 +407,40 @@ void pgsvc_env_free(char **env)
 
 /* ---- the sessions a solution left behind ---- */
 
-/* The local TCP ports of this process's sockets (its descriptors' inodes found in
- * /proc/self/net/tcp and tcp6), into ports (sorted by nothing); returns how many, at most max. */
-static size_t own_ports(int *ports, size_t max)
+/* The harness's own sessions as scenario roles (pgsvc_connect with a name), by backend pid and
+ * start time: a pid alone could be a later backend's once the session is closed. A ring: the
+ * oldest are forgotten, and a closed session's entry matches nothing. */
+#define OWN_SLOTS 1024
+static struct own_session {
+    int pid;
+    char start[48]; /* backend_start as text */
+} own[OWN_SLOTS];
+static size_t own_next;
+static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void own_add(PGconn *c)
 {
-    unsigned long inodes[512];
-    size_t ni = 0;
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *de;
-    while (d && (de = readdir(d)) && ni < sizeof inodes / sizeof inodes[0]) {
-        char path[300], link[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
-        ssize_t n = readlink(path, link, sizeof link - 1);
-        if (n <= 0) continue;
-        link[n] = '\0';
-        unsigned long ino;
-        if (sscanf(link, "socket:[%lu]", &ino) == 1) inodes[ni++] = ino;
+    /* qualified: the role's own search_path may put its schema first */
+    PGresult *r = PQexec(c, "SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE "
+                            "pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        pthread_mutex_lock(&own_mu);
+        struct own_session *o = &own[own_next++ % OWN_SLOTS];
+        o->pid = PQbackendPID(c);
+        snprintf(o->start, sizeof o->start, "%s", PQgetvalue(r, 0, 0));
+        pthread_mutex_unlock(&own_mu);
     }
-    if (d) closedir(d);
-    size_t np = 0;
-    const char *tables[] = {"/proc/self/net/tcp", "/proc/self/net/tcp6"};
-    for (size_t t = 0; t < 2; t++) {
-        FILE *f = fopen(tables[t], "re");
-        char line[512];
-        while (f && fgets(line, sizeof line, f) && np < max) {
-            char local[128];
-            unsigned port;
-            unsigned long ino;
-            /* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
-            if (sscanf(line, " %*s %127s %*s %*s %*s %*s %*s %*s %*s %lu", local, &ino) != 2)
-                continue;
-            char *colon = strrchr(local, ':');
-            if (!colon || sscanf(colon + 1, "%x", &port) != 1) continue;
-            for (size_t i = 0; i < ni; i++)
-                if (inodes[i] == ino) {
-                    ports[np++] = (int)port;
-                    break;
-                }
-        }
-        if (f) fclose(f);
-    }
-    return np;
+    PQclear(r);
+}
+
+static bool own_has(int pid, const char *start)
+{
+    bool found = false;
+    pthread_mutex_lock(&own_mu);
+    for (size_t i = 0; i < OWN_SLOTS && !found; i++)
+        found = own[i].pid == pid && strcmp(own[i].start, start) == 0;
+    pthread_mutex_unlock(&own_mu);
+    return found;
 }
 
 int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e)
@@ -455,14 +451,12 @@ int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e)
     PGconn *c;
     int rc = admin_conn(s, &c, e);
     if (rc) return rc;
-    int ports[512];
-    size_t np = own_ports(ports, sizeof ports / sizeof ports[0]);
     hx_buf pids;
     hx_buf_init(&pids);
     const char *params[] = {db};
     PGresult *r = PQexecParams(c,
-                               "SELECT pid, client_port FROM pg_catalog.pg_stat_activity WHERE "
-                               "usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND "
+                               "SELECT pid, backend_start::text FROM pg_catalog.pg_stat_activity "
+                               "WHERE usename = $1 AND pid <> pg_catalog.pg_backend_pid() AND "
                                "backend_type IN ('client backend', 'walsender')",
                                1, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -475,13 +469,7 @@ int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e)
     }
     int n = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        /* no client port: a Unix socket, which the harness's own sessions may use too */
-        if (PQgetisnull(r, i, 1)) continue;
-        int port = atoi(PQgetvalue(r, i, 1));
-        bool ours = port < 0;
-        for (size_t k = 0; k < np && !ours; k++)
-            ours = ports[k] == port;
-        if (ours) continue;
+        if (own_has(atoi(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1))) continue;
         hx_buf_printf(&pids, "%s%s", n ? "," : "{", PQgetvalue(r, i, 0));
         n++;
     }
