@@ -27,14 +27,18 @@ else
     trap 'rm -rf "$T"' EXIT
 fi
 chmod 711 "$T"
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+echo "$(date -u +%H:%M:%S) load average $(load); harness $("$BIN" --version 2>&1 | head -1)" >&2
 run() { # name solution
     printf '%s: %s --probe %s ... ' "$1" "${2##*/}" "$PROBE" >&2
     rc=0
+    t0=$(date +%s)
     "$BIN" run "$PACK" --solution "$2" --sandbox none --probe "$PROBE" --out "$T/$1" -q \
         --plugin-path "$PLUGINS" >"$T/$1.log" 2>&1 || rc=$?
+    took="$(($(date +%s) - t0)) s, load average $(load)"
     # 0 pass, 1 checks failed (naive fails some on purpose), 4 thresholds: all priced
-    case $rc in 0 | 1 | 4) echo "exit $rc" >&2 ;; *)
-        echo "exit $rc" >&2
+    case $rc in 0 | 1 | 4) echo "exit $rc, $took" >&2 ;; *)
+        echo "exit $rc, $took" >&2
         tail -20 "$T/$1.log" >&2
         exit 1
         ;;
@@ -46,6 +50,7 @@ while [ "$i" -le "$N" ]; do
     i=$((i + 1))
 done
 run naive "$SOLUTIONS/naive"
+echo "$(date -u +%H:%M:%S) load average $(load)" >&2
 python3 - "$T" "$N" "$PROBE" <<'PY'
 import json, sys, os
 t, n, probe = sys.argv[1], int(sys.argv[2]), sys.argv[3]

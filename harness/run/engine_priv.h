@@ -202,22 +202,30 @@ bool run_wait_until(run_scen *sc, const plan_step *st);
 int run_plugins_open(run_ctx *c, hx_err *e);
 void run_plugins_close(run_ctx *c);
 
+/* One more run of the probe at a size already measured: its usage, s. */
+typedef struct run_probe_sample {
+    double cpu, wall, db_cpu, db_cpu_served;
+    uint64_t records;
+} run_probe_sample;
+
 /* What the cost probe measured: the scenario again at k times its records, then once more at
- * the test size (the repeat: the small size measured before and after the large one, so the
- * machine's load in between weighs on both sizes alike). */
+ * the test size (the repeat) and once more at k times (again): each size measured twice,
+ * interleaved, so the fit can take each size's run that the machine's load slowed least. */
 typedef struct run_probe_usage {
     bool ran;
     run_acc acc;
     uint64_t input_records, solution_db_bytes;
     uint64_t output_bytes; /* the solution's output files (a pack whose sink is files) */
     bool repeat_ran;       /* the repeat at the test size ran cleanly */
-    double repeat_cpu, repeat_wall, repeat_db_cpu, repeat_db_cpu_served; /* its usage, s */
-    uint64_t repeat_records;
+    run_probe_sample repeat;
+    bool again_ran; /* the second run at k times ran cleanly */
+    run_probe_sample again;
 } run_probe_usage;
 
-/* probe.c: run sc's scenario again at k times its records and then at its own size, without
- * checks, each in a database and folders of its own, into *pu (pu->ran false when the large one
- * did not run, pu->repeat_ran when the repeat did); release pu->acc after. */
+/* probe.c: run sc's scenario again at k times its records, then at its own size, then at k
+ * times again, without checks, each in a database and folders of its own, into *pu (pu->ran
+ * false when the first large one did not run; pu->repeat_ran, pu->again_ran when the other two
+ * did); release pu->acc after. */
 void run_probe(run_scen *sc, double k, run_probe_usage *pu);
 
 /* price.c: price the scenario under every model (its cost entries and metrics), with the probe's

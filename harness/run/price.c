@@ -182,6 +182,15 @@ static void price_record(results_scenario *rs, const cost_breakdown *b, bool pri
         results_metric_add(rs, ms[i].name, ms[i].value, b->model->currency);
 }
 
+/* u's CPU and wall figures, each the smaller of u's and another run's at the same size. */
+static void probe_min(cost_usage *u, const run_probe_sample *x)
+{
+    u->cpu_seconds = fmin(u->cpu_seconds, x->cpu);
+    u->wall_seconds = fmin(u->wall_seconds, x->wall);
+    u->db_cpu_steps_seconds = fmin(u->db_cpu_steps_seconds, x->db_cpu);
+    u->db_cpu_served_seconds = fmin(u->db_cpu_served_seconds, x->db_cpu_served);
+}
+
 void run_price(run_scen *sc, const run_probe_usage *pu)
 {
     run_ctx *c = sc->c;
@@ -231,13 +240,11 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
     u.correct_output_records = sc->correct;
     u.phases = acc->phases;
     u.nphases = acc->nphases;
-    if (pu && pu->ran && pu->repeat_ran) {
-        /* The test size was measured before and after the probe (probe.c): the fit takes the
-         * mean of the two, so the load the probe ran under weighs on both sizes alike. */
-        u.cpu_seconds = (u.cpu_seconds + pu->repeat_cpu) / 2;
-        u.wall_seconds = (u.wall_seconds + pu->repeat_wall) / 2;
-        u.db_cpu_steps_seconds = (u.db_cpu_steps_seconds + pu->repeat_db_cpu) / 2;
-        u.db_cpu_served_seconds = (u.db_cpu_served_seconds + pu->repeat_db_cpu_served) / 2;
+    if (pu && pu->ran) {
+        /* Each size was measured twice, interleaved (probe.c): the fit takes each size's smaller
+         * figure, because contention for the CPU only ever adds CPU time to the same work. */
+        if (pu->repeat_ran) probe_min(&u, &pu->repeat);
+        if (pu->again_ran) probe_min(&pr, &pu->again);
     }
     for (size_t m = 0; m < c->nmodels; m++) {
         cost_breakdown b;

@@ -144,10 +144,16 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
             results_metric_add(rs, "probe.db.cpu.solution", pu.acc.db_cpu, "s");
         }
         if (pu.repeat_ran) {
-            results_metric_add(rs, "probe.repeat.records", (double)pu.repeat_records, "");
-            results_metric_add(rs, "probe.repeat.solution.wall.sum", pu.repeat_wall, "s");
-            results_metric_add(rs, "probe.repeat.solution.cpu.total", pu.repeat_cpu, "s");
-            results_metric_add(rs, "probe.repeat.db.cpu.solution", pu.repeat_db_cpu, "s");
+            results_metric_add(rs, "probe.repeat.records", (double)pu.repeat.records, "");
+            results_metric_add(rs, "probe.repeat.solution.wall.sum", pu.repeat.wall, "s");
+            results_metric_add(rs, "probe.repeat.solution.cpu.total", pu.repeat.cpu, "s");
+            results_metric_add(rs, "probe.repeat.db.cpu.solution", pu.repeat.db_cpu, "s");
+        }
+        if (pu.again_ran) {
+            results_metric_add(rs, "probe.again.records", (double)pu.again.records, "");
+            results_metric_add(rs, "probe.again.solution.wall.sum", pu.again.wall, "s");
+            results_metric_add(rs, "probe.again.solution.cpu.total", pu.again.cpu, "s");
+            results_metric_add(rs, "probe.again.db.cpu.solution", pu.again.db_cpu, "s");
         }
         run_acc_release(&pu.acc);
     }
