@@ -69,6 +69,52 @@ db=$(jq '[.scenarios[0].cost[].lines[] | select(.component | startswith("databas
 [ "$db" = 0 ] && ok "no database line: the pack uses no PostgreSQL" || bad "$db database lines"
 parts=$(jq '.scenarios[0].cost[] | select(.model == "aws-us-east-1") | .lines[] | select(.component == "streaming partitions") | .quantity' "$T/good/run.json")
 [ "$parts" = 1460 ] && ok "aws: 2 partitions x 730 h" || bad "aws streaming partitions: '$parts' partition-hours"
+# Each sheet's streaming lines, labelled fixed or variable and recomputed from the run's own
+# measurements: data in is the bytes the replay produced (replay.stream.bytes) at a production
+# run's size, a month of runs; data out the same bytes read once; partitions stream.partitions x
+# 730 h; the service's fee a fixed 730 cluster-hours (MSK) or throughput-unit-hours (Event
+# Hubs); Pub/Sub has no fee and no partition charge, so gcp shows neither line.
+python3 - "$T/good/run.json" >"$T/stream.check" 2>&1 <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))["scenarios"][0]
+m = {x["name"]: x["value"] for x in s["metrics"]}
+base = {"GiB": 2 ** 30, "GB": 1e9, "TiB": 2 ** 40, "TB": 1e12}
+bad = []
+for c in s["cost"]:
+    w = c["model"]
+    lines = {l["component"]: l for l in c["lines"]}
+    fee = [l for l in c["lines"] if l["component"].endswith(" fee")]
+    want_bytes = m["replay.stream.bytes"] * c["records_per_run"] / m["replay.records"] * c["runs_per_month"]
+    for name in ("streaming data in", "streaming data out"):
+        l = lines.get(name)
+        if l is None:
+            if w != "azure-eastus": bad.append("%s: no %s line" % (w, name))  # Event Hubs bills events
+            continue
+        if l["kind"] != "variable": bad.append("%s: %s is %s" % (w, name, l["kind"]))
+        got = l["quantity"] * base[l["unit"]]
+        if abs(got - want_bytes) > 1e-6 * want_bytes: bad.append("%s: %s %s bytes, want %s" % (w, name, got, want_bytes))
+    p = lines.get("streaming partitions")
+    if w == "gcp-us-central1":
+        if p or fee: bad.append("gcp: Pub/Sub shows a partition or fee line")
+    else:
+        if w == "aws-us-east-1" and (not p or p["kind"] != "fixed" or p["quantity"] != m["stream.partitions"] * 730):
+            bad.append("aws: partitions %s" % p)
+        if len(fee) != 1 or fee[0]["kind"] != "fixed" or fee[0]["quantity"] != 730:
+            bad.append("%s: fee lines %s" % (w, fee))
+        elif w == "aws-us-east-1" and fee[0]["component"] != "MSK Serverless fee": bad.append("aws fee " + fee[0]["component"])
+        elif w == "azure-eastus" and fee[0]["unit"] != "throughput-unit-hour": bad.append("azure fee unit " + fee[0]["unit"])
+    if w == "azure-eastus":
+        ev = lines.get("streaming events")
+        if not ev or ev["kind"] != "variable" or abs(ev["quantity"] * 1e6 - m["replay.stream.records"] * c["runs_per_month"]) > 1e-6 * ev["quantity"] * 1e6:
+            bad.append("azure: events %s" % ev)
+    fixed = sum(l["monthly"] for l in c["lines"] if l["kind"] == "fixed")
+    var = sum(l["monthly"] for l in c["lines"] if l["kind"] == "variable")
+    if abs(fixed - c["monthly_fixed"]) > 1e-9 * max(fixed, 1) or abs(var - c["monthly_variable"]) > 1e-9 * max(var, 1):
+        bad.append("%s: fixed %s / variable %s do not add up" % (w, c["monthly_fixed"], c["monthly_variable"]))
+print("\n".join(bad) if bad else "ok")
+PY
+[ "$(cat "$T/stream.check")" = ok ] && ok "streaming lines per sheet: data in/out variable, partitions and fee fixed, recomputed" \
+    || bad "streaming lines: $(head -5 "$T/stream.check")"
 no_leftovers "kafka_echo"
 
 # 2. a solution that drops every tenth order

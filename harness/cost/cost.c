@@ -486,8 +486,10 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
         const cost_fit *fi = add_fit(out, FIT("streaming bytes in", kafka_bytes_in));
         const cost_fit *fo = add_fit(out, FIT("streaming bytes out", kafka_bytes_out));
         double in_p = fmax(fi->projected, 0), out_p = fmax(fo->projected, 0);
-        add_line(out, COST_R_KAFKA_IN, COST_VARIABLE, NULL, in_p * rpm);
-        add_line(out, COST_R_KAFKA_OUT, COST_VARIABLE, NULL, out_p * rpm);
+        l = add_line(out, COST_R_KAFKA_IN, COST_VARIABLE, NULL, in_p * rpm);
+        if (l) note(l, "%.4g bytes a run: what the replay produced into topics", in_p);
+        l = add_line(out, COST_R_KAFKA_OUT, COST_VARIABLE, NULL, out_p * rpm);
+        if (l) note(l, "%.4g bytes a run: the solution reads its input once", out_p);
         if (m->rates[COST_R_KAFKA_EVENTS].present) {
             double msgs = fmax(FIT("", kafka_messages_in).projected, 0);
             double ev = fmax(msgs, ceil(in_p / COST_EVENT_BYTES));

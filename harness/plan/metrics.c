@@ -161,6 +161,11 @@ static const plan_metric catalogue[] = {
     M("replay.records", "", "input records the harness replayed"),
     M("replay.seconds", "s", "wall time of the replay"),
     M("replay.records_per_s", "rows/s", "replay throughput"),
+    M("replay.stream.bytes", "bytes",
+      "keys and values the replay produced into topics (the streaming cost lines' data in)"),
+    M("replay.stream.records", "", "records the replay produced into topics"),
+    M("stream.partitions", "",
+      "partitions the streaming cost lines bill: the input topics' and the checked outputs'"),
     /* before cdc.lag.*, which they also match: a change stream's scenario finds its own below */
     G("<topic>.lag.p50", "s",
       "summaries per group on <topic>: median time from a bucket's close on the send schedule to "

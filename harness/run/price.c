@@ -231,6 +231,9 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
         u.kafka_bytes_out = sc->stream_bytes;
         u.kafka_messages_in = sc->stream_sent;
         u.kafka_partitions = stream_partitions(sc->s);
+        results_metric_add(sc->rs, "replay.stream.bytes", (double)sc->stream_bytes, "bytes");
+        results_metric_add(sc->rs, "replay.stream.records", (double)sc->stream_sent, "");
+        results_metric_add(sc->rs, "stream.partitions", (double)u.kafka_partitions, "");
     }
     /* A pack whose sink is files keeps the solution's output a month. */
     u.landing_bytes = run_output_bytes(sc);
