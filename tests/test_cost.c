@@ -186,11 +186,21 @@ static void test_cost__production_basis_and_minimums(void **state)
     NEAR(b.monthly_fixed, 0);
     cost_breakdown_release(&b);
 
-    /* At 1,000x the records the production run outgrows the minimum: 4,900 s of wall a run. */
+    /* At 1,000x the records the production run outgrows the minimum: its busy CPU grows with
+     * the records (7,000x the test run's), the 0.2 s of wall the test run spent on neither does
+     * not: 3,500.2 s a run, billed in whole seconds. */
     sc.records_per_day = 14e6;
+    assert_int_equal(cost_price(m, &u, &sc, &b, &e), 0);
+    NEAR(b.fits[1].per_record, 0.5 / 1000);
+    NEAR(b.fits[1].fixed, 0.2);
+    NEAR(line(&b, "compute vCPU")->quantity, 3501.0 / 3600 * 2 * D);
+    cost_breakdown_release(&b);
+    /* A service's wall is its paced stream's duration: linear, 4,900 s. */
+    u.wall_paced = true;
     assert_int_equal(cost_price(m, &u, &sc, &b, &e), 0);
     NEAR(line(&b, "compute vCPU")->quantity, 4900.0 / 3600 * 2 * D);
     cost_breakdown_release(&b);
+    u.wall_paced = false;
 
     /* No scale declared: one run a day, as measured (and said so). */
     assert_int_equal(cost_price(m, &u, NULL, &b, &e), 0);
@@ -266,9 +276,14 @@ static void test_cost__wall_grows_by_the_busy_cpu(void **state)
     NEAR(calm.projected, 2.0 + busy * 100000);
     NEAR(busy_box.projected, calm.projected);
     NEAR(busy_box.slope, log(5.0 / 28.0) / log(1000.0 / 4000.0)); /* as measured */
-    /* the remainder is never negative; one size stays linear */
+    /* the remainder is never negative; one size: the busy part grows linearly and the one
+     * remainder measured stays (a machine 3x busier does not triple the production wall);
+     * without a busy figure (a paced service) the wall is linear */
     NEAR(cost_fit_wall("w", 1.0, 1000, 3.0, 4000, 100000, true, busy).fixed, 0);
-    NEAR(cost_fit_wall("w", 2.0, 1000, NAN, 0, 100000, false, busy).projected, 200.0);
+    NEAR(cost_fit_wall("w", 5.0, 1000, NAN, 0, 100000, false, busy).projected, 2.0 + 300.0);
+    NEAR(cost_fit_wall("w", 15.0, 1000, NAN, 0, 100000, false, busy).projected, 12.0 + 300.0);
+    NEAR(cost_fit_wall("w", 2.0, 1000, NAN, 0, 100000, false, busy).projected, 300.0);
+    NEAR(cost_fit_wall("w", 2.0, 1000, NAN, 0, 100000, false, NAN).projected, 200.0);
 
     /* Priced: the run whose probe waited on a busy machine costs what the calm one does. */
     cost_model *m = parse_ok(base_sheet);

@@ -95,11 +95,14 @@ cost_fit cost_fit_wall(const char *name, double q, double r, double q2, double r
                        bool two_sizes, double busy_per_record)
 {
     cost_fit f = cost_fit_project(name, q, r, q2, r2, R, two_sizes);
-    if (!f.two_sizes || !isfinite(busy_per_record) || busy_per_record < 0) return f;
+    if (!isfinite(busy_per_record) || busy_per_record < 0 || !(r > 0)) return f;
     /* A shared machine's wall clock also counts the time the run waited for a CPU, which has
      * nothing to do with the records: what grows with them is the work it kept busy. Contention
-     * only adds time, so the smaller remainder is the better fixed part. */
-    double a = fmin(q - busy_per_record * r, q2 - busy_per_record * r2);
+     * only adds time, so the smaller remainder is the better fixed part. With one size the
+     * remainder is the one measured: the busy part grows linearly like every other quantity,
+     * the waiting does not. */
+    double a = q - busy_per_record * r;
+    if (f.two_sizes) a = fmin(a, q2 - busy_per_record * r2);
     f.fixed = a > 0 ? a : 0;
     f.per_record = busy_per_record;
     f.projected = f.fixed + f.per_record * R;
@@ -336,7 +339,8 @@ int cost_price(const cost_model *m, const cost_usage *u, const plan_scale *scale
                                     two ? pr->db_cpu_steps_seconds : NAN, r2, R, two);
     cost_fit fserved = cost_fit_project("database CPU s (served)", u->db_cpu_served_seconds, r,
                                         two ? pr->db_cpu_served_seconds : NAN, r2, R, two);
-    double busy = fcpu->per_record + (u->uses_db ? fdb.per_record : 0);
+    /* A service's wall is the stream's duration: it grows with the records as measured. */
+    double busy = u->wall_paced ? NAN : fcpu->per_record + (u->uses_db ? fdb.per_record : 0);
     const cost_fit *fwall =
         add_fit(out, cost_fit_wall("solution wall s", u->wall_seconds, r,
                                    two ? pr->wall_seconds : NAN, r2, R, two, busy));

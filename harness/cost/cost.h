@@ -189,8 +189,9 @@ typedef struct cost_phase_usage {
  * are rejected. */
 typedef struct cost_usage {
     /* The solution's own processes, over every invocation of the run. */
-    double cpu_seconds;                /* user + sys of the solution's process trees */
-    double wall_seconds;               /* elapsed, summed over invocations */
+    double cpu_seconds;  /* user + sys of the solution's process trees */
+    double wall_seconds; /* elapsed, summed over invocations */
+    bool wall_paced; /* a service: the wall is the paced stream's duration, projected linearly */
     unsigned invocations;              /* launches a run (0 = 1); minimums apply per launch */
     double provisioned_vcpus;          /* a production task's vCPUs (0 = 1) */
     uint64_t provisioned_memory_bytes; /* a production task's memory (0 = peak RSS) */
@@ -332,11 +333,11 @@ double cost_billed_seconds(const cost_billing *b, double seconds, unsigned launc
 cost_fit cost_fit_project(const char *name, double q, double r, double q2, double r2, double R,
                           bool two_sizes);
 /* The wall time a production run keeps its task for, from the wall q at r records (q2 at r2 when
- * two_sizes): with two sizes its per-record part is busy_per_record (the solution's and its
- * database steps' CPU a record) and its fixed part the smaller of the two measurements' remainders
- * (q - busy x r, at least 0), so a test machine's run queue does not grow with the records; the
- * slope stays the measured walls'. One size: linear, as cost_fit_project. See
- * docs/cost-models.md "The projection". */
+ * two_sizes): its per-record part is busy_per_record (the solution's and its database steps' CPU
+ * a record) and its fixed part the remainder q - busy x r (at least 0; with two sizes the smaller
+ * of the two measurements'), so a test machine's run queue does not grow with the records; the
+ * slope stays the measured walls'. busy_per_record NAN (a paced service): as cost_fit_project.
+ * See docs/cost-models.md "The projection". */
 cost_fit cost_fit_wall(const char *name, double q, double r, double q2, double r2, double R,
                        bool two_sizes, double busy_per_record);
 /* The smallest class (cheapest first) whose capacity x target covers load_vcpu; the largest

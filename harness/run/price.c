@@ -216,6 +216,7 @@ void run_price(run_scen *sc, const run_probe_usage *pu)
     if (pu && pu->ran) u.probe = &pr;
     u.cpu_seconds = acc->cpu_user + acc->cpu_sys;
     u.wall_seconds = acc->wall_sum;
+    u.wall_paced = sc->s->mode == PLAN_MODE_SERVICE;
     u.invocations = acc->n;
     u.peak_rss_bytes = acc->rss_peak;
     u.mean_rss_bytes = acc->n ? acc->rss_mean_sum / acc->n : 0;
