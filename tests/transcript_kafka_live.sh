@@ -15,7 +15,10 @@
 # - volume: 7.9 MB into one partition (the mock keeps 5 MiB) through a service that starts
 #   reading 2.5 s late: the replay waits for the answers instead of letting the mock drop records
 #   unread, and the output topic (7.9 MB on one partition too) is checked from what the live
-#   consumer read; without both, 8389 of the 24000 were missing.
+#   consumer read; without both, 8389 of the 24000 were missing;
+# - outage: every broker down for 2 s after the stream, then a wait until: it passes at once and
+#   the drain reads the topic (both ran to their 10 s limits while the service held copies of the
+#   mock cluster's sockets, so the fault's close reached no client).
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -29,7 +32,7 @@ export CI=1
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
 for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr \
-    kafka_stream_late; do
+    kafka_stream_late kafka_stream; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -104,6 +107,18 @@ m=$(metric "$T/volume/run.json" latency.e2e.matched)
 s=$(jq -r '.scenarios[0].checks[0].status' "$T/volume/run.json")
 [ "$s" = pass ] && ok "volume: the output topic matches the ledger, none lost to the mock's trimming" \
     || bad "volume: check $s: $(jq -r '.scenarios[0].checks[0].message' "$T/volume/run.json")"
+
+# 6. every broker down for 2 s after the stream, then a wait until on the output topic: all 2000
+# outputs are there, so the wait passes at its first try and the drain ends at the count, instead
+# of both running to their 10 s limit (the service held copies of the mock's sockets)
+CI=0 "$BIN" run "$PACK" --scenario outage --solution "$T/sols/kafka_stream" -o "$T/outage" 2>"$T/outage.err" # progress lines
+expect_rc "a broker outage after the stream: passes" 0 $?
+grep -q "wait until 'orders_out matches the ledger': passed" "$T/outage.err" \
+    && ok "outage: the wait until passes (every output is there)" \
+    || bad "outage: the wait until did not pass: $(grep 'wait until' "$T/outage.err")"
+grep -q "service: drained for .*, 2000 output messages" "$T/outage.err" \
+    && ok "outage: the drain read the output topic (2000 messages)" \
+    || bad "outage: the drain did not read the output topic (a dead connection?)"
 
 hx_valid_all_runjson "every run.json written"
 hx_done

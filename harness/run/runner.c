@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -773,6 +774,11 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() != parent) _exit(127);
         if (cwd && chdir(cwd) != 0) child_fail(ps[1], 'D');
+        /* Only 0-2 reach the solution: the mock's sockets (no close-on-exec) held there would
+         * keep a broker_down's close from reaching the harness's clients (docs/scenarios.md). */
+        if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+            for (int fd = 3; fd < 65536; fd++)
+                fcntl(fd, F_SETFD, FD_CLOEXEC);
         execvpe(argv[0], (char *const *)argv, env);
         child_fail(ps[1], 'E');
     }

@@ -5,6 +5,7 @@
 -- service answered) through a service that stalls once: the stall shows in the corrected view
 -- and not in the uncorrected one (coordinated omission).
 -- volume: more than one partition's 5 MiB through a topic of one partition, read late.
+-- outage: every broker down for 2 s after the stream, then a wait until on the output topic.
 return challenge {
   name = "kafka-live", level = "test",
   description = "Forward an orders topic into another topic while the harness measures latency.",
