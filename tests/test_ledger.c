@@ -448,6 +448,13 @@ static void test_ledger__groups_by_key_and_minute(void **state)
     assert_string_equal(r.rows[3].cells[1], "2026-03-02T00:00:00Z");
     assert_string_equal(r.rows[3].cells[2], "4");
     ledger_result_release(&r);
+    /* the instant itself (no bucket): RFC 3339, a fraction only when it has one */
+    q.grp.keys[1].bucket_us = 0;
+    if (ledger_eval(hg, &q, &r, &e) != 0) fail_msg("ledger_eval: %s", e.msg);
+    assert_int_equal(r.nrows, 8);
+    assert_string_equal(r.rows[0].cells[1], "2026-03-02T00:00:30Z"); /* merchant 3 first */
+    assert_string_equal(r.rows[6].cells[1], "2026-03-02T00:00:59.999999Z");
+    ledger_result_release(&r);
     /* what a plan cannot ask: a bucket of a number, a sum of a timestamp, no aggregate */
     q.grp.keys[0].bucket_us = 60000000;
     assert_int_equal(ledger_eval(hg, &q, &r, &e), HX_EUSAGE);

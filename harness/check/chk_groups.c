@@ -65,7 +65,8 @@ static const char *canon_key(const grp_state *st, size_t k, const char *raw, cha
     if (!raw) return KNULL;
     const plan_group_key *gk = &st->g->keys[k];
     const plan_column *col = &st->ds->cols[gk->col];
-    if (gk->bucket_us > 0) {
+    if (col->type ==
+        PLAN_T_TIMESTAMP) { /* a bucket's start, or an instant: as the ledger writes it */
         char us[32];
         const char *t = chk_canon_file(col, raw, us, sizeof us);
         if (t != us) return raw; /* not an instant: kept as written, matches nothing */

@@ -264,7 +264,7 @@ static int64_t floor_div64(int64_t a, int64_t b)
     return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
 }
 
-/* A bucket's start as RFC 3339 without a zero fraction: "2026-03-02T00:05:00Z". */
+/* An instant (a bucket's start) as RFC 3339 without a zero fraction: "2026-03-02T00:05:00Z". */
 static void bucket_text(char *buf, size_t n, int64_t us)
 {
     fmt_timestamp(buf, n, us);
@@ -381,8 +381,8 @@ static int accumulate_groups(const plan_query *q, const plan_dataset *d, acc *a,
         if (v->null) {
             ptext[k] = "\x1e";
             plen[k] = 1;
-        } else if (gk->bucket_us > 0) {
-            nums[k] = floor_div64(v->i, gk->bucket_us) * gk->bucket_us;
+        } else if (gk->bucket_us > 0 || col->type == PLAN_T_TIMESTAMP) {
+            nums[k] = gk->bucket_us > 0 ? floor_div64(v->i, gk->bucket_us) * gk->bucket_us : v->i;
             bucket_text(parts[k], sizeof parts[k], nums[k]);
             plen[k] = strlen(parts[k]);
         } else if (is_str_type(col->type)) {

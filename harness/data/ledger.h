@@ -23,8 +23,9 @@ typedef struct ledger_row {
     int64_t exact;   /* exact scaled value for INT/DECIMAL sums and counts */
     bool is_null;    /* GROUP_SUM of a group whose values are all NULL */
     char **cells;    /* GROUPS: the key columns' then the aggregates' values as text (NULL = SQL
-                        NULL), in plan_grouping order: an INT "380", a bucket's start as RFC 3339
-                        "2026-03-02T00:05:00Z", a count "12", a DECIMAL sum at the column's scale
+                        NULL), in plan_grouping order: an INT "380", a bucket's start (or any
+                        TIMESTAMP key) as RFC 3339 "2026-03-02T00:05:00Z" (a fraction only when
+                        not zero), a count "12", a DECIMAL sum at the column's scale
                         "543.20"; owned */
     size_t ncells;   /* nkeys + naggs */
 } ledger_row;

@@ -400,8 +400,9 @@ void run_checks(run_scen *sc, bool after_cost)
         add_check(sc, pc, &o);
         for (size_t m = 0; m < o.nmetrics; m++)
             results_metric_add(sc->rs, o.metrics[m].name, o.metrics[m].value, o.metrics[m].unit);
-        bool keyed_topic = pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
-                           pc->expect.query.agg == PLAN_AGG_ROWS;
+        bool keyed_topic =
+            pc->kind == PLAN_CHK_TOPIC && pc->expect.kind == PLAN_EXP_QUERY &&
+            (pc->expect.query.agg == PLAN_AGG_ROWS || pc->expect.query.agg == PLAN_AGG_GROUPS);
         if ((pc->kind == PLAN_CHK_DIFF || keyed_topic) && o.expected) {
             uint64_t exp = strtoull(o.expected, NULL, 10);
             uint64_t bad = o.missing + o.mismatched;
