@@ -149,8 +149,8 @@ static void test_html__fixtures(void **state)
     }
 }
 
-/* The six-scenario fixture: a chart per histogram (two), per resource series and per cost model
- * with lines, and the page well under the 1 MB budget. */
+/* The six-scenario fixture: a chart per histogram (two), per resource series, per cost model
+ * with lines and per stream timeline, and the page well under the 1 MB budget. */
 static void test_html__charts(void **state)
 {
     (void)state;
@@ -158,10 +158,11 @@ static void test_html__charts(void **state)
     assert_int_equal(r->nscenarios, 6);
     size_t len;
     char *html = render(r, &len);
-    size_t hist = 0, res = 0, cost = 0, phases = 0;
+    size_t hist = 0, res = 0, cost = 0, phases = 0, timelines = 0;
     for (size_t i = 0; i < r->nscenarios; i++) {
         const results_scenario *sc = &r->scenarios[i];
         hist += sc->nhistograms;
+        timelines += sc->ntimeline > 0;
         res += sc->resources.nseries > 0;
         for (size_t c = 0; c < sc->ncost; c++) {
             cost += sc->cost[c].nlines > 0;
@@ -170,12 +171,13 @@ static void test_html__charts(void **state)
     }
     /* a table of where the money went per model with phases */
     assert_int_equal(count(html, "class=\"cost-phases\""), phases);
-    assert_true(hist > 0 && res > 0 && cost > 0);
+    assert_true(hist > 0 && res > 0 && cost > 0 && timelines == 1);
     assert_int_equal(count(html, "data-chart=\"hist-bars\""), hist);
     assert_int_equal(count(html, "data-chart=\"hist-curve\""), hist);
     assert_int_equal(count(html, "data-chart=\"resources\""), res);
     assert_int_equal(count(html, "data-chart=\"cost\""), cost);
-    assert_int_equal(count(html, "<svg"), 2 * hist + res + cost);
+    assert_int_equal(count(html, "data-chart=\"timeline\""), timelines);
+    assert_int_equal(count(html, "<svg"), 2 * hist + res + cost + timelines);
     assert_int_equal(count(html, "<svg"), count(html, "</svg>"));
     /* Units are shown: ms for sub-second latency, MiB for memory, the currency for cost. */
     assert_non_null(strstr(html, " ms"));
