@@ -796,7 +796,10 @@ static int cdc_fault(replay_site *site, void *state, const plan_step *ps, hx_err
     cdc_state *st = state;
     if (!strcmp(ps->fault, "pg_restart")) {
         int rc = pgsvc_restart(site->pg, e);
-        if (!rc && site->conn) PQreset(site->conn);
+        if (!rc && site->conn) {
+            PQreset(site->conn);
+            pgsvc_note_session(site->conn);
+        }
         if (!rc && st) rc = reconnect(st, &st->admin, e);
         if (!rc && st) rc = reconnect(st, &st->admin2, e);
         return rc;

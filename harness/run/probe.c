@@ -80,7 +80,10 @@ static void probe_once(run_scen *main_sc, double k, const char *suffix, run_prob
         hx_info("%s: cost probe: the test size again", s->name);
     run_phase_add(&sc.acc, "replay (harness)", 0, 0, 0, true);
     if ((rc = run_steps(&sc, &e))) goto fail;
-    if (PQstatus(sc.conn) != CONNECTION_OK) PQreset(sc.conn);
+    if (PQstatus(sc.conn) != CONNECTION_OK) {
+        PQreset(sc.conn);
+        pgsvc_note_session(sc.conn);
+    }
     run_add_metrics(&sc);
     pu->input_records = sc.input_records;
     pu->solution_db_bytes = sc.solution_db_bytes;

@@ -112,7 +112,10 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
     sc.acc.phases[0].wall_seconds = fmax(sc.replay_s, 0);
     sc.acc.phases[0].peak_rss_bytes = run_self_peak_rss();
     if (rc) goto fail;
-    if (PQstatus(sc.conn) != CONNECTION_OK) PQreset(sc.conn);
+    if (PQstatus(sc.conn) != CONNECTION_OK) {
+        PQreset(sc.conn);
+        pgsvc_note_session(sc.conn);
+    }
     {
         int64_t k0 = hx_now_ns();
         double kc0 = run_self_cpu_seconds();

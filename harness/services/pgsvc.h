@@ -153,6 +153,10 @@ int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e);
  * HX_ENOMEM. */
 int pgsvc_end_sessions(pgsvc *s, const char *name, int *ended, hx_err *e);
 
+/* Record c as one of the harness's own sessions (pgsvc_connect does it): call it again after a
+ * PQreset of a scenario role's connection, which starts a new backend. */
+void pgsvc_note_session(PGconn *c);
+
 /* The postgresql:// URL of database `name` as its scenario role (NULL = the admin db as the admin
  * role), user and password percent-encoded. Free with hx_free. NULL on out of memory, or when
  * `name` has no role made by pgsvc_create_db (the admin's credentials are never handed out for a

@@ -99,8 +99,6 @@ void pgsvc_roles_free(struct pgsvc_roles *r)
     hx_free(r);
 }
 
-static void own_add(PGconn *c);
-
 /* ---- databases ---- */
 
 void pgsvc_db_name(const char *name, char buf[64])
@@ -209,7 +207,7 @@ int pgsvc_connect(const pgsvc *s, const char *name, PGconn **conn, hx_err *e)
                        msg);
     }
     PQsetNoticeProcessor(c, quiet_notice, NULL);
-    if (name) own_add(c);
+    if (name) pgsvc_note_session(c);
     *conn = c;
     return 0;
 }
@@ -418,7 +416,7 @@ static struct own_session {
 static size_t own_next;
 static pthread_mutex_t own_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static void own_add(PGconn *c)
+void pgsvc_note_session(PGconn *c)
 {
     /* qualified: the role's own search_path may put its schema first */
     PGresult *r = PQexec(c, "SELECT backend_start::text FROM pg_catalog.pg_stat_activity WHERE "
