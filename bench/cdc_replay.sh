@@ -11,13 +11,8 @@ ROUNDS=${2:-1}
 [ $# -gt 0 ] && shift
 [ $# -gt 0 ] && shift
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${HARNESS_BIN:-}" ]; then
-    BUILD=$(cd "$(dirname "$HARNESS_BIN")/.." && pwd)
-else
-    BUILD=${HX_BUILD_DIR:-$ROOT/build-bench}
-fi
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >/dev/null
-ninja -C "$BUILD" bench/cdc_replay_bench >/dev/null
+. "$ROOT/bench/lib.sh"
+hx_bench_build bench/cdc_replay_bench
 MIXES=
 for m in "$@"; do MIXES="$MIXES --mix $m"; done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -9,13 +9,8 @@ set -eu
 ROWS=${1:-1000000}
 ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${HARNESS_BIN:-}" ]; then
-    BUILD=$(cd "$(dirname "$HARNESS_BIN")/.." && pwd)
-else
-    BUILD=${HX_BUILD_DIR:-$ROOT/build-bench}
-fi
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >/dev/null
-ninja -C "$BUILD" bench/kafka_replay_bench >/dev/null
+. "$ROOT/bench/lib.sh"
+hx_bench_build bench/kafka_replay_bench
 command -v kcat >/dev/null || { echo "kafka_replay.sh: kcat is not installed (apt-get install kcat)" >&2; exit 1; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 exec "$BUILD/bench/kafka_replay_bench" --rows "$ROWS" --rounds "$ROUNDS" ${HX_KAFKA:+--bootstrap "$HX_KAFKA"}

@@ -14,13 +14,8 @@ ROWS=${1:-3000000}
 RATE=${2:-30000}
 LINGER=${3:-5}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${HARNESS_BIN:-}" ]; then
-    BUILD=$(cd "$(dirname "$HARNESS_BIN")/.." && pwd)
-else
-    BUILD=${HX_BUILD_DIR:-$ROOT/build-bench}
-fi
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >/dev/null
-ninja -C "$BUILD" harness/harness tests/helpers/hx_kafka_stream >/dev/null
+. "$ROOT/bench/lib.sh"
+hx_bench_build harness/harness tests/helpers/hx_kafka_stream
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 chmod 711 "$T"

@@ -8,11 +8,6 @@ set -eu
 ROWS=${1:-1000000}
 OLTP_ROWS=${2:-200000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${HARNESS_BIN:-}" ]; then
-    BUILD=$(cd "$(dirname "$HARNESS_BIN")/.." && pwd)
-else
-    BUILD=${HX_BUILD_DIR:-$ROOT/build-bench}
-fi
-[ -f "$BUILD/build.ninja" ] || meson setup "$BUILD" "$ROOT" --buildtype=release >/dev/null
-ninja -C "$BUILD" bench/pg_replay_bench >/dev/null
+. "$ROOT/bench/lib.sh"
+hx_bench_build bench/pg_replay_bench
 exec "$BUILD/bench/pg_replay_bench" --rows "$ROWS" --oltp-rows "$OLTP_ROWS" ${HX_PG_URL:+--pg "$HX_PG_URL"}
