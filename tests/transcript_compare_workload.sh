@@ -189,11 +189,19 @@ for out, name in ((term, "terminal"), (md, "markdown")):
 if "the solution's own steps and the rest" not in term:
     bad.append("terminal: the solution's steps are not labelled")
 
-# A gate on a query percentile: trips above the recomputed rise, passes at or below it.
-bv, hv = mb["query.top_products.p95"], mh["query.top_products.p95"]
-order = "base-head" if hv > bv else "head-base"
-pct = abs(hv - bv) / min(bv, hv) * 100
-print("gate: %s %.6g" % (order, pct))
+# A gate on a query percentile: trips above the recomputed rise, passes at or below it. The
+# percentile that moved most is gated: two runs can land on the same recorded value (both p95s
+# were 3.44 ms once), and a gate cannot trip on no rise.
+gates = []
+for q in ("revenue_by_country", "top_products", "daily_revenue"):
+    for p in ("p50", "p95", "p99"):
+        m = "query.%s.%s" % (q, p)
+        bv, hv = mb[m], mh[m]
+        gates.append((abs(hv - bv) / min(bv, hv) * 100, m, "base-head" if hv > bv else "head-base"))
+pct, gm, order = max(gates)
+if pct <= 0:
+    bad.append("every served percentile came out the same in both runs; no gate can be tested")
+print("gate: %s %.6g %s" % (order, pct, gm))
 for x in bad:
     print("BAD " + x)
 PY
@@ -208,15 +216,15 @@ else
 fi
 
 set -- $(sed -n 's/^gate: //p' "$T/check.out")
-order=$1 pct=$2
+order=$1 pct=$2 gm=$3
 if [ "$order" = base-head ]; then lo=$B hi=$H; else lo=$H hi=$B; fi
 under=$(python3 -c "print('%.6g' % ($pct / 2))")
 over=$(python3 -c "print('%.6g' % ($pct + 1))")
-"$BIN" compare "$lo" "$hi" --fail-on "query.top_products.p95:+$under%" >/dev/null 2>"$T/gate.err"
-[ $? = 1 ] && grep -q "query.top_products.p95 +.*in 'queries'" "$T/gate.err" &&
-    ok "query.top_products.p95:+$under% trips (rise $pct %)" || bad "gate +$under%: $(cat "$T/gate.err")"
-"$BIN" compare "$lo" "$hi" --fail-on "query.top_products.p95:+$over%" >/dev/null 2>"$T/gate.err"
-[ $? = 0 ] && ok "query.top_products.p95:+$over% passes" || bad "gate +$over%: $(cat "$T/gate.err")"
+"$BIN" compare "$lo" "$hi" --fail-on "$gm:+$under%" >/dev/null 2>"$T/gate.err"
+[ $? = 1 ] && grep -q "$gm +.*in 'queries'" "$T/gate.err" &&
+    ok "$gm:+$under% trips (rise $pct %)" || bad "gate $gm +$under%: $(cat "$T/gate.err")"
+"$BIN" compare "$lo" "$hi" --fail-on "$gm:+$over%" >/dev/null 2>"$T/gate.err"
+[ $? = 0 ] && ok "$gm:+$over% passes" || bad "gate $gm +$over%: $(cat "$T/gate.err")"
 "$BIN" compare "$B" "$H" --fail-on "workload.qps:+5%" >/dev/null 2>"$T/gate.err"
 [ $? = 2 ] && grep -q "better higher" "$T/gate.err" && ok "a rise gate on a rate is a usage error" ||
     bad "qps gate: $(cat "$T/gate.err")"
