@@ -150,6 +150,21 @@ has "$T/err" "scenarios[0].name" "invalid file names the JSON path"
 expect 0 "help" "$HARNESS_BIN" help compare
 has "$T/out" "--fail-on GATE" "help text"
 
+# The report fixtures every report test renders are run.json as the harness writes it today, so
+# what the report tests prove holds for real files: each validates against docs/run.schema.json,
+# but hostile.json, whose only violations are its two deliberate ones (a date and an operator
+# no writer produces, kept to prove the reports escape them).
+hx_valid_runjson "report fixtures" "$F/pass.json" "$F/mixed.json" "$F/infra.json" \
+    "$F/interrupted.json" "$HX_SOURCE_ROOT/tests/fixtures/html/charts.json"
+hx_schema_check "$HX_SOURCE_ROOT/docs/run.schema.json" "$F/hostile.json" >"$T/hostile.txt" 2>&1
+if [ "$(sed 's/^[^:]*: //' "$T/hostile.txt" | sort)" = "$(printf '%s\n' \
+    "\$.scenarios[0].started: 'not a date' does not match '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\$'" \
+    "\$.scenarios[0].thresholds[0].op: '<\"]]>' is not one of ['<', '<=', '>', '>=', '==']" | sort)" ]; then
+    echo "ok - hostile.json breaks the schema only where it means to"
+else
+    fail "hostile.json: other schema violations than its two deliberate ones: $(head -5 "$T/hostile.txt")"
+fi
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails failure(s)"
     exit 1
