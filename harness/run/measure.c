@@ -70,6 +70,22 @@ void run_acc_release(run_acc *acc)
     hist_release(&acc->lat_unc_hist);
 }
 
+/* The last non-blank line of text (at most 200 bytes of it), *len its length; "" when none. */
+static const char *last_line(const char *text, size_t *len)
+{
+    *len = 0;
+    if (!text) return "";
+    size_t end = strlen(text);
+    while (end > 0 && (text[end - 1] == '\n' || text[end - 1] == '\r' || text[end - 1] == ' '))
+        end--;
+    size_t start = end;
+    while (start > 0 && text[start - 1] != '\n')
+        start--;
+    if (end - start > 200) end = start + 200;
+    *len = end - start;
+    return text + start;
+}
+
 void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopped, double inv_db)
 {
     results_scenario *rs = sc->rs;
@@ -132,10 +148,18 @@ void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopp
     bool failed = !stopped && (!r->exited || r->exit_code != 0);
     if (failed) {
         acc->failures++;
-        run_progress("  %s: solution %s", phase,
-                     r->timed_out  ? "timed out"
-                     : r->signaled ? r->sig_name
-                                   : "exited non-zero");
+        /* Say how it ended and the last line it wrote to stderr, so an author sees why without
+         * opening the logs ("sh: ./laod.sh: not found"); run_progress escapes it. */
+        char how[64];
+        if (r->timed_out)
+            snprintf(how, sizeof how, "timed out");
+        else if (r->signaled)
+            snprintf(how, sizeof how, "killed by %s", r->sig_name);
+        else
+            snprintf(how, sizeof how, "exited with status %d", r->exit_code);
+        size_t len = 0;
+        const char *line = last_line(inv ? inv->stderr_tail : NULL, &len);
+        run_progress("  %s: solution %s%s%.*s", phase, how, len ? ": " : "", (int)len, line);
     }
 }
 
@@ -251,10 +275,12 @@ bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t
         hx_buf b;
         hx_buf_init(&b);
         for (size_t i = 0; i < c->nmodels; i++)
-            hx_buf_printf(&b, "%s%s", i ? ", " : "", c->models[i]->name);
+            hx_buf_printf(&b, "%s%s in %s", i ? ", " : "", c->models[i]->name,
+                          c->models[i]->currency ? c->models[i]->currency : "?");
         snprintf(why, n,
-                 "no price sheet of the run gave it (sheets: %s; a sheet that failed to price is "
-                 "named in a warning)",
+                 "no price sheet of the run gave it (sheets: %s; the metric's last part is the "
+                 "sheet's currency in lower case, its middle part a sheet's name or none for the "
+                 "first; a sheet that failed to price is named in a warning)",
                  b.data && b.len ? b.data : "none");
         hx_buf_release(&b);
         return true;

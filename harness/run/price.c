@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "engine_priv.h"
+#include "rep.h"
 #include "score.h"
 #include "units.h"
 
@@ -39,6 +40,14 @@ static void add_thresholds(run_scen *sc, const plan_threshold *t, size_t n, scor
                                                       t[i].value, actual, unit, st);
         if (rt) results_set_str(&rt->where, t[i].where);
         if (rt && why[0]) results_set_str(&rt->note, why);
+        if (st == RESULTS_FAIL) { /* on the terminal beside the failed checks, with its value */
+            char lim[64], act[64];
+            rep_value(lim, sizeof lim, t[i].value, unit);
+            rep_value(act, sizeof act, actual, unit);
+            run_progress("  fail  %s %s %s: %s%s%s (%s)", t[i].metric, units_op_text(t[i].op), lim,
+                         isnan(actual) ? "not measured" : act, why[0] ? ": " : "", why,
+                         t[i].where ? t[i].where : "");
+        }
         if (!applies) continue;
         out[*nout].metric = t[i].metric;
         out[*nout].op = t[i].op;

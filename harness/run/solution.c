@@ -275,6 +275,11 @@ int solution_load(const char *dir, solution_spec *out, hx_err *e)
     struct stat st;
     int rc = hx_read_input_in(dir, path, HX_IN_SOLUTION, &text, &len, e);
     if (rc) {
+        if (rc == HX_EUSAGE && lstat(dir, &st) != 0 && errno == ENOENT)
+            return hx_fail(e, HX_EUSAGE,
+                           "solution folder '%s' not found (--solution names a folder holding "
+                           "a solution.json; see docs/solutions.md)",
+                           dir);
         if (rc == HX_EUSAGE && lstat(path, &st) != 0 && errno == ENOENT)
             return hx_fail(e, HX_EUSAGE,
                            "'%s' not found: a solution folder needs a solution.json "

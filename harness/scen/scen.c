@@ -353,6 +353,58 @@ static const struct hint sandbox_hints[] = {{"(global 'io')", "io"},
                                             {"(global 'debug')", "debug"},
                                             {NULL, NULL}};
 
+/* For "attempt to call a nil value (global 'dif')" (a misspelt check kind, function or local):
+ * " (did you mean 'diff'?)" into buf, from the names the failing code could have meant: the
+ * globals (the DSL) and the locals of the calling functions. False when the message is another
+ * or no name is close. Runs in the message handler, so it must not raise. */
+static bool nil_global_hint(lua_State *L, const char *msg, char *buf, size_t n)
+{
+    const char *tag = strstr(msg, "a nil value (global '");
+    if (!tag) return false;
+    tag += strlen("a nil value (global '");
+    const char *end = strchr(tag, '\'');
+    if (!end || end == tag || end - tag >= 64) return false;
+    char word[64];
+    memcpy(word, tag, (size_t)(end - tag));
+    word[end - tag] = '\0';
+    enum { MAXN = 256 };
+    char names[MAXN][40];
+    const char *cands[MAXN + 1];
+    size_t nc = 0;
+    lua_Debug ar;
+    for (int level = 1; level <= 4 && lua_getstack(L, level, &ar); level++)
+        for (int i = 1; nc < MAXN; i++) {
+            const char *name = lua_getlocal(L, &ar, i);
+            if (!name) break;
+            lua_pop(L, 1);
+            if (name[0] != '(' && strlen(name) < sizeof names[0]) {
+                snprintf(names[nc], sizeof names[0], "%s", name);
+                cands[nc] = names[nc];
+                nc++;
+            }
+        }
+    lua_pushglobaltable(L);
+    lua_pushnil(L);
+    while (nc < MAXN && lua_next(L, -2)) {
+        lua_pop(L, 1); /* the value; the key stays for lua_next */
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            const char *name = lua_tostring(L, -1);
+            if (strlen(name) < sizeof names[0]) {
+                snprintf(names[nc], sizeof names[0], "%s", name);
+                cands[nc] = names[nc];
+                nc++;
+            }
+        }
+    }
+    if (nc == MAXN) lua_pop(L, 1); /* the key lua_next left when the loop stopped early */
+    lua_pop(L, 1);                 /* the global table */
+    cands[nc] = NULL;
+    const char *best = hx_suggest(word, cands);
+    if (!best || strcmp(best, word) == 0) return false;
+    snprintf(buf, n, " (did you mean '%s'?)", best);
+    return true;
+}
+
 static int message_handler(lua_State *L)
 {
     scen *s = scen_of(L);
@@ -374,6 +426,8 @@ static int message_handler(lua_State *L)
             }
         }
     }
+    char sugg[160];
+    if (nil_global_hint(L, msg, sugg, sizeof sugg)) msg = lua_pushfstring(L, "%s%s", msg, sugg);
     luaL_traceback(L, L, msg, 1);
     return 1;
 }

@@ -685,7 +685,7 @@ int dsl_scenario(lua_State *L)
             if (di < 0)
                 dsl_raise_at(L, c->where,
                              "%s: the expected query uses a dataset that is not in this scenario's "
-                             "datasets",
+                             "datasets (add it: datasets = { <name> = <the dataset>, ... })",
                              chk_kind_name(c->kind));
             c->expect.query.dataset = (size_t)di;
             lua_pop(L, 2);
