@@ -160,5 +160,42 @@ grep -q "did you mean 'bwrap'" "$T/mode.err" && ok "--sandbox suggests bwrap" ||
 [ "$(field "$T/none-out/run.json" 'd["isolation"]')" = none ] && ok "run.json: isolation none" ||
     bad "isolation with --sandbox none: $(field "$T/none-out/run.json" 'd.get("isolation")')"
 
+# 6. The harness's environment (a CI job's tokens) does not reach the solution: envdump looks in
+# its own environment and every /proc/PID/environ it can read, as the build and batch commands,
+# in the box and with --sandbox none (run as an unprivileged user: a root solution could read
+# anything). Only what --pass-env names passes.
+mkdir -p "$T/sols" "$T/nb"
+cp -r "$ROOT/tests/solutions/envdump" "$T/sols/envdump"
+chmod -R o+rX "$T/sols"
+chmod 777 "$T/nb"
+envdump_ok() { # name run-folder
+    logs=$(cat "$2/build/build.stdout.log" "$2"/*/logs/batch-0000.stdout.log 2>/dev/null)
+    n=$(echo "$logs" | grep -c "own-env no")
+    m=$(echo "$logs" | grep -c "proc-environ no")
+    p=$(echo "$logs" | grep -c "passed hx-passed-ok")
+    if [ "$n" = 2 ] && [ "$m" = 2 ] && [ "$p" = 2 ]; then
+        ok "$1: no secret in the build's or the batch's environment or any /proc/PID/environ; --pass-env passed"
+    else
+        bad "$1: $logs"
+    fi
+}
+GITHUB_TOKEN=hx-secret-gh AWS_SECRET_ACCESS_KEY=hx-secret-aws HX_PASSED=hx-passed-ok \
+    "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/envdump" --out "$T/envdump" --scenario steal \
+    --pass-env HX_PASSED 2>"$T/envdump.err"
+expect_rc "envdump in the box" 1 $?
+envdump_ok "envdump in the box" "$T/envdump"
+asuser=""
+[ "$(id -u)" = 0 ] && asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+HOME="$T/nb" TMPDIR="$T/nb" GITHUB_TOKEN=hx-secret-gh AWS_SECRET_ACCESS_KEY=hx-secret-aws \
+    HX_PASSED=hx-passed-ok $asuser "$BIN" run "$ROOT/tests/packs/redteam" \
+    --solution "$T/sols/envdump" --out "$T/nb/envdump" --scenario steal --sandbox none --pass-env HX_PASSED \
+    2>"$T/envdump-none.err"
+expect_rc "envdump with --sandbox none" 1 $?
+envdump_ok "envdump with --sandbox none" "$T/nb/envdump"
+"$BIN" run "$PACK" --solution "$T/seedsol" --out "$T/z" --pass-env HARNESS_SEED 2>"$T/passseed.err"
+expect_rc "--pass-env HARNESS_SEED" 2 $?
+grep -q "the seed never reaches the solution" "$T/passseed.err" && ok "--pass-env refuses the seed" ||
+    bad "--pass-env HARNESS_SEED: $(cat "$T/passseed.err")"
+
 hx_valid_all_runjson "every run.json written"
 hx_done

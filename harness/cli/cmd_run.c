@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "cmd.h"
@@ -35,6 +36,8 @@ const char run_usage[] =
     "                          runs; $HARNESS_SEED does the same when neither is given)\n"
     "      --sandbox MODE      bwrap (default): each solution command in a bubblewrap box;\n"
     "                          auto: bwrap, else none with a warning; none: a trusted run\n"
+    "      --pass-env NAME     give the solution this variable of ours too (repeatable); it\n"
+    "                          gets only PATH, HOME, LANG, LC_*, TZ, ... and its own\n"
     "      --cost-model LIST   price sheets, comma separated\n"
     "                          (default aws-us-east-1,gcp-us-central1,azure-eastus)\n"
     "      --cost-models DIR   folder of price sheets to search first\n"
@@ -118,7 +121,8 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
         O_KAFKA,
         O_PLUGTIMEOUT,
         O_SEEDFILE,
-        O_SANDBOX
+        O_SANDBOX,
+        O_PASSENV
     };
     static const struct option lo[] = {{"solution", required_argument, 0, 's'},
                                        {"out", required_argument, 0, 'o'},
@@ -130,6 +134,7 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
                                        {"seed", required_argument, 0, O_SEED},
                                        {"seed-file", required_argument, 0, O_SEEDFILE},
                                        {"sandbox", required_argument, 0, O_SANDBOX},
+                                       {"pass-env", required_argument, 0, O_PASSENV},
                                        {"cost-model", required_argument, 0, O_COST},
                                        {"cost-models", required_argument, 0, O_COSTDIR},
                                        {"timeout", required_argument, 0, O_TIMEOUT},
@@ -144,9 +149,10 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
                                        {"quiet", no_argument, 0, 'q'},
                                        {"help", no_argument, 0, 'h'},
                                        {0, 0, 0, 0}};
-    static const char *globs[64], *tags[64];
+    static const char *globs[64], *tags[64], *pass[64];
     o->globs = globs;
     o->tags = tags;
+    o->pass_env = pass;
     o->phase = 1;
     int ch;
     optind = 1;
@@ -218,6 +224,24 @@ static bool parse_opts(int argc, char **argv, run_engine_opts *o)
                 return false;
             }
             break;
+        case O_PASSENV: {
+            size_t n = strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_"
+                                      "0123456789");
+            if (!optarg[0] || optarg[n] || (optarg[0] >= '0' && optarg[0] <= '9')) {
+                hx_error("--pass-env: '%s' is not a variable name (letters, digits and _)", optarg);
+                return false;
+            }
+            if (strncmp(optarg, "HARNESS_SEED", 12) == 0) {
+                hx_error("--pass-env: %s: the seed never reaches the solution", optarg);
+                return false;
+            }
+            if (o->npass_env == 64) {
+                hx_error("--pass-env: more than 64 variables");
+                return false;
+            }
+            pass[o->npass_env++] = optarg;
+            break;
+        }
         case O_COST:
             o->cost_models = optarg;
             break;
@@ -308,6 +332,10 @@ int cmd_run(int argc, char **argv)
     run_engine_opts o;
     memset(&o, 0, sizeof o);
     if (!parse_opts(argc, argv, &o)) return HX_EXIT_USAGE;
+    /* Not dumpable: a solution running as our user (--sandbox none, or auto without bwrap) can
+     * neither read our /proc/PID/environ (a CI job's tokens), mem or fds nor ptrace us. Each
+     * program we exec is dumpable again. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     o.argc = argc;
     o.argv = argv;
     return run_engine(&o);

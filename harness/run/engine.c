@@ -124,9 +124,12 @@ static int build_solution(run_ctx *c, hx_err *e)
     if (!c->sol.build) return 0;
     run_progress("building solution: %s", c->sol.build);
     char *logdir = run_path_join(c->out_dir, "build");
+    char **env = NULL;
     int rc = hx_mkdir_p(logdir, e);
+    if (!rc) rc = run_build_env(c, &env, e);
     runner_opts ro = {.shell = c->sol.build,
                       .cwd = c->sol_dir,
+                      .env = env,
                       .log_dir = logdir,
                       .log_name = "build",
                       .no_sampler = true,
@@ -134,6 +137,7 @@ static int build_solution(run_ctx *c, hx_err *e)
                       .limits = &c->sol.limits};
     runner_proc *p = NULL;
     if (!rc) rc = runner_spawn(&ro, &p, e);
+    runner_env_free(env);
     if (!rc) {
         run_set_current(p);
         runner_result r;

@@ -18,35 +18,37 @@
 
 /* What to run and how; zero fields take the defaults named. */
 typedef struct run_engine_opts {
-    const char *pack;          /* the challenge pack folder (required) */
-    const char *solution;      /* the solution folder, with solution.json (required) */
-    const char *out;           /* report folder; NULL = runs/<time>-<pack> and runs/latest */
-    const char *pg_url;        /* a PostgreSQL server to use; NULL = a throwaway one */
-    const char *kafka_url;     /* a Kafka cluster to use; NULL = the in-process mock */
-    const char *const *globs;  /* only scenarios whose name matches one of these */
-    size_t nglobs;             /* entries in globs */
-    const char *const *tags;   /* only scenarios with every one of these tags */
-    size_t ntags;              /* entries in tags */
-    int phase;                 /* scenarios up to this phase; 0 = 1 */
-    int shard_i, shard_n;      /* the shard_i-th (1-based) of shard_n slices; 0 = all */
-    int jobs;                  /* scenarios at once (forked workers); 0 or 1 = one at a time */
-    bool has_seed;             /* XOR seed into every scenario's seed */
-    uint64_t seed;             /* that seed */
-    bool seed_secret;          /* it came from --seed-file or $HARNESS_SEED: run.json does not
-                                  record the scenarios' seeds */
-    sandbox_mode sandbox;      /* --sandbox; 0 = bwrap */
-    const char *cost_models;   /* price sheets, comma separated; NULL = the three defaults */
-    const char *cost_dir;      /* folder of price sheets searched first, or NULL */
-    int64_t timeout_us;        /* per solution invocation; 0 = the scenario's/solution's */
-    const char *plugin_path;   /* extra folder of validator plugins, or NULL */
-    int64_t plugin_timeout_us; /* one isolated plugin check; 0 = the plugin host's default */
-    bool no_isolate;           /* plugin checks in-process */
-    bool unsafe_lua;           /* the full Lua standard library for scenarios */
-    bool keep;                 /* keep the scenario databases and landing files */
-    double probe;              /* the cost probe's factor (0 = none) when probe_set */
-    bool probe_set;            /* probe overrides the pack's scale.probe */
-    int argc;                  /* the command line, recorded in run.json */
-    char *const *argv;         /* its words */
+    const char *pack;            /* the challenge pack folder (required) */
+    const char *solution;        /* the solution folder, with solution.json (required) */
+    const char *out;             /* report folder; NULL = runs/<time>-<pack> and runs/latest */
+    const char *pg_url;          /* a PostgreSQL server to use; NULL = a throwaway one */
+    const char *kafka_url;       /* a Kafka cluster to use; NULL = the in-process mock */
+    const char *const *globs;    /* only scenarios whose name matches one of these */
+    size_t nglobs;               /* entries in globs */
+    const char *const *tags;     /* only scenarios with every one of these tags */
+    size_t ntags;                /* entries in tags */
+    int phase;                   /* scenarios up to this phase; 0 = 1 */
+    int shard_i, shard_n;        /* the shard_i-th (1-based) of shard_n slices; 0 = all */
+    int jobs;                    /* scenarios at once (forked workers); 0 or 1 = one at a time */
+    bool has_seed;               /* XOR seed into every scenario's seed */
+    uint64_t seed;               /* that seed */
+    bool seed_secret;            /* it came from --seed-file or $HARNESS_SEED: run.json does not
+                                    record the scenarios' seeds */
+    sandbox_mode sandbox;        /* --sandbox; 0 = bwrap */
+    const char *const *pass_env; /* --pass-env: names of our variables the solution also gets */
+    size_t npass_env;            /* entries in pass_env */
+    const char *cost_models;     /* price sheets, comma separated; NULL = the three defaults */
+    const char *cost_dir;        /* folder of price sheets searched first, or NULL */
+    int64_t timeout_us;          /* per solution invocation; 0 = the scenario's/solution's */
+    const char *plugin_path;     /* extra folder of validator plugins, or NULL */
+    int64_t plugin_timeout_us;   /* one isolated plugin check; 0 = the plugin host's default */
+    bool no_isolate;             /* plugin checks in-process */
+    bool unsafe_lua;             /* the full Lua standard library for scenarios */
+    bool keep;                   /* keep the scenario databases and landing files */
+    double probe;                /* the cost probe's factor (0 = none) when probe_set */
+    bool probe_set;              /* probe overrides the pack's scale.probe */
+    int argc;                    /* the command line, recorded in run.json */
+    char *const *argv;           /* its words */
     const replay_target *const *targets; /* replay target table, NULL-ended;
                                             NULL = replay_targets_builtin */
 } run_engine_opts;

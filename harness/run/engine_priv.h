@@ -164,6 +164,8 @@ void run_workload_end(run_scen *sc);
 /* solenv.c: the environment of one invocation (batch -1: a run step or the service); free with
  * runner_env_free. */
 int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e);
+/* The build command's: the public part of ours, --pass-env's and solution.json's env. */
+int run_build_env(run_ctx *c, char ***out, hx_err *e);
 
 /* measure.c */
 /* A meter of the scenario's database CPU (engine.h run_dbcpu_start): its role's backends, less

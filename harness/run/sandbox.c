@@ -220,7 +220,11 @@ static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
 static int run_as(const sandbox *sb, char *const argv[], int keep_fd, char *err, size_t errn)
 {
     int pe[2];
-    if (pipe2(pe, O_CLOEXEC) != 0) return -1;
+    char **env = hx_env_public_list(); /* the box's user sees no secret of ours */
+    if (!env || pipe2(pe, O_CLOEXEC) != 0) {
+        hx_free(env);
+        return -1;
+    }
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     pid_t pid = fork();
     if (pid == 0) {
@@ -233,9 +237,10 @@ static int run_as(const sandbox *sb, char *const argv[], int keep_fd, char *err,
         if (sb->drop && (setgroups(0, NULL) != 0 || setgid(sb->gid) != 0 || setuid(sb->uid) != 0))
             _exit(126);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        execv(argv[0], argv);
+        execve(argv[0], argv, env);
         _exit(127);
     }
+    hx_free(env);
     close(pe[1]);
     if (devnull >= 0) close(devnull);
     size_t got = 0;

@@ -1,9 +1,11 @@
-/* solenv.c - the solution's environment (docs/solutions.md "What the solution gets"): ours,
- * then each replay target's variables (HARNESS_INPUT_DIR, the PG* of the scenario's database,
+/* solenv.c - the solution's environment (docs/solutions.md "What the solution gets"): of ours only
+ * the public variables (hx_env_public: PATH, HOME, LANG, ...) and those `--pass-env` names, then
+ * each replay target's variables (HARNESS_INPUT_DIR, the PG* of the scenario's database,
  * KAFKA_*), then the harness's own (HARNESS_OUTPUT_DIR, HARNESS_SCENARIO, HARNESS_BATCH), then
- * solution.json's env, which wins. Never the seed: HARNESS_SEED (where an official run keeps its
- * secret one) and the libpq files that could hold the admin's password are taken out of what
- * passes through. */
+ * solution.json's env, which wins. Everything else of ours (a CI job's tokens, cloud credentials)
+ * stays out. Never the seed: HARNESS_SEED (where an official run keeps its secret one) and the
+ * libpq files that could hold the admin's password are taken out even when --pass-env names
+ * them. The build command gets the same minus the scenario's part (run_build_env). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,6 +13,8 @@
 #include <string.h>
 
 #include "engine_priv.h"
+
+extern char **environ;
 
 /* KEY, VALUE pairs, copied; NULL-ended for runner_env_build. */
 typedef struct env_list {
@@ -51,6 +55,51 @@ static void env_list_release(env_list *l)
     memset(l, 0, sizeof *l);
 }
 
+/* Our environment's entries a solution may see: the public ones and those --pass-env names;
+ * NULL-ended, the strings are environ's (not copied). */
+static char **public_env(const run_ctx *c)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **v = hx_calloc(n + 1, sizeof *v);
+    if (!v) return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool keep = hx_env_public(environ[i]);
+        size_t kl = strcspn(environ[i], "=");
+        for (size_t j = 0; j < c->o->npass_env && !keep; j++)
+            keep =
+                strlen(c->o->pass_env[j]) == kl && memcmp(c->o->pass_env[j], environ[i], kl) == 0;
+        if (keep) v[k++] = environ[i];
+    }
+    return v;
+}
+
+/* The end every environment shares: the seed and libpq's files out, solution.json's env on top,
+ * then built on public_env. Frees l. */
+static int finish_env(run_ctx *c, env_list *l, char ***out, hx_err *e)
+{
+    static const char *const scrub[] = {"HARNESS_SEED", "HARNESS_SEED_FILE", "PGPASSFILE",
+                                        "PGSERVICE",    "PGSERVICEFILE",     NULL};
+    for (size_t i = 0; scrub[i]; i++)
+        env_add(l, scrub[i], NULL); /* a NULL value removes the variable */
+    for (size_t i = 0; i < c->sol.n_env; i++)
+        env_add(l, c->sol.env[i].key, c->sol.env[i].val);
+    char **base = l->oom ? NULL : public_env(c);
+    int rc = base ? runner_env_build(base, (const char *const *)l->kv, out, e)
+                  : hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+    hx_free(base);
+    env_list_release(l);
+    return rc;
+}
+
+int run_build_env(run_ctx *c, char ***out, hx_err *e)
+{
+    env_list l = {0};
+    return finish_env(c, &l, out, e);
+}
+
 int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e)
 {
     run_ctx *c = sc->c;
@@ -64,19 +113,12 @@ int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e)
         if (c->targets[i]->env) rc = c->targets[i]->env(&sc->site, env_add, &l, e);
     char batch_s[16];
     snprintf(batch_s, sizeof batch_s, "%d", batch < 0 ? 0 : batch);
-    if (!rc) {
-        static const char *const scrub[] = {"HARNESS_SEED", "HARNESS_SEED_FILE", "PGPASSFILE",
-                                            "PGSERVICE",    "PGSERVICEFILE",     NULL};
-        for (size_t i = 0; scrub[i]; i++)
-            env_add(&l, scrub[i], NULL); /* a NULL value removes the variable */
-        env_add(&l, "HARNESS_OUTPUT_DIR", out_abs);
-        env_add(&l, "HARNESS_SCENARIO", s->name);
-        env_add(&l, "HARNESS_BATCH", batch_s);
-        for (size_t i = 0; i < c->sol.n_env; i++)
-            env_add(&l, c->sol.env[i].key, c->sol.env[i].val);
-        if (l.oom) rc = hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+    if (rc) {
+        env_list_release(&l);
+        return rc;
     }
-    if (!rc) rc = runner_env_build(NULL, (const char *const *)l.kv, out, e);
-    env_list_release(&l);
-    return rc;
+    env_add(&l, "HARNESS_OUTPUT_DIR", out_abs);
+    env_add(&l, "HARNESS_SCENARIO", s->name);
+    env_add(&l, "HARNESS_BATCH", batch_s);
+    return finish_env(c, &l, out, e);
 }

@@ -205,8 +205,15 @@ static bool traversable(const char *dir, const runas *ra)
  * stdin from /dev/null, as ra. Only async-signal-safe calls between fork and exec. */
 static pid_t spawn(char *const argv[], const runas *ra, const char *cwd, int log_fd, bool pdeath)
 {
+    /* Only the public part of our environment: a solution that can read the server's
+     * /proc/PID/environ (--sandbox none) must not find the CI job's tokens there. */
+    char **env = hx_env_public_list();
+    if (!env) return -1;
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) return -1;
+    if (devnull < 0) {
+        hx_free(env);
+        return -1;
+    }
     pid_t pid = fork();
     if (pid == 0) {
         setpgid(0, 0);
@@ -226,11 +233,12 @@ static pid_t spawn(char *const argv[], const runas *ra, const char *cwd, int log
         /* After setuid: a credential change clears the parent-death signal. */
         if (pdeath) prctl(PR_SET_PDEATHSIG, SIGQUIT);
         if (cwd && chdir(cwd) < 0) _exit(126);
-        execv(argv[0], argv);
+        execve(argv[0], argv, env);
         _exit(127);
     }
     if (pid > 0) setpgid(pid, pid);
     close(devnull);
+    hx_free(env);
     return pid;
 }
 

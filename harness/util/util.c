@@ -17,6 +17,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
+extern char **environ;
+
 int hx_fail(hx_err *e, int code, const char *fmt, ...)
 {
     if (e) {
@@ -406,6 +408,29 @@ const char *hx_suggest(const char *word, const char *const *candidates)
     size_t len = strlen(word);
     size_t limit = len <= 3 ? 1 : len <= 6 ? 2 : 3;
     return best_d <= limit ? best : NULL;
+}
+
+bool hx_env_public(const char *entry)
+{
+    static const char *const names[] = {"PATH", "HOME", "TMPDIR", "USER",     "LOGNAME", "SHELL",
+                                        "TERM", "TZ",   "LANG",   "LANGUAGE", NULL};
+    size_t n = strcspn(entry, "=");
+    if (n > 3 && memcmp(entry, "LC_", 3) == 0) return true;
+    for (size_t i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && memcmp(names[i], entry, n) == 0) return true;
+    return false;
+}
+
+char **hx_env_public_list(void)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **v = hx_calloc(n + 1, sizeof *v);
+    if (!v) return NULL;
+    for (size_t i = 0, k = 0; i < n; i++)
+        if (hx_env_public(environ[i])) v[k++] = environ[i];
+    return v;
 }
 
 /* ---- files ---- */

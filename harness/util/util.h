@@ -115,6 +115,18 @@ bool hx_buf_put_term(hx_buf *b, const char *s, size_t n);
  * candidates is NULL-terminated. */
 const char *hx_suggest(const char *word, const char *const *candidates);
 
+/* Whether the environment entry `entry` ("NAME=value" or a bare NAME) is one of the harness's
+ * own that a solution command and the servers it can reach may see (docs/solutions.md "What the
+ * solution gets"): PATH, HOME, TMPDIR, USER, LOGNAME, SHELL, TERM, TZ, LANG, LANGUAGE and
+ * LC_*. None of them holds a secret; every other variable of the harness's environment (tokens,
+ * cloud credentials, the seed) stays with the harness unless `harness run --pass-env` names it. */
+bool hx_env_public(const char *entry);
+
+/* environ's public entries (hx_env_public), NULL-ended: the strings are environ's, the array is
+ * the caller's (hx_free). For the programs the harness starts that a solution could look at
+ * (the PostgreSQL server, the box's helpers). NULL when out of memory. */
+char **hx_env_public_list(void);
+
 /* The git commit the harness binary was built from (HX_COMMIT), "unknown" outside a checkout.
  * Defined in the build-generated hx_commit.c, linked into the harness executable only. */
 const char *hx_build_commit(void);
