@@ -24,6 +24,11 @@ for f in python-velocity/solution.json python-velocity/firewall.py; do
     [ -s "$T/$f" ] && ok "the page has $f" || bad "the page lacks $f"
 done
 chmod -R a+rX "$T/python-velocity"
+# Both clients reconnect within 0.5 s of a broker fault: with librdkafka's default (up to 10 s)
+# the drain ends before a service whose stream resumes after broker_down has reconnected.
+[ "$(grep -c '"reconnect.backoff.max.ms": 500' "$T/python-velocity/firewall.py")" = 2 ] &&
+    ok "the page's consumer and producer reconnect soon after a broker fault" ||
+    bad "the page's firewall.py leaves reconnect.backoff.max.ms at librdkafka's 10 s"
 
 "$BIN" run "$ROOT/scenarios/streaming-fraud-firewall" --scenario velocity \
     --solution "$T/python-velocity" --out "$T/run" -q 2>"$T/run.err"
