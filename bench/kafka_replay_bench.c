@@ -18,7 +18,8 @@
  * are of the medians. Each topic's message count is checked after its send.
  *
  * usage: kafka_replay_bench [--rows N=1000000] [--rounds R=3] [--partitions P]
- *                           [--bootstrap HOST:PORT (a real cluster; default the embedded mock)] */
+ *                           [--bootstrap HOST:PORT (a real cluster; default the embedded mock)]
+ *                           [--only replay|plain|plain+hdr|kcat (one sender, for a profiler)] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -203,6 +204,23 @@ static double send_kcat(const char *bootstrap, const char *topic, const char *ke
     return t;
 }
 
+/* perf record --control fifo:CTL,ACK -D -1 ... with HX_PERF_CTL=CTL HX_PERF_ACK=ACK samples
+ * only the sends, not the set-up (writing the JSONL file). */
+static void perf_ctl(const char *cmd)
+{
+    const char *ctl = getenv("HX_PERF_CTL"), *ack = getenv("HX_PERF_ACK");
+    if (!ctl || !ack) return;
+    FILE *f = fopen(ctl, "w");
+    if (!f) die(ctl, strerror(errno));
+    fprintf(f, "%s\n", cmd);
+    fclose(f);
+    char buf[16];
+    FILE *a = fopen(ack, "r");
+    if (!a) die(ack, strerror(errno));
+    if (!fgets(buf, sizeof buf, a)) die(ack, "no answer");
+    fclose(a);
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -219,12 +237,11 @@ int main(int argc, char **argv)
 {
     uint64_t rows = 1000000;
     int rounds = 3, parts = 0;
-    const char *bootstrap = NULL;
-    static const struct option lo[] = {{"rows", required_argument, NULL, 'n'},
-                                       {"rounds", required_argument, NULL, 'r'},
-                                       {"partitions", required_argument, NULL, 'p'},
-                                       {"bootstrap", required_argument, NULL, 'b'},
-                                       {NULL, 0, NULL, 0}};
+    const char *bootstrap = NULL, *only = NULL;
+    static const struct option lo[] = {
+        {"rows", required_argument, NULL, 'n'},       {"rounds", required_argument, NULL, 'r'},
+        {"partitions", required_argument, NULL, 'p'}, {"bootstrap", required_argument, NULL, 'b'},
+        {"only", required_argument, NULL, 'o'},       {NULL, 0, NULL, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
         if (c == 'n')
             rows = strtoull(optarg, NULL, 10);
@@ -234,13 +251,18 @@ int main(int argc, char **argv)
             parts = atoi(optarg);
         else if (c == 'b')
             bootstrap = optarg;
+        else if (c == 'o')
+            only = optarg;
         else {
             fprintf(stderr, "usage: kafka_replay_bench [--rows N] [--rounds R] [--partitions P] "
-                            "[--bootstrap HOST:PORT]\n");
+                            "[--bootstrap HOST:PORT] [--only SENDER]\n");
             return 2;
         }
     }
     if (rows == 0 || rounds < 1 || rounds > 50) die("usage", "--rows >= 1, --rounds 1..50");
+    if (only && strcmp(only, "replay") && strcmp(only, "plain") && strcmp(only, "plain+hdr") &&
+        strcmp(only, "kcat"))
+        die("usage", "--only replay, plain, plain+hdr or kcat");
 
     hx_err e = {0};
     plan_scenario *s = fx_scenario();
@@ -290,9 +312,11 @@ int main(int argc, char **argv)
     for (int r = 0; r < rounds; r++) {
         for (int j = 0; j < 4; j++) {
             int who = (r + j) % 4;
+            if (only && strcmp(only, who_name[who]) != 0) continue;
             char topic[64];
             snprintf(topic, sizeof topic, "%s-%d", who == 2 ? "plainhdr" : who_name[who], r);
             if (kafkasvc_create_topic(k, topic, parts, &e) != 0) die("create topic", e.msg);
+            perf_ctl("enable");
             double t, c0 = cpu_s();
             if (who == 0) {
                 kst.topic = topic;
@@ -311,6 +335,7 @@ int main(int argc, char **argv)
             } else {
                 tk[r] = t = send_kcat(bs, topic, keyed);
             }
+            perf_ctl("disable");
             uint64_t got = count_messages(bs, topic, parts);
             if (got != rows) {
                 char m[128];
@@ -325,6 +350,7 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
+    if (only) goto out; /* no ratios from one sender */
     double mr = median(tr, rounds), mp = median(tp, rounds), mk = median(tk, rounds),
            mh = median(th, rounds);
     printf("median   replay %.0f msg/s   plain producer %.0f msg/s   plain with the headers %.0f "
@@ -340,6 +366,7 @@ int main(int argc, char **argv)
            median(cr, rounds) * 1e6 / rows, median(cp, rounds) * 1e6 / rows,
            median(ch, rounds) * 1e6 / rows, median(ck, rounds) * 1e6 / rows);
 
+out:
     hx_free(tr);
     hx_free(tp);
     hx_free(tk);

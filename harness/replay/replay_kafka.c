@@ -165,6 +165,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
     /* A topic too small for the whole step is paced to what the consumers answered. */
     uint64_t volume = gen_emissions(g, ds);
     bool paced = parts > 0 && w && w->unanswered && !kafkasvc_volume_fits(volume, 256, parts);
+    size_t topic_len = strlen(topic);
     double log_bytes = 0; /* bytes the records sent so far take on the log, with framing */
     int64_t t0 = hx_now_ns(), wall0 = hx_wall_ns();
     int64_t last_batch = -1;
@@ -204,21 +205,36 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
             part = has_key ? rd_kafka_msg_partitioner_consistent_random(rkt, key.data, key.len,
                                                                         parts, NULL, NULL)
                            : (int32_t)(out->rows % (uint64_t)parts);
+        /* The three headers in a list sized for them (producev's own starts at 8), handed to
+         * the message, which frees them once delivered; a refused produce leaves them ours. The
+         * topic goes by its handle, not by name: no lookup a record. */
+        rd_kafka_headers_t *hdrs = rd_kafka_headers_new(3);
+        rd_kafka_header_add(hdrs, "harness-id", 10, id, idlen);
+        rd_kafka_header_add(hdrs, "harness-topic", 13, topic, (ssize_t)topic_len);
+        rd_kafka_header_add(hdrs, "harness-ts", 10, ts, tslen);
         for (;;) {
-            rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(val.data, vlen),
-                RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
-                RD_KAFKA_V_HEADER("harness-id", id, idlen),
-                RD_KAFKA_V_HEADER("harness-topic", topic, (ssize_t)strlen(topic)),
-                RD_KAFKA_V_HEADER("harness-ts", ts, tslen), RD_KAFKA_V_END);
+            rd_kafka_resp_err_t err =
+                rkt ? rd_kafka_producev(
+                          rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(part),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(val.data, vlen),
+                          RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
+                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END)
+                    : rd_kafka_producev(
+                          rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_VALUE(val.data, vlen),
+                          RD_KAFKA_V_KEY(has_key ? key.data : NULL, has_key ? key.len : 0),
+                          RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 rd_kafka_poll(rk, 50);
                 continue;
             }
-            if (err)
+            if (err) {
+                rd_kafka_headers_destroy(hdrs);
                 rc = hx_fail(e, HX_EINFRA, "kafka replay into '%s': record %llu: %s", topic,
                              (unsigned long long)r->id, rd_kafka_err2str(err));
+            }
             break;
         }
         if (rc < 0) break;
@@ -226,7 +242,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         out->rows++;
         out->bytes += vlen + (has_key ? key.len : 0);
         log_bytes += (double)(vlen + (has_key ? key.len : 0) + (size_t)idlen + (size_t)tslen +
-                              strlen(topic) + 34 + KAFKASVC_RECORD_OVERHEAD);
+                              topic_len + 34 + KAFKASVC_RECORD_OVERHEAD);
         out->corrupt += r->corrupt != 0;
         if ((int64_t)r->batch != last_batch) {
             out->batches++;
