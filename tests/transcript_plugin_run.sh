@@ -21,10 +21,14 @@ rc=$?
 grep -q "foundation.lua:[0-9]*: .*'tabel' (did you mean 'table'?)" "$T/check.err" &&
     ok "check: names file:line and suggests the parameter" || bad "check said: $(cat "$T/check.err")"
 
-"$BIN" run "$ROOT/tests/packs/plugins" --solution "$ROOT/tests/solutions/noop" \
+CI= "$BIN" run "$ROOT/tests/packs/plugins" --solution "$ROOT/tests/solutions/noop" \
     --plugin-path "$BUILD/tests/plugins" --plugin-timeout 2s --out "$T/run" 2>"$T/run.err"
 rc=$?
 [ $rc = 3 ] && ok "run: plugin errors make the run an error (exit 3)" || bad "run exit $rc: $(tail -5 "$T/run.err")"
+# A passing check's message stays out of the terminal line, and so does its separator.
+grep -q '^  pass  misbehave.ok$' "$T/run.err" && ! grep -q '^  pass .*: *$' "$T/run.err" &&
+    ok "run: a passing plugin check's line ends at its name" ||
+    bad "run: pass lines: $(grep '^  pass' "$T/run.err")"
 for cause in SIGSEGV "timed out" "status 3" "ABI version 99"; do
     grep -q "$cause" "$T/run/run.json" && ok "run.json names '$cause'" || bad "run.json lacks '$cause'"
     grep -q "$cause" "$T/run/junit.xml" && ok "junit.xml names '$cause'" || bad "junit.xml lacks '$cause'"

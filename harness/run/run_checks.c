@@ -408,8 +408,9 @@ void run_checks(run_scen *sc, bool after_cost)
             uint64_t bad = o.missing + o.mismatched;
             sc->correct += exp > bad ? exp - bad : 0;
         }
-        run_progress("  %-5s %s%s%s", chk_status_name(o.status), pc->name, o.message ? ": " : "",
-                     o.message && o.status != CHK_PASS ? o.message : "");
+        bool said = o.message && o.message[0] && o.status != CHK_PASS;
+        run_progress("  %-5s %s%s%s", chk_status_name(o.status), pc->name, said ? ": " : "",
+                     said ? o.message : "");
         chk_outcome_release(&o);
     }
     run_cancel_remove(cancel_slot);

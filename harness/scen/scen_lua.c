@@ -220,7 +220,7 @@ void dsl_opt_strv(lua_State *L, int t, const char *k, const char *path, char ***
         lua_pop(L, 1);
         return;
     }
-    dsl_need_type(L, -1, LUA_TTABLE, path, k, "a list of strings");
+    dsl_need_type(L, -1, LUA_TTABLE, path, k, "a string or a list of strings");
     size_t len = (size_t)luaL_len(L, -1);
     *v = dsl_lcalloc(L, len ? len : 1, sizeof **v);
     *n = len;
