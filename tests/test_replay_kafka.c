@@ -1,7 +1,8 @@
 /* test_replay_kafka.c - replay_kafka into librdkafka's mock cluster (kafkasvc) and reading it
  * back with kafkasvc_consume: the messages are exactly the lines `harness gen --format jsonl`
  * writes (corrupt ones included), keyed by the key column, with harness-id and harness-topic
- * headers; per-batch replay; pacing, to a rate and to what was answered; the consumer's limits. */
+ * headers; per-batch replay; pacing, to a rate, to what was answered and to a group's committed
+ * offsets; the consumer's limits. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +266,11 @@ static void test_replay_kafka__retries_request_errors(void **state)
 typedef struct reader {
     uint64_t sent, answered, sent_at_ask, most_unanswered;
     bool never; /* answers nothing */
+    /* A filter: answers nothing, but while the replay waits commits, in its group, offsets up to
+     * what the topic holds (it read all of it), through this consumer handle (NULL: none). */
+    rd_kafka_t *group;
+    const char *topic;
+    uint64_t committed, most_unread, commits;
 } reader;
 
 static void reader_sent(void *ud, const char *topic, uint64_t id, const void *key, size_t key_len,
@@ -274,12 +280,30 @@ static void reader_sent(void *ud, const char *topic, uint64_t id, const void *ke
     reader *r = ud;
     uint64_t u = r->sent - r->answered; /* what was unanswered when this one was sent */
     if (u > r->most_unanswered) r->most_unanswered = u;
+    if (r->sent - r->committed > r->most_unread) r->most_unread = r->sent - r->committed;
     r->sent++;
+}
+
+/* The filter's commit: the topic's end as its offset for partition 0. */
+static void reader_commit(reader *r)
+{
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(r->group, r->topic, 0, &lo, &hi, 5000) || hi <= 0 ||
+        (uint64_t)hi <= r->committed)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, r->topic, 0)->offset = hi;
+    if (rd_kafka_commit(r->group, l, 0) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        r->committed = (uint64_t)hi;
+        r->commits++;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 static uint64_t reader_unanswered(void *ud)
 {
     reader *r = ud;
+    if (r->group && r->sent == r->sent_at_ask) reader_commit(r);
     if (!r->never && r->sent == r->sent_at_ask)
         r->answered += r->sent - r->answered < 1000 ? r->sent - r->answered : 1000;
     r->sent_at_ask = r->sent;
@@ -325,7 +349,34 @@ static void test_replay_kafka__paces_to_answers_when_the_topic_is_too_small(void
     rc = replay_kafka(g, 0, &st, kafkasvc_bootstrap(svc), "stuck", -1, &w, &r, &e);
     assert_int_equal(rc, HX_EINFRA);
     assert_non_null(strstr(e.msg, "give the step `partitions = "));
+    assert_non_null(strstr(e.msg, "commit the consumer's offsets in group $KAFKA_GROUP_ID"));
     assert_true(r.rows < gen_emissions(g, 0));
+    /* A filter that answers nothing but commits its group's offsets: paced to them, the whole
+     * step goes through, and what the group had not read never exceeded the budget. */
+    assert_int_equal(kafkasvc_create_topic(svc, "filtered", 1, &e), 0);
+    char errstr[256];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", kafkasvc_bootstrap(svc), errstr,
+                                       sizeof errstr),
+                     RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_conf_set(conf, "group.id", "filter-group", errstr, sizeof errstr),
+                     RD_KAFKA_CONF_OK);
+    reader filter = {.never = true, .topic = "filtered"};
+    filter.group = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    assert_non_null(filter.group);
+    w = (replay_kafka_watch){.ud = &filter,
+                             .sent = reader_sent,
+                             .unanswered = reader_unanswered,
+                             .group = "filter-group",
+                             .hold_ms = 10000};
+    st.topic = "filtered";
+    rc = replay_kafka(g, 0, &st, kafkasvc_bootstrap(svc), "filtered", -1, &w, &r, &e);
+    if (rc) fail_msg("replay_kafka with a committing group: %s", e.msg);
+    assert_int_equal(r.rows, gen_emissions(g, 0));
+    assert_true(filter.commits > 0);
+    assert_true(filter.most_unread >= most * 9 / 10);
+    assert_true(filter.most_unread <= most + most / 100);
+    rd_kafka_destroy(filter.group);
     kafkasvc_stop(svc);
     gen_free(g);
     fx_free(s);

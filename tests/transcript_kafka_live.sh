@@ -16,6 +16,9 @@
 #   reading 2.5 s late: the replay waits for the answers instead of letting the mock drop records
 #   unread, and the output topic (7.9 MB on one partition too) is checked from what the live
 #   consumer read; without both, 8389 of the 24000 were missing;
+# - filter: the same volume through a service that forwards one order in a thousand and commits
+#   its consumer's offsets in group KAFKA_GROUP_ID: the replay is paced to those offsets (the
+#   answers alone stalled at 4 MiB unanswered, and the step ended after 30 s, exit 3);
 # - outage: every broker down for 2 s after the stream, then a wait until: it passes at once and
 #   the drain reads the topic (both ran to their 10 s limits while the service held copies of the
 #   mock cluster's sockets, so the fault's close reached no client).
@@ -32,7 +35,7 @@ export CI=1
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
 for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr \
-    kafka_stream_late kafka_stream; do
+    kafka_stream_late kafka_stream kafka_stream_filter; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -108,7 +111,16 @@ s=$(jq -r '.scenarios[0].checks[0].status' "$T/volume/run.json")
 [ "$s" = pass ] && ok "volume: the output topic matches the ledger, none lost to the mock's trimming" \
     || bad "volume: check $s: $(jq -r '.scenarios[0].checks[0].message' "$T/volume/run.json")"
 
-# 6. every broker down for 2 s after the stream, then a wait until on the output topic: all 2000
+# 6. a filter beyond one partition's budget: paced to its group's committed offsets
+"$BIN" run "$PACK" --scenario filter --solution "$T/sols/kafka_stream_filter" -o "$T/filter" -q 2>"$T/filter.err"
+expect_rc "7.9 MB through one partition, one in a thousand forwarded: passes (paced to the committed offsets)" 0 $?
+s=$(jq -r '.scenarios[0].checks[0].status' "$T/filter/run.json")
+[ "$s" = pass ] && ok "filter: the 24 flagged orders, none missing" \
+    || bad "filter: check $s: $(jq -r '.scenarios[0].checks[0].message' "$T/filter/run.json")"
+m=$(metric "$T/filter/run.json" latency.e2e.matched)
+[ "$m" = 24 ] && ok "filter: 24 outputs matched to their inputs" || bad "filter: matched $m"
+
+# 7. every broker down for 2 s after the stream, then a wait until on the output topic: all 2000
 # outputs are there, so the wait passes at its first try and the drain ends at the count, instead
 # of both running to their 10 s limit (the service held copies of the mock's sockets)
 CI=0 "$BIN" run "$PACK" --scenario outage --solution "$T/sols/kafka_stream" -o "$T/outage" 2>"$T/outage.err" # progress lines

@@ -128,10 +128,12 @@ int replay_changes_add_column(PGconn *conn, const struct chg_stream *cs, const c
  * librdkafka's default partitioner, keyless records one partition after the other). A topic too
  * small to keep the dataset's emissions on the mock (kafkasvc_volume_fits, 256 bytes a record) is
  * paced to what was read when w->unanswered is set: each record waits while the records
- * unanswered would not fit one partition's KAFKASVC_PARTITION_BUDGET_BYTES on the log, and after
- * w->hold_ms (0 = 30 s) without an answer the step ends with HX_EINFRA saying to give the step
- * more partitions. Returns when every record is acknowledged: 0, or HX_EINFRA naming the topic
- * when records were not delivered, HX_ENOMEM, or the generator's error. */
+ * unanswered would not fit one partition's KAFKASVC_PARTITION_BUDGET_BYTES on the log, unless
+ * w->group's committed offsets show that every partition's unread records fit it; after
+ * w->hold_ms (0 = 30 s) with neither moving the step ends with HX_EINFRA saying to commit
+ * offsets in that group or give the step more partitions. Returns when every record is
+ * acknowledged: 0, or HX_EINFRA naming the topic when records were not delivered, HX_ENOMEM, or the
+ * generator's error. */
 typedef struct replay_kafka_watch replay_kafka_watch;
 int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, const char *topic,
                  int64_t batch, const replay_kafka_watch *w, replay_stats *out, hx_err *e);
@@ -149,6 +151,10 @@ struct replay_kafka_watch {
     void (*sent)(void *ud, const char *topic, uint64_t id, const void *key, size_t key_len,
                  int64_t intended_ns, int64_t actual_ns);
     uint64_t (*unanswered)(void *ud);
+    /* The solution's consumer group (KAFKA_GROUP_ID, replay_kafka_group), NULL: none. A paced
+     * step counts a partition's records up to the group's committed offset as read, so a service
+     * that answers few of its inputs (a filter) is paced by what it committed. */
+    const char *group;
     int hold_ms;
 };
 

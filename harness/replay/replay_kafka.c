@@ -98,34 +98,129 @@ static bool hold_back(rd_kafka_t *rk, const plan_step *st, const replay_kafka_wa
     }
 }
 
+/* What the solution's consumer group read of the topic (replay.h, w->group): its committed offsets
+ * against the records each partition holds. A consumer handle with that group.id asks with
+ * OffsetFetch (which the mock serves) and joins nothing. */
+typedef struct group_reads {
+    rd_kafka_t *rk;                      /* NULL: no group, or it could not be made */
+    rd_kafka_topic_partition_list_t *tp; /* the topic's partitions; offsets: the last answer */
+    int64_t *held; /* records each partition holds or will: its end when the step began + sent */
+    uint64_t read; /* the committed offsets' sum, what the group read of the topic */
+    int64_t asked_ns;
+} group_reads;
+
+static void group_close(group_reads *gr)
+{
+    if (gr->tp) rd_kafka_topic_partition_list_destroy(gr->tp);
+    if (gr->rk) rd_kafka_destroy_flags(gr->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    free(gr->held);
+    memset(gr, 0, sizeof *gr);
+}
+
+/* Ready gr for group `group` on topic's parts partitions, whose ends are asked through rk (the
+ * replay's producer). Without a group, or when the client cannot be made, gr stays empty: the
+ * pacing counts only the answers. */
+static void group_open(group_reads *gr, rd_kafka_t *rk, const char *bootstrap, const char *group,
+                       const char *topic, int32_t parts)
+{
+    memset(gr, 0, sizeof *gr);
+    if (!group || !*group) return;
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *kv[][2] = {
+        {"bootstrap.servers", bootstrap}, {"client.id", "harness-pace"},     {"group.id", group},
+        {"enable.auto.commit", "false"},  {"log.connection.close", "false"},
+    };
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr) !=
+            RD_KAFKA_CONF_OK) {
+            rd_kafka_conf_destroy(conf);
+            return;
+        }
+    rd_kafka_conf_set_log_cb(conf, quiet_log);
+    gr->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!gr->rk) {
+        rd_kafka_conf_destroy(conf);
+        return;
+    }
+    gr->tp = rd_kafka_topic_partition_list_new(parts);
+    gr->held = calloc((size_t)parts, sizeof *gr->held);
+    if (!gr->tp || !gr->held) {
+        group_close(gr);
+        return;
+    }
+    for (int32_t p = 0; p < parts; p++) {
+        rd_kafka_topic_partition_list_add(gr->tp, topic, p);
+        int64_t lo = 0, hi = 0; /* records an earlier step left there count as held */
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000) == 0) gr->held[p] = hi;
+    }
+}
+
+/* Whether every partition's records that the group has not read fit one partition's budget on
+ * the log (most records). The group's offsets are asked again at most every 20 ms; between
+ * answers the last ones stand (offsets only grow, and what was sent since counts as unread). */
+static bool group_fits(group_reads *gr, uint64_t most)
+{
+    if (!gr->rk) return false;
+    bool fits = true;
+    for (int i = 0; i < gr->tp->cnt && fits; i++) {
+        int64_t c = gr->tp->elems[i].offset > 0 ? gr->tp->elems[i].offset : 0;
+        fits = gr->held[i] - c < (int64_t)most;
+    }
+    if (fits || hx_now_ns() - gr->asked_ns < 20000000) return fits;
+    gr->asked_ns = hx_now_ns();
+    for (int i = 0; i < gr->tp->cnt; i++)
+        gr->tp->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    if (rd_kafka_committed(gr->rk, gr->tp, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    gr->read = 0;
+    fits = true;
+    for (int i = 0; i < gr->tp->cnt; i++) {
+        int64_t c =
+            gr->tp->elems[i].err || gr->tp->elems[i].offset < 0 ? 0 : gr->tp->elems[i].offset;
+        gr->tp->elems[i].offset = c;
+        gr->read += (uint64_t)c;
+        fits &= gr->held[i] - c < (int64_t)most;
+    }
+    return fits;
+}
+
 /* Pacing to what was read (replay.h): the topic is too small to keep the whole step, so before
- * the next record the records sent and not yet answered must fit one partition's budget on the
- * log: every unread record may sit in the one partition the next record goes to, and the mock
- * drops a partition's oldest batches beyond 5 MiB. Polls the producer while it waits. Returns 0,
- * or HX_EINFRA when the answers stop for hold_ms (what was sent would be trimmed unread). */
-static int hold_reads(rd_kafka_t *rk, const replay_kafka_watch *w, const char *topic,
-                      uint64_t volume, int32_t parts, double rec_bytes, hx_err *e)
+ * the next record the records sent and not yet read must fit one partition's budget on the log:
+ * every unanswered record may sit in the one partition the next record goes to, and the mock
+ * drops a partition's oldest batches beyond 5 MiB. Read is what the outputs answered or, per
+ * partition, what the solution's consumer group committed (gr), whichever lets the record go.
+ * Polls the producer while it waits. Returns 0, or HX_EINFRA when neither moves for hold_ms
+ * (what was sent would be trimmed unread). */
+static int hold_reads(rd_kafka_t *rk, const replay_kafka_watch *w, group_reads *gr,
+                      const char *topic, uint64_t volume, int32_t parts, double rec_bytes,
+                      hx_err *e)
 {
     int hold_ms = w->hold_ms > 0 ? w->hold_ms : 30000;
     uint64_t most = (uint64_t)((double)KAFKASVC_PARTITION_BUDGET_BYTES / rec_bytes);
     if (most < 1) most = 1;
-    uint64_t u = w->unanswered(w->ud), last = u;
+    uint64_t u = w->unanswered(w->ud), last = u, read = gr->read;
     int64_t since = hx_now_ns();
     for (;;) {
-        if (u < most) return 0;
-        if (u < last) since = hx_now_ns();
+        if (u < most || group_fits(gr, most)) return 0;
+        if (u < last || gr->read > read) since = hx_now_ns();
         last = u;
+        read = gr->read;
         if (hx_now_ns() - since > (int64_t)hold_ms * 1000000) {
             int32_t need = kafkasvc_partitions_for(volume, (size_t)rec_bytes);
             return hx_fail(e, HX_EINFRA,
-                           "kafka replay into '%s': %llu records sent and not answered for %d s; "
+                           "kafka replay into '%s': %llu records sent and not answered for %d s, "
+                           "and the consumer group '%s' (KAFKA_GROUP_ID) committed %llu of them; "
                            "the topic's %d partitions cannot keep the step's %llu records (the "
                            "mock cluster keeps 5 MiB a partition), so the replay sends only what "
-                           "the service's answers show was read, and going on would drop records "
-                           "unread: give the step `partitions = %d` so the topic holds the whole "
-                           "stream, or use a real cluster (--kafka)",
-                           topic, (unsigned long long)u, hold_ms / 1000, (int)parts,
-                           (unsigned long long)volume, (int)need);
+                           "the service read (its answers, or its group's committed offsets), "
+                           "and going on would drop records unread: commit the consumer's "
+                           "offsets in group $KAFKA_GROUP_ID as it reads, give the step "
+                           "`partitions = %d` so the topic holds the whole stream, or use a real "
+                           "cluster (--kafka)",
+                           topic, (unsigned long long)u, hold_ms / 1000,
+                           w->group && *w->group ? w->group : "(none)",
+                           (unsigned long long)gr->read, (int)parts, (unsigned long long)volume,
+                           (int)need);
         }
         rd_kafka_poll(rk, 1);
         u = w->unanswered(w->ud);
@@ -166,6 +261,8 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
     uint64_t volume = gen_emissions(g, ds);
     bool paced = parts > 0 && w && w->unanswered && !kafkasvc_volume_fits(volume, 256, parts);
     size_t topic_len = strlen(topic);
+    group_reads gr = {0};
+    if (paced) group_open(&gr, rk, bootstrap, w->group, topic, parts);
     double log_bytes = 0; /* bytes the records sent so far take on the log, with framing */
     int64_t t0 = hx_now_ns(), wall0 = hx_wall_ns();
     int64_t last_batch = -1;
@@ -178,7 +275,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         if (due >= 0) sleep_until(t0 + due);
         if (holding) holding = hold_back(rk, st, w);
         if (paced && out->rows &&
-            (rc = hold_reads(rk, w, topic, volume, parts, log_bytes / (double)out->rows, e)))
+            (rc = hold_reads(rk, w, &gr, topic, volume, parts, log_bytes / (double)out->rows, e)))
             break;
         hx_buf_clear(&val);
         hx_buf_clear(&key);
@@ -239,6 +336,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         }
         if (rc < 0) break;
         rd_kafka_poll(rk, 0);
+        if (gr.held && part >= 0 && part < parts) gr.held[part]++;
         out->rows++;
         out->bytes += vlen + (has_key ? key.len : 0);
         log_bytes += (double)(vlen + (has_key ? key.len : 0) + (size_t)idlen + (size_t)tslen +
@@ -250,6 +348,7 @@ int replay_kafka(gen *g, size_t ds, const plan_step *st, const char *bootstrap, 
         }
     }
     gen_cursor_release(&c);
+    group_close(&gr);
     if (rkt) rd_kafka_topic_destroy(rkt);
     /* acks=all: the step ends when every record is acknowledged, so the solution that runs next
      * finds them all. */

@@ -102,6 +102,10 @@ bool replay_target_used(const replay_target *t, const plan_scenario *s);
  * cluster apart and marks the harness's topics on a --kafka cluster; solutions get it as
  * KAFKA_TOPIC_PREFIX. */
 void replay_kafka_topic(const plan_scenario *s, const char *t, char *buf, size_t n);
+/* The consumer group a scenario's solution is given as KAFKA_GROUP_ID: hx_<scenario>_solution
+ * (the topic prefix's scheme). The replay paces a topic too small for the stream to the offsets
+ * this group committed (replay_kafka_watch.group). */
+void replay_kafka_group(const plan_scenario *s, char *buf, size_t n);
 
 /* Whether check pc reads a Kafka topic (a topic check, or a check with sink = "topic"). */
 bool replay_check_on_topic(const plan_check *pc);

@@ -1,8 +1,8 @@
 /* target_kafka.c - the Kafka target: into = "kafka" produces each emission as a message of topic
  * hx_<scenario>_<topic> (replay_kafka, replay.h). Before the steps it creates the scenario's
  * topics, those it replays into and those its checks read; the solution gets
- * KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX and KAFKA_FETCH_WAIT_MAX_MS (kafkasvc.h); faults
- * break the mock cluster's brokers. */
+ * KAFKA_BOOTSTRAP_SERVERS, KAFKA_TOPIC_PREFIX, KAFKA_GROUP_ID and KAFKA_FETCH_WAIT_MAX_MS
+ * (kafkasvc.h, replay_kafka_group); faults break the mock cluster's brokers. */
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +12,11 @@
 void replay_kafka_topic(const plan_scenario *s, const char *t, char *buf, size_t n)
 {
     snprintf(buf, n, "hx_%s_%s", s->name, t);
+}
+
+void replay_kafka_group(const plan_scenario *s, char *buf, size_t n)
+{
+    replay_kafka_topic(s, "solution", buf, n);
 }
 
 bool replay_check_on_topic(const plan_check *pc)
@@ -149,11 +154,13 @@ static int kafka_replay(replay_site *site, void *state, const plan_step *st, int
 
 static int kafka_env(const replay_site *site, replay_env_fn add, void *ud, hx_err *e)
 {
-    char prefix[300], wait[16] = "";
+    char prefix[300], group[300], wait[16] = "";
     replay_kafka_topic(site->s, "", prefix, sizeof prefix);
+    replay_kafka_group(site->s, group, sizeof group);
     if (site->kafka) snprintf(wait, sizeof wait, "%d", kafkasvc_fetch_wait_ms(site->kafka));
     if (!add(ud, "KAFKA_BOOTSTRAP_SERVERS", site->kafka ? kafkasvc_bootstrap(site->kafka) : "") ||
         !add(ud, "KAFKA_TOPIC_PREFIX", site->kafka ? prefix : "") ||
+        !add(ud, "KAFKA_GROUP_ID", site->kafka ? group : "") ||
         !add(ud, "KAFKA_FETCH_WAIT_MAX_MS", wait))
         return hx_fail(e, HX_ENOMEM, "out of memory");
     return 0;

@@ -118,6 +118,7 @@ typedef struct run_scen {
     struct run_workload *wl;    /* the query workload's state, NULL before its step (workload.c) */
     struct live *live;          /* the live latency consumer of a service scenario (live.h) */
     replay_kafka_watch kwatch;  /* what the Kafka replay tells it, site.kwatch points here */
+    char kgroup[300];           /* the solution's consumer group, kwatch.group */
     uint64_t live_sent;         /* records the replay told it of */
     double workload_s;          /* seconds of the workload steps (not the replay's) */
 } run_scen;

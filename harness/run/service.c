@@ -292,8 +292,9 @@ void run_live_start(run_scen *sc)
         hx_warn("latency: %s; it is matched after the run instead", e.msg);
         return;
     }
-    sc->kwatch =
-        (replay_kafka_watch){.ud = sc, .sent = live_on_sent, .unanswered = live_unanswered};
+    replay_kafka_group(s, sc->kgroup, sizeof sc->kgroup);
+    sc->kwatch = (replay_kafka_watch){
+        .ud = sc, .sent = live_on_sent, .unanswered = live_unanswered, .group = sc->kgroup};
     sc->site.kwatch = &sc->kwatch;
 }
 

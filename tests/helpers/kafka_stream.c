@@ -10,7 +10,10 @@
  * matches latency by key); DROP_KEY produces without a key (with DROP_HEADERS too, no output can be
  * matched to its input); START_MS says it is ready and starts reading that much later (a service
  * that falls behind from the start); LINGER_MS is its producer's linger.ms (default 0;
- * bench/kafka_volume.sh batches). A full producer queue waits for deliveries. Ends on SIGTERM after
+ * bench/kafka_volume.sh batches); FILTER forwards only the messages whose value contains that text
+ * (a filter answers few of its inputs). Its consumer group is KAFKA_GROUP_ID (else kafka_stream),
+ * whose offsets it commits as it reads, every COMMIT_MS (librdkafka's auto commit, default its
+ * 5000; NO_COMMIT: never). A full producer queue waits for deliveries. Ends on SIGTERM after
  * flushing what it produced. */
 #include <signal.h>
 #include <stdbool.h>
@@ -73,10 +76,16 @@ int main(int argc, char **argv)
     /* fetch.wait.max.ms as the harness says (docs/solutions.md): the mock cluster answers a
      * Fetch that found nothing only when that wait runs out. */
     const char *wait = getenv("KAFKA_FETCH_WAIT_MAX_MS");
+    const char *group = getenv("KAFKA_GROUP_ID");
+    const char *commit_ms = getenv("COMMIT_MS");
+    const char *filter = getenv("FILTER");
     rd_kafka_t *c =
         client(RD_KAFKA_CONSUMER, bootstrap,
-               (const char *const[]){"group.id", "kafka_stream", "auto.offset.reset", "earliest",
-                                     "fetch.wait.max.ms", wait && *wait ? wait : "500", NULL});
+               (const char *const[]){
+                   "group.id", group && *group ? group : "kafka_stream", "auto.offset.reset",
+                   "earliest", "fetch.wait.max.ms", wait && *wait ? wait : "500",
+                   "enable.auto.commit", getenv("NO_COMMIT") ? "false" : "true",
+                   "auto.commit.interval.ms", commit_ms && *commit_ms ? commit_ms : "5000", NULL});
     const char *linger = getenv("LINGER_MS");
     rd_kafka_t *p = client(
         RD_KAFKA_PRODUCER, bootstrap,
@@ -139,6 +148,12 @@ int main(int argc, char **argv)
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 fprintf(stderr, "kafka_stream: %s\n", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (filter && *filter &&
+            (!m->payload || !memmem(m->payload, m->len, filter, strlen(filter)))) {
+            n++;
             rd_kafka_message_destroy(m);
             continue;
         }

@@ -5,6 +5,8 @@
 -- service answered) through a service that stalls once: the stall shows in the corrected view
 -- and not in the uncorrected one (coordinated omission).
 -- volume: more than one partition's 5 MiB through a topic of one partition, read late.
+-- filter: the same volume through a service that forwards one order in a thousand and commits
+-- its offsets: the replay is paced to them.
 -- outage: every broker down for 2 s after the stream, then a wait until on the output topic.
 return challenge {
   name = "kafka-live", level = "test",
