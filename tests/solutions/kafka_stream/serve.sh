@@ -7,7 +7,10 @@
 # matched by key), DROP_KEY (with DROP_HEADERS: no output can be matched), CRASH_AFTER seconds after which
 # the service kills itself with SIGSEGV.
 set -eu
-: "${KAFKA_BOOTSTRAP_SERVERS:?not set}" "${KAFKA_TOPIC_PREFIX:?not set}" "${HX_KAFKA_STREAM:?not set}"
+# The helper's path: $HX_KAFKA_STREAM from the solution's env, else the copy beside this script
+# (the transcripts put one there; the harness passes only an allowlist of its own environment).
+: "${HX_KAFKA_STREAM:=./hx_kafka_stream}"
+: "${KAFKA_BOOTSTRAP_SERVERS:?not set}" "${KAFKA_TOPIC_PREFIX:?not set}"
 if [ -n "${CRASH_AFTER:-}" ]; then
     "$HX_KAFKA_STREAM" "${KAFKA_TOPIC_PREFIX}orders" "${KAFKA_TOPIC_PREFIX}orders_out" &
     sleep "$CRASH_AFTER"
