@@ -31,7 +31,7 @@ return scenario {
   checks = {
     file { path = "ships.csv", key = "ship_id", expect = ships:valid() },
   },
-  thresholds = { ["solution.wall.max"] = "< 1us" },
+  thresholds = { ["solution.wall.max"] = "< 1us", ["solution.output.bytes"] = "< 1MiB" },
 }
 LUA
 "$BIN" check good >"$T/good.txt" 2>&1
@@ -66,10 +66,21 @@ mistake "a misspelt metric" 's/solution.wall.max/solution.wal.max/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"solution.wal.max\"]: no scenario produces metric 'solution.wal.max' (did you mean 'solution.wall.max'?)"
 mistake "a metric the scenario never produces" 's/solution.wall.max/latency.e2e.p99/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"latency.e2e.p99\"]: metric 'latency.e2e.p99': scenario 'a' runs the solution in batches"
+mistake "a stream metric in a scenario that streams nothing" 's/solution.wall.max/replay.stream.bytes/; s/"< 1us"/"< 1MB"/' \
+    "bad/scenarios/a.lua:5: scenario.thresholds[\"replay.stream.bytes\"]: metric 'replay.stream.bytes': scenario 'a' uses no Kafka topic"
 mistake "a threshold in the wrong unit" 's/"< 1us"/"< 1MB"/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"solution.wall.max\"]: '< 1MB' is a byte size but the metric is a duration"
 mistake "a dataset a step does not have" 's/dataset = "ships", dir/dataset = "shps", dir/' \
     "bad/scenarios/a.lua:5: scenario.replay[1].dataset: no dataset 'shps' in scenario.datasets (did you mean 'ships'?)"
+
+# A system the scenario uses that challenge.lua does not declare: the run would price and
+# measure the pack without it, so check names the step.
+mistake "a Kafka step in a files-only pack" \
+    's/{ into = "files", dataset = "ships", dir = "ships" }/{ into = "kafka", dataset = "ships", topic = "ships" }/' \
+    "bad/scenarios/a.lua:5: scenario.replay[1]: replays into kafka, but challenge.lua's sources and sinks do not list \"kafka\""
+mistake "a topic check in a files-only pack" \
+    's/    file { path = "ships.csv",/    topic { topic = "out", equals = 1 }, file { path = "ships.csv",/' \
+    "bad/scenarios/a.lua:11: topic out reads a Kafka topic, but challenge.lua's sources and sinks do not list \"kafka\""
 
 "$BIN" run good --solution nosuch --out "$T/r0" >"$T/r0.txt" 2>&1
 expect_rc "a solution folder that is not there" 2 $?
@@ -85,6 +96,8 @@ grep -q "^  batch 0: solution exited with status [0-9]*: .*laod.sh" "$T/r1.txt" 
     ok "the terminal says how it ended and its last stderr line" || bad "batch line: $(cat "$T/r1.txt")"
 grep -qF "  fail  solution.wall.max < 1 µs: " "$T/r1.txt" &&
     ok "a failed threshold is on the terminal with its limit" || bad "threshold line: $(cat "$T/r1.txt")"
+grep -qF "  fail  solution.output.bytes < 1 MiB: not measured: the solution wrote no file to its output folder" "$T/r1.txt" &&
+    ok "an output size that is not there says the solution wrote nothing" || bad "output line: $(cat "$T/r1.txt")"
 grep -qF "  fail  cost.monthly.eur <= 5: not measured: no price sheet of the run gave it (sheets: aws-us-east-1 in USD" "$T/r1.txt" &&
     ok "a budget in a currency no sheet has says which currencies there are" || bad "budget line: $(cat "$T/r1.txt")"
 hx_done

@@ -74,6 +74,24 @@ static bool change_stream(const plan_scenario *s, const char *const *caps, size_
     return false;
 }
 
+/* replay.stream.*, stream.partitions: a scenario's own threshold needs a Kafka step or a topic
+ * check (a pack-wide budget is skipped where the challenge uses no Kafka). */
+static bool streams(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
+                    size_t n)
+{
+    (void)caps, (void)ncaps;
+    if (!s) return true;
+    for (size_t i = 0; i < s->nsteps; i++)
+        if (s->steps[i].kind == PLAN_STEP_INTO && s->steps[i].target == PLAN_TGT_KAFKA) return true;
+    for (size_t i = 0; i < s->nchecks; i++)
+        if (s->checks[i].kind == PLAN_CHK_TOPIC) return true;
+    snprintf(why, n,
+             "scenario '%s' uses no Kafka topic (no into = \"kafka\" step, no topic check), so "
+             "nothing is streamed",
+             s->name);
+    return false;
+}
+
 /* <topic>.lag.*: the scenario checks that topic's summaries against a grouped query. */
 static bool grouped_topic(const plan_scenario *s, const char *const *caps, size_t ncaps, char *why,
                           size_t n)
@@ -125,6 +143,11 @@ bool plan_grouped_topic(const plan_scenario *s, const char *topic)
     {                                                                                              \
         .pattern = p, .unit = u, .meaning = m, .accept = grouped_topic                             \
     }
+/* A streaming scenario's metric. */
+#define K(p, u, m)                                                                                 \
+    {                                                                                              \
+        .pattern = p, .unit = u, .meaning = m, .accept = streams                                   \
+    }
 /* A service scenario's latency metric. */
 #define L(p, u, m)                                                                                 \
     {                                                                                              \
@@ -161,10 +184,10 @@ static const plan_metric catalogue[] = {
     M("replay.records", "", "input records the harness replayed"),
     M("replay.seconds", "s", "wall time of the replay"),
     M("replay.records_per_s", "rows/s", "replay throughput"),
-    M("replay.stream.bytes", "bytes",
+    K("replay.stream.bytes", "bytes",
       "keys and values the replay produced into topics (the streaming cost lines' data in)"),
-    M("replay.stream.records", "", "records the replay produced into topics"),
-    M("stream.partitions", "",
+    K("replay.stream.records", "", "records the replay produced into topics"),
+    K("stream.partitions", "",
       "partitions the streaming cost lines bill: the input topics' and the checked outputs'"),
     /* before cdc.lag.*, which they also match: a change stream's scenario finds its own below */
     G("<topic>.lag.p50", "s",

@@ -216,6 +216,25 @@ bool run_metric_absent(const run_scen *sc, const char *metric, char *why, size_t
             return true;
         }
     }
+    if (strcmp(metric, "solution.output.bytes") == 0) {
+        bool files = false;
+        for (size_t i = 0; i < c->pack->nsinks; i++)
+            files |= strcmp(c->pack->sinks[i], "files") == 0;
+        if (!files) {
+            snprintf(why, n, "does not apply: the challenge's sinks do not include \"files\"");
+            return false;
+        }
+        if (acc->n) {
+            snprintf(why, n, "the solution wrote no file to its output folder");
+            return true;
+        }
+    }
+    if (strncmp(metric, "replay.stream.", 14) == 0 || strcmp(metric, "stream.partitions") == 0) {
+        if (!pack_uses(c->pack, "kafka")) {
+            snprintf(why, n, "does not apply: the challenge uses no Kafka");
+            return false;
+        }
+    }
     if (strncmp(metric, "solution.", 9) == 0) {
         bool runs = false;
         for (size_t i = 0; i < s->nsteps; i++)

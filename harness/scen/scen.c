@@ -537,6 +537,51 @@ enum want { WANT_SCENARIO, WANT_CHALLENGE };
 
 /* Run one file; a problem goes to the list and is not an error of this function (only running
  * out of memory is). */
+/* Does challenge.lua list kind ("files", "postgres", "kafka") in its sources or sinks? */
+static bool pack_declares(const plan_pack *p, const char *kind)
+{
+    for (size_t i = 0; i < p->nsources; i++)
+        if (strcmp(p->sources[i], kind) == 0) return true;
+    for (size_t i = 0; i < p->nsinks; i++)
+        if (strcmp(p->sinks[i], kind) == 0) return true;
+    return false;
+}
+
+/* A scenario that replays into, or checks a topic of, a system challenge.lua does not declare:
+ * the run would start it anyway, but price and measure the pack without it (no streaming cost
+ * lines, no replay.stream.* metrics), so it is a problem of the pack, named at the step. */
+static int undeclared_io(scen *s, const plan_scenario *sc)
+{
+    const plan_pack *p = s->pack;
+    if (!p->name) return 0; /* no challenge loaded: that is the problem already */
+    static const char *const kinds[] = {"files", "postgres", "kafka", "postgres"};
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        const plan_step *st = &sc->steps[i];
+        if (st->kind != PLAN_STEP_INTO || (unsigned)st->target > PLAN_TGT_CDC) continue;
+        const char *k = kinds[st->target];
+        if (pack_declares(p, k)) continue;
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "%s: scenario.replay[%zu]: replays into %s, but challenge.lua's sources and "
+                 "sinks do not list \"%s\" (add it: sources = { ..., \"%s\" }; the pack is "
+                 "priced and measured by what it declares)",
+                 st->where ? st->where : sc->file, i + 1, k, k, k);
+        return add_problem(s, msg);
+    }
+    for (size_t i = 0; i < sc->nchecks; i++) {
+        const plan_check *c = &sc->checks[i];
+        if (c->kind != PLAN_CHK_TOPIC || pack_declares(p, "kafka")) continue;
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "%s: %s reads a Kafka topic, but challenge.lua's sources and sinks do not list "
+                 "\"kafka\" (add it: sinks = { ..., \"kafka\" }; the pack is priced and "
+                 "measured by what it declares)",
+                 c->where ? c->where : sc->file, c->name ? c->name : "a topic check");
+        return add_problem(s, msg);
+    }
+    return 0;
+}
+
 static int load_one(scen *s, const char *path, enum want want)
 {
     lua_State *L = s->L;
@@ -615,7 +660,7 @@ static int load_one(scen *s, const char *path, enum want want)
         }
     }
     p->nscenarios++;
-    return 0;
+    return undeclared_io(s, sc);
 }
 
 static int cmp_str(const void *a, const void *b)

@@ -4,6 +4,6 @@
 return challenge {
   name = "engine", level = "test",
   description = "Plan shapes for the run engine's tests.",
-  sources = { "files" }, sinks = { "files" },
+  sources = { "files", "postgres" }, sinks = { "files" },
   budgets = { ["latency.e2e.p99"] = "< 1s" }, -- applies to service scenarios only: none here
 }
