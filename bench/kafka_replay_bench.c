@@ -3,8 +3,8 @@
  * Not a test; run bench/kafka_replay.sh.
  *
  * The messages are the lines `harness gen --format jsonl` writes for an orders dataset (written
- * once by replay_files, the same code path), keyed by the order id. Each round sends them four
- * times, into four fresh topics of the same partition count:
+ * once by replay_files, the same code path), keyed by the order id. Each round sends them five
+ * times, into five fresh topics of the same partition count:
  *   replay  replay_kafka: generates every record from the seed, renders its JSONL line, produces
  *           it with its key and the three harness headers, waits for every acknowledgement;
  *   plain   a librdkafka producer with the replay's settings (acks=all, linger.ms=5, no
@@ -12,14 +12,17 @@
  *           rd_kafka_flush: the floor for one client thread;
  *   plain+hdr the same with the replay's three headers on each message: what the header contract
  *           costs, apart from what the replay adds (generation, rendering, hashing);
+ *   plain+1hdr the same with one short header (`harness` = "1 <id> <ts>"): what a contract of one
+ *           header would cost, so what any header costs against what three cost;
  *   kcat    `kcat -P -K '\t'` reading a "key<TAB>line" file with the same settings (its start-up
  *           included).
- * The order rotates every round (ABCD, BCDA, ...) so machine load falls on each alike; the ratios
+ * The order rotates every round (ABCDE, BCDEA, ...) so machine load falls on each alike; the ratios
  * are of the medians. Each topic's message count is checked after its send.
  *
  * usage: kafka_replay_bench [--rows N=1000000] [--rounds R=3] [--partitions P]
  *                           [--bootstrap HOST:PORT (a real cluster; default the embedded mock)]
- *                           [--only replay|plain|plain+hdr|kcat (one sender, for a profiler)] */
+ *                           [--only replay|plain|plain+hdr|plain+1hdr|kcat (one sender, for a
+ *                            profiler)] */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -132,10 +135,14 @@ static void dr_count(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (m->err) (*failed)++;
 }
 
-/* The peer: one producer thread sending the lines in memory, keyed, then a flush; with hdr, each
- * message also carries the replay's three headers (harness-id, harness-topic, harness-ts), which
- * separates what the header contract costs from what the replay itself adds. */
-static double send_plain(const char *bootstrap, const char *topic, const lines *L, bool hdr)
+/* The peer: one producer thread sending the lines in memory, keyed, then a flush. With HDR_THREE
+ * each message also carries the replay's three headers (harness-id, harness-topic, harness-ts),
+ * which separates what the header contract costs from what the replay itself adds; with HDR_ONE
+ * one header `harness` = "1 <id> <ts>" (what a contract of one short header would send), which
+ * separates what any header costs from what three cost. */
+enum { HDR_THREE = 1, HDR_ONE = 2 };
+
+static double send_plain(const char *bootstrap, const char *topic, const lines *L, int hdr)
 {
     char err[512];
     uint64_t failed = 0;
@@ -153,22 +160,29 @@ static double send_plain(const char *bootstrap, const char *topic, const lines *
     rd_kafka_t *p = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
     if (!p) die("producer", err);
     for (size_t i = 0; i < L->n; i++) {
-        char ts[24];
+        char ts[24], one[64];
         int tsl = hdr ? snprintf(ts, sizeof ts, "%lld", (long long)hx_wall_ns()) : 0;
+        size_t kl = strlen(L->key[i]);
+        int onel = hdr == HDR_ONE ? snprintf(one, sizeof one, "1 %s %s", L->key[i], ts) : 0;
         for (;;) {
-            size_t kl = strlen(L->key[i]);
-            rd_kafka_resp_err_t r =
-                hdr ? rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic),
-                                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_KEY(L->key[i], kl),
-                                        RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]),
-                                        RD_KAFKA_V_HEADER("harness-id", L->key[i], (ssize_t)kl),
-                                        RD_KAFKA_V_HEADER("harness-topic", topic, -1),
-                                        RD_KAFKA_V_HEADER("harness-ts", ts, tsl), RD_KAFKA_V_END)
-                    : rd_kafka_producev(
-                          p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                          RD_KAFKA_V_KEY(L->key[i], kl),
-                          RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]), RD_KAFKA_V_END);
+            rd_kafka_resp_err_t r;
+            if (hdr == HDR_THREE)
+                r = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(L->key[i], kl), RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]),
+                    RD_KAFKA_V_HEADER("harness-id", L->key[i], (ssize_t)kl),
+                    RD_KAFKA_V_HEADER("harness-topic", topic, -1),
+                    RD_KAFKA_V_HEADER("harness-ts", ts, tsl), RD_KAFKA_V_END);
+            else if (hdr == HDR_ONE)
+                r = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(L->key[i], kl), RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]),
+                    RD_KAFKA_V_HEADER("harness", one, onel), RD_KAFKA_V_END);
+            else
+                r = rd_kafka_producev(
+                    p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_KEY(L->key[i], kl), RD_KAFKA_V_VALUE(L->buf + L->off[i], L->llen[i]),
+                    RD_KAFKA_V_END);
             if (r == RD_KAFKA_RESP_ERR_NO_ERROR) break;
             if (r != RD_KAFKA_RESP_ERR__QUEUE_FULL) die("produce", rd_kafka_err2str(r));
             rd_kafka_poll(p, 10);
@@ -261,8 +275,8 @@ int main(int argc, char **argv)
     }
     if (rows == 0 || rounds < 1 || rounds > 50) die("usage", "--rows >= 1, --rounds 1..50");
     if (only && strcmp(only, "replay") && strcmp(only, "plain") && strcmp(only, "plain+hdr") &&
-        strcmp(only, "kcat"))
-        die("usage", "--only replay, plain, plain+hdr or kcat");
+        strcmp(only, "plain+1hdr") && strcmp(only, "kcat"))
+        die("usage", "--only replay, plain, plain+hdr, plain+1hdr or kcat");
 
     hx_err e = {0};
     plan_scenario *s = fx_scenario();
@@ -303,22 +317,24 @@ int main(int argc, char **argv)
            bootstrap ? bootstrap : "embedded mock cluster");
 
     plan_step kst = {.kind = PLAN_STEP_INTO, .target = PLAN_TGT_KAFKA, .key_col = 0};
-    double *tr = hx_calloc((size_t)rounds, sizeof *tr), *tp = hx_calloc((size_t)rounds, sizeof *tp),
-           *tk = hx_calloc((size_t)rounds, sizeof *tk);
-    double *cr = hx_calloc((size_t)rounds, sizeof *cr), *cp = hx_calloc((size_t)rounds, sizeof *cp),
-           *ck = hx_calloc((size_t)rounds, sizeof *ck);
-    double *th = hx_calloc((size_t)rounds, sizeof *th), *ch = hx_calloc((size_t)rounds, sizeof *ch);
-    static const char *who_name[] = {"replay", "plain", "plain+hdr", "kcat"};
+    enum { REPLAY, PLAIN, PLAIN_HDR, PLAIN_1HDR, KCAT, NWHO };
+    static const char *who_name[NWHO] = {"replay", "plain", "plain+hdr", "plain+1hdr", "kcat"};
+    static const char *who_topic[NWHO] = {"replay", "plain", "plainhdr", "plain1hdr", "kcat"};
+    double *wall[NWHO], *cpu[NWHO];
+    for (int w = 0; w < NWHO; w++) {
+        wall[w] = hx_calloc((size_t)rounds, sizeof *wall[w]);
+        cpu[w] = hx_calloc((size_t)rounds, sizeof *cpu[w]);
+    }
     for (int r = 0; r < rounds; r++) {
-        for (int j = 0; j < 4; j++) {
-            int who = (r + j) % 4;
+        for (int j = 0; j < NWHO; j++) {
+            int who = (r + j) % NWHO;
             if (only && strcmp(only, who_name[who]) != 0) continue;
             char topic[64];
-            snprintf(topic, sizeof topic, "%s-%d", who == 2 ? "plainhdr" : who_name[who], r);
+            snprintf(topic, sizeof topic, "%s-%d", who_topic[who], r);
             if (kafkasvc_create_topic(k, topic, parts, &e) != 0) die("create topic", e.msg);
             perf_ctl("enable");
             double t, c0 = cpu_s();
-            if (who == 0) {
+            if (who == REPLAY) {
                 kst.topic = topic;
                 replay_stats rs = {0};
                 t = now_s();
@@ -327,13 +343,13 @@ int main(int argc, char **argv)
                 t = now_s() - t;
                 if (strcmp(rs.sha256, fs.sha256) != 0)
                     die("replay_kafka", "sent other bytes than the JSONL file holds");
-                tr[r] = t;
-            } else if (who == 1) {
-                tp[r] = t = send_plain(bs, topic, &L, false);
-            } else if (who == 2) {
-                th[r] = t = send_plain(bs, topic, &L, true);
+            } else if (who == KCAT) {
+                t = send_kcat(bs, topic, keyed);
             } else {
-                tk[r] = t = send_kcat(bs, topic, keyed);
+                t = send_plain(bs, topic, &L,
+                               who == PLAIN       ? 0
+                               : who == PLAIN_HDR ? HDR_THREE
+                                                  : HDR_ONE);
             }
             perf_ctl("disable");
             uint64_t got = count_messages(bs, topic, parts);
@@ -343,38 +359,40 @@ int main(int argc, char **argv)
                          (unsigned long long)got, (unsigned long long)rows);
                 die(topic, m);
             }
-            double cpu = cpu_s() - c0;
-            (who == 0 ? cr : who == 1 ? cp : who == 2 ? ch : ck)[r] = cpu;
-            printf("round %d  %-9s %8.3f s  %9.0f msg/s  CPU %6.3f s (%.2f us a message)\n", r + 1,
-                   who_name[who], t, (double)rows / t, cpu, cpu * 1e6 / (double)rows);
+            wall[who][r] = t;
+            cpu[who][r] = cpu_s() - c0;
+            printf("round %d  %-10s %8.3f s  %9.0f msg/s  CPU %6.3f s (%.2f us a message)\n", r + 1,
+                   who_name[who], t, (double)rows / t, cpu[who][r],
+                   cpu[who][r] * 1e6 / (double)rows);
             fflush(stdout);
         }
     }
-    if (only) goto out; /* no ratios from one sender */
-    double mr = median(tr, rounds), mp = median(tp, rounds), mk = median(tk, rounds),
-           mh = median(th, rounds);
-    printf("median   replay %.0f msg/s   plain producer %.0f msg/s   plain with the headers %.0f "
-           "msg/s   kcat -P %.0f msg/s\n",
-           rows / mr, rows / mp, rows / mh, rows / mk);
-    printf("ratio replay / plain producer:                 %.2f (target >= 0.8)\n", mp / mr);
-    printf("ratio replay / plain producer with the headers: %.2f\n", mh / mr);
-    printf("ratio replay / kcat -P:                        %.2f\n", mk / mr);
-    /* On a busy machine every thread waits for a core, so the wall ratio follows the CPU each
-     * side needs; the CPU (sender, mock brokers, kcat) says where that goes. */
-    printf("CPU a message (median, including the mock brokers'): replay %.2f us, plain %.2f us, "
-           "plain with the headers %.2f us, kcat %.2f us\n",
-           median(cr, rounds) * 1e6 / rows, median(cp, rounds) * 1e6 / rows,
-           median(ch, rounds) * 1e6 / rows, median(ck, rounds) * 1e6 / rows);
-
-out:
-    hx_free(tr);
-    hx_free(tp);
-    hx_free(tk);
-    hx_free(cr);
-    hx_free(cp);
-    hx_free(ck);
-    hx_free(th);
-    hx_free(ch);
+    if (!only) {
+        double m[NWHO], c[NWHO];
+        for (int w = 0; w < NWHO; w++) {
+            m[w] = median(wall[w], rounds);
+            c[w] = median(cpu[w], rounds) * 1e6 / (double)rows;
+        }
+        printf("median   replay %.0f msg/s   plain producer %.0f msg/s   plain with the headers "
+               "%.0f msg/s   plain with one header %.0f msg/s   kcat -P %.0f msg/s\n",
+               rows / m[REPLAY], rows / m[PLAIN], rows / m[PLAIN_HDR], rows / m[PLAIN_1HDR],
+               rows / m[KCAT]);
+        printf("ratio replay / plain producer:                 %.2f (target >= 0.8)\n",
+               m[PLAIN] / m[REPLAY]);
+        printf("ratio replay / plain producer with the headers: %.2f\n", m[PLAIN_HDR] / m[REPLAY]);
+        printf("ratio replay / kcat -P:                        %.2f\n", m[KCAT] / m[REPLAY]);
+        printf("ratio plain with the headers / plain:          %.2f\n", m[PLAIN] / m[PLAIN_HDR]);
+        printf("ratio plain with one header / plain:           %.2f\n", m[PLAIN] / m[PLAIN_1HDR]);
+        /* On a busy machine every thread waits for a core, so the wall ratio follows the CPU
+         * each side needs; the CPU (sender, mock brokers, kcat) says where that goes. */
+        printf("CPU a message (median, including the mock brokers'): replay %.2f us, plain %.2f "
+               "us, plain with the headers %.2f us, plain with one header %.2f us, kcat %.2f us\n",
+               c[REPLAY], c[PLAIN], c[PLAIN_HDR], c[PLAIN_1HDR], c[KCAT]);
+    }
+    for (int w = 0; w < NWHO; w++) {
+        hx_free(wall[w]);
+        hx_free(cpu[w]);
+    }
     kafkasvc_stop(k);
     lines_free(&L);
     gen_free(g);
