@@ -234,6 +234,16 @@ static results_run *crashed_run(void)
     const char *row2[] = {"18", NULL, "1|2"};
     assert_true(results_check_sample_row(c, row1));
     assert_true(results_check_sample_row(c, row2));
+    /* A keyed topic check's message repeats its actual value's counts, with a noun after them. */
+    c = results_check_add(sc, "topic out", "topic", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    assert_true(results_set_str(&c->expected, "1000 messages"));
+    assert_true(results_set_str(&c->actual, "986 messages: 979 missing, 1 extra, 0 mismatched"));
+    assert_true(results_set_str(&c->message, "979 missing, 1 extra, 0 mismatched messages"));
+    /* One that adds to it keeps its message. */
+    c = results_check_add(sc, "sql sum", "sql", RESULTS_SEV_ERROR, RESULTS_FAIL);
+    assert_true(results_set_str(&c->expected, "74219.143"));
+    assert_true(results_set_str(&c->actual, "72787.237"));
+    assert_true(results_set_str(&c->message, "off by -1431.91 (-1.929%)"));
     results_threshold_add(sc, "solution.rss.peak", "<", 512.0 * 1024 * 1024, 3.977e6, "bytes",
                           RESULTS_PASS);
     results_threshold_add(sc, "solution.wall.max", "<", 1000, 0.0408, "s", RESULTS_PASS);
@@ -265,6 +275,11 @@ static void test_markdown__a_contestant_can_act_on_it(void **state)
     assert_non_null(strstr(md, "**Solution runs:** 0 passed, 7 failed"));
     /* The message that only restates the actual value is not repeated. */
     assert_non_null(strstr(md, "| fct matches | \xe2\x9d\x8c fail | 14000 rows | 13998 rows |\n"));
+    assert_non_null(strstr(md,
+                           "| topic out | \xe2\x9d\x8c fail | 1000 messages | 986 messages: 979 "
+                           "missing, 1 extra, 0 mismatched |\n"));
+    assert_non_null(strstr(md, "| sql sum | \xe2\x9d\x8c fail | 74219.143 | 72787.237 "
+                               "\xe2\x80\x94 off by -1431.91 (-1.929%) |\n"));
     /* Sample rows, NULL shown as such, a pipe escaped. */
     assert_non_null(strstr(md, "**fct matches**: 2 sample rows\n\n| order\\_id | order\\_ts | "
                                "amount |\n| --- | --- | --- |\n| 17 | 2026-01-02T03:04:05Z | "
