@@ -66,6 +66,8 @@ mistake "a misspelt metric" 's/solution.wall.max/solution.wal.max/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"solution.wal.max\"]: no scenario produces metric 'solution.wal.max' (did you mean 'solution.wall.max'?)"
 mistake "a metric the scenario never produces" 's/solution.wall.max/latency.e2e.p99/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"latency.e2e.p99\"]: metric 'latency.e2e.p99': scenario 'a' runs the solution in batches"
+mistake "a service no step starts" 's/mode = "batch", timeout = "30s"/mode = "service"/; s/, { run = "solution" } }/ }/' \
+    "bad/scenarios/a.lua:5: scenario.solution: mode = \"service\", but no step starts it (add { run = \"solution\" } to scenario.replay"
 mistake "a stream metric in a scenario that streams nothing" 's/solution.wall.max/replay.stream.bytes/; s/"< 1us"/"< 1MB"/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"replay.stream.bytes\"]: metric 'replay.stream.bytes': scenario 'a' uses no Kafka topic"
 mistake "a threshold in the wrong unit" 's/"< 1us"/"< 1MB"/' \

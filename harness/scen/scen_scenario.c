@@ -771,6 +771,15 @@ int dsl_scenario(lua_State *L)
     }
     lua_pop(L, 1);
     check_drops(L, sc);
+    if (sc->mode == PLAN_MODE_SERVICE) {
+        bool runs = false;
+        for (i = 0; i < sc->nsteps; i++)
+            runs |= sc->steps[i].kind == PLAN_STEP_RUN;
+        if (!runs)
+            luaL_error(L, "scenario.solution: mode = \"service\", but no step starts it (add "
+                          "{ run = \"solution\" } to scenario.replay, before the replay steps "
+                          "the service should see)");
+    }
     /* each kind's own rules, within the scenario (its steps parsed: a cdc check names a step's
      * table) */
     for (i = 0; i < nc; i++) {
