@@ -197,5 +197,30 @@ expect_rc "--pass-env HARNESS_SEED" 2 $?
 grep -q "the seed never reaches the solution" "$T/passseed.err" && ok "--pass-env refuses the seed" ||
     bad "--pass-env HARNESS_SEED: $(cat "$T/passseed.err")"
 
+# 7. Disk: files each under the 1 MiB "disk" limit fill the output folder past it. The total is
+# measured while the solution runs (stopped at once) and when it ends (a burst that exits 0 at
+# once still fails), and a tree nested too deep to measure is over in itself.
+for m in burst forever deep; do
+    mkdir -p "$T/sols/df-$m"
+    cp "$ROOT/tests/solutions/diskfill/run.sh" "$T/sols/df-$m/run.sh"
+    sed "s/}\$/, \"env\": { \"FILL\": \"$m\" } }/" "$ROOT/tests/solutions/diskfill/solution.json" \
+        >"$T/sols/df-$m/solution.json"
+    chmod -R o+rX "$T/sols/df-$m"
+    "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/df-$m" --out "$T/df-$m" \
+        --scenario steal 2>"$T/df-$m.err"
+    expect_rc "diskfill $m fails" 1 $?
+    inv='d["scenarios"][0]["invocations"][0]'
+    tail=$(field "$T/df-$m/run.json" "$inv[\"stderr_tail\"]")
+    case "$m:$tail" in
+    deep:*"disk limit 1 MiB reached: its output folder nests deeper than 64 folders"*) ok "diskfill deep: $(echo $tail)" ;;
+    burst:*"disk limit 1 MiB reached: its output folder held"* | forever:*"disk limit 1 MiB reached: its output folder held"*)
+        ok "diskfill $m: $(echo $tail)" ;;
+    *) bad "diskfill $m: stderr tail '$tail'" ;;
+    esac
+    st=$(field "$T/df-$m/run.json" "($inv[\"exit_code\"], $inv[\"timed_out\"])")
+    [ "$st" = "(-1, False)" ] && ok "diskfill $m: a failed invocation, not a timeout" ||
+        bad "diskfill $m: exit_code, timed_out = $st"
+done
+
 hx_valid_all_runjson "every run.json written"
 hx_done

@@ -100,6 +100,7 @@ void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopp
     if (inv) {
         /* A service the harness stopped ended as asked: not a failure. */
         inv->exit_code = stopped ? 0 : r->exited ? r->exit_code : -1;
+        if (r->disk_over && !r->signaled && inv->exit_code == 0) inv->exit_code = -1;
         if (r->signaled && !stopped) results_set_str(&inv->signal, r->sig_name);
         inv->timed_out = r->timed_out;
         inv->wall_s = wall;
@@ -145,7 +146,7 @@ void run_record_invocation(run_scen *sc, runner_result *r, int batch, bool stopp
         results_res_point_add(&rs->resources, shift + r->res.series[i].t_s,
                               r->res.series[i].cpu_pct, (int64_t)r->res.series[i].rss);
     acc->timed_out |= r->timed_out;
-    bool failed = !stopped && (!r->exited || r->exit_code != 0);
+    bool failed = r->disk_over || (!stopped && (!r->exited || r->exit_code != 0));
     if (failed) {
         acc->failures++;
         /* Say how it ended and the last line it wrote to stderr, so an author sees why without

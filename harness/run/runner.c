@@ -92,7 +92,17 @@ struct runner_proc {
                               shares, which the kernel keeps in the leader's ru_maxrss */
     struct rusage orphans; /* rusage of the tree's orphans the harness reaped (their CPU is in
                               no wait4 of the leader) */
+    int out_dfd;           /* its output folder, measured against lim.disk_bytes; or -1 */
+    atomic_bool disk_kill; /* the monitor found that folder over the limit: stop the tree */
+    uint64_t disk_used;    /* what that folder held when it was found over, else the last
+                              reading (0 when deeper than DISK_DEPTH: over in itself) */
+    bool disk_over;        /* the folder was over the limit, during the run or at its end */
 };
+
+/* How often the monitor measures the output folder, and how deep a folder it walks: a tree
+ * nested deeper than that is over the limit in itself (nothing hides below the walk). */
+#define DISK_PERIOD_NS (1000 * 1000000LL)
+#define DISK_DEPTH 64
 
 static atomic_uint token_seq;
 
@@ -104,6 +114,17 @@ const char *runner_signal_name(int sig, char *buf, size_t cap)
     else
         snprintf(buf, cap, "SIG%d", sig);
     return buf;
+}
+
+/* Measure the output folder; true when it is over the disk limit (p->disk_used says by what). */
+static bool disk_check(runner_proc *p)
+{
+    if (p->out_dfd < 0 || !p->lim.disk_bytes) return false;
+    int fd = openat(p->out_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return false;
+    uint64_t used = hx_dir_usage(fd, DISK_DEPTH);
+    p->disk_used = used == UINT64_MAX ? 0 : used;
+    return used > p->lim.disk_bytes;
 }
 
 /* ---- logs ---- */
@@ -220,6 +241,7 @@ static void *monitor_main(void *arg)
     /* 10, 20, 40 ms, then every 100 ms: a process that lives a few tens of milliseconds is still
      * seen (its VmHWM is its peak; its ru_maxrss may be hidden under the harness's at fork). */
     int64_t period = SAMPLE_PERIOD_NS / 10;
+    int64_t next_disk = next + DISK_PERIOD_NS;
     for (;;) {
         int64_t now = hx_now_ns();
         if (p->smp && now >= next) {
@@ -227,6 +249,16 @@ static void *monitor_main(void *arg)
             next = now + period;
             period = period * 2 < SAMPLE_PERIOD_NS ? period * 2 : SAMPLE_PERIOD_NS;
         }
+        if (!stop_deadline && now >= next_disk) {
+            next_disk = now + DISK_PERIOD_NS;
+            if (!atomic_load(&p->disk_kill) && disk_check(p)) {
+                p->disk_over = true;
+                atomic_store(&p->disk_kill, true);
+                uint64_t one = 1;
+                (void)!write(p->wakefd, &one, sizeof one);
+            }
+        }
+
         if (stop_deadline && (now >= stop_deadline || (p->out.rfd < 0 && p->err.rfd < 0))) break;
         struct pollfd fds[3] = {{p->out.rfd, POLLIN, 0},
                                 {p->err.rfd, POLLIN, 0},
@@ -595,6 +627,7 @@ static void proc_destroy(runner_proc *p)
 {
     if (p->pidfd >= 0) close(p->pidfd);
     if (p->wakefd >= 0) close(p->wakefd);
+    if (p->out_dfd >= 0) close(p->out_dfd);
     if (p->stopfd >= 0) close(p->stopfd);
     if (p->out.fd >= 0) close(p->out.fd);
     if (p->err.fd >= 0) close(p->err.fd);
@@ -629,7 +662,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     runner_proc *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
     p->pid = -1;
-    p->pidfd = p->wakefd = p->stopfd = -1;
+    p->pidfd = p->wakefd = p->stopfd = p->out_dfd = -1;
     p->out.fd = p->err.fd = p->out.rfd = p->err.rfd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -728,6 +761,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     int cg_fd = -1;
     p->cg = cgroup_make(o, &cg_fd);
     if (o->limits) p->lim = *o->limits;
+    if (o->out_dir && p->lim.disk_bytes)
+        p->out_dfd = open(o->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (p->cg && p->lim.memory_bytes)
         p->cg_mem = cgroup_write(p->cg, "memory.max", p->lim.memory_bytes);
     if (p->cg && p->lim.processes)
@@ -888,7 +923,7 @@ void runner_kill_now(runner_proc *p)
 /* Block until the leader exits, the deadline passes (deadline_ns 0: never) or runner_kill. */
 static void wait_leader(runner_proc *p, int64_t deadline_ns)
 {
-    while (!leader_exited(p) && !atomic_load(&p->kill_req)) {
+    while (!leader_exited(p) && !atomic_load(&p->kill_req) && !atomic_load(&p->disk_kill)) {
         int64_t left = deadline_ns ? deadline_ns - hx_now_ns() : 1000000000LL;
         if (left <= 0) return;
         int ms = (int)(left / 1000000) + 1;
@@ -914,7 +949,22 @@ static void name_limit(runner_proc *p, runner_result *r)
     char sz[32];
     r->limit[0] = '\0';
     bool failed = r->signaled || (r->exited && r->exit_code != 0);
-    if (p->cg_mem && cgroup_event(p->cg, "memory.events", "oom_kill") > 0) {
+    r->disk_over = p->disk_over;
+    if (p->disk_over) {
+        gib(sz, sizeof sz, p->lim.disk_bytes);
+        char used[32];
+        gib(used, sizeof used, p->disk_used);
+        if (p->disk_used)
+            snprintf(r->limit, sizeof r->limit,
+                     "disk limit %s reached: its output folder held %s (the total it may write "
+                     "there): stopped",
+                     sz, used);
+        else
+            snprintf(r->limit, sizeof r->limit,
+                     "disk limit %s reached: its output folder nests deeper than %d folders: "
+                     "stopped",
+                     sz, DISK_DEPTH);
+    } else if (p->cg_mem && cgroup_event(p->cg, "memory.events", "oom_kill") > 0) {
         gib(sz, sizeof sz, p->lim.memory_bytes);
         snprintf(r->limit, sizeof r->limit, "memory limit %s (memory.max) reached: killed", sz);
     } else if (p->cg_pids && cgroup_event(p->cg, "pids.events", "max") > 0) {
@@ -964,9 +1014,11 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     memset(r, 0, sizeof *r);
     wait_leader(p, timeout_us > 0 ? p->t0_ns + timeout_us * 1000 : 0);
     if (!leader_exited(p)) {
-        r->timed_out = !atomic_load(&p->kill_req);
-        r->interrupted = !r->timed_out;
-        terminate_tree(p, atomic_load(&p->kill_now) ? 0 : p->grace_us);
+        /* Over the disk limit: stopped at once, it would go on writing through a grace. */
+        bool disk = atomic_load(&p->disk_kill);
+        r->interrupted = atomic_load(&p->kill_req);
+        r->timed_out = !r->interrupted && !disk;
+        terminate_tree(p, atomic_load(&p->kill_now) || disk ? 0 : p->grace_us);
     } else {
         if (atomic_load(&p->kill_req)) r->interrupted = true;
         int left = terminate_tree(p, atomic_load(&p->kill_now) ? 0 : p->grace_us);
@@ -985,6 +1037,8 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     p->th_running = false;
     /* The tree is gone: the cgroup's counters now hold everything, the last 100 ms included. */
     if (p->smp) sampler_finish(p->smp);
+    /* What it left in its output folder, written faster than the monitor looks included. */
+    if (!p->disk_over && disk_check(p)) p->disk_over = true;
 
     r->wall_ns = p->t_exit_ns - p->t0_ns;
     if (WIFEXITED(status) && p->boxed && WEXITSTATUS(status) > 128 &&
@@ -1142,59 +1196,4 @@ int runner_log_tail(const char *path, size_t max, char **out, size_t *len, hx_er
     *out = buf;
     *len = got;
     return 0;
-}
-
-int runner_env_build(char *const *base, const char *const *overlay, char ***out, hx_err *e)
-{
-    *out = NULL;
-    if (!base) base = environ;
-    size_t nb = 0, no = 0;
-    while (base[nb])
-        nb++;
-    while (overlay && overlay[2 * no])
-        no++;
-    for (size_t i = 0; i < no; i++)
-        if (!overlay[2 * i][0] || strchr(overlay[2 * i], '='))
-            return hx_fail(e, HX_EUSAGE, "'%s' is not a valid environment variable name",
-                           overlay[2 * i]);
-    char **v = hx_calloc(nb + no + 1, sizeof *v);
-    if (!v) return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
-    size_t k = 0;
-    for (size_t i = 0; i < nb; i++) {
-        const char *eq = strchr(base[i], '=');
-        size_t kl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
-        bool over = false;
-        for (size_t j = 0; j < no && !over; j++)
-            over = strlen(overlay[2 * j]) == kl && memcmp(overlay[2 * j], base[i], kl) == 0;
-        if (over) continue;
-        if (!(v[k++] = hx_strdup(base[i]))) goto oom;
-    }
-    for (size_t j = 0; j < no; j++) {
-        if (!overlay[2 * j + 1]) continue;
-        bool dup = false; /* a key given twice: the last one wins */
-        for (size_t m = j + 1; m < no && !dup; m++)
-            dup = strcmp(overlay[2 * j], overlay[2 * m]) == 0;
-        if (dup) continue;
-        hx_buf b;
-        hx_buf_init(&b);
-        hx_buf_printf(&b, "%s=%s", overlay[2 * j], overlay[2 * j + 1]);
-        if (b.oom) {
-            hx_buf_release(&b);
-            goto oom;
-        }
-        v[k++] = hx_buf_steal(&b);
-    }
-    *out = v;
-    return 0;
-oom:
-    runner_env_free(v);
-    return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
-}
-
-void runner_env_free(char **env)
-{
-    if (!env) return;
-    for (size_t i = 0; env[i]; i++)
-        hx_free(env[i]);
-    hx_free(env);
 }

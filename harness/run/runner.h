@@ -92,6 +92,8 @@ typedef struct runner_result {
     const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
     char limit[200];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)
                               reached"), or "": also the last line of its stderr log */
+    bool disk_over;        /* its output folder held more than limits->disk_bytes (during the
+                              run: stopped at once; or at its end): a failure whatever its exit */
     char *stdout_path;     /* the stdout log, owned */
     char *stderr_path;     /* the stderr log, owned */
     uint64_t stdout_bytes; /* bytes the solution wrote to stdout (before capping) */

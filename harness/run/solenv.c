@@ -5,7 +5,8 @@
  * solution.json's env, which wins. Everything else of ours (a CI job's tokens, cloud credentials)
  * stays out. Never the seed: HARNESS_SEED (where an official run keeps its secret one) and the
  * libpq files that could hold the admin's password are taken out even when --pass-env names
- * them. The build command gets the same minus the scenario's part (run_build_env). */
+ * them. The build command gets the same minus the scenario's part (run_build_env). Also the
+ * runner's environment builder (runner_env_build, runner.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -121,4 +122,59 @@ int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e)
     env_add(&l, "HARNESS_SCENARIO", s->name);
     env_add(&l, "HARNESS_BATCH", batch_s);
     return finish_env(c, &l, out, e);
+}
+
+int runner_env_build(char *const *base, const char *const *overlay, char ***out, hx_err *e)
+{
+    *out = NULL;
+    if (!base) base = environ;
+    size_t nb = 0, no = 0;
+    while (base[nb])
+        nb++;
+    while (overlay && overlay[2 * no])
+        no++;
+    for (size_t i = 0; i < no; i++)
+        if (!overlay[2 * i][0] || strchr(overlay[2 * i], '='))
+            return hx_fail(e, HX_EUSAGE, "'%s' is not a valid environment variable name",
+                           overlay[2 * i]);
+    char **v = hx_calloc(nb + no + 1, sizeof *v);
+    if (!v) return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+    size_t k = 0;
+    for (size_t i = 0; i < nb; i++) {
+        const char *eq = strchr(base[i], '=');
+        size_t kl = eq ? (size_t)(eq - base[i]) : strlen(base[i]);
+        bool over = false;
+        for (size_t j = 0; j < no && !over; j++)
+            over = strlen(overlay[2 * j]) == kl && memcmp(overlay[2 * j], base[i], kl) == 0;
+        if (over) continue;
+        if (!(v[k++] = hx_strdup(base[i]))) goto oom;
+    }
+    for (size_t j = 0; j < no; j++) {
+        if (!overlay[2 * j + 1]) continue;
+        bool dup = false; /* a key given twice: the last one wins */
+        for (size_t m = j + 1; m < no && !dup; m++)
+            dup = strcmp(overlay[2 * j], overlay[2 * m]) == 0;
+        if (dup) continue;
+        hx_buf b;
+        hx_buf_init(&b);
+        hx_buf_printf(&b, "%s=%s", overlay[2 * j], overlay[2 * j + 1]);
+        if (b.oom) {
+            hx_buf_release(&b);
+            goto oom;
+        }
+        v[k++] = hx_buf_steal(&b);
+    }
+    *out = v;
+    return 0;
+oom:
+    runner_env_free(v);
+    return hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
+}
+
+void runner_env_free(char **env)
+{
+    if (!env) return;
+    for (size_t i = 0; env[i]; i++)
+        hx_free(env[i]);
+    hx_free(env);
 }

@@ -1,6 +1,7 @@
 /* util.c - see util.h. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
@@ -434,6 +435,40 @@ char **hx_env_public_list(void)
 }
 
 /* ---- files ---- */
+
+static uint64_t dir_usage(int dfd, int depth, int max_depth)
+{
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        close(dfd);
+        return 0;
+    }
+    uint64_t sum = 0;
+    struct dirent *de;
+    while (sum != UINT64_MAX && (de = readdir(d))) {
+        const char *n = de->d_name;
+        if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]))) continue;
+        struct stat st;
+        if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        sum += (uint64_t)st.st_blocks * 512;
+        if (!S_ISDIR(st.st_mode)) continue;
+        if (depth >= max_depth) {
+            sum = UINT64_MAX;
+            break;
+        }
+        int sub = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0) continue;
+        uint64_t in = dir_usage(sub, depth + 1, max_depth);
+        sum = in == UINT64_MAX || sum + in < sum ? UINT64_MAX : sum + in;
+    }
+    closedir(d);
+    return sum;
+}
+
+uint64_t hx_dir_usage(int dfd, int max_depth)
+{
+    return dir_usage(dfd, 0, max_depth);
+}
 
 int hx_afile_open(hx_afile *a, const char *path, unsigned flags, hx_err *e)
 {

@@ -198,6 +198,9 @@ int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
 int hx_mkdir_p(const char *path, hx_err *e);
 /* rm -rf; returns 0 or HX_EIO. Refuses "" and "/". */
 int hx_rm_rf(const char *path);
+/* Bytes of storage under the folder open at dfd (allocated blocks, links not followed), which it
+ * closes; UINT64_MAX when it nests deeper than max_depth folders (the runner's disk limit). */
+uint64_t hx_dir_usage(int dfd, int max_depth);
 
 /* Monotonic nanoseconds, and wall-clock nanoseconds since the epoch. */
 int64_t hx_now_ns(void);
