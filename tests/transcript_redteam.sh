@@ -13,6 +13,11 @@
 #    The diff reads the sink before the truth is loaded: the view finds nothing and the check
 #    fails. thief_plant: the function leaves a TEMP table of its own in that session; the diff
 #    sees it and does not load the truth (an error).
+# 4. thief_cdc (tests/packs/cdc sync): the same against cdc_state, with a plain table whose
+#    columns are of its own type, cast to text by a function that returns the truth of the check's
+#    session, and a forced row security policy that hides the keys the truth calls deleted. It
+#    proves in its own session that this reads a truth exactly; cdc_state copies the target as
+#    text before it loads the truth, so the casts find none and the check fails.
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -21,7 +26,7 @@ hx_tempdir hx-redteam
 export CI=1
 unset HARNESS_SEED
 mkdir -p "$T/sols"
-for s in lingering cdc_mirror_eat thief thief_plant; do
+for s in lingering cdc_mirror_eat thief thief_plant thief_cdc; do
     cp -r "$ROOT/tests/solutions/$s" "$T/sols/$s"
 done
 cp "$ROOT/tests/solutions/cdc_mirror/serve.sh" "$T/sols/cdc_mirror_eat/serve.sh"
@@ -73,6 +78,22 @@ msg=$(field "$T/plant/run.json" 'd["scenarios"][0]["checks"][0].get("message")')
 case "$msg" in
 *"temporary objects the harness did not make"*) ok "thief_plant: the diff names what was planted" ;;
 *) bad "thief_plant: orders_out diff: $msg" ;;
+esac
+
+# 4. The truth read through casts and a row security policy on cdc_state's session.
+timeout 120 "$BIN" run "$ROOT/tests/packs/cdc" --solution "$T/sols/thief_cdc" --scenario sync \
+    --out "$T/cdcsteal" 2>"$T/cdcsteal.err"
+expect_rc "thief_cdc fails" 1 $?
+out=$(field "$T/cdcsteal/run.json" 'd["scenarios"][0]["invocations"][0]["stdout_tail"]')
+case "$out" in
+*"the table reads a session's truth: 7/e@x/3"*) ok "thief_cdc: its table reads a truth in its own session" ;;
+*) bad "thief_cdc: the attack did not work in its own session: $out" ;;
+esac
+act=$(field "$T/cdcsteal/run.json" '[c.get("actual") for c in d["scenarios"][0]["checks"] if c["name"] == "cdc_state customers"][0]')
+case "$act" in
+*" 0 with a wrong version"* | *" 0 deleted at the source"*) bad "thief_cdc: cdc_state customers read the truth: $act" ;;
+*"deleted at the source but present"*"with a wrong version or value"*) ok "thief_cdc: cdc_state found no truth ($act)" ;;
+*) bad "thief_cdc: cdc_state customers: $act" ;;
 esac
 
 hx_valid_all_runjson "redteam"
