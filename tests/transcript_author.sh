@@ -66,6 +66,8 @@ mistake "a misspelt metric" 's/solution.wall.max/solution.wal.max/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"solution.wal.max\"]: no scenario produces metric 'solution.wal.max' (did you mean 'solution.wall.max'?)"
 mistake "a metric the scenario never produces" 's/solution.wall.max/latency.e2e.p99/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"latency.e2e.p99\"]: metric 'latency.e2e.p99': scenario 'a' runs the solution in batches"
+mistake "a dataset's option on a step" 's/dataset = "ships", dir = "ships" }/dataset = "ships", dir = "ships", batches = 2 }/' \
+    "bad/scenarios/a.lua:5: scenario.replay[1]: 'batches' is the dataset's (dataset { batches = \"day\" or N, ... }: how its records are cut); a step takes batch = K"
 mistake "a service no step starts" 's/mode = "batch", timeout = "30s"/mode = "service"/; s/, { run = "solution" } }/ }/' \
     "bad/scenarios/a.lua:5: scenario.solution: mode = \"service\", but no step starts it (add { run = \"solution\" } to scenario.replay"
 mistake "a stream metric in a scenario that streams nothing" 's/solution.wall.max/replay.stream.bytes/; s/"< 1us"/"< 1MB"/' \

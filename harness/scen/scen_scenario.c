@@ -238,6 +238,14 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
     if (!lua_istable(L, t))
         luaL_error(L, "%s: expected a step table like { run = \"solution\" }, got %s", path,
                    luaL_typename(L, t));
+    /* "did you mean 'batch'?" would point to the wrong thing: batch = K lands only batch K */
+    if (lua_getfield(L, t, "batches") != LUA_TNIL)
+        luaL_error(L,
+                   "%s: 'batches' is the dataset's (dataset { batches = \"day\" or N, ... }: how "
+                   "its records are cut); a step takes batch = K (only batch K, 0-based) or per = "
+                   "\"batch\" (one drop a batch)",
+                   path);
+    lua_pop(L, 1);
     dsl_check_keys(L, t, step_keys, 0, path);
     char where[200];
     dsl_where_here(L, where, sizeof where);
