@@ -261,18 +261,20 @@ static void read_probe(live *l, rd_kafka_message_t *m, int64_t recv_ns, probe *p
     }
 }
 
-static void record(live *l, const probe *p, const sent_slot *s)
+/* Count output p in its second, matched to s (NULL: to no input). Returns whether it counts as
+ * matched. */
+static bool record(live *l, const probe *p, const sent_slot *s)
 {
     size_t sec = second_of(l, p->recv_ns);
     if (!reach((void **)&l->sec, &l->nsec, sizeof *l->sec, sec)) {
         l->oom = true;
-        return;
+        return false;
     }
     out_sec *o = &l->sec[sec];
     o->out++;
     if (!s) {
         l->unmatched++;
-        return;
+        return false;
     }
     /* The output time is the receive time, not the message's timestamp, which the solution's
      * producer sets and could back-date. Both clocks are the wall clock; a step of it backwards
@@ -293,7 +295,7 @@ static void record(live *l, const probe *p, const sent_slot *s)
         hist_record(o->u, u);
     }
     o->matched++;
-    atomic_fetch_add(&l->matched, 1);
+    return true;
 }
 
 /* The input an output answers (under mu): by (input topic, id), else (input topic, key). The
@@ -372,11 +374,63 @@ static void note_lost(live *l, const rd_kafka_message_t *m)
     rd_kafka_topic_partition_list_destroy(tp);
 }
 
+/* Match n messages read together at recv (ns since the epoch) and destroy them: the consumer
+ * thread's work after a poll, and live_match's. */
+static void match_batch(live *l, rd_kafka_message_t **ms, size_t n, int64_t recv)
+{
+    probe ps[BATCH];
+    while (n > BATCH) {
+        match_batch(l, ms, BATCH, recv);
+        ms += BATCH;
+        n -= BATCH;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = ms[i];
+        if (m->err) {
+            if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
+                note_lost(l, m);
+            else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !l->err[0])
+                snprintf(l->err, sizeof l->err, "%s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        read_probe(l, m, recv, &ps[k]);
+        if (l->spool && !l->spool_bad && ps[k].pi >= 0) spool_write(l, &ps[k], m);
+        k++;
+        rd_kafka_message_destroy(m);
+    }
+    pthread_mutex_lock(&l->mu);
+    sent_slot found[BATCH];
+    bool hit[BATCH];
+    for (size_t i = 0; i < k; i++) {
+        if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) continue;
+        const sent_slot *s = lookup(l, &ps[i]);
+        hit[i] = s != NULL;
+        if (hit[i]) found[i] = *s;
+    }
+    pthread_mutex_unlock(&l->mu);
+    for (size_t i = 0; i < k; i++) {
+        if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) {
+            keep_recv(l, &l->parts[ps[i].pi], &ps[i]);
+            atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
+            continue;
+        }
+        l->read++;
+        if (record(l, &ps[i], hit[i] ? &found[i] : NULL)) atomic_fetch_add(&l->matched, 1);
+        if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
+    }
+}
+
+void live_match(live *l, rd_kafka_message_t **ms, size_t n, int64_t recv_ns)
+{
+    match_batch(l, ms, n, recv_ns);
+}
+
 static void *consume(void *arg)
 {
     live *l = arg;
     rd_kafka_message_t *ms[BATCH];
-    probe ps[BATCH];
     while (atomic_load(&l->paused) && !atomic_load(&l->stop)) {
         struct timespec ts = {0, 1000000};
         nanosleep(&ts, NULL);
@@ -391,43 +445,7 @@ static void *consume(void *arg)
         n = n < 0 ? 1 : n + 1;
         /* One receive time for the batch: what is queued with the first message arrived with
          * it or before it. */
-        int64_t recv = hx_wall_ns();
-        size_t k = 0;
-        for (ssize_t i = 0; i < n; i++) {
-            rd_kafka_message_t *m = ms[i];
-            if (m->err) {
-                if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET)
-                    note_lost(l, m);
-                else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && !l->err[0])
-                    snprintf(l->err, sizeof l->err, "%s", rd_kafka_message_errstr(m));
-                rd_kafka_message_destroy(m);
-                continue;
-            }
-            read_probe(l, m, recv, &ps[k]);
-            if (l->spool && !l->spool_bad && ps[k].pi >= 0) spool_write(l, &ps[k], m);
-            k++;
-            rd_kafka_message_destroy(m);
-        }
-        pthread_mutex_lock(&l->mu);
-        sent_slot found[BATCH];
-        bool hit[BATCH];
-        for (size_t i = 0; i < k; i++) {
-            if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) continue;
-            const sent_slot *s = lookup(l, &ps[i]);
-            hit[i] = s != NULL;
-            if (hit[i]) found[i] = *s;
-        }
-        pthread_mutex_unlock(&l->mu);
-        for (size_t i = 0; i < k; i++) {
-            if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) {
-                keep_recv(l, &l->parts[ps[i].pi], &ps[i]);
-                atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
-                continue;
-            }
-            l->read++;
-            record(l, &ps[i], hit[i] ? &found[i] : NULL);
-            if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
-        }
+        match_batch(l, ms, (size_t)n, hx_wall_ns());
     }
     return NULL;
 }
@@ -530,6 +548,29 @@ int live_start(const live_opts *o, live **out, hx_err *e)
         rc = hx_fail(e, HX_ENOMEM, "live latency: out of memory");
         goto fail;
     }
+    if (!o->bootstrap) { /* messages come through live_match */
+        for (size_t t = 0; t < o->ntopics; t++) {
+            int np = o->partitions ? o->partitions[t] : 1;
+            part *ps = hx_realloc(l->parts, (l->nparts + (size_t)np) * sizeof *ps);
+            if (!ps || !(l->topics[t] = hx_strdup(o->topics[t]))) {
+                if (ps) l->parts = ps;
+                rc = hx_fail(e, HX_ENOMEM, "live latency: out of memory");
+                goto fail;
+            }
+            l->parts = ps;
+            l->ntopics = t + 1;
+            l->first_part[t] = l->nparts;
+            for (int p = 0; p < np; p++) {
+                part *pp = &l->parts[l->nparts++];
+                memset(pp, 0, sizeof *pp);
+                pp->topic = (int)t;
+                pp->partition = p;
+                pp->timed = o->timed && o->timed[t];
+            }
+        }
+        *out = l;
+        return 0;
+    }
     char errstr[512];
     l->rk = consumer(o, errstr, sizeof errstr);
     if (!l->rk) {
@@ -600,7 +641,10 @@ fail:
 
 int live_finish(live *l, int timeout_ms, hx_err *e)
 {
-    if (!l->running) return 0;
+    if (!l->running) {
+        l->complete |= !l->rk; /* without a consumer: what live_match was given is all */
+        return 0;
+    }
     int rc = 0;
     int64_t *high = hx_calloc(l->nparts ? l->nparts : 1, sizeof *high);
     if (!high) rc = hx_fail(e, HX_ENOMEM, "live latency: out of memory");

@@ -44,6 +44,10 @@ typedef struct live_opts {
     const bool *timed; /* per topic (NULL: none): keep each message's receive time (live_recv_ns)
                           instead of matching it to an input (summaries answer no one input) */
     bool spool;        /* keep every output message read in a temporary file for live_read_topic */
+    /* bootstrap NULL (bench/live_bench.c, tests): no consumer; topic t has partitions[t]
+     * partitions (NULL: 1 each) from offset 0, and messages read elsewhere come through
+     * live_match. */
+    const int32_t *partitions;
 } live_opts;
 
 /* One second of the timeline (second i covers [t0 + i s, t0 + (i + 1) s)). */
@@ -69,6 +73,11 @@ int live_start(const live_opts *o, live **out, hx_err *e);
  * record cannot be matched). */
 bool live_sent(live *l, const char *topic, uint64_t id, const void *key, size_t key_len,
                int64_t intended_ns, int64_t actual_ns);
+/* Match n messages of the followed topics, read at recv_ns (ns since the epoch), as the consumer
+ * thread does after a poll, and destroy them; for a live without a consumer (live_opts.bootstrap
+ * NULL), from the thread that calls live_sent. */
+struct rd_kafka_message_s;
+void live_match(live *l, struct rd_kafka_message_s **ms, size_t n, int64_t recv_ns);
 /* Start reading (after live_opts.paused). */
 void live_resume(live *l);
 /* Outputs matched to an input so far (for pacing the replay to what was answered). */
