@@ -222,5 +222,22 @@ for m in burst forever deep; do
         bad "diskfill $m: exit_code, timed_out = $st"
 done
 
+# 8. PostgreSQL storage: 100 MB in one statement against a "database" limit of 40 MiB. The
+# database's folder on the embedded server's disk is measured like the output folder: the
+# command is stopped or failed naming the limit, and the checks still run (and fail).
+cp -r "$ROOT/tests/solutions/dbfill" "$T/sols/dbfill"
+chmod -R o+rX "$T/sols/dbfill"
+"$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/dbfill" --out "$T/dbfill" \
+    --scenario steal 2>"$T/dbfill.err"
+expect_rc "dbfill fails" 1 $?
+tail=$(field "$T/dbfill/run.json" 'd["scenarios"][0]["invocations"][0]["stderr_tail"]')
+case "$tail" in
+*"database limit 40 MiB reached: its PostgreSQL database held"*) ok "dbfill: $(echo $tail)" ;;
+*) bad "dbfill: stderr tail '$tail'" ;;
+esac
+[ "$(field "$T/dbfill/run.json" 'd["scenarios"][0]["checks"][0]["status"]')" = fail ] &&
+    ok "dbfill: its diff check ran and failed" ||
+    bad "dbfill: checks: $(field "$T/dbfill/run.json" 'd["scenarios"][0]["checks"]')"
+
 hx_valid_all_runjson "every run.json written"
 hx_done

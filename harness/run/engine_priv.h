@@ -162,6 +162,10 @@ int run_workload(run_scen *sc, const plan_step *st, hx_err *e);
  * that threshold; then the truth database dropped and the state freed. Safe without a workload. */
 void run_workload_end(run_scen *sc);
 
+/* The folder of the scenario's database on the embedded server's disk (limits.database is
+ * measured there), or NULL (a --pg server, no database). Free with hx_free. */
+char *run_db_dir(const run_scen *sc);
+
 /* solenv.c: the environment of one invocation (batch -1: a run step or the service); free with
  * runner_env_free. */
 int run_sol_env(run_scen *sc, int batch, char ***out, hx_err *e);

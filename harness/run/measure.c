@@ -20,6 +20,19 @@ run_dbcpu *run_db_meter(const run_scen *sc, bool skip_harness)
     return run_dbcpu_start(c->pg->pid, sc->dbname, &self, self > 0, 0);
 }
 
+char *run_db_dir(const run_scen *sc)
+{
+    const run_ctx *c = sc->c;
+    if (!c->pg || !c->pg->embedded || !c->pg->data_dir || !sc->conn) return NULL;
+    PGresult *r =
+        PQexec(sc->conn, "SELECT oid::text FROM pg_database WHERE datname = current_database()");
+    char *dir = NULL;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        dir = hx_asprintf("%s/base/%s", c->pg->data_dir, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return dir;
+}
+
 double run_db_meter_stop(run_dbcpu *m)
 {
     double s = run_dbcpu_stop(m);

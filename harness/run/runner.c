@@ -93,6 +93,8 @@ struct runner_proc {
     struct rusage orphans; /* rusage of the tree's orphans the harness reaped (their CPU is in
                               no wait4 of the leader) */
     int out_dfd;           /* its output folder, measured against lim.disk_bytes; or -1 */
+    int db_dfd;            /* its database's folder, against lim.database_bytes; or -1 */
+    bool db_over;          /* the one over the limit is the database (disk_used its size) */
     atomic_bool disk_kill; /* the monitor found that folder over the limit: stop the tree */
     uint64_t disk_used;    /* what that folder held when it was found over, else the last
                               reading (0 when deeper than DISK_DEPTH: over in itself) */
@@ -106,25 +108,25 @@ struct runner_proc {
 
 static atomic_uint token_seq;
 
-const char *runner_signal_name(int sig, char *buf, size_t cap)
+/* Bytes under the folder open at dfd (UINT64_MAX: nested too deep), or 0 when dfd is -1. */
+static uint64_t folder_usage(int dfd)
 {
-    const char *ab = sigabbrev_np(sig);
-    if (ab)
-        snprintf(buf, cap, "SIG%s", ab);
-    else
-        snprintf(buf, cap, "SIG%d", sig);
-    return buf;
+    int fd = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return fd < 0 ? 0 : hx_dir_usage(fd, DISK_DEPTH);
 }
 
-/* Measure the output folder; true when it is over the disk limit (p->disk_used says by what). */
+/* Measure the output folder and the database's; true when one is over its limit
+ * (p->disk_used and p->db_over say which and by what). */
 static bool disk_check(runner_proc *p)
 {
-    if (p->out_dfd < 0 || !p->lim.disk_bytes) return false;
-    int fd = openat(p->out_dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return false;
-    uint64_t used = hx_dir_usage(fd, DISK_DEPTH);
+    uint64_t used = p->lim.disk_bytes ? folder_usage(p->out_dfd) : 0;
     p->disk_used = used == UINT64_MAX ? 0 : used;
-    return used > p->lim.disk_bytes;
+    if (p->lim.disk_bytes && used > p->lim.disk_bytes) return true;
+    uint64_t db = p->lim.database_bytes ? folder_usage(p->db_dfd) : 0;
+    if (!p->lim.database_bytes || db <= p->lim.database_bytes) return false;
+    p->db_over = true;
+    p->disk_used = db;
+    return true;
 }
 
 /* ---- logs ---- */
@@ -628,6 +630,7 @@ static void proc_destroy(runner_proc *p)
     if (p->pidfd >= 0) close(p->pidfd);
     if (p->wakefd >= 0) close(p->wakefd);
     if (p->out_dfd >= 0) close(p->out_dfd);
+    if (p->db_dfd >= 0) close(p->db_dfd);
     if (p->stopfd >= 0) close(p->stopfd);
     if (p->out.fd >= 0) close(p->out.fd);
     if (p->err.fd >= 0) close(p->err.fd);
@@ -662,7 +665,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     runner_proc *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
     p->pid = -1;
-    p->pidfd = p->wakefd = p->stopfd = p->out_dfd = -1;
+    p->pidfd = p->wakefd = p->stopfd = p->out_dfd = p->db_dfd = -1;
     p->out.fd = p->err.fd = p->out.rfd = p->err.rfd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -763,6 +766,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     if (o->limits) p->lim = *o->limits;
     if (o->out_dir && p->lim.disk_bytes)
         p->out_dfd = open(o->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (o->db_dir && p->lim.database_bytes)
+        p->db_dfd = open(o->db_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (p->cg && p->lim.memory_bytes)
         p->cg_mem = cgroup_write(p->cg, "memory.max", p->lim.memory_bytes);
     if (p->cg && p->lim.processes)
@@ -954,7 +959,13 @@ static void name_limit(runner_proc *p, runner_result *r)
         gib(sz, sizeof sz, p->lim.disk_bytes);
         char used[32];
         gib(used, sizeof used, p->disk_used);
-        if (p->disk_used)
+        if (p->db_over) {
+            gib(sz, sizeof sz, p->lim.database_bytes);
+            snprintf(r->limit, sizeof r->limit,
+                     "database limit %s reached: its PostgreSQL database held %s on disk (the "
+                     "pack's tables included): stopped",
+                     sz, used);
+        } else if (p->disk_used)
             snprintf(r->limit, sizeof r->limit,
                      "disk limit %s reached: its output folder held %s (the total it may write "
                      "there): stopped",
@@ -1164,36 +1175,4 @@ void runner_result_release(runner_result *r)
     hx_free(r->stderr_path);
     sampler_summary_release(&r->res);
     memset(r, 0, sizeof *r);
-}
-
-int runner_log_tail(const char *path, size_t max, char **out, size_t *len, hx_err *e)
-{
-    *out = NULL;
-    *len = 0;
-    /* A log the harness made, yet in a folder a solution may reach: regular files only. */
-    struct stat sb;
-    int fd = hx_open_input(path, HX_IN_STREAM, 0, &sb, e);
-    if (fd < 0 && (lstat(path, &sb) == 0 || errno != ENOENT)) return fd;
-    size_t n = 0;
-    if (fd >= 0 && fstat(fd, &sb) == 0) n = (size_t)sb.st_size < max ? (size_t)sb.st_size : max;
-    char *buf = hx_malloc(n + 1);
-    if (!buf) {
-        if (fd >= 0) close(fd);
-        return hx_fail(e, HX_ENOMEM, "out of memory reading '%s'", path);
-    }
-    size_t got = 0;
-    if (fd >= 0) {
-        off_t at = sb.st_size - (off_t)n;
-        while (got < n) {
-            ssize_t r = pread(fd, buf + got, n - got, at + (off_t)got);
-            if (r < 0 && errno == EINTR) continue;
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        close(fd);
-    }
-    buf[got] = 0;
-    *out = buf;
-    *len = got;
-    return 0;
 }

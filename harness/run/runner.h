@@ -46,24 +46,27 @@ typedef enum runner_cgroup_mode {
 
 /* What and how to run. Zero fields take the defaults named. */
 typedef struct runner_opts {
-    const char *const *argv;       /* program and arguments (PATH searched), or NULL to use shell */
-    const char *shell;             /* a command for /bin/sh -c, used when argv is NULL */
-    const char *cwd;               /* working directory (the solution folder), NULL = ours */
-    char *const *env;              /* full environment (see runner_env_build), NULL = ours */
-    const char *log_dir;           /* where the two log files go (required, must exist) */
-    const char *log_name;          /* file name prefix, default "solution" */
-    size_t log_cap;                /* bytes per log file, default 1 MiB, at least 4 KiB */
-    int64_t grace_us;              /* SIGTERM-to-SIGKILL grace, default 5 s */
-    runner_cgroup_mode cgroup;     /* cgroup use, default AUTO */
-    const char *cgroup_parent;     /* a delegated cgroup2 dir to make the leaf in; default: our own
-                                      cgroup in the cgroup2 mount */
-    const solution_ready *ready;   /* readiness rule for runner_wait_ready, or NULL */
-    bool no_sampler;               /* do not sample resources */
-    bool no_subreaper;             /* do not make the caller a child subreaper */
-    const sandbox *sandbox;        /* run inside this box (sandbox.h); NULL = no box. cwd is then
-                                      the box's solution folder, whatever .cwd says */
-    const char *in_dir;            /* the box: the input folder it sees read-only, or NULL */
-    const char *out_dir;           /* the box: the output folder it may write, or NULL */
+    const char *const *argv;     /* program and arguments (PATH searched), or NULL to use shell */
+    const char *shell;           /* a command for /bin/sh -c, used when argv is NULL */
+    const char *cwd;             /* working directory (the solution folder), NULL = ours */
+    char *const *env;            /* full environment (see runner_env_build), NULL = ours */
+    const char *log_dir;         /* where the two log files go (required, must exist) */
+    const char *log_name;        /* file name prefix, default "solution" */
+    size_t log_cap;              /* bytes per log file, default 1 MiB, at least 4 KiB */
+    int64_t grace_us;            /* SIGTERM-to-SIGKILL grace, default 5 s */
+    runner_cgroup_mode cgroup;   /* cgroup use, default AUTO */
+    const char *cgroup_parent;   /* a delegated cgroup2 dir to make the leaf in; default: our own
+                                    cgroup in the cgroup2 mount */
+    const solution_ready *ready; /* readiness rule for runner_wait_ready, or NULL */
+    bool no_sampler;             /* do not sample resources */
+    bool no_subreaper;           /* do not make the caller a child subreaper */
+    const sandbox *sandbox;      /* run inside this box (sandbox.h); NULL = no box. cwd is then
+                                    the box's solution folder, whatever .cwd says */
+    const char *in_dir;          /* the box: the input folder it sees read-only, or NULL */
+    const char *out_dir;         /* the box: the output folder it may write, or NULL */
+    const char *db_dir; /* the folder of its database on the embedded server's disk, measured
+                           against limits->database_bytes like out_dir against disk_bytes; or
+                           NULL */
     const solution_limits *limits; /* enforced limits (memory.max and pids.max in its cgroup,
                                       else RLIMIT_AS and RLIMIT_NPROC; RLIMIT_FSIZE always);
                                       NULL = none */
@@ -92,8 +95,9 @@ typedef struct runner_result {
     const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
     char limit[200];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)
                               reached"), or "": also the last line of its stderr log */
-    bool disk_over;        /* its output folder held more than limits->disk_bytes (during the
-                              run: stopped at once; or at its end): a failure whatever its exit */
+    bool disk_over;        /* its output folder held more than limits->disk_bytes, or its
+                              database more than database_bytes (during the run: stopped at
+                              once; or at its end): a failure whatever its exit */
     char *stdout_path;     /* the stdout log, owned */
     char *stderr_path;     /* the stderr log, owned */
     uint64_t stdout_bytes; /* bytes the solution wrote to stdout (before capping) */

@@ -94,6 +94,7 @@ int run_service_start(run_scen *sc, hx_err *e)
     char **env = NULL;
     int rc = run_sol_env(sc, -1, &env, e);
     if (rc) return rc;
+    char *db_dir = run_db_dir(sc);
     runner_opts ro = {.shell = c->sol.service,
                       .cwd = c->sol_dir,
                       .env = env,
@@ -103,11 +104,13 @@ int run_service_start(run_scen *sc, hx_err *e)
                       .sandbox = c->sb,
                       .in_dir = sc->landing,
                       .out_dir = sc->outdir,
+                      .db_dir = db_dir,
                       .limits = &c->sol.limits};
     runner_proc *p = NULL;
     int64_t t0 = hx_now_ns();
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
+    hx_free(db_dir);
     if (rc) return rc;
     run_set_current(p);
     hx_err re = {0};

@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {"name", "build",   "batch",  "service",
                                        "env",  "timeout", "limits", NULL};
-static const char *const limit_keys[] = {"memory", "processes", "disk", NULL};
+static const char *const limit_keys[] = {"memory", "processes", "disk", "database", NULL};
 static const char *const service_keys[] = {"command", "ready", "drain", NULL};
 static const char *const ready_keys[] = {"stdout", "tcp", "delay", "timeout", NULL};
 
@@ -200,6 +200,7 @@ static int parse_limits(json_t *l, const char *origin, solution_limits *out, hx_
     int rc = check_keys(l, limit_keys, origin, ".limits", e);
     if (!rc) rc = get_bytes(l, "memory", origin, SOLUTION_MEMORY_CAP, &out->memory_bytes, e);
     if (!rc) rc = get_bytes(l, "disk", origin, SOLUTION_DISK_CAP, &out->disk_bytes, e);
+    if (!rc) rc = get_bytes(l, "database", origin, SOLUTION_DATABASE_CAP, &out->database_bytes, e);
     json_t *p = json_object_get(l, "processes");
     if (!rc && p) {
         if (!json_is_integer(p) || json_integer_value(p) < 1)
@@ -242,7 +243,7 @@ static int parse_root(json_t *root, const char *origin, solution_spec *out, hx_e
     json_t *t = json_object_get(root, "timeout");
     if (t && (rc = get_duration(t, origin, ".timeout", &out->timeout_us, e))) return rc;
     out->limits = (solution_limits){SOLUTION_MEMORY_DEFAULT, SOLUTION_PROCESSES_DEFAULT,
-                                    SOLUTION_DISK_DEFAULT};
+                                    SOLUTION_DISK_DEFAULT, SOLUTION_DATABASE_DEFAULT};
     json_t *l = json_object_get(root, "limits");
     if (l && (rc = parse_limits(l, origin, &out->limits, e))) return rc;
     if (!out->batch && !out->service)

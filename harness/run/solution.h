@@ -38,10 +38,12 @@ typedef struct solution_env {
 /* Resource limits of each solution command (docs/solutions.md "Limits"): enforced while it runs,
  * by its cgroup where one is made, else by rlimits set in the child before exec. */
 typedef struct solution_limits {
-    uint64_t memory_bytes; /* "limits.memory": memory.max, else RLIMIT_AS (address space) */
-    int64_t processes;     /* "limits.processes": pids.max, else RLIMIT_NPROC */
-    uint64_t disk_bytes;   /* "limits.disk": the largest file it may write (RLIMIT_FSIZE) and
-                              the size of its private /tmp */
+    uint64_t memory_bytes;   /* "limits.memory": memory.max, else RLIMIT_AS (address space) */
+    int64_t processes;       /* "limits.processes": pids.max, else RLIMIT_NPROC */
+    uint64_t disk_bytes;     /* "limits.disk": the largest file it may write (RLIMIT_FSIZE), the
+                                size of its private /tmp and the total of its output folder */
+    uint64_t database_bytes; /* "limits.database": what the scenario's database may hold on
+                                the embedded server's disk */
 } solution_limits;
 
 /* The defaults, and the most a solution.json may ask for. */
@@ -51,6 +53,8 @@ typedef struct solution_limits {
 #define SOLUTION_PROCESSES_CAP 8192
 #define SOLUTION_DISK_DEFAULT (8ULL << 30)
 #define SOLUTION_DISK_CAP (64ULL << 30)
+#define SOLUTION_DATABASE_DEFAULT (16ULL << 30)
+#define SOLUTION_DATABASE_CAP (256ULL << 30)
 
 /* A parsed solution.json. Absent optional strings are NULL. */
 typedef struct solution_spec {

@@ -31,6 +31,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
 
     char log_name[32];
     snprintf(log_name, sizeof log_name, "batch-%04d", inv);
+    char *db_dir = run_db_dir(sc);
     runner_opts ro = {.shell = cmd,
                       .cwd = c->sol_dir,
                       .env = env,
@@ -39,6 +40,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
                       .sandbox = c->sb,
                       .in_dir = sc->landing,
                       .out_dir = sc->outdir,
+                      .db_dir = db_dir,
                       .limits = &c->sol.limits};
     /* --timeout wins; else the stricter of the scenario's limit and the solution's own. */
     int64_t timeout = s->solution_timeout_us ? s->solution_timeout_us : 120 * (int64_t)1000000;
@@ -48,6 +50,7 @@ static int run_solution(run_scen *sc, int batch, hx_err *e)
     runner_proc *p = NULL;
     rc = runner_spawn(&ro, &p, e);
     runner_env_free(env);
+    hx_free(db_dir);
     if (rc) {
         run_db_meter_stop(db);
         return rc;
