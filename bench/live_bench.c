@@ -16,7 +16,7 @@
  * clock follows the cores the threads got, the CPU time what the work costs.
  *
  * usage: live_bench [MESSAGES=1000000] [PARTITIONS, raised so the mock trims nothing]
- *                   [STAGES=arbc: which of (a), read, (b), (c) to run, for profiling one] */
+ *                   [STAGES=arbc: which of (a), read, (b), (c) to run; d: where (b)'s CPU goes] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,7 +93,7 @@ static void on_sent(void *ud, const char *topic, uint64_t id, const void *key, s
 }
 
 /* A live for topic "bench", its table filled as the replay filled it. */
-static live *new_live(const char *bs, int fetch_wait_ms, int32_t parts, const sends *s)
+static live *new_live(const char *bs, int fetch_wait_ms, int32_t parts, const sends *s, bool spool)
 {
     static const char *topics[] = {"bench"};
     live_opts o = {.bootstrap = bs,
@@ -103,7 +103,7 @@ static live *new_live(const char *bs, int fetch_wait_ms, int32_t parts, const se
                    .expect = s->n,
                    .t0_ns = hx_wall_ns(),
                    .paused = true,
-                   .spool = !getenv("LIVE_BENCH_NOSPOOL"),
+                   .spool = spool,
                    .partitions = &parts};
     live *l = NULL;
     hx_err e = {0};
@@ -115,6 +115,7 @@ static live *new_live(const char *bs, int fetch_wait_ms, int32_t parts, const se
     return l;
 }
 
+/* After live_finish: it read n messages and matched every one. */
 static void check_all(live *l, uint64_t n, const char *who)
 {
     hx_err e = {0};
@@ -237,7 +238,7 @@ int main(int argc, char **argv)
 
     double ta = 0, tc = 0;
     if (strchr(stages, 'a')) { /* (a) end to end */
-        live *l = new_live(bs, wait, parts, &sd);
+        live *l = new_live(bs, wait, parts, &sd, true);
         double t = now_s(), c0 = cpu_s();
         live_resume(l);
         while (live_matched(l) < n && now_s() - t < 120) {
@@ -258,7 +259,7 @@ int main(int argc, char **argv)
         double tr = 0;
         rd_kafka_message_t **ms = NULL;
         rd_kafka_t *c = read_all(bs, wait, parts, n, &ms, &tr);
-        live *l = new_live(NULL, wait, parts, &sd);
+        live *l = new_live(NULL, wait, parts, &sd, true);
         printf("    %llu messages read, matching them\n", (unsigned long long)n);
         fflush(stdout);
         /* The thread's CPU time is also taken every 64 batches: the least a message took over
@@ -281,6 +282,55 @@ int main(int argc, char **argv)
         live_free(l);
         hx_free(ms);
         close_consumer(c);
+    }
+    if (strchr(stages, 'd')) {
+        /* Where (b)'s time goes: the messages, read into memory, dealt out 1024 at a time in turn
+         * to four sinks, so machine load falls on each alike: destroy only (librdkafka's part);
+         * the headers parsed and looked up as the match does, then destroy; a live without its
+         * spool; a live with it, as (b). */
+        double tr = 0;
+        rd_kafka_message_t **ms = NULL;
+        rd_kafka_t *c = read_all(bs, wait, parts, n, &ms, &tr);
+        live *nospool = new_live(NULL, wait, parts, &sd, false);
+        live *spool = new_live(NULL, wait, parts, &sd, true);
+        double cpu[4] = {0};
+        uint64_t got[4] = {0};
+        for (uint64_t i = 0, turn = 0; i < n; i += 1024, turn = (turn + 1) % 4) {
+            size_t k = n - i < 1024 ? (size_t)(n - i) : 1024;
+            rd_kafka_message_t **b = ms + i;
+            double c0 = thread_cpu_s();
+            if (turn == 0) {
+                for (size_t j = 0; j < k; j++)
+                    rd_kafka_message_destroy(b[j]);
+            } else if (turn == 1) {
+                for (size_t j = 0; j < k; j++) {
+                    rd_kafka_headers_t *h = NULL;
+                    const void *v = NULL;
+                    size_t vl = 0;
+                    if (rd_kafka_message_headers(b[j], &h) == 0) {
+                        rd_kafka_header_get_last(h, "harness-id", &v, &vl);
+                        rd_kafka_header_get_last(h, "harness-topic", &v, &vl);
+                    }
+                    rd_kafka_message_destroy(b[j]);
+                }
+            } else {
+                live_match(turn == 2 ? nospool : spool, (struct rd_kafka_message_s **)b, k,
+                           hx_wall_ns());
+            }
+            cpu[turn] += thread_cpu_s() - c0;
+            got[turn] += k;
+        }
+        check_all(nospool, got[2], "match without the spool");
+        check_all(spool, got[3], "match");
+        live_free(nospool);
+        live_free(spool);
+        hx_free(ms);
+        close_consumer(c);
+        static const char *what[] = {"destroy only", "+ headers parsed", "live_match, no spool",
+                                     "live_match (b)"};
+        printf("    where (b)'s CPU goes, a quarter of the messages each, interleaved:\n");
+        for (int i = 0; i < 4; i++)
+            printf("      %-22s %.3f us a message\n", what[i], cpu[i] * 1e6 / (double)got[i]);
     }
     if (strchr(stages, 'c')) { /* (c) kcat: read to the end, exit, output to /dev/null */
         char cmd[600];
