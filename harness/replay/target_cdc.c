@@ -347,6 +347,25 @@ static void decode_line(cdc_state *st, uint64_t lsn, const char *line, hx_buf *n
     tx_add(st, d, (cdc_ev){.key = key, .version = del ? 0 : (uint32_t)version, .target = tgt});
 }
 
+/* Whether someone else moved the audit slot (under mu): the scenario role has REPLICATION, and a
+ * REPLICATION role may advance, consume or drop any slot of its database; only the harness moves
+ * this one (to adv_lsn), so a confirmed position past that means changes read by someone else,
+ * which the audit never sees. */
+static void check_moved(cdc_state *st)
+{
+    if (!st->dconn) return;
+    const char *params[] = {st->audit};
+    PGresult *pos = PQexecParams(st->dconn,
+                                 "SELECT confirmed_flush_lsn::text FROM "
+                                 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
+                                 1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 0) st->slot_lost = true;
+    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 1 &&
+        parse_lsn(PQgetvalue(pos, 0, 0)) > st->adv_lsn)
+        st->slot_moved = true;
+    PQclear(pos);
+}
+
 /* Read what the audit slot holds (under mu). Returns the rows read, or -1. The slot is peeked
  * and then advanced past what was kept: pg_logical_slot_get_changes() moves the slot before its
  * rows reach the client, and a server restart (fault pg_restart) in between would lose them. */
@@ -383,19 +402,8 @@ static long drain_once(cdc_state *st)
     }
     st->error[0] = '\0';
     st->drains++;
-    /* The scenario role has REPLICATION, and a REPLICATION role may advance, consume or drop any
-     * slot of its database: only the harness moves this one (to adv_lsn), so a confirmed
-     * position past that means changes read by someone else, which the audit never sees. Looked
-     * at after the peek: the peek held the slot, so a move before it shows here. */
-    PGresult *pos = PQexecParams(st->dconn,
-                                 "SELECT confirmed_flush_lsn::text FROM "
-                                 "pg_catalog.pg_replication_slots WHERE slot_name = $1",
-                                 1, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 0) st->slot_lost = true;
-    if (PQresultStatus(pos) == PGRES_TUPLES_OK && PQntuples(pos) == 1 &&
-        parse_lsn(PQgetvalue(pos, 0, 0)) > st->adv_lsn)
-        st->slot_moved = true;
-    PQclear(pos);
+    /* After the peek: the peek held the slot, so a move before it shows here. */
+    check_moved(st);
     hx_buf name, val;
     hx_buf_init(&name);
     hx_buf_init(&val);
@@ -416,6 +424,10 @@ static long drain_once(cdc_state *st)
         } else {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
             if (state && !strcmp(state, "42704")) st->slot_lost = true;
+            /* Moved past done_lsn between the peek and here: that refuses our advance, and the
+             * changes in between were never read; the last drain of a run has no next peek to
+             * see it, so look now. */
+            check_moved(st);
             n = -1; /* read again next time: the kept transactions are skipped */
         }
         PQclear(r);
@@ -560,6 +572,7 @@ static void audit(cdc_state *st)
     pthread_mutex_lock(&st->mu);
     drain_once(st); /* connects */
     drain_all(st, true);
+    check_moved(st); /* a move after the last peek took changes it never read */
     hist_clear(&st->lag);
     chg_observed *o = &st->obs;
     for (size_t i = 0; i < st->nds; i++) {
