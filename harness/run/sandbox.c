@@ -220,7 +220,7 @@ static bool writable_by(const struct stat *st, uid_t uid, gid_t gid)
 static int run_as(const sandbox *sb, char *const argv[], int keep_fd, char *err, size_t errn)
 {
     int pe[2];
-    char **env = hx_env_public_list(); /* the box's user sees no secret of ours */
+    char **env = hx_env_public_list(NULL, 0); /* the box's user sees no secret of ours */
     if (!env || pipe2(pe, O_CLOEXEC) != 0) {
         hx_free(env);
         return -1;

@@ -56,29 +56,8 @@ static void env_list_release(env_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* Our environment's entries a solution may see: the public ones and those --pass-env names;
- * NULL-ended, the strings are environ's (not copied). */
-static char **public_env(const run_ctx *c)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **v = hx_calloc(n + 1, sizeof *v);
-    if (!v) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool keep = hx_env_public(environ[i]);
-        size_t kl = strcspn(environ[i], "=");
-        for (size_t j = 0; j < c->o->npass_env && !keep; j++)
-            keep =
-                strlen(c->o->pass_env[j]) == kl && memcmp(c->o->pass_env[j], environ[i], kl) == 0;
-        if (keep) v[k++] = environ[i];
-    }
-    return v;
-}
-
 /* The end every environment shares: the seed and libpq's files out, solution.json's env on top,
- * then built on public_env. Frees l. */
+ * then built on our public entries and --pass-env's (hx_env_public_list). Frees l. */
 static int finish_env(run_ctx *c, env_list *l, char ***out, hx_err *e)
 {
     static const char *const scrub[] = {"HARNESS_SEED", "HARNESS_SEED_FILE", "PGPASSFILE",
@@ -87,7 +66,7 @@ static int finish_env(run_ctx *c, env_list *l, char ***out, hx_err *e)
         env_add(l, scrub[i], NULL); /* a NULL value removes the variable */
     for (size_t i = 0; i < c->sol.n_env; i++)
         env_add(l, c->sol.env[i].key, c->sol.env[i].val);
-    char **base = l->oom ? NULL : public_env(c);
+    char **base = l->oom ? NULL : hx_env_public_list(c->o->pass_env, c->o->npass_env);
     int rc = base ? runner_env_build(base, (const char *const *)l->kv, out, e)
                   : hx_fail(e, HX_ENOMEM, "out of memory building the solution's environment");
     hx_free(base);

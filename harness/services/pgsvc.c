@@ -207,7 +207,7 @@ static pid_t spawn(char *const argv[], const runas *ra, const char *cwd, int log
 {
     /* Only the public part of our environment: a solution that can read the server's
      * /proc/PID/environ (--sandbox none) must not find the CI job's tokens there. */
-    char **env = hx_env_public_list();
+    char **env = hx_env_public_list(NULL, 0);
     if (!env) return -1;
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull < 0) {

@@ -422,15 +422,20 @@ bool hx_env_public(const char *entry)
     return false;
 }
 
-char **hx_env_public_list(void)
+char **hx_env_public_list(const char *const *also, size_t nalso)
 {
     size_t n = 0;
     while (environ[n])
         n++;
     char **v = hx_calloc(n + 1, sizeof *v);
     if (!v) return NULL;
-    for (size_t i = 0, k = 0; i < n; i++)
-        if (hx_env_public(environ[i])) v[k++] = environ[i];
+    for (size_t i = 0, k = 0; i < n; i++) {
+        bool keep = hx_env_public(environ[i]);
+        size_t kl = strcspn(environ[i], "=");
+        for (size_t j = 0; j < nalso && !keep; j++)
+            keep = strlen(also[j]) == kl && memcmp(also[j], environ[i], kl) == 0;
+        if (keep) v[k++] = environ[i];
+    }
     return v;
 }
 

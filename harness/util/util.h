@@ -122,10 +122,11 @@ const char *hx_suggest(const char *word, const char *const *candidates);
  * cloud credentials, the seed) stays with the harness unless `harness run --pass-env` names it. */
 bool hx_env_public(const char *entry);
 
-/* environ's public entries (hx_env_public), NULL-ended: the strings are environ's, the array is
- * the caller's (hx_free). For the programs the harness starts that a solution could look at
- * (the PostgreSQL server, the box's helpers). NULL when out of memory. */
-char **hx_env_public_list(void);
+/* environ's public entries (hx_env_public) and those the nalso names in also name (`--pass-env`),
+ * NULL-ended: the strings are environ's, the array is the caller's (hx_free). For the programs the
+ * harness starts that a solution could look at (its commands, the PostgreSQL server, the box's
+ * helpers). NULL when out of memory. */
+char **hx_env_public_list(const char *const *also, size_t nalso);
 
 /* The git commit the harness binary was built from (HX_COMMIT), "unknown" outside a checkout.
  * Defined in the build-generated hx_commit.c, linked into the harness executable only. */
