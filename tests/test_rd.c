@@ -301,6 +301,37 @@ static void test_rd__jsonl_types(void **state)
     expect_all_chunks("\xef\xbb\xbf{\"a\":1}\n", o, "1|a=\"1\"\n");
 }
 
+/* A raw NUL byte is not JSON. jansson skips it, so a line such as {"a":2<NUL>,"b":3} would load,
+ * and the field scanner, which stops at the NUL, read past the next key (found by fuzz_jsonl). */
+static void test_rd__jsonl_raw_nul(void **state)
+{
+    (void)state;
+    rd_opts o = {.format = RD_JSONL};
+    static const char in[] = "{\"a)\":2\0,\")\":2\0,\"a\":2}\n";
+    hx_err e = {0};
+    rd_reader *r = rd_open_mem(in, sizeof in - 1, "t.jsonl", &o, &e);
+    assert_non_null(r);
+    rd_record rec;
+    assert_int_equal(rd_next(r, &rec, &e), -1);
+    assert_string_equal(e.msg, "t.jsonl:1: invalid JSON at column 8: a raw NUL byte (write "
+                               "\\u0000 inside a string)");
+    rd_close(r);
+
+    /* tolerant: the line is malformed, has no fields, and the next one reads */
+    o.tolerant = true;
+    static const char in2[] = "{\"a\":2\0,\"b\":3}\n{\"b\":4}\n";
+    r = rd_open_mem(in2, sizeof in2 - 1, "t.jsonl", &o, &e);
+    assert_int_equal(rd_next(r, &rec, &e), 1);
+    assert_non_null(rec.error);
+    assert_int_equal(rec.ncols, 0);
+    assert_int_equal(rd_next(r, &rec, &e), 1);
+    assert_null(rec.error);
+    assert_int_equal(rec.ncols, 1);
+    assert_string_equal(rec.values[0], "4");
+    assert_int_equal(rd_next(r, &rec, &e), 0);
+    rd_close(r);
+}
+
 static void test_rd__jsonl_malformed(void **state)
 {
     (void)state;
@@ -547,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_rd__csv_malformed_tolerant),
         cmocka_unit_test(test_rd__cap),
         cmocka_unit_test(test_rd__jsonl_types),
+        cmocka_unit_test(test_rd__jsonl_raw_nul),
         cmocka_unit_test(test_rd__jsonl_malformed),
         cmocka_unit_test(test_rd__files),
         cmocka_unit_test(test_rd__out_of_memory),

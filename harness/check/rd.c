@@ -557,6 +557,10 @@ static int jsonl_fields(rd_reader *r, json_t *obj, hx_err *e)
         i = json_skip_value(s, i, n);
         size_t ve = i;
         i = json_skip_ws(s, i, n) + 1; /* past ',' or '}' */
+        if (ve < vs || ve > n) { /* the scanner and jansson disagree: never read past the line */
+            mark_bad(r, "invalid JSON: value of member %zu could not be delimited", r->nf + 1);
+            return 0;
+        }
 
         json_t *v = json_object_iter_value(it);
         const char *key = json_object_iter_key(it);
@@ -596,12 +600,21 @@ static int jsonl_next(rd_reader *r, rd_record *rec, hx_err *e)
             size_t n = r->lb.len;
             if (n && r->lb.data[n - 1] == '\r') r->lb.data[--n] = '\0', r->lb.len = n;
             if (json_skip_ws(r->lb.data, 0, n) == n) continue;
+            /* jansson skips a raw NUL byte as if it were not there, so it would accept text that
+             * is not JSON and that the field scanner below reads differently; RFC 8259 allows a
+             * NUL only escaped, inside a string. */
+            const char *nul = memchr(r->lb.data, '\0', n);
             json_error_t je;
-            json_t *j = json_loadb(r->lb.data, n,
-                                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
-                                       JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-                                   &je);
-            if (!j)
+            json_t *j = NULL;
+            if (nul)
+                mark_bad(r,
+                         "invalid JSON at column %zu: a raw NUL byte (write \\u0000 inside a "
+                         "string)",
+                         (size_t)(nul - r->lb.data) + 1);
+            else if (!(j = json_loadb(r->lb.data, n,
+                                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+                                          JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
+                                      &je)))
                 mark_bad(r, "invalid JSON at column %d: %s", je.column, je.text);
             else if (!json_is_object(j))
                 mark_bad(r, "expected a JSON object, got %s", json_type_name(j));
