@@ -155,6 +155,29 @@ static void test_check_pg__precision_recall(void **state)
     assert_non_null(strstr(o.message, "min_precision"));
     chk_outcome_release(&o);
 
+    /* bounds no flags can miss: an error, not a pass */
+    snprintf(pj, sizeof pj, "0");
+    snprintf(rj, sizeof rj, "0");
+    c = pr_check(loose, 2);
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_ERROR);
+    assert_non_null(strstr(o.message, "both 0"));
+    chk_outcome_release(&o);
+    /* nothing to flag (no duplicate planted) and min_precision 0: an error; with the default
+     * min_precision 1 the check still says whether anything was flagged wrongly */
+    plan_param p0[] = {{.key = "min_precision", .json = "0"}};
+    c = pr_check(p0, 1);
+    c.expect.query.sub.with_faults = 1u << PLAN_F_DUPLICATE;
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_ERROR);
+    assert_non_null(strstr(o.message, "no records to flag"));
+    chk_outcome_release(&o);
+    c = pr_check(NULL, 0);
+    c.expect.query.sub.with_faults = 1u << PLAN_F_DUPLICATE;
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    chk_outcome_release(&o);
+
     /* no flags table: the solution did not produce it */
     exec_ok(f->conn, "drop table flags");
     c = pr_check(NULL, 0);
@@ -219,6 +242,15 @@ static void test_check_pg__quarantine(void **state)
     assert_int_equal(o.status, CHK_FAIL);
     assert_int_equal(o.missing, 1);
     assert_int_equal(o.extra, f->corrupt[0] == fine[0] ? 0 : 1);
+    chk_outcome_release(&o);
+
+    /* no corrupt record in the truth (corrupt and duplicated: none is duplicated): an error
+     * naming why, not a pass, even with nothing quarantined */
+    exec_ok(f->conn, "truncate quarantine");
+    c.expect.query.sub.with_faults = 1u << PLAN_F_DUPLICATE;
+    chk_run(&f->ctx, &c, &o);
+    assert_int_equal(o.status, CHK_ERROR);
+    assert_non_null(strstr(o.message, "no corrupt record"));
     chk_outcome_release(&o);
 }
 

@@ -76,6 +76,9 @@ mistake "a threshold in the wrong unit" 's/"< 1us"/"< 1MB"/' \
     "bad/scenarios/a.lua:5: scenario.thresholds[\"solution.wall.max\"]: '< 1MB' is a byte size but the metric is a duration"
 mistake "a dataset a step does not have" 's/dataset = "ships", dir/dataset = "shps", dir/' \
     "bad/scenarios/a.lua:5: scenario.replay[1].dataset: no dataset 'shps' in scenario.datasets (did you mean 'ships'?)"
+mistake "a quarantine of a dataset that plants no corrupt record" \
+    's/    file { path = "ships.csv",/    quarantine { topic = "dlq", column = "ship_id", expect = ships:corrupt() }, file { path = "ships.csv",/' \
+    "bad/scenarios/a.lua:11: quarantine: dataset 'ships' plants no corrupt records, so there is nothing to quarantine (add ships:corrupt { fraction = 0.01 }"
 
 # A system the scenario uses that challenge.lua does not declare: the run would price and
 # measure the pack without it, so check names the step.

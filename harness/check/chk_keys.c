@@ -134,6 +134,15 @@ static void check_quarantine(const chk_ctx *ctx, const plan_check *c, chk_outcom
         compare_key_sets(ctx, c, o, &q, "the corrupt records", "not corrupt", "not quarantined");
     if (n < 0) return;
     chk_setf(&o->expected, "%lld corrupt keys", n);
+    if (n == 0) {
+        /* Nothing to set aside: any solution, even one with no quarantine, would pass. */
+        chk_set_outcome(o, CHK_ERROR,
+                        "the ledger holds no corrupt record of dataset '%s' at this scale, so "
+                        "the check would pass whatever the solution did (raise the corrupt "
+                        "fraction or the dataset's rows)",
+                        ctx->s->datasets[q.dataset].name);
+        return;
+    }
     chk_setf(&o->actual, "%llu quarantined keys of them, %llu others",
              (unsigned long long)(n - (long long)o->missing), (unsigned long long)o->extra);
     if (o->missing + o->extra == 0)
@@ -165,6 +174,16 @@ static void check_precision_recall(const chk_ctx *ctx, const plan_check *c, chk_
     long long n = compare_key_sets(ctx, c, o, &c->expect.query, "the records to flag",
                                    "false positive", "missed");
     if (n < 0) return;
+    if (min_p <= 0 && (min_r <= 0 || n == 0)) {
+        /* No bound that a solution could miss: it would pass whatever was flagged. */
+        chk_set_outcome(o, CHK_ERROR,
+                        n == 0 ? "there are no records to flag and min_precision is 0, so the "
+                                 "check would pass whatever the solution flagged (plant the "
+                                 "fault it looks for, or set min_precision)"
+                               : "min_precision and min_recall are both 0, so the check would "
+                                 "pass whatever the solution flagged");
+        return;
+    }
     double tp = (double)(n - (long long)o->missing), fp = (double)o->extra;
     double precision = tp + fp > 0 ? tp / (tp + fp) : 1;
     double recall = n > 0 ? tp / (double)n : 1;

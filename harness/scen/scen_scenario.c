@@ -699,6 +699,16 @@ int dsl_scenario(lua_State *L)
             lua_pop(L, 2);
             const plan_dataset *d = &sc->datasets[di];
             unsigned fl = chk_kind_get(c->kind)->flags;
+            /* Against a dataset that plants no corrupt record the check could only pass. */
+            bool corrupts = false;
+            for (size_t j = 0; j < d->nfaults; j++)
+                corrupts |= d->faults[j].kind == PLAN_F_CORRUPT;
+            if (c->kind == PLAN_CHK_QUARANTINE && !corrupts)
+                dsl_raise_at(L, c->where,
+                             "quarantine: dataset '%s' plants no corrupt records, so there is "
+                             "nothing to quarantine (add %s:corrupt { fraction = 0.01 } before "
+                             "the scenario, or drop the check)",
+                             d->name, d->name);
             if ((fl & CHK_K_DATASET_KEY) && !c->key) {
                 if (d->key_col < 0)
                     dsl_raise_at(L, c->where, "%s: give key = \"column\" (dataset '%s' has no key)",
