@@ -67,6 +67,18 @@ with_in=$(jq '[.scenarios[0].cost[] | select(any(.lines[]; (.component | startsw
     || bad "streaming lines: $with_in of $sheets sheets"
 db=$(jq '[.scenarios[0].cost[].lines[] | select(.component | startswith("database"))] | length' "$T/good/run.json")
 [ "$db" = 0 ] && ok "no database line: the pack uses no PostgreSQL" || bad "$db database lines"
+# No PostgreSQL was started for it: run.json says so, the solution saw no PG* or DATABASE_URL
+# (kafka_echo exits 9 if it does), no data dir is in the run folder, and --pg to a closed port
+# is not even tried.
+[ "$(jq -r .database "$T/good/run.json")" = none ] && ok "run.json: database none" ||
+    bad "run.json database: $(jq -r .database "$T/good/run.json")"
+[ -z "$(find "$T/good" -name PG_VERSION)" ] && ok "no PostgreSQL data dir in the run folder" ||
+    bad "a data dir: $(find "$T/good" -name PG_VERSION)"
+"$BIN" run "$PACK" --solution "$SOLS/kafka_echo" -o "$T/nopg" --pg "postgresql://127.0.0.1:1/none" \
+    2>"$T/nopg.err"
+expect_rc "--pg to a closed port on a Kafka-only pack" 0 $?
+grep -qF "harness: warning: --pg is not used: the pack declares no PostgreSQL source or sink and no scenario reads a database" "$T/nopg.err" &&
+    ok "a warning says --pg is not used" || bad "no warning: $(cat "$T/nopg.err")"
 parts=$(jq '.scenarios[0].cost[] | select(.model == "aws-us-east-1") | .lines[] | select(.component == "streaming partitions") | .quantity' "$T/good/run.json")
 [ "$parts" = 1460 ] && ok "aws: 2 partitions x 730 h" || bad "aws streaming partitions: '$parts' partition-hours"
 # Each sheet's streaming lines, labelled fixed or variable and recomputed from the run's own

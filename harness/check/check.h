@@ -119,8 +119,10 @@ enum {
     CHK_K_DATASET_KEY = 1u << 10, /* `key` defaults to the expected dataset's key column */
     CHK_K_BY_KEY = 1u << 11,      /* with a key: key and columns must be the dataset's columns */
     CHK_K_PLUGIN = 1u << 12,      /* made by plugin "p".check { }, any key; not a global */
-    CHK_K_AFTER_COST = 1u << 13   /* reads chk_ctx.cost_monthly_usd: the run loop runs it after
+    CHK_K_AFTER_COST = 1u << 13,  /* reads chk_ctx.cost_monthly_usd: the run loop runs it after
                                      pricing the scenario */
+    CHK_K_NO_DB = 1u << 14        /* never reads the scenario's database (files, topics, the
+                                     solution folder): a pack of such checks runs without one */
 };
 
 typedef struct chk_kind {
@@ -139,6 +141,9 @@ typedef struct chk_kind {
 const chk_kind *chk_kind_get(plan_check_kind id);
 /* The name of kind id, "?" when there is none. */
 const char *chk_kind_name(plan_check_kind id);
+/* Does check c read the scenario's PostgreSQL database? False for the CHK_K_NO_DB kinds and for a
+ * check on a Kafka topic; true for everything else (a plugin's or a registered kind's too). */
+bool chk_needs_db(const plan_check *c);
 /* The id of the kind called name, or -1. */
 int chk_kind_find(const char *name);
 /* Number of kinds (ids 0 .. n-1). */

@@ -219,7 +219,7 @@ static void check_adr(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
 const chk_kind chk_kind_adr = {
     .name = "adr",
     .keys = (const char *const[]){"dir", "min", "sections", "readme", NULL},
-    .flags = 0,
+    .flags = CHK_K_NO_DB,
     .run = check_adr,
     .validate = validate_adr,
     .summary = "the solution has at least min complete decision records and a README on design "

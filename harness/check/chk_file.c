@@ -279,7 +279,7 @@ done:
 const chk_kind chk_kind_file = {
     .name = "file",
     .keys = (const char *const[]){"path", "format", "expect", "equals", "columns", "key", NULL},
-    .flags = CHK_K_NEEDS_TABLE | CHK_K_ROWS | CHK_K_BY_KEY,
+    .flags = CHK_K_NEEDS_TABLE | CHK_K_ROWS | CHK_K_BY_KEY | CHK_K_NO_DB,
     .run = check_file,
     .validate = validate_file,
     .summary = "a file in the output folder parses and holds the expected rows",

@@ -67,6 +67,12 @@ const char *chk_kind_name(plan_check_kind id)
     return k ? k->name : "?";
 }
 
+bool chk_needs_db(const plan_check *c)
+{
+    const chk_kind *k = chk_kind_get(c->kind);
+    return !(k && (k->flags & CHK_K_NO_DB)) && !chk_on_topic(c);
+}
+
 int chk_kind_find(const char *name)
 {
     for (size_t i = 0; i < chk_kind_count(); i++)

@@ -367,7 +367,7 @@ static void check_readme(const chk_ctx *ctx, const plan_check *c, chk_outcome *o
 const chk_kind chk_kind_readme = {
     .name = "readme",
     .keys = (const char *const[]){"file", "sections", "cost_tolerance", "cost_section", NULL},
-    .flags = CHK_K_AFTER_COST,
+    .flags = CHK_K_AFTER_COST | CHK_K_NO_DB,
     .run = check_readme,
     .validate = validate_readme,
     .summary = "the solution's README has the sections asked for, and a monthly cost it claims "

@@ -345,7 +345,7 @@ done:
 const chk_kind chk_kind_topic = {
     .name = "topic",
     .keys = (const char *const[]){"topic", "equals", "expect", "key", "columns", "format", NULL},
-    .flags = CHK_K_NEEDS_TABLE | CHK_K_ON_TOPIC | CHK_K_ROWS,
+    .flags = CHK_K_NEEDS_TABLE | CHK_K_ON_TOPIC | CHK_K_ROWS | CHK_K_NO_DB,
     .run = chk_topic_run,
     .summary = "a topic holds the expected messages (count, or rows by key)",
 };

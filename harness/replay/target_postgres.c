@@ -14,6 +14,7 @@ static int pg_replay(replay_site *site, void *state, const plan_step *st, int64_
 
 static int pg_env(const replay_site *site, replay_env_fn add, void *ud, hx_err *e)
 {
+    if (!site->pg) return 0; /* a pack without a database: no PG* at all */
     char **pgenv = NULL;
     int rc = pgsvc_env(site->pg, site->dbname, &pgenv, e);
     if (rc) return rc;

@@ -471,6 +471,11 @@ static bool merge_header(results_run *m, const merge_input *in, size_t n, merge_
             break;
         }
     if (ok && iso) ok = results_set_str(&m->isolation, iso);
+    /* Shards of one run share its database; differing ones leave it unsaid. */
+    const char *db = f->database;
+    for (size_t i = 1; i < n && db; i++)
+        if (!in[i].run->database || strcmp(in[i].run->database, db) != 0) db = NULL;
+    if (ok && db) ok = results_set_str(&m->database, db);
     m->plugin_abi = f->plugin_abi;
     for (size_t i = 0; ok && i < f->nprice_sheets; i++) {
         const results_price_sheet *p = &f->price_sheets[i];

@@ -295,6 +295,7 @@ static const results_field run_fields[] = {
     F(results_run, solution_name, RESULTS_F_STR),
     F(results_run, solution_dir, RESULTS_F_STR),
     F(results_run, isolation, RESULTS_F_STR),
+    F(results_run, database, RESULTS_F_STR),
     F(results_run, jobs, RESULTS_F_INT),
     FS(results_run, machine, machine_type),
     FA(results_run, seeds, seed_type),

@@ -318,6 +318,8 @@ typedef struct results_run {
     char *solution_dir;
     char *isolation; /* the solution's box: "bwrap", "none" (--sandbox none) or "process-group"
                         (--sandbox auto without a usable bwrap); NULL in older files */
+    char *database;  /* the scenarios' PostgreSQL: "embedded", "external" (--pg) or "none" (the
+                        pack uses none, none was started); NULL in older files */
     int jobs;        /* scenarios run at once (harness run --jobs); 0 in files from before it */
     results_machine machine;
     results_seed *seeds;

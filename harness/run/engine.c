@@ -249,6 +249,28 @@ static bool kafka_needed(const run_ctx *c)
     return false;
 }
 
+/* PostgreSQL is started when challenge.lua declares it (a source or sink) or a selected scenario
+ * needs a database anyway: a step into it or its change stream, a query workload, a check that
+ * reads a table. A Kafka- or files-only pack runs without one (no PG* for the solution). */
+static bool pg_needed(const run_ctx *c)
+{
+    for (size_t i = 0; i < c->pack->nsources; i++)
+        if (strcmp(c->pack->sources[i], "postgres") == 0) return true;
+    for (size_t i = 0; i < c->pack->nsinks; i++)
+        if (strcmp(c->pack->sinks[i], "postgres") == 0) return true;
+    const replay_target *pg = replay_target_named(c->targets, "postgres");
+    const replay_target *cdc = replay_target_for(c->targets, PLAN_TGT_CDC);
+    for (size_t i = 0; i < c->pack->nscenarios; i++) {
+        const plan_scenario *s = &c->pack->scenarios[i];
+        if (!selected(c->o, s)) continue;
+        if (s->workload || (pg && replay_target_used(pg, s)) || (cdc && replay_target_used(cdc, s)))
+            return true;
+        for (size_t j = 0; j < s->nchecks; j++)
+            if (chk_needs_db(&s->checks[j])) return true;
+    }
+    return false;
+}
+
 /* Load the pack and the solution; exit code, or 0. */
 static int load(run_ctx *c)
 {
@@ -319,17 +341,27 @@ static int open_sandbox(run_ctx *c, hx_err *e)
     return 0;
 }
 
-/* Start PostgreSQL, Kafka when needed, the plugin path and the solution's build; exit code or 0. */
+/* Start PostgreSQL and Kafka when needed, the plugin path and the solution's build; exit code or
+ * 0. */
 static int services_start(run_ctx *c)
 {
     hx_err *e = &c->err;
     pgsvc_opts po = {.url = c->o->pg_url};
     int64_t t0 = hx_now_ns();
-    if (pgsvc_start(&po, &c->pg, e) != 0) {
+    if (!pg_needed(c)) {
+        results_set_str(&c->run->database, "none");
+        if (c->o->pg_url)
+            hx_warn("--pg is not used: the pack declares no PostgreSQL source or sink and no "
+                    "scenario reads a database");
+        else
+            run_progress("postgres not started: the pack declares no PostgreSQL source or sink "
+                         "and no scenario reads a database");
+    } else if (pgsvc_start(&po, &c->pg, e) != 0) {
         hx_error("%s", e->msg);
         return run_interrupted() ? HX_EXIT_INTERRUPTED : hx_exit_code(e->code);
-    }
-    if (hx_g.verbose || !hx_g.quiet)
+    } else
+        results_set_str(&c->run->database, c->pg->embedded ? "embedded" : "external");
+    if (c->pg && (hx_g.verbose || !hx_g.quiet))
         run_progress("postgres %s %s on %s:%s ready in %.0f ms%s", c->pg->version,
                      c->pg->embedded ? "(embedded)" : "(--pg)", c->pg->host, c->pg->port,
                      (double)(hx_now_ns() - t0) / 1e6,

@@ -176,7 +176,7 @@ static results_run *lost(jobs *j, size_t k, const char *why)
     hx_error("%s: %s", s->name, why);
     if (!c->o->keep) {
         hx_err de = {0};
-        if (pgsvc_drop_db(c->pg, s->name, &de) != 0)
+        if (c->pg && pgsvc_drop_db(c->pg, s->name, &de) != 0)
             hx_warn("cannot drop the database of %s: %s", s->name, de.msg);
         char *dir = run_path_join(c->out_dir, s->name);
         char *landing = dir ? run_path_join(dir, "landing") : NULL;

@@ -61,12 +61,14 @@ static void probe_once(run_scen *main_sc, double k, const char *suffix, run_prob
     ps.name = name;
     ps.nchecks = 0;
     if ((rc = hx_mkdir_p(sc.landing, &e)) || (rc = hx_mkdir_p(sc.outdir, &e)) ||
-        (rc = hx_mkdir_p(sc.logdir, &e)) || (rc = gen_new(&ps, &sc.g, &e)) ||
-        (rc = pgsvc_create_db(c->pg, sc.dbname, NULL, NULL, &e)))
+        (rc = hx_mkdir_p(sc.logdir, &e)) || (rc = gen_new(&ps, &sc.g, &e)))
         goto fail;
-    made_db = true;
-    if ((rc = pgsvc_connect(c->pg, sc.dbname, &sc.conn, &e))) goto fail;
-    PQclear(PQexec(sc.conn, "set timezone = 'UTC'"));
+    if (c->pg) {
+        if ((rc = pgsvc_create_db(c->pg, sc.dbname, NULL, NULL, &e))) goto fail;
+        made_db = true;
+        if ((rc = pgsvc_connect(c->pg, sc.dbname, &sc.conn, &e))) goto fail;
+        PQclear(PQexec(sc.conn, "set timezone = 'UTC'"));
+    }
     sc.site = (replay_site){.s = &ps,
                             .g = sc.g,
                             .pg = c->pg,
@@ -80,7 +82,7 @@ static void probe_once(run_scen *main_sc, double k, const char *suffix, run_prob
         hx_info("%s: cost probe: the test size again", s->name);
     run_phase_add(&sc.acc, "replay (harness)", 0, 0, 0, true);
     if ((rc = run_steps(&sc, &e))) goto fail;
-    if (PQstatus(sc.conn) != CONNECTION_OK) {
+    if (sc.conn && PQstatus(sc.conn) != CONNECTION_OK) {
         PQreset(sc.conn);
         pgsvc_note_session(sc.conn);
     }

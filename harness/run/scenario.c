@@ -91,9 +91,11 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
         (rc = hx_mkdir_p(sc.logdir, &e)))
         goto fail;
     if ((rc = gen_new(s, &sc.g, &e))) goto fail;
-    if ((rc = pgsvc_create_db(c->pg, sc.dbname, NULL, NULL, &e))) goto fail;
-    if ((rc = pgsvc_connect(c->pg, sc.dbname, &sc.conn, &e))) goto fail;
-    PQclear(PQexec(sc.conn, "set timezone = 'UTC'"));
+    if (c->pg) { /* none for a pack that uses no database (engine.c pg_needed) */
+        if ((rc = pgsvc_create_db(c->pg, sc.dbname, NULL, NULL, &e))) goto fail;
+        if ((rc = pgsvc_connect(c->pg, sc.dbname, &sc.conn, &e))) goto fail;
+        PQclear(PQexec(sc.conn, "set timezone = 'UTC'"));
+    }
     sc.site.g = sc.g;
     sc.site.conn = sc.conn;
     if ((rc = targets_setup(&sc, set_up, &e))) goto fail;
@@ -112,7 +114,7 @@ int run_scenario(run_ctx *c, const plan_scenario *s, results_scenario *rs)
     sc.acc.phases[0].wall_seconds = fmax(sc.replay_s, 0);
     sc.acc.phases[0].peak_rss_bytes = run_self_peak_rss();
     if (rc) goto fail;
-    if (PQstatus(sc.conn) != CONNECTION_OK) {
+    if (sc.conn && PQstatus(sc.conn) != CONNECTION_OK) {
         PQreset(sc.conn);
         pgsvc_note_session(sc.conn);
     }

@@ -5,6 +5,11 @@
 set -eu
 cd "$(dirname "$0")"
 : "${KAFKA_BOOTSTRAP_SERVERS:?not set}" "${KAFKA_TOPIC_PREFIX:?not set}"
+# The pack uses no PostgreSQL: the harness starts none and passes no PG* (docs/solutions.md).
+if env | grep -E '^(PG[A-Z]*|DATABASE_URL)=' >&2; then
+  echo "kafka_echo: a database variable is set, but the pack uses no PostgreSQL" >&2
+  exit 9
+fi
 IN="${KAFKA_TOPIC_PREFIX}orders"
 OUT="${KAFKA_TOPIC_PREFIX}orders_clean"
 B="$KAFKA_BOOTSTRAP_SERVERS"
