@@ -78,6 +78,11 @@ static void test_units__bytes(void **state)
     assert_int_equal(units_bytes("64mb", &v, &e), HX_EUSAGE);
     assert_non_null(strstr(e.msg, "did you mean 'MB'"));
     assert_int_equal(units_bytes("-5MB", &v, &e), HX_EUSAGE);
+    /* finite in terabytes, not in bytes (found by fuzz_units) */
+    assert_int_equal(units_bytes("2e300 TB", &v, &e), HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "too large"));
+    assert_int_equal(units_threshold("< 2e300 TB", &(plan_op){0}, &v, &(units_dim){0}, &e),
+                     HX_EUSAGE);
 }
 
 static void test_units__money_and_percent(void **state)

@@ -203,6 +203,11 @@ int units_bytes(const char *s, double *bytes, hx_err *e)
         char b[48];
         return hx_fail(e, HX_EUSAGE, "bad byte size '%s': must not be negative", shown(s, b));
     }
+    /* 2e300 TB is a finite number of terabytes and no finite number of bytes */
+    if (!isfinite(v * f)) {
+        char b[48];
+        return hx_fail(e, HX_EUSAGE, "bad byte size '%s': too large", shown(s, b));
+    }
     *bytes = v * f;
     return 0;
 }
