@@ -231,6 +231,106 @@ static void test_check_topic__by_key(void **state)
     chk_outcome_release(&o);
 }
 
+/* The sample cells of o, one string (NULL as "-"), to compare two outcomes' samples. */
+static char *sample_text(const chk_outcome *o)
+{
+    hx_buf b;
+    hx_buf_init(&b);
+    for (size_t i = 0; i < o->sample.nrows * o->sample.ncols; i++)
+        hx_buf_printf(&b, "%s%s", o->sample.cells[i] ? o->sample.cells[i] : "-",
+                      (i + 1) % o->sample.ncols ? "|" : "\n");
+    return b.data;
+}
+
+static void reverse(fake_topic *t)
+{
+    for (size_t i = 0; i < t->n / 2; i++) {
+        char *x = t->msgs[i];
+        t->msgs[i] = t->msgs[t->n - 1 - i];
+        t->msgs[t->n - 1 - i] = x;
+    }
+}
+
+/* Samples are the smallest keys of each kind, sorted by key (extra, missing, mismatch, then
+ * malformed by place), as diff's SQL gives them: the same whatever order the messages came in. */
+static void test_check_topic__samples_sorted(void **state)
+{
+    fx *f = *state;
+    plan_check c = topic_check();
+    c.expect = rows_query();
+    c.key = "id";
+    chk_ctx ctx = f->ctx;
+    ctx.max_samples = 3;
+    fill(f, -1, -1);
+    /* ids 150, 40, 7, 99 and 3 missing; extras 100009 down to 100001 */
+    size_t k = 0;
+    for (size_t i = 0; i < f->t.n; i++) {
+        bool drop = false;
+        for (int id = 0; id < 5; id++) {
+            char pre[32];
+            int n = snprintf(pre, sizeof pre, "{\"id\":%d,", (int[]){150, 40, 7, 99, 3}[id]);
+            drop |= strncmp(f->t.msgs[i], pre, (size_t)n) == 0;
+        }
+        if (drop)
+            free(f->t.msgs[i]);
+        else
+            f->t.msgs[k++] = f->t.msgs[i];
+    }
+    f->t.n = k;
+    for (int id = 100009; id > 100000; id--) {
+        char m[64];
+        int n = snprintf(m, sizeof m, "{\"id\":%d,\"amount\":1.00}", id);
+        push(&f->t, m, (size_t)n);
+    }
+    push(&f->t, "{\"id\":3,\"amo", 12);
+    chk_outcome o;
+    chk_run(&ctx, &c, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    assert_int_equal(o.missing, 5);
+    assert_int_equal(o.extra, 9);
+    char *fwd = sample_text(&o);
+    assert_non_null(strstr(fwd, "extra|100001|(row)|-|"));
+    const char *e1 = strstr(fwd, "extra|100001|"), *e2 = strstr(fwd, "extra|100002|"),
+               *e3 = strstr(fwd, "extra|100003|"), *m1 = strstr(fwd, "missing|3|"),
+               *m2 = strstr(fwd, "missing|7|"), *m3 = strstr(fwd, "missing|40|"),
+               *bad = strstr(fwd, "malformed|out[");
+    assert_true(e1 && e2 && e3 && m1 && m2 && m3 && bad);
+    assert_true(fwd == e1 && e1 < e2 && e2 < e3 && e3 < m1 && m1 < m2 && m2 < m3 && m3 < bad);
+    assert_null(strstr(fwd, "100004"));
+    assert_null(strstr(fwd, "missing|99|"));
+    assert_int_equal(o.sample.nrows, 7);
+    size_t before_bad = (size_t)(bad - fwd);
+    chk_outcome_release(&o);
+
+    reverse(&f->t);
+    chk_run(&ctx, &c, &o);
+    char *rev = sample_text(&o);
+    /* the same rows; only the malformed message's place moved */
+    assert_int_equal(strncmp(rev, fwd, before_bad), 0);
+    assert_non_null(strstr(rev, "malformed|out["));
+    chk_outcome_release(&o);
+    free(rev);
+    free(fwd);
+
+    /* repeated keys of a topic without expectation, and precision_recall's flags: by key too */
+    clear(&f->t);
+    for (int id = 9; id > 0; id--)
+        for (int rep = 0; rep < 2; rep++) {
+            char m[32];
+            int n = snprintf(m, sizeof m, "{\"id\":%d}", id);
+            push(&f->t, m, (size_t)n);
+        }
+    plan_check u = topic_check();
+    u.key = "id";
+    chk_run(&ctx, &u, &o);
+    assert_int_equal(o.status, CHK_FAIL);
+    fwd = sample_text(&o);
+    assert_string_equal(fwd, "duplicate|1|-|-|out[2]@5\nduplicate|2|-|-|out[0]@5\n"
+                             "duplicate|3|-|-|out[1]@4\n");
+    chk_outcome_release(&o);
+    free(fwd);
+}
+
 /* A pretty-printed JSON message (line breaks inside) is one record. */
 static void test_check_topic__multiline_message(void **state)
 {
@@ -456,6 +556,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_topic__count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__by_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_topic__samples_sorted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__multiline_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__unique_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_topic__precision_recall, setup, teardown),

@@ -69,6 +69,123 @@ void chk_sample_row(chk_outcome *o, const char *const *cells)
     s->nrows++;
 }
 
+/* Natural order of two order keys (see chk_sample_wants). */
+static int key_cmp(const char *a, const char *b)
+{
+    if (!a || !b) return (a == NULL) - (b == NULL);
+    char *ea, *eb;
+    double x = strtod(a, &ea), y = strtod(b, &eb);
+    if (ea != a && !*ea && eb != b && !*eb && !isnan(x) && !isnan(y) && x != y)
+        return x < y ? -1 : 1;
+    const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+    while (*p && *q) {
+        if (*p >= '0' && *p <= '9' && *q >= '0' && *q <= '9') {
+            while (*p == '0' && p[1] >= '0' && p[1] <= '9')
+                p++;
+            while (*q == '0' && q[1] >= '0' && q[1] <= '9')
+                q++;
+            size_t lp = 0, lq = 0;
+            while (p[lp] >= '0' && p[lp] <= '9')
+                lp++;
+            while (q[lq] >= '0' && q[lq] <= '9')
+                lq++;
+            if (lp != lq) return lp < lq ? -1 : 1;
+            int c = memcmp(p, q, lp);
+            if (c) return c;
+            p += lp, q += lq;
+            continue;
+        }
+        if (*p != *q) return *p < *q ? -1 : 1;
+        p++, q++;
+    }
+    return *p ? 1 : *q ? -1 : strcmp(a, b);
+}
+
+static char **sample_at(const chk_sample *s, size_t row)
+{
+    return s->cells + row * s->ncols;
+}
+
+static const char *order_key(const chk_sample *s, size_t row)
+{
+    char **r = sample_at(s, row);
+    return s->ncols < 2 ? r[0] : r[1] ? r[1] : r[s->ncols - 1];
+}
+
+/* Rows of category kind in o's samples, and the one with the largest key (-1 when none). */
+static size_t category(const chk_sample *s, const char *kind, long *largest)
+{
+    size_t n = 0;
+    *largest = -1;
+    for (size_t i = 0; s->ncols && i < s->nrows; i++) {
+        const char *k = sample_at(s, i)[0];
+        if (!k || strcmp(k, kind) != 0) continue;
+        n++;
+        if (*largest < 0 || key_cmp(order_key(s, i), order_key(s, (size_t)*largest)) > 0)
+            *largest = (long)i;
+    }
+    return n;
+}
+
+bool chk_sample_wants(const chk_outcome *o, const char *kind, const char *key, size_t max)
+{
+    long big;
+    if (!o->sample.cols || !max) return false;
+    if (category(&o->sample, kind, &big) < max) return true;
+    return key_cmp(key, order_key(&o->sample, (size_t)big)) < 0;
+}
+
+void chk_sample_offer(chk_outcome *o, const char *const *cells, size_t max)
+{
+    chk_sample *s = &o->sample;
+    if (!s->cols || !cells[0]) return;
+    const char *key = s->ncols < 2 ? cells[0] : cells[1] ? cells[1] : cells[s->ncols - 1];
+    if (!chk_sample_wants(o, cells[0], key, max)) return;
+    long big;
+    if (category(s, cells[0], &big) < max) {
+        chk_sample_row(o, cells);
+        return;
+    }
+    char **r = sample_at(s, (size_t)big);
+    for (size_t i = 0; i < s->ncols; i++) {
+        char *v = cells[i] ? hx_strdup(cells[i]) : NULL;
+        if (cells[i] && !v) return; /* out of memory: the old row stays whole */
+        hx_free(r[i]);
+        r[i] = v;
+    }
+}
+
+static size_t kind_rank(const char *const *kinds, const char *k)
+{
+    size_t i = 0;
+    while (kinds && kinds[i] && (!k || strcmp(kinds[i], k) != 0))
+        i++;
+    return i;
+}
+
+void chk_sample_sort(chk_outcome *o, const char *const *kinds)
+{
+    chk_sample *s = &o->sample;
+    size_t nc = s->ncols;
+    if (!nc || s->nrows < 2) return;
+    char **tmp = hx_malloc(nc * sizeof *tmp);
+    if (!tmp) return;
+    /* Insertion sort: a few rows; stable, so unknown kinds keep their first-seen order. */
+    for (size_t a = 1; a < s->nrows; a++)
+        for (size_t b = a; b > 0; b--) {
+            char **x = sample_at(s, b - 1), **y = sample_at(s, b);
+            size_t rx = kind_rank(kinds, x[0]), ry = kind_rank(kinds, y[0]);
+            bool same = x[0] && y[0] && strcmp(x[0], y[0]) == 0;
+            if (rx < ry ||
+                (rx == ry && (!same || key_cmp(order_key(s, b - 1), order_key(s, b)) <= 0)))
+                break;
+            memcpy(tmp, x, nc * sizeof *tmp);
+            memcpy(x, y, nc * sizeof *tmp);
+            memcpy(y, tmp, nc * sizeof *tmp);
+        }
+    hx_free(tmp);
+}
+
 void chk_outcome_release(chk_outcome *o)
 {
     hx_free(o->expected);

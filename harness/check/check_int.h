@@ -23,6 +23,17 @@ void chk_setf(char **dst, const char *fmt, ...) __attribute__((format(printf, 2,
 void chk_sample_cols(chk_outcome *o, size_t n, const char *const *titles);
 /* Append one sample row (copies the cells; NULL cells stay NULL). */
 void chk_sample_row(chk_outcome *o, const char *const *cells);
+/* Samples that do not depend on arrival order (topics, files, hash maps): a row's category is
+ * its first cell, its order key its second (the last cell when the second is NULL: a malformed
+ * message's place). Keys compare as numbers when both are, else bytewise with digit runs read as
+ * numbers ("t[0]@9" < "t[0]@10"), NULL last. chk_sample_wants says whether a row of category
+ * kind with order key key would be kept among the max smallest of its category (to skip
+ * building it); chk_sample_offer keeps cells when so, in place of the category's largest key
+ * when it is full; chk_sample_sort orders the rows by the categories in kinds (NULL-ended;
+ * others after, in first-seen order), then by key, as diff's SQL does. */
+bool chk_sample_wants(const chk_outcome *o, const char *kind, const char *key, size_t max);
+void chk_sample_offer(chk_outcome *o, const char *const *cells, size_t max);
+void chk_sample_sort(chk_outcome *o, const char *const *kinds);
 /* The first line of s, trailing blanks cut (hx_malloc'd; "" for NULL). */
 char *chk_first_line(const char *s);
 /* Read rel in the solution's folder, a document the adr and readme checks read (regular files of
@@ -127,13 +138,12 @@ int chk_load_truth(const chk_ctx *ctx, const plan_query *q, int key_col, const i
 /* The sink hands over one row at a time: its canonical key and, through val(), the canonical
  * value of each compared column. */
 typedef struct diff_state {
-    exp_map m;                        /* the truth, by key */
-    const plan_dataset *ds;           /* the dataset compared with */
-    int key_col;                      /* its key column */
-    const int *cols;                  /* its compared columns */
-    size_t ncols;                     /* number of compared columns */
-    size_t max;                       /* samples per category */
-    size_t s_missing, s_extra, s_mis; /* samples kept per category */
+    exp_map m;              /* the truth, by key */
+    const plan_dataset *ds; /* the dataset compared with */
+    int key_col;            /* its key column */
+    const int *cols;        /* its compared columns */
+    size_t ncols;           /* number of compared columns */
+    size_t max;             /* samples per category */
 } diff_state;
 
 /* Canonical value of compared column cc of the current sink row (NULL = SQL NULL), in buf. */
@@ -161,7 +171,8 @@ bool chk_diff_init(const chk_ctx *ctx, const plan_check *c, chk_outcome *o, diff
 void chk_diff_sample_titles(const diff_state *d, chk_outcome *o);
 /* Match one sink row (key NULL = a NULL key) against the truth. */
 void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud);
-/* Count the truth's rows the sink lacked; returns the number of expected rows. */
+/* Count the truth's rows the sink lacked and sort the samples (extra, missing, mismatch,
+ * malformed; each by key); returns the number of expected rows. */
 uint64_t chk_diff_missing(diff_state *d, chk_outcome *o);
 
 /* ---- topics (chk_topic.c) ---- */

@@ -26,7 +26,7 @@ static void sample(const diff_state *d, chk_outcome *o, const char *kind, const 
                            col ? col->name : NULL,
                            col && want ? chk_display(col, want, wb, sizeof wb) : NULL,
                            col && got ? chk_display(col, got, gb, sizeof gb) : NULL};
-    chk_sample_row(o, cells);
+    chk_sample_offer(o, cells, d->max);
 }
 
 /* A sample of a whole row that has no partner on the other side: column "(row)", and the row's
@@ -50,7 +50,7 @@ static void row_sample(const diff_state *d, chk_outcome *o, bool extra, const ch
     const char *cells[] = {extra ? "extra" : "missing",
                            key ? chk_display(kc, key, kb, sizeof kb) : "NULL", "(row)",
                            extra ? NULL : text, extra ? text : NULL};
-    chk_sample_row(o, cells);
+    chk_sample_offer(o, cells, d->max);
     hx_buf_release(&b);
 }
 
@@ -71,12 +71,21 @@ static void extra_sample(const diff_state *d, chk_outcome *o, const char *key, d
     hx_free(bufs);
 }
 
+/* Would a sample of kind for key (canonical, NULL = a NULL key) be kept? Samples are the
+ * smallest keys, whatever order the rows came in (chk_sample_wants). */
+static bool wants(const diff_state *d, chk_outcome *o, const char *kind, const char *key)
+{
+    char kb[64];
+    return chk_sample_wants(
+        o, kind, key ? chk_display(&d->ds->cols[d->key_col], key, kb, sizeof kb) : "NULL", d->max);
+}
+
 void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn val, void *ud)
 {
     exp_row *row = key ? exp_map_find(&d->m, key, false) : NULL;
     if (!row || row->got >= row->want) {
         o->extra++;
-        if (d->s_extra++ < d->max) extra_sample(d, o, key, val, ud);
+        if (wants(d, o, "extra", key)) extra_sample(d, o, key, val, ud);
         if (row) row->got++;
         return;
     }
@@ -105,13 +114,15 @@ void chk_diff_row(diff_state *d, chk_outcome *o, const char *key, diff_val_fn va
     for (size_t cc = 0; cc < d->ncols; cc++) {
         const char *v = val(ud, cc, vb, sizeof vb);
         if (chk_same(v, want[cc])) continue;
-        if (!differs && d->s_mis++ < d->max) sample(d, o, "mismatch", key, (long)cc, want[cc], v);
+        if (!differs && wants(d, o, "mismatch", key))
+            sample(d, o, "mismatch", key, (long)cc, want[cc], v);
         differs = true;
     }
     o->mismatched += differs;
 }
 
-/* Count the truth's rows the sink lacked; returns the number of expected rows. */
+/* Count the truth's rows the sink lacked, then sort the samples like diff's; returns the number
+ * of expected rows. */
 uint64_t chk_diff_missing(diff_state *d, chk_outcome *o)
 {
     uint64_t expected_rows = 0;
@@ -121,7 +132,7 @@ uint64_t chk_diff_missing(diff_state *d, chk_outcome *o)
         expected_rows += row->want;
         if (row->got < row->want) {
             o->missing += row->want - row->got;
-            if (d->s_missing++ < d->max) {
+            if (wants(d, o, "missing", row->key)) {
                 /* a version no sink row stood for (the first when none was picked) */
                 size_t v = 0;
                 while (row->want > 1 && v + 1 < row->want && row->used[v])
@@ -130,6 +141,8 @@ uint64_t chk_diff_missing(diff_state *d, chk_outcome *o)
             }
         }
     }
+    static const char *const kinds[] = {"extra", "missing", "mismatch", "malformed", NULL};
+    chk_sample_sort(o, kinds);
     return expected_rows;
 }
 

@@ -35,13 +35,14 @@ typedef struct grp_state {
     int64_t *recv; /* per map slot: the first summary's receive time, -1 = none known */
     int kidx[PLAN_GROUP_MAX * 2];
     uint64_t rows, malformed, extra, doubled, wrong;
-    size_t max, s_bad, s_extra, s_doubled, s_wrong;
+    size_t max;
 } grp_state;
 
-static void sample(grp_state *st, size_t *count, const char *kind, const char *key,
-                   const char *column, const char *expected, const char *actual, const char *where)
+/* A sample row, kept when among the st->max smallest keys of its kind (the message's place for a
+ * malformed one), whatever order the messages came in. */
+static void sample(grp_state *st, const char *kind, const char *key, const char *column,
+                   const char *expected, const char *actual, const char *where)
 {
-    if ((*count)++ >= st->max) return;
     char shown[512];
     size_t j = 0;
     for (size_t i = 0; key && key[i] && j + 3 < sizeof shown; i++) {
@@ -55,8 +56,9 @@ static void sample(grp_state *st, size_t *count, const char *kind, const char *k
         }
     }
     shown[j < sizeof shown ? j : sizeof shown - 1] = '\0';
+    if (!chk_sample_wants(st->o, kind, key ? shown : where, st->max)) return;
     const char *cells[] = {kind, key ? shown : NULL, column, expected, actual, where};
-    chk_sample_row(st->o, cells);
+    chk_sample_offer(st->o, cells, st->max);
 }
 
 /* The canonical text of key part k of a message value (NULL = SQL NULL) into buf. */
@@ -105,7 +107,7 @@ static void grp_rec(void *ud, const rd_record *rec, const char *where, int32_t p
     grp_state *st = ud;
     if (rec->error) {
         st->malformed++;
-        sample(st, &st->s_bad, "malformed", NULL, NULL, NULL, rec->error, where);
+        sample(st, "malformed", NULL, NULL, NULL, rec->error, where);
         return;
     }
     st->rows++;
@@ -136,17 +138,17 @@ static void grp_rec(void *ud, const rd_record *rec, const char *where, int32_t p
     values_text(st, vals, got, sizeof got);
     if (!row) {
         st->extra++;
-        sample(st, &st->s_extra, "extra", key.data, NULL, NULL, got, where);
+        sample(st, "extra", key.data, NULL, NULL, got, where);
     } else if (row->got++) {
         st->doubled++;
         values_text(st, (const char *const *)row->vals, want, sizeof want);
-        sample(st, &st->s_doubled, "doubled", key.data, NULL, want, got, where);
+        sample(st, "doubled", key.data, NULL, want, got, where);
     } else {
         bool same = true;
         for (size_t j = 0; j < g->naggs; j++)
             if (!chk_same(row->vals[j], vals[j])) {
                 same = false;
-                sample(st, &st->s_wrong, "wrong", key.data, g->aggs[j].name, row->vals[j],
+                sample(st, "wrong", key.data, g->aggs[j].name, row->vals[j],
                        vals[j] ? vals[j] : "null", where);
             }
         st->wrong += !same;
@@ -316,7 +318,6 @@ void chk_topic_groups(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
     if (chk_topic_scan(ctx, c, o, grp_rec, &st, NULL) != 0) goto done;
     if (o->status == CHK_ERROR) goto done;
     uint64_t missing = 0;
-    size_t s_missing = 0;
     for (size_t i = 0; i < res.nrows; i++) {
         const ledger_row *row = &res.rows[i];
         hx_buf key;
@@ -331,10 +332,12 @@ void chk_topic_groups(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
             missing++;
             char want[256];
             values_text(&st, (const char *const *)er->vals, want, sizeof want);
-            sample(&st, &s_missing, "missing", key.data, NULL, want, NULL, NULL);
+            sample(&st, "missing", key.data, NULL, want, NULL, NULL);
         }
         hx_buf_release(&key);
     }
+    static const char *const kinds[] = {"extra", "missing", "doubled", "wrong", "malformed", NULL};
+    chk_sample_sort(o, kinds);
     o->missing = missing;
     o->extra = st.extra;
     o->mismatched = st.wrong;

@@ -12,7 +12,7 @@ typedef struct keyset {
     const plan_column *kcol; /* the dataset's key column */
     const char *col;         /* the sink's key column or field */
     const char *extra_label; /* sample label of a key outside the truth */
-    size_t max, s_extra;     /* samples per category, extras sampled so far */
+    size_t max;              /* samples per category */
     int guess;               /* topic: where the key field was last */
 } keyset;
 
@@ -27,10 +27,8 @@ static void keyset_feed(keyset *ks, chk_outcome *o, const char *key)
     row = exp_map_find(&ks->m, key, true); /* remembered, so a repeated extra key counts once */
     if (row) row->got = 1;
     o->extra++;
-    if (ks->s_extra++ < ks->max) {
-        const char *cells[] = {ks->extra_label, key};
-        chk_sample_row(o, cells);
-    }
+    const char *cells[] = {ks->extra_label, key};
+    chk_sample_offer(o, cells, ks->max);
 }
 
 static void keyset_topic_rec(void *ud, const rd_record *rec, const char *where, int32_t partition,
@@ -106,17 +104,16 @@ static long long compare_key_sets(const chk_ctx *ctx, const plan_check *c, chk_o
                                        kb, sizeof kb));
         PQclear(r);
     }
-    size_t s_missing = 0;
     for (size_t i = 0; i < ks.m.cap; i++) {
         if (ks.m.slots[i].key && !ks.m.slots[i].got) {
             o->missing++;
-            if (s_missing++ < ks.max) {
-                const char *cells[] = {missing_label, ks.m.slots[i].key};
-                chk_sample_row(o, cells);
-            }
+            const char *cells[] = {missing_label, ks.m.slots[i].key};
+            chk_sample_offer(o, cells, ks.max);
         }
     }
     exp_map_release(&ks.m);
+    const char *const kinds[] = {extra_label, missing_label, NULL};
+    chk_sample_sort(o, kinds); /* by key, whatever order the messages came in */
     return n;
 }
 

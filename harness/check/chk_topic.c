@@ -176,7 +176,7 @@ typedef struct topic_keyed {
     int *idx;                /* per compared column: where it was last */
     int key_guess;
     uint64_t rows, malformed, dup;
-    size_t max, s_bad, s_dup;
+    size_t max;
 } topic_keyed;
 
 static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where, int32_t partition,
@@ -186,10 +186,8 @@ static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where, i
     topic_keyed *tk = ud;
     if (rec->error) {
         tk->malformed++;
-        if (tk->s_bad++ < tk->max) {
-            const char *cells[] = {"malformed", where, NULL, NULL, rec->error};
-            chk_sample_row(tk->o, cells);
-        }
+        const char *cells[] = {"malformed", where, NULL, NULL, rec->error};
+        chk_sample_offer(tk->o, cells, tk->max);
         return;
     }
     tk->rows++;
@@ -205,9 +203,9 @@ static void topic_keyed_rec(void *ud, const rd_record *rec, const char *where, i
     exp_row *row = key ? exp_map_find(&tk->seen, key, true) : NULL;
     if (row && row->got++ == 1) {
         tk->dup++;
-        if (tk->s_dup++ < tk->max) {
+        if (chk_sample_wants(tk->o, "duplicate", key, tk->max)) {
             const char *cells[] = {"duplicate", key, NULL, NULL, where};
-            chk_sample_row(tk->o, cells);
+            chk_sample_offer(tk->o, cells, tk->max);
         }
     }
 }
@@ -315,6 +313,8 @@ void chk_topic_run(const chk_ctx *ctx, const plan_check *c, chk_outcome *o)
                             (unsigned long long)o->mismatched, tk.malformed ? "; " : "",
                             tk.malformed ? bad + 2 : "");
     } else {
+        static const char *const kinds[] = {"duplicate", "malformed", NULL};
+        chk_sample_sort(o, kinds);
         double want = x->kind == PLAN_EXP_NUMBER ? x->number : NAN;
         char text[64];
         if (x->kind == PLAN_EXP_QUERY && !chk_expect_scalar(ctx, x, o, &want, text, sizeof text))
