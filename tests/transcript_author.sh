@@ -105,6 +105,22 @@ grep -qF "  fail  solution.wall.max < 1 µs: " "$T/r1.txt" &&
     ok "a failed threshold is on the terminal with its limit" || bad "threshold line: $(cat "$T/r1.txt")"
 grep -qF "  fail  solution.output.bytes < 1 MiB: not measured: the solution wrote no file to its output folder" "$T/r1.txt" &&
     ok "an output size that is not there says the solution wrote nothing" || bad "output line: $(cat "$T/r1.txt")"
-grep -qF "  fail  cost.monthly.eur <= 5: not measured: no price sheet of the run gave it (sheets: aws-us-east-1 in USD" "$T/r1.txt" &&
+grep -qF "  fail  cost.monthly.eur <= 5 EUR: not measured: no price sheet of the run gave it (sheets: aws-us-east-1 in USD" "$T/r1.txt" &&
     ok "a budget in a currency no sheet has says which currencies there are" || bad "budget line: $(cat "$T/r1.txt")"
+# A budget's limit carries its currency in every report, measured or not.
+grep -qF "| cost.monthly.eur | &lt;= 5 EUR | not measured" "$T/r1/summary.md" &&
+    ok "summary.md: the budget's limit in EUR" || bad "summary.md budget: $(grep -F cost.monthly "$T/r1/summary.md")"
+grep -qF '<td>cost.monthly.eur</td><td>&lt;=</td><td class="num">5 EUR</td>' "$T/r1/report.html" &&
+    ok "report.html: the budget's limit in EUR" || bad "report.html: no '5 EUR' limit"
+grep -qF ', limit &lt;= 5 EUR (good/challenge.lua:' "$T/r1/junit.xml" &&
+    ok "junit.xml: the budget's limit in EUR" || bad "junit.xml budget: $(grep -o 'message="cost[^"]*"' "$T/r1/junit.xml")"
+sed -i 's/\["cost.monthly.eur"\] = "<= 5"/["cost.monthly.usd"] = "<= 0.000001"/' good/challenge.lua
+"$BIN" run good --solution sol --out "$T/r2" >"$T/r2.txt" 2>&1
+expect_rc "a budget the run exceeds" 1 $?
+grep -qE "^  fail  cost.monthly.usd <= 0.000001 USD: [0-9.e-]+ USD \(good/challenge.lua:1\)" "$T/r2.txt" &&
+    ok "the terminal shows value and limit in USD" || bad "usd budget line: $(grep cost.monthly "$T/r2.txt")"
+grep -qE "^\| cost.monthly.usd \| &lt;= 0.000001 USD \| [0-9.e-]+ USD \| " "$T/r2/summary.md" &&
+    ok "summary.md: value and limit in USD" || bad "summary.md usd: $(grep -F cost.monthly "$T/r2/summary.md")"
+grep -qE 'message="cost.monthly.usd = [0-9.e-]+ USD, limit &lt;= 0.000001 USD' "$T/r2/junit.xml" &&
+    ok "junit.xml: value and limit in USD" || bad "junit.xml usd: $(grep -o 'message="cost[^"]*"' "$T/r2/junit.xml")"
 hx_done

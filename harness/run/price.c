@@ -1,6 +1,7 @@
 /* price.c - pricing and score glue: the scenario's usage priced under every price sheet
  * (cost.h), its thresholds and the pack's budgets judged against its metrics, and the score
  * (score.h) from the checks and those thresholds. */
+#include <ctype.h>
 #include <dirent.h>
 #include <math.h>
 #include <stdio.h>
@@ -29,9 +30,18 @@ static void add_thresholds(run_scen *sc, const plan_threshold *t, size_t n, scor
             }
         char why[400] = "";
         bool applies = !isnan(actual) || run_metric_absent(sc, t[i].metric, why, sizeof why);
+        char cur[16] = "";
         if (isnan(actual)) { /* no metric to take the unit from: the limit's is its dimension's */
             units_dim d = units_metric_dim(t[i].metric);
             unit = d == UNITS_DURATION ? "s" : d == UNITS_BYTES ? "bytes" : "";
+            /* money: the currency the name asks for (cost.monthly.eur: EUR), as a sheet says it */
+            const char *dot = strrchr(t[i].metric, '.');
+            if (d == UNITS_MONEY && dot && strncmp(t[i].metric, "cost.", 5) == 0 &&
+                strlen(dot + 1) < sizeof cur) {
+                for (size_t k = 0; dot[1 + k]; k++)
+                    cur[k] = (char)toupper((unsigned char)dot[1 + k]);
+                unit = cur;
+            }
         }
         results_status st = !applies                                              ? RESULTS_SKIP
                             : score_threshold_passes(t[i].op, t[i].value, actual) ? RESULTS_PASS
