@@ -2,7 +2,7 @@
 # Set up everything harness needs on Debian 12, then build it into ./build.
 #   tools/setup.sh           runtime + build dependencies, build
 #   tools/setup.sh --tests   also what the test suite needs (sanitizer runtime, clang for fuzzing,
-#                            valgrind, xmllint, python3-jsonschema, python3-confluent-kafka for
+#                            valgrind, jq, xmllint, python3-jsonschema, python3-confluent-kafka for
 #                            docs/solutions.md's Python example, Chromium and the npm packages of
 #                            the browser/JUnit tests)
 # Idempotent: a second run only rebuilds. Needs root (or sudo) for apt-get.
@@ -27,7 +27,7 @@ fi
 pkgs="gcc pkg-config meson ninja-build python3 git lua5.4 liblua5.4-dev libpq-dev postgresql
 postgresql-client bubblewrap librdkafka-dev libjansson-dev libcmocka-dev libssl-dev procps ca-certificates"
 if [ "$tests" -eq 1 ]; then
-    pkgs="$pkgs clang clang-format libclang-rt-14-dev libxml2-utils python3-jsonschema python3-confluent-kafka chromium kcat time valgrind strace"
+    pkgs="$pkgs clang clang-format libclang-rt-14-dev jq libxml2-utils python3-jsonschema python3-confluent-kafka chromium kcat time valgrind strace"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -145,7 +145,7 @@ static bool base_argv(sandbox *sb, uint64_t tmp_bytes, hx_err *e)
     push3(&a, "--unshare-cgroup-try", "--die-with-parent", NULL);
     push3(&a, "--new-session", "--hostname", "hx-sandbox");
     push3(&a, "--ro-bind", "/usr", "/usr");
-    const char *top[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "opt"};
+    const char *top[] = {"bin", "sbin", "lib", "lib32", "lib64", "libx32"};
     for (size_t i = 0; i < sizeof top / sizeof top[0]; i++) {
         char path[64], target[PATH_MAX];
         snprintf(path, sizeof path, "/%s", top[i]);
