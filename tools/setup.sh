@@ -37,6 +37,11 @@ for p in $pkgs; do
 done
 if [ -n "$missing" ]; then
     echo "setup: installing$missing" >&2
+    if [ -n "$SUDO" ] && ! command -v sudo >/dev/null 2>&1; then
+        echo "setup: apt-get needs root: run tools/setup.sh as root, or install sudo" >&2
+        echo "setup: (a Debian 12 installed with a root password has no sudo)" >&2
+        exit 1
+    fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
