@@ -263,7 +263,7 @@ static void test_sandbox__timeout_terms_then_kills(void **state)
 /* Run script in a box with limits; returns the result (release it). */
 static void run_limited(const char *script, const solution_limits *lim, runner_result *r)
 {
-    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol, .tmp_bytes = lim->disk_bytes};
+    sandbox_opts so = {.mode = SANDBOX_BWRAP, .sol_dir = sol};
     sandbox *sb = NULL;
     hx_err e = {0};
     if (sandbox_new(&so, &sb, &e) != 0) fail_msg("sandbox_new: %s", e.msg);
@@ -315,9 +315,36 @@ static void test_sandbox__limits_enforced_and_named(void **state)
     /* The limit is also the output folder's total: what that file left there counts next time. */
     snprintf(script, sizeof script, "%s/big.bin", out);
     unlink(script);
-    /* Its /tmp is a tmpfs of that size, not the host's memory. */
-    run_limited("head -c 2000000 /dev/zero > /tmp/big.bin || echo full >&2; exit 3", &lim, &r);
-    assert_true(r.exited && r.exit_code == 3);
+    /* Its /tmp, /dev/shm (the same folder) and what it adds to its own folder count with the
+     * output folder: 3 x 400 KB, each file under the limit, are over it together. */
+    snprintf(script, sizeof script,
+             "head -c 400000 /dev/zero > /tmp/a; head -c 400000 /dev/zero > /dev/shm/b; "
+             "head -c 400000 /dev/zero > own.bin; sleep 3; exit 0");
+    run_limited(script, &lim, &r);
+    assert_true(r.disk_over);
+    assert_non_null(strstr(r.limit, "disk limit 1 MiB reached: it wrote 1 MiB (output folder "));
+    assert_non_null(strstr(r.limit, "its own folder 392 KiB more than at the start): stopped"));
+    runner_result_release(&r);
+    snprintf(script, sizeof script, "%s/own.bin", sol);
+    unlink(script);
+    /* Nothing else is writable: the box's root and /dev are tmpfs in the host's memory. */
+    run_limited("for d in / /etc /var /dev /usr; do touch $d/x 2>/dev/null && echo $d; done;"
+                " exit 0",
+                &lim, &r);
+    assert_true(r.exited && r.exit_code == 0 && !r.disk_over);
+    char *ro = NULL;
+    runner_log_tail(r.stdout_path, 4096, &ro, &len, NULL);
+    assert_string_equal(ro, "");
+    hx_free(ro);
+    runner_result_release(&r);
+    /* Files, not bytes: 300 empty files against a limit of 200. */
+    solution_limits few = lim;
+    few.files = 200;
+    run_limited("mkdir /tmp/many && cd /tmp/many && for i in $(seq 1 300); do : > f$i; done; "
+                "sleep 3",
+                &few, &r);
+    assert_true(r.disk_over);
+    assert_non_null(strstr(r.limit, "file limit 200 reached: it made at least "));
     runner_result_release(&r);
 
     /* Within the limits nothing is named. */

@@ -197,13 +197,17 @@ expect_rc "--pass-env HARNESS_SEED" 2 $?
 grep -q "the seed never reaches the solution" "$T/passseed.err" && ok "--pass-env refuses the seed" ||
     bad "--pass-env HARNESS_SEED: $(cat "$T/passseed.err")"
 
-# 7. Disk: files each under the 1 MiB "disk" limit fill the output folder past it. The total is
-# measured while the solution runs (stopped at once) and when it ends (a burst that exits 0 at
-# once still fails), and a tree nested too deep to measure is over in itself.
-for m in burst forever deep; do
+# 7. Disk: files each under the 1 MiB "disk" limit fill where the solution may write past it.
+# The total of its output folder, its /tmp (with /dev/shm and /var/tmp) and what it adds to its
+# own folder is measured while it runs (stopped at once) and when it ends (a burst that exits 0
+# at once still fails), and a tree nested too deep to measure is over in itself. Empty files
+# count against the "files" limit (2000 here). The box's root, /etc, /var and /dev (tmpfs in the
+# host's memory, which nothing measures) are read-only.
+for m in burst forever deep own tmp files root; do
     mkdir -p "$T/sols/df-$m"
     cp "$ROOT/tests/solutions/diskfill/run.sh" "$T/sols/df-$m/run.sh"
-    sed "s/}\$/, \"env\": { \"FILL\": \"$m\" } }/" "$ROOT/tests/solutions/diskfill/solution.json" \
+    echo "{ \"name\": \"diskfill\", \"batch\": \"sh ./run.sh\", \"timeout\": \"60s\",
+  \"limits\": { \"disk\": \"1MiB\", \"files\": 2000 }, \"env\": { \"FILL\": \"$m\" } }" \
         >"$T/sols/df-$m/solution.json"
     chmod -R o+rX "$T/sols/df-$m"
     "$BIN" run "$ROOT/tests/packs/redteam" --solution "$T/sols/df-$m" --out "$T/df-$m" \
@@ -211,16 +215,31 @@ for m in burst forever deep; do
     expect_rc "diskfill $m fails" 1 $?
     inv='d["scenarios"][0]["invocations"][0]'
     tail=$(field "$T/df-$m/run.json" "$inv[\"stderr_tail\"]")
+    out=$(field "$T/df-$m/run.json" "$inv[\"stdout_tail\"]")
     case "$m:$tail" in
     deep:*"disk limit 1 MiB reached: its output folder nests deeper than 64 folders"*) ok "diskfill deep: $(echo $tail)" ;;
-    burst:*"disk limit 1 MiB reached: its output folder held"* | forever:*"disk limit 1 MiB reached: its output folder held"*)
+    burst:*"disk limit 1 MiB reached: it wrote "*" MiB (output folder "*" MiB, /tmp "* | \
+        forever:*"disk limit 1 MiB reached: it wrote "*" MiB (output folder "*" MiB, /tmp "* | \
+        own:*"disk limit 1 MiB reached: it wrote "*", its own folder "*" MiB more than at the start): stopped"* | \
+        tmp:*"disk limit 1 MiB reached: it wrote "*", /tmp "*" MiB, its own folder "* | \
+        files:*"file limit 2000 reached: it made at least "*" files and folders (output folder 0, /tmp "*)
         ok "diskfill $m: $(echo $tail)" ;;
+    root:*)
+        case "$out" in
+        *"root tried"*"wrote /"* | *"wrote /"*"root tried"*) bad "diskfill root: wrote into the box's tmpfs: $out" ;;
+        *"root tried"*) ok "diskfill root: the box's root, /etc, /var and /dev are read-only" ;;
+        *) bad "diskfill root: stdout tail '$out' stderr tail '$tail'" ;;
+        esac
+        continue
+        ;;
     *) bad "diskfill $m: stderr tail '$tail'" ;;
     esac
     st=$(field "$T/df-$m/run.json" "($inv[\"exit_code\"], $inv[\"timed_out\"])")
     [ "$st" = "(-1, False)" ] && ok "diskfill $m: a failed invocation, not a timeout" ||
         bad "diskfill $m: exit_code, timed_out = $st"
 done
+[ -z "$(ls -d "$TMPDIR"/hx-sol-* 2>/dev/null)" ] && ok "diskfill: no work folder (copies, /tmp) left" ||
+    bad "diskfill: work folders left: $(ls -d "$TMPDIR"/hx-sol-*)"
 
 # 8. PostgreSQL storage: 100 MB in one statement against a "database" limit of 40 MiB. The
 # database's folder on the embedded server's disk is measured like the output folder: the

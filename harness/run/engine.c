@@ -144,7 +144,7 @@ static int build_solution(run_ctx *c, hx_err *e)
         memset(&r, 0, sizeof r);
         rc = runner_wait(p, (int64_t)600 * 1000000, &r, e);
         run_set_current(NULL);
-        if (!rc && (!r.exited || r.exit_code != 0)) {
+        if (!rc && (r.disk_over || !r.exited || r.exit_code != 0)) {
             char *tail = NULL;
             size_t tail_len = 0;
             runner_log_tail(r.stderr_path, 2000, &tail, &tail_len, NULL);
@@ -326,10 +326,8 @@ static void sandbox_warn(void *ud, const char *msg)
  * which. */
 static int open_sandbox(run_ctx *c, hx_err *e)
 {
-    sandbox_opts so = {.mode = c->o->sandbox,
-                       .sol_dir = c->sol_dir,
-                       .tmp_bytes = c->sol.limits.disk_bytes,
-                       .warn = sandbox_warn};
+    sandbox_opts so = {
+        .mode = c->o->sandbox, .sol_dir = c->sol_dir, .run_dir = c->out_dir, .warn = sandbox_warn};
     int rc = sandbox_new(&so, &c->sb, e);
     if (rc) return rc;
     const char *iso = sandbox_active(c->sb)           ? "bwrap"

@@ -92,14 +92,24 @@ struct runner_proc {
                               shares, which the kernel keeps in the leader's ru_maxrss */
     struct rusage orphans; /* rusage of the tree's orphans the harness reaped (their CPU is in
                               no wait4 of the leader) */
-    int out_dfd;           /* its output folder, measured against lim.disk_bytes; or -1 */
+    /* Where it may write, measured together against lim.disk_bytes and lim.files: its output
+     * folder, its /tmp, what it added to its own folder (sandbox_sol_growth). */
+    int out_dfd;           /* its output folder; or -1 */
+    char *tmp_dir;         /* its /tmp outside the box (removed when it ends); or NULL */
+    int tmp_dfd;           /* that folder; or -1 */
+    const sandbox *sb;     /* its box, for its own folder; or NULL */
+    hx_usage used[3];      /* the last reading of each (PLACE_*) */
+    int unmeasured;        /* the place that could not be walked whole, or -1 */
     int db_dfd;            /* its database's folder, against lim.database_bytes; or -1 */
-    bool db_over;          /* the one over the limit is the database (disk_used its size) */
-    atomic_bool disk_kill; /* the monitor found that folder over the limit: stop the tree */
-    uint64_t disk_used;    /* what that folder held when it was found over, else the last
-                              reading (0 when deeper than DISK_DEPTH: over in itself) */
-    bool disk_over;        /* the folder was over the limit, during the run or at its end */
+    bool db_over;          /* the one over the limit is the database (db_used its size) */
+    bool files_over;       /* over the file limit (else the disk limit) */
+    uint64_t db_used;      /* the database's size when found over */
+    atomic_bool disk_kill; /* the monitor found a place over its limit: stop the tree */
+    bool disk_over;        /* a limit was passed, during the run or at its end */
 };
+
+enum { PLACE_OUT, PLACE_TMP, PLACE_SOL };
+static const char *const place_names[] = {"its output folder", "its /tmp", "its own folder"};
 
 /* How often the monitor measures the output folder, and how deep a folder it walks: a tree
  * nested deeper than that is over the limit in itself (nothing hides below the walk). */
@@ -108,24 +118,44 @@ struct runner_proc {
 
 static atomic_uint token_seq;
 
-/* Bytes under the folder open at dfd (UINT64_MAX: nested too deep), or 0 when dfd is -1. */
-static uint64_t folder_usage(int dfd)
+/* Measure the folder open at dfd into *u (nothing when dfd is -1); false when it could not be
+ * walked whole. */
+static bool folder_usage(int dfd, uint64_t max_files, hx_usage *u)
 {
+    memset(u, 0, sizeof *u);
     int fd = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    return fd < 0 ? 0 : hx_dir_usage(fd, DISK_DEPTH);
+    if (fd < 0) return true;
+    hx_usage_opts uo = {.max_depth = DISK_DEPTH, .max_files = max_files};
+    return hx_dir_usage(fd, &uo, u);
 }
 
-/* Measure the output folder and the database's; true when one is over its limit
- * (p->disk_used and p->db_over say which and by what). */
+/* Measure where it may write and the database's folder; true when one is over its limit
+ * (p->used, p->unmeasured, p->files_over, p->db_over say which and by what). */
 static bool disk_check(runner_proc *p)
 {
-    uint64_t used = p->lim.disk_bytes ? folder_usage(p->out_dfd) : 0;
-    p->disk_used = used == UINT64_MAX ? 0 : used;
-    if (p->lim.disk_bytes && used > p->lim.disk_bytes) return true;
-    uint64_t db = p->lim.database_bytes ? folder_usage(p->db_dfd) : 0;
-    if (!p->lim.database_bytes || db <= p->lim.database_bytes) return false;
+    if (p->lim.disk_bytes || p->lim.files) {
+        /* Walking stops past the file limit: a million files cost no more than the limit. */
+        uint64_t cap = p->lim.files ? p->lim.files + 1 : 0;
+        bool ok[3] = {folder_usage(p->out_dfd, cap, &p->used[PLACE_OUT]),
+                      folder_usage(p->tmp_dfd, cap, &p->used[PLACE_TMP]),
+                      sandbox_sol_growth(p->sb, cap, &p->used[PLACE_SOL])};
+        uint64_t bytes = 0, files = 0;
+        p->unmeasured = -1;
+        for (int i = 0; i < 3; i++) {
+            bytes += p->used[i].bytes;
+            files += p->used[i].files;
+            if (!ok[i] && p->unmeasured < 0) p->unmeasured = i;
+        }
+        p->files_over = p->lim.files && files > p->lim.files;
+        if (p->unmeasured >= 0 || p->files_over || (p->lim.disk_bytes && bytes > p->lim.disk_bytes))
+            return true;
+    }
+    hx_usage db;
+    if (!p->lim.database_bytes) return false;
+    bool ok = folder_usage(p->db_dfd, 0, &db);
+    if (ok && db.bytes <= p->lim.database_bytes) return false;
     p->db_over = true;
-    p->disk_used = db;
+    p->db_used = db.bytes;
     return true;
 }
 
@@ -630,6 +660,9 @@ static void proc_destroy(runner_proc *p)
     if (p->pidfd >= 0) close(p->pidfd);
     if (p->wakefd >= 0) close(p->wakefd);
     if (p->out_dfd >= 0) close(p->out_dfd);
+    if (p->tmp_dfd >= 0) close(p->tmp_dfd);
+    if (p->tmp_dir) hx_rm_rf(p->tmp_dir);
+    hx_free(p->tmp_dir);
     if (p->db_dfd >= 0) close(p->db_dfd);
     if (p->stopfd >= 0) close(p->stopfd);
     if (p->out.fd >= 0) close(p->out.fd);
@@ -665,7 +698,8 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     runner_proc *p = hx_calloc(1, sizeof *p);
     if (!p) return hx_fail(e, HX_ENOMEM, "out of memory starting '%s'", what);
     p->pid = -1;
-    p->pidfd = p->wakefd = p->stopfd = p->out_dfd = p->db_dfd = -1;
+    p->pidfd = p->wakefd = p->stopfd = p->out_dfd = p->tmp_dfd = p->db_dfd = -1;
+    p->unmeasured = -1;
     p->out.fd = p->err.fd = p->out.rfd = p->err.rfd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
@@ -730,7 +764,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
                 p->box_nproc = true;
             }
         }
-        int rc = sandbox_wrap(o->sandbox, cmd, o->in_dir, o->out_dir, &boxed_argv, e);
+        int rc = sandbox_wrap(o->sandbox, cmd, o->in_dir, o->out_dir, &boxed_argv, &p->tmp_dir, e);
         if (rc) {
             hx_free(env);
             proc_destroy(p);
@@ -764,8 +798,11 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     int cg_fd = -1;
     p->cg = cgroup_make(o, &cg_fd);
     if (o->limits) p->lim = *o->limits;
-    if (o->out_dir && p->lim.disk_bytes)
-        p->out_dfd = open(o->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (p->lim.disk_bytes || p->lim.files) {
+        if (o->out_dir) p->out_dfd = open(o->out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (p->tmp_dir) p->tmp_dfd = open(p->tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        p->sb = o->sandbox;
+    }
     if (o->db_dir && p->lim.database_bytes)
         p->db_dfd = open(o->db_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (p->cg && p->lim.memory_bytes)
@@ -940,10 +977,66 @@ static void wait_leader(runner_proc *p, int64_t deadline_ns)
 
 static void gib(char *buf, size_t n, uint64_t bytes)
 {
-    if (bytes % (1ULL << 30) == 0)
+    if (bytes && bytes % (1ULL << 30) == 0)
         snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes >> 30));
-    else
+    else if (bytes >= 1ULL << 20)
         snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+/* r->limit for a place over its limit: the database, a place that could not be measured, too
+ * many files, too many bytes; each place's share named. */
+static void name_place_limit(runner_proc *p, runner_result *r)
+{
+    char sz[32], used[32];
+    gib(sz, sizeof sz, p->lim.disk_bytes);
+    if (p->db_over) {
+        gib(sz, sizeof sz, p->lim.database_bytes);
+        gib(used, sizeof used, p->db_used);
+        snprintf(r->limit, sizeof r->limit,
+                 "database limit %s reached: its PostgreSQL database held %s on disk (the pack's "
+                 "tables included): stopped",
+                 sz, used);
+        return;
+    }
+    if (p->unmeasured >= 0) {
+        const hx_usage *u = &p->used[p->unmeasured];
+        char lim[48];
+        if (p->lim.disk_bytes)
+            snprintf(lim, sizeof lim, "disk limit %s", sz);
+        else
+            snprintf(lim, sizeof lim, "file limit %llu", (unsigned long long)p->lim.files);
+        if (u->deep)
+            snprintf(r->limit, sizeof r->limit,
+                     "%s reached: %s nests deeper than %d folders: stopped", lim,
+                     place_names[p->unmeasured], DISK_DEPTH);
+        else
+            snprintf(r->limit, sizeof r->limit,
+                     "%s reached: %s holds a folder the harness cannot open: stopped", lim,
+                     place_names[p->unmeasured]);
+        return;
+    }
+    char o[32], t[32], g[32];
+    if (p->files_over) {
+        snprintf(
+            r->limit, sizeof r->limit,
+            "file limit %llu reached: it made at least %llu files and folders (output folder %llu, "
+            "/tmp %llu, its own folder %llu): stopped",
+            (unsigned long long)p->lim.files,
+            (unsigned long long)(p->used[0].files + p->used[1].files + p->used[2].files),
+            (unsigned long long)p->used[0].files, (unsigned long long)p->used[1].files,
+            (unsigned long long)p->used[2].files);
+        return;
+    }
+    gib(used, sizeof used, p->used[0].bytes + p->used[1].bytes + p->used[2].bytes);
+    gib(o, sizeof o, p->used[0].bytes);
+    gib(t, sizeof t, p->used[1].bytes);
+    gib(g, sizeof g, p->used[2].bytes);
+    snprintf(r->limit, sizeof r->limit,
+             "disk limit %s reached: it wrote %s (output folder %s, /tmp %s, its own folder %s "
+             "more than at the start): stopped",
+             sz, used, o, t, g);
 }
 
 /* Name the limit an ended run ran into (r->limit), and say so at the end of its stderr log. The
@@ -956,25 +1049,7 @@ static void name_limit(runner_proc *p, runner_result *r)
     bool failed = r->signaled || (r->exited && r->exit_code != 0);
     r->disk_over = p->disk_over;
     if (p->disk_over) {
-        gib(sz, sizeof sz, p->lim.disk_bytes);
-        char used[32];
-        gib(used, sizeof used, p->disk_used);
-        if (p->db_over) {
-            gib(sz, sizeof sz, p->lim.database_bytes);
-            snprintf(r->limit, sizeof r->limit,
-                     "database limit %s reached: its PostgreSQL database held %s on disk (the "
-                     "pack's tables included): stopped",
-                     sz, used);
-        } else if (p->disk_used)
-            snprintf(r->limit, sizeof r->limit,
-                     "disk limit %s reached: its output folder held %s (the total it may write "
-                     "there): stopped",
-                     sz, used);
-        else
-            snprintf(r->limit, sizeof r->limit,
-                     "disk limit %s reached: its output folder nests deeper than %d folders: "
-                     "stopped",
-                     sz, DISK_DEPTH);
+        name_place_limit(p, r);
     } else if (p->cg_mem && cgroup_event(p->cg, "memory.events", "oom_kill") > 0) {
         gib(sz, sizeof sz, p->lim.memory_bytes);
         snprintf(r->limit, sizeof r->limit, "memory limit %s (memory.max) reached: killed", sz);
@@ -1050,6 +1125,13 @@ int runner_wait(runner_proc *p, int64_t timeout_us, runner_result *r, hx_err *e)
     if (p->smp) sampler_finish(p->smp);
     /* What it left in its output folder, written faster than the monitor looks included. */
     if (!p->disk_over && disk_check(p)) p->disk_over = true;
+    if (p->tmp_dir) {
+        if (p->tmp_dfd >= 0) close(p->tmp_dfd);
+        p->tmp_dfd = -1;
+        hx_rm_rf(p->tmp_dir);
+        hx_free(p->tmp_dir);
+        p->tmp_dir = NULL;
+    }
 
     r->wall_ns = p->t_exit_ns - p->t0_ns;
     if (WIFEXITED(status) && p->boxed && WEXITSTATUS(status) > 128 &&

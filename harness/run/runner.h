@@ -93,7 +93,7 @@ typedef struct runner_result {
                               shared at fork (the kernel keeps those in its ru_maxrss) */
     const char *isolation; /* "cgroup" or "proc": how the tree was tracked (static string) */
     const char *sandbox;   /* "bwrap" or "none": the box it ran in (static string) */
-    char limit[200];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)
+    char limit[320];       /* the limit it ran into, named ("memory limit 4 GiB (memory.max)
                               reached"), or "": also the last line of its stderr log */
     bool disk_over;        /* its output folder held more than limits->disk_bytes, or its
                               database more than database_bytes (during the run: stopped at

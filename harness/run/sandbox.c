@@ -18,17 +18,24 @@
 #include <unistd.h>
 
 struct sandbox {
-    bool active;   /* bwrap */
-    bool drop;     /* setuid to uid/gid in the child (the harness is root) */
-    uid_t uid;     /* the box's user outside */
-    gid_t gid;     /* its group */
-    char *bwrap;   /* the binary */
-    char *sol_dir; /* the solution folder as given (absolute) */
-    char *work;    /* the private work folder holding the copy, or NULL */
-    char *src;     /* what is mounted at sol_dir: sol_dir, or work/sol */
-    char **base;   /* the fixed part of the vector, NULL-terminated */
-    size_t nbase;  /* its length */
+    bool active;        /* bwrap */
+    bool drop;          /* setuid to uid/gid in the child (the harness is root) */
+    uid_t uid;          /* the box's user outside */
+    gid_t gid;          /* its group */
+    char *bwrap;        /* the binary */
+    char *sol_dir;      /* the solution folder as given (absolute) */
+    char *work;         /* the private work folder holding the copy, or NULL */
+    char *src;          /* what is mounted at sol_dir: sol_dir, or work/sol */
+    hx_usage sol_base;  /* what src held when the box was made */
+    bool base_ok;       /* sol_base was measured whole */
+    struct stat run_st; /* the run folder, not counted in src when it lies inside */
+    bool has_run;       /* run_st is set */
+    char **base;        /* the fixed part of the vector, NULL-terminated */
+    size_t nbase;       /* its length */
 };
+
+/* Folders below the solution's own that sandbox_sol_growth walks (as the runner's). */
+#define SANDBOX_DEPTH 64
 
 static const char *const mode_names[] = {"bwrap", "auto", "none", NULL};
 
@@ -136,7 +143,7 @@ static const char *const etc_files[] = {"passwd",
                                         "python3",
                                         NULL};
 
-static bool base_argv(sandbox *sb, uint64_t tmp_bytes, hx_err *e)
+static bool base_argv(sandbox *sb, hx_err *e)
 {
     vec a = {0};
     push(&a, sb->bwrap);
@@ -168,13 +175,6 @@ static bool base_argv(sandbox *sb, uint64_t tmp_bytes, hx_err *e)
     }
     push3(&a, "--dev", "/dev", NULL);
     push3(&a, "--proc", "/proc", NULL);
-    if (tmp_bytes) {
-        char sz[32];
-        snprintf(sz, sizeof sz, "%llu", (unsigned long long)tmp_bytes);
-        push3(&a, "--size", sz, NULL);
-    }
-    push3(&a, "--tmpfs", "/tmp", NULL);
-    push3(&a, "--dir", "/var/tmp", NULL);
     push3(&a, "--setenv", "HOME", "/tmp");
     push3(&a, "--setenv", "TMPDIR", "/tmp");
     if (a.oom) {
@@ -331,9 +331,9 @@ static void reclaim_work_copies(const sandbox_opts *o, const char *parent)
     closedir(d);
 }
 
-/* Copy the solution folder into a work folder its user owns, named after this harness's pid so
- * the next run can tell a killed run's folder from a live one's. */
-static int make_work_copy(sandbox *sb, const sandbox_opts *o, hx_err *e)
+/* The work folder its user owns (each command's /tmp, the copy of the solution folder), named
+ * after this harness's pid so the next run can tell a killed run's folder from a live one's. */
+static int make_work_dir(sandbox *sb, const sandbox_opts *o, hx_err *e)
 {
     const char *parent = o->work_dir ? o->work_dir : getenv("TMPDIR");
     if (!parent || parent[0] != '/') parent = "/tmp";
@@ -351,6 +351,12 @@ static int make_work_copy(sandbox *sb, const sandbox_opts *o, hx_err *e)
     if (chown(sb->work, sb->uid, sb->gid) != 0)
         return hx_fail(e, HX_EIO, "cannot hand '%s' to uid %u: %s", sb->work, (unsigned)sb->uid,
                        strerror(errno));
+    return 0;
+}
+
+/* Copy the solution folder into the work folder, as the box's user. */
+static int make_work_copy(sandbox *sb, hx_err *e)
+{
     if (!(sb->src = fmt("%s/sol", sb->work))) return oom(e);
     const char *cp = access("/bin/cp", X_OK) == 0 ? "/bin/cp" : "/usr/bin/cp";
     /* cp runs as the box's user, so it reads only what that user may read; it reaches the folder
@@ -376,6 +382,21 @@ static int make_work_copy(sandbox *sb, const sandbox_opts *o, hx_err *e)
                        "(let that user read it, or use --sandbox none for a trusted run)",
                        sb->sol_dir, (unsigned)sb->uid, err[0] ? err : "cp failed");
     return 0;
+}
+
+/* What the folder mounted at the solution's path holds, the run folder not counted. */
+static bool sol_usage(const sandbox *sb, uint64_t max_files, hx_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    int fd = open(sb->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        u->closed = true;
+        return false;
+    }
+    hx_usage_opts uo = {.max_depth = SANDBOX_DEPTH,
+                        .max_files = max_files,
+                        .skip = sb->has_run ? &sb->run_st : NULL};
+    return hx_dir_usage(fd, &uo, u);
 }
 
 int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e)
@@ -408,7 +429,7 @@ int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e)
         rc = hx_fail(e, HX_EINFRA, "no bwrap to sandbox the solution with: %s", fix);
         goto fallback;
     }
-    if (!base_argv(sb, o->tmp_bytes, e)) {
+    if (!base_argv(sb, e)) {
         rc = HX_ENOMEM;
         goto fail;
     }
@@ -436,12 +457,15 @@ int sandbox_new(const sandbox_opts *o, sandbox **out, hx_err *e)
             goto fallback;
         }
     }
+    if ((rc = make_work_dir(sb, o, e))) goto fail;
     if (!writable_by(&st, sb->uid, sb->gid)) {
-        if ((rc = make_work_copy(sb, o, e))) goto fail;
+        if ((rc = make_work_copy(sb, e))) goto fail;
     } else if (!(sb->src = hx_strdup(sb->sol_dir))) {
         rc = oom(e);
         goto fail;
     }
+    sb->has_run = o->run_dir && stat(o->run_dir, &sb->run_st) == 0;
+    sb->base_ok = sol_usage(sb, 0, &sb->sol_base);
     sb->active = true;
     *out = sb;
     return 0;
@@ -489,9 +513,10 @@ const char *sandbox_sol_dir(const sandbox *sb)
 }
 
 int sandbox_wrap(const sandbox *sb, const char *const *argv, const char *in_dir,
-                 const char *out_dir, char ***out, hx_err *e)
+                 const char *out_dir, char ***out, char **tmp_dir, hx_err *e)
 {
     *out = NULL;
+    *tmp_dir = NULL;
     vec a = {0};
     if (!sandbox_active(sb)) {
         for (size_t i = 0; argv[i]; i++)
@@ -521,22 +546,59 @@ int sandbox_wrap(const sandbox *sb, const char *const *argv, const char *in_dir,
     if (out_abs[0] && sb->drop && chown(out_abs, sb->uid, sb->gid) != 0)
         return hx_fail(e, HX_EIO, "cannot hand the output folder '%s' to uid %u: %s", out_abs,
                        (unsigned)sb->uid, strerror(errno));
+    /* Its /tmp: a fresh folder on the host's disk, which the runner measures with the output
+     * folder (a tmpfs would hold memory the harness cannot see). */
+    char *tmp = fmt("%s/tmp-XXXXXX", sb->work);
+    if (!tmp) return oom(e);
+    if (!mkdtemp(tmp) || (sb->drop && chown(tmp, sb->uid, sb->gid) != 0)) {
+        int rc =
+            hx_fail(e, HX_EIO, "cannot make the solution's /tmp '%s': %s", tmp, strerror(errno));
+        rmdir(tmp);
+        hx_free(tmp);
+        return rc;
+    }
     for (size_t i = 0; i < sb->nbase; i++)
         push(&a, sb->base[i]);
-    /* The solution folder first: an input or output folder inside it is mounted over it. */
+    /* /tmp (and /dev/shm and /var/tmp, which lead there) first: a folder of the run under /tmp
+     * is mounted inside it. Then the solution folder: an input or output folder inside it is
+     * mounted over it. */
+    push3(&a, "--bind", tmp, "/tmp");
+    push3(&a, "--bind", tmp, "/dev/shm");
+    push3(&a, "--symlink", "/tmp", "/var/tmp");
     push3(&a, "--bind", sb->src, sb->sol_dir);
     if (in_abs[0]) push3(&a, "--ro-bind", in_abs, in_abs);
     if (out_abs[0]) push3(&a, "--bind", out_abs, out_abs);
+    /* Nothing else is writable: the box's root and its /dev are tmpfs in memory, unmeasured. */
+    push3(&a, "--remount-ro", "/dev", NULL);
+    push3(&a, "--remount-ro", "/", NULL);
     push3(&a, "--chdir", sb->sol_dir, NULL);
     push(&a, "--");
     for (size_t i = 0; argv[i]; i++)
         push(&a, argv[i]);
     if (a.oom) {
         sandbox_argv_free(a.v);
+        hx_rm_rf(tmp);
+        hx_free(tmp);
         return oom(e);
     }
     *out = a.v;
+    *tmp_dir = tmp;
     return 0;
+}
+
+bool sandbox_sol_growth(const sandbox *sb, uint64_t max_files, hx_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    if (!sandbox_active(sb)) return true;
+    if (!sb->base_ok) {
+        *u = sb->sol_base;
+        return false;
+    }
+    uint64_t cap = max_files ? sb->sol_base.files + max_files : 0;
+    bool ok = sol_usage(sb, cap, u);
+    u->bytes = u->bytes > sb->sol_base.bytes ? u->bytes - sb->sol_base.bytes : 0;
+    u->files = u->files > sb->sol_base.files ? u->files - sb->sol_base.files : 0;
+    return ok;
 }
 
 void sandbox_free(sandbox *sb)

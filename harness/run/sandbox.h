@@ -2,7 +2,9 @@
  * "Threat model"): bubblewrap (`bwrap`) with its own PID, mount, IPC, UTS and
  * user namespaces, in which only the system (/usr and its /bin, /lib* links, a few /etc files, a
  * minimal /dev, a /proc of its own PID namespace), the solution folder (read-write), its input
- * folder (read-only) and its output folder (read-write) are visible; a private /tmp; a new
+ * folder (read-only) and its output folder (read-write) are visible; a private /tmp (a fresh
+ * folder of the work folder for each command, also at /dev/shm and /var/tmp); nothing else
+ * writable (the box's root and /dev are remounted read-only); a new
  * session (no TIOCSTI into the harness's terminal); dying with the harness (--die-with-parent);
  * and everything in it killed when the command ends (the PID namespace dies with its init). The
  * network is shared: the solution must reach PostgreSQL and Kafka on 127.0.0.1.
@@ -41,7 +43,7 @@ typedef struct sandbox_opts {
     const char *sol_dir;  /* the solution folder (required unless mode is NONE) */
     const char *bwrap;    /* the bwrap binary; NULL = search PATH, then /usr/bin/bwrap */
     const char *work_dir; /* parent of the private work folder; NULL = $TMPDIR or /tmp */
-    uint64_t tmp_bytes;   /* the size of its private /tmp (a tmpfs, memory); 0 = bwrap's own */
+    const char *run_dir;  /* the run folder: not counted in the solution folder when inside */
     void (*warn)(void *ud,
                  const char *msg); /* AUTO's fallback, reclaimed leftovers; NULL = stderr */
     void *warn_ud;
@@ -68,10 +70,18 @@ void sandbox_creds(const sandbox *sb, bool *drop, uid_t *uid, gid_t *gid);
 /* The vector that runs argv in the box with cwd = the solution folder, in_dir visible read-only
  * and out_dir read-write (either may be NULL). out_dir is handed to the box's user. Every folder
  * given must be reachable by that user: when a folder on the way is closed to it the error names
- * it (HX_EUSAGE). With level "none" the vector is a copy of argv. Returns 0, HX_EUSAGE, HX_EIO,
- * HX_ENOMEM. */
+ * it (HX_EUSAGE). *tmp_dir is the command's own /tmp (also its /dev/shm and /var/tmp), a fresh
+ * folder in the work folder, owned by the caller, who measures it and removes it (hx_rm_rf,
+ * hx_free) when the command has ended; NULL with level "none", where the vector is a copy of
+ * argv. Nothing else in the box is writable. Returns 0, HX_EUSAGE, HX_EIO, HX_ENOMEM. */
 int sandbox_wrap(const sandbox *sb, const char *const *argv, const char *in_dir,
-                 const char *out_dir, char ***out, hx_err *e);
+                 const char *out_dir, char ***out, char **tmp_dir, hx_err *e);
+
+/* What the solution added to its own folder (sandbox_sol_dir) since the box was made: bytes and
+ * entries beyond what it held then (0 when it holds less), the run folder not counted when it lies
+ * inside; walking stops past max_files new entries (0: no stop). Returns false when the folder
+ * cannot be measured whole (u->deep, u->closed); true with nothing when the box is not real. */
+bool sandbox_sol_growth(const sandbox *sb, uint64_t max_files, hx_usage *u);
 
 /* The folder the command's cwd is, outside the box (the solution folder, or its work copy). */
 const char *sandbox_sol_dir(const sandbox *sb);

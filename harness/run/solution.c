@@ -16,7 +16,7 @@
 
 static const char *const top_keys[] = {"name", "build",   "batch",  "service",
                                        "env",  "timeout", "limits", NULL};
-static const char *const limit_keys[] = {"memory", "processes", "disk", "database", NULL};
+static const char *const limit_keys[] = {"memory", "processes", "disk", "files", "database", NULL};
 static const char *const service_keys[] = {"command", "ready", "drain", NULL};
 static const char *const ready_keys[] = {"stdout", "tcp", "delay", "timeout", NULL};
 
@@ -194,6 +194,21 @@ static int get_bytes(json_t *obj, const char *key, const char *origin, uint64_t 
     return 0;
 }
 
+/* A count member of "limits" (a positive integer), at most cap; *out untouched when absent. */
+static int get_count(json_t *obj, const char *key, const char *origin, long long cap,
+                     long long *out, hx_err *e)
+{
+    json_t *p = json_object_get(obj, key);
+    if (!p) return 0;
+    if (!json_is_integer(p) || json_integer_value(p) < 1)
+        return hx_fail(e, HX_EUSAGE, "%s: .limits.%s: expected a positive integer", origin, key);
+    if (json_integer_value(p) > cap)
+        return hx_fail(e, HX_EUSAGE, "%s: .limits.%s: %lld is over the cap of %lld", origin, key,
+                       (long long)json_integer_value(p), cap);
+    *out = json_integer_value(p);
+    return 0;
+}
+
 static int parse_limits(json_t *l, const char *origin, solution_limits *out, hx_err *e)
 {
     if (!json_is_object(l)) return hx_fail(e, HX_EUSAGE, "%s: .limits: expected an object", origin);
@@ -201,16 +216,12 @@ static int parse_limits(json_t *l, const char *origin, solution_limits *out, hx_
     if (!rc) rc = get_bytes(l, "memory", origin, SOLUTION_MEMORY_CAP, &out->memory_bytes, e);
     if (!rc) rc = get_bytes(l, "disk", origin, SOLUTION_DISK_CAP, &out->disk_bytes, e);
     if (!rc) rc = get_bytes(l, "database", origin, SOLUTION_DATABASE_CAP, &out->database_bytes, e);
-    json_t *p = json_object_get(l, "processes");
-    if (!rc && p) {
-        if (!json_is_integer(p) || json_integer_value(p) < 1)
-            return hx_fail(e, HX_EUSAGE, "%s: .limits.processes: expected a positive integer",
-                           origin);
-        if (json_integer_value(p) > SOLUTION_PROCESSES_CAP)
-            return hx_fail(e, HX_EUSAGE, "%s: .limits.processes: %lld is over the cap of %d",
-                           origin, (long long)json_integer_value(p), SOLUTION_PROCESSES_CAP);
-        out->processes = json_integer_value(p);
-    }
+    long long n = 0;
+    if (!rc) rc = get_count(l, "processes", origin, SOLUTION_PROCESSES_CAP, &n, e);
+    if (!rc && n) out->processes = n;
+    n = 0;
+    if (!rc) rc = get_count(l, "files", origin, SOLUTION_FILES_CAP, &n, e);
+    if (!rc && n) out->files = (uint64_t)n;
     return rc;
 }
 
@@ -242,8 +253,9 @@ static int parse_root(json_t *root, const char *origin, solution_spec *out, hx_e
     if (env && (rc = parse_env(env, origin, out, e))) return rc;
     json_t *t = json_object_get(root, "timeout");
     if (t && (rc = get_duration(t, origin, ".timeout", &out->timeout_us, e))) return rc;
-    out->limits = (solution_limits){SOLUTION_MEMORY_DEFAULT, SOLUTION_PROCESSES_DEFAULT,
-                                    SOLUTION_DISK_DEFAULT, SOLUTION_DATABASE_DEFAULT};
+    out->limits =
+        (solution_limits){SOLUTION_MEMORY_DEFAULT, SOLUTION_PROCESSES_DEFAULT,
+                          SOLUTION_DISK_DEFAULT, SOLUTION_DATABASE_DEFAULT, SOLUTION_FILES_DEFAULT};
     json_t *l = json_object_get(root, "limits");
     if (l && (rc = parse_limits(l, origin, &out->limits, e))) return rc;
     if (!out->batch && !out->service)

@@ -40,10 +40,13 @@ typedef struct solution_env {
 typedef struct solution_limits {
     uint64_t memory_bytes;   /* "limits.memory": memory.max, else RLIMIT_AS (address space) */
     int64_t processes;       /* "limits.processes": pids.max, else RLIMIT_NPROC */
-    uint64_t disk_bytes;     /* "limits.disk": the largest file it may write (RLIMIT_FSIZE), the
-                                size of its private /tmp and the total of its output folder */
+    uint64_t disk_bytes;     /* "limits.disk": the largest file it may write (RLIMIT_FSIZE), and
+                                the total of its output folder, its /tmp and what it adds to
+                                its own folder */
     uint64_t database_bytes; /* "limits.database": what the scenario's database may hold on
                                 the embedded server's disk */
+    uint64_t files;          /* "limits.files": the entries (files, folders, links) it may make
+                                in those places together */
 } solution_limits;
 
 /* The defaults, and the most a solution.json may ask for. */
@@ -55,6 +58,8 @@ typedef struct solution_limits {
 #define SOLUTION_DISK_CAP (64ULL << 30)
 #define SOLUTION_DATABASE_DEFAULT (16ULL << 30)
 #define SOLUTION_DATABASE_CAP (256ULL << 30)
+#define SOLUTION_FILES_DEFAULT 100000ULL
+#define SOLUTION_FILES_CAP 10000000LL
 
 /* A parsed solution.json. Absent optional strings are NULL. */
 typedef struct solution_spec {

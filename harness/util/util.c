@@ -441,38 +441,49 @@ char **hx_env_public_list(const char *const *also, size_t nalso)
 
 /* ---- files ---- */
 
-static uint64_t dir_usage(int dfd, int depth, int max_depth)
+static bool dir_usage(int dfd, int depth, const hx_usage_opts *o, hx_usage *u)
 {
     DIR *d = fdopendir(dfd);
     if (!d) {
         close(dfd);
-        return 0;
+        return false;
     }
-    uint64_t sum = 0;
+    bool ok = true;
     struct dirent *de;
-    while (sum != UINT64_MAX && (de = readdir(d))) {
+    while (ok && (de = readdir(d))) {
         const char *n = de->d_name;
         if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2]))) continue;
+        if (o->max_files && u->files > o->max_files) break;
         struct stat st;
         if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;
-        sum += (uint64_t)st.st_blocks * 512;
+        if (S_ISDIR(st.st_mode) && o->skip && st.st_dev == o->skip->st_dev &&
+            st.st_ino == o->skip->st_ino)
+            continue;
+        u->files++;
+        u->bytes += (uint64_t)st.st_blocks * 512;
         if (!S_ISDIR(st.st_mode)) continue;
-        if (depth >= max_depth) {
-            sum = UINT64_MAX;
+        if (depth >= o->max_depth) {
+            u->deep = true;
+            ok = false;
             break;
         }
         int sub = openat(dirfd(d), n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sub < 0) continue;
-        uint64_t in = dir_usage(sub, depth + 1, max_depth);
-        sum = in == UINT64_MAX || sum + in < sum ? UINT64_MAX : sum + in;
+        if (sub < 0 && errno == ENOENT) continue; /* removed since the fstatat */
+        if (sub < 0) {
+            u->closed = true;
+            ok = false;
+            break;
+        }
+        ok = dir_usage(sub, depth + 1, o, u);
     }
     closedir(d);
-    return sum;
+    return ok;
 }
 
-uint64_t hx_dir_usage(int dfd, int max_depth)
+bool hx_dir_usage(int dfd, const hx_usage_opts *o, hx_usage *u)
 {
-    return dir_usage(dfd, 0, max_depth);
+    memset(u, 0, sizeof *u);
+    return dir_usage(dfd, 0, o, u);
 }
 
 int hx_afile_open(hx_afile *a, const char *path, unsigned flags, hx_err *e)

@@ -199,9 +199,25 @@ int hx_read_file(const char *path, char **out, size_t *len, hx_err *e);
 int hx_mkdir_p(const char *path, hx_err *e);
 /* rm -rf; returns 0 or HX_EIO. Refuses "" and "/". */
 int hx_rm_rf(const char *path);
-/* Bytes of storage under the folder open at dfd (allocated blocks, links not followed), which it
- * closes; UINT64_MAX when it nests deeper than max_depth folders (the runner's disk limit). */
-uint64_t hx_dir_usage(int dfd, int max_depth);
+/* What a folder holds (the runner's disk and file limits). */
+typedef struct hx_usage {
+    uint64_t bytes; /* allocated blocks under it, in bytes (links not followed) */
+    uint64_t files; /* entries under it: files, folders, links, ... (not the folder itself) */
+    bool deep;      /* it nests deeper than max_depth folders: not walked below */
+    bool closed;    /* it holds a folder the caller cannot open: not walked inside */
+} hx_usage;
+
+/* How hx_dir_usage walks. */
+typedef struct hx_usage_opts {
+    int max_depth;           /* folders below the top it enters */
+    uint64_t max_files;      /* stop counting once past this many entries (0: count all) */
+    const struct stat *skip; /* a folder (st_dev, st_ino) not counted nor entered, or NULL */
+} hx_usage_opts;
+
+/* Measure the folder open at dfd, which it closes, into *u. Returns true when it was walked
+ * whole (or stopped at max_files); false when it could not be (u->deep, u->closed), so that
+ * nothing hides below a walk (a caller limiting what it holds treats that as over). */
+bool hx_dir_usage(int dfd, const hx_usage_opts *o, hx_usage *u);
 
 /* Monotonic nanoseconds, and wall-clock nanoseconds since the epoch. */
 int64_t hx_now_ns(void);
