@@ -622,9 +622,41 @@ static void test_hist__out_of_memory(void **state)
     hist_free(hp);
 }
 
+/* A value taken back (an answer superseded by a later one) leaves the histogram as if it had
+ * never been recorded, its extremes to the precision of the buckets. */
+static void test_hist__unrecord_takes_a_value_back(void **state)
+{
+    (void)state;
+    hist *h = NULL, *w = NULL;
+    assert_int_equal(hist_new(1000, 3600000000000LL, 3, &h), 0);
+    assert_int_equal(hist_new(1000, 3600000000000LL, 3, &w), 0);
+    int64_t vs[] = {12000000, 300000000, 302000000, 305000000, 900000000};
+    for (size_t i = 0; i < 5; i++)
+        assert_true(hist_record(h, vs[i]));
+    for (size_t i = 1; i < 4; i++)
+        assert_true(hist_record(w, vs[i]));
+    assert_true(hist_unrecord(h, 12000000));  /* the minimum */
+    assert_true(hist_unrecord(h, 900000000)); /* the maximum */
+    assert_false(hist_unrecord(h, 5000000));  /* never recorded: nothing changes */
+    assert_int_equal(hist_count(h), 3);
+    /* The median is exact; the extremes are known to their buckets. */
+    assert_int_equal(hist_percentile(h, 50), hist_percentile(w, 50));
+    assert_true(hist_min(h) <= 300000000 && hist_min(h) >= hist_lowest_equivalent(h, 300000000));
+    assert_true(hist_max(h) >= 305000000 && hist_max(h) <= hist_highest_equivalent(h, 305000000));
+    assert_true(hist_unrecord(h, 300000000));
+    assert_true(hist_unrecord(h, 302000000));
+    assert_true(hist_unrecord(h, 305000000));
+    assert_int_equal(hist_count(h), 0);
+    assert_int_equal(hist_min(h), 0);
+    assert_int_equal(hist_max(h), 0);
+    hist_free(h);
+    hist_free(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_hist__unrecord_takes_a_value_back),
         cmocka_unit_test(test_hist__oracle_uniform),
         cmocka_unit_test(test_hist__oracle_lognormal),
         cmocka_unit_test(test_hist__oracle_bimodal),

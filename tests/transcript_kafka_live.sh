@@ -19,6 +19,9 @@
 # - filter: the same volume through a service that forwards one order in a thousand and commits
 #   its consumer's offsets in group KAFKA_GROUP_ID: the replay is paced to those offsets (the
 #   answers alone stalled at 4 MiB unanswered, and the step ended after 30 s, exit 3);
+# - guess: a service that answers every record twice, a wrong value at once and the right one
+#   300 ms later: the latency of a record is the time to its last answer, so p50 >= 300 ms in
+#   both views (it was the guess's 13 ms), one sample a record, both outputs matched;
 # - outage: every broker down for 2 s after the stream, then a wait until: it passes at once and
 #   the drain reads the topic (both ran to their 10 s limits while the service held copies of the
 #   mock cluster's sockets, so the fault's close reached no client).
@@ -35,7 +38,7 @@ export CI=1
 HELPER="${HX_KAFKA_STREAM:-$(dirname "$BIN")/../tests/helpers/hx_kafka_stream}"
 mkdir -p "$T/sols"
 for s in kafka_stream_hold kafka_stream_stall kafka_stream_backdate kafka_stream_hold_nohdr \
-    kafka_stream_late kafka_stream kafka_stream_filter; do
+    kafka_stream_late kafka_stream kafka_stream_filter kafka_stream_guess; do
     cp -R "$ROOT/tests/solutions/$s" "$T/sols/$s" && cp "$HELPER" "$T/sols/$s/hx_kafka_stream" &&
         cp "$ROOT/tests/solutions/kafka_stream/serve.sh" "$T/sols/$s/serve.sh" &&
         sed -i 's|\.\./kafka_stream/serve\.sh|./serve.sh|' "$T/sols/$s/solution.json"
@@ -131,6 +134,20 @@ grep -q "wait until 'orders_out matches the ledger': passed" "$T/outage.err" \
 grep -q "service: drained for .*, 2000 output messages" "$T/outage.err" \
     && ok "outage: the drain read the output topic (2000 messages)" \
     || bad "outage: the drain did not read the output topic (a dead connection?)"
+
+# 8. a quick wrong guess for every record, then the right answer 300 ms later: the keyed check
+# fails (each id answered twice), and the latency is the right answer's
+"$BIN" run "$PACK" --scenario delay --solution "$T/sols/kafka_stream_guess" -o "$T/guess" -q 2>"$T/guess.err"
+expect_rc "the guessing service fails its check (every id twice)" 1 $?
+c=$(metric "$T/guess/run.json" latency.e2e.p50)
+u=$(metric "$T/guess/run.json" latency.e2e.uncorrected.p50)
+ge "$c" 0.3 && ok "guess: corrected p50 $c s >= 300 ms, the time to the right answer" \
+    || bad "guess: corrected p50 $c s < 300 ms: the guess was timed"
+ge "$u" 0.3 && ok "guess: uncorrected p50 $u s >= 300 ms" || bad "guess: uncorrected p50 $u s < 300 ms"
+h=$(jq -c '[.scenarios[0].histograms[] | select(.name | startswith("latency.e2e")) | [.name, .count]]' "$T/guess/run.json")
+to=$(jq '[.scenarios[0].timeline[] | .matched] | add' "$T/guess/run.json")
+[ "$h" = '[["latency.e2e",400],["latency.e2e.uncorrected",400]]' ] && [ "$to" -gt 400 ] \
+    && ok "guess: $to outputs matched, one latency a record (400)" || bad "guess: matched $to, histograms $h"
 
 hx_valid_all_runjson "every run.json written"
 hx_done

@@ -19,7 +19,15 @@ typedef struct sent_slot {
     uint64_t h;       /* (hash << 1) | tag: 1 an id, 0 a key; 0 = empty */
     int64_t intended; /* ns since the epoch */
     int64_t actual;
+    int64_t ans_recv; /* when its counted answer was received (SLOT_ANSWERED) */
+    uint32_t ans_val; /* a hash of that answer's value */
+    uint32_t flags;   /* SLOT_* */
 } sent_slot;
+
+/* A slot sent more than once (the same id or key again: its outputs may answer different
+ * records, so each counts); one whose latency sample is in the histograms (ans_*). */
+#define SLOT_REPEATED 1u
+#define SLOT_ANSWERED 2u
 
 typedef struct out_sec {
     hist *c, *u; /* the second's matched latencies, corrected and uncorrected; NULL until one */
@@ -140,8 +148,11 @@ static bool put(live *l, uint64_t h, int64_t intended, int64_t actual)
 {
     if ((l->used + 1) * 10 > l->cap * 7 && !grow(l)) return false;
     sent_slot *s = slot_of(l->tab, l->cap, h);
-    if (s->h) return true; /* sent before: the first times stay */
-    *s = (sent_slot){h, intended, actual};
+    if (s->h) { /* sent before: the first times stay */
+        s->flags |= SLOT_REPEATED;
+        return true;
+    }
+    *s = (sent_slot){.h = h, .intended = intended, .actual = actual};
     l->used++;
     return true;
 }
@@ -211,6 +222,7 @@ uint64_t live_matched(const live *l)
 /* What one output message needs from the table, found before the lock is taken. */
 typedef struct probe {
     uint64_t id, key; /* the harness-id header's value, fnv of the key */
+    uint32_t val;     /* a hash of the value (fnv, folded) */
     bool has_id, has_key;
     uint64_t topic;  /* fnv of the harness-topic header's value, 0 = none */
     int64_t recv_ns; /* when the harness's consumer received it (the output time) */
@@ -259,11 +271,52 @@ static void read_probe(live *l, rd_kafka_message_t *m, int64_t recv_ns, probe *p
         p->key = fnv(m->key, m->key_len);
         p->has_key = true;
     }
+    uint64_t vh = m->payload ? fnv(m->payload, m->len) : 0;
+    p->val = (uint32_t)(vh ^ (vh >> 32));
 }
 
-/* Count output p in its second, matched to s (NULL: to no input). Returns whether it counts as
- * matched. */
-static bool record(live *l, const probe *p, const sent_slot *s)
+/* The latencies of an output received at recv for input s, corrected and uncorrected. */
+static void latencies(const sent_slot *s, int64_t recv, int64_t *c, int64_t *u)
+{
+    /* The output time is the receive time, not the message's timestamp, which the solution's
+     * producer sets and could back-date. Both clocks are the wall clock; a step of it backwards
+     * could put a receive time before the send time: that counts as the lowest value. */
+    *c = recv - s->intended;
+    *u = recv - s->actual;
+    *c = *c < 1000 ? 1000 : *c;
+    *u = *u < 1000 ? 1000 : *u;
+}
+
+/* How an output that matched counts (decided under mu, by answer_of). */
+typedef struct answer {
+    bool again;       /* the same value as the answer counted already: no new sample */
+    int64_t replaces; /* the receive time of the sample it takes the place of, 0 = none */
+} answer;
+
+/* A slot's latency is the time to its last answer (docs/scenarios.md "Streaming"): a value
+ * different from the one counted replaces that sample (a quick guess, then the real answer,
+ * counts the real one), the same value again adds none. A repeated slot counts every output.
+ * Under mu. */
+static answer answer_of(sent_slot *s, const probe *p)
+{
+    answer a = {0};
+    if (s->flags & SLOT_REPEATED) return a;
+    if (s->flags & SLOT_ANSWERED) {
+        if (s->ans_val == p->val) {
+            a.again = true;
+            return a;
+        }
+        a.replaces = s->ans_recv;
+    }
+    s->flags |= SLOT_ANSWERED;
+    s->ans_recv = p->recv_ns;
+    s->ans_val = p->val;
+    return a;
+}
+
+/* Count output p in its second, matched to s (NULL: to no input) as a says. Returns whether it
+ * counts as matched. */
+static bool record(live *l, const probe *p, const sent_slot *s, answer a)
 {
     size_t sec = second_of(l, p->recv_ns);
     if (!reach((void **)&l->sec, &l->nsec, sizeof *l->sec, sec)) {
@@ -276,12 +329,21 @@ static bool record(live *l, const probe *p, const sent_slot *s)
         l->unmatched++;
         return false;
     }
-    /* The output time is the receive time, not the message's timestamp, which the solution's
-     * producer sets and could back-date. Both clocks are the wall clock; a step of it backwards
-     * could put a receive time before the send time: that counts as the lowest value. */
-    int64_t c = p->recv_ns - s->intended, u = p->recv_ns - s->actual;
-    c = c < 1000 ? 1000 : c;
-    u = u < 1000 ? 1000 : u;
+    o->matched++;
+    if (a.again) return true;
+    int64_t c, u;
+    if (a.replaces) {
+        latencies(s, a.replaces, &c, &u);
+        hist_unrecord(&l->corr, c);
+        hist_unrecord(&l->unc, u);
+        size_t ws = second_of(l, a.replaces);
+        out_sec *was = ws < l->nsec ? &l->sec[ws] : NULL;
+        if (was && was->c) {
+            hist_unrecord(was->c, c);
+            hist_unrecord(was->u, u);
+        }
+    }
+    latencies(s, p->recv_ns, &c, &u);
     hist_record(&l->corr, c);
     hist_record(&l->unc, u);
     if (!o->c && (hist_new(10000, (int64_t)3600 * 1000000000, 2, &o->c) ||
@@ -294,7 +356,6 @@ static bool record(live *l, const probe *p, const sent_slot *s)
         hist_record(o->c, c);
         hist_record(o->u, u);
     }
-    o->matched++;
     return true;
 }
 
@@ -302,17 +363,17 @@ static bool record(live *l, const probe *p, const sent_slot *s)
  * topic is the output's harness-topic header when it names an input; without one, an id (or else
  * a key) sent on exactly one input topic matches, and one sent on several matches nothing: the
  * harness cannot tell card 57 from payment 57. NULL: no match. */
-static const sent_slot *lookup(live *l, const probe *p)
+static sent_slot *lookup(live *l, const probe *p)
 {
     size_t lo = 0, hi = l->ninputs;
     for (size_t t = 0; t < l->ninputs && p->topic; t++)
         if ((l->input_fnv[t] | 1) == p->topic) lo = t, hi = t + 1;
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 0 ? !p->has_id : !p->has_key) continue;
-        const sent_slot *one = NULL;
+        sent_slot *one = NULL;
         size_t hits = 0;
         for (size_t t = lo; t < hi; t++) {
-            const sent_slot *s =
+            sent_slot *s =
                 slot_of(l->tab, l->cap, pass == 0 ? id_hash(t, p->id) : key_hash(t, p->key));
             if (s->h) one = s, hits++;
         }
@@ -403,11 +464,15 @@ static void match_batch(live *l, rd_kafka_message_t **ms, size_t n, int64_t recv
     pthread_mutex_lock(&l->mu);
     sent_slot found[BATCH];
     bool hit[BATCH];
+    answer ans[BATCH];
     for (size_t i = 0; i < k; i++) {
         if (ps[i].pi >= 0 && l->parts[ps[i].pi].timed) continue;
-        const sent_slot *s = lookup(l, &ps[i]);
+        sent_slot *s = lookup(l, &ps[i]);
         hit[i] = s != NULL;
-        if (hit[i]) found[i] = *s;
+        if (hit[i]) {
+            found[i] = *s;
+            ans[i] = answer_of(s, &ps[i]);
+        }
     }
     pthread_mutex_unlock(&l->mu);
     for (size_t i = 0; i < k; i++) {
@@ -417,7 +482,8 @@ static void match_batch(live *l, rd_kafka_message_t **ms, size_t n, int64_t recv
             continue;
         }
         l->read++;
-        if (record(l, &ps[i], hit[i] ? &found[i] : NULL)) atomic_fetch_add(&l->matched, 1);
+        if (record(l, &ps[i], hit[i] ? &found[i] : NULL, hit[i] ? ans[i] : (answer){0}))
+            atomic_fetch_add(&l->matched, 1);
         if (ps[i].pi >= 0) atomic_store(&l->parts[ps[i].pi].next, ps[i].offset + 1);
     }
 }

@@ -10,11 +10,13 @@
  * would look faster than it is. The receive time is an upper bound the solution cannot lower; it
  * adds the harness's own fetch delay (docs/scenarios.md "Streaming"). The replay tells it each
  * record's send times before producing it (live_sent), so no input topic is read back: the table
- * holds 24 bytes per id and per key. A message is matched to (input topic, id) by its harness-topic
+ * holds 40 bytes per id and per key. A message is matched to (input topic, id) by its harness-topic
  * and harness-id headers, else to (input topic, key) by its key (a 63-bit hash of the bytes; an id
  * or key sent twice on one topic keeps its first times). Without a harness-topic header naming an
  * input, an id or key sent on exactly one input topic matches, one sent on several matches
- * nothing (record ids restart at 1 in every dataset). It also keeps a
+ * nothing (record ids restart at 1 in every dataset). An input's latency is the time to its last
+ * answer: an output of another value than the one counted replaces that sample, the same value
+ * again adds none (an id or key sent twice counts every output). It also keeps a
  * per-second timeline from live_opts.t0_ns: records sent, outputs read, and each view's p99.
  *
  * Threads: live_sent, live_matched and live_resume may be called from any one thread while the

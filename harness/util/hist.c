@@ -168,6 +168,40 @@ bool hist_record_n(hist *h, int64_t v, int64_t n)
     return true;
 }
 
+bool hist_unrecord(hist *h, int64_t v)
+{
+    if (v < 0 || v > h->highest) {
+        int64_t *c = v < 0 ? &h->under : &h->over;
+        if (*c > 0) (*c)--;
+        return false;
+    }
+    int32_t i = counts_index(h, v);
+    if (h->counts[i] <= 0) return false;
+    h->counts[i]--;
+    h->total--;
+    if (!h->total) {
+        h->min = INT64_MAX;
+        h->max = 0;
+        return true;
+    }
+    /* An extreme went: the next one is known to its bucket, and lies no further out than v. */
+    if (v <= h->min) {
+        int32_t k = 0;
+        while (k < h->counts_len && !h->counts[k])
+            k++;
+        int64_t lo = value_at_index(h, k);
+        h->min = lo > v ? lo : v;
+    }
+    if (v >= h->max) {
+        int32_t k = h->counts_len - 1;
+        while (k > 0 && !h->counts[k])
+            k--;
+        int64_t hi = hist_highest_equivalent(h, value_at_index(h, k));
+        h->max = hi < v ? hi : v;
+    }
+    return true;
+}
+
 bool hist_record(hist *h, int64_t v)
 {
     if (__builtin_expect(v < 0 || v > h->highest, 0)) {

@@ -62,6 +62,11 @@ bool hist_record(hist *h, int64_t v);
 /* Record v n times (n >= 0). False when v is out of range (counted n times in over/under), when
  * n < 0, or when the total count would overflow int64 (then nothing is recorded). */
 bool hist_record_n(hist *h, int64_t v, int64_t n);
+/* Take back one v recorded before (a value superseded: an answer replaced by a later one).
+ * Returns false when no value of v's bucket is recorded (nothing changes; out of range: one
+ * over or under is taken back). When v was the minimum or the maximum, the new one is known to
+ * its bucket: the nearest bound of the next non-empty bucket, never further out than v. */
+bool hist_unrecord(hist *h, int64_t v);
 /* Record v, then correct for coordinated omission like HdrHistogram/wrk2: when v exceeds the
  * expected interval between requests, the requests that should have been sent while this one was
  * stalled are back-filled as v - interval, v - 2*interval, ... down to values >= interval.

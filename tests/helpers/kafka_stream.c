@@ -11,10 +11,12 @@
  * matched to its input); START_MS says it is ready and starts reading that much later (a service
  * that falls behind from the start); LINGER_MS is its producer's linger.ms (default 0;
  * bench/kafka_volume.sh batches); FILTER forwards only the messages whose value contains that text
- * (a filter answers few of its inputs). Its consumer group is KAFKA_GROUP_ID (else kafka_stream),
- * whose offsets it commits as it reads, every COMMIT_MS (librdkafka's auto commit, default its
- * 5000; NO_COMMIT: never). A full producer queue waits for deliveries. Ends on SIGTERM after
- * flushing what it produced. */
+ * (a filter answers few of its inputs); GUESS_MS answers each message twice: a wrong value
+ * ({"guess":1}, same key and headers) at once, then the message itself that long after its
+ * input's timestamp (a service that guesses first to look fast). Its consumer group is
+ * KAFKA_GROUP_ID (else kafka_stream), whose offsets it commits as it reads, every COMMIT_MS
+ * (librdkafka's auto commit, default its 5000; NO_COMMIT: never). A full producer queue waits for
+ * deliveries. Ends on SIGTERM after flushing what it produced. */
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +43,39 @@ static void sleep_until_ms(int64_t t_ms)
     if (d <= 0) return;
     struct timespec ts = {d / 1000000000, d % 1000000000};
     nanosleep(&ts, NULL);
+}
+
+/* Milliseconds since the epoch. */
+static int64_t now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* GUESS_MS: the messages whose real answer is still to come, oldest first. */
+#define HELD 8192
+static rd_kafka_message_t *held[HELD];
+static size_t held_head, held_tail;
+
+/* Produce value (n bytes) to topic out with m's key and headers (unless dropped), at ts (0: now);
+ * a full queue waits for deliveries. */
+static void produce(rd_kafka_t *p, const char *out, const rd_kafka_message_t *m, const void *value,
+                    size_t n, bool drop_headers, bool drop_key, int64_t ts)
+{
+    rd_kafka_headers_t *h = NULL, *copy = NULL;
+    if (!drop_headers && rd_kafka_message_headers(m, &h) == 0 && h) copy = rd_kafka_headers_copy(h);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_producev(
+                p, RD_KAFKA_V_TOPIC(out), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                RD_KAFKA_V_KEY(drop_key ? NULL : m->key, drop_key ? 0 : m->key_len),
+                RD_KAFKA_V_VALUE((void *)value, n), RD_KAFKA_V_HEADERS(copy),
+                RD_KAFKA_V_TIMESTAMP(ts), RD_KAFKA_V_END)) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        rd_kafka_poll(p, 10);
+    if (err) {
+        fprintf(stderr, "kafka_stream: produce: %s\n", rd_kafka_err2str(err));
+        if (copy) rd_kafka_headers_destroy(copy);
+    }
 }
 
 static rd_kafka_t *client(rd_kafka_type_t type, const char *bootstrap, const char *const *kv)
@@ -71,6 +106,7 @@ int main(int argc, char **argv)
     bool drop_headers = getenv("DROP_HEADERS") != NULL;
     bool drop_key = getenv("DROP_KEY") != NULL;
     long backdate_ms = getenv("BACKDATE_MS") ? atol(getenv("BACKDATE_MS")) : 0;
+    long guess_ms = getenv("GUESS_MS") ? atol(getenv("GUESS_MS")) : 0;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     /* fetch.wait.max.ms as the harness says (docs/solutions.md): the mock cluster answers a
@@ -142,7 +178,19 @@ int main(int argc, char **argv)
     }
     unsigned long n = 0;
     while (!stop) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
+        int wait_ms = 100;
+        while (held_head != held_tail) { /* GUESS_MS: the real answers whose time has come */
+            rd_kafka_message_t *q = held[held_head % HELD];
+            int64_t due = rd_kafka_message_timestamp(q, NULL) + 1 + guess_ms, now = now_ms();
+            if (due > now) {
+                wait_ms = due - now < wait_ms ? (int)(due - now) : wait_ms;
+                break;
+            }
+            produce(p, argv[2], q, q->payload, q->len, drop_headers, drop_key, 0);
+            rd_kafka_message_destroy(q);
+            held_head++;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c, wait_ms);
         rd_kafka_poll(p, 0);
         if (!m) continue;
         if (m->err) {
@@ -155,6 +203,13 @@ int main(int argc, char **argv)
             (!m->payload || !memmem(m->payload, m->len, filter, strlen(filter)))) {
             n++;
             rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (guess_ms > 0 && held_tail - held_head < HELD) {
+            static const char wrong[] = "{\"guess\":1}";
+            produce(p, argv[2], m, wrong, sizeof wrong - 1, drop_headers, drop_key, 0);
+            held[held_tail++ % HELD] = m;
+            n++;
             continue;
         }
         if (delay_ms > 0) {
