@@ -2,7 +2,10 @@
 # Transcript tests of containment (docs/solutions.md "Threat model"): the real binary, the real
 # foundation pack, a real throwaway PostgreSQL and bubblewrap. A hostile solution hunts for the
 # truth and leaves daemons; interrupts and kill -9 of the harness leave nothing of it running.
-# Only processes this test started are looked at: they carry a marker in their command line.
+# Only processes this test started are looked at: they carry a marker in their command line, one
+# of this copy's own (hx-<its pid>-...), so two copies running at once neither see nor kill each
+# other's processes (a shared marker once made one copy report the other's exiting daemons as
+# "still alive", with a list that was empty by the time it was printed).
 set -u
 BIN=${HARNESS_BIN:?}
 ROOT=${HX_SOURCE_ROOT:?}
@@ -13,6 +16,7 @@ export TMPDIR="$T/tmp"
 mkdir -p "$TMPDIR"
 export CI=1
 unset HARNESS_SEED
+M="hx-$$"
 
 # Processes whose command line carries marker $1, whatever their session or parent.
 marked() {
@@ -25,7 +29,7 @@ none_alive() { # name marker: nothing carrying the marker 3 s later
     sleep 3
     left=$(marked "$2")
     if [ -n "$left" ]; then
-        bad "$1: solution processes still alive: $(for p in $left; do tr '\0' ' ' <"/proc/$p/cmdline"; echo; done)"
+        bad "$1: solution processes still alive: $(for p in $left; do echo "$p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)"
         kill -9 $left 2>/dev/null
     else
         ok "$1: no process of the solution alive 3 s later"
@@ -44,7 +48,12 @@ home=${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}
 cache="${XDG_CACHE_HOME:-$home/.cache}/harness"
 cache_sums() { find "$cache" -path '*/data/*.conf' -type f -exec sha256sum {} + 2>/dev/null | sort; }
 before=$(cache_sums)
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hunter" --out "$T/hunter" \
+mkdir -p "$T/sols"
+cp -r "$ROOT/tests/solutions/hunter" "$T/sols/hunter"
+echo "{ \"name\": \"hunter\", \"batch\": \"sh ./run.sh\", \"env\": { \"HX_MARK\": \"$M-hunter-daemon\" } }" \
+    >"$T/sols/hunter/solution.json"
+chmod -R o+rX "$T/sols"
+"$BIN" run "$PACK" --solution "$T/sols/hunter" --out "$T/hunter" \
     --scenario corrupt_quarantine --seed 7 2>"$T/hunter.err"
 expect_rc "hunter fails its checks" 1 $?
 [ "$(field "$T/hunter/run.json" 'd["isolation"]')" = bwrap ] && ok "run.json: isolation bwrap" ||
@@ -63,7 +72,7 @@ for chk in quarantine diff; do
     st=$(field "$T/hunter/run.json" '" ".join(c["status"] for c in d["scenarios"][0]["checks"] if "'$chk'" in c["name"])')
     case "$st" in *fail*) ok "hunter: $chk checks fail ($st)" ;; *) bad "hunter: $chk checks: '$st'" ;; esac
 done
-none_alive hunter hx-hunter-daemon
+none_alive hunter "$M-hunter-daemon"
 after=$(cache_sums)
 if [ -z "$after" ]; then
     bad "no initdb cache under $cache after a run"
@@ -108,19 +117,20 @@ grep -q "nope" "$T/badseed.err" && bad "the error echoes the secret file's text"
 mkdir -p "$T/stubborn"
 cat >"$T/stubborn/run.sh" <<'EOF'
 trap '' TERM INT
-( setsid sh -c 'trap "" TERM INT HUP; while :; do sleep 1; done # hx-stubborn-daemon' & )
+( setsid sh -c 'trap "" TERM INT HUP; while :; do sleep 1; done # @M@-stubborn-daemon' & )
 if [ "$HARNESS_SCENARIO" = baseline ]; then exit 0; fi
 # Past the first scenario: a loop whose command line says so (the harness prints no progress
 # under CI=1, so the test waits for this process, not for a progress line).
-exec sh -c 'trap "" TERM INT; while :; do sleep 1; done' hx-stubborn-main-dup
+exec sh -c 'trap "" TERM INT; while :; do sleep 1; done' @M@-stubborn-main-dup
 EOF
-echo '{ "name": "stubborn", "batch": "sh ./run.sh # hx-stubborn-main" }' >"$T/stubborn/solution.json"
+sed -i "s/@M@/$M/g" "$T/stubborn/run.sh"
+echo "{ \"name\": \"stubborn\", \"batch\": \"sh ./run.sh # $M-stubborn-main\" }" >"$T/stubborn/solution.json"
 "$BIN" run "$PACK" --solution "$T/stubborn" --probe 0 --out "$T/stubborn-out" --scenario baseline \
     --scenario duplicates 2>"$T/stubborn.err" &
 hp=$!
 j=0
-while [ $j -lt 600 ] && [ -z "$(marked hx-stubborn-main-dup)" ]; do sleep 0.2; j=$((j + 1)); done
-[ -n "$(marked hx-stubborn-main-dup)" ] && ok "two SIGINTs: the second scenario's solution was running" ||
+while [ $j -lt 600 ] && [ -z "$(marked "$M-stubborn-main-dup")" ]; do sleep 0.2; j=$((j + 1)); done
+[ -n "$(marked "$M-stubborn-main-dup")" ] && ok "two SIGINTs: the second scenario's solution was running" ||
     bad "two SIGINTs: the second scenario's solution never started: $(tail -3 "$T/stubborn.err")"
 sleep 1
 kill -INT $hp
@@ -130,7 +140,7 @@ wait $hp
 expect_rc "two SIGINTs" 130 $?
 [ "$(field "$T/stubborn-out/run.json" 'len(d["scenarios"])')" = 1 ] &&
     ok "two SIGINTs: run.json covers the finished scenario" || bad "two SIGINTs: run.json: $(ls "$T/stubborn-out")"
-none_alive "two SIGINTs" hx-stubborn
+none_alive "two SIGINTs" "$M-stubborn"
 
 # 4. kill -9 of the harness: nothing of the solution survives (bwrap --die-with-parent), and
 # the next run reclaims the server's temp dir, naming it.
@@ -138,11 +148,11 @@ none_alive "two SIGINTs" hx-stubborn
     2>"$T/k9.err" &
 hp=$!
 j=0
-while [ $j -lt 600 ] && [ -z "$(marked hx-stubborn-main)" ]; do sleep 0.2; j=$((j + 1)); done
-[ -n "$(marked hx-stubborn-main)" ] && ok "kill -9: the solution was running" || bad "kill -9: the solution never started: $(tail -3 "$T/k9.err")"
+while [ $j -lt 600 ] && [ -z "$(marked "$M-stubborn-main")" ]; do sleep 0.2; j=$((j + 1)); done
+[ -n "$(marked "$M-stubborn-main")" ] && ok "kill -9: the solution was running" || bad "kill -9: the solution never started: $(tail -3 "$T/k9.err")"
 kill -9 $hp
 wait $hp 2>/dev/null
-none_alive "kill -9" hx-stubborn
+none_alive "kill -9" "$M-stubborn"
 left=$(ls -d "$TMPDIR"/hx-pg-* 2>/dev/null)
 "$BIN" run "$PACK" --solution "$T/seedsol" --probe 0 --out "$T/after-k9" --scenario baseline 2>"$T/after.err"
 if [ -n "$left" ]; then

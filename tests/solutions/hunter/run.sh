@@ -39,10 +39,12 @@ for c in $(for h in $homes; do echo "$h/.cache/harness"; done) "$HOME/.cache/har
 done
 say cache-poisoned $poisoned
 # 6. Daemons that would rewrite run.json once the harness is gone: setsid + env -i, a double
-# fork, nohup. They carry a marker the test looks for on the host.
-( setsid env -i /bin/sh -c 'while :; do sleep 1; done # hx-hunter-daemon' >/dev/null 2>&1 & )
-( ( /bin/sh -c 'sleep 600 # hx-hunter-daemon' >/dev/null 2>&1 & ) & )
-nohup /bin/sh -c 'trap "" TERM HUP; while :; do sleep 1; done # hx-hunter-daemon' >/dev/null 2>&1 &
+# fork, nohup. They carry a marker the test looks for on the host (HX_MARK: one of its own, so
+# two copies of the test running at once do not see each other's).
+m=${HX_MARK:-hx-hunter-daemon}
+( setsid env -i /bin/sh -c "while :; do sleep 1; done # $m" >/dev/null 2>&1 & )
+( ( /bin/sh -c "sleep 600 # $m" >/dev/null 2>&1 & ) & )
+nohup /bin/sh -c "trap '' TERM HUP; while :; do sleep 1; done # $m" >/dev/null 2>&1 &
 # 7. Out of its cgroup, where one is writable.
 for g in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/unified/cgroup.procs; do
     echo $$ >"$g" 2>/dev/null && say cgroup-escape yes
