@@ -1,6 +1,8 @@
 /* runlog.c - the runner's helpers that need no running process (runner.h): the tail of a
- * solution's log, read back as a regular file only, and a signal's name. */
+ * solution's log, read back as a regular file only, a signal's name, and the words for a place
+ * over its disk or file limit (runner_int.h). */
 #include "runner.h"
+#include "runner_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,4 +51,66 @@ int runner_log_tail(const char *path, size_t max, char **out, size_t *len, hx_er
     *out = buf;
     *len = got;
     return 0;
+}
+
+void runner_size(char *buf, size_t n, uint64_t bytes)
+{
+    if (bytes && bytes % (1ULL << 30) == 0)
+        snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes >> 30));
+    else if (bytes >= 1ULL << 20)
+        snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes >> 10));
+}
+
+void runner_usage_limit(char *out, size_t n, const solution_limits *lim, const hx_usage used[3],
+                        int unmeasured, bool files_over, bool db_over, uint64_t db_used)
+{
+    static const char *const places[] = {"its output folder", "its /tmp", "its own folder"};
+    char sz[32], held[32];
+    runner_size(sz, sizeof sz, lim->disk_bytes);
+    if (db_over) {
+        runner_size(sz, sizeof sz, lim->database_bytes);
+        runner_size(held, sizeof held, db_used);
+        snprintf(out, n,
+                 "database limit %s reached: its PostgreSQL database held %s on disk (the pack's "
+                 "tables included): stopped",
+                 sz, held);
+        return;
+    }
+    if (unmeasured >= 0) {
+        const hx_usage *u = &used[unmeasured];
+        char what[48];
+        if (lim->disk_bytes)
+            snprintf(what, sizeof what, "disk limit %s", sz);
+        else
+            snprintf(what, sizeof what, "file limit %llu", (unsigned long long)lim->files);
+        if (u->deep)
+            snprintf(out, n, "%s reached: %s nests deeper than %d folders: stopped", what,
+                     places[unmeasured], RUNNER_DISK_DEPTH);
+        else
+            snprintf(out, n, "%s reached: %s holds a folder the harness cannot open: stopped", what,
+                     places[unmeasured]);
+        return;
+    }
+    char o[32], t[32], g[32];
+    if (files_over) {
+        snprintf(
+            out, n,
+            "file limit %llu reached: it made at least %llu files and folders (output folder %llu, "
+            "/tmp %llu, its own folder %llu): stopped",
+            (unsigned long long)lim->files,
+            (unsigned long long)(used[0].files + used[1].files + used[2].files),
+            (unsigned long long)used[0].files, (unsigned long long)used[1].files,
+            (unsigned long long)used[2].files);
+        return;
+    }
+    runner_size(held, sizeof held, used[0].bytes + used[1].bytes + used[2].bytes);
+    runner_size(o, sizeof o, used[0].bytes);
+    runner_size(t, sizeof t, used[1].bytes);
+    runner_size(g, sizeof g, used[2].bytes);
+    snprintf(out, n,
+             "disk limit %s reached: it wrote %s (output folder %s, /tmp %s, its own folder %s "
+             "more than at the start): stopped",
+             sz, held, o, t, g);
 }

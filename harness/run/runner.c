@@ -1,5 +1,6 @@
 /* runner.c - see runner.h. */
 #include "runner.h"
+#include "runner_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -108,13 +109,8 @@ struct runner_proc {
     bool disk_over;        /* a limit was passed, during the run or at its end */
 };
 
-enum { PLACE_OUT, PLACE_TMP, PLACE_SOL };
-static const char *const place_names[] = {"its output folder", "its /tmp", "its own folder"};
-
-/* How often the monitor measures the output folder, and how deep a folder it walks: a tree
- * nested deeper than that is over the limit in itself (nothing hides below the walk). */
+/* How often the monitor measures where it may write (its depth: RUNNER_DISK_DEPTH). */
 #define DISK_PERIOD_NS (1000 * 1000000LL)
-#define DISK_DEPTH 64
 
 static atomic_uint token_seq;
 
@@ -125,7 +121,7 @@ static bool folder_usage(int dfd, uint64_t max_files, hx_usage *u)
     memset(u, 0, sizeof *u);
     int fd = dfd < 0 ? -1 : openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return true;
-    hx_usage_opts uo = {.max_depth = DISK_DEPTH, .max_files = max_files};
+    hx_usage_opts uo = {.max_depth = RUNNER_DISK_DEPTH, .max_files = max_files};
     return hx_dir_usage(fd, &uo, u);
 }
 
@@ -975,70 +971,6 @@ static void wait_leader(runner_proc *p, int64_t deadline_ns)
     }
 }
 
-static void gib(char *buf, size_t n, uint64_t bytes)
-{
-    if (bytes && bytes % (1ULL << 30) == 0)
-        snprintf(buf, n, "%llu GiB", (unsigned long long)(bytes >> 30));
-    else if (bytes >= 1ULL << 20)
-        snprintf(buf, n, "%llu MiB", (unsigned long long)(bytes >> 20));
-    else
-        snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes >> 10));
-}
-
-/* r->limit for a place over its limit: the database, a place that could not be measured, too
- * many files, too many bytes; each place's share named. */
-static void name_place_limit(runner_proc *p, runner_result *r)
-{
-    char sz[32], used[32];
-    gib(sz, sizeof sz, p->lim.disk_bytes);
-    if (p->db_over) {
-        gib(sz, sizeof sz, p->lim.database_bytes);
-        gib(used, sizeof used, p->db_used);
-        snprintf(r->limit, sizeof r->limit,
-                 "database limit %s reached: its PostgreSQL database held %s on disk (the pack's "
-                 "tables included): stopped",
-                 sz, used);
-        return;
-    }
-    if (p->unmeasured >= 0) {
-        const hx_usage *u = &p->used[p->unmeasured];
-        char lim[48];
-        if (p->lim.disk_bytes)
-            snprintf(lim, sizeof lim, "disk limit %s", sz);
-        else
-            snprintf(lim, sizeof lim, "file limit %llu", (unsigned long long)p->lim.files);
-        if (u->deep)
-            snprintf(r->limit, sizeof r->limit,
-                     "%s reached: %s nests deeper than %d folders: stopped", lim,
-                     place_names[p->unmeasured], DISK_DEPTH);
-        else
-            snprintf(r->limit, sizeof r->limit,
-                     "%s reached: %s holds a folder the harness cannot open: stopped", lim,
-                     place_names[p->unmeasured]);
-        return;
-    }
-    char o[32], t[32], g[32];
-    if (p->files_over) {
-        snprintf(
-            r->limit, sizeof r->limit,
-            "file limit %llu reached: it made at least %llu files and folders (output folder %llu, "
-            "/tmp %llu, its own folder %llu): stopped",
-            (unsigned long long)p->lim.files,
-            (unsigned long long)(p->used[0].files + p->used[1].files + p->used[2].files),
-            (unsigned long long)p->used[0].files, (unsigned long long)p->used[1].files,
-            (unsigned long long)p->used[2].files);
-        return;
-    }
-    gib(used, sizeof used, p->used[0].bytes + p->used[1].bytes + p->used[2].bytes);
-    gib(o, sizeof o, p->used[0].bytes);
-    gib(t, sizeof t, p->used[1].bytes);
-    gib(g, sizeof g, p->used[2].bytes);
-    snprintf(r->limit, sizeof r->limit,
-             "disk limit %s reached: it wrote %s (output folder %s, /tmp %s, its own folder %s "
-             "more than at the start): stopped",
-             sz, used, o, t, g);
-}
-
 /* Name the limit an ended run ran into (r->limit), and say so at the end of its stderr log. The
  * cgroup knows; on the rlimit path a file-size signal is certain and the rest is read from what
  * the failing program printed. */
@@ -1049,16 +981,17 @@ static void name_limit(runner_proc *p, runner_result *r)
     bool failed = r->signaled || (r->exited && r->exit_code != 0);
     r->disk_over = p->disk_over;
     if (p->disk_over) {
-        name_place_limit(p, r);
+        runner_usage_limit(r->limit, sizeof r->limit, &p->lim, p->used, p->unmeasured,
+                           p->files_over, p->db_over, p->db_used);
     } else if (p->cg_mem && cgroup_event(p->cg, "memory.events", "oom_kill") > 0) {
-        gib(sz, sizeof sz, p->lim.memory_bytes);
+        runner_size(sz, sizeof sz, p->lim.memory_bytes);
         snprintf(r->limit, sizeof r->limit, "memory limit %s (memory.max) reached: killed", sz);
     } else if (p->cg_pids && cgroup_event(p->cg, "pids.events", "max") > 0) {
         snprintf(r->limit, sizeof r->limit,
                  "process limit %lld (pids.max) reached: a fork or thread was refused",
                  (long long)p->lim.processes);
     } else if ((r->signaled && r->sig == SIGXFSZ) || (r->exited && r->exit_code == 128 + SIGXFSZ)) {
-        gib(sz, sizeof sz, p->lim.disk_bytes);
+        runner_size(sz, sizeof sz, p->lim.disk_bytes);
         snprintf(r->limit, sizeof r->limit,
                  "disk limit %s (RLIMIT_FSIZE) reached: a file grew past it", sz);
     } else if (failed && (p->lim.memory_bytes || p->lim.processes)) {
@@ -1075,7 +1008,7 @@ static void name_limit(runner_proc *p, runner_result *r)
         bool nproc = strstr(tail, "Resource temporarily unavailable") ||
                      strstr(tail, "Cannot fork") || strstr(tail, "can't fork");
         if (oom && p->lim.memory_bytes && !p->cg_mem) {
-            gib(sz, sizeof sz, p->lim.memory_bytes);
+            runner_size(sz, sizeof sz, p->lim.memory_bytes);
             snprintf(r->limit, sizeof r->limit,
                      "memory limit %s (RLIMIT_AS, address space) reached: an allocation failed",
                      sz);
