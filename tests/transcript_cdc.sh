@@ -28,12 +28,15 @@ for s in cdc_mirror cdc_mirror_nodeletes cdc_mirror_delay cdc_mirror_unordered; 
     cp "$ROOT/tests/solutions/cdc_mirror/serve.sh" "$T/sols/$s/serve.sh"
 done
 chmod -R a+rX "$T/sols"
-procs() { # this pack's solutions' psql (other runs may have their own)
+TREAL=$(cd "$T" && pwd -P)
+procs() { # this copy's solutions' psql: other runs, another copy of this test among them, have
+    # their own, which come and go (compared with those seen at the start, one copy once reported
+    # another's that had ended as "left running" with an empty list)
     for p in $(pgrep -x psql 2>/dev/null); do
-        grep -qzE '^HARNESS_CDC_SLOT=hx_(sync|twist)$' "/proc/$p/environ" 2>/dev/null && echo "$p"
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -q "^HARNESS_OUTPUT_DIR=$TREAL/" &&
+            grep -qzE '^HARNESS_CDC_SLOT=hx_(sync|twist)$' "/proc/$p/environ" 2>/dev/null && echo "$p"
     done | sort
 }
-BASE=$(procs)
 check() { # run-dir scenario check-name -> status
     jq -r --arg s "$2" --arg c "$3" \
         '.scenarios[] | select(.name == $s) | .checks[] | select(.name == $c) | .status' "$1/run.json"
@@ -111,7 +114,9 @@ down=$(jq -r '.scenarios[0].checks[] | select(.name == "cdc_order customers") | 
 [ "$down" -ge 1 ] && ok "unordered: $down keys sampled out of order" || bad "unordered: no key sampled out of order"
 
 sleep 0.3
-[ "$(procs)" = "$BASE" ] && ok "no psql of the runs left running" || bad "left running: $(procs)"
+left=$(procs)
+[ -z "$left" ] && ok "no psql of the runs left running" ||
+    bad "left running: $(for p in $left; do echo "$p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"; done)"
 hx_valid_all_runjson "every run.json written"
 [ "$fails" = 0 ] && echo "all ok" || echo "$fails failed"
 exit "$fails"
