@@ -563,6 +563,68 @@ static void test_pgsvc__replication_on_request(void **state)
     hx_free(url);
 }
 
+/* Append line to the fixture server's pg_hba.conf (NULL: put back what it held) and reload. */
+static void hba_with(const char *line)
+{
+    static char *saved;
+    char path[600];
+    snprintf(path, sizeof path, "%s/pg_hba.conf", pgfx_svc->data_dir);
+    if (line) {
+        size_t n = 0;
+        hx_err e = {0};
+        assert_int_equal(hx_read_file(path, &saved, &n, &e), 0);
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fprintf(f, "%s\n%s", line, saved);
+        fclose(f);
+    } else {
+        FILE *f = fopen(path, "w");
+        assert_non_null(f);
+        fputs(saved, f);
+        fclose(f);
+        hx_free(saved);
+        saved = NULL;
+    }
+    PGconn *a = NULL;
+    hx_err e = {0};
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &a, &e), 0);
+    assert_string_equal(pgfx_scalar(a, "select pg_reload_conf()::text"), "true");
+    PQfinish(a);
+    usleep(300000); /* the postmaster reloads on SIGHUP, after the call returns */
+}
+
+/* REPLICATION with --pg: a server whose pg_hba.conf lets the scenario's role stream physically
+ * (every database of the cluster, the harness's truth included) is refused, naming the line to
+ * add; the same server without that line gives the role REPLICATION for logical decoding. */
+static void test_pgsvc__url_mode_refuses_physical_replication(void **state)
+{
+    (void)state;
+    char *url = pgsvc_url(pgfx_svc, NULL);
+    pgsvc_opts o = {.url = url};
+    hx_err e = {0};
+    pgsvc *s = NULL;
+    assert_int_equal(pgsvc_start(&o, &s, &e), 0);
+    pgsvc_db_opts ro = {.replication = true};
+    hba_with("host replication all 127.0.0.1/32 scram-sha-256");
+    int rc = pgsvc_create_db(s, "cdc_given", &ro, NULL, &e);
+    hba_with(NULL);
+    assert_int_equal(rc, HX_EUSAGE);
+    assert_non_null(strstr(e.msg, "physical replication connection"));
+    assert_non_null(strstr(e.msg, "'host replication hx_cdc_given all reject'"));
+    /* Refused and undone: the role is gone. */
+    PGconn *a = NULL;
+    assert_int_equal(pgsvc_connect(pgfx_svc, NULL, &a, &e), 0);
+    assert_string_equal(
+        pgfx_scalar(a, "select count(*)::text from pg_roles where rolname = 'hx_cdc_given'"), "0");
+    PQfinish(a);
+    char *sol = NULL;
+    if (pgsvc_create_db(s, "cdc_given", &ro, &sol, &e) != 0) fail_msg("create_db: %s", e.msg);
+    assert_int_equal(pgsvc_drop_db(s, "cdc_given", &e), 0);
+    pgsvc_stop(s);
+    hx_free(sol);
+    hx_free(url);
+}
+
 static void test_pgsvc__url_mode_reaches_a_real_server(void **state)
 {
     (void)state;
@@ -616,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_pgsvc__create_db_env_drop),
         cmocka_unit_test(test_pgsvc__solution_role_is_least_privilege),
         cmocka_unit_test(test_pgsvc__replication_on_request),
+        cmocka_unit_test(test_pgsvc__url_mode_refuses_physical_replication),
         cmocka_unit_test(test_pgsvc__url_mode_with_createdb_createrole_user),
         cmocka_unit_test(test_pgsvc__url_mode_reaches_a_real_server),
     };

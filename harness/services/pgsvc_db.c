@@ -307,6 +307,23 @@ int pgsvc_drop_db(pgsvc *s, const char *name, hx_err *e)
     return rc;
 }
 
+/* Whether role db (password pw) may open a physical replication connection to a --pg server:
+ * such a stream carries every database of the cluster (the embedded one's pg_hba.conf has no
+ * such line, hba_logical_only). */
+static bool physical_replication_open(const pgsvc *s, const char *db, const char *pw)
+{
+    char *url = url_as(s, db, pw, db);
+    char *full = url ? hx_asprintf("%s?replication=true&connect_timeout=10", url) : NULL;
+    hx_free(url);
+    if (!full) return false;
+    PGconn *c = PQconnectdb(full);
+    bool open = PQstatus(c) == CONNECTION_OK;
+    PQfinish(c);
+    explicit_bzero(full, strlen(full));
+    hx_free(full);
+    return open;
+}
+
 int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **conninfo_out,
                     hx_err *e)
 {
@@ -354,6 +371,21 @@ int pgsvc_create_db(pgsvc *s, const char *name, const pgsvc_db_opts *o, char **c
     /* No other scenario's role (nor anyone else) may connect to it; its owner still may. */
     if (!rc && !(sql = hx_asprintf("REVOKE ALL ON DATABASE %s FROM PUBLIC", id))) rc = pgsvc_oom(e);
     if (!rc) rc = exec_on(s, c, sql, e);
+    /* REPLICATION on a server that is not ours: what its pg_hba.conf lets the role do is out of
+     * the harness's hands, and a physical stream (pg_basebackup) copies every database there,
+     * the harness's truth included. Refused, not made safe. */
+    if (!rc && o->replication && !s->embedded && physical_replication_open(s, db, pw)) {
+        rc = hx_fail(e, HX_EUSAGE,
+                     "--pg server %s:%s lets the scenario's role %s open a physical replication "
+                     "connection (a 'replication' line of its pg_hba.conf): with REPLICATION, "
+                     "which this scenario gives its solution for change data capture, it could "
+                     "copy every database of the server (pg_basebackup), the harness's truth "
+                     "included; reject it in pg_hba.conf before any line that allows it ('host "
+                     "replication %s all reject', or /^hx_ for every scenario's role on "
+                     "PostgreSQL 16+), or run without --pg",
+                     s->host, s->port, db, db);
+        drop_on(s, c, db, NULL);
+    }
     if (!rc && !role_set(s, db, pw)) rc = pgsvc_oom(e);
     if (!rc && conninfo_out && !(*conninfo_out = pgsvc_url(s, db))) rc = pgsvc_oom(e);
 out:
