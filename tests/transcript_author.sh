@@ -88,6 +88,12 @@ mistake "a Kafka step in a files-only pack" \
 mistake "a topic check in a files-only pack" \
     's/    file { path = "ships.csv",/    topic { topic = "out", equals = 1 }, file { path = "ships.csv",/' \
     "bad/scenarios/a.lua:11: topic out reads a Kafka topic, but challenge.lua's sources and sinks do not list \"kafka\""
+mistake "a PostgreSQL fault in a files-only pack" \
+    's/, { run = "solution" } }/, { fault = "pg_drop" }, { run = "solution" } }/' \
+    "bad/scenarios/a.lua:5: scenario.replay[2]: fault pg_drop acts on postgres, but challenge.lua's sources and sinks do not list \"postgres\""
+mistake "a broker fault in a files-only pack" \
+    's/, { run = "solution" } }/, { fault = "broker_down" }, { run = "solution" } }/' \
+    "bad/scenarios/a.lua:5: scenario.replay[2]: fault broker_down acts on kafka"
 
 "$BIN" run good --solution nosuch --out "$T/r0" >"$T/r0.txt" 2>&1
 expect_rc "a solution folder that is not there" 2 $?

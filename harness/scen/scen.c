@@ -535,8 +535,6 @@ int scen_find(const scen *s, const char *name)
 
 enum want { WANT_SCENARIO, WANT_CHALLENGE };
 
-/* Run one file; a problem goes to the list and is not an error of this function (only running
- * out of memory is). */
 /* Does challenge.lua list kind ("files", "postgres", "kafka") in its sources or sinks? */
 static bool pack_declares(const plan_pack *p, const char *kind)
 {
@@ -568,6 +566,27 @@ static int undeclared_io(scen *s, const plan_scenario *sc)
                  st->where ? st->where : sc->file, i + 1, k, k, k);
         return add_problem(s, msg);
     }
+    /* A fault on a system the pack does not use would be a step that does nothing: PostgreSQL
+     * is not even started for a pack that does not declare it. */
+    static const char *const fault_on[][2] = {
+        {"pg_drop", "postgres"}, {"pg_restart", "postgres"},  {"broker_down", "kafka"},
+        {"broker_up", "kafka"},  {"request_errors", "kafka"}, {"rtt", "kafka"}};
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        const plan_step *st = &sc->steps[i];
+        if (st->kind != PLAN_STEP_FAULT || !st->fault) continue;
+        for (size_t k = 0; k < sizeof fault_on / sizeof fault_on[0]; k++) {
+            if (strcmp(st->fault, fault_on[k][0]) != 0 || pack_declares(p, fault_on[k][1]))
+                continue;
+            char msg[600];
+            snprintf(msg, sizeof msg,
+                     "%s: scenario.replay[%zu]: fault %s acts on %s, but challenge.lua's "
+                     "sources and sinks do not list \"%s\" (add it, or drop the fault: it "
+                     "would do nothing)",
+                     st->where ? st->where : sc->file, i + 1, st->fault, fault_on[k][1],
+                     fault_on[k][1]);
+            return add_problem(s, msg);
+        }
+    }
     for (size_t i = 0; i < sc->nchecks; i++) {
         const plan_check *c = &sc->checks[i];
         if (c->kind != PLAN_CHK_TOPIC || pack_declares(p, "kafka")) continue;
@@ -582,6 +601,8 @@ static int undeclared_io(scen *s, const plan_scenario *sc)
     return 0;
 }
 
+/* Run one file; a problem goes to the list and is not an error of this function (only running
+ * out of memory is). */
 static int load_one(scen *s, const char *path, enum want want)
 {
     lua_State *L = s->L;
