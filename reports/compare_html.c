@@ -159,6 +159,10 @@ void cmp_headline_text(hx_buf *out, const cmp_diff *d)
             if (isfinite(v->pct)) hx_buf_printf(out, " (%+.1f %%)", v->pct);
             hx_buf_puts(out, "\n");
         }
+        if (hl->cost_one_size)
+            hx_buf_puts(out, "  projected from one size (a run without --probe): start-up costs "
+                             "count as per-record, so solutions can rank wrongly; compare runs "
+                             "made with --probe 4\n");
     }
     if (isfinite(hl->prep_base) && isfinite(hl->prep_head)) {
         char b[64], h[64];

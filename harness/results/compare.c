@@ -539,6 +539,18 @@ static double add_nan(double sum, double x)
     return isnan(x) ? sum : isnan(sum) ? x : sum + x;
 }
 
+/* Whether r projected a cost from its one size: without a probe every cost counts as
+ * per-record (docs/cost-models.md), so a solution with dear start-ups ranks too cheap. */
+static bool cost_one_size(const results_run *r)
+{
+    for (size_t i = 0; i < r->nscenarios; i++)
+        for (size_t k = 0; k < r->scenarios[i].ncost; k++) {
+            const char *fit = r->scenarios[i].cost[k].fit;
+            if (fit && strcmp(fit, "linear") == 0) return true;
+        }
+    return false;
+}
+
 /* The headline's rules are in compare.h (cmp_headline). */
 static void headline_build(cmp_diff *d)
 {
@@ -668,6 +680,7 @@ int cmp_diff_build(cmp_diff *d, const results_run *base, const results_run *head
     for (size_t i = 0; i < d->totals.nvalues; i++)
         cmp_value_compute(&d->totals.values[i]);
     headline_build(d);
+    d->headline.cost_one_size = cost_one_size(base) || cost_one_size(head);
     return 0;
 oom:
     hx_free(used);

@@ -128,6 +128,7 @@ typedef struct cmp_headline {
     cmp_tally cost;      /* each price sheet's variable month */
     double prep_base;    /* the solution's own wall in workload scenarios, summed (NAN: none) */
     double prep_head;    /*   the same in head */
+    bool cost_one_size;  /* a run projected its cost from one size (no --probe, fit "linear") */
 } cmp_headline;
 
 typedef struct cmp_diff {
