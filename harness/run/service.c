@@ -146,9 +146,11 @@ int run_service_restart(run_scen *sc, const plan_step *st, hx_err *e)
     return run_service_start(sc, e);
 }
 
-/* After the replay: wait while the output topics grow. Ends when they hold as many messages as
- * were replayed into streams, when they have held some and gained none for 1 s, when the service
- * exits, or when solution.json's service.drain has passed. No output topic: no wait. */
+/* After the replay: wait while the output topics grow. Ends when they have held some and gained
+ * none for 1 s, or for 0.5 s once they hold as many messages as were replayed into streams; when
+ * the service exits; or when solution.json's service.drain has passed. No output topic: no wait.
+ * Reaching the count sent is not the end by itself: a service may answer a record twice (a quick
+ * guess, then the right value), and stopping it there loses the answers it still owed. */
 void run_service_drain(run_scen *sc)
 {
     if (!sc->c->kafka) return;
@@ -160,7 +162,8 @@ void run_service_drain(run_scen *sc)
         if (n < 0) return;
         int64_t now = hx_now_ns();
         if (n != last) last = n, changed = now;
-        if ((sent && n >= (int64_t)sent) || (n > 0 && now - changed >= 1000000000LL)) break;
+        int64_t quiet = sent && n >= (int64_t)sent ? 500000000LL : 1000000000LL;
+        if (n > 0 && now - changed >= quiet) break;
         struct timespec ts = {0, 100 * 1000000L};
         nanosleep(&ts, NULL);
     }
