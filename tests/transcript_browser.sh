@@ -41,7 +41,7 @@ done
 # UTF-8) and the six-scenario pack with the reference solution, as `harness run` writes them.
 if [ -n "${HARNESS_BIN:-}" ]; then
     pack="$src/scenarios/ecommerce-etl-foundation"
-    CI=1 "$HARNESS_BIN" run "$pack" --solution "$src/tests/solutions/hostile" --scenario baseline \
+    CI=1 "$HARNESS_BIN" run "$pack" --solution "$src/tests/solutions/hostile" --probe 0 --scenario baseline \
         --out "$out/run-hostile" 2>/dev/null || true
     CI=1 "$HARNESS_BIN" run "$pack" \
         --solution "$src/examples/solutions/ecommerce-etl-foundation/setbased" \

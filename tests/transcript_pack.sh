@@ -28,7 +28,7 @@ for s in json.load(open(sys.argv[1]))["scenarios"]:
 failing() { statuses "$1" "$2" | awk -F'\t' '$1 == "fail" { print $2 }' | sort | paste -sd'|' -; }
 
 # 1. The lazy shortcuts each fail a check, and nothing else fails.
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/ecommerce_lazy" --scenario baseline \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/ecommerce_lazy" --probe 0 --scenario baseline \
     --scenario corrupt_quarantine --out "$T/lazy" 2>"$T/lazy.err"
 expect_rc "lazy fails" 1 $?
 dims="dim_customers customers per country|dim_customers customers per segment|dim_customers emails"
@@ -52,7 +52,7 @@ grep -q "\"message\": \"off by 151 " "$T/lazy/run.json" && ok "lazy: the doubled
 
 # 2. gen --landing lands what a run lands: same names, same bytes, a header per batch.
 sc="$PACK/04_schema_drift.lua"
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/noop" --scenario schema_drift --keep \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/noop" --probe 0 --scenario schema_drift --keep \
     --out "$T/noop" 2>"$T/noop.err"
 expect_rc "noop fails schema_drift" 1 $?
 # Doing nothing earns no speed or cost credit: at most 10 (issue 11), however cheap its bill.
@@ -87,7 +87,7 @@ grep -q "lands no files" "$T/y.err" && ok "and says it lands no files" || bad "s
 
 # 3. Several per-batch landing steps before one run step drop together, lined up by calendar
 #    day: the erasure requests (one day, Thursday) land with that day's orders, before its run.
-"$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --solution "$ROOT/tests/solutions/drops_log" \
+"$BIN" run "$PACK" --phase 2 --probe 0 --scenario gdpr_erasure --solution "$ROOT/tests/solutions/drops_log" \
     --keep --out "$T/drops" 2>"$T/drops.err"
 expect_rc "drops_log fails gdpr_erasure" 1 $?
 seen="$T/drops/gdpr_erasure/output/seen.txt"

@@ -36,7 +36,8 @@ junit_valid() { # name file
 }
 
 # 1. The set-based reference solution passes every phase-1 scenario.
-"$BIN" run "$PACK" --solution "$SOL/setbased" --out "$T/setbased" 2>"$T/setbased.err"
+# (--probe 0 here and below: the pack's cost probe would triple the run time; 2d runs it.)
+"$BIN" run "$PACK" --solution "$SOL/setbased" --probe 0 --out "$T/setbased" 2>"$T/setbased.err"
 rc=$?
 expect_rc "setbased passes" 0 $rc
 [ $rc = 0 ] || tail -30 "$T/setbased.err"
@@ -45,9 +46,14 @@ for f in run.json junit.xml summary.md; do
 done
 junit_valid setbased "$T/setbased/junit.xml"
 no_leftovers setbased
+# --probe 0 overrides the pack's probe: one size measured, the fit says so
+pr=$(jq '[.scenarios[].metrics[] | select(.name | startswith("probe."))] | length' "$T/setbased/run.json")
+fits=$(jq -r '[.scenarios[].cost[].fit] | unique | join(",")' "$T/setbased/run.json")
+[ "$pr" = 0 ] && [ "$fits" = linear ] && ok "--probe 0: no probe ran, every fit linear" ||
+    bad "--probe 0: $pr probe metrics, fits $fits"
 
 # 2. The naive solution fails, and junit.xml names the failing checks with expected and actual.
-"$BIN" run "$PACK" --solution "$SOL/naive" --out "$T/naive" 2>"$T/naive.err"
+"$BIN" run "$PACK" --solution "$SOL/naive" --probe 0 --out "$T/naive" 2>"$T/naive.err"
 expect_rc "naive fails" 1 $?
 junit_valid naive "$T/naive/junit.xml"
 for s in duplicates late_arrivals; do
@@ -108,10 +114,10 @@ PY
         bad "$sol: cost figures do not recompute: $(head -5 "$T/$sol.costcheck")"
 done
 
-# 2d. The cost probe: --probe 4 runs the scenario again at 4x the records (no checks) and the
-# pricer fits fixed + per-record from the two sizes; the probe's database is gone afterwards.
-# (CI=0: the progress lines on stderr name the probe's runs in order.)
-CI=0 "$BIN" run "$PACK" --solution "$SOL/setbased" --scenario baseline --probe 4 --out "$T/probe" \
+# 2d. The cost probe: the pack declares scale.probe = 4, so the scenario runs again at 4x the
+# records (no checks) and the pricer fits fixed + per-record from the two sizes; the probe's
+# database is gone afterwards. (CI=0: the progress lines on stderr name the probe's runs in order.)
+CI=0 "$BIN" run "$PACK" --solution "$SOL/setbased" --scenario baseline --out "$T/probe" \
     2>"$T/probe.err"
 expect_rc "setbased with a cost probe passes" 0 $?
 python3 - "$T/probe/run.json" >"$T/probe.check" 2>&1 <<'PY'
@@ -170,7 +176,7 @@ grep -q "127.0.0.1:1" "$T/closed.err" && ok "--pg error names the address" ||
     bad "--pg error lacks the address: $(cat "$T/closed.err")"
 
 # 4. A hanging solution is killed at its timeout with all its children.
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hang" --scenario baseline --keep \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hang" --probe 0 --scenario baseline --keep \
     --out "$T/hang" 2>"$T/hang.err"
 expect_rc "hang fails its scenario" 1 $?
 if pgrep -f "sleep 1000" >/dev/null && pgrep -f "sleep 1000" | xargs -r ps -o pid=,args= -p | grep -q .; then
@@ -185,7 +191,7 @@ grep -q '"timed_out": *true' "$T/hang/run.json" && ok "hang: run.json says timed
 no_leftovers hang
 
 # 5. A crashing solution fails its scenario; the other scenarios still run and pass.
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/crash" --scenario baseline \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/crash" --probe 0 --scenario baseline \
     --scenario duplicates --out "$T/crash" 2>"$T/crash.err"
 expect_rc "crash fails the run" 1 $?
 grep -q '"SIGSEGV"' "$T/crash/run.json" && ok "crash: run.json names SIGSEGV" || bad "crash: no SIGSEGV"
@@ -193,7 +199,7 @@ n=$(grep -c '"status": *"pass"' "$T/crash/run.json")
 [ "$n" -ge 1 ] && ok "crash: other scenarios still ran" || bad "crash: nothing passed"
 
 # 6. Hostile output yields well-formed, schema-valid XML.
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hostile" --scenario baseline \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/hostile" --probe 0 --scenario baseline \
     --out "$T/hostile" 2>"$T/hostile.err"
 expect_rc "hostile fails" 1 $?
 if grep -q "$(printf '\033')" "$T/hostile.err"; then bad "hostile: a raw escape reached the console"
@@ -202,7 +208,7 @@ xmllint --noout "$T/hostile/junit.xml" && ok "hostile: junit.xml well-formed" ||
 junit_valid hostile "$T/hostile/junit.xml"
 
 # 7. Ctrl-C mid-run: exit 130, no postgres or temp dir left, run.json covers what finished.
-"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/slow" --scenario baseline \
+"$BIN" run "$PACK" --solution "$ROOT/tests/solutions/slow" --probe 0 --scenario baseline \
     --scenario duplicates --out "$T/int" 2>"$T/int.err" &
 pid=$!
 i=0

@@ -34,7 +34,7 @@ variant() { cp -r "$SOL/setbased" "$T/$1"; }
 "$BIN" list "$PACK" --json >"$T/list.json" 2>/dev/null
 n=$(python3 -c 'import json,sys; print(sum(s["phase"] == 2 for s in json.load(open(sys.argv[1]))["scenarios"]))' "$T/list.json")
 [ "$n" -ge 3 ] && ok "harness list shows $n phase-2 scenarios" || bad "phase-2 scenarios listed: $n"
-"$BIN" run "$PACK" --phase 2 --solution "$SOL/setbased" --out "$T/sb" 2>"$T/sb.err"
+"$BIN" run "$PACK" --phase 2 --probe 0 --solution "$SOL/setbased" --out "$T/sb" 2>"$T/sb.err"
 rc=$?
 expect_rc "setbased passes --phase 2" 0 $rc
 [ $rc = 0 ] || grep -v "^  pass" "$T/sb.err" | tail -30
@@ -46,7 +46,7 @@ check "$T/sb/run.json" baseline "README: design, trade-offs, cost analysis" | gr
 # scenario at 4x its records and would only cost test time.
 
 # 2. The naive solution fails the erasure and payments twists, and the reports say why.
-"$BIN" run "$PACK" --phase 2 --scenario gdpr_erasure --scenario payments --solution "$SOL/naive" \
+"$BIN" run "$PACK" --phase 2 --probe 0 --scenario gdpr_erasure --scenario payments --solution "$SOL/naive" \
     --probe 0 --out "$T/naive" 2>"$T/naive.err"
 expect_rc "naive fails the twists" 1 $?
 check "$T/naive/run.json" gdpr_erasure "erasure requests for unknown customers are quarantined, once" |
@@ -90,7 +90,7 @@ check "$T/thin-run/run.json" baseline "README: design, trade-offs, cost analysis
 # 5. A monthly cost claim far from the measured one.
 variant boast
 sed -i 's/about \$15 a month/about $1,000 a month/' "$T/boast/README.md"
-"$BIN" run "$PACK" --scenario baseline --solution "$T/boast" --out "$T/boast-run" 2>"$T/boast.err"
+"$BIN" run "$PACK" --probe 0 --scenario baseline --solution "$T/boast" --out "$T/boast-run" 2>"$T/boast.err"
 expect_rc "a wrong cost claim fails baseline" 1 $?
 check "$T/boast-run/run.json" baseline "README: design, trade-offs, cost analysis" |
     grep -q "	README.md claims \$1,000 a month, the run measured \$[0-9.]* (+[0-9]*%, tolerance 50%)$" &&
