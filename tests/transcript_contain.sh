@@ -212,8 +212,8 @@ grep -q "the seed never reaches the solution" "$T/passseed.err" && ok "--pass-en
 # own folder is measured while it runs (stopped at once) and when it ends (a burst that exits 0
 # at once still fails), and a tree nested too deep to measure is over in itself. Empty files
 # count against the "files" limit (2000 here). The box's root, /etc, /var and /dev (tmpfs in the
-# host's memory, which nothing measures) are read-only.
-for m in burst forever deep own tmp files root; do
+# host's memory, which nothing measures) are read-only. Files deleted while held open count.
+for m in burst forever deep own tmp files root held; do
     mkdir -p "$T/sols/df-$m"
     cp "$ROOT/tests/solutions/diskfill/run.sh" "$T/sols/df-$m/run.sh"
     echo "{ \"name\": \"diskfill\", \"batch\": \"sh ./run.sh\", \"timeout\": \"60s\",
@@ -232,7 +232,8 @@ for m in burst forever deep own tmp files root; do
         forever:*"disk limit 1 MiB reached: it wrote "*" MiB (output folder "*" MiB, /tmp "* | \
         own:*"disk limit 1 MiB reached: it wrote "*", its own folder "*" MiB more than at the start): stopped"* | \
         tmp:*"disk limit 1 MiB reached: it wrote "*", /tmp "*" MiB, its own folder "* | \
-        files:*"file limit 2000 reached: it made at least "*" files and folders (output folder 0, /tmp "*)
+        files:*"file limit 2000 reached: it made at least "*" files and folders (output folder 0, /tmp "* | \
+        held:*"disk limit 1 MiB reached: it wrote "*" MiB in 3 deleted files it holds open): stopped"*)
         ok "diskfill $m: $(echo $tail)" ;;
     root:*)
         case "$out" in

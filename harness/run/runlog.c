@@ -63,8 +63,9 @@ void runner_size(char *buf, size_t n, uint64_t bytes)
         snprintf(buf, n, "%llu KiB", (unsigned long long)(bytes >> 10));
 }
 
-void runner_usage_limit(char *out, size_t n, const solution_limits *lim, const hx_usage used[3],
-                        int unmeasured, bool files_over, bool db_over, uint64_t db_used)
+void runner_usage_limit(char *out, size_t n, const solution_limits *lim,
+                        const hx_usage used[PLACE_N], int unmeasured, bool files_over, bool db_over,
+                        uint64_t db_used)
 {
     static const char *const places[] = {"its output folder", "its /tmp", "its own folder"};
     char sz[32], held[32];
@@ -105,12 +106,20 @@ void runner_usage_limit(char *out, size_t n, const solution_limits *lim, const h
             (unsigned long long)used[2].files);
         return;
     }
-    runner_size(held, sizeof held, used[0].bytes + used[1].bytes + used[2].bytes);
+    char d[80] = "";
+    if (used[PLACE_HELD].bytes) {
+        char hb[32];
+        runner_size(hb, sizeof hb, used[PLACE_HELD].bytes);
+        snprintf(d, sizeof d, ", %s in %llu deleted files it holds open", hb,
+                 (unsigned long long)used[PLACE_HELD].files);
+    }
+    runner_size(held, sizeof held,
+                used[0].bytes + used[1].bytes + used[2].bytes + used[PLACE_HELD].bytes);
     runner_size(o, sizeof o, used[0].bytes);
     runner_size(t, sizeof t, used[1].bytes);
     runner_size(g, sizeof g, used[2].bytes);
     snprintf(out, n,
              "disk limit %s reached: it wrote %s (output folder %s, /tmp %s, its own folder %s "
-             "more than at the start): stopped",
-             sz, held, o, t, g);
+             "more than at the start%s): stopped",
+             sz, held, o, t, g, d);
 }

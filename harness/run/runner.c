@@ -95,18 +95,18 @@ struct runner_proc {
                               no wait4 of the leader) */
     /* Where it may write, measured together against lim.disk_bytes and lim.files: its output
      * folder, its /tmp, what it added to its own folder (sandbox_sol_growth). */
-    int out_dfd;           /* its output folder; or -1 */
-    char *tmp_dir;         /* its /tmp outside the box (removed when it ends); or NULL */
-    int tmp_dfd;           /* that folder; or -1 */
-    const sandbox *sb;     /* its box, for its own folder; or NULL */
-    hx_usage used[3];      /* the last reading of each (PLACE_*) */
-    int unmeasured;        /* the place that could not be walked whole, or -1 */
-    int db_dfd;            /* its database's folder, against lim.database_bytes; or -1 */
-    bool db_over;          /* the one over the limit is the database (db_used its size) */
-    bool files_over;       /* over the file limit (else the disk limit) */
-    uint64_t db_used;      /* the database's size when found over */
-    atomic_bool disk_kill; /* the monitor found a place over its limit: stop the tree */
-    bool disk_over;        /* a limit was passed, during the run or at its end */
+    int out_dfd;            /* its output folder; or -1 */
+    char *tmp_dir;          /* its /tmp outside the box (removed when it ends); or NULL */
+    int tmp_dfd;            /* that folder; or -1 */
+    const sandbox *sb;      /* its box, for its own folder; or NULL */
+    hx_usage used[PLACE_N]; /* the last reading of each (PLACE_*) */
+    int unmeasured;         /* the place that could not be walked whole, or -1 */
+    int db_dfd;             /* its database's folder, against lim.database_bytes; or -1 */
+    bool db_over;           /* the one over the limit is the database (db_used its size) */
+    bool files_over;        /* over the file limit (else the disk limit) */
+    uint64_t db_used;       /* the database's size when found over */
+    atomic_bool disk_kill;  /* the monitor found a place over its limit: stop the tree */
+    bool disk_over;         /* a limit was passed, during the run or at its end */
 };
 
 /* How often the monitor measures where it may write (its depth: RUNNER_DISK_DEPTH). */
@@ -125,6 +125,64 @@ static bool folder_usage(int dfd, uint64_t max_files, hx_usage *u)
     return hx_dir_usage(fd, &uo, u);
 }
 
+/* What the tree holds open of the regular files it deleted (no name left: st_nlink 0) on the
+ * disks of the places it may write, into *u (bytes allocated; each file counted once). A file
+ * deleted while open keeps its space until the last descriptor closes, and no walk of a folder
+ * finds it. Only live processes the sampler tracks are looked at (their /proc/<pid>/fd: the
+ * harness's own user or root may read it). */
+static void held_deleted(runner_proc *p, hx_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    dev_t devs[3];
+    size_t ndev = 0;
+    struct stat st;
+    if (p->out_dfd >= 0 && fstat(p->out_dfd, &st) == 0) devs[ndev++] = st.st_dev;
+    if (p->tmp_dfd >= 0 && fstat(p->tmp_dfd, &st) == 0) devs[ndev++] = st.st_dev;
+    const char *sol = sandbox_active(p->sb) ? sandbox_sol_dir(p->sb) : NULL;
+    if (sol && stat(sol, &st) == 0) devs[ndev++] = st.st_dev;
+    if (!ndev || !p->smp) return;
+    enum { MAX_PIDS = 8192, MAX_SEEN = 4096 };
+    pid_t *pids = hx_malloc(MAX_PIDS * sizeof *pids);
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } *seen = hx_malloc(MAX_SEEN * sizeof *seen);
+    size_t nseen = 0;
+    size_t np = pids && seen ? sampler_tracked(p->smp, pids, MAX_PIDS) : 0;
+    for (size_t i = 0; i < np; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/fd", (long)pids[i]);
+        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+            if (dfd >= 0) close(dfd);
+            continue;
+        }
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.') continue;
+            /* stat through the descriptor's link: the inode itself, named or not */
+            if (fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode) || st.st_nlink)
+                continue;
+            bool ours = false, dup = false;
+            for (size_t k = 0; k < ndev; k++)
+                ours |= devs[k] == st.st_dev;
+            for (size_t k = 0; k < nseen && !dup; k++)
+                dup = seen[k].dev == st.st_dev && seen[k].ino == st.st_ino;
+            if (!ours || dup) continue;
+            if (nseen < MAX_SEEN) {
+                seen[nseen].dev = st.st_dev;
+                seen[nseen++].ino = st.st_ino;
+            }
+            u->bytes += (uint64_t)st.st_blocks * 512;
+            u->files++;
+        }
+        closedir(d);
+    }
+    hx_free(pids);
+    hx_free(seen);
+}
+
 /* Measure where it may write and the database's folder; true when one is over its limit
  * (p->used, p->unmeasured, p->files_over, p->db_over say which and by what). */
 static bool disk_check(runner_proc *p)
@@ -132,14 +190,15 @@ static bool disk_check(runner_proc *p)
     if (p->lim.disk_bytes || p->lim.files) {
         /* Walking stops past the file limit: a million files cost no more than the limit. */
         uint64_t cap = p->lim.files ? p->lim.files + 1 : 0;
-        bool ok[3] = {folder_usage(p->out_dfd, cap, &p->used[PLACE_OUT]),
-                      folder_usage(p->tmp_dfd, cap, &p->used[PLACE_TMP]),
-                      sandbox_sol_growth(p->sb, cap, &p->used[PLACE_SOL])};
+        bool ok[PLACE_N] = {folder_usage(p->out_dfd, cap, &p->used[PLACE_OUT]),
+                            folder_usage(p->tmp_dfd, cap, &p->used[PLACE_TMP]),
+                            sandbox_sol_growth(p->sb, cap, &p->used[PLACE_SOL]), true};
+        held_deleted(p, &p->used[PLACE_HELD]);
         uint64_t bytes = 0, files = 0;
         p->unmeasured = -1;
-        for (int i = 0; i < 3; i++) {
+        for (int i = 0; i < PLACE_N; i++) {
             bytes += p->used[i].bytes;
-            files += p->used[i].files;
+            files += i == PLACE_HELD ? 0 : p->used[i].files; /* no entry left of those */
             if (!ok[i] && p->unmeasured < 0) p->unmeasured = i;
         }
         p->files_over = p->lim.files && files > p->lim.files;

@@ -14,8 +14,9 @@
  * itself (nothing hides below the walk). */
 #define RUNNER_DISK_DEPTH 64
 
-/* The places measured together against the disk and file limits, as indexes of used[]. */
-enum { PLACE_OUT, PLACE_TMP, PLACE_SOL };
+/* The places measured together against the disk and file limits, as indexes of used[]:
+ * PLACE_HELD is the files it deleted on those places' disks while holding them open. */
+enum { PLACE_OUT, PLACE_TMP, PLACE_SOL, PLACE_HELD, PLACE_N };
 
 /* bytes as "3 GiB", "12 MiB" or "512 KiB" (rounded down) into buf. */
 void runner_size(char *buf, size_t n, uint64_t bytes);
@@ -23,7 +24,8 @@ void runner_size(char *buf, size_t n, uint64_t bytes);
 /* The limit a command passed, named, into out: the database (db_over, its size db_used); a place
  * that could not be measured whole (unmeasured >= 0: nested too deep or closed); too many
  * entries (files_over); else too many bytes; each place's share of used[] named. */
-void runner_usage_limit(char *out, size_t n, const solution_limits *lim, const hx_usage used[3],
-                        int unmeasured, bool files_over, bool db_over, uint64_t db_used);
+void runner_usage_limit(char *out, size_t n, const solution_limits *lim,
+                        const hx_usage used[PLACE_N], int unmeasured, bool files_over, bool db_over,
+                        uint64_t db_used);
 
 #endif

@@ -5,7 +5,9 @@
 # and never ends; FILL=deep hides a file under 70 nested folders; FILL=own writes into its own
 # folder, FILL=tmp into /tmp, /dev/shm and /var/tmp, both forever; FILL=files makes empty files
 # in /tmp, one every few milliseconds, against a "files" limit (no byte limit counts them);
-# FILL=root tries the box's root, /etc, /var and /dev (tmpfs in the host's memory, read-only).
+# FILL=root tries the box's root, /etc, /var and /dev (tmpfs in the host's memory, read-only);
+# FILL=held writes three files of 900 KB in /tmp, deletes each while holding it open (no walk of
+# a folder finds them, their space stays taken) and waits.
 # tests/transcript_contain.sh 7 runs them.
 set -u
 own=$PWD
@@ -43,6 +45,13 @@ files)
         i=$((i + 1))
         : >"f$i"
     done
+    ;;
+held)
+    for fd in 3 4 5; do
+        eval "exec $fd>/tmp/held-$fd" && rm "/tmp/held-$fd" && eval "head -c 900000 /dev/zero >&$fd"
+    done
+    echo "diskfill: 3 deleted files of 900 KB held open"
+    while :; do sleep 0.2; done
     ;;
 root)
     for d in / /etc /var /dev; do
