@@ -3,7 +3,9 @@
 -- checked).
 --
 -- Payments arrive on the Kafka topic `payments` (one JSON object a message, keyed by
--- payment_id); the cards and merchants reference data on `cards` and `merchants`. The
+-- payment_id). The cards and merchants datasets are the payments' reference data, not streamed:
+-- a payment carries the card's country and device and its merchant, which is what the rules
+-- read. The
 -- contestant's service raises one alert per fraudulent card on `alerts` as the payments stream
 -- in, and sets unparseable messages aside on `payments_dlq`. Fraud is planted by the generator
 -- (velocity bursts, amount outliers against the card's history, a second country within minutes,
