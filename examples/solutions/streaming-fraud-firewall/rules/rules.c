@@ -589,13 +589,17 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Deliver what was produced, then commit the positions consumed before it. */
-static void checkpoint(rd_kafka_t *c, rd_kafka_t *p)
+/* Commit the positions consumed once everything produced for them is delivered; true when it
+ * did. While the stream runs (wait false) it never blocks: a flush or a synchronous commit holds
+ * every payment that arrives meanwhile, and that wait is their latency. So it commits, without
+ * waiting for the answer, only when nothing is in flight; wait true delivers first (up to 10 s). */
+static bool checkpoint(rd_kafka_t *c, rd_kafka_t *p, bool wait)
 {
-    if (rd_kafka_flush(p, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) return; /* try again later */
-    rd_kafka_resp_err_t err = rd_kafka_commit(c, NULL, 0);
+    if (rd_kafka_flush(p, wait ? 10000 : 0) != RD_KAFKA_RESP_ERR_NO_ERROR) return false;
+    rd_kafka_resp_err_t err = rd_kafka_commit(c, NULL, !wait);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
         fprintf(stderr, "rules: commit: %s\n", rd_kafka_err2str(err));
+    return !err;
 }
 
 int main(void)
@@ -663,12 +667,12 @@ int main(void)
     printf("scoring %s%s\n", in, phase2 ? ", summarising to compliance" : "");
     fflush(stdout);
     unsigned long n = 0, nalerts = 0, ndlq = 0, nsum = 0;
-    int64_t last_cp = now_ms(), last_msg = now_ms(), closed = INT64_MIN;
+    int64_t last_cp = now_ms(), last_commit = now_ms(), last_msg = now_ms(), closed = INT64_MIN;
     while (!stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c, 100);
         rd_kafka_poll(p, 0);
-        if (now_ms() - last_cp >= 1000) {
-            checkpoint(c, p);
+        if (now_ms() - last_cp >= 1000) { /* every second; blocking only after 5 s of misses */
+            if (checkpoint(c, p, now_ms() - last_commit >= 5000)) last_commit = now_ms();
             last_cp = now_ms();
         }
         if (phase2 && wused && now_ms() - last_msg >= IDLE_MS) /* the stream's end */
@@ -733,7 +737,7 @@ int main(void)
         }
         rd_kafka_message_destroy(m);
     }
-    checkpoint(c, p);
+    checkpoint(c, p, true);
     fprintf(stderr, "rules: %lu payments, %lu alerts, %lu dead letters, %zu cards, %lu summaries\n",
             n, nalerts, ndlq, used, nsum);
     rd_kafka_consumer_close(c);
