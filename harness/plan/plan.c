@@ -144,6 +144,20 @@ const char *plan_fault_name(plan_fault_kind k)
     return (unsigned)k < sizeof n / sizeof n[0] ? n[k] : "?";
 }
 
+/* Each step fault and its system (plan_step_fault_system), in the same order. */
+const char *const plan_step_faults[] = {
+    "broker_down", "broker_up",  "request_errors",   "rtt", "pg_drop", "pg_restart", "add_column",
+    "file_late",   "file_twice", "solution_restart", NULL};
+static const char *const step_fault_systems[] = {
+    "kafka", "kafka", "kafka", "kafka", "postgres", "postgres", "postgres", "files", "files", NULL};
+
+const char *plan_step_fault_system(const char *f)
+{
+    for (size_t i = 0; f && plan_step_faults[i]; i++)
+        if (strcmp(plan_step_faults[i], f) == 0) return step_fault_systems[i];
+    return NULL;
+}
+
 const char *plan_col_kind_name(plan_col_kind k)
 {
     static const char *n[] = {"sequence", "uuid",      "int",         "decimal",

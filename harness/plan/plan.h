@@ -493,6 +493,12 @@ void plan_scenario_release(plan_scenario *s);
 /* Names, for messages and reports. */
 const char *plan_type_name(plan_type t);
 const char *plan_fault_name(plan_fault_kind k);
+/* The faults a replay step may inject (`{ fault = "..." }`), NULL-terminated: the one list the
+ * loader checks names against. */
+extern const char *const plan_step_faults[];
+/* The system step fault f acts on, as challenge.lua's sources and sinks name it ("kafka",
+ * "postgres", "files"), or NULL for one that acts on the solution itself or is unknown. */
+const char *plan_step_fault_system(const char *f);
 const char *plan_col_kind_name(plan_col_kind k);
 /* Index of the column called name, or -1. */
 int plan_dataset_column(const plan_dataset *ds, const char *name);

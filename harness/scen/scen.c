@@ -568,24 +568,16 @@ static int undeclared_io(scen *s, const plan_scenario *sc)
     }
     /* A fault on a system the pack does not use would be a step that does nothing: PostgreSQL
      * is not even started for a pack that does not declare it. */
-    static const char *const fault_on[][2] = {
-        {"pg_drop", "postgres"}, {"pg_restart", "postgres"},  {"broker_down", "kafka"},
-        {"broker_up", "kafka"},  {"request_errors", "kafka"}, {"rtt", "kafka"}};
     for (size_t i = 0; i < sc->nsteps; i++) {
         const plan_step *st = &sc->steps[i];
-        if (st->kind != PLAN_STEP_FAULT || !st->fault) continue;
-        for (size_t k = 0; k < sizeof fault_on / sizeof fault_on[0]; k++) {
-            if (strcmp(st->fault, fault_on[k][0]) != 0 || pack_declares(p, fault_on[k][1]))
-                continue;
-            char msg[600];
-            snprintf(msg, sizeof msg,
-                     "%s: scenario.replay[%zu]: fault %s acts on %s, but challenge.lua's "
-                     "sources and sinks do not list \"%s\" (add it, or drop the fault: it "
-                     "would do nothing)",
-                     st->where ? st->where : sc->file, i + 1, st->fault, fault_on[k][1],
-                     fault_on[k][1]);
-            return add_problem(s, msg);
-        }
+        const char *sys = st->kind == PLAN_STEP_FAULT ? plan_step_fault_system(st->fault) : NULL;
+        if (!sys || pack_declares(p, sys)) continue;
+        char msg[600];
+        snprintf(msg, sizeof msg,
+                 "%s: scenario.replay[%zu]: fault %s acts on %s, but challenge.lua's sources "
+                 "and sinks do not list \"%s\" (add it, or drop the fault: it would do nothing)",
+                 st->where ? st->where : sc->file, i + 1, st->fault, sys, sys);
+        return add_problem(s, msg);
     }
     for (size_t i = 0; i < sc->nchecks; i++) {
         const plan_check *c = &sc->checks[i];

@@ -164,9 +164,6 @@ static const char *const step_keys[] = {
     "into",  "dataset",    "table",  "topic", "dir",     "format", "per",   "mode",
     "rate",  "partitions", "key",    "run",   "timeout", "wait",   "fault", "duration",
     "sleep", "upto",       "column", "type",  "window",  "batch",  NULL};
-static const char *const source_faults[] = {
-    "broker_down", "broker_up",        "request_errors", "rtt",        "pg_drop", "file_late",
-    "file_twice",  "solution_restart", "pg_restart",     "add_column", NULL};
 
 /* What step st is, for a message: "a sleep step", "the whole load of 'customers'". */
 static void step_label(const plan_scenario *sc, const plan_step *st, char *buf, size_t n)
@@ -469,13 +466,13 @@ static void parse_step(lua_State *L, int t, plan_scenario *sc, int dsfirst, size
     case 3: {
         st->kind = PLAN_STEP_FAULT;
         const char *f = dsl_req_string(L, t, "fault", path);
-        if (dsl_lookup(f, source_faults) < 0) {
+        if (dsl_lookup(f, plan_step_faults) < 0) {
             char dm[80];
             luaL_error(L,
                        "%s.fault: unknown source fault '%s'%s (broker_down, broker_up, "
                        "request_errors, rtt, pg_drop, file_late, file_twice, solution_restart, "
                        "pg_restart, add_column)",
-                       path, f, dsl_did_you_mean(f, source_faults, dm, 80));
+                       path, f, dsl_did_you_mean(f, plan_step_faults, dm, 80));
         }
         st->fault = dsl_ldup(L, f);
         dsl_opt_duration(L, t, "duration", path, &st->sleep_us);
