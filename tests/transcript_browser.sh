@@ -43,7 +43,7 @@ if [ -n "${HARNESS_BIN:-}" ]; then
     pack="$src/scenarios/ecommerce-etl-foundation"
     CI=1 "$HARNESS_BIN" run "$pack" --solution "$src/tests/solutions/hostile" --probe 0 --scenario baseline \
         --out "$out/run-hostile" 2>/dev/null || true
-    CI=1 "$HARNESS_BIN" run "$pack" \
+    CI=1 "$HARNESS_BIN" run "$pack" --probe 0 \
         --solution "$src/examples/solutions/ecommerce-etl-foundation/setbased" \
         --out "$out/run-setbased" 2>/dev/null || true
     for r in run-hostile run-setbased; do
