@@ -1,6 +1,6 @@
-/* runlog.c - the runner's helpers that need no running process (runner.h): the tail of a
- * solution's log, read back as a regular file only, a signal's name, and the words for a place
- * over its disk or file limit (runner_int.h). */
+/* runlog.c - the runner's helpers that need no running process (runner.h): a command's
+ * size-capped log and its tail, read back as a regular file only, a signal's name, and the words
+ * for a place over its disk or file limit (runner_int.h). */
 #include "runner.h"
 #include "runner_int.h"
 
@@ -122,4 +122,68 @@ void runner_usage_limit(char *out, size_t n, const solution_limits *lim,
              "disk limit %s reached: it wrote %s (output folder %s, /tmp %s, its own folder %s "
              "more than at the start%s): stopped",
              sz, held, o, t, g, d);
+}
+
+static void write_all(logcap *l, const char *p, size_t n)
+{
+    while (n && !l->werr) {
+        ssize_t w = write(l->fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            l->werr = true;
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void runner_log_put(logcap *l, const char *p, size_t n)
+{
+    l->total += n;
+    if (l->head_len < l->head_cap) {
+        size_t k = n < l->head_cap - l->head_len ? n : l->head_cap - l->head_len;
+        write_all(l, p, k);
+        l->head_len += k;
+        p += k;
+        n -= k;
+    }
+    if (!n) return;
+    if (!l->ring && !(l->ring = hx_malloc(l->tail_cap))) {
+        l->werr = true; /* tail lost; the head and the marker still say how much there was */
+        return;
+    }
+    if (n >= l->tail_cap) {
+        memcpy(l->ring, p + n - l->tail_cap, l->tail_cap);
+        l->ring_pos = 0;
+        l->ring_len = l->tail_cap;
+        return;
+    }
+    size_t first = l->tail_cap - l->ring_pos < n ? l->tail_cap - l->ring_pos : n;
+    memcpy(l->ring + l->ring_pos, p, first);
+    memcpy(l->ring, p + first, n - first);
+    l->ring_pos = (l->ring_pos + n) % l->tail_cap;
+    l->ring_len = l->ring_len + n > l->tail_cap ? l->tail_cap : l->ring_len + n;
+}
+
+void runner_log_finish(logcap *l)
+{
+    if (l->fd < 0) return;
+    uint64_t omitted = l->total - l->head_len - l->ring_len;
+    if (omitted) {
+        char mark[RUNNER_LOG_MARK_MAX];
+        int k = snprintf(mark, sizeof mark, "\n[harness: %llu bytes omitted]\n",
+                         (unsigned long long)omitted);
+        write_all(l, mark, (size_t)k);
+    }
+    if (l->ring_len) {
+        size_t start = (l->ring_pos + l->tail_cap - l->ring_len) % l->tail_cap;
+        size_t first = l->tail_cap - start < l->ring_len ? l->tail_cap - start : l->ring_len;
+        write_all(l, l->ring + start, first);
+        write_all(l, l->ring, l->ring_len - first);
+    }
+    close(l->fd);
+    l->fd = -1;
+    hx_free(l->ring);
+    l->ring = NULL;
 }

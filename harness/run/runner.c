@@ -32,7 +32,6 @@
 extern char **environ;
 
 #define LOG_CAP_DEFAULT (1024 * 1024)
-#define LOG_MARK_MAX 64
 #define GRACE_DEFAULT_US (5 * 1000000LL)
 #define SAMPLE_PERIOD_NS (100 * 1000000LL)
 #define TOKEN_VAR "HARNESS_RUN_TOKEN"
@@ -41,20 +40,6 @@ extern char **environ;
  * kernel's lazy RSS counters: a leader's ru_maxrss within this of its resident set at fork is
  * that copy, not the solution's. */
 #define FORK_RSS_SLACK_KB 4096
-
-/* One size-capped log: the head goes straight to the file, the tail into a ring. */
-typedef struct logcap {
-    int fd;          /* the log file */
-    int rfd;         /* the pipe's read end, -1 at EOF */
-    size_t head_cap; /* bytes kept from the start */
-    size_t tail_cap; /* bytes kept from the end */
-    size_t head_len; /* head bytes written */
-    char *ring;      /* tail ring, allocated on first overflow */
-    size_t ring_pos; /* next write position */
-    size_t ring_len; /* bytes in the ring */
-    uint64_t total;  /* bytes the solution wrote */
-    bool werr;       /* a write to the file failed */
-} logcap;
 
 struct runner_proc {
     pid_t pid;                 /* the leader, also the process group id */
@@ -125,11 +110,7 @@ static bool folder_usage(int dfd, uint64_t max_files, hx_usage *u)
     return hx_dir_usage(fd, &uo, u);
 }
 
-/* What the tree holds open of the regular files it deleted (no name left: st_nlink 0) on the
- * disks of the places it may write, into *u (bytes allocated; each file counted once). A file
- * deleted while open keeps its space until the last descriptor closes, and no walk of a folder
- * finds it. Only live processes the sampler tracks are looked at (their /proc/<pid>/fd: the
- * harness's own user or root may read it). */
+/* The files the tree deleted but holds open, on the disks of the places it may write. */
 static void held_deleted(runner_proc *p, hx_usage *u)
 {
     memset(u, 0, sizeof *u);
@@ -140,47 +121,7 @@ static void held_deleted(runner_proc *p, hx_usage *u)
     if (p->tmp_dfd >= 0 && fstat(p->tmp_dfd, &st) == 0) devs[ndev++] = st.st_dev;
     const char *sol = sandbox_active(p->sb) ? sandbox_sol_dir(p->sb) : NULL;
     if (sol && stat(sol, &st) == 0) devs[ndev++] = st.st_dev;
-    if (!ndev || !p->smp) return;
-    enum { MAX_PIDS = 8192, MAX_SEEN = 4096 };
-    pid_t *pids = hx_malloc(MAX_PIDS * sizeof *pids);
-    struct {
-        dev_t dev;
-        ino_t ino;
-    } *seen = hx_malloc(MAX_SEEN * sizeof *seen);
-    size_t nseen = 0;
-    size_t np = pids && seen ? sampler_tracked(p->smp, pids, MAX_PIDS) : 0;
-    for (size_t i = 0; i < np; i++) {
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%ld/fd", (long)pids[i]);
-        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-        if (!d) {
-            if (dfd >= 0) close(dfd);
-            continue;
-        }
-        struct dirent *de;
-        while ((de = readdir(d))) {
-            if (de->d_name[0] == '.') continue;
-            /* stat through the descriptor's link: the inode itself, named or not */
-            if (fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode) || st.st_nlink)
-                continue;
-            bool ours = false, dup = false;
-            for (size_t k = 0; k < ndev; k++)
-                ours |= devs[k] == st.st_dev;
-            for (size_t k = 0; k < nseen && !dup; k++)
-                dup = seen[k].dev == st.st_dev && seen[k].ino == st.st_ino;
-            if (!ours || dup) continue;
-            if (nseen < MAX_SEEN) {
-                seen[nseen].dev = st.st_dev;
-                seen[nseen++].ino = st.st_ino;
-            }
-            u->bytes += (uint64_t)st.st_blocks * 512;
-            u->files++;
-        }
-        closedir(d);
-    }
-    hx_free(pids);
-    hx_free(seen);
+    if (ndev && p->smp) sampler_held_deleted(p->smp, devs, ndev, u);
 }
 
 /* Measure where it may write and the database's folder; true when one is over its limit
@@ -212,72 +153,6 @@ static bool disk_check(runner_proc *p)
     p->db_over = true;
     p->db_used = db.bytes;
     return true;
-}
-
-/* ---- logs ---- */
-
-static void write_all(logcap *l, const char *p, size_t n)
-{
-    while (n && !l->werr) {
-        ssize_t w = write(l->fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            l->werr = true;
-            return;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
-static void log_put(logcap *l, const char *p, size_t n)
-{
-    l->total += n;
-    if (l->head_len < l->head_cap) {
-        size_t k = n < l->head_cap - l->head_len ? n : l->head_cap - l->head_len;
-        write_all(l, p, k);
-        l->head_len += k;
-        p += k;
-        n -= k;
-    }
-    if (!n) return;
-    if (!l->ring && !(l->ring = hx_malloc(l->tail_cap))) {
-        l->werr = true; /* tail lost; the head and the marker still say how much there was */
-        return;
-    }
-    if (n >= l->tail_cap) {
-        memcpy(l->ring, p + n - l->tail_cap, l->tail_cap);
-        l->ring_pos = 0;
-        l->ring_len = l->tail_cap;
-        return;
-    }
-    size_t first = l->tail_cap - l->ring_pos < n ? l->tail_cap - l->ring_pos : n;
-    memcpy(l->ring + l->ring_pos, p, first);
-    memcpy(l->ring, p + first, n - first);
-    l->ring_pos = (l->ring_pos + n) % l->tail_cap;
-    l->ring_len = l->ring_len + n > l->tail_cap ? l->tail_cap : l->ring_len + n;
-}
-
-static void log_finish(logcap *l)
-{
-    if (l->fd < 0) return;
-    uint64_t omitted = l->total - l->head_len - l->ring_len;
-    if (omitted) {
-        char mark[LOG_MARK_MAX];
-        int k = snprintf(mark, sizeof mark, "\n[harness: %llu bytes omitted]\n",
-                         (unsigned long long)omitted);
-        write_all(l, mark, (size_t)k);
-    }
-    if (l->ring_len) {
-        size_t start = (l->ring_pos + l->tail_cap - l->ring_len) % l->tail_cap;
-        size_t first = l->tail_cap - start < l->ring_len ? l->tail_cap - start : l->ring_len;
-        write_all(l, l->ring + start, first);
-        write_all(l, l->ring, l->ring_len - first);
-    }
-    close(l->fd);
-    l->fd = -1;
-    hx_free(l->ring);
-    l->ring = NULL;
 }
 
 /* ---- the monitor thread: drains both pipes, matches readiness, samples ---- */
@@ -315,7 +190,7 @@ static bool drain(runner_proc *p, logcap *l, bool is_out)
         l->rfd = -1;
         return false;
     }
-    log_put(l, buf, (size_t)r);
+    runner_log_put(l, buf, (size_t)r);
     if (is_out && p->ready_pattern && !p->ready_seen) match_lines(p, buf, (size_t)r);
     return true;
 }
@@ -370,8 +245,8 @@ static void *monitor_main(void *arg)
     if (p->out.rfd >= 0) close(p->out.rfd);
     if (p->err.rfd >= 0) close(p->err.rfd);
     p->out.rfd = p->err.rfd = -1;
-    log_finish(&p->out);
-    log_finish(&p->err);
+    runner_log_finish(&p->out);
+    runner_log_finish(&p->err);
     return NULL;
 }
 
@@ -766,7 +641,7 @@ int runner_spawn(const runner_opts *o, runner_proc **out, hx_err *e)
     size_t cap = o->log_cap ? o->log_cap : LOG_CAP_DEFAULT;
     if (cap < 4096) cap = 4096;
     p->out.head_cap = p->err.head_cap = cap / 2;
-    p->out.tail_cap = p->err.tail_cap = cap - cap / 2 - LOG_MARK_MAX;
+    p->out.tail_cap = p->err.tail_cap = cap - cap / 2 - RUNNER_LOG_MARK_MAX;
     snprintf(p->token, sizeof p->token, TOKEN_VAR "=%d-%u-%llx", (int)getpid(),
              atomic_fetch_add(&token_seq, 1),
              (unsigned long long)hx_hash64(&(int64_t){hx_now_ns()}, sizeof(int64_t)));

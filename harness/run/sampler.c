@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -631,6 +632,52 @@ size_t sampler_tracked(sampler *s, pid_t *pids, size_t cap)
     }
     pthread_mutex_unlock(&s->mu);
     return k;
+}
+
+void sampler_held_deleted(sampler *s, const dev_t *devs, size_t ndev, hx_usage *u)
+{
+    memset(u, 0, sizeof *u);
+    enum { MAX_PIDS = 8192, MAX_SEEN = 4096 };
+    pid_t *pids = hx_malloc(MAX_PIDS * sizeof *pids);
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } *seen = hx_malloc(MAX_SEEN * sizeof *seen);
+    size_t nseen = 0;
+    size_t np = pids && seen ? sampler_tracked(s, pids, MAX_PIDS) : 0;
+    for (size_t i = 0; i < np; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/fd", (long)pids[i]);
+        int dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+        if (!d) {
+            if (dfd >= 0) close(dfd);
+            continue;
+        }
+        struct dirent *de;
+        struct stat st;
+        while ((de = readdir(d))) {
+            if (de->d_name[0] == '.') continue;
+            /* stat through the descriptor's link: the inode itself, named or not */
+            if (fstatat(dfd, de->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode) || st.st_nlink)
+                continue;
+            bool ours = false, dup = false;
+            for (size_t k = 0; k < ndev; k++)
+                ours |= devs[k] == st.st_dev;
+            for (size_t k = 0; k < nseen && !dup; k++)
+                dup = seen[k].dev == st.st_dev && seen[k].ino == st.st_ino;
+            if (!ours || dup) continue;
+            if (nseen < MAX_SEEN) {
+                seen[nseen].dev = st.st_dev;
+                seen[nseen++].ino = st.st_ino;
+            }
+            u->bytes += (uint64_t)st.st_blocks * 512;
+            u->files++;
+        }
+        closedir(d);
+    }
+    hx_free(pids);
+    hx_free(seen);
 }
 
 int sampler_summarize(sampler *s, const struct rusage *ru, sampler_summary *out, hx_err *e)

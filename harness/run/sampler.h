@@ -75,6 +75,13 @@ void sampler_stop(sampler *s);
  * each is still the same process (start time); returns how many were written. */
 size_t sampler_tracked(sampler *s, pid_t *pids, size_t cap);
 
+/* What the tree's live processes hold open of the regular files they deleted (no name left:
+ * st_nlink 0) on the devices devs[0..ndev), into *u: bytes allocated and files, each inode once.
+ * A file deleted while open keeps its space until its last descriptor closes, and no walk of a
+ * folder finds it (the runner's disk limit counts it). Reads /proc/<pid>/fd, which the harness's
+ * own user or root may. */
+void sampler_held_deleted(sampler *s, const dev_t *devs, size_t ndev, hx_usage *u);
+
 /* Fill out from the samples. leader_ru (may be NULL) is the wait4 rusage of the leader: it
  * counts every descendant the tree waited for, so short-lived children missed between samples are
  * not lost (totals take the larger of the two views). Call after the tree is gone; out owns its
